@@ -1,0 +1,1 @@
+"""The NATS service layer: asyncio and nats-py only, never Textual."""

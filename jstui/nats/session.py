@@ -1,0 +1,325 @@
+"""The one NATS connection jstui shares between all its panes.
+
+`Session` owns the nats-py client, its JetStream context and manager, and publishes the connection's
+state to listeners (the app turns each change into a coalescing Textual message). It must be created
+and connected inside the running event loop that the UI uses: nats-py binds its tasks to that loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+from enum import StrEnum
+from typing import Any
+
+import nats
+import nats.errors
+import nats.js.errors
+from nats.aio.client import Client
+from nats.js.client import JetStreamContext
+from nats.js.manager import JetStreamManager
+
+from jstui.nats.errors import ConnectError, NotConnectedError, ReadOnlyError
+
+CONNECT_TIMEOUT = 4.5
+"""Seconds before a first connect gives up; the user must see a reason within 5 s."""
+
+
+class ConnectionState(StrEnum):
+    CONNECTING = "connecting"
+    CONNECTED = "connected"
+    RECONNECTING = "reconnecting"
+    CLOSED = "closed"
+    FAILED = "failed"
+
+
+@dataclass(frozen=True)
+class ConnectionStatus:
+    """A snapshot of the connection, as the status line shows it."""
+
+    state: ConnectionState = ConnectionState.CONNECTING
+    url: str = ""
+    server_name: str = ""
+    server_version: str = ""
+    server_id: str = ""
+    cluster: str = ""
+    jetstream: bool = False
+    error: str = ""
+
+
+@dataclass(frozen=True)
+class JetStreamUsage:
+    """The account's JetStream usage against its limits (-1 = unlimited)."""
+
+    streams: int = 0
+    consumers: int = 0
+    memory: int = 0
+    storage: int = 0
+    max_streams: int = -1
+    max_consumers: int = -1
+    max_memory: int = -1
+    max_storage: int = -1
+    domain: str = ""
+
+
+def describe_connect_error(exc: BaseException) -> str:
+    """One line a user understands for an error seen while connecting."""
+    text = str(exc)
+    if "Authorization Violation" in text or "authorization violation" in text.lower():
+        return "authorization violation: the server refused the credentials"
+    if "Authentication Timeout" in text:
+        return "authentication timeout: the server expected credentials"
+    if isinstance(exc, ConnectionRefusedError):
+        return "connection refused: nothing is listening at that address"
+    if isinstance(exc, OSError) and exc.strerror:
+        return exc.strerror.lower()
+    if isinstance(exc, nats.errors.NoServersError):
+        return "no server could be reached"
+    if isinstance(exc, asyncio.TimeoutError | TimeoutError):
+        return "timed out"
+    return text.removeprefix("nats: ").strip("'") or type(exc).__name__
+
+
+def _is_auth_error(exc: BaseException) -> bool:
+    text = str(exc).lower()
+    return "authorization violation" in text or "authentication" in text
+
+
+StatusListener = Callable[[ConnectionStatus], None]
+
+
+@dataclass
+class Session:
+    """The single connection. Use `await session.connect()` once, `await session.close()` at exit."""
+
+    servers: Sequence[str]
+    connect_options: dict[str, Any] = field(default_factory=dict)
+    jetstream_options: dict[str, Any] = field(default_factory=dict)
+    read_only: bool = False
+    name: str = "jstui"
+    status: ConnectionStatus = field(default_factory=ConnectionStatus)
+    slow_consumer_drops: Counter[int] = field(default_factory=Counter)
+    """Messages nats-py dropped per subscription id because its pending limit was reached."""
+    callback_errors: int = 0
+    """Exceptions raised inside subscription callbacks (nats-py reports them to error_cb)."""
+    _nc: Client | None = field(default=None, repr=False)
+    _js: JetStreamContext | None = field(default=None, repr=False)
+    _jsm: JetStreamManager | None = field(default=None, repr=False)
+    _listeners: list[StatusListener] = field(default_factory=list, repr=False)
+    _closing: bool = field(default=False, repr=False)
+    _first_error: asyncio.Future[BaseException] | None = field(default=None, repr=False)
+
+    # -- state ---------------------------------------------------------------------------------
+
+    def add_listener(self, listener: StatusListener) -> None:
+        """Call `listener(status)` on every change of the connection state (on the loop thread)."""
+        self._listeners.append(listener)
+
+    def remove_listener(self, listener: StatusListener) -> None:
+        with contextlib.suppress(ValueError):
+            self._listeners.remove(listener)
+
+    def _set_status(self, **changes: Any) -> None:
+        self.status = replace(self.status, **changes)
+        for listener in list(self._listeners):
+            listener(self.status)
+
+    @property
+    def connected(self) -> bool:
+        return self._nc is not None and self._nc.is_connected
+
+    @property
+    def nc(self) -> Client:
+        if self._nc is None or self._nc.is_closed:
+            raise NotConnectedError("not connected to a NATS server")
+        return self._nc
+
+    @property
+    def js(self) -> JetStreamContext:
+        if self._js is None:
+            raise NotConnectedError("not connected to a NATS server")
+        return self._js
+
+    @property
+    def jsm(self) -> JetStreamManager:
+        if self._jsm is None:
+            raise NotConnectedError("not connected to a NATS server")
+        return self._jsm
+
+    def check_writable(self, action: str) -> None:
+        """Raise `ReadOnlyError` for any change while jstui runs with --read-only."""
+        if self.read_only:
+            raise ReadOnlyError(action)
+
+    def dropped(self, sid: int) -> int:
+        """How many messages nats-py dropped for this subscription (slow consumer)."""
+        return self.slow_consumer_drops.get(sid, 0)
+
+    # -- callbacks from nats-py: O(1), never raise -----------------------------------------------
+
+    async def _on_error(self, exc: Exception) -> None:
+        if isinstance(exc, nats.errors.SlowConsumerError):
+            self.slow_consumer_drops[exc.sid] += 1
+            return
+        if self._first_error is not None and not self._first_error.done():
+            self._first_error.set_result(exc)
+        if not isinstance(exc, OSError | nats.errors.Error | asyncio.TimeoutError):
+            self.callback_errors += 1
+            return
+        if self.status.state is not ConnectionState.CONNECTING:
+            self._set_status(error=describe_connect_error(exc))
+
+    async def _on_disconnected(self) -> None:
+        if not self._closing and self.status.state is ConnectionState.CONNECTED:
+            self._set_status(state=ConnectionState.RECONNECTING)
+
+    async def _on_reconnected(self) -> None:
+        self._set_status(state=ConnectionState.CONNECTED, error="", **self._server_fields())
+
+    async def _on_closed(self) -> None:
+        if self.status.state is not ConnectionState.FAILED:
+            self._set_status(state=ConnectionState.CLOSED)
+
+    def _server_fields(self) -> dict[str, Any]:
+        nc = self._nc
+        if nc is None:
+            return {}
+        info: dict[str, Any] = getattr(nc, "_server_info", {}) or {}
+        url = nc.connected_url
+        return {
+            "url": url.geturl() if url else "",
+            "server_name": str(info.get("server_name", "")),
+            "server_version": str(info.get("version", "")),
+            "server_id": str(info.get("server_id", "")),
+            "cluster": str(info.get("cluster", "")),
+        }
+
+    # -- life cycle ------------------------------------------------------------------------------
+
+    async def connect(self, timeout: float = CONNECT_TIMEOUT) -> None:
+        """Connect, or raise `ConnectError` with a one-line reason within `timeout` seconds.
+
+        nats-py on its own keeps retrying a closed port or a refused password for about two
+        minutes, so the first error it reports is raced against the connect: an authorization
+        failure ends the attempt at once, anything else when the timeout runs out.
+        """
+        loop = asyncio.get_running_loop()
+        self._first_error = loop.create_future()
+        self._set_status(state=ConnectionState.CONNECTING, url=", ".join(self.servers), error="")
+        options: dict[str, Any] = {
+            "name": self.name,
+            "connect_timeout": 2,
+            "reconnect_time_wait": 1,
+            "max_reconnect_attempts": -1,  # -1 is "forever"; 0 would also mean forever
+            "error_cb": self._on_error,
+            "disconnected_cb": self._on_disconnected,
+            "reconnected_cb": self._on_reconnected,
+            "closed_cb": self._on_closed,
+            **self.connect_options,
+        }
+        connect_task = asyncio.ensure_future(nats.connect(servers=list(self.servers), **options))
+        deadline = time.monotonic() + timeout
+        last_error: BaseException | None = None
+        try:
+            while not connect_task.done():
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    break
+                waiters: set[asyncio.Future[Any]] = {connect_task}
+                if not self._first_error.done():
+                    waiters.add(self._first_error)
+                await asyncio.wait(waiters, timeout=remaining, return_when=asyncio.FIRST_COMPLETED)
+                if self._first_error.done():
+                    last_error = self._first_error.result()
+                    if _is_auth_error(last_error):
+                        break
+            if not connect_task.done():
+                connect_task.cancel()
+                with contextlib.suppress(BaseException):
+                    await connect_task
+                reason = describe_connect_error(last_error) if last_error else "timed out"
+                raise ConnectError(f"cannot connect to {', '.join(self.servers)}: {reason}")
+            try:
+                self._nc = connect_task.result()
+            except Exception as exc:
+                reason = describe_connect_error(last_error or exc)
+                raise ConnectError(f"cannot connect to {', '.join(self.servers)}: {reason}") from exc
+        except ConnectError as exc:
+            self._set_status(state=ConnectionState.FAILED, error=str(exc))
+            raise
+        self._js = self._nc.jetstream(**self.jetstream_options)
+        self._jsm = self._nc.jsm(**self.jetstream_options)
+        jetstream = await self._probe_jetstream()
+        self._set_status(
+            state=ConnectionState.CONNECTED,
+            jetstream=jetstream,
+            error="" if jetstream else "JetStream is not enabled for this account or server",
+            **self._server_fields(),
+        )
+
+    async def _probe_jetstream(self) -> bool:
+        try:
+            await self.jsm.account_info()
+        except nats.js.errors.ServiceUnavailableError:
+            return False
+        except (nats.js.errors.APIError, nats.errors.Error, TimeoutError):
+            return False
+        return True
+
+    async def rtt(self) -> float | None:
+        """Round-trip time to the server in seconds, or None while disconnected."""
+        if not self.connected:
+            return None
+        try:
+            return await self.nc.rtt(timeout=2)
+        except (nats.errors.Error, TimeoutError, NotConnectedError):
+            return None
+
+    async def jetstream_usage(self) -> JetStreamUsage | None:
+        """The account's JetStream usage, or None when JetStream is off or unreachable."""
+        if not self.connected or not self.status.jetstream:
+            return None
+        try:
+            info = await asyncio.wait_for(self.jsm.account_info(), 2)
+        except (nats.js.errors.APIError, nats.errors.Error, TimeoutError, NotConnectedError):
+            return None
+        limits = info.limits
+        return JetStreamUsage(
+            streams=info.streams,
+            consumers=info.consumers,
+            memory=info.memory,
+            storage=info.storage,
+            max_streams=limits.max_streams,
+            max_consumers=limits.max_consumers,
+            max_memory=limits.max_memory,
+            max_storage=limits.max_storage,
+            domain=info.domain or "",
+        )
+
+    async def close(self, timeout: float = 3.0) -> None:
+        """Drain (let in-flight work finish) within `timeout`, then close for good."""
+        self._closing = True
+        nc, self._nc = self._nc, None
+        self._js = self._jsm = None
+        if nc is None or nc.is_closed:
+            return
+        try:
+            await asyncio.wait_for(nc.drain(), timeout)
+        except (nats.errors.Error, TimeoutError, asyncio.CancelledError):
+            pass
+        finally:
+            if not nc.is_closed:
+                with contextlib.suppress(Exception):
+                    await nc.close()
+        self._set_status(state=ConnectionState.CLOSED)
+
+    async def __aenter__(self) -> Session:
+        await self.connect()
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.close()

@@ -1,0 +1,53 @@
+"""Shared fixtures: a real nats-server with JetStream on loopback, started per session or per test."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import nats
+import pytest
+from nats.aio.client import Client
+
+from jstui.nats.embedded import EmbeddedServer
+
+
+@pytest.fixture(scope="session")
+def nats_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedServer]:
+    """One server for the whole run; tests must use names of their own (see `unique`)."""
+    store: Path = tmp_path_factory.mktemp("js-store")
+    server = EmbeddedServer(store_dir=store, server_name="jstui-test")
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def fresh_server(tmp_path: Path) -> Iterator[EmbeddedServer]:
+    """A server of the test's own, for tests that kill or restart it."""
+    server = EmbeddedServer(store_dir=tmp_path / "store", server_name="jstui-fresh")
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def nats_url(nats_server: EmbeddedServer) -> str:
+    return nats_server.url
+
+
+@pytest.fixture
+async def nc(nats_url: str) -> AsyncIterator[Client]:
+    """A plain nats-py client, the kind of external program jstui must interoperate with."""
+    client = await nats.connect(nats_url)
+    yield client
+    await client.drain()
+
+
+@pytest.fixture
+def unique(request: pytest.FixtureRequest) -> str:
+    """A name prefix unique to this test, valid as a stream name and a subject token."""
+    import hashlib
+
+    digest = hashlib.sha1(request.node.nodeid.encode()).hexdigest()[:8]
+    return f"t{digest}"

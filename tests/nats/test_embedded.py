@@ -1,0 +1,77 @@
+"""The embedded server starts on loopback, serves JetStream, and never outlives jstui."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import nats
+import pytest
+
+from jstui.nats.embedded import EmbeddedServer, EmbeddedServerError, find_nats_server
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    # A zombie still answers kill(0); read its state.
+    stat = Path(f"/proc/{pid}/stat")
+    return stat.exists() and stat.read_text().split()[2] != "Z"
+
+
+def test_binary_is_found() -> None:
+    assert find_nats_server().name == "nats-server"
+
+
+async def test_starts_with_jetstream_on_loopback(tmp_path: Path) -> None:
+    with EmbeddedServer(store_dir=tmp_path) as server:
+        assert server.url.startswith("nats://127.0.0.1:")
+        nc = await nats.connect(server.url)
+        info = await nc.jetstream().account_info()
+        assert info.limits is not None
+        await nc.close()
+        pid = server.pid
+    assert pid is not None and not _alive(pid)
+
+
+def test_temp_store_removed_on_stop() -> None:
+    server = EmbeddedServer().start()
+    store = server.store_dir
+    assert store is not None and store.is_dir()
+    server.stop()
+    assert not store.exists()
+
+
+def test_port_in_use_is_a_clear_error(nats_server: EmbeddedServer) -> None:
+    with pytest.raises(EmbeddedServerError, match="did not start"):
+        EmbeddedServer(port=nats_server.port).start(ready_timeout=3)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="PR_SET_PDEATHSIG is Linux-only")
+def test_no_orphan_when_parent_is_sigkilled() -> None:
+    script = textwrap.dedent(
+        """
+        import sys, time
+        from jstui.nats.embedded import EmbeddedServer
+        server = EmbeddedServer().start()
+        print(server.pid, flush=True)
+        time.sleep(60)
+        """
+    )
+    parent = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    assert parent.stdout is not None
+    child_pid = int(parent.stdout.readline())
+    assert _alive(child_pid)
+    parent.send_signal(signal.SIGKILL)
+    parent.wait()
+    deadline = time.monotonic() + 5
+    while _alive(child_pid) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not _alive(child_pid)

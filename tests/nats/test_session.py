@@ -1,0 +1,104 @@
+"""The shared connection: connect, fail fast with a reason, follow a server restart."""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+import time
+
+import pytest
+
+from jstui.nats.embedded import EmbeddedServer, find_nats_server, free_port
+from jstui.nats.errors import ConnectError, ReadOnlyError
+from jstui.nats.session import ConnectionState, ConnectionStatus, Session
+
+
+async def _wait_for_state(session: Session, state: ConnectionState, timeout: float = 10) -> None:
+    deadline = time.monotonic() + timeout
+    while session.status.state is not state:
+        if time.monotonic() > deadline:
+            raise AssertionError(f"state is {session.status.state}, wanted {state}")
+        await asyncio.sleep(0.05)
+
+
+async def test_connects_and_reports_server(nats_server: EmbeddedServer) -> None:
+    seen: list[ConnectionStatus] = []
+    session = Session([nats_server.url])
+    session.add_listener(seen.append)
+    await session.connect()
+    try:
+        assert session.status.state is ConnectionState.CONNECTED
+        assert session.status.server_name == "jstui-test"
+        assert session.status.server_version
+        assert session.status.jetstream is True
+        assert session.status.url == nats_server.url
+        assert [s.state for s in seen][0] is ConnectionState.CONNECTING
+        rtt = await session.rtt()
+        assert rtt is not None and rtt > 0
+        usage = await session.jetstream_usage()
+        assert usage is not None and usage.max_streams == -1
+    finally:
+        await session.close()
+    assert session.status.state is ConnectionState.CLOSED
+
+
+async def test_refused_port_fails_within_five_seconds() -> None:
+    session = Session([f"nats://127.0.0.1:{free_port()}"])
+    started = time.monotonic()
+    with pytest.raises(ConnectError, match="connection refused"):
+        await session.connect()
+    assert time.monotonic() - started < 5
+    assert session.status.state is ConnectionState.FAILED
+
+
+async def test_wrong_password_fails_fast_with_reason() -> None:
+    port = free_port()
+    server = subprocess.Popen(
+        [str(find_nats_server()), "-a", "127.0.0.1", "-p", str(port), "--user", "a", "--pass", "b"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        await asyncio.sleep(0.3)
+        session = Session([f"nats://127.0.0.1:{port}"], connect_options={"user": "a", "password": "x"})
+        started = time.monotonic()
+        with pytest.raises(ConnectError, match="authorization violation"):
+            await session.connect()
+        assert time.monotonic() - started < 3
+    finally:
+        server.terminate()
+        server.wait()
+
+
+async def test_server_without_jetstream_is_reported() -> None:
+    port = free_port()
+    server = subprocess.Popen(
+        [str(find_nats_server()), "-a", "127.0.0.1", "-p", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        await asyncio.sleep(0.3)
+        async with Session([f"nats://127.0.0.1:{port}"]) as session:
+            assert session.status.state is ConnectionState.CONNECTED
+            assert session.status.jetstream is False
+            assert "JetStream is not enabled" in session.status.error
+    finally:
+        server.terminate()
+        server.wait()
+
+
+async def test_reconnects_after_server_restart(fresh_server: EmbeddedServer) -> None:
+    async with Session([fresh_server.url]) as session:
+        fresh_server.kill()
+        await _wait_for_state(session, ConnectionState.RECONNECTING, timeout=5)
+        fresh_server.restart()
+        await _wait_for_state(session, ConnectionState.CONNECTED, timeout=10)
+        assert session.status.error == ""
+
+
+def test_read_only_refuses_changes() -> None:
+    session = Session(["nats://127.0.0.1:1"], read_only=True)
+    with pytest.raises(ReadOnlyError, match="read-only mode: create stream"):
+        session.check_writable("create stream")
+    Session(["nats://127.0.0.1:1"]).check_writable("create stream")
