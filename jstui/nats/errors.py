@@ -1,8 +1,8 @@
 """Typed errors raised by the service layer.
 
-Widgets catch `JstuiError` and show `str(error)`: every message is one short line that says what failed
-and why. JetStream errors keep the server's `err_code` (the stable identifier; `code` is shared by many
-unrelated errors) and its description.
+Widgets catch `JstuiError` and show `str(error)`: every message is one short line that says what
+failed and why. JetStream errors keep the server's `err_code` (the stable identifier; `code` is
+shared by many unrelated errors) and its description.
 """
 
 from __future__ import annotations

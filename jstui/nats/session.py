@@ -94,7 +94,7 @@ StatusListener = Callable[[ConnectionStatus], None]
 
 @dataclass
 class Session:
-    """The single connection. Use `await session.connect()` once, `await session.close()` at exit."""
+    """The single connection: `await session.connect()` once, `await session.close()` at exit."""
 
     servers: Sequence[str]
     connect_options: dict[str, Any] = field(default_factory=dict)
@@ -247,7 +247,9 @@ class Session:
                 self._nc = connect_task.result()
             except Exception as exc:
                 reason = describe_connect_error(last_error or exc)
-                raise ConnectError(f"cannot connect to {', '.join(self.servers)}: {reason}") from exc
+                raise ConnectError(
+                    f"cannot connect to {', '.join(self.servers)}: {reason}"
+                ) from exc
         except ConnectError as exc:
             self._set_status(state=ConnectionState.FAILED, error=str(exc))
             raise

@@ -32,7 +32,7 @@ async def test_connects_and_reports_server(nats_server: EmbeddedServer) -> None:
         assert session.status.server_version
         assert session.status.jetstream is True
         assert session.status.url == nats_server.url
-        assert [s.state for s in seen][0] is ConnectionState.CONNECTING
+        assert seen[0].state is ConnectionState.CONNECTING
         rtt = await session.rtt()
         assert rtt is not None and rtt > 0
         usage = await session.jetstream_usage()
@@ -60,7 +60,9 @@ async def test_wrong_password_fails_fast_with_reason() -> None:
     )
     try:
         await asyncio.sleep(0.3)
-        session = Session([f"nats://127.0.0.1:{port}"], connect_options={"user": "a", "password": "x"})
+        session = Session(
+            [f"nats://127.0.0.1:{port}"], connect_options={"user": "a", "password": "x"}
+        )
         started = time.monotonic()
         with pytest.raises(ConnectError, match="authorization violation"):
             await session.connect()

@@ -1,0 +1,5 @@
+"""`python -m jstui`."""
+
+from jstui.cli import main
+
+main()

@@ -1,0 +1,157 @@
+"""The Textual application: owns the settings, the embedded server handle and the one Session."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+from collections.abc import Callable, Iterable
+from typing import ClassVar
+
+from textual import on, work
+from textual.app import App, SystemCommand
+from textual.binding import Binding, BindingType
+from textual.screen import Screen
+from textual.worker import Worker, WorkerState
+
+from jstui.config import Settings
+from jstui.format import sanitize
+from jstui.messages import ConnectionChanged
+from jstui.nats.embedded import EmbeddedServer
+from jstui.nats.errors import ConnectError, JstuiError
+from jstui.nats.session import ConnectionStatus, Session
+from jstui.paths import stylesheets
+from jstui.screens.connect_failed import ConnectFailedScreen
+from jstui.screens.dashboard import DashboardScreen
+from jstui.screens.help import HelpScreen, KeySection
+from jstui.widgets.base import Pane
+
+EXIT_CANNOT_CONNECT = 2
+
+
+def session_for(settings: Settings) -> Session:
+    """The app's one connection, configured from the resolved settings."""
+    return Session(
+        servers=list(settings.servers),
+        connect_options=settings.connect_options(),
+        jetstream_options=settings.jetstream_options(),
+        read_only=settings.read_only,
+    )
+
+
+class JstuiApp(App[int]):
+    """jstui. `embedded` is the server jstui started itself, if any (shown in the status line)."""
+
+    TITLE = "jstui"
+    CSS_PATH = stylesheets()
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("ctrl+q", "quit", "Quit", priority=True),
+    ]
+
+    def __init__(self, settings: Settings, *, embedded: EmbeddedServer | None = None) -> None:
+        super().__init__()
+        self.settings = settings
+        self.embedded = embedded
+        self.session = session_for(settings)
+        self.session.add_listener(self._on_session_status)
+        self.dashboard = DashboardScreen()
+        if settings.theme:
+            self.theme = settings.theme
+
+    def get_default_screen(self) -> Screen[None]:
+        return self.dashboard
+
+    def on_mount(self) -> None:
+        # SIGTERM/SIGHUP end the app like ctrl+q, so the connection drains and the embedded
+        # server is stopped by the caller instead of dying with the process.
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGTERM, signal.SIGHUP):
+            with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+                loop.add_signal_handler(signum, self.exit)
+        self._connect()
+
+    async def on_unmount(self) -> None:
+        await self.session.close()
+
+    def _on_session_status(self, status: ConnectionStatus) -> None:
+        self.dashboard.post_message(ConnectionChanged(status))
+
+    @work(exclusive=True, group="connect", exit_on_error=False, description="connect to NATS")
+    async def _connect(self) -> None:
+        try:
+            await self.session.connect()
+        except ConnectError as error:
+            retry = await self.push_screen_wait(ConnectFailedScreen(str(error)))
+            if retry:
+                self._connect()
+            else:
+                self.exit(return_code=EXIT_CANNOT_CONNECT, message=str(error))
+
+    @on(Worker.StateChanged)
+    def _report_worker_error(self, event: Worker.StateChanged) -> None:
+        """The one place where a failed worker becomes a message for the user."""
+        if event.state is not WorkerState.ERROR:
+            return
+        error = event.worker.error
+        text = str(error) if isinstance(error, JstuiError) else f"{type(error).__name__}: {error}"
+        self.notify(sanitize(text), title="Error", severity="error", markup=False)
+
+    def action_help(self) -> None:
+        self.push_screen(HelpScreen(self._key_sections(), self._pane_notes()))
+
+    def _key_sections(self) -> list[KeySection]:
+        general: list[tuple[str, str]] = [
+            ("1 2 3 4", "show the Streams, Feeds, Request/Reply or Workers pane"),
+            ("tab / shift+tab", "move the focus to the next / previous widget"),
+            ("z", "maximize the focused pane, or restore the layout"),
+            ("?", "this help"),
+            ("ctrl+p", "command palette: main actions, themes"),
+            ("ctrl+q", "quit"),
+        ]
+        sections: list[KeySection] = [("Everywhere", general)]
+        for pane in self.dashboard.panes:
+            sections.append((pane.PANE_TITLE, _bindings_of([pane, *pane.query("*")])))
+        return sections
+
+    def _pane_notes(self) -> list[tuple[str, str]]:
+        return [(pane.PANE_TITLE, pane.PANE_HELP) for pane in self.dashboard.panes]
+
+    def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
+        yield from super().get_system_commands(screen)
+        yield SystemCommand("Help", "Show every key", self.action_help)
+        for pane in self.dashboard.panes:
+            number = pane.PANE_NUMBER
+            yield SystemCommand(
+                f"Go to {pane.PANE_TITLE}",
+                f"Show the {pane.PANE_TITLE} pane (key {number})",
+                _caller(self.dashboard.action_show_pane, number),
+            )
+            yield from pane.palette_commands()
+
+
+def _caller(function: Callable[[int], object], argument: int) -> Callable[[], None]:
+    def call() -> None:
+        function(argument)
+
+    return call
+
+
+def _bindings_of(widgets: Iterable[object]) -> list[tuple[str, str]]:
+    """Keys a pane and its jstui widgets bind, for the help screen (Textual's own are left out)."""
+    seen: set[tuple[str, str]] = set()
+    keys: list[tuple[str, str]] = []
+    for widget in widgets:
+        if not type(widget).__module__.startswith("jstui."):
+            continue
+        for binding in getattr(type(widget), "BINDINGS", []):
+            if not isinstance(binding, Binding) or not binding.description:
+                continue
+            key = binding.key_display or binding.key
+            entry = (key, binding.description)
+            if entry not in seen:
+                seen.add(entry)
+                keys.append(entry)
+    return keys
+
+
+__all__ = ["EXIT_CANNOT_CONNECT", "JstuiApp", "Pane", "session_for"]

@@ -1,0 +1,126 @@
+"""The `jstui` command: options to `Settings`, an embedded server if none is named, the app."""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import click
+from textual.theme import BUILTIN_THEMES
+
+from jstui import __version__
+from jstui.config import ConfigError, Settings, resolve_settings
+from jstui.nats.embedded import EmbeddedServer, EmbeddedServerError
+
+_FILE = click.Path(dir_okay=False, path_type=Path)
+
+FEED_HELP = (
+    "Open a feed at start-up (repeatable). SUBJECT[,option...]: core subscription by default; "
+    "options: js (JetStream, non-consuming), consume (JetStream, consuming), queue=NAME, "
+    "deliver=all|new|last|last-per-subject, seq=N, since=10m|ISO-TIME, durable=NAME, stream=NAME."
+)
+RESPONDER_HELP = (
+    "Start a responder at launch (repeatable). SUBJECT[,option...]: "
+    "mode=core|stored, queue=NAME, count=N, behaviour=echo|upper|delay=MS|random=MIN-MAX|fail, "
+    "name=NAME, stream=NAME, durable=NAME."
+)
+WORKERS_HELP = (
+    "Start a worker pool at launch (repeatable). SUBJECT[,option...]: "
+    "mode=core|group|pull, queue=NAME, count=N (default 3), durable=NAME, stream=NAME."
+)
+
+
+@click.command(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.option(
+    "-s",
+    "--server",
+    metavar="URL[,URL...]",
+    help="NATS server(s) to connect to "
+    "[env NATS_URL]. Without it (and without a context) jstui starts its own server.",
+)
+@click.option("--user", help="User name [env NATS_USER].")
+@click.option("--password", help="Password [env NATS_PASSWORD].")
+@click.option("--token", help="Authentication token [env NATS_TOKEN].")
+@click.option("--creds", type=_FILE, help="User credentials file (JWT + seed) [env NATS_CREDS].")
+@click.option("--nkey", type=_FILE, help="NKey seed file [env NATS_NKEY].")
+@click.option("--tls-cert", type=_FILE, help="TLS client certificate [env NATS_CERT].")
+@click.option("--tls-key", type=_FILE, help="TLS client key [env NATS_KEY].")
+@click.option("--tls-ca", type=_FILE, help="TLS CA certificate to verify the server [env NATS_CA].")
+@click.option("--tls-first", is_flag=True, default=None, help="TLS handshake before the INFO.")
+@click.option(
+    "--context",
+    metavar="NAME",
+    help="natscli context to use [env NATS_CONTEXT; "
+    "default: the selected context in $XDG_CONFIG_HOME/nats/context.txt].",
+)
+@click.option("--read-only", is_flag=True, default=None, help="Refuse every change to the server.")
+@click.option("--theme", metavar="NAME", help="Textual theme, e.g. nord, dracula, textual-light.")
+@click.option(
+    "--port",
+    type=click.IntRange(0, 65535),
+    help="Port of the embedded server (default: a free port).",
+)
+@click.option(
+    "--store",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Store folder of the embedded server, to keep streams between runs "
+    "(default: a temporary folder removed on exit).",
+)
+@click.option(
+    "--monitor",
+    metavar="URL",
+    help="HTTP monitoring endpoint of a remote server, "
+    "e.g. http://host:8222 (the embedded server's is known).",
+)
+@click.option("--feed", "feeds", multiple=True, metavar="SUBJECT[,OPTS]", help=FEED_HELP)
+@click.option(
+    "--feed-buffer",
+    type=click.IntRange(100, 10_000_000),
+    metavar="N",
+    help="Messages kept per feed (ring buffer) [default: 10000].",
+)
+@click.option(
+    "--responder", "responders", multiple=True, metavar="SUBJECT[,OPTS]", help=RESPONDER_HELP
+)
+@click.option("--workers", "workers", multiple=True, metavar="SUBJECT[,OPTS]", help=WORKERS_HELP)
+@click.version_option(__version__, prog_name="jstui")
+def main(**flags: Any) -> None:
+    """jstui: a terminal dashboard for NATS JetStream.
+
+    With no server named, jstui starts an embedded nats-server (JetStream on, 127.0.0.1, a free
+    port) and stops it on exit. Press ? in the app for every key.
+    """
+    try:
+        settings = resolve_settings(flags)
+    except ConfigError as error:
+        raise click.UsageError(str(error)) from error
+    if settings.theme and settings.theme not in BUILTIN_THEMES:
+        known = ", ".join(sorted(BUILTIN_THEMES))
+        raise click.BadParameter(
+            f"unknown theme {settings.theme!r}; one of: {known}", param_hint="--theme"
+        )
+    sys.exit(run(settings))
+
+
+def run(settings: Settings) -> int:
+    """Start the embedded server if needed, run the app, stop the server; return the exit status."""
+    from jstui.app import JstuiApp  # Textual's import is slow; --help should not pay for it
+
+    embedded: EmbeddedServer | None = None
+    if settings.embedded:
+        embedded = EmbeddedServer(port=settings.port, store_dir=settings.store_dir)
+        try:
+            embedded.start()
+        except EmbeddedServerError as error:
+            click.echo(f"jstui: {error}", err=True)
+            return 1
+        settings = replace(settings, servers=(embedded.url,), monitor_url=embedded.monitor_url)
+    try:
+        app = JstuiApp(settings, embedded=embedded)
+        app.run()
+    finally:
+        if embedded is not None:
+            embedded.stop()
+    return app.return_code or 0

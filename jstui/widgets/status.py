@@ -1,0 +1,110 @@
+"""The status line: server, connection state, RTT and the account's JetStream usage."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.widgets import Static
+
+from jstui.format import format_size, sanitize
+from jstui.nats.session import ConnectionState, ConnectionStatus, JetStreamUsage
+
+_STATE_STYLE = {
+    ConnectionState.CONNECTING: ("◌ connecting", "bold yellow"),
+    ConnectionState.CONNECTED: ("● connected", "bold green"),
+    ConnectionState.RECONNECTING: ("◌ reconnecting", "bold yellow"),
+    ConnectionState.CLOSED: ("○ closed", "bold red"),
+    ConnectionState.FAILED: ("✖ failed", "bold red"),
+}
+
+
+def _limit(used: int, limit: int, *, size: bool) -> str:
+    shown = format_size(used) if size else str(used)
+    if limit is None or limit < 0:
+        return shown
+    return f"{shown}/{format_size(limit) if size else limit}"
+
+
+def render_status(
+    status: ConnectionStatus,
+    *,
+    rtt: float | None,
+    usage: JetStreamUsage | None,
+    embedded: bool,
+    read_only: bool,
+) -> Text:
+    """The status line as plain text; every server-provided string is sanitized."""
+    label, style = _STATE_STYLE[status.state]
+    text = Text(label, style=style)
+    if status.url:
+        text.append("  ")
+        text.append(sanitize(status.url), style="bold")
+        if embedded:
+            text.append(" (embedded)", style="dim")
+    if status.server_name:
+        text.append(f"  {sanitize(status.server_name)}")
+        if status.server_version:
+            text.append(f" v{sanitize(status.server_version)}", style="dim")
+    if status.cluster:
+        text.append(f"  cluster {sanitize(status.cluster)}")
+    if rtt is not None and status.state is ConnectionState.CONNECTED:
+        text.append(f"  rtt {rtt * 1000:.1f} ms")
+    if usage is not None and status.state is ConnectionState.CONNECTED:
+        text.append("  JS ", style="bold")
+        text.append(
+            f"streams {_limit(usage.streams, usage.max_streams, size=False)} · "
+            f"consumers {_limit(usage.consumers, usage.max_consumers, size=False)} · "
+            f"mem {_limit(usage.memory, usage.max_memory, size=True)} · "
+            f"file {_limit(usage.storage, usage.max_storage, size=True)}"
+        )
+    if read_only:
+        text.append("  READ-ONLY", style="bold reverse")
+    if status.error:
+        text.append("  ")
+        text.append(sanitize(status.error), style="bold red")
+    return text
+
+
+class StatusLine(Static):
+    """One line at the top of the dashboard; redrawn when the state or the polled figures change."""
+
+    def __init__(self, *, embedded: bool, read_only: bool, **kwargs: object) -> None:
+        super().__init__("", markup=False, **kwargs)  # type: ignore[arg-type]
+        self._embedded = embedded
+        self._read_only = read_only
+        self._status = ConnectionStatus()
+        self._rtt: float | None = None
+        self._usage: JetStreamUsage | None = None
+
+    def show(
+        self,
+        status: ConnectionStatus | None = None,
+        *,
+        rtt: float | None = None,
+        usage: JetStreamUsage | None = None,
+    ) -> None:
+        if status is not None:
+            self._status = status
+        if rtt is not None:
+            self._rtt = rtt
+        if usage is not None:
+            self._usage = usage
+        self.update(
+            render_status(
+                self._status,
+                rtt=self._rtt,
+                usage=self._usage,
+                embedded=self._embedded,
+                read_only=self._read_only,
+            )
+        )
+
+    @property
+    def plain(self) -> str:
+        """The text shown, for tests and the help screen."""
+        return render_status(
+            self._status,
+            rtt=self._rtt,
+            usage=self._usage,
+            embedded=self._embedded,
+            read_only=self._read_only,
+        ).plain

@@ -1,0 +1,55 @@
+"""Fixtures for driving the real app with Pilot against the test server."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from textual.pilot import Pilot
+
+from jstui.app import JstuiApp
+from jstui.config import Settings
+from jstui.nats.session import ConnectionState
+
+AppFactory = Callable[..., JstuiApp]
+
+
+@pytest.fixture
+def make_app(nats_url: str) -> AppFactory:
+    """Build the app connected to the session server; keyword arguments override Settings fields."""
+
+    def factory(**overrides: Any) -> JstuiApp:
+        fields: dict[str, Any] = {"servers": (nats_url,), **overrides}
+        return JstuiApp(Settings(**fields))
+
+    return factory
+
+
+async def wait_until(
+    pilot: Pilot[Any], predicate: Callable[[], object], timeout: float = 10.0, what: str = ""
+) -> None:
+    """Let the app run until `predicate()` is true; fail with `what` after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what or predicate}")
+        await pilot.pause(0.05)
+        await asyncio.sleep(0)
+
+
+async def wait_connected(pilot: Pilot[Any]) -> None:
+    app = pilot.app
+    assert isinstance(app, JstuiApp)
+    await wait_until(
+        pilot, lambda: app.session.status.state is ConnectionState.CONNECTED, what="connection"
+    )
+    await pilot.pause()
+
+
+def screen_text(app: JstuiApp) -> str:
+    """Everything visible on the active screen, as plain text: what the user reads."""
+    strips = app.screen._compositor.render_strips()
+    return "\n".join(strip.text for strip in strips)
