@@ -113,6 +113,15 @@ class Session:
     _closing: bool = field(default=False, repr=False)
     _first_error: asyncio.Future[BaseException] | None = field(default=None, repr=False)
 
+    @property
+    def jetstream_api_prefix(self) -> str:
+        """The JetStream API subject prefix: `$JS.API`, `$JS.<domain>.API`, or a custom prefix."""
+        prefix = self.jetstream_options.get("prefix")
+        if prefix:
+            return str(prefix).rstrip(".")
+        domain = self.jetstream_options.get("domain")
+        return f"$JS.{domain}.API" if domain else "$JS.API"
+
     # -- state ---------------------------------------------------------------------------------
 
     def add_listener(self, listener: StatusListener) -> None:
@@ -254,7 +263,7 @@ class Session:
             self._set_status(state=ConnectionState.FAILED, error=str(exc))
             raise
         self._js = self._nc.jetstream(**self.jetstream_options)
-        self._jsm = self._nc.jsm(**self.jetstream_options)
+        self._jsm = self._nc.jsm(prefix=self.jetstream_api_prefix)
         jetstream = await self._probe_jetstream()
         self._set_status(
             state=ConnectionState.CONNECTED,

@@ -38,7 +38,6 @@ from typing import Any, ClassVar, Literal, ParamSpec, TypeVar
 import nats.errors
 import nats.js.errors
 from nats.js.api import (
-    DEFAULT_PREFIX,
     DiscardPolicy,
     RetentionPolicy,
     StorageType,
@@ -807,11 +806,7 @@ class StreamService:
 
     @property
     def api_prefix(self) -> str:
-        """The JetStream API prefix: `$JS.<domain>.API` for a domain, else the prefix option."""
-        options = self._session.jetstream_options
-        if options.get("domain"):
-            return f"$JS.{options['domain']}.API"
-        return str(options.get("prefix") or DEFAULT_PREFIX)
+        return self._session.jetstream_api_prefix
 
     async def _request(
         self, api: str, payload: dict[str, Any] | None = None, *, stream: str | None = None
