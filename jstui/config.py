@@ -11,7 +11,8 @@ user); inside one layer natscli's order applies: user, creds, nkey, user_jwt + u
 user_jwt alone. A token is added on top (a token alone in a higher layer replaces a lower layer's
 credentials), and a password follows its own precedence (so `NATS_PASSWORD` can complete a
 context's user). The files named for the chosen credentials and for TLS are checked when
-resolving, so mistakes surface before the UI starts.
+resolving, so mistakes surface before the UI starts. With no server (embedded), auth and TLS
+flags are refused and the `NATS_*` auth and TLS variables ignored: that server has neither.
 
 No Textual import here: the CLI and the service layer both use this module.
 """
@@ -811,6 +812,22 @@ def resolve_settings(
     else:
         tls_first = bool(context and context.layer.tls_first)
 
+    if servers:
+        credentials = _credentials(layers)
+        tls = _tls(cli, context.layer if context else None)
+    else:
+        # The embedded server has no auth and no TLS. Flags asking for them are a mistake; NATS_*
+        # variables (perhaps set for another tool) are ignored.
+        given = [label for name, label in flag_layer.labels.items() if name != "url"]
+        if tls_first:
+            given.append("--tls-first")
+        if given:
+            raise ConfigError(
+                f"{', '.join(given)} given without a server: name one with --server "
+                "(the embedded server has no auth or TLS)"
+            )
+        credentials, tls = {}, {}
+
     port = flags.get("port")
     store = _text(flags.get("store"))
     monitor = _text(flags.get("monitor"))
@@ -837,8 +854,8 @@ def resolve_settings(
         feeds=_tuple(flags.get("feeds")),
         responders=_tuple(flags.get("responders")),
         workers=_tuple(flags.get("workers")),
-        **_credentials(layers),
-        **_tls(cli, context.layer if context else None),
+        **credentials,
+        **tls,
     )
     if settings.tls_wanted and not settings.embedded:
         settings.ssl_context()  # fail now, with the file names, rather than at connect time

@@ -652,7 +652,9 @@ def test_token_alone_in_a_higher_layer_replaces_lower_credentials(
 def test_flag_beats_env_for_the_credential_kind(
     config_home: Path, env: dict[str, str], creds_file: Path
 ) -> None:
-    settings = resolve(config_home, {**env, "NATS_USER": "envuser"}, creds=str(creds_file))
+    settings = resolve(
+        config_home, {**env, "NATS_USER": "envuser"}, server="h:1", creds=str(creds_file)
+    )
     assert (settings.creds, settings.user) == (creds_file, None)
 
 
@@ -1127,6 +1129,35 @@ def test_connect_options_inbox_prefix(config_home: Path, env: dict[str, str]) ->
     settings = resolve(config_home, env, context="c")
     assert settings.inbox_prefix == "_INBOX_alice"
     assert settings.connect_options() == {"inbox_prefix": "_INBOX_alice"}
+
+
+@pytest.mark.parametrize(
+    ("flags", "named"),
+    [
+        ({"user": "u", "password": "p"}, "--user, --password"),
+        ({"token": "t"}, "--token"),
+        ({"tls_first": True}, "--tls-first"),
+        ({"creds": "/no/such.creds"}, "--creds"),
+    ],
+)
+def test_auth_or_tls_flags_need_a_server(
+    config_home: Path, env: dict[str, str], flags: dict[str, Any], named: str
+) -> None:
+    with pytest.raises(ConfigError) as info:
+        resolve_settings(flags, environ=env, config_home=config_home)
+    assert str(info.value) == (
+        f"{named} given without a server: name one with --server "
+        "(the embedded server has no auth or TLS)"
+    )
+
+
+def test_auth_and_tls_variables_are_ignored_for_the_embedded_server(
+    config_home: Path, env: dict[str, str]
+) -> None:
+    env.update(NATS_USER="u", NATS_PASSWORD="p", NATS_TOKEN="t", NATS_CREDS="/no/such.creds")
+    settings = resolve(config_home, env, tls_first=False)
+    assert settings == Settings()
+    assert settings.embedded
 
 
 def test_embedded_gets_no_auth_and_no_tls() -> None:
