@@ -55,12 +55,13 @@ def test_port_in_use_is_a_clear_error(nats_server: EmbeddedServer) -> None:
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="PR_SET_PDEATHSIG is Linux-only")
-def test_no_orphan_when_parent_is_sigkilled() -> None:
+def test_no_orphan_when_parent_is_sigkilled(tmp_path: Path) -> None:
     script = textwrap.dedent(
-        """
+        f"""
         import sys, time
+        from pathlib import Path
         from jstui.nats.embedded import EmbeddedServer
-        server = EmbeddedServer().start()
+        server = EmbeddedServer(store_dir=Path({str(tmp_path)!r})).start()
         print(server.pid, flush=True)
         time.sleep(60)
         """
