@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import time
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
@@ -111,7 +110,8 @@ class Session:
     _jsm: JetStreamManager | None = field(default=None, repr=False)
     _listeners: list[StatusListener] = field(default_factory=list, repr=False)
     _closing: bool = field(default=False, repr=False)
-    _first_error: asyncio.Future[BaseException] | None = field(default=None, repr=False)
+    _connect_errors: list[BaseException] = field(default_factory=list, repr=False)
+    _connect_decided: asyncio.Event | None = field(default=None, repr=False)
 
     @property
     def jetstream_api_prefix(self) -> str:
@@ -174,8 +174,10 @@ class Session:
         if isinstance(exc, nats.errors.SlowConsumerError):
             self.slow_consumer_drops[exc.sid] += 1
             return
-        if self._first_error is not None and not self._first_error.done():
-            self._first_error.set_result(exc)
+        if self._connect_decided is not None:
+            self._connect_errors.append(exc)
+            if _is_auth_error(exc) or self._all_refused():
+                self._connect_decided.set()
         if not isinstance(exc, OSError | nats.errors.Error | asyncio.TimeoutError):
             self.callback_errors += 1
             return
@@ -209,15 +211,21 @@ class Session:
 
     # -- life cycle ------------------------------------------------------------------------------
 
+    def _all_refused(self) -> bool:
+        """Every server refused the connection twice: nothing listens there, no use waiting."""
+        refused = sum(isinstance(e, ConnectionRefusedError) for e in self._connect_errors)
+        return refused >= 2 * max(1, len(self.servers))
+
     async def connect(self, timeout: float = CONNECT_TIMEOUT) -> None:
         """Connect, or raise `ConnectError` with a one-line reason within `timeout` seconds.
 
         nats-py on its own keeps retrying a closed port or a refused password for about two
-        minutes, so the first error it reports is raced against the connect: an authorization
-        failure ends the attempt at once, anything else when the timeout runs out.
+        minutes, so the errors it reports are raced against the connect: an authorization failure
+        ends the attempt at once, a refused port after a second try of every server (about 1 s),
+        anything else when the timeout runs out.
         """
-        loop = asyncio.get_running_loop()
-        self._first_error = loop.create_future()
+        self._connect_errors = []
+        self._connect_decided = decided = asyncio.Event()
         self._set_status(state=ConnectionState.CONNECTING, url=", ".join(self.servers), error="")
         options: dict[str, Any] = {
             "name": self.name,
@@ -231,21 +239,14 @@ class Session:
             **self.connect_options,
         }
         connect_task = asyncio.ensure_future(nats.connect(servers=list(self.servers), **options))
-        deadline = time.monotonic() + timeout
-        last_error: BaseException | None = None
+        decided_task = asyncio.ensure_future(decided.wait())
         try:
-            while not connect_task.done():
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    break
-                waiters: set[asyncio.Future[Any]] = {connect_task}
-                if not self._first_error.done():
-                    waiters.add(self._first_error)
-                await asyncio.wait(waiters, timeout=remaining, return_when=asyncio.FIRST_COMPLETED)
-                if self._first_error.done():
-                    last_error = self._first_error.result()
-                    if _is_auth_error(last_error):
-                        break
+            await asyncio.wait(
+                {connect_task, decided_task}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED
+            )
+            decided_task.cancel()
+            self._connect_decided = None
+            last_error = self._connect_errors[-1] if self._connect_errors else None
             if not connect_task.done():
                 connect_task.cancel()
                 with contextlib.suppress(BaseException):

@@ -45,6 +45,7 @@ from nats.js.api import (
     StreamInfo,
 )
 
+from jstui.format import sanitize
 from jstui.nats.errors import (
     ERR_NO_MESSAGE_FOUND,
     ERR_STREAM_NAME_IN_USE,
@@ -838,10 +839,14 @@ class StreamService:
 
     @staticmethod
     def _check_name(name: str) -> None:
-        """Refuse a bad name before it is put into an API subject (a "." would make the request go
-        to another subject and time out)."""
-        if problem := stream_name_problem(name):
-            raise ValidationError("name", problem)
+        """Refuse a name that cannot be put into an API subject (a "." would send the request to
+        another subject, where it times out).
+
+        Only the subject rules apply here, not the stricter rules for new names: a stream another
+        program created with control characters in its name must still be browsable and deletable.
+        """
+        if not name or any(ch in name for ch in ".*> \t\r\n"):
+            raise ValidationError("name", f"{sanitize(name)!r} is not a valid stream name")
 
     @staticmethod
     def _check_filter(subject: str | None) -> None:
@@ -977,6 +982,26 @@ class StreamService:
             request["keep"] = keep
         resp = await self._request(f"STREAM.PURGE.{name}", request, stream=name)
         return int(resp.get("purged") or 0)
+
+    @_translating
+    async def count(self, name: str, subject: str | None = None) -> int:
+        """Messages stored in the stream, or only on `subject` (wildcards allowed): what a purge
+        with that filter would remove."""
+        self._check_name(name)
+        if not subject:
+            raw = await self._raw_info(name)
+            return int((raw.get("state") or {}).get("messages") or 0)
+        self._check_filter(subject)
+        total = offset = 0
+        while True:
+            raw = await self._request(
+                f"STREAM.INFO.{name}", {"subjects_filter": subject, "offset": offset}, stream=name
+            )
+            subjects: dict[str, int] = (raw.get("state") or {}).get("subjects") or {}
+            total += sum(subjects.values())
+            offset += len(subjects)
+            if not subjects or offset >= int(raw.get("total") or 0):
+                return total
 
     @_translating
     async def delete(self, name: str) -> None:

@@ -8,6 +8,7 @@ import time
 from collections.abc import AsyncIterator
 
 import pytest
+from nats.aio.client import Client
 from nats.js.api import ConsumerConfig, StreamConfig
 
 from jstui.nats.embedded import EmbeddedServer
@@ -796,3 +797,31 @@ async def test_only_jstui_errors_escape(nats_url: str) -> None:
         with pytest.raises(ServerAPIError) as caught:
             await service.info("no_such_stream_anywhere")
         assert caught.value.err_code == ERR_STREAM_NOT_FOUND
+
+
+async def test_count_matches_what_a_filtered_purge_removes(nats_url: str, unique: str) -> None:
+    async with Session([nats_url]) as session:
+        service = StreamService(session)
+        await service.create(StreamSpec(name=unique, subjects=f"{unique}.>"))
+        js = session.js
+        for i in range(7):
+            await js.publish(f"{unique}.a.{i % 2}", b"x")
+        await js.publish(f"{unique}.b", b"y")
+        assert await service.count(unique) == 8
+        assert await service.count(unique, f"{unique}.a.*") == 7
+        assert await service.count(unique, f"{unique}.a.1") == 3
+        assert await service.purge(unique, subject=f"{unique}.a.*") == 7
+        assert await service.count(unique) == 1
+
+
+async def test_existing_stream_with_control_characters_can_be_deleted(
+    nats_url: str, nc: Client, unique: str
+) -> None:
+    """Another program may create names jstui would refuse; jstui must still manage them."""
+    name = f"{unique}\x1b[31m"
+    await nc.jetstream().add_stream(name=name, subjects=[f"{unique}.ctl"])
+    async with Session([nats_url]) as session:
+        service = StreamService(session)
+        assert await service.count(name) == 0
+        await service.delete(name)
+        assert not await service.exists(name)

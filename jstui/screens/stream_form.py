@@ -1,0 +1,283 @@
+"""The create / edit form of a stream.
+
+One form for both: `StreamFormScreen(service)` creates, `StreamFormScreen(service, current=spec)`
+edits (the spec comes from the stream's current config). It dismisses with the `StreamSummary`
+the server answered, or None when cancelled.
+
+Bad input is caught by `StreamSpec.validate()` and shown under each field; a refusal from the
+server is shown above the buttons with the server's own (sanitized) description. In both cases the
+form stays open with what the user typed, and nothing has changed on the server.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from rich.text import Text
+from textual import events, on, work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.screen import ModalScreen
+from textual.widget import Widget
+from textual.widgets import Button, Checkbox, Input, Label, Select, Static
+
+from jstui.format import sanitize
+from jstui.nats.errors import JstuiError, ReadOnlyError, ServerAPIError, SpecErrors
+from jstui.nats.streams import StreamService, StreamSpec, StreamSummary
+
+FIELDS: tuple[tuple[str, str, str], ...] = (
+    # (StreamSpec attribute, label, placeholder)
+    ("name", "Name", "e.g. example_stream (no spaces, '.', '*' or '>')"),
+    ("description", "Description", "optional"),
+    ("subjects", "Subjects", "e.g. my.subject.*, orders.> (comma separated)"),
+    ("retention", "Retention", ""),
+    ("storage", "Storage", ""),
+    ("replicas", "Replicas", "1"),
+    ("max_age", "Max age", "e.g. 9s, 1h30m, 7d; empty = unlimited"),
+    ("max_msgs", "Max msgs", "e.g. 1000; empty = unlimited"),
+    ("max_bytes", "Max bytes", "e.g. 10MiB, 1.5GiB; empty = unlimited"),
+    ("max_msg_size", "Max msg size", "e.g. 1MiB; empty = unlimited"),
+    ("max_msgs_per_subject", "Max msgs/subject", "e.g. 10; empty = unlimited"),
+    ("discard", "Discard", ""),
+    ("duplicate_window", "Dup window", "e.g. 2m; empty = server default (2m)"),
+    ("allow_direct", "Direct get", ""),
+)
+"""Every field of the form, in order."""
+
+SMALL_HEIGHT = 36
+"""Below this many rows (or 100 columns) the form fills the screen and drops the spacing."""
+
+RETENTION_CHOICES = (
+    ("limits: keep until a limit removes them", "limits"),
+    ("interest: keep until every consumer acked", "interest"),
+    ("workqueue: keep until one consumer acked", "workqueue"),
+)
+STORAGE_CHOICES = (("file", "file"), ("memory", "memory"))
+DISCARD_CHOICES = (
+    ("old: drop the oldest messages at a limit", "old"),
+    ("new: refuse new messages at a limit", "new"),
+)
+
+
+class StreamFormScreen(ModalScreen[StreamSummary | None]):
+    """Create a stream, or edit one when `current` (its spec as the server has it) is given."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "cancel", "Cancel"),
+        Binding("ctrl+s", "save", "Save", priority=True),
+    ]
+
+    def __init__(self, service: StreamService, *, current: StreamSpec | None = None) -> None:
+        super().__init__(classes="dialog-screen")
+        self._service = service
+        self._current = current
+        self._saving = False
+
+    @property
+    def editing(self) -> bool:
+        return self._current is not None
+
+    # -- layout --------------------------------------------------------------------------------
+
+    def compose(self) -> ComposeResult:
+        spec = self._current or StreamSpec()
+        with Vertical(classes="dialog stream-form") as dialog:
+            dialog.border_title = "Edit stream" if self.editing else "New stream"
+            if self.editing:
+                yield Static(
+                    Text.assemble("Stream ", (sanitize(spec.name), "bold")), id="stream-form-title"
+                )
+            with VerticalScroll(id="stream-form-fields"):
+                for key, label, placeholder in FIELDS:
+                    with Horizontal(classes="form-row", id=f"row-{key}"):
+                        yield Label(label, classes="form-label")
+                        yield self._field(key, spec, placeholder)
+                    note = self._note(key)
+                    if note:
+                        yield Static(Text(note), classes="field-note", id=f"note-{key}")
+                    yield Static("", classes="field-error", id=f"error-{key}", markup=False)
+            yield Static("", classes="form-error", id="stream-form-error", markup=False)
+            yield Label(
+                "Enter or ctrl+s saves, Escape cancels. Units: 9s 1h30m · 10MiB 1.5GiB.",
+                classes="dialog-hint",
+            )
+            with Horizontal(classes="dialog-buttons"):
+                yield Button(
+                    "Save" if self.editing else "Create", id="stream-form-save", variant="primary"
+                )
+                yield Button("Cancel", id="stream-form-cancel")
+
+    def _field(self, key: str, spec: StreamSpec, placeholder: str) -> Widget:
+        disabled = bool(self._disabled_reason(key))
+        widget_id = f"field-{key}"
+        if key == "retention":
+            choices = RETENTION_CHOICES
+            if self.editing and spec.retention != "workqueue":
+                # limits <-> interest may change; workqueue can be neither entered nor left.
+                choices = tuple(c for c in choices if c[1] != "workqueue")
+            return self._select(widget_id, choices, spec.retention, disabled)
+        if key == "storage":
+            return self._select(widget_id, STORAGE_CHOICES, spec.storage, disabled)
+        if key == "discard":
+            return self._select(widget_id, DISCARD_CHOICES, spec.discard, disabled)
+        if key == "allow_direct":
+            return Checkbox(
+                "allow direct get (any replica answers reads)",
+                value=spec.allow_direct,
+                id=widget_id,
+                compact=True,
+                disabled=disabled,
+            )
+        value = getattr(spec, key)
+        # Values from the server are shown sanitized: an Input must not pass escapes to the
+        # terminal. (A stream whose description holds control characters saves them escaped.)
+        return Input(
+            sanitize(value, max_len=10_000) if value else "",
+            placeholder=placeholder,
+            id=widget_id,
+            compact=True,
+            disabled=disabled,
+            select_on_focus=False,
+        )
+
+    @staticmethod
+    def _select(
+        widget_id: str, choices: tuple[tuple[str, str], ...], value: str, disabled: bool
+    ) -> Select[str]:
+        known = [c[1] for c in choices]
+        options = list(choices) if value in known else [*choices, (value, value)]
+        return Select(
+            options, value=value, allow_blank=False, id=widget_id, compact=True, disabled=disabled
+        )
+
+    def _disabled_reason(self, key: str) -> str:
+        """Why the server would refuse a change to this field on update ("" when it would not)."""
+        if self._current is None:
+            return ""
+        if key in StreamSpec.IMMUTABLE:
+            return StreamSpec.IMMUTABLE[key]
+        if key == "retention" and self._current.retention == "workqueue":
+            return StreamSpec.RETENTION_WORKQUEUE_REASON
+        return ""
+
+    def _note(self, key: str) -> str:
+        """The line under a field in edit mode that says what the server will not change."""
+        if reason := self._disabled_reason(key):
+            return f"cannot change: {reason}"
+        if self.editing and key == "retention":
+            return f"workqueue is not offered: {StreamSpec.RETENTION_WORKQUEUE_REASON}"
+        return ""
+
+    def on_resize(self, event: events.Resize) -> None:
+        self.set_class(event.size.height < SMALL_HEIGHT or event.size.width < 100, "-small")
+
+    def on_mount(self) -> None:
+        for static in self.query(".field-error"):
+            static.display = False
+        self.query_one("#stream-form-error").display = False
+        first = "description" if self.editing else "name"
+        self.query_one(f"#field-{first}").focus()
+
+    # -- reading and showing -------------------------------------------------------------------
+
+    def spec(self) -> StreamSpec:
+        """The form as typed (names and subjects trimmed)."""
+
+        def text(key: str) -> str:
+            return self.query_one(f"#field-{key}", Input).value
+
+        def choice(key: str) -> str:
+            value = self.query_one(f"#field-{key}", Select).value
+            return value if isinstance(value, str) else ""
+
+        return StreamSpec(
+            name=text("name").strip(),
+            description=text("description"),
+            subjects=text("subjects"),
+            retention=choice("retention"),  # type: ignore[arg-type]
+            storage=choice("storage"),  # type: ignore[arg-type]
+            replicas=text("replicas").strip(),
+            max_age=text("max_age"),
+            max_msgs=text("max_msgs"),
+            max_bytes=text("max_bytes"),
+            max_msg_size=text("max_msg_size"),
+            max_msgs_per_subject=text("max_msgs_per_subject"),
+            discard=choice("discard"),  # type: ignore[arg-type]
+            duplicate_window=text("duplicate_window"),
+            allow_direct=self.query_one("#field-allow_direct", Checkbox).value,
+        )
+
+    def show_errors(self, errors: dict[str, str]) -> None:
+        """One message under each field at fault; the first bad field gets the focus."""
+        first: str | None = None
+        for key, _, _ in FIELDS:
+            message = errors.get(key, "")
+            static = self.query_one(f"#error-{key}", Static)
+            static.update(Text(sanitize(message)))
+            static.display = bool(message)
+            if message and first is None:
+                first = key
+        unknown = {k: v for k, v in errors.items() if k not in {f[0] for f in FIELDS}}
+        self.show_form_error("; ".join(f"{k}: {v}" for k, v in unknown.items()))
+        if first is not None:
+            widget = self.query_one(f"#field-{first}")
+            widget.focus()
+            widget.scroll_visible()
+
+    def show_form_error(self, message: str) -> None:
+        error = self.query_one("#stream-form-error", Static)
+        error.update(Text(sanitize(message, max_len=1000)))
+        error.display = bool(message)
+
+    # -- saving --------------------------------------------------------------------------------
+
+    @on(Input.Changed)
+    def _clear_field_error(self, event: Input.Changed) -> None:
+        key = (event.input.id or "").removeprefix("field-")
+        if key and self.query(f"#error-{key}"):
+            static = self.query_one(f"#error-{key}", Static)
+            if static.display:
+                static.display = False
+
+    @on(Input.Submitted)
+    @on(Button.Pressed, "#stream-form-save")
+    def action_save(self) -> None:
+        if not self._saving:
+            self._save(self.spec())
+
+    @on(Button.Pressed, "#stream-form-cancel")
+    def action_cancel(self) -> None:
+        if not self._saving:
+            self.dismiss(None)
+
+    @work(exclusive=True, group="stream-form", exit_on_error=False, description="save stream")
+    async def _save(self, spec: StreamSpec) -> None:
+        self._saving = True
+        save = self.query_one("#stream-form-save", Button)
+        save.disabled = True
+        try:
+            if self.editing:
+                result = await self._service.update(spec)
+            else:
+                result = await self._service.create(spec)
+        except SpecErrors as errors:
+            self.show_form_error("")
+            self.show_errors(errors.errors)
+            return
+        except ReadOnlyError as error:
+            self.show_errors({})
+            self.show_form_error(str(error))
+            return
+        except ServerAPIError as error:
+            self.show_errors({})
+            self.show_form_error(f"The server refused: {error.description}")
+            return
+        except JstuiError as error:
+            self.show_errors({})
+            self.show_form_error(str(error))
+            return
+        finally:
+            self._saving = False
+            save.disabled = False
+        self.dismiss(result)
