@@ -88,6 +88,26 @@ def _is_auth_error(exc: BaseException) -> bool:
     return "authorization violation" in text or "authentication" in text
 
 
+def _guard_late_pongs(nc: Client) -> None:
+    """Make a PONG that arrives after its `rtt()`/`flush()` timed out or was cancelled harmless.
+
+    nats-py 2.16 calls `set_result` on that PING's future even when it is already cancelled; the
+    `InvalidStateError` ends the client's read loop for good, and the connection goes silently
+    dead without a reconnect. A status poll cancelled under load is enough to trigger it.
+    """
+
+    async def process_pong() -> None:
+        pongs: list[asyncio.Future[bool]] = nc._pongs
+        if pongs:
+            future = pongs.pop(0)  # each PONG answers the oldest PING, even an abandoned one
+            if not future.done():
+                future.set_result(True)
+            nc._pongs_received += 1
+            nc._pings_outstanding = 0
+
+    nc._process_pong = process_pong  # type: ignore[method-assign]
+
+
 StatusListener = Callable[[ConnectionStatus], None]
 
 
@@ -263,6 +283,7 @@ class Session:
         except ConnectError as exc:
             self._set_status(state=ConnectionState.FAILED, error=str(exc))
             raise
+        _guard_late_pongs(self._nc)
         self._js = self._nc.jetstream(**self.jetstream_options)
         self._jsm = self._nc.jsm(prefix=self.jetstream_api_prefix)
         jetstream = await self._probe_jetstream()

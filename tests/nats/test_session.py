@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import subprocess
 import time
 
+import nats.errors
 import pytest
 
 from jstui.nats.embedded import EmbeddedServer, find_nats_server, free_port
@@ -104,3 +106,18 @@ def test_read_only_refuses_changes() -> None:
     with pytest.raises(ReadOnlyError, match="read-only mode: create stream"):
         session.check_writable("create stream")
     Session(["nats://127.0.0.1:1"]).check_writable("create stream")
+
+
+async def test_a_late_pong_does_not_kill_the_connection(nats_server: EmbeddedServer) -> None:
+    """An rtt() that times out leaves a PING whose PONG arrives later; the reader must survive."""
+    async with Session([nats_server.url]) as session:
+        for _ in range(20):
+            with contextlib.suppress(nats.errors.TimeoutError):
+                await session.nc.rtt(timeout=0.000_001)
+        await asyncio.sleep(0.1)
+        reply_subject = session.nc.new_inbox()
+        sub = await session.nc.subscribe(reply_subject)
+        await session.nc.publish(reply_subject, b"still alive")
+        message = await sub.next_msg(timeout=2)
+        assert message.data == b"still alive"
+        assert await session.rtt() is not None
