@@ -1,0 +1,214 @@
+"""The small forms of the Workers pane (pool, member, load), built the same way.
+
+Each field is one compact row (label, input or choice) with its error message under it. The form
+checks what was typed before anything starts; every problem is shown next to its field, the first
+bad field gets the focus, and nothing changes on the server until the input is right.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import ClassVar, Generic, TypeVar
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.screen import ModalScreen
+from textual.widget import Widget
+from textual.widgets import Button, Input, Label, Select, Static
+
+from jstui.format import sanitize
+from jstui.nats.errors import JstuiError, SpecErrors
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class FormField:
+    """One row: an Input (no `choices`) or a Select of (label, value) `choices`."""
+
+    key: str
+    label: str
+    placeholder: str = ""
+    choices: tuple[tuple[str, str], ...] = ()
+
+
+class WorkerForm(ModalScreen[T | None], Generic[T]):
+    """A dialog of `FormField`s; subclasses turn the values into a result in `submit()`."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "cancel", "Cancel"),
+        Binding("ctrl+s", "save", "Start", priority=True),
+    ]
+    FORM_CLASS: ClassVar[str] = ""
+    SUBMIT_LABEL: ClassVar[str] = "Start"
+    HINT: ClassVar[str] = "Enter or ctrl+s starts, Escape cancels."
+
+    def __init__(self, title: str, fields: Sequence[FormField], values: dict[str, str]) -> None:
+        super().__init__(classes="dialog-screen")
+        self._title = title
+        self._fields = tuple(fields)
+        self._values = values
+        self._busy = False
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes=f"dialog worker-form {self.FORM_CLASS}") as dialog:
+            dialog.border_title = self._title
+            intro = self.intro()
+            if intro is not None:
+                yield Static(intro, classes="worker-form-intro")
+            with VerticalScroll(classes="worker-form-fields"):
+                for spec in self._fields:
+                    with Horizontal(classes="form-row", id=f"row-{spec.key}"):
+                        yield Label(spec.label, classes="form-label")
+                        yield self._widget(spec)
+                    yield Static("", classes="field-error", id=f"error-{spec.key}", markup=False)
+            yield Static("", classes="form-error", id="worker-form-error", markup=False)
+            yield Label(self.HINT, classes="dialog-hint")
+            with Horizontal(classes="dialog-buttons"):
+                yield Button(self.SUBMIT_LABEL, id="worker-form-submit", variant="primary")
+                yield Button("Cancel", id="worker-form-cancel")
+
+    def intro(self) -> Text | None:
+        """An optional line above the fields (e.g. which member is edited)."""
+        return None
+
+    def _widget(self, spec: FormField) -> Widget:
+        value = self._values.get(spec.key, "")
+        if spec.choices:
+            known = [choice[1] for choice in spec.choices]
+            return Select(
+                list(spec.choices),
+                value=value if value in known else known[0],
+                allow_blank=False,
+                id=f"field-{spec.key}",
+                compact=True,
+            )
+        return Input(
+            value,
+            placeholder=spec.placeholder,
+            id=f"field-{spec.key}",
+            compact=True,
+            # tabbing into a field selects it, so typing replaces the value (most are numbers)
+            select_on_focus=True,
+        )
+
+    def on_mount(self) -> None:
+        # a short terminal gets rows without blank lines between them, so the buttons stay visible
+        self.query_one(".worker-form").set_class(self.app.size.height < 32, "-short")
+        for static in self.query(".field-error"):
+            static.display = False
+        self.query_one("#worker-form-error").display = False
+        self.update_visibility()
+        if self._fields:
+            self.query_one(f"#field-{self._fields[0].key}").focus()
+
+    # -- reading and showing ------------------------------------------------------------------
+
+    def values(self) -> dict[str, str]:
+        out: dict[str, str] = {}
+        for spec in self._fields:
+            widget = self.query_one(f"#field-{spec.key}")
+            if isinstance(widget, Select):
+                out[spec.key] = widget.value if isinstance(widget.value, str) else ""
+            elif isinstance(widget, Input):
+                out[spec.key] = widget.value
+        return out
+
+    def set_row_visible(self, key: str, visible: bool) -> None:
+        self.query_one(f"#row-{key}").display = visible
+        if not visible:
+            self.query_one(f"#error-{key}").display = False
+
+    def update_visibility(self) -> None:
+        """Show only the rows that apply (subclasses hide rows by the current choices)."""
+
+    def show_errors(self, errors: dict[str, str]) -> None:
+        """One message under each field at fault; the first bad field gets the focus."""
+        keys = [spec.key for spec in self._fields]
+        first: str | None = None
+        for key in keys:
+            message = errors.get(key, "")
+            static = self.query_one(f"#error-{key}", Static)
+            static.update(Text(sanitize(message, max_len=300)))
+            static.display = bool(message) and bool(self.query_one(f"#row-{key}").display)
+            if message and first is None:
+                first = key
+        others = {k: v for k, v in errors.items() if k not in keys}
+        self.show_form_error("; ".join(f"{k}: {v}" for k, v in others.items()))
+        if first is not None:
+            widget = self.query_one(f"#field-{first}")
+            widget.focus()
+            widget.scroll_visible()
+
+    def show_form_error(self, message: str) -> None:
+        error = self.query_one("#worker-form-error", Static)
+        error.update(Text(sanitize(message, max_len=1000)))
+        error.display = bool(message)
+
+    # -- events -------------------------------------------------------------------------------
+
+    @on(Input.Changed)
+    def _clear_field_error(self, event: Input.Changed) -> None:
+        key = (event.input.id or "").removeprefix("field-")
+        if key and self.query(f"#error-{key}"):
+            self.query_one(f"#error-{key}").display = False
+
+    @on(Select.Changed)
+    def _choice_changed(self) -> None:
+        self.update_visibility()
+
+    @on(Input.Submitted)
+    @on(Button.Pressed, "#worker-form-submit")
+    def action_save(self) -> None:
+        if not self._busy:
+            self._submit(self.values())
+
+    @on(Button.Pressed, "#worker-form-cancel")
+    def action_cancel(self) -> None:
+        if not self._busy:
+            self.dismiss(None)
+
+    @work(exclusive=True, group="worker-form", exit_on_error=False, description="worker form")
+    async def _submit(self, values: dict[str, str]) -> None:
+        self._busy = True
+        button = self.query_one("#worker-form-submit", Button)
+        button.disabled = True
+        try:
+            result = await self.submit(values)
+        except SpecErrors as errors:
+            self.show_form_error("")
+            self.show_errors(errors.errors)
+            return
+        except JstuiError as error:
+            self.show_errors({})
+            self.show_form_error(str(error))
+            return
+        finally:
+            self._busy = False
+            button.disabled = False
+        self.dismiss(result)
+
+    async def submit(self, values: dict[str, str]) -> T:
+        """Check `values` and act; raise `SpecErrors` (per field) or `JstuiError` to stay open."""
+        raise NotImplementedError
+
+
+def whole_number(text: str, errors: dict[str, str], key: str) -> int:
+    """`text` as an int; on failure note an error for `key` and return 0."""
+    try:
+        return int(text.strip().replace(",", "").replace("_", ""))
+    except ValueError:
+        errors[key] = "a whole number" if text.strip() else "needed"
+        return 0
+
+
+def real_number(text: str, errors: dict[str, str], key: str) -> float:
+    try:
+        return float(text.strip().replace(",", "").replace("_", "") or "0")
+    except ValueError:
+        errors[key] = "a number"
+        return 0.0

@@ -1,0 +1,55 @@
+"""The load generator's dialog: how many tasks, how fast, to which subject, core or JetStream."""
+
+from __future__ import annotations
+
+from jstui.nats.errors import SpecErrors
+from jstui.nats.workers import LoadSpec
+from jstui.screens.worker_form import FormField, WorkerForm, real_number, whole_number
+
+VIA_CHOICES = (("core publish", "core"), ("JetStream publish (acked)", "js"))
+
+LOAD_FIELDS = (
+    FormField("subject", "Subject", "a subject without wildcards"),
+    FormField("count", "Tasks", "e.g. 1000"),
+    FormField("rate", "Rate per second", "0 = as fast as possible"),
+    FormField("via", "Publish with", choices=VIA_CHOICES),
+)
+
+
+def load_from_values(values: dict[str, str]) -> LoadSpec:
+    errors: dict[str, str] = {}
+    count = whole_number(values.get("count", ""), errors, "count")
+    rate = real_number(values.get("rate", ""), errors, "rate")
+    spec = LoadSpec(
+        subject=values.get("subject", "").strip(),
+        count=count,
+        rate=rate,
+        jetstream=values.get("via") == "js",
+    )
+    for key, message in spec.validate().items():
+        errors.setdefault(key, message)
+    if errors:
+        raise SpecErrors(errors)
+    return spec
+
+
+class WorkerLoadScreen(WorkerForm[LoadSpec]):
+    """Dismisses with the `LoadSpec` to run, or None."""
+
+    FORM_CLASS = "worker-load-form"
+    SUBMIT_LABEL = "Publish"
+    HINT = "Payloads: 'task 1' ... 'task N'. Enter or ctrl+s starts, Escape cancels."
+
+    def __init__(
+        self, subject: str, *, jetstream: bool, count: int = 1000, rate: float = 500
+    ) -> None:
+        values = {
+            "subject": subject,
+            "count": str(count),
+            "rate": f"{rate:g}",
+            "via": "js" if jetstream else "core",
+        }
+        super().__init__("Generate load", LOAD_FIELDS, values)
+
+    async def submit(self, values: dict[str, str]) -> LoadSpec:
+        return load_from_values(values)
