@@ -1,15 +1,750 @@
-"""The Request/Reply pane."""
+"""The Request/Reply pane: a console for requests and the responders jstui runs.
+
+Three tabs: History (one row per request, the selected one in full below), Stats (latency per
+subject with a sparkline) and Responders (jstui's responders with their counters). The service
+objects (`RequestConsole`, `ResponderManager`) own the data; NATS callbacks only append to it and
+bump counters, and a 2 Hz timer redraws what changed (keyed rows; a burst of requests that
+pushes many rows out rebuilds the table once a second instead).
+"""
 
 from __future__ import annotations
 
-from jstui.widgets.base import ComingNextPane
+import time
+from pathlib import Path
+from typing import Any, ClassVar
+
+from rich.console import Group
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult, SystemCommand
+from textual.binding import Binding, BindingType
+from textual.containers import VerticalScroll
+from textual.timer import Timer
+from textual.widgets import DataTable, Sparkline, Static, TabbedContent, TabPane
+
+from jstui.format import ELLIPSIS, PayloadView, headers_lines, next_view, render_payload, sanitize
+from jstui.nats.errors import JstuiError, ValidationError
+from jstui.nats.requests import (
+    RequestConsole,
+    RequestRecord,
+    RequestSpec,
+    RequestStatus,
+    SavedRequests,
+    format_latency,
+)
+from jstui.nats.responders import (
+    Responder,
+    ResponderManager,
+    ResponderMode,
+    ResponderSpec,
+    ResponderState,
+    parse_responder_option,
+)
+from jstui.nats.session import ConnectionState, ConnectionStatus
+from jstui.nats.stats import LatencyStats
+from jstui.screens.request_form import RequestFormScreen
+from jstui.screens.responder_form import ResponderFormScreen
+from jstui.widgets.base import Pane
+from jstui.widgets.sparkline import spark
+
+REFRESH_SECONDS = 0.5
+HISTORY_ROWS = 200
+"""Requests kept and listed; the oldest go first."""
+REBUILD_AFTER = 20
+"""More rows than this pushed out since the last redraw: rebuild the table instead."""
+BURST_REDRAW_SECONDS = 1.0
+SOON_SECONDS = 0.05
+DETAIL_REPLIES = 50
+"""Replies shown in full in the detail; the rest are counted."""
+DETAIL_PAYLOAD_BYTES = 16 * 1024
+SPARK_SAMPLES = 12
+GRAPH_SAMPLES = 120
+_RESPONDER_COLUMNS: tuple[tuple[str, int | None], ...] = (
+    ("name", 12),
+    ("subject", 18),
+    ("answered", 8),
+    ("mean", 8),
+    ("state", 18),
+    ("behaviour", None),
+    ("mode", None),
+    ("queue", None),
+    ("stream/durable", None),
+)
 
 
-class RequestsPane(ComingNextPane):
+def _payload_block(data: bytes, view: PayloadView | None) -> tuple[PayloadView, str]:
+    if len(data) <= DETAIL_PAYLOAD_BYTES:
+        return render_payload(data, view)
+    used, text = render_payload(data[:DETAIL_PAYLOAD_BYTES], view)
+    return used, f"{text}\n{ELLIPSIS} first {DETAIL_PAYLOAD_BYTES:,} of {len(data):,} bytes shown"
+
+
+class _Detail:
+    """Builds the detail as Rich parts: prose wraps, hex dumps are cropped rather than wrapped
+    (a wrapped dump is unreadable; the pane maximized with z shows it whole)."""
+
+    def __init__(self) -> None:
+        self.parts: list[Text] = []
+        self.text = Text()
+
+    def block(self, body: str, *, wrap: bool) -> None:
+        if wrap:
+            self.text.append("  " + body.replace("\n", "\n  ") + "\n")
+            return
+        self.parts.append(self.text)
+        self.parts.append(Text(body, no_wrap=True, overflow="crop"))
+        self.text = Text()
+
+    def group(self) -> Group:
+        return Group(*self.parts, self.text)
+
+
+def render_record(record: RequestRecord, view: PayloadView | None = None) -> Group:
+    """The detail of one request and its replies, every network value sanitized."""
+    spec = record.spec
+    detail = _Detail()
+    text = detail.text
+    started = time.strftime("%H:%M:%S", time.localtime(record.started))
+    text.append(f"#{record.id} {spec.mode.value}", style="bold")
+    limit = ""
+    if spec.max_replies:
+        limit = f", until {spec.max_replies} repl{'y' if spec.max_replies == 1 else 'ies'}"
+    text.append(f"  {started}  timeout {spec.timeout_text}{limit}\n", style="dim")
+    text.append("subject  ", style="bold")
+    text.append(sanitize(spec.subject) + "\n")
+    if record.stream is not None:
+        text.append("stored   ", style="bold")
+        text.append(f"stream {sanitize(record.stream)} seq {record.seq}")
+        text.append(" (duplicate)\n" if record.duplicate else "\n")
+    text.append("status   ", style="bold")
+    text.append(record.status_text)
+    if record.first_latency is not None:
+        text.append(f"  first {format_latency(record.first_latency)}")
+        if record.reply_count > 1:
+            text.append(f"  last {format_latency(record.last_latency)}")
+    text.append("\n")
+    if record.error:
+        text.append(sanitize(record.error) + "\n", style="bold")
+    sent = record.sent_headers if record.sent_headers is not None else dict(spec.headers)
+    _headers_and_payload(detail, sent, spec.payload, view)
+    for number, reply in enumerate(record.replies[:DETAIL_REPLIES], start=1):
+        text = detail.text
+        text.append(f"\n── reply {number} · {format_latency(reply.latency)}", style="bold")
+        who = reply.responder
+        if who:
+            text.append(f" · from {sanitize(who, max_len=64)}", style="bold")
+        text.append(" ──\n", style="bold")
+        if reply.error:
+            text.append(f"service error {sanitize(reply.error)}\n", style="bold")
+        _headers_and_payload(detail, reply.headers or {}, reply.data, view)
+    more = record.reply_count - min(len(record.replies), DETAIL_REPLIES)
+    if more > 0:
+        detail.text.append(f"\n{ELLIPSIS} {more:,} more replies not shown\n", style="dim")
+    return detail.group()
+
+
+def _headers_and_payload(
+    detail: _Detail,
+    headers: dict[str, str],
+    data: bytes,
+    view: PayloadView | None,
+) -> None:
+    for line in headers_lines(headers):
+        detail.text.append(f"  {line}\n", style="dim")
+    used, body = _payload_block(data, view)
+    detail.text.append(f"  payload ({used.value}, {len(data):,} B)\n", style="dim")
+    detail.block(body, wrap=used is not PayloadView.HEX or not data)
+
+
+def _cell(value: str, style: str = "") -> Text:
+    return Text(value, style=style, no_wrap=True, overflow="ellipsis")
+
+
+class RequestsPane(Pane):
     PANE_TITLE = "Request/Reply"
     PANE_NUMBER = 3
-    PANE_HELP = "Coming next: a console for core requests, scatter-gather and stored requests through a stream, with latencies and responders."
-    NOTICE = (
-        "Coming next in jstui: a console for core requests, scatter-gather and stored requests through a stream, with latencies and responders.\n\n"
-        "Until then, use the Streams pane (key 1)."
+    PANE_HELP = (
+        "Send requests and see every reply with its latency; run responders so the console works "
+        "with jstui alone. Press n for a request: mode 'request' is a core request (the first "
+        "reply wins), 'gather' collects every reply until the timeout or N replies, and 'stored' "
+        "publishes the request into a stream through JetStream with a reply-to header naming a "
+        "fresh inbox (jstui listens on it before publishing), shows the stream and sequence it "
+        "was stored at, and collects the replies of durable consumers until the timeout or N "
+        "replies.\n"
+        "History: one row per request (time, mode, subject, status: replied, N replies, timed "
+        "out, no responders, error), with the latency of the first and last reply. The selected "
+        "row is shown in full below: the headers as sent, each reply with its latency, the "
+        "responder's name when the reply carries one, payloads made safe, JSON pretty-printed, "
+        "binary in hex (v cycles text, JSON, hex). r re-sends the selected request, e edits it "
+        "first, c clears the history. In the form a request can be saved under a name and loaded "
+        "later (they are kept in jstui's folder of the user config directory).\n"
+        "Stats: per subject, how many requests were answered and the p50, p90, p99 and max of "
+        "their first-reply latency (percentiles over the last 10,000), with a sparkline of the "
+        "latest ones; the selected subject is drawn larger below.\n"
+        "Responders: a starts some. Core responders subscribe (in a queue group if one is given) "
+        "and respond; stored responders are durable push consumers with manual ack that publish "
+        "their reply to the reply-to header, then ack. Behaviours: echo, upper ('Response from "
+        "<name> : <REQUEST IN UPPER CASE>'), a fixed or random delay, fail (no reply), error (an "
+        "error header). Count starts several: with a queue group they share the requests, "
+        "without one each answers. Each row shows how many requests it answered and its mean "
+        "handling time; x stops the selected one. The form shows the --responder option that "
+        "starts the same at launch.\n"
+        "Which stored requests are answered: a new stored responder starts reading the stream "
+        "at 'now minus its answer window', so it still answers a request sent shortly before it "
+        "started, but not old ones; any request older than its window (the requester's timeout "
+        "when jstui sent it, else the responder's max age, 60 s by default) is acked without a "
+        "reply and counted as skipped. Core responders leave stored requests (they carry a "
+        "reply-to header) to the durables. Durables jstui creates are removed by the server an "
+        "hour after their last responder stopped. In read-only mode stored requests and "
+        "responders are refused."
     )
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("n", "new_request", "New request"),
+        Binding("r", "resend", "Re-send"),
+        Binding("e", "edit_request", "Edit & send"),
+        Binding("a", "add_responder", "Start responders"),
+        Binding("x", "stop_responder", "Stop responder"),
+        Binding("t", "next_tab", "Next tab"),
+        Binding("v", "cycle_view", "Payload view", show=False),
+        Binding("c", "clear_history", "Clear history", show=False),
+    ]
+
+    saved_requests_dir: ClassVar[Path | None] = None
+    """Where saved requests live; None is the user's config directory (tests point it elsewhere)."""
+
+    def __init__(self, **kwargs: object) -> None:
+        super().__init__(**kwargs)  # type: ignore[arg-type]
+        self.console: RequestConsole | None = None
+        self.responders: ResponderManager | None = None
+        self.saved = SavedRequests(self.saved_requests_dir)
+        self._history_rows: dict[int, int] = {}  # record id -> version shown
+        self._responder_rows: dict[int, tuple[str, ...]] = {}
+        self._stats_rows: dict[str, int] = {}  # subject -> count shown
+        self._seen_version = -1
+        self._detail_key: tuple[int, int, PayloadView | None] | None = None
+        self._graph_key: tuple[str, int] | None = None
+        self._view: PayloadView | None = None
+        self._detail_view_used: PayloadView | None = None
+        self._follow = False
+        self._last_rebuild = 0.0
+        self._soon_timer: Timer | None = None
+        self._started_from_settings = False
+        self._last_record: RequestRecord | None = None
+
+    def compose(self) -> ComposeResult:
+        with TabbedContent(id="requests-tabs"):
+            with TabPane("History", id="requests-history-tab"):
+                yield DataTable(id="requests-history", cursor_type="row")
+                with VerticalScroll(id="requests-detail-box"):
+                    yield Static(
+                        Text("No requests yet: press n to send one.", style="dim"),
+                        id="requests-detail",
+                        markup=False,
+                    )
+            with TabPane("Stats", id="requests-stats-tab"):
+                yield DataTable(id="requests-stats", cursor_type="row")
+                yield Static("", id="requests-graph-title", markup=False)
+                yield Sparkline([], id="requests-graph")
+            with TabPane("Responders", id="requests-responders-tab"):
+                yield DataTable(id="requests-responders", cursor_type="row")
+                yield Static(
+                    Text("No responders: press a to start some.", style="dim"),
+                    id="requests-responders-hint",
+                    markup=False,
+                )
+        yield Static("", id="requests-summary", markup=False)
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        self.console = RequestConsole(self.session, max_history=HISTORY_ROWS)
+        self.responders = ResponderManager(self.session)
+        history = self.query_one("#requests-history", DataTable)
+        for label, key, width in (
+            ("time", "time", 8),
+            ("mode", "mode", 7),
+            ("subject", "subject", 20),
+            ("status", "status", 12),
+            ("first", "first", 8),
+            ("last", "last", 8),
+        ):
+            history.add_column(label, key=key, width=width)
+        stats = self.query_one("#requests-stats", DataTable)
+        for label, key in (
+            ("subject", "subject"),
+            ("count", "count"),
+            ("p50", "p50"),
+            ("p90", "p90"),
+            ("p99", "p99"),
+            ("max", "max"),
+            ("latest", "spark"),
+        ):
+            stats.add_column(label, key=key)
+        table = self.query_one("#requests-responders", DataTable)
+        # What a quarter of the screen shows first; the rest scrolls sideways (or press z).
+        for label, width in _RESPONDER_COLUMNS:
+            table.add_column(label, key=label, width=width)
+        self.set_interval(REFRESH_SECONDS, self.refresh_views)
+        self._show_summary()
+        if self.session.status.state is ConnectionState.CONNECTED:
+            self.connection_changed(self.session.status)
+
+    def focus_pane(self) -> None:
+        tabs = self.query_one(TabbedContent)
+        table_id = {
+            "requests-history-tab": "#requests-history",
+            "requests-stats-tab": "#requests-stats",
+            "requests-responders-tab": "#requests-responders",
+        }.get(tabs.active, "#requests-history")
+        self.query_one(table_id, DataTable).focus()
+
+    def connection_changed(self, status: ConnectionStatus) -> None:
+        if status.state is ConnectionState.CONNECTED and not self._started_from_settings:
+            self._started_from_settings = True
+            for option in self.host.settings.responders:
+                try:
+                    spec = parse_responder_option(option)
+                except ValidationError as error:
+                    self._error("--responder", str(error))
+                    continue
+                self.start_responders(spec)
+
+    def palette_commands(self) -> list[SystemCommand]:
+        return [
+            SystemCommand(
+                "New request", "Send a request, gather or stored request", self._palette_new
+            ),
+            SystemCommand(
+                "Start responders", "Answer requests from jstui", self._palette_responder
+            ),
+            SystemCommand(
+                "Stop all responders", "Stop every responder jstui runs", self.stop_all_responders
+            ),
+            SystemCommand(
+                "Clear request history",
+                "Forget the history and statistics",
+                self.action_clear_history,
+            ),
+        ]
+
+    def _palette_new(self) -> None:
+        self._show_me()
+        self.action_new_request()
+
+    def _palette_responder(self) -> None:
+        self._show_me()
+        self.action_add_responder()
+
+    def _show_me(self) -> None:
+        # The dashboard decides what "showing a pane" means (compact mode shows one at a time).
+        show = getattr(self.screen, "action_show_pane", None)
+        if show is not None:
+            show(self.PANE_NUMBER)
+
+    # -- actions -------------------------------------------------------------------------------
+
+    def action_new_request(self) -> None:
+        self._open_form(None)
+
+    def action_edit_request(self) -> None:
+        record = self.selected_record()
+        if record is None:
+            self.notify("Select a request in the history first.", severity="warning")
+            return
+        self._open_form(record.spec)
+
+    def action_resend(self) -> None:
+        record = self.selected_record()
+        if record is None:
+            self.notify("Select a request in the history first.", severity="warning")
+            return
+        self.send_request(record.spec)
+
+    def _open_form(self, spec: RequestSpec | None) -> None:
+        def sent(result: RequestSpec | None) -> None:
+            if result is not None:
+                self.send_request(result)
+
+        self.app.push_screen(RequestFormScreen(self.saved, spec), sent)
+
+    def action_add_responder(self) -> None:
+        record = self._last_record
+        members = list(self.responders or ())
+        subject = record.spec.subject if record else members[-1].spec.subject if members else ""
+
+        def started(result: ResponderSpec | None) -> None:
+            if result is not None:
+                self.start_responders(result)
+                self._show_tab("requests-responders-tab")
+
+        self.app.push_screen(ResponderFormScreen(subject), started)
+
+    def action_stop_responder(self) -> None:
+        table = self.query_one("#requests-responders", DataTable)
+        tabs = self.query_one(TabbedContent)
+        if tabs.active != "requests-responders-tab":
+            self._show_tab("requests-responders-tab")
+            self.notify("Select a responder, then press x to stop it.", severity="information")
+            return
+        if not table.row_count or self.responders is None:
+            self.notify("No responders to stop.", severity="warning")
+            return
+        key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
+        stopped = self.responders.stop(int(key or 0))
+        if stopped is not None:
+            self.notify(f"Stopped {sanitize(stopped.name)}", markup=False)
+        self.refresh_views()
+
+    def stop_all_responders(self) -> None:
+        if self.responders is not None:
+            self.responders.stop_all()
+            self.refresh_views()
+
+    def _show_tab(self, tab_id: str) -> None:
+        # After a dialog closes, Textual gives the focus back to the widget that had it, and
+        # TabbedContent follows the focus: switch once that is done, and move the focus along.
+        def switch() -> None:
+            self.query_one(TabbedContent).active = tab_id
+            self.focus_pane()
+
+        if self.query_one(TabbedContent).active != tab_id or self.app.screen is not self.screen:
+            self.call_after_refresh(switch)
+
+    def action_next_tab(self) -> None:
+        order = ["requests-history-tab", "requests-stats-tab", "requests-responders-tab"]
+        tabs = self.query_one(TabbedContent)
+        tabs.active = order[(order.index(tabs.active) + 1) % len(order)]
+        self.focus_pane()
+
+    def action_cycle_view(self) -> None:
+        current = self._view or (self._detail_view_used or PayloadView.TEXT)
+        self._view = next_view(current)
+        self.notify(f"Payloads shown as {self._view.value}", timeout=2)
+        self._update_detail(force=True)
+
+    def action_clear_history(self) -> None:
+        if self.console is None:
+            return
+        self.console.clear()
+        self.query_one("#requests-history", DataTable).clear()
+        self.query_one("#requests-stats", DataTable).clear()
+        self._history_rows.clear()
+        self._stats_rows.clear()
+        self._last_record = None
+        self._detail_key = None
+        self.refresh_views()
+
+    # -- sending and starting (workers) --------------------------------------------------------
+
+    def send_request(self, spec: RequestSpec) -> None:
+        """Send `spec` in a worker; its row appears in the history and gets selected."""
+        self._follow = True
+        self._show_tab("requests-history-tab")
+        self._send(spec)
+
+    @work(group="requests-send", exit_on_error=False, description="send a request")
+    async def _send(self, spec: RequestSpec) -> None:
+        assert self.console is not None
+        self._soon()  # the row appears while the request waits (a gather can take seconds)
+        try:
+            record = await self.console.send(spec)
+        except JstuiError as error:  # read-only: nothing was sent
+            self._error("Request refused", str(error))
+            return
+        self._last_record = record
+        self._soon()
+
+    def _soon(self) -> None:
+        """Redraw shortly: a finished request shows at once to a person, while a burst (a held
+        key, many requests in flight) coalesces into one redraw per SOON_SECONDS."""
+        if self._soon_timer is None:
+            self._soon_timer = self.set_timer(SOON_SECONDS, self._redraw_soon)
+
+    def _redraw_soon(self) -> None:
+        self._soon_timer = None
+        self._show_summary()
+        self.refresh_views()
+
+    def start_responders(self, spec: ResponderSpec) -> None:
+        """Start `spec.count` responders, each one a worker on the shared connection."""
+        self._start(spec)
+
+    @work(group="responders-start", exit_on_error=False, description="start responders")
+    async def _start(self, spec: ResponderSpec) -> None:
+        assert self.responders is not None
+        try:
+            await self.responders.start(spec, runner=self._run_responder)
+        except JstuiError as error:
+            self._error("Responder not started", str(error))
+        self.refresh_views()
+
+    def _run_responder(self, responder: Responder) -> None:
+        self.run_worker(
+            responder.run(),
+            group="responders",
+            exit_on_error=False,
+            description=f"responder {responder.name} on {sanitize(responder.spec.subject)}",
+        )
+
+    def _error(self, title: str, message: str) -> None:
+        self.notify(sanitize(message), title=title, severity="error", markup=False)
+
+    # -- redraw (timer) ------------------------------------------------------------------------
+
+    def selected_record(self) -> RequestRecord | None:
+        table = self.query_one("#requests-history", DataTable)
+        if self.console is None or not table.row_count:
+            return None
+        key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
+        return self.console.get(int(key or 0))
+
+    def refresh_views(self) -> None:
+        """Redraw what changed since the last call (called at 2 Hz and after actions)."""
+        if self.console is None or not self.display:
+            return  # hidden (another pane shown on a small terminal): catch up when shown
+        if self.console.version != self._seen_version:
+            records = self.console.history
+            gone = [record_id for record_id in self._history_rows if record_id not in records]
+            if not self._in_burst(len(gone)):
+                self._seen_version = self.console.version
+                with self.app.batch_update():
+                    self._sync_history(gone)
+                    self._sync_stats()
+                self._update_detail()
+        self._sync_graph()
+        self._sync_responders()
+
+    def _in_burst(self, gone: int) -> bool:
+        """True while requests pour in faster than a human sends them (a script, a benchmark)
+        and the history was redrawn less than BURST_REDRAW_SECONDS ago: a redraw then rebuilds
+        the whole table, so it is done once a second rather than at every tick."""
+        if gone <= REBUILD_AFTER:
+            return False
+        now = time.monotonic()
+        if now - self._last_rebuild < BURST_REDRAW_SECONDS:
+            return True
+        self._last_rebuild = now
+        return False
+
+    def _sync_history(self, gone: list[int]) -> None:
+        """Add new rows, update changed ones, drop the `gone` ones (no longer in the history)."""
+        assert self.console is not None
+        table = self.query_one("#requests-history", DataTable)
+        records = self.console.history
+        at_end = table.row_count == 0 or table.cursor_row >= table.row_count - 1
+        if len(gone) > REBUILD_AFTER:
+            # A burst (a script of requests) pushed many rows out: `remove_row` is O(rows) and
+            # moves the cursor each time, so one rebuild of at most HISTORY_ROWS rows is cheaper.
+            self._rebuild_history(table, at_end)
+            return
+        for record_id in gone:
+            table.remove_row(str(record_id))
+            del self._history_rows[record_id]
+        added = False
+        for record_id, record in records.items():
+            shown = self._history_rows.get(record_id)
+            if shown == record.version:
+                continue
+            cells = self._history_cells(record)
+            if shown is None:
+                table.add_row(*cells, key=str(record_id))
+                added = True
+            else:
+                for column, cell in zip(("status", "first", "last"), cells[3:], strict=True):
+                    table.update_cell(str(record_id), column, cell)
+            self._history_rows[record_id] = record.version
+        if added and (at_end or self._follow):
+            self._follow = False
+            table.move_cursor(row=table.row_count - 1)
+
+    def _rebuild_history(self, table: DataTable[Any], at_end: bool) -> None:
+        assert self.console is not None
+        selected = self.selected_record()
+        table.clear()
+        self._history_rows.clear()
+        for record_id, record in self.console.history.items():
+            table.add_row(*self._history_cells(record), key=str(record_id))
+            self._history_rows[record_id] = record.version
+        if at_end or self._follow or selected is None or selected.id not in self._history_rows:
+            self._follow = False
+            table.move_cursor(row=table.row_count - 1)
+        else:
+            table.move_cursor(row=table.get_row_index(str(selected.id)))
+
+    def _history_cells(self, record: RequestRecord) -> list[Text]:
+        started = time.strftime("%H:%M:%S", time.localtime(record.started))
+        return [
+            _cell(started, "dim"),
+            _cell(record.spec.mode.value),
+            _cell(sanitize(record.spec.subject, max_len=200)),
+            _cell(record.status_text, self._status_style(record)),
+            _cell(format_latency(record.first_latency)),
+            _cell(format_latency(record.last_latency) if record.reply_count > 1 else ""),
+        ]
+
+    def _status_style(self, record: RequestRecord) -> str:
+        colours = self.app.theme_variables
+        if record.status is RequestStatus.REPLIED:
+            if record.replies and record.replies[0].error:
+                return colours.get("warning", "yellow")
+            return colours.get("success", "green")
+        if record.status is RequestStatus.WAITING:
+            return "dim"
+        if record.status is RequestStatus.TIMED_OUT:
+            return colours.get("warning", "yellow")
+        return f"bold {colours.get('error', 'red')}"
+
+    def _sync_stats(self) -> None:
+        assert self.console is not None
+        table = self.query_one("#requests-stats", DataTable)
+        for subject, stats in self.console.stats.items():
+            shown = self._stats_rows.get(subject)
+            if shown == stats.count:
+                continue
+            cells = [
+                _cell(sanitize(subject, max_len=200)),
+                _cell(f"{stats.count:,}"),
+                _cell(format_latency(stats.p50)),
+                _cell(format_latency(stats.p90)),
+                _cell(format_latency(stats.p99)),
+                _cell(format_latency(stats.max)),
+                _cell(spark(stats.samples(SPARK_SAMPLES), SPARK_SAMPLES)),
+            ]
+            if shown is None:
+                table.add_row(*cells, key=subject)
+            else:
+                for column, cell in zip(
+                    ("count", "p50", "p90", "p99", "max", "spark"), cells[1:], strict=True
+                ):
+                    table.update_cell(subject, column, cell)
+            self._stats_rows[subject] = stats.count
+
+    def _selected_stats(self) -> tuple[str, LatencyStats] | None:
+        table = self.query_one("#requests-stats", DataTable)
+        if self.console is None or not table.row_count:
+            return None
+        subject = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value or ""
+        stats = self.console.stats.get(subject)
+        return (subject, stats) if stats is not None else None
+
+    def _sync_graph(self) -> None:
+        selected = self._selected_stats()
+        key = (selected[0], selected[1].count) if selected else None
+        if key == self._graph_key:
+            return
+        self._graph_key = key
+        title = self.query_one("#requests-graph-title", Static)
+        graph = self.query_one("#requests-graph", Sparkline)
+        if selected is None:
+            title.update(Text("No latencies yet.", style="dim"))
+            graph.data = []
+            return
+        subject, stats = selected
+        samples = stats.samples(GRAPH_SAMPLES)
+        title.update(
+            Text.assemble(
+                ("first-reply latency of ", "dim"),
+                sanitize(subject, max_len=80),
+                (f", last {len(samples)} requests, max {format_latency(max(samples))}", "dim"),
+            )
+        )
+        graph.data = samples
+
+    def _sync_responders(self) -> None:
+        if self.responders is None:
+            return
+        table = self.query_one("#requests-responders", DataTable)
+        members = self.responders.responders
+        for responder_id in [r for r in self._responder_rows if r not in members]:
+            table.remove_row(str(responder_id))
+            del self._responder_rows[responder_id]
+        for responder_id, responder in members.items():
+            values = self._responder_values(responder)
+            shown = self._responder_rows.get(responder_id)
+            if shown == values:
+                continue
+            cells = [_cell(value) for value in values]
+            if responder.state is ResponderState.FAILED:
+                cells[4] = _cell(values[4], f"bold {self.app.theme_variables.get('error', 'red')}")
+            if shown is None:
+                table.add_row(*cells, key=str(responder_id))
+            else:
+                for (column, _), cell, old, new in zip(
+                    _RESPONDER_COLUMNS,
+                    cells,
+                    shown,
+                    values,
+                    strict=True,
+                ):
+                    if old != new:
+                        table.update_cell(str(responder_id), column, cell)
+            self._responder_rows[responder_id] = values
+        running = sum(1 for r in members.values() if r.running)
+        self.query_one("#requests-responders-hint").display = not members
+        tabs = self.query_one(TabbedContent)
+        label = f"Responders {running}" if running else "Responders"
+        tab = tabs.get_tab("requests-responders-tab")
+        if str(tab.label) != label:
+            tab.label = label
+
+    @staticmethod
+    def _responder_values(responder: Responder) -> tuple[str, ...]:
+        spec = responder.spec
+        state = responder.state.value
+        if responder.state is ResponderState.FAILED:
+            state = f"failed: {responder.error}"
+        elif responder.skipped:
+            state = f"{state}, {responder.skipped} skipped"
+        if responder.failed:
+            state = f"{state}, {responder.failed} unanswered"
+        stored = spec.mode is ResponderMode.STORED
+        return (
+            sanitize(responder.name, max_len=64),
+            sanitize(spec.subject, max_len=200),
+            f"{responder.answered:,}",
+            format_latency(responder.mean_handling),
+            sanitize(state, max_len=200),
+            str(spec.behaviour),
+            spec.mode.value,
+            sanitize(spec.queue or "-", max_len=64),
+            sanitize(f"{responder.stream}/{responder.durable}", max_len=200) if stored else "-",
+        )
+
+    # -- detail --------------------------------------------------------------------------------
+
+    @on(DataTable.RowHighlighted, "#requests-history")
+    def _history_highlighted(self) -> None:
+        self._update_detail()
+
+    @on(DataTable.RowHighlighted, "#requests-stats")
+    def _stats_highlighted(self) -> None:
+        self._sync_graph()
+
+    def _update_detail(self, force: bool = False) -> None:
+        record = self.selected_record()
+        detail = self.query_one("#requests-detail", Static)
+        if record is None:
+            if self._detail_key is not None or force:
+                detail.update(Text("No requests yet: press n to send one.", style="dim"))
+            self._detail_key = None
+            return
+        key = (record.id, record.version, self._view)
+        if key == self._detail_key and not force:
+            return
+        if self._detail_key is None or self._detail_key[0] != record.id:
+            self.query_one("#requests-detail-box", VerticalScroll).scroll_home(animate=False)
+        self._detail_key = key
+        detail.update(render_record(record, self._view))
+        self._detail_view_used = self._view or render_payload(record.spec.payload[:1024])[0]
+
+    def _show_summary(self) -> None:
+        summary = self.query_one("#requests-summary", Static)
+        record = self._last_record
+        if record is None:
+            summary.update(
+                Text("n new request · a start responders · t next tab", style="dim"), layout=False
+            )
+            return
+        text = Text("last: ", style="dim")
+        text.append(sanitize(record.summary(), max_len=300), style=self._status_style(record))
+        summary.update(text, layout=False)  # one line, fixed height: no relayout needed

@@ -1,0 +1,239 @@
+"""The request form: subject, mode, timeout, reply limit, headers, payload; send, save or load."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import ClassVar
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Button, Input, Label, Select, Static, TextArea
+
+from jstui.format import sanitize
+from jstui.nats.errors import JstuiError, SpecErrors, ValidationError
+from jstui.nats.requests import (
+    RequestMode,
+    RequestSpec,
+    SavedRequests,
+    format_headers,
+)
+
+_MODES = [
+    ("request: first reply wins", RequestMode.REQUEST.value),
+    ("gather: every reply until timeout / N", RequestMode.GATHER.value),
+    ("stored: through a stream, reply-to inbox", RequestMode.STORED.value),
+]
+_FIELDS = ("subject", "mode", "timeout", "max_replies", "headers", "payload")
+
+
+class RequestFormScreen(ModalScreen[RequestSpec | None]):
+    """Dismisses with the spec to send, or None. Saving keeps the form open."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "cancel", "Cancel"),
+        Binding("ctrl+s", "send", "Send"),
+    ]
+
+    def __init__(self, saved: SavedRequests, spec: RequestSpec | None = None) -> None:
+        super().__init__(classes="dialog-screen")
+        self._saved = saved
+        self._spec = spec
+        self._loaded: dict[str, RequestSpec] = {}
+
+    def compose(self) -> ComposeResult:
+        spec = self._spec
+        with VerticalScroll(classes="dialog request-form") as box:
+            box.border_title = "Request"
+            with Horizontal(classes="request-row"):
+                yield Label("Saved", classes="request-label")
+                yield Select[str](
+                    [], prompt="load a saved request", id="request-load", compact=True
+                )
+            with Horizontal(classes="request-row"):
+                yield Label("Subject", classes="request-label")
+                yield Input(
+                    spec.subject if spec else "",
+                    placeholder="e.g. my.subject.requests",
+                    id="request-subject",
+                    compact=True,
+                )
+            yield Static("", id="request-subject-error", classes="field-error", markup=False)
+            with Horizontal(classes="request-row"):
+                yield Label("Mode", classes="request-label")
+                yield Select[str](
+                    _MODES,
+                    value=(spec.mode if spec else RequestMode.REQUEST).value,
+                    allow_blank=False,
+                    id="request-mode",
+                    compact=True,
+                )
+            yield Static("", id="request-mode-error", classes="field-error", markup=False)
+            with Horizontal(classes="request-row"):
+                yield Label("Timeout", classes="request-label")
+                yield Input(
+                    spec.timeout_text if spec else "2s",
+                    placeholder="2s",
+                    id="request-timeout",
+                    compact=True,
+                )
+                yield Label("Max replies", classes="request-label request-label-inline")
+                yield Input(
+                    str(spec.max_replies) if spec and spec.max_replies else "",
+                    placeholder="all until timeout",
+                    id="request-max_replies",
+                    compact=True,
+                )
+            yield Static("", id="request-timeout-error", classes="field-error", markup=False)
+            yield Static("", id="request-max_replies-error", classes="field-error", markup=False)
+            with Horizontal(classes="request-row request-area-row"):
+                yield Label("Headers", classes="request-label")
+                yield TextArea(
+                    format_headers(spec.headers) if spec else "",
+                    id="request-headers",
+                    compact=True,
+                    soft_wrap=False,
+                    placeholder="Key: Value, one per line",
+                )
+            yield Static("", id="request-headers-error", classes="field-error", markup=False)
+            with Horizontal(classes="request-row request-area-row request-payload-row"):
+                yield Label("Payload", classes="request-label")
+                yield TextArea(
+                    spec.payload_text if spec else "",
+                    id="request-payload",
+                    compact=True,
+                    placeholder="request body (text or JSON)",
+                )
+            yield Static("", id="request-payload-error", classes="field-error", markup=False)
+            with Horizontal(classes="request-row"):
+                yield Label("Save as", classes="request-label")
+                yield Input(placeholder="name", id="request-name", compact=True)
+                yield Button("Save", id="request-save", compact=True)
+            yield Static("", id="request-name-error", classes="field-error", markup=False)
+            yield Static("", id="request-form-message", classes="form-error", markup=False)
+            yield Label("ctrl+s or Enter to send · Escape to cancel", classes="dialog-hint")
+            with Horizontal(classes="dialog-buttons"):
+                yield Button("Send", id="request-send", variant="primary")
+                yield Button("Cancel", id="request-cancel")
+
+    def on_mount(self) -> None:
+        self.query_one("#request-subject", Input).focus()
+        self._load_saved()
+
+    # -- saved requests ----------------------------------------------------------------------
+
+    @work(exclusive=True, group="request-form-load", exit_on_error=False, description="load saved")
+    async def _load_saved(self) -> None:
+        try:
+            self._loaded = await asyncio.to_thread(self._saved.load)
+        except JstuiError as error:
+            self._message(f"saved requests: {error}")
+            return
+        select = self.query_one("#request-load", Select)
+        select.set_options((sanitize(name, max_len=64), name) for name in sorted(self._loaded))
+        if not self._loaded:
+            select.prompt = "no saved requests yet"
+
+    @on(Select.Changed, "#request-load")
+    def _load(self, event: Select.Changed) -> None:
+        spec = self._loaded.get(str(event.value)) if event.value != Select.NULL else None
+        if spec is None:
+            return
+        self._fill(spec)
+        self.query_one("#request-name", Input).value = str(event.value)
+        self._message("")
+
+    def _fill(self, spec: RequestSpec) -> None:
+        self.query_one("#request-subject", Input).value = spec.subject
+        self.query_one("#request-mode", Select).value = spec.mode.value
+        self.query_one("#request-timeout", Input).value = spec.timeout_text
+        limit = str(spec.max_replies) if spec.max_replies else ""
+        self.query_one("#request-max_replies", Input).value = limit
+        self.query_one("#request-headers", TextArea).text = format_headers(spec.headers)
+        self.query_one("#request-payload", TextArea).text = spec.payload_text
+
+    @on(Button.Pressed, "#request-save")
+    @on(Input.Submitted, "#request-name")
+    def _save_pressed(self, event: Button.Pressed | Input.Submitted) -> None:
+        event.stop()
+        spec = self._spec_from_fields()
+        if spec is None:
+            return
+        name = self.query_one("#request-name", Input).value
+        try:
+            name = SavedRequests.check_name(name)
+        except ValidationError as error:
+            self._field_error("name", error.message)
+            return
+        self._field_error("name", "")
+        self._save(name, spec)
+
+    @work(exclusive=True, group="request-form-save", exit_on_error=False, description="save")
+    async def _save(self, name: str, spec: RequestSpec) -> None:
+        try:
+            await asyncio.to_thread(self._saved.save, name, spec)
+        except JstuiError as error:
+            self._message(str(error))
+            return
+        self._loaded[name] = spec
+        select = self.query_one("#request-load", Select)
+        select.set_options((sanitize(n, max_len=64), n) for n in sorted(self._loaded))
+        self._message(f"saved as {name}", ok=True)
+
+    # -- sending -----------------------------------------------------------------------------
+
+    def _spec_from_fields(self) -> RequestSpec | None:
+        mode = self.query_one("#request-mode", Select).value
+        try:
+            spec = RequestSpec.from_form(
+                subject=self.query_one("#request-subject", Input).value,
+                mode=str(mode),
+                payload=self.query_one("#request-payload", TextArea).text,
+                headers=self.query_one("#request-headers", TextArea).text,
+                timeout=self.query_one("#request-timeout", Input).value,
+                max_replies=self.query_one("#request-max_replies", Input).value,
+            )
+        except SpecErrors as errors:
+            for name in _FIELDS:
+                self._field_error(name, errors.errors.get(name, ""))
+            self._message("fix the fields marked in red")
+            return None
+        for name in _FIELDS:
+            self._field_error(name, "")
+        self._message("")
+        return spec
+
+    def _field_error(self, name: str, message: str) -> None:
+        widget = self.query_one(f"#request-{name}-error", Static)
+        widget.update(Text(message))
+        widget.set_class(bool(message), "-shown")
+
+    def _message(self, message: str, ok: bool = False) -> None:
+        widget = self.query_one("#request-form-message", Static)
+        widget.update(Text(sanitize(message)))
+        widget.set_class(ok, "-ok")
+        widget.set_class(bool(message), "-shown")
+
+    def action_send(self) -> None:
+        spec = self._spec_from_fields()
+        if spec is not None:
+            self.dismiss(spec)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+    @on(Button.Pressed, "#request-send")
+    def _send_pressed(self) -> None:
+        self.action_send()
+
+    @on(Input.Submitted, "#request-subject, #request-timeout, #request-max_replies")
+    def _submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        self.action_send()
+
+    @on(Button.Pressed, "#request-cancel")
+    def _cancel_pressed(self) -> None:
+        self.dismiss(None)

@@ -1,0 +1,280 @@
+"""The Request/Reply pane driven like a user would: the form for each mode, the history and the
+detail, failures shown in the console, responders started and stopped, re-send, saved requests."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import nats.errors
+import pytest
+from nats.aio.client import Client
+from textual.pilot import Pilot
+from textual.widgets import DataTable, Select
+
+from jstui.app import JstuiApp
+from jstui.screens.request_form import RequestFormScreen
+from jstui.screens.responder_form import ResponderFormScreen
+from jstui.widgets.requests import RequestsPane
+from tests.app.conftest import AppFactory, screen_text, wait_connected, wait_until
+
+TIMEOUT = 20.0  # generous: the machine is shared with other test runs
+
+
+@pytest.fixture(autouse=True)
+def saved_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Saved requests go to a folder of the test's own, never the user's config directory."""
+    folder = tmp_path / "config"
+    monkeypatch.setattr(RequestsPane, "saved_requests_dir", folder)
+    return folder
+
+
+def _pane(app: JstuiApp) -> RequestsPane:
+    return app.dashboard.query_one(RequestsPane)
+
+
+def _history(app: JstuiApp) -> DataTable[Any]:
+    return _pane(app).query_one("#requests-history", DataTable)
+
+
+def _row_texts(table: DataTable[Any]) -> list[str]:
+    return [" ".join(str(cell) for cell in table.get_row_at(i)) for i in range(table.row_count)]
+
+
+async def _open_request_form(pilot: Pilot[Any]) -> RequestFormScreen:
+    await pilot.press("3", "n")
+    await wait_until(pilot, lambda: isinstance(pilot.app.screen, RequestFormScreen), what="form")
+    return pilot.app.screen  # type: ignore[return-value]
+
+
+async def _fill_request(
+    pilot: Pilot[Any],
+    subject: str,
+    *,
+    mode_downs: int = 0,
+    max_replies: str = "",
+    headers: str = "",
+    payload: str = "",
+    timeout: str = "",
+) -> None:
+    """Type into the form as a user does: subject, then tab through mode, timeout, limit, ..."""
+    await pilot.press(*subject)
+    await pilot.press("tab")  # mode
+    if mode_downs:
+        await pilot.press("enter", *["down"] * mode_downs, "enter")
+    await pilot.press("tab")  # timeout
+    if timeout:
+        await pilot.press(*["backspace"] * 4, *timeout)
+    await pilot.press("tab")  # max replies
+    await pilot.press(*max_replies)
+    await pilot.press("tab")  # headers
+    for line_number, line in enumerate(headers.splitlines()):
+        if line_number:
+            await pilot.press("enter")
+        await pilot.press(*line)
+    await pilot.press("tab")  # payload
+    await pilot.press(*payload)
+
+
+async def _wait_row(pilot: Pilot[Any], app: JstuiApp, count: int, status: str) -> str:
+    table = _history(app)
+    await wait_until(
+        pilot,
+        lambda: table.row_count >= count and status in _row_texts(table)[count - 1],
+        timeout=TIMEOUT,
+        what=f"history row {count} with {status!r}",
+    )
+    return _row_texts(table)[count - 1]
+
+
+async def test_each_mode_through_the_form(make_app: AppFactory, nc: Client, unique: str) -> None:
+    # The tutorial's shape (a stream on <prefix>.*, requests on <prefix>.requests), short names:
+    # every character is a key press.
+    await nc.jetstream().add_stream(name=unique, subjects=[f"{unique}.*"])
+    subject = f"{unique}.rq"
+    app = make_app(
+        responders=(
+            f"{unique}s,behaviour=upper,name=Alice",
+            f"{unique}s,name=Echo",
+            f"{subject},mode=stored,behaviour=upper,name=Bob",
+        )
+    )
+    async with app.run_test(size=(160, 45)) as pilot:
+        await wait_connected(pilot)
+        await wait_until(pilot, lambda: len(_pane(app).responders or ()) == 3, what="responders")
+
+        await _open_request_form(pilot)
+        await _fill_request(pilot, f"{unique}s", headers="X-T: 7", payload="hi")
+        await pilot.press("ctrl+s")
+        row = await _wait_row(pilot, app, 1, "replied")
+        assert "request" in row and f"{unique}s" in row and "ms" in row
+
+        await pilot.press("e")  # edit the selected (last) request: gather, until 2 replies
+        await wait_until(pilot, lambda: isinstance(app.screen, RequestFormScreen), what="form")
+        await pilot.press("tab", "enter", "down", "enter", "tab", "tab", *"2")
+        await pilot.press("ctrl+s")
+        await _wait_row(pilot, app, 2, "2 replies")
+
+        await _open_request_form(pilot)
+        await _fill_request(pilot, subject, mode_downs=2, max_replies="1", payload="Hey, you")
+        await pilot.press("ctrl+s")
+        await _wait_row(pilot, app, 3, "1 reply")
+
+        await pilot.press("z")  # the pane maximized: the whole detail of the selected request
+        await pilot.pause()
+        text = screen_text(app)
+        assert f"stream {unique} seq 1" in text
+        assert "reply 1" in text and "from Bob" in text
+        assert "Response from Bob : HEY, YOU" in text
+
+        await pilot.press("up")  # the gather: every reply, each with its latency and responder
+        await pilot.pause()
+        text = screen_text(app)
+        assert "reply 2" in text and "from Alice" in text and "from Echo" in text
+        assert "X-T: 7" in text
+
+
+async def test_failures_get_a_clear_message(make_app: AppFactory, unique: str) -> None:
+    app = make_app(responders=(f"{unique}m,behaviour=fail",))
+    async with app.run_test(size=(160, 45)) as pilot:
+        await wait_connected(pilot)
+        await wait_until(pilot, lambda: len(_pane(app).responders or ()) == 1, what="responder")
+
+        await _open_request_form(pilot)
+        await _fill_request(pilot, f"{unique}n")
+        await pilot.press("ctrl+s")
+        await _wait_row(pilot, app, 1, "no responders")
+
+        await _open_request_form(pilot)
+        await _fill_request(pilot, f"{unique}m", timeout=".3")
+        await pilot.press("ctrl+s")
+        await _wait_row(pilot, app, 2, "timed out")
+
+        await _open_request_form(pilot)
+        await _fill_request(pilot, f"{unique}n", mode_downs=2, timeout="1")
+        await pilot.press("ctrl+s")
+        await _wait_row(pilot, app, 3, "error")
+        await wait_until(pilot, lambda: "no stream captures" in screen_text(app), what="reason")
+
+        form = await _open_request_form(pilot)
+        await _fill_request(pilot, "x", headers="A: 1\nbad")
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        assert app.screen is form  # the form stays open, with the reason next to the field
+        assert "line 2: expected 'Key: Value'" in screen_text(app)
+        await pilot.press("escape")
+        assert _history(app).row_count == 3  # nothing was sent
+
+
+async def test_start_and_stop_responders_from_the_console(
+    make_app: AppFactory, nc: Client, unique: str
+) -> None:
+    app = make_app()
+    async with app.run_test(size=(160, 45)) as pilot:
+        await wait_connected(pilot)
+        await pilot.press("3", "a")
+        await wait_until(pilot, lambda: isinstance(app.screen, ResponderFormScreen), what="form")
+        await pilot.press(*f"{unique}.svc")
+        await pilot.press("tab", "tab", "enter", "down", "enter")  # behaviour: upper
+        await pilot.press("tab", "backspace", "2")  # count 2
+        await pilot.press("tab", *"grp", "tab", *"Zed")  # queue, name
+        assert f"--responder {unique}.svc,queue=grp,count=2,behaviour=upper,name=Zed" in (
+            screen_text(app)
+        )
+        await pilot.press("ctrl+s")
+        table = _pane(app).query_one("#requests-responders", DataTable)
+        await wait_until(
+            pilot,
+            lambda: table.row_count == 2 and all("running" in r for r in _row_texts(table)),
+            timeout=TIMEOUT,
+            what="two running responders",
+        )
+        assert "Responders 2" in screen_text(app)
+
+        for _ in range(4):
+            reply = await nc.request(f"{unique}.svc", b"hey", timeout=10)
+            assert reply.data.startswith(b"Response from Zed-") and reply.data.endswith(b"HEY")
+        await wait_until(
+            pilot,
+            lambda: sum(int(str(table.get_row_at(i)[2])) for i in range(2)) == 4,
+            what="answered counts",
+        )
+
+        await pilot.press("x")
+        await pilot.press("down", "x")
+        await wait_until(pilot, lambda: table.row_count == 0, what="both stopped")
+        with pytest.raises(nats.errors.NoRespondersError):
+            await nc.request(f"{unique}.svc", b"hey", timeout=10)
+        assert "No responders: press a" in screen_text(app)
+
+
+async def test_resend_and_saved_requests_survive_a_restart(
+    make_app: AppFactory, unique: str, saved_dir: Path
+) -> None:
+    app = make_app(responders=(f"{unique}.svc",))
+    async with app.run_test(size=(160, 45)) as pilot:
+        await wait_connected(pilot)
+        await wait_until(pilot, lambda: len(_pane(app).responders or ()) == 1, what="responder")
+        await _open_request_form(pilot)
+        await _fill_request(pilot, f"{unique}.svc", payload="ping")
+        await pilot.press("ctrl+s")
+        await _wait_row(pilot, app, 1, "replied")
+
+        await pilot.press("r")  # re-send the selected request
+        await _wait_row(pilot, app, 2, "replied")
+
+        await pilot.press("e")
+        await wait_until(pilot, lambda: isinstance(app.screen, RequestFormScreen), what="form")
+        app.screen.query_one("#request-name").focus()
+        await pilot.press(*"my ping", "enter")
+        await wait_until(pilot, lambda: "saved as my ping" in screen_text(app), what="saved")
+        await pilot.press("escape")
+    assert (saved_dir / "requests.json").exists()
+
+    again = make_app()
+    async with again.run_test(size=(160, 45)) as pilot:
+        await wait_connected(pilot)
+        form = await _open_request_form(pilot)
+        load = form.query_one("#request-load", Select)
+        await wait_until(pilot, lambda: load._options[1:] != [], what="saved list")
+        load.focus()
+        await pilot.press("enter", "down", "enter")
+        await wait_until(
+            pilot, lambda: form.query_one("#request-subject").value == f"{unique}.svc", what="fill"
+        )
+        assert form.query_one("#request-payload").text == "ping"
+
+
+async def test_read_only_refuses_responders_and_stored_requests(
+    make_app: AppFactory, unique: str
+) -> None:
+    app = make_app(read_only=True)
+    async with app.run_test(size=(160, 45), notifications=True) as pilot:
+        await wait_connected(pilot)
+        await pilot.press("3", "a")
+        await wait_until(pilot, lambda: isinstance(app.screen, ResponderFormScreen), what="form")
+        await pilot.press(*f"{unique}.svc", "ctrl+s")
+        await wait_until(
+            pilot, lambda: "read-only mode" in screen_text(app), what="refusal", timeout=TIMEOUT
+        )
+        await _open_request_form(pilot)
+        await _fill_request(pilot, f"{unique}.s", mode_downs=2)
+        await pilot.press("ctrl+s")
+        await wait_until(pilot, lambda: "a stored request" in screen_text(app), what="refusal")
+        assert _history(app).row_count == 0
+        assert not _pane(app).responders
+
+
+async def test_small_terminal_shows_the_console(make_app: AppFactory, unique: str) -> None:
+    app = make_app(responders=(f"{unique}.svc",))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_connected(pilot)
+        await pilot.press("3")
+        await pilot.pause()
+        text = screen_text(app)
+        assert "3 Request/Reply" in text and "History" in text and "Responders" in text
+        await pilot.press("n")
+        await wait_until(pilot, lambda: isinstance(app.screen, RequestFormScreen), what="form")
+        await pilot.press(*f"{unique}.svc", "enter")
+        await _wait_row(pilot, app, 1, "replied")
+        assert "replied" in screen_text(app)
