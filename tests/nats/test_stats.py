@@ -136,3 +136,13 @@ def test_latency_stats_empty_and_reset() -> None:
     stats.reset()
     assert stats.count == 0
     assert stats.samples() == []
+
+
+def test_sparkline_scales_pads_and_blanks_idle_seconds() -> None:
+    from jstui.widgets.sparkline import BARS, spark
+
+    assert spark([0, 1, 2, 4, 8]) == " " + BARS[0] + BARS[1] + BARS[3] + BARS[7]
+    assert spark([5, 5], width=4) == "  " + BARS[7] * 2
+    assert spark(list(range(100)), width=3) == BARS[7] * 3
+    assert spark([1, float("nan"), -1], maximum=1) == BARS[7] + "  "
+    assert spark([]) == "" and spark([1], width=0) == ""

@@ -1,0 +1,425 @@
+"""Publishing: one message or many, core or JetStream, with templates, pacing and progress.
+
+`PublishSpec.create` validates what the publish form holds (subject, payload, ``Key: Value``
+header lines, message id, count, rate) and says which field is wrong. `publish_once` sends one
+message and returns the JetStream acknowledgement (stream, sequence, duplicate flag) when there
+is one. `BulkPublish` sends N messages at a chosen rate or as fast as possible: JetStream
+publishes use `publish_async` with many acknowledgements in flight (nats-notes section 5: about
+5x the rate of awaiting each one), core publishes yield to the loop every 100 messages so the UI
+keeps drawing; it counts sent / acknowledged / failed and can be cancelled at any time.
+
+Payload and message id may hold ``{{i}}`` (the message number, from 1) and ``{{time}}`` (the
+send time, ISO 8601 UTC). This module imports nothing from Textual.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import re
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from enum import StrEnum
+
+import nats.errors
+import nats.js.errors
+from nats.js.api import PubAck
+
+from jstui.nats.errors import JstuiError, NoStreamError, SpecErrors, translate
+from jstui.nats.feeds import find_stream, subject_problem
+from jstui.nats.session import Session
+from jstui.nats.stats import RateMeter
+
+__all__ = [
+    "MSG_ID_HEADER",
+    "BulkPublish",
+    "PublishMode",
+    "PublishResult",
+    "PublishSpec",
+    "has_template",
+    "parse_headers",
+    "publish_once",
+    "render_template",
+    "resolve_jetstream",
+]
+
+MSG_ID_HEADER = "Nats-Msg-Id"
+MAX_COUNT = 10_000_000
+YIELD_EVERY = 100
+"""Core `nc.publish` only yields when its buffer flushes: yield ourselves this often."""
+MAX_IN_FLIGHT = 2_000
+"""JetStream acknowledgements awaited at once by one bulk publish."""
+ACK_TIMEOUT = 5.0
+
+_TEMPLATE_RE = re.compile(r"\{\{\s*(i|time)\s*\}\}")
+_HEADER_KEY_RE = re.compile(r"^[!-9;-~]+$")  # printable ASCII without ':' and spaces
+
+
+class PublishMode(StrEnum):
+    AUTO = "auto"
+    """JetStream when a stream captures the subject, else core."""
+    CORE = "core"
+    JETSTREAM = "js"
+
+
+def has_template(text: str) -> bool:
+    return bool(_TEMPLATE_RE.search(text))
+
+
+def render_template(text: str, i: int, now: datetime | None = None) -> str:
+    """Replace ``{{i}}`` with `i` and ``{{time}}`` with the time (ISO 8601, UTC)."""
+    if "{{" not in text:
+        return text
+
+    def value(match: re.Match[str]) -> str:
+        if match.group(1) == "i":
+            return str(i)
+        moment = now or datetime.now(UTC)
+        return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+    return _TEMPLATE_RE.sub(value, text)
+
+
+def parse_headers(text: str) -> dict[str, str]:
+    """One ``Key: Value`` per line (blank lines ignored) -> dict; `ValueError` names the line."""
+    headers: dict[str, str] = {}
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        key, sep, value = line.partition(":")
+        key = key.strip()
+        if not sep:
+            raise ValueError(f"line {number}: expected Key: Value")
+        if not key:
+            raise ValueError(f"line {number}: the header name is empty")
+        if not _HEADER_KEY_RE.match(key):
+            raise ValueError(f"line {number}: a header name is printable ASCII without spaces")
+        if any(ord(ch) < 0x20 and ch != "\t" for ch in value):
+            raise ValueError(f"line {number}: control characters in the value")
+        headers[key] = value.strip()
+    return headers
+
+
+@dataclass(frozen=True)
+class PublishSpec:
+    """A validated publish: build it with `PublishSpec.create`."""
+
+    subject: str
+    payload: str = ""
+    headers: dict[str, str] = field(default_factory=dict)
+    mode: PublishMode = PublishMode.AUTO
+    msg_id: str = ""
+    count: int = 1
+    rate: float | None = None
+    """Messages per second for a bulk publish; None = as fast as possible."""
+
+    @classmethod
+    def create(
+        cls,
+        subject: str,
+        payload: str = "",
+        headers: str | dict[str, str] = "",
+        mode: PublishMode | str = PublishMode.AUTO,
+        *,
+        msg_id: str = "",
+        count: int | str = 1,
+        rate: float | str | None = None,
+        max_payload: int | None = None,
+    ) -> PublishSpec:
+        """Validate every field; raise `SpecErrors` keyed by field name."""
+        errors: dict[str, str] = {}
+        subject = subject.strip()
+        if problem := subject_problem(subject, wildcards=False):
+            errors["subject"] = problem
+        parsed: dict[str, str] = {}
+        if isinstance(headers, dict):
+            parsed = dict(headers)
+        else:
+            try:
+                parsed = parse_headers(headers)
+            except ValueError as error:
+                errors["headers"] = str(error)
+        try:
+            mode = PublishMode(mode)
+        except ValueError:
+            errors["mode"] = "auto, core or js"
+            mode = PublishMode.AUTO
+        msg_id = msg_id.strip()
+        if any(ord(ch) < 0x20 for ch in msg_id):
+            errors["msg_id"] = "no control characters in a message id"
+        if msg_id and mode is PublishMode.CORE:
+            errors["msg_id"] = "a message id de-duplicates JetStream publishes only"
+        number = 1
+        try:
+            number = int(str(count).strip().replace(",", "").replace("_", "") or "1")
+            if not 1 <= number <= MAX_COUNT:
+                raise ValueError
+        except ValueError:
+            errors["count"] = f"a whole number from 1 to {MAX_COUNT:,}"
+        speed: float | None = None
+        if rate is not None and str(rate).strip() not in ("", "max", "0"):
+            try:
+                speed = float(str(rate).strip().removesuffix("/s").replace(",", ""))
+                if not 0 < speed <= 10_000_000:
+                    raise ValueError
+            except ValueError:
+                errors["rate"] = "messages per second (e.g. 1000), or empty for as fast as possible"
+        if max_payload is not None and len(payload.encode()) > max_payload:
+            errors["payload"] = f"larger than the server's max_payload ({max_payload:,} bytes)"
+        if errors:
+            raise SpecErrors(errors)
+        return cls(
+            subject=subject,
+            payload=payload,
+            headers=parsed,
+            mode=mode,
+            msg_id=msg_id,
+            count=number,
+            rate=speed,
+        )
+
+    def message(self, i: int, now: datetime | None = None) -> tuple[bytes, dict[str, str] | None]:
+        """The payload and headers of message number `i` (templates filled in)."""
+        payload = render_template(self.payload, i, now).encode()
+        headers = dict(self.headers)
+        if self.msg_id:
+            msg_id = render_template(self.msg_id, i, now)
+            if self.count > 1 and msg_id == self.msg_id:
+                msg_id = f"{msg_id}-{i}"  # one id for N messages would store only the first
+            headers[MSG_ID_HEADER] = msg_id
+        return payload, headers or None
+
+
+@dataclass(frozen=True)
+class PublishResult:
+    subject: str
+    jetstream: bool
+    size: int
+    stream: str = ""
+    seq: int = 0
+    duplicate: bool = False
+
+    def describe(self) -> str:
+        if not self.jetstream:
+            return f"published {self.size:,} bytes to {self.subject} (core: no acknowledgement)"
+        if self.duplicate:
+            return (
+                f"duplicate: stream {self.stream} already holds this message id "
+                f"as sequence {self.seq}; not stored again"
+            )
+        return f"stored in stream {self.stream} as sequence {self.seq}"
+
+
+async def resolve_jetstream(session: Session, spec: PublishSpec) -> bool:
+    """True when the publish goes through JetStream (AUTO: when a stream captures the subject)."""
+    if spec.mode is PublishMode.CORE:
+        return False
+    if spec.mode is PublishMode.JETSTREAM:
+        return True
+    if not session.status.jetstream:
+        return False
+    try:
+        await find_stream(session, spec.subject)
+    except NoStreamError:
+        return False
+    return True
+
+
+async def publish_once(session: Session, spec: PublishSpec, i: int = 1) -> PublishResult:
+    """Publish message number `i` of `spec`; JetStream waits for its acknowledgement."""
+    session.check_writable("publish")
+    jetstream = await resolve_jetstream(session, spec)
+    payload, headers = spec.message(i)
+    try:
+        if jetstream:
+            ack = await session.js.publish(
+                spec.subject, payload, timeout=ACK_TIMEOUT, headers=headers
+            )
+            return PublishResult(
+                spec.subject,
+                True,
+                len(payload),
+                stream=ack.stream,
+                seq=ack.seq,
+                duplicate=bool(ack.duplicate),
+            )
+        await session.nc.publish(spec.subject, payload, headers=headers)
+        await session.nc.flush(timeout=ACK_TIMEOUT)
+    except nats.errors.TimeoutError as error:
+        raise JstuiError(
+            "no acknowledgement in time: the message may or may not be stored "
+            "(publish again with a message id to be sure)"
+        ) from error
+    except (nats.errors.Error, TimeoutError, ValueError) as error:
+        raise translate(error, subject=spec.subject) from error
+    return PublishResult(spec.subject, False, len(payload))
+
+
+class BulkPublish:
+    """Publish `spec.count` messages; read the counters from a timer while `run()` goes on."""
+
+    def __init__(
+        self,
+        session: Session,
+        spec: PublishSpec,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        max_in_flight: int = MAX_IN_FLIGHT,
+    ) -> None:
+        self.session = session
+        self.spec = spec
+        self.jetstream = False
+        self.sent = 0
+        self.acked = 0
+        self.duplicates = 0
+        self.failed = 0
+        self.error = ""
+        """The first error, one line."""
+        self.last_ack: PubAck | None = None
+        self.done = False
+        self.cancelled = False
+        self.meter = RateMeter()
+        self.ack_meter = RateMeter()
+        self.started = 0.0
+        self.finished = 0.0
+        self._clock = clock
+        self._max_in_flight = max(1, max_in_flight)
+        self._in_flight: set[asyncio.Future[PubAck]] = set()
+        self._room = asyncio.Event()
+        self._room.set()
+        self._cancel = asyncio.Event()
+
+    @property
+    def total(self) -> int:
+        return self.spec.count
+
+    @property
+    def confirmed(self) -> int:
+        """Messages known to be through: acknowledged (JetStream) or sent (core)."""
+        return self.acked + self.duplicates if self.jetstream else self.sent
+
+    @property
+    def progress(self) -> float:
+        return self.confirmed / self.total if self.total else 1.0
+
+    @property
+    def elapsed(self) -> float:
+        if not self.started:
+            return 0.0
+        return (self.finished or self._clock()) - self.started
+
+    def average_rate(self) -> float:
+        elapsed = self.elapsed
+        return self.confirmed / elapsed if elapsed > 0 else 0.0
+
+    def cancel(self) -> None:
+        """Stop sending; acknowledgements already in flight are still counted."""
+        self.cancelled = True
+        self._cancel.set()
+
+    def describe(self) -> str:
+        kind = "JetStream" if self.jetstream else "core"
+        parts = [f"{self.sent:,}/{self.total:,} sent ({kind})"]
+        if self.jetstream:
+            parts.append(f"{self.acked:,} acked")
+            if self.duplicates:
+                parts.append(f"{self.duplicates:,} duplicates")
+        if self.failed:
+            parts.append(f"{self.failed:,} failed")
+        if self.elapsed > 0:
+            parts.append(f"{self.average_rate():,.0f} msgs/s")
+        if self.done:
+            parts.append("cancelled" if self.cancelled else "done")
+        return ", ".join(parts)
+
+    def _on_ack(self, future: asyncio.Future[PubAck]) -> None:
+        self._in_flight.discard(future)
+        if len(self._in_flight) < self._max_in_flight:
+            self._room.set()
+        if future.cancelled():
+            self.failed += 1
+            return
+        error = future.exception()
+        if error is not None:
+            self.failed += 1
+            if not self.error:
+                self.error = str(translate(error, subject=self.spec.subject))
+            if isinstance(error, nats.js.errors.NoStreamResponseError):
+                self.cancel()  # every other message would fail the same way
+            return
+        ack = future.result()
+        self.last_ack = ack
+        if ack.duplicate:
+            self.duplicates += 1
+        else:
+            self.acked += 1
+        self.ack_meter.add(1)
+
+    async def run(self) -> None:
+        """Send everything (or until cancelled), then wait for the acknowledgements in flight."""
+        self.session.check_writable("publish")
+        spec = self.spec
+        self.jetstream = await resolve_jetstream(self.session, spec)
+        self.started = self._clock()
+        try:
+            await self._send_all()
+            await self._settle()
+        except (nats.errors.Error, TimeoutError, ValueError) as error:
+            if not self.error:
+                self.error = str(translate(error, subject=spec.subject))
+        finally:
+            self.finished = self._clock()
+            self.done = True
+
+    async def _send_all(self) -> None:
+        spec = self.spec
+        nc = self.session.nc
+        js = self.session.js if self.jetstream else None
+        templated = has_template(spec.payload) or bool(spec.msg_id)
+        fixed_payload, fixed_headers = spec.message(1)
+        interval = 1.0 / spec.rate if spec.rate else 0.0
+        batch = 0
+        for i in range(1, spec.count + 1):
+            if self._cancel.is_set():
+                return
+            if templated:
+                payload, headers = spec.message(i)
+            else:
+                payload, headers = fixed_payload, fixed_headers
+            if interval:
+                ahead = self.started + (i - 1) * interval - self._clock()
+                if ahead > 0.002:
+                    await asyncio.sleep(ahead)  # paced: sleep off the lead, a batch at a time
+                    batch = 0
+            if js is not None:
+                while len(self._in_flight) >= self._max_in_flight:
+                    self._room.clear()
+                    await self._room.wait()
+                    if self._cancel.is_set():
+                        return
+                future = await js.publish_async(
+                    spec.subject, payload, wait_stall=ACK_TIMEOUT, headers=headers
+                )
+                self._in_flight.add(future)
+                future.add_done_callback(self._on_ack)
+            else:
+                await nc.publish(spec.subject, payload, headers=headers)
+            self.sent += 1
+            self.meter.add(1, len(payload))
+            batch += 1
+            if batch >= YIELD_EVERY:
+                batch = 0
+                await asyncio.sleep(0)  # let the UI draw and the reader read
+
+    async def _settle(self) -> None:
+        if self.jetstream:
+            pending = list(self._in_flight)
+            if pending:
+                _, late = await asyncio.wait(pending, timeout=ACK_TIMEOUT + 1)
+                for future in late:
+                    future.cancel()
+        else:
+            with contextlib.suppress(nats.errors.Error, TimeoutError):
+                await self.session.nc.flush(timeout=ACK_TIMEOUT)

@@ -1,0 +1,384 @@
+"""Dialogs of the Feeds pane: subscribe (`FeedDialog`), filter (`FilterDialog`), export
+(`ExportDialog`)."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+from typing import TYPE_CHECKING, ClassVar
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Button, Input, Label, RadioButton, RadioSet, Select, Static
+
+from jstui.format import sanitize
+from jstui.nats.errors import JstuiError, SpecErrors
+from jstui.nats.feeds import (
+    DEFAULT_BUFFER,
+    Deliver,
+    FeedFilter,
+    FeedMode,
+    FeedSpec,
+    find_stream,
+)
+
+if TYPE_CHECKING:
+    from jstui.nats.feeds import Feed
+    from jstui.nats.session import Session
+
+__all__ = ["ExportDialog", "FeedDialog", "FilterDialog"]
+
+_DELIVER = [
+    ("all stored messages, then new ones", Deliver.ALL.value),
+    ("new messages only", Deliver.NEW.value),
+    ("the last message, then new ones", Deliver.LAST.value),
+    ("the last message of each subject", Deliver.LAST_PER_SUBJECT.value),
+    ("from a stream sequence", Deliver.SEQUENCE.value),
+    ("from a time (10m ago, or ISO time)", Deliver.TIME.value),
+]
+_MODE_IDS = {
+    "mode-core": FeedMode.CORE,
+    "mode-js": FeedMode.JETSTREAM,
+    "mode-consume": FeedMode.CONSUME,
+}
+_FIELDS = ("subject", "mode", "queue", "deliver", "start", "stream", "durable", "buffer")
+CONSUME_WARNING = (
+    "Consuming: this feed acknowledges only what you ack (a), nak (k) or terminate (T); "
+    "acked and terminated messages are removed from work-queue streams. A durable name keeps "
+    "the consumer on the server after the feed closes."
+)
+
+
+class FeedDialog(ModalScreen[FeedSpec | None]):
+    """Subscribe form. Dismisses with a validated `FeedSpec` (stream found for JetStream)."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "cancel", "Cancel"),
+        Binding("ctrl+s", "submit", "Subscribe"),
+    ]
+
+    def __init__(
+        self, *, subject: str = "", mode: FeedMode = FeedMode.CORE, buffer: int = DEFAULT_BUFFER
+    ) -> None:
+        super().__init__(classes="dialog-screen")
+        self._subject = subject
+        self._mode = mode
+        self._buffer = buffer
+
+    def compose(self) -> ComposeResult:
+        with VerticalScroll(classes="dialog feed-dialog") as box:
+            box.border_title = "New feed"
+            with Horizontal(classes="feed-row"):
+                yield Label("Subject", classes="feed-label")
+                yield Input(
+                    self._subject,
+                    placeholder="e.g. orders.> or my.subject.*",
+                    id="feed-subject",
+                    compact=True,
+                )
+            yield Static("", id="feed-subject-error", classes="field-error", markup=False)
+            with Horizontal(classes="feed-row feed-mode-row"):
+                yield Label("Mode", classes="feed-label")
+                with RadioSet(id="feed-mode", compact=True):
+                    yield RadioButton(
+                        "core subscription",
+                        id="mode-core",
+                        value=self._mode is FeedMode.CORE,
+                        compact=True,
+                    )
+                    yield RadioButton(
+                        "JetStream, non-consuming (looks, never removes)",
+                        id="mode-js",
+                        value=self._mode is FeedMode.JETSTREAM,
+                        compact=True,
+                    )
+                    yield RadioButton(
+                        "JetStream, consuming (explicit acks)",
+                        id="mode-consume",
+                        value=self._mode is FeedMode.CONSUME,
+                        compact=True,
+                    )
+            yield Static(CONSUME_WARNING, id="feed-consume-warning", markup=False)
+            with Horizontal(classes="feed-row core-only"):
+                yield Label("Queue group", classes="feed-label")
+                yield Input(placeholder="optional", id="feed-queue", compact=True)
+            yield Static("", id="feed-queue-error", classes="field-error", markup=False)
+            with Horizontal(classes="feed-row js-only"):
+                yield Label("Deliver", classes="feed-label")
+                yield Select[str](
+                    _DELIVER,
+                    value=Deliver.ALL.value,
+                    allow_blank=False,
+                    id="feed-deliver",
+                    compact=True,
+                )
+            yield Static("", id="feed-deliver-error", classes="field-error", markup=False)
+            with Horizontal(classes="feed-row js-only start-row"):
+                yield Label("Start at", classes="feed-label")
+                yield Input(
+                    placeholder="sequence (e.g. 100) or time (10m, 2024-05-01T12:00Z)",
+                    id="feed-start",
+                    compact=True,
+                )
+            yield Static("", id="feed-start-error", classes="field-error", markup=False)
+            with Horizontal(classes="feed-row js-only"):
+                yield Label("Stream", classes="feed-label")
+                yield Input(placeholder="found from the subject", id="feed-stream", compact=True)
+            yield Static("", id="feed-stream-error", classes="field-error", markup=False)
+            with Horizontal(classes="feed-row consume-only"):
+                yield Label("Durable", classes="feed-label")
+                yield Input(
+                    placeholder="empty: an ephemeral consumer", id="feed-durable", compact=True
+                )
+            yield Static("", id="feed-durable-error", classes="field-error", markup=False)
+            with Horizontal(classes="feed-row"):
+                yield Label("Buffer", classes="feed-label")
+                yield Input(str(self._buffer), id="feed-buffer", compact=True)
+            yield Static("", id="feed-buffer-error", classes="field-error", markup=False)
+            yield Static("", id="feed-form-error", classes="form-error", markup=False)
+            yield Label("Enter or ctrl+s to subscribe · Escape to cancel", classes="dialog-hint")
+            with Horizontal(classes="dialog-buttons"):
+                yield Button("Subscribe", id="feed-ok", variant="primary")
+                yield Button("Cancel", id="feed-cancel")
+
+    def on_mount(self) -> None:
+        self._show_mode_fields()
+        self.query_one("#feed-subject", Input).focus()
+
+    @property
+    def mode(self) -> FeedMode:
+        pressed = self.query_one("#feed-mode", RadioSet).pressed_button
+        return _MODE_IDS.get(pressed.id or "", FeedMode.CORE) if pressed else FeedMode.CORE
+
+    @property
+    def deliver(self) -> Deliver:
+        return Deliver(str(self.query_one("#feed-deliver", Select).value))
+
+    def _show_mode_fields(self) -> None:
+        mode = self.mode
+        for row in self.query(".core-only"):
+            row.display = mode is FeedMode.CORE
+        for row in self.query(".js-only"):
+            row.display = mode is not FeedMode.CORE
+        for row in self.query(".consume-only"):
+            row.display = mode is FeedMode.CONSUME
+        self.query_one("#feed-consume-warning").display = mode is FeedMode.CONSUME
+        deliver = self.deliver
+        self.query_one(".start-row").display = mode is not FeedMode.CORE and deliver in (
+            Deliver.SEQUENCE,
+            Deliver.TIME,
+        )
+
+    @on(RadioSet.Changed, "#feed-mode")
+    @on(Select.Changed, "#feed-deliver")
+    def _changed(self) -> None:
+        self._show_mode_fields()
+
+    def _field_error(self, name: str, message: str) -> None:
+        widget = self.query_one(f"#feed-{name}-error", Static)
+        widget.update(Text(message))
+
+    def _clear_errors(self) -> None:
+        for name in (*_FIELDS, "form"):
+            if self.query(f"#feed-{name}-error"):
+                self._field_error(name, "")
+
+    def spec_from_fields(self) -> FeedSpec | None:
+        """Validate the form; mark bad fields and return None, or return the spec."""
+        self._clear_errors()
+        mode = self.mode
+        deliver = self.deliver if mode is not FeedMode.CORE else Deliver.ALL
+        start = self.query_one("#feed-start", Input).value.strip()
+        value = lambda name: self.query_one(f"#feed-{name}", Input).value  # noqa: E731
+        try:
+            return FeedSpec.create(
+                value("subject"),
+                mode,
+                queue=value("queue") if mode is FeedMode.CORE else None,
+                deliver=deliver,
+                start_seq=start if deliver is Deliver.SEQUENCE else None,
+                since=start if deliver is Deliver.TIME else None,
+                durable=value("durable") if mode is FeedMode.CONSUME else None,
+                stream=value("stream") if mode is not FeedMode.CORE else None,
+                buffer=value("buffer").strip().replace(",", "").replace("_", "") or "0",
+            )
+        except SpecErrors as errors:
+            for name, message in errors.errors.items():
+                target = {"start_seq": "start", "since": "start"}.get(name, name)
+                if target not in _FIELDS:
+                    target = "form"
+                self._field_error(target, message)
+            return None
+
+    @on(Button.Pressed, "#feed-ok")
+    @on(Input.Submitted)
+    def action_submit(self) -> None:
+        spec = self.spec_from_fields()
+        if spec is None:
+            return
+        if spec.is_jetstream:
+            self._check_stream(spec)
+        else:
+            self.dismiss(spec)
+
+    @work(exclusive=True, group="feed-dialog", exit_on_error=False, description="find the stream")
+    async def _check_stream(self, spec: FeedSpec) -> None:
+        session: Session = self.app.session  # type: ignore[attr-defined]
+        field = "stream" if spec.stream else "subject"
+        try:
+            if spec.stream:
+                await session.jsm.stream_info(spec.stream)
+                stream = spec.stream
+            else:
+                stream = await find_stream(session, spec.subject)
+            if spec.mode is FeedMode.CONSUME:
+                session.check_writable("open a consuming feed")
+        except JstuiError as error:
+            self._field_error("form" if "read-only" in str(error) else field, str(error))
+            return
+        except Exception as error:  # the API's own errors (stream not found ...)
+            text = getattr(error, "description", None) or str(error)
+            self._field_error(field, sanitize(str(text), max_len=200))
+            return
+        self.dismiss(replace(spec, stream=stream))
+
+    @on(Button.Pressed, "#feed-cancel")
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+class FilterDialog(ModalScreen[FeedFilter | None]):
+    """Subject pattern and payload regex; dismisses with the new filter (empty = none)."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "cancel", "Cancel"),
+        Binding("ctrl+s", "apply", "Apply"),
+    ]
+
+    def __init__(self, current: FeedFilter) -> None:
+        super().__init__(classes="dialog-screen")
+        self._current = current
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog feed-dialog") as box:
+            box.border_title = "Filter the feed"
+            with Horizontal(classes="feed-row"):
+                yield Label("Subject", classes="feed-label")
+                yield Input(
+                    self._current.subject,
+                    placeholder="NATS pattern, e.g. orders.*.eu",
+                    id="filter-subject",
+                    compact=True,
+                )
+            yield Static("", id="filter-subject-error", classes="field-error", markup=False)
+            with Horizontal(classes="feed-row"):
+                yield Label("Payload", classes="feed-label")
+                yield Input(
+                    self._current.payload,
+                    placeholder='regular expression, e.g. "status": "failed"',
+                    id="filter-payload",
+                    compact=True,
+                )
+            yield Static("", id="filter-payload-error", classes="field-error", markup=False)
+            yield Label(
+                "Only the lines shown change; the feed stays subscribed. Empty both to clear.",
+                classes="dialog-hint",
+            )
+            with Horizontal(classes="dialog-buttons"):
+                yield Button("Apply", id="filter-ok", variant="primary")
+                yield Button("Clear", id="filter-clear")
+                yield Button("Cancel", id="filter-cancel")
+
+    def on_mount(self) -> None:
+        self.query_one("#filter-subject", Input).focus()
+
+    @on(Button.Pressed, "#filter-ok")
+    @on(Input.Submitted)
+    def action_apply(self) -> None:
+        for name in ("subject", "payload"):
+            self.query_one(f"#filter-{name}-error", Static).update("")
+        try:
+            flt = FeedFilter.create(
+                self.query_one("#filter-subject", Input).value,
+                self.query_one("#filter-payload", Input).value,
+            )
+        except SpecErrors as errors:
+            for name, message in errors.errors.items():
+                self.query_one(f"#filter-{name}-error", Static).update(Text(message))
+            return
+        self.dismiss(flt)
+
+    @on(Button.Pressed, "#filter-clear")
+    def _clear(self) -> None:
+        self.dismiss(FeedFilter())
+
+    @on(Button.Pressed, "#filter-cancel")
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+class ExportDialog(ModalScreen[Path | None]):
+    """Asks for a file name, writes the feed's buffer as NDJSON, says where it went."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Cancel")]
+
+    def __init__(self, feed: Feed, default: Path) -> None:
+        super().__init__(classes="dialog-screen")
+        self._feed = feed
+        self._default = default
+
+    def compose(self) -> ComposeResult:
+        count = len(self._feed.buffer)
+        with Vertical(classes="dialog feed-dialog") as box:
+            box.border_title = "Export as NDJSON"
+            yield Static(
+                Text(
+                    f"{count:,} buffered messages of {sanitize(self._feed.spec.label)}: one "
+                    "JSON object per line (subject, sequences, time, headers, payload as UTF-8 "
+                    "text or base64)."
+                ),
+                classes="feed-export-info",
+            )
+            with Horizontal(classes="feed-row"):
+                yield Label("File", classes="feed-label")
+                yield Input(str(self._default), id="export-path", compact=True)
+            yield Static("", id="export-path-error", classes="field-error", markup=False)
+            with Horizontal(classes="dialog-buttons"):
+                yield Button("Export", id="export-ok", variant="primary")
+                yield Button("Cancel", id="export-cancel")
+
+    def on_mount(self) -> None:
+        self.query_one("#export-path", Input).focus()
+
+    @on(Button.Pressed, "#export-ok")
+    @on(Input.Submitted)
+    def _submit(self) -> None:
+        path = self.query_one("#export-path", Input).value.strip()
+        if not path:
+            self.query_one("#export-path-error", Static).update("a file name is required")
+            return
+        self._export(path)
+
+    @work(exclusive=True, group="feed-export", exit_on_error=False, description="export NDJSON")
+    async def _export(self, path: str) -> None:
+        try:
+            written, count = await self._feed.export(path)
+        except JstuiError as error:
+            message = getattr(error, "message", str(error))
+            self.query_one("#export-path-error", Static).update(Text(sanitize(message)))
+            return
+        self.app.notify(
+            f"Exported {count:,} messages to {written}",
+            title="Export done",
+            markup=False,
+            timeout=10,
+        )
+        self.dismiss(written)
+
+    @on(Button.Pressed, "#export-cancel")
+    def action_cancel(self) -> None:
+        self.dismiss(None)

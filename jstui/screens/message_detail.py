@@ -1,0 +1,244 @@
+"""One message in full: metadata, headers, and the payload as text, pretty JSON or hex dump.
+
+Everything shown goes through `jstui.format` (no control characters reach the terminal, nothing is
+parsed as markup). The payload sits in a read-only `TextArea`, which draws only the visible lines,
+so a 1 MB payload opens at once (text and JSON views keep the first 64 K characters, hex the
+first 64 KiB, and say so).
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import ClassVar
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Button, Label, Static, TextArea
+
+from jstui.format import (
+    PayloadView,
+    format_age,
+    format_size,
+    headers_lines,
+    next_view,
+    render_payload,
+    sanitize,
+)
+from jstui.nats.errors import JstuiError
+from jstui.nats.feeds import AckKind, Feed, FeedMessage, message_to_json
+from jstui.nats.publish import MSG_ID_HEADER
+
+__all__ = ["MessageDetailScreen", "metadata_text"]
+
+_VIEW_NAMES = {PayloadView.TEXT: "text", PayloadView.JSON: "JSON", PayloadView.HEX: "hex"}
+
+
+def _iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def metadata_text(message: FeedMessage, feed: Feed | None = None) -> Text:
+    """The metadata block: subject, times, size, reply, and JetStream delivery facts."""
+    rows: list[tuple[str, str]] = [("subject", sanitize(message.subject, max_len=1024))]
+    received = datetime.fromtimestamp(message.time, UTC)
+    rows.append(
+        (
+            "received",
+            f"{_iso(received)} ({format_age(datetime.now(UTC).timestamp() - message.time)})",
+        )
+    )
+    rows.append(("size", f"{format_size(len(message.data))} ({len(message.data):,} bytes)"))
+    meta = message.meta
+    if meta is not None:
+        rows.append(("stream", sanitize(meta.stream, max_len=256)))
+        rows.append(("stream seq", f"{meta.stream_seq:,}"))
+        if meta.consumer:
+            rows.append(("consumer", sanitize(meta.consumer, max_len=256)))
+            rows.append(("consumer seq", f"{meta.consumer_seq:,}"))
+            rows.append(
+                ("delivered", f"{meta.delivered:,} time{'s' if meta.delivered != 1 else ''}")
+            )
+        if meta.pending is not None:
+            rows.append(("pending", f"{meta.pending:,} more in the consumer"))
+        if meta.timestamp is not None:
+            age = datetime.now(UTC).timestamp() - meta.timestamp.timestamp()
+            rows.append(("stored", f"{_iso(meta.timestamp)} ({format_age(age)})"))
+        if meta.domain:
+            rows.append(("domain", sanitize(meta.domain, max_len=256)))
+    if message.reply and not message.reply.startswith("$JS.ACK."):
+        rows.append(("reply to", sanitize(message.reply, max_len=1024)))
+    if feed is not None:
+        rows.append(("feed", sanitize(feed.describe(), max_len=300)))
+        answered = feed.acks.get(message.index)
+        if answered is not None:
+            rows.append(("answered", answered.value))
+    width = max(len(name) for name, _ in rows)
+    text = Text()
+    for name, value in rows:
+        text.append(f"{name.rjust(width)}  ", style="bold")
+        text.append(f"{value}\n")
+    text.rstrip()
+    return text
+
+
+class MessageDetailScreen(ModalScreen[None]):
+    """A message's detail. v cycles the payload view; c / j copy; r publishes it again."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "dismiss", "Close"),
+        Binding("v", "cycle_view", "Text/JSON/hex"),
+        Binding("c", "copy_payload", "Copy payload"),
+        Binding("j", "copy_json", "Copy as JSON"),
+        Binding("r", "publish_again", "Publish again"),
+        Binding("a", "answer('ack')", "Ack"),
+        Binding("n", "answer('nak')", "Nak"),
+        Binding("t", "answer('term')", "Term"),
+    ]
+
+    def __init__(self, message: FeedMessage, feed: Feed | None = None) -> None:
+        super().__init__(classes="dialog-screen")
+        self.message = message
+        self.feed = feed
+        view, text = render_payload(message.data)
+        self.view = view
+        self._payload_text = text
+
+    def compose(self) -> ComposeResult:
+        message = self.message
+        with Vertical(classes="dialog detail-dialog") as box:
+            box.border_title = f"Message #{message.index:,}"
+            with VerticalScroll(id="detail-top"):
+                yield Static(metadata_text(message, self.feed), id="detail-meta", markup=False)
+                yield Label("Headers", classes="detail-section")
+                lines = headers_lines(message.headers)
+                yield Static(
+                    Text("\n".join(lines) if lines else "(none)"),
+                    id="detail-headers",
+                    markup=False,
+                )
+            yield Static(self._payload_title(), id="detail-payload-title", markup=False)
+            yield TextArea(
+                self._payload_text,
+                id="detail-payload",
+                read_only=True,
+                soft_wrap=self.view is PayloadView.TEXT,
+                compact=True,
+            )
+            with Horizontal(classes="dialog-buttons detail-buttons"):
+                if self._can_ack:
+                    yield Button("Ack", id="detail-ack", variant="success", compact=True)
+                    yield Button("Nak", id="detail-nak", compact=True)
+                    yield Button("Term", id="detail-term", variant="error", compact=True)
+                yield Button("Publish again", id="detail-again", compact=True)
+                yield Button("Close", id="detail-close", compact=True)
+
+    def on_mount(self) -> None:
+        self.query_one("#detail-payload", TextArea).focus()
+
+    @property
+    def _can_ack(self) -> bool:
+        return self.feed is not None and self.feed.can_ack
+
+    def _payload_title(self) -> Text:
+        views = " \u00b7 ".join(
+            f"[{name}]" if view is self.view else name for view, name in _VIEW_NAMES.items()
+        )
+        return Text(f"Payload ({format_size(len(self.message.data))}) \u2014 v: {views}")
+
+    @property
+    def payload_text(self) -> str:
+        """The payload as currently shown (tests read it)."""
+        return self._payload_text
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "answer":
+            return self._can_ack
+        return True
+
+    def action_cycle_view(self) -> None:
+        self.view, self._payload_text = render_payload(self.message.data, next_view(self.view))
+        area = self.query_one("#detail-payload", TextArea)
+        area.soft_wrap = self.view is PayloadView.TEXT
+        area.load_text(self._payload_text)
+        self.query_one("#detail-payload-title", Static).update(self._payload_title())
+
+    def action_copy_payload(self) -> None:
+        data = self.message.data
+        try:
+            self.app.copy_to_clipboard(data.decode("utf-8"))
+            self.notify(f"Payload copied ({len(data):,} bytes).", markup=False)
+        except UnicodeDecodeError:
+            import base64
+
+            self.app.copy_to_clipboard(base64.b64encode(data).decode("ascii"))
+            self.notify("Binary payload copied as base64.", markup=False)
+
+    def action_copy_json(self) -> None:
+        text = json.dumps(message_to_json(self.message), ensure_ascii=False, indent=2)
+        self.app.copy_to_clipboard(text)
+        self.notify("Message copied as JSON.", markup=False)
+
+    @on(Button.Pressed, "#detail-again")
+    def action_publish_again(self) -> None:
+        from jstui.screens.publish import PublishScreen
+
+        message = self.message
+        headers = "\n".join(
+            f"{key}: {value}"
+            for key, value in (message.headers or {}).items()
+            if key != MSG_ID_HEADER  # the same id would make the server drop it as a duplicate
+        )
+        payload = message.data.decode("utf-8", "replace")
+        jetstream = True if message.meta is not None else None
+        self.dismiss(None)
+        self.app.push_screen(
+            PublishScreen(
+                subject=message.subject, payload=payload, headers=headers, jetstream=jetstream
+            )
+        )
+
+    @on(Button.Pressed, "#detail-close")
+    def _close(self) -> None:
+        self.dismiss(None)
+
+    @on(Button.Pressed, "#detail-ack")
+    def _ack(self) -> None:
+        self.action_answer("ack")
+
+    @on(Button.Pressed, "#detail-nak")
+    def _nak(self) -> None:
+        self.action_answer("nak")
+
+    @on(Button.Pressed, "#detail-term")
+    def _term(self) -> None:
+        self.action_answer("term")
+
+    def action_answer(self, kind: str) -> None:
+        if self._can_ack:
+            self._send_answer(AckKind(kind))
+
+    @work(exclusive=True, group="detail-ack", exit_on_error=False, description="acknowledge")
+    async def _send_answer(self, kind: AckKind) -> None:
+        assert self.feed is not None
+        try:
+            await self.feed.acknowledge(self.message, kind)
+        except JstuiError as error:
+            self.notify(sanitize(str(error)), severity="error", markup=False)
+            return
+        self._mark_answered(kind)
+        self.query_one("#detail-meta", Static).update(metadata_text(self.message, self.feed))
+        self.notify(f"Message {kind.value} sent.", markup=False)
+
+    def _mark_answered(self, kind: AckKind) -> None:
+        # the feed's log greys out answered lines; find it through the app, if it is there
+        from jstui.widgets.feeds import FeedLog, FeedView
+
+        for view in self.app.query(FeedView):
+            if view.feed is self.feed:
+                view.query_one(FeedLog).answered[self.message.index] = kind
+                view.query_one(FeedLog).refresh()

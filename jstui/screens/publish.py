@@ -1,0 +1,250 @@
+"""The publish form: one message or many, core or JetStream, with the acknowledgement shown.
+
+`PublishScreen(subject, payload, headers, jetstream)` is importable by any pane (the Streams pane
+opens it too). It stays open after each publish so a series ("Message 1", "Message 2", ...) is
+quick; Escape closes it (or first stops a bulk publish that is running).
+"""
+
+from __future__ import annotations
+
+import contextlib
+from typing import ClassVar
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, VerticalScroll
+from textual.screen import ModalScreen
+from textual.timer import Timer
+from textual.widgets import Button, Input, Label, ProgressBar, Select, Static, TextArea
+
+from jstui.format import format_rate, sanitize
+from jstui.nats.errors import JstuiError, NotConnectedError, SpecErrors
+from jstui.nats.publish import BulkPublish, PublishMode, PublishSpec, publish_once
+from jstui.nats.session import Session
+
+__all__ = ["PublishScreen"]
+
+_MODES = [
+    ("auto: JetStream if a stream captures the subject", PublishMode.AUTO.value),
+    ("core (no acknowledgement)", PublishMode.CORE.value),
+    ("JetStream (wait for the stream's ack)", PublishMode.JETSTREAM.value),
+]
+_FIELDS = ("subject", "mode", "msg_id", "headers", "payload", "count", "rate")
+
+
+class PublishScreen(ModalScreen[None]):
+    """Publish form with bulk publishing; ``{{i}}`` and ``{{time}}`` work in payload and id."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "close", "Close"),
+        Binding("ctrl+s", "publish", "Publish"),
+    ]
+
+    def __init__(
+        self,
+        subject: str = "",
+        payload: str = "",
+        headers: str = "",
+        jetstream: bool | None = None,
+    ) -> None:
+        super().__init__(classes="dialog-screen")
+        self._subject = subject
+        self._payload = payload
+        self._headers = headers
+        self._mode = (
+            PublishMode.AUTO
+            if jetstream is None
+            else PublishMode.JETSTREAM
+            if jetstream
+            else PublishMode.CORE
+        )
+        self._bulk: BulkPublish | None = None
+        self._progress_timer: Timer | None = None
+        self.published = 0
+        """Publishes that went through since the form opened (tests and the status read it)."""
+
+    @property
+    def session(self) -> Session:
+        return self.app.session  # type: ignore[attr-defined,no-any-return]
+
+    def compose(self) -> ComposeResult:
+        with VerticalScroll(classes="dialog publish-dialog") as box:
+            box.border_title = "Publish"
+            with Horizontal(classes="feed-row"):
+                yield Label("Subject", classes="feed-label")
+                yield Input(
+                    self._subject,
+                    placeholder="e.g. my.subject.test",
+                    id="publish-subject",
+                    compact=True,
+                )
+            yield Static("", id="publish-subject-error", classes="field-error", markup=False)
+            with Horizontal(classes="feed-row"):
+                yield Label("Mode", classes="feed-label")
+                yield Select[str](
+                    _MODES,
+                    value=self._mode.value,
+                    allow_blank=False,
+                    id="publish-mode",
+                    compact=True,
+                )
+            yield Static("", id="publish-mode-error", classes="field-error", markup=False)
+            with Horizontal(classes="feed-row"):
+                yield Label("Message id", classes="feed-label")
+                yield Input(
+                    placeholder="optional, de-duplicates JetStream publishes ({{i}} allowed)",
+                    id="publish-msg_id",
+                    compact=True,
+                )
+            yield Static("", id="publish-msg_id-error", classes="field-error", markup=False)
+            with Horizontal(classes="feed-row publish-area-row"):
+                yield Label("Headers", classes="feed-label")
+                yield TextArea(
+                    self._headers,
+                    id="publish-headers",
+                    compact=True,
+                    soft_wrap=False,
+                    placeholder="Key: Value, one per line",
+                )
+            yield Static("", id="publish-headers-error", classes="field-error", markup=False)
+            with Horizontal(classes="feed-row publish-area-row publish-payload-row"):
+                yield Label("Payload", classes="feed-label")
+                yield TextArea(
+                    self._payload,
+                    id="publish-payload",
+                    compact=True,
+                    placeholder="text or JSON; {{i}} = message number, {{time}} = now",
+                )
+            yield Static("", id="publish-payload-error", classes="field-error", markup=False)
+            with Horizontal(classes="feed-row"):
+                yield Label("Count", classes="feed-label")
+                yield Input("1", id="publish-count", compact=True, classes="publish-small")
+                yield Label("Rate /s", classes="feed-label feed-label-inline")
+                yield Input(
+                    placeholder="empty: as fast as possible",
+                    id="publish-rate",
+                    compact=True,
+                )
+            yield Static("", id="publish-count-error", classes="field-error", markup=False)
+            yield Static("", id="publish-rate-error", classes="field-error", markup=False)
+            yield ProgressBar(id="publish-progress", show_eta=False)
+            yield Static("", id="publish-result", markup=False)
+            yield Label(
+                "ctrl+s to publish (the form stays open) · Escape to close", classes="dialog-hint"
+            )
+            with Horizontal(classes="dialog-buttons"):
+                yield Button("Publish", id="publish-ok", variant="primary")
+                yield Button("Stop", id="publish-stop", variant="error")
+                yield Button("Close", id="publish-close")
+
+    def on_mount(self) -> None:
+        self.query_one("#publish-progress").display = False
+        self.query_one("#publish-stop").display = False
+        target = "#publish-payload" if self._subject else "#publish-subject"
+        self.query_one(target).focus()
+
+    # -- helpers ----------------------------------------------------------------------------------
+
+    def _field_error(self, name: str, message: str) -> None:
+        self.query_one(f"#publish-{name}-error", Static).update(Text(message))
+
+    def _result(self, message: str, *, ok: bool) -> None:
+        result = self.query_one("#publish-result", Static)
+        result.update(Text(sanitize(message, max_len=500)))
+        result.set_class(ok, "-ok")
+        result.set_class(not ok, "-error")
+
+    def spec_from_fields(self) -> PublishSpec | None:
+        for name in _FIELDS:
+            self._field_error(name, "")
+        max_payload: int | None = None
+        with contextlib.suppress(NotConnectedError):
+            max_payload = self.session.nc.max_payload
+        try:
+            return PublishSpec.create(
+                self.query_one("#publish-subject", Input).value,
+                self.query_one("#publish-payload", TextArea).text,
+                self.query_one("#publish-headers", TextArea).text,
+                str(self.query_one("#publish-mode", Select).value),
+                msg_id=self.query_one("#publish-msg_id", Input).value,
+                count=self.query_one("#publish-count", Input).value,
+                rate=self.query_one("#publish-rate", Input).value,
+                max_payload=max_payload,
+            )
+        except SpecErrors as errors:
+            for name, message in errors.errors.items():
+                self._field_error(name if name in _FIELDS else "subject", message)
+            self._result("check the fields marked above", ok=False)
+            return None
+
+    # -- actions -----------------------------------------------------------------------------------
+
+    @on(Button.Pressed, "#publish-ok")
+    @on(Input.Submitted)
+    def action_publish(self) -> None:
+        if self._bulk is not None and not self._bulk.done:
+            self._result("a bulk publish is running: Stop it first", ok=False)
+            return
+        spec = self.spec_from_fields()
+        if spec is None:
+            return
+        if spec.count == 1:
+            self._publish_one(spec)
+        else:
+            self._publish_bulk(spec)
+
+    @work(exclusive=True, group="publish", exit_on_error=False, description="publish a message")
+    async def _publish_one(self, spec: PublishSpec) -> None:
+        self._result("publishing\u2026", ok=True)
+        try:
+            result = await publish_once(self.session, spec)
+        except JstuiError as error:
+            self._result(str(error), ok=False)
+            return
+        self.published += 1
+        self._result(f"\u2713 {result.describe()}", ok=not result.duplicate)
+
+    @work(exclusive=True, group="publish", exit_on_error=False, description="bulk publish")
+    async def _publish_bulk(self, spec: PublishSpec) -> None:
+        bulk = self._bulk = BulkPublish(self.session, spec)
+        bar = self.query_one("#publish-progress", ProgressBar)
+        bar.update(total=spec.count, progress=0)
+        bar.display = True
+        self.query_one("#publish-stop").display = True
+        self._progress_timer = self.set_interval(0.1, self._show_progress)
+        try:
+            await bulk.run()
+        except JstuiError as error:
+            self._result(str(error), ok=False)
+        finally:
+            if self._progress_timer is not None:
+                self._progress_timer.stop()
+            self._show_progress()
+            self.query_one("#publish-stop").display = False
+        self.published += bulk.confirmed
+
+    def _show_progress(self) -> None:
+        bulk = self._bulk
+        if bulk is None:
+            return
+        self.query_one("#publish-progress", ProgressBar).update(progress=bulk.confirmed)
+        text = bulk.describe()
+        if not bulk.done:
+            text += f" \u00b7 now {format_rate(bulk.meter.rate())}"
+        if bulk.error:
+            text += f" \u00b7 {bulk.error}"
+        self._result(text, ok=not bulk.error)
+
+    @on(Button.Pressed, "#publish-stop")
+    def _stop(self) -> None:
+        if self._bulk is not None and not self._bulk.done:
+            self._bulk.cancel()
+
+    @on(Button.Pressed, "#publish-close")
+    def action_close(self) -> None:
+        if self._bulk is not None and not self._bulk.done:
+            self._bulk.cancel()  # first Escape stops the bulk publish, the next one closes
+            return
+        self.dismiss(None)

@@ -1,0 +1,396 @@
+"""The Feeds pane driven like a user would: dialogs, publish form, lines, detail, pause, export."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from nats.aio.client import Client
+from nats.js.api import RetentionPolicy
+from textual import events
+from textual.pilot import Pilot
+from textual.widgets import Input, TextArea
+
+from jstui.app import JstuiApp
+from jstui.format import PayloadView
+from jstui.screens.feed_dialog import ExportDialog, FeedDialog, FilterDialog
+from jstui.screens.message_detail import MessageDetailScreen
+from jstui.screens.publish import PublishScreen
+from jstui.widgets.feeds import FeedLog, FeedsPane, FeedView
+from tests.app.conftest import AppFactory, screen_text, wait_connected, wait_until
+
+BIG = (160, 45)
+
+
+def pane(app: JstuiApp) -> FeedsPane:
+    return app.dashboard.query_one(FeedsPane)
+
+
+def current(app: JstuiApp) -> FeedView:
+    view = pane(app).current
+    assert view is not None
+    return view
+
+
+def log_lines(app: JstuiApp) -> list[str]:
+    return list(current(app).query_one(FeedLog).lines)
+
+
+async def type_text(pilot: Pilot[Any], text: str) -> None:
+    await pilot.press(*["space" if ch == " " else ch for ch in text])
+
+
+async def fill(pilot: Pilot[Any], selector: str, text: str) -> None:
+    """Click a field, empty it and paste `text` (a terminal paste: one event, not a key each)."""
+    await pilot.click(selector)
+    widget = pilot.app.screen.query_one(selector)
+    if isinstance(widget, Input):
+        await pilot.press("ctrl+a", "ctrl+k")
+    elif isinstance(widget, TextArea):
+        await pilot.press("ctrl+a", "backspace")
+    widget.post_message(events.Paste(text))
+    await pilot.pause()
+
+
+async def open_feed(pilot: Pilot[Any], subject: str, mode: str = "core") -> FeedView:
+    app = pilot.app
+    assert isinstance(app, JstuiApp)
+    await pilot.press("2", "n")
+    await wait_until(pilot, lambda: isinstance(app.screen, FeedDialog), what="subscribe dialog")
+    await fill(pilot, "#feed-subject", subject)
+    if mode != "core":
+        await pilot.click(f"#mode-{mode}")
+    before = len(pane(app).views)
+    await pilot.click("#feed-ok")
+    await wait_until(pilot, lambda: len(pane(app).views) == before + 1, what="a new feed tab")
+    view = current(app)
+    await wait_until(pilot, lambda: view.feed.state.value == "live", what="feed live")
+    return view
+
+
+async def open_publish_form(pilot: Pilot[Any]) -> PublishScreen:
+    app = pilot.app
+    await pilot.press("p")
+    await wait_until(pilot, lambda: isinstance(app.screen, PublishScreen), what="publish form")
+    screen = app.screen
+    assert isinstance(screen, PublishScreen)
+    return screen
+
+
+async def publish_via_form(pilot: Pilot[Any], form: PublishScreen, payload: str) -> None:
+    """Replace the payload (select all, paste) and press ctrl+s; wait for the outcome."""
+    before = form.published
+    area = form.query_one("#publish-payload", TextArea)
+    if not area.has_focus:
+        await pilot.click("#publish-payload")
+    await pilot.press("ctrl+a")
+    area.post_message(events.Paste(payload))
+    await pilot.press("ctrl+s")
+    await wait_until(pilot, lambda: form.published == before + 1, what=f"publish {payload!r}")
+
+
+async def test_open_a_core_feed_publish_and_see_the_line(make_app: AppFactory, unique: str) -> None:
+    app = make_app()
+    async with app.run_test(size=BIG) as pilot:
+        await wait_connected(pilot)
+        view = await open_feed(pilot, f"{unique}.hello")
+        form = await open_publish_form(pilot)
+        assert form.query_one("#publish-subject", Input).value == f"{unique}.hello"
+        await fill(pilot, "#publish-headers", "Trace: 42")
+        await publish_via_form(pilot, form, "hello world")
+        assert "core" in str(form.query_one("#publish-result").render())
+        await pilot.press("escape")
+        await wait_until(pilot, lambda: view.feed.counts().shown == 1, what="line drawn")
+        await pilot.pause()
+        text = screen_text(app)
+        assert f"{unique}.hello" in text and "hello world" in text and "h1" in text
+        assert "recv 1  shown 1  dropped 0" in text
+
+
+async def test_tutorial_flow_jetstream_feed_with_form_and_external_publisher(
+    make_app: AppFactory, nc: Client, unique: str
+) -> None:
+    # DEVELOPERS.md tutorial: example_stream on my.subject.*, then Message 1..5 to my.subject.test
+    stream = f"{unique}_example_stream"
+    subjects = f"{unique}.my.subject"
+    await nc.jetstream().add_stream(name=stream, subjects=[f"{subjects}.*"])
+    app = make_app()
+    async with app.run_test(size=BIG) as pilot:
+        await wait_connected(pilot)
+        view = await open_feed(pilot, f"{subjects}.*", mode="js")
+        assert view.feed.stream == stream
+        form = await open_publish_form(pilot)
+        await fill(pilot, "#publish-subject", f"{subjects}.test")
+        for i in range(1, 6):
+            await publish_via_form(pilot, form, f"Message {i}")
+            result = str(form.query_one("#publish-result").render())
+            assert f"stored in stream {stream} as sequence {i}" in result
+        await pilot.press("escape")
+        await wait_until(pilot, lambda: view.feed.counts().shown == 5, what="five lines")
+        lines = log_lines(app)
+        for i in range(1, 6):
+            assert any(f"{i}/{i}" in line and f"Message {i}" in line for line in lines), lines
+        # the same with an external program publishing on the same server
+        js = nc.jetstream()
+        for i in range(6, 11):
+            ack = await js.publish(f"{subjects}.test", f"Message {i}".encode())
+            assert ack.seq == i
+        await wait_until(pilot, lambda: view.feed.counts().shown == 10, what="ten lines")
+        await pilot.pause()
+        text = screen_text(app)
+        for i in range(1, 11):
+            assert f"Message {i}" in text
+        assert f"{subjects}.test" in text
+
+
+async def test_detail_view_hex_toggle_copy_and_publish_again(
+    make_app: AppFactory, nc: Client, unique: str
+) -> None:
+    app = make_app()
+    async with app.run_test(size=BIG) as pilot:
+        await wait_connected(pilot)
+        view = await open_feed(pilot, f"{unique}.d")
+        await nc.publish(f"{unique}.d", b'{"id": 7, "ok": true}', headers={"K": "v"})
+        await nc.flush()
+        await wait_until(pilot, lambda: view.feed.counts().shown == 1, what="line")
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: isinstance(app.screen, MessageDetailScreen), what="detail")
+        detail = app.screen
+        assert isinstance(detail, MessageDetailScreen)
+        text = screen_text(app)
+        assert f"{unique}.d" in text and "K: v" in text and "[JSON]" in text
+        assert detail.view is PayloadView.JSON and '"id": 7' in detail.payload_text
+        await pilot.press("v")
+        assert detail.view is PayloadView.HEX
+        assert detail.payload_text.startswith("00000000  7b 22 69 64")
+        await pilot.press("v")
+        assert detail.view is PayloadView.TEXT
+        await pilot.press("c")
+        assert app.clipboard == '{"id": 7, "ok": true}'
+        await pilot.press("j")
+        copied = json.loads(app.clipboard)
+        assert copied["subject"] == f"{unique}.d" and copied["headers"] == {"K": "v"}
+        await pilot.press("r")
+        await wait_until(pilot, lambda: isinstance(app.screen, PublishScreen), what="form")
+        form = app.screen
+        assert form.query_one("#publish-subject", Input).value == f"{unique}.d"
+        assert form.query_one("#publish-payload", TextArea).text == '{"id": 7, "ok": true}'
+        assert form.query_one("#publish-headers", TextArea).text == "K: v"
+        await pilot.press("ctrl+s")
+        await wait_until(pilot, lambda: view.feed.count == 2, what="published again")
+
+
+async def test_pause_shows_new_count_and_end_follows(
+    make_app: AppFactory, nc: Client, unique: str
+) -> None:
+    app = make_app()
+    async with app.run_test(size=BIG) as pilot:
+        await wait_connected(pilot)
+        view = await open_feed(pilot, f"{unique}.p")
+        await pilot.press("space")
+        assert view.paused
+        for i in range(30):
+            await nc.publish(f"{unique}.p", f"n{i}".encode())
+        await nc.flush()
+        await wait_until(pilot, lambda: view.feed.count == 30, what="30 received")
+        await wait_until(pilot, lambda: "+30 new" in screen_text(app), what="+30 new")
+        assert "paused" in screen_text(app)
+        assert log_lines(app) == []
+        await pilot.press("end")
+        assert not view.paused
+        await wait_until(pilot, lambda: "n29" in screen_text(app), what="tail drawn")
+        assert "+30 new" not in screen_text(app)
+        c = view.feed.counts()
+        assert c.received == c.shown + c.dropped + c.filtered + c.pending
+        # moving the cursor up holds the view too
+        await pilot.press("up")
+        assert view.paused and view.pause_reason == "scrolled"
+        await nc.publish(f"{unique}.p", b"later")
+        await nc.flush()
+        await wait_until(pilot, lambda: "+1 new" in screen_text(app), what="+1 new")
+
+
+async def test_export_writes_ndjson_and_says_where(
+    make_app: AppFactory, nc: Client, unique: str, tmp_path: Path
+) -> None:
+    app = make_app()
+    async with app.run_test(size=BIG, notifications=True) as pilot:
+        await wait_connected(pilot)
+        view = await open_feed(pilot, f"{unique}.x")
+        await nc.publish(f"{unique}.x", b"text one")
+        await nc.publish(f"{unique}.x", b"\xff\xfe binary")
+        await nc.flush()
+        await wait_until(pilot, lambda: view.feed.count == 2, what="two messages")
+        await pilot.press("e")
+        await wait_until(pilot, lambda: isinstance(app.screen, ExportDialog), what="export")
+        target = tmp_path / "feed.ndjson"
+        await fill(pilot, "#export-path", str(target))
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: not isinstance(app.screen, ExportDialog), what="done")
+        await pilot.pause()
+        rows = [json.loads(line) for line in target.read_text().splitlines()]
+        assert [r["payload_encoding"] for r in rows] == ["utf-8", "base64"]
+        assert rows[0]["payload"] == "text one"
+        text = screen_text(app)
+        assert "Exported 2 messages" in text and "feed.ndjson" in text  # the toast wraps the path
+
+
+async def test_filter_by_subject_and_payload_without_unsubscribing(
+    make_app: AppFactory, nc: Client, unique: str
+) -> None:
+    app = make_app()
+    async with app.run_test(size=BIG) as pilot:
+        await wait_connected(pilot)
+        view = await open_feed(pilot, f"{unique}.f.*")
+        for region in ("eu", "us", "eu"):
+            await nc.publish(f"{unique}.f.{region}", f"order from {region}".encode())
+        await nc.flush()
+        await wait_until(pilot, lambda: view.feed.counts().shown == 3, what="three lines")
+        await pilot.press("slash")
+        await wait_until(pilot, lambda: isinstance(app.screen, FilterDialog), what="filter")
+        await fill(pilot, "#filter-payload", "(unclosed")
+        await pilot.press("enter")
+        assert "invalid regular expression" in screen_text(app)
+        await fill(pilot, "#filter-payload", "from eu")
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: not isinstance(app.screen, FilterDialog), what="closed")
+        assert len(log_lines(app)) == 2
+        await nc.publish(f"{unique}.f.us", b"order from us")
+        await nc.publish(f"{unique}.f.eu", b"order from eu again")
+        await nc.flush()
+        await wait_until(pilot, lambda: view.feed.count == 5, what="five received")
+        await wait_until(pilot, lambda: len(log_lines(app)) == 3, what="filtered line")
+        await pilot.pause(0.3)
+        text = screen_text(app)
+        assert "filter: payload /from eu/" in text and "filtered 1" in text
+        assert view.feed.state.value == "live"
+
+
+async def test_hostile_payloads_are_safe_in_line_and_detail(
+    make_app: AppFactory, nc: Client, unique: str
+) -> None:
+    hostile = [
+        b"[bold red]markup[/] [@click=app.quit]x[/]",
+        b"\xe2\x80\xaeRLO \x1b]0;pwned\x07 then a clear screen \x1b[2J",
+        b"\xff\xfe\xfd invalid utf-8",
+        b"A" * (1024 * 1024 - 512),
+        b"",
+    ]
+    app = make_app()
+    async with app.run_test(size=BIG) as pilot:
+        await wait_connected(pilot)
+        view = await open_feed(pilot, f"{unique}.h.>")
+        for i, payload in enumerate(hostile):
+            await nc.publish(f"{unique}.h.\x1b[31m{i}", payload, headers={"X": "\x1b[5m"})
+        await nc.flush()
+        await wait_until(pilot, lambda: view.feed.counts().shown == 5, what="five lines")
+        await pilot.pause()
+        lines = log_lines(app)
+        for line in lines:
+            assert "\x1b" not in line and "\x9b" not in line and "\u202e" not in line
+        assert "[bold red]markup[/]" in lines[0]
+        assert "\\u202eRLO \u241b]0;pwned\u2407" in lines[1]
+        assert "<binary" in lines[2]
+        assert "1.0M" in lines[3] and "\u2026" in lines[3]
+        assert "<empty>" in lines[4]
+        assert app.is_running
+        log = current(app).query_one(FeedLog)
+        for index in range(5):
+            log.cursor = index
+            await pilot.press("enter")
+            await wait_until(pilot, lambda: isinstance(app.screen, MessageDetailScreen))
+            detail = app.screen
+            assert isinstance(detail, MessageDetailScreen)
+            shown = screen_text(app) + detail.payload_text
+            assert "\x1b" not in shown and "\x9b" not in shown and "\u202e" not in shown
+            if index == 3:
+                assert detail.payload_text.endswith("chars)")  # 1 MB is cut, and says so
+            await pilot.press("escape")
+            await wait_until(pilot, lambda: not isinstance(app.screen, MessageDetailScreen))
+        assert app.is_running
+
+
+async def test_consuming_feed_ack_removes_from_work_queue(
+    make_app: AppFactory, nc: Client, unique: str
+) -> None:
+    js = nc.jetstream()
+    await js.add_stream(name=unique, subjects=[f"{unique}.>"], retention=RetentionPolicy.WORK_QUEUE)
+    for i in range(3):
+        await js.publish(f"{unique}.job", f"job {i}".encode())
+    app = make_app(feeds=(f"{unique}.>,consume,durable=ui",))
+    async with app.run_test(size=BIG) as pilot:
+        await wait_connected(pilot)
+        await wait_until(pilot, lambda: pane(app).views, what="start-up feed")
+        await pilot.press("2")
+        view = current(app)
+        await wait_until(pilot, lambda: view.feed.counts().shown == 3, what="three jobs")
+        assert "consuming" in screen_text(app)
+        await pilot.press("up", "a")  # the first press selects the newest line: ack it
+        await wait_until(pilot, lambda: len(view.feed.acks) == 1, what="ack sent")
+        await pilot.press("up", "T")  # the one above: terminate
+        await wait_until(pilot, lambda: len(view.feed.acks) == 2, what="term sent")
+        info = await js.stream_info(unique)
+        assert info.state.messages == 1
+        acked = {view.feed.find(i).data: kind.value for i, kind in view.feed.acks.items()}
+        assert acked == {b"job 2": "ack", b"job 1": "term"}
+
+
+async def test_startup_feeds_and_bad_option_and_close(make_app: AppFactory, unique: str) -> None:
+    app = make_app(feeds=(f"{unique}.a", f"{unique}.b,bogus"), feed_buffer=500)
+    async with app.run_test(size=BIG, notifications=True) as pilot:
+        await wait_connected(pilot)
+        await wait_until(pilot, lambda: len(pane(app).views) == 1, what="one good feed")
+        await wait_until(pilot, lambda: "unknown option" in screen_text(app), what="error")
+        view = pane(app).views[0]
+        assert view.feed.spec.buffer == 500
+        await wait_until(pilot, lambda: view.feed.state.value == "live")
+        sids = set(view.feed._sids)
+        await pilot.press("2", "x")
+        await wait_until(pilot, lambda: not pane(app).views, what="closed")
+        await wait_until(pilot, lambda: not sids & set(app.session.nc._subs), what="unsubscribed")
+        assert "No feed open" in screen_text(app)
+
+
+async def test_bulk_publish_from_the_form_and_read_only_refusal(
+    make_app: AppFactory, unique: str
+) -> None:
+    app = make_app()
+    async with app.run_test(size=BIG) as pilot:
+        await wait_connected(pilot)
+        view = await open_feed(pilot, f"{unique}.bulk")
+        form = await open_publish_form(pilot)
+        await fill(pilot, "#publish-payload", "n={{i}}")
+        await fill(pilot, "#publish-count", "300")
+        await pilot.press("ctrl+s")
+        await wait_until(pilot, lambda: form.published == 300, what="300 published")
+        assert "300/300 sent" in str(form.query_one("#publish-result").render())
+        await pilot.press("escape")
+        await wait_until(pilot, lambda: view.feed.count == 300, what="300 received")
+        await wait_until(pilot, lambda: "n=300" in screen_text(app), what="last line")
+    ro = make_app(read_only=True)
+    async with ro.run_test(size=BIG) as pilot:
+        await wait_connected(pilot)
+        await pilot.press("2")
+        form = await open_publish_form(pilot)
+        await fill(pilot, "#publish-subject", f"{unique}.ro")
+        await pilot.press("ctrl+s")
+        await wait_until(pilot, lambda: "read-only" in screen_text(ro), what="refusal")
+
+
+async def test_small_terminal_shows_the_feed_alone(
+    make_app: AppFactory, nc: Client, unique: str
+) -> None:
+    app = make_app(feeds=(f"{unique}.small",))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_connected(pilot)
+        await wait_until(pilot, lambda: pane(app).views, what="feed")
+        await pilot.press("2")
+        view = current(app)
+        await wait_until(pilot, lambda: view.feed.state.value == "live")
+        await nc.publish(f"{unique}.small", b"fits on a small screen")
+        await nc.flush()
+        await wait_until(pilot, lambda: "fits on a small screen" in screen_text(app), what="line")
+        await wait_until(pilot, lambda: "recv 1  shown 1" in screen_text(app), what="counters")
+        text = screen_text(app)
+        assert "2 Feeds" in text and "1 Streams" not in text
