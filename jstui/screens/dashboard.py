@@ -90,6 +90,16 @@ class DashboardScreen(Screen[None]):
         if pane is not None:
             self._mark_current(pane)
 
+    def on_screen_resume(self) -> None:
+        # A dialog that closes may leave nothing focused (its opener was hidden or removed
+        # meanwhile); with no focus the panes' keys would stop working until a click.
+        self.call_after_refresh(self._ensure_focus)
+
+    def _ensure_focus(self) -> None:
+        if self.focused is None and self.app.screen is self:
+            current = next((pane for pane in self.panes if pane.has_class("current")), None)
+            (current or self.pane(1)).focus_pane()
+
     def action_show_pane(self, number: int) -> None:
         pane = self.pane(number)
         if self.maximized is not None and self.maximized is not pane:

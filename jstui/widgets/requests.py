@@ -405,7 +405,8 @@ class RequestsPane(Pane):
         # TabbedContent follows the focus: switch once that is done, and move the focus along.
         def switch() -> None:
             self.query_one(TabbedContent).active = tab_id
-            self.focus_pane()
+            # The new tab's widgets become visible only after the next refresh.
+            self.call_after_refresh(self.focus_pane)
 
         if self.query_one(TabbedContent).active != tab_id or self.app.screen is not self.screen:
             self.call_after_refresh(switch)

@@ -10,7 +10,7 @@ import nats.errors
 import pytest
 from nats.aio.client import Client
 from textual.pilot import Pilot
-from textual.widgets import DataTable, Select
+from textual.widgets import DataTable, TabbedContent, Select
 
 from jstui.app import JstuiApp
 from jstui.screens.request_form import RequestFormScreen
@@ -200,8 +200,13 @@ async def test_start_and_stop_responders_from_the_console(
             what="answered counts",
         )
 
+        tabs = _pane(app).query_one(TabbedContent)
+        await wait_until(
+            pilot, lambda: tabs.active == "requests-responders-tab", what="responders tab shown"
+        )
         await pilot.press("x")
-        await pilot.press("down", "x")
+        await wait_until(pilot, lambda: table.row_count == 1, what="one stopped")
+        await pilot.press("x")
         await wait_until(pilot, lambda: table.row_count == 0, what="both stopped")
         with pytest.raises(nats.errors.NoRespondersError):
             await nc.request(f"{unique}.svc", b"hey", timeout=10)

@@ -75,6 +75,7 @@ async def test_help_lists_the_keys(make_app: AppFactory) -> None:
         assert "ctrl+q" in text and "maximize" in text
         await pilot.press("escape")
         assert not isinstance(app.screen, HelpScreen)
+        await wait_until(pilot, lambda: app.focused is not None, what="focus back in a pane")
 
 
 async def test_read_only_is_shown(make_app: AppFactory) -> None:
