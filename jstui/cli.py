@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -13,23 +14,44 @@ from textual.theme import BUILTIN_THEMES
 from jstui import __version__
 from jstui.config import ConfigError, Settings, resolve_settings
 from jstui.nats.embedded import EmbeddedServer, EmbeddedServerError
+from jstui.nats.errors import JstuiError
+from jstui.nats.feeds import parse_feed_option
+from jstui.nats.responders import parse_responder_option
+from jstui.nats.workers import WORKERS_SYNTAX, parse_workers_option
 
 _FILE = click.Path(dir_okay=False, path_type=Path)
 
 FEED_HELP = (
-    "Open a feed at start-up (repeatable). SUBJECT[,option...]: core subscription by default; "
-    "options: js (JetStream, non-consuming), consume (JetStream, consuming), queue=NAME, "
-    "deliver=all|new|last|last-per-subject, seq=N, since=10m|ISO-TIME, durable=NAME, stream=NAME."
+    "Open a feed at start-up (repeatable). SUBJECT[,option...]: a core subscription by default; "
+    "options: js (JetStream, non-consuming), consume (JetStream, consuming), core, queue=NAME, "
+    "deliver=all|new|last|last-per-subject, seq=N, since=10m|ISO-TIME, durable=NAME, "
+    "stream=NAME, buffer=N. deliver, seq and since imply js."
 )
 RESPONDER_HELP = (
-    "Start a responder at launch (repeatable). SUBJECT[,option...]: "
-    "mode=core|stored, queue=NAME, count=N, behaviour=echo|upper|delay=MS|random=MIN-MAX|fail, "
-    "name=NAME, stream=NAME, durable=NAME."
+    "Start a responder at launch (repeatable). SUBJECT[,option...]: mode=core|stored, "
+    "queue=NAME, count=N, behaviour=echo|upper|delay=MS|random=MIN-MAX|fail|error, name=NAME, "
+    "stream=NAME, durable=NAME, max-age=DURATION. Bare words work too: SUBJECT,stored,upper."
 )
-WORKERS_HELP = (
-    "Start a worker pool at launch (repeatable). SUBJECT[,option...]: "
-    "mode=core|group|pull, queue=NAME, count=N (default 3), durable=NAME, stream=NAME."
-)
+WORKERS_HELP = f"Start a worker pool at launch (repeatable). {WORKERS_SYNTAX}"
+
+StartupParser = Callable[[str], object]
+
+
+def _check_startup_options(settings: Settings) -> None:
+    """Parse every --feed, --responder and --workers value now, so a typo stops jstui with a
+    message before the UI opens instead of failing later inside it."""
+    checks: list[tuple[str, tuple[str, ...], StartupParser]] = [
+        ("--feed", settings.feeds, parse_feed_option),
+        ("--responder", settings.responders, parse_responder_option),
+        ("--workers", settings.workers, parse_workers_option),
+    ]
+    for option, values, parse in checks:
+        for value in values:
+            try:
+                parse(value)
+            except JstuiError as error:
+                message = str(error) if value in str(error) else f"{value!r}: {error}"
+                raise click.BadParameter(message, param_hint=option) from error
 
 
 @click.command(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -96,6 +118,7 @@ def main(**flags: Any) -> None:
         settings = resolve_settings(flags)
     except ConfigError as error:
         raise click.UsageError(str(error)) from error
+    _check_startup_options(settings)
     if settings.theme and settings.theme not in BUILTIN_THEMES:
         known = ", ".join(sorted(BUILTIN_THEMES))
         raise click.BadParameter(

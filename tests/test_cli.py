@@ -1,0 +1,51 @@
+"""The command line: help, version, and bad values refused before the UI opens."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+from click.testing import CliRunner
+
+from jstui import __version__
+from jstui.cli import main
+
+
+def test_help_lists_every_option() -> None:
+    result = CliRunner().invoke(main, ["--help"])
+    assert result.exit_code == 0
+    for option in (
+        "--server", "--user", "--password", "--token", "--creds", "--nkey", "--tls-cert",
+        "--tls-key", "--tls-ca", "--tls-first", "--context", "--read-only", "--theme", "--port",
+        "--store", "--monitor", "--feed", "--feed-buffer", "--responder", "--workers",
+    ):  # fmt: skip
+        assert option in result.output
+
+
+def test_version() -> None:
+    result = CliRunner().invoke(main, ["--version"])
+    assert result.exit_code == 0 and __version__ in result.output
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--feed", "a b"], "cannot contain spaces"),
+        (["--workers", "jobs,count=0"], "between 1 and 64"),
+        (["--responder", "svc,behaviour=bogus"], "behaviour"),
+        (["--theme", "no-such-theme"], "unknown theme"),
+        (["--tls-cert", "/nonexistent.pem", "--server", "nats://127.0.0.1:1"], "--tls-cert"),
+    ],
+)
+def test_bad_values_stop_before_the_ui(args: list[str], message: str) -> None:
+    result = CliRunner().invoke(main, args, env={"XDG_CONFIG_HOME": "/nonexistent-jstui"})
+    assert result.exit_code == 2
+    assert message in result.output
+
+
+def test_python_dash_m_works() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "jstui", "--version"], capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0 and "jstui" in result.stdout

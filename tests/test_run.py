@@ -1,0 +1,92 @@
+"""`jstui` as a user starts it: a real terminal, the embedded server, and a clean stop."""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import pty
+import select
+import signal
+import struct
+import subprocess
+import sys
+import termios
+import time
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="uses /proc and pty")
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+                found.append(int(entry.name))
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        return (Path("/proc") / str(pid) / "stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def _read_until(fd: int, needle: bytes, timeout: float) -> bytes:
+    seen = b""
+    deadline = time.monotonic() + timeout
+    while needle not in seen and time.monotonic() < deadline:
+        ready, _, _ = select.select([fd], [], [], 0.2)
+        if ready:
+            try:
+                seen += os.read(fd, 65536)
+            except OSError:
+                break
+    return seen
+
+
+@pytest.mark.parametrize("stop", ["ctrl+q", "SIGTERM"])
+def test_runs_on_the_embedded_server_and_leaves_nothing_behind(tmp_path: Path, stop: str) -> None:
+    master, slave = pty.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 140, 0, 0))
+    env = {**os.environ, "TERM": "xterm-256color", "XDG_CONFIG_HOME": str(tmp_path / "config")}
+    env.pop("NATS_URL", None)
+    env.pop("NATS_CONTEXT", None)
+    store = tmp_path / "store"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "jstui", "--store", str(store)],
+        stdin=slave,
+        stdout=slave,
+        stderr=slave,
+        env=env,
+        start_new_session=True,
+    )
+    os.close(slave)
+    try:
+        screen = _read_until(master, b"connected", timeout=30)
+        assert b"connected" in screen, screen[-2000:]
+        assert b"(embedded)" in screen
+        servers = [pid for pid in _children(process.pid) if _alive(pid)]
+        assert len(servers) == 1, servers
+        assert store.is_dir() and any(store.iterdir())
+        if stop == "ctrl+q":
+            os.write(master, b"\x11")
+        else:
+            process.send_signal(signal.SIGTERM)
+        deadline = time.monotonic() + 20
+        while process.poll() is None and time.monotonic() < deadline:
+            _read_until(master, b"\x00", timeout=0.2)  # keep the pty drained
+        assert process.returncode == 0
+        assert not _alive(servers[0]), "the embedded nats-server outlived jstui"
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+        os.close(master)
