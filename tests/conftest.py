@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+import asyncio
+import time
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 
 import nats
@@ -10,6 +12,7 @@ import pytest
 from nats.aio.client import Client
 
 from jstui.nats.embedded import EmbeddedServer
+from jstui.nats.session import Session
 
 
 @pytest.fixture(scope="session")
@@ -51,3 +54,21 @@ def unique(request: pytest.FixtureRequest) -> str:
 
     digest = hashlib.sha1(request.node.nodeid.encode()).hexdigest()[:8]
     return f"t{digest}"
+
+
+@pytest.fixture
+async def session(nats_url: str) -> AsyncIterator[Session]:
+    """jstui's shared connection to the session server, closed after the test."""
+    async with Session([nats_url]) as connected:
+        yield connected
+
+
+async def eventually(
+    predicate: Callable[[], object], timeout: float = 10.0, what: str = ""
+) -> None:
+    """Wait until `predicate()` is true; fail naming `what` after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what or predicate}")
+        await asyncio.sleep(0.02)

@@ -10,7 +10,7 @@ import nats.errors
 import pytest
 from nats.aio.client import Client
 from textual.pilot import Pilot
-from textual.widgets import DataTable, TabbedContent, Select
+from textual.widgets import DataTable, Select, TabbedContent
 
 from jstui.app import JstuiApp
 from jstui.screens.request_form import RequestFormScreen

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import sys
 import time
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -21,14 +20,6 @@ from jstui.nats.session import Session
 from jstui.nats.workers import LoadGenerator, LoadSpec, PoolMode, PoolSpec, WorkerPool
 
 EXTERNAL = Path(__file__).resolve().parents[1] / "interop" / "workers_external.py"
-
-
-@pytest.fixture
-async def session(nats_url: str) -> AsyncIterator[Session]:
-    s = Session(servers=[nats_url])
-    await s.connect()
-    yield s
-    await s.close()
 
 
 class External:

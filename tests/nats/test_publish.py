@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import time
-from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
 
 import pytest
@@ -22,24 +20,7 @@ from jstui.nats.publish import (
     render_template,
 )
 from jstui.nats.session import Session
-
-
-@pytest.fixture
-async def session(nats_url: str) -> AsyncIterator[Session]:
-    s = Session(servers=[nats_url])
-    await s.connect()
-    yield s
-    await s.close()
-
-
-async def eventually(
-    predicate: Callable[[], object], timeout: float = 10.0, what: str = ""
-) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what or predicate}")
-        await asyncio.sleep(0.02)
+from tests.conftest import eventually
 
 
 async def collect(nc: Client, subject: str) -> list[Msg]:

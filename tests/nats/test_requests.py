@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -33,12 +32,6 @@ from jstui.nats.responders import (
 )
 from jstui.nats.session import Session
 from tests.interop import running
-
-
-@pytest.fixture
-async def session(nats_url: str) -> AsyncIterator[Session]:
-    async with Session([nats_url]) as session:
-        yield session
 
 
 @pytest.fixture

@@ -38,12 +38,6 @@ from tests.interop import run
 
 
 @pytest.fixture
-async def session(nats_url: str) -> AsyncIterator[Session]:
-    async with Session([nats_url]) as session:
-        yield session
-
-
-@pytest.fixture
 async def manager(session: Session) -> AsyncIterator[ResponderManager]:
     manager = ResponderManager(session)
     yield manager

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import random
 import time
-from collections.abc import AsyncIterator
 
 import pytest
 from nats.aio.client import Client
@@ -399,12 +398,6 @@ def test_immutable_changes() -> None:
 
 
 # -- against the server ----------------------------------------------------------------------------
-
-
-@pytest.fixture
-async def session(nats_url: str) -> AsyncIterator[Session]:
-    async with Session([nats_url]) as session:
-        yield session
 
 
 @pytest.fixture

@@ -66,13 +66,6 @@ async def connected(url: str, read_only: bool = False) -> Session:
 
 
 @pytest.fixture
-async def session(nats_url: str) -> AsyncIterator[Session]:
-    s = await connected(nats_url)
-    yield s
-    await s.close()
-
-
-@pytest.fixture
 async def pools() -> AsyncIterator[list[WorkerPool]]:
     """Pools a test started; stopped at the end whatever happened (their consumers deleted)."""
     started: list[WorkerPool] = []
