@@ -25,6 +25,7 @@ from textual.widgets import Button, Checkbox, Input, Label, Select, Static
 from jstui.format import sanitize
 from jstui.nats.errors import JstuiError, ReadOnlyError, ServerAPIError, SpecErrors
 from jstui.nats.streams import StreamService, StreamSpec, StreamSummary
+from jstui.screens.form_errors import FieldErrorsMixin
 
 FIELDS: tuple[tuple[str, str, str], ...] = (
     # (StreamSpec attribute, label, placeholder)
@@ -60,9 +61,10 @@ DISCARD_CHOICES = (
 )
 
 
-class StreamFormScreen(ModalScreen[StreamSummary | None]):
+class StreamFormScreen(FieldErrorsMixin, ModalScreen[StreamSummary | None]):
     """Create a stream, or edit one when `current` (its spec as the server has it) is given."""
 
+    FORM_ERROR_ID = "stream-form-error"
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "cancel", "Cancel"),
         Binding("ctrl+s", "save", "Save", priority=True),
@@ -208,37 +210,8 @@ class StreamFormScreen(ModalScreen[StreamSummary | None]):
             allow_direct=self.query_one("#field-allow_direct", Checkbox).value,
         )
 
-    def show_errors(self, errors: dict[str, str]) -> None:
-        """One message under each field at fault; the first bad field gets the focus."""
-        first: str | None = None
-        for key, _, _ in FIELDS:
-            message = errors.get(key, "")
-            static = self.query_one(f"#error-{key}", Static)
-            static.update(Text(sanitize(message)))
-            static.display = bool(message)
-            if message and first is None:
-                first = key
-        unknown = {k: v for k, v in errors.items() if k not in {f[0] for f in FIELDS}}
-        self.show_form_error("; ".join(f"{k}: {v}" for k, v in unknown.items()))
-        if first is not None:
-            widget = self.query_one(f"#field-{first}")
-            widget.focus()
-            widget.scroll_visible()
-
-    def show_form_error(self, message: str) -> None:
-        error = self.query_one("#stream-form-error", Static)
-        error.update(Text(sanitize(message, max_len=1000)))
-        error.display = bool(message)
-
-    # -- saving --------------------------------------------------------------------------------
-
-    @on(Input.Changed)
-    def _clear_field_error(self, event: Input.Changed) -> None:
-        key = (event.input.id or "").removeprefix("field-")
-        if key and self.query(f"#error-{key}"):
-            static = self.query_one(f"#error-{key}", Static)
-            if static.display:
-                static.display = False
+    def error_keys(self) -> list[str]:
+        return [key for key, _, _ in FIELDS]
 
     @on(Input.Submitted)
     @on(Button.Pressed, "#stream-form-save")

@@ -20,8 +20,8 @@ from textual.screen import ModalScreen
 from textual.widget import Widget
 from textual.widgets import Button, Input, Label, Select, Static
 
-from jstui.format import sanitize
 from jstui.nats.errors import JstuiError, SpecErrors
+from jstui.screens.form_errors import FieldErrorsMixin
 
 T = TypeVar("T")
 
@@ -36,9 +36,10 @@ class FormField:
     choices: tuple[tuple[str, str], ...] = ()
 
 
-class WorkerForm(ModalScreen[T | None], Generic[T]):
+class WorkerForm(FieldErrorsMixin, ModalScreen[T | None], Generic[T]):
     """A dialog of `FormField`s; subclasses turn the values into a result in `submit()`."""
 
+    FORM_ERROR_ID = "worker-form-error"
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "cancel", "Cancel"),
         Binding("ctrl+s", "save", "Start", priority=True),
@@ -126,36 +127,11 @@ class WorkerForm(ModalScreen[T | None], Generic[T]):
     def update_visibility(self) -> None:
         """Show only the rows that apply (subclasses hide rows by the current choices)."""
 
-    def show_errors(self, errors: dict[str, str]) -> None:
-        """One message under each field at fault; the first bad field gets the focus."""
-        keys = [spec.key for spec in self._fields]
-        first: str | None = None
-        for key in keys:
-            message = errors.get(key, "")
-            static = self.query_one(f"#error-{key}", Static)
-            static.update(Text(sanitize(message, max_len=300)))
-            static.display = bool(message) and bool(self.query_one(f"#row-{key}").display)
-            if message and first is None:
-                first = key
-        others = {k: v for k, v in errors.items() if k not in keys}
-        self.show_form_error("; ".join(f"{k}: {v}" for k, v in others.items()))
-        if first is not None:
-            widget = self.query_one(f"#field-{first}")
-            widget.focus()
-            widget.scroll_visible()
+    def error_keys(self) -> list[str]:
+        return [spec.key for spec in self._fields]
 
-    def show_form_error(self, message: str) -> None:
-        error = self.query_one("#worker-form-error", Static)
-        error.update(Text(sanitize(message, max_len=1000)))
-        error.display = bool(message)
-
-    # -- events -------------------------------------------------------------------------------
-
-    @on(Input.Changed)
-    def _clear_field_error(self, event: Input.Changed) -> None:
-        key = (event.input.id or "").removeprefix("field-")
-        if key and self.query(f"#error-{key}"):
-            self.query_one(f"#error-{key}").display = False
+    def error_visible(self, key: str) -> bool:
+        return bool(self.query_one(f"#row-{key}").display)
 
     @on(Select.Changed)
     def _choice_changed(self) -> None:

@@ -1,0 +1,58 @@
+"""Error messages under a form's fields, shared by the forms that validate field by field.
+
+A form lays out each field as `#field-KEY` with a `Static` `#error-KEY` under it, plus one
+`Static` for errors that belong to no field. Typing in a field clears its message.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from rich.text import Text
+from textual.dom import DOMNode
+from textual.widgets import Input, Static
+
+from jstui.format import sanitize
+
+
+class FieldErrorsMixin(DOMNode):
+    """Mix into a `ModalScreen` form; set `FORM_ERROR_ID` and implement `error_keys()`."""
+
+    FORM_ERROR_ID: ClassVar[str] = ""
+    """The id of the Static that shows errors belonging to no field."""
+
+    def error_keys(self) -> list[str]:
+        """The keys of the fields that have an `#error-KEY` line, in screen order."""
+        return []
+
+    def error_visible(self, key: str) -> bool:
+        """Whether a message for `key` may be shown (a form may hide rows that do not apply)."""
+        return True
+
+    def show_errors(self, errors: dict[str, str]) -> None:
+        """One message under each field at fault; the first bad field gets the focus."""
+        keys = self.error_keys()
+        first: str | None = None
+        for key in keys:
+            message = errors.get(key, "")
+            static = self.query_one(f"#error-{key}", Static)
+            static.update(Text(sanitize(message, max_len=300)))
+            static.display = bool(message) and self.error_visible(key)
+            if message and first is None:
+                first = key
+        others = {k: v for k, v in errors.items() if k not in keys}
+        self.show_form_error("; ".join(f"{k}: {v}" for k, v in others.items()))
+        if first is not None:
+            widget = self.query_one(f"#field-{first}")
+            widget.focus()
+            widget.scroll_visible()
+
+    def show_form_error(self, message: str) -> None:
+        error = self.query_one(f"#{self.FORM_ERROR_ID}", Static)
+        error.update(Text(sanitize(message, max_len=1000)))
+        error.display = bool(message)
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        key = (event.input.id or "").removeprefix("field-")
+        if key and self.query(f"#error-{key}"):
+            self.query_one(f"#error-{key}").display = False
