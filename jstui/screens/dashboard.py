@@ -24,6 +24,7 @@ COMPACT_WIDTH = 120
 """Below this width (or 32 rows) the panes are shown one at a time, switched by number keys."""
 COMPACT_HEIGHT = 32
 STATUS_POLL_SECONDS = 2.0
+FOCUS_CHECK_SECONDS = 0.25
 
 
 class DashboardScreen(Screen[None]):
@@ -64,6 +65,9 @@ class DashboardScreen(Screen[None]):
     def on_mount(self) -> None:
         self.query_one(StatusLine).show(self._host.session.status)
         self.set_interval(STATUS_POLL_SECONDS, self._poll_status)
+        # Focus can also vanish later, when a pane hides the focused widget (a tab switch, a
+        # row removed); a cheap check keeps the keys working whatever caused it.
+        self.set_interval(FOCUS_CHECK_SECONDS, self._ensure_focus)
         self.call_after_refresh(self.pane(1).focus_pane)
 
     def on_resize(self, event: events.Resize) -> None:
