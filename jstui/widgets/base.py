@@ -56,12 +56,12 @@ class Pane(Vertical):
     def focus_pane(self) -> None:
         """Give focus to the pane's main widget (the first focusable descendant)."""
         for widget in self.query("*"):
-            if isinstance(widget, Widget) and widget.focusable and self._shown(widget):
+            if isinstance(widget, Widget) and widget.focusable and self._displayed_within(widget):
                 widget.focus()
                 return
         self.focus()
 
-    def _shown(self, widget: Widget) -> bool:
+    def _displayed_within(self, widget: Widget) -> bool:
         """True when neither the widget nor an ancestor inside the pane is hidden (display:
         none, as in an inactive tab): focusing a hidden widget leaves nothing focused."""
         node: object = widget
