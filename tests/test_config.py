@@ -849,7 +849,7 @@ def test_inline_nkey_seed(config_home: Path, env: dict[str, str]) -> None:
     assert settings.describe_auth() == "nkey"
     write_context(config_home, "bad", {"url": "nats://a:1", "nkey": "env://SEED"})
     with pytest.raises(ConfigError, match=r"^context 'bad' nkey: not a valid nkey seed$"):
-        resolve(config_home, {**env, "SEED": "SUXXXX"}, context="bad")
+        resolve(config_home, {**env, "SEED": "SUNOTASEED"}, context="bad")
 
 
 # --- path fields: expansion, file://, existence ------------------------------------------------

@@ -7,6 +7,7 @@ bad field gets the focus, and nothing changes on the server until the input is r
 
 from __future__ import annotations
 
+from abc import abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import ClassVar, Generic, TypeVar
@@ -168,9 +169,11 @@ class WorkerForm(FieldErrorsMixin, ModalScreen[T | None], Generic[T]):
             button.disabled = False
         self.dismiss(result)
 
+    @abstractmethod
     async def submit(self, values: dict[str, str]) -> T:
-        """Check `values` and act; raise `SpecErrors` (per field) or `JstuiError` to stay open."""
-        raise NotImplementedError
+        """Check `values` and act; raise `SpecErrors` (per field) or `JstuiError` to stay open.
+
+        Each dialog (pool, member, load) supplies its own."""
 
 
 def whole_number(text: str, errors: dict[str, str], key: str) -> int:
