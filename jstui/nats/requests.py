@@ -335,7 +335,7 @@ def reply_identity(headers: Mapping[str, str] | None, data: bytes) -> str | None
     return match.group(1) if match else None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Reply:
     """One reply as received; `latency` is seconds from sending the request."""
 
@@ -358,7 +358,7 @@ class Reply:
         return f"{code} {text}".strip()
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class RequestRecord:
     """A request and what came back. Mutated on the event loop only; `version` bumps each change."""
 
@@ -419,6 +419,10 @@ class RequestRecord:
         return f"{what}: {self.status_text}"
 
 
+MAX_UNFOLDED = 4096
+"""Latencies kept aside before they are folded into the statistics even if no view reads them."""
+
+
 class RequestConsole:
     """Sends requests on the session's connection and keeps the history and statistics.
 
@@ -438,7 +442,10 @@ class RequestConsole:
         self.max_bytes = max_bytes
         self.max_replies_kept = max_replies_kept
         self.history: OrderedDict[int, RequestRecord] = OrderedDict()
-        self.stats: dict[str, LatencyStats] = {}
+        self._stats: dict[str, LatencyStats] = {}
+        # First-reply latencies not yet folded into `_stats`: the request path only appends,
+        # the statistics are brought up to date when a view reads them (a few times a second).
+        self._unfolded: list[tuple[str, float]] = []
         self.version = 0
         self._next_id = 1
         self._bytes = 0
@@ -448,10 +455,25 @@ class RequestConsole:
     def get(self, record_id: int) -> RequestRecord | None:
         return self.history.get(record_id)
 
+    @property
+    def stats(self) -> dict[str, LatencyStats]:
+        """Latency statistics per subject, over the first reply of every request."""
+        self._fold()
+        return self._stats
+
+    def _fold(self) -> None:
+        pending, self._unfolded = self._unfolded, []
+        for subject, latency in pending:
+            stats = self._stats.get(subject)
+            if stats is None:
+                stats = self._stats[subject] = LatencyStats(window=10_000)
+            stats.add(latency)
+
     def clear(self) -> None:
         """Forget the history and the statistics (requests in flight finish unrecorded)."""
         self.history.clear()
-        self.stats.clear()
+        self._stats.clear()
+        self._unfolded.clear()
         self._bytes = 0
         self.version += 1
 
@@ -613,13 +635,11 @@ class RequestConsole:
         record.status = status
         record.error = error
         record.finished = True
-        first = record.first_latency
-        if first is not None and record.id in self.history:
-            stats = self.stats.get(record.spec.subject)
-            if stats is None:
-                stats = self.stats[record.spec.subject] = LatencyStats(window=10_000)
-            stats.add(first)
         if record.id in self.history:
+            if record.replies:
+                self._unfolded.append((record.spec.subject, record.replies[0].latency))
+                if len(self._unfolded) >= MAX_UNFOLDED:  # nobody is reading: stay bounded
+                    self._fold()
             self._evict()
         self._touch(record)
 
