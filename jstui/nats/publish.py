@@ -201,6 +201,12 @@ class PublishResult:
     seq: int = 0
     duplicate: bool = False
 
+    def abandon(self) -> None:
+        """Stop sending and stop waiting: acknowledgements still in flight count as failed."""
+        self.cancel()
+        for future in list(self._in_flight):
+            future.cancel()
+
     def describe(self) -> str:
         if not self.jetstream:
             return f"published {self.size:,} bytes to {self.subject} (core: no acknowledgement)"
@@ -267,8 +273,11 @@ class BulkPublish:
         *,
         clock: Callable[[], float] = time.monotonic,
         max_in_flight: int = MAX_IN_FLIGHT,
+        on_stored: Callable[[PubAck], None] | None = None,
     ) -> None:
         self.session = session
+        self._on_stored = on_stored
+        """Called with each JetStream acknowledgement of a newly stored (not duplicate) message."""
         self.spec = spec
         self.jetstream = False
         self.sent = 0
@@ -319,6 +328,12 @@ class BulkPublish:
         self.cancelled = True
         self._cancel.set()
 
+    def abandon(self) -> None:
+        """Stop sending and stop waiting: acknowledgements still in flight count as failed."""
+        self.cancel()
+        for future in list(self._in_flight):
+            future.cancel()
+
     def describe(self) -> str:
         kind = "JetStream" if self.jetstream else "core"
         parts = [f"{self.sent:,}/{self.total:,} sent ({kind})"]
@@ -355,6 +370,8 @@ class BulkPublish:
             self.duplicates += 1
         else:
             self.acked += 1
+            if self._on_stored is not None:
+                self._on_stored(ack)
         self.ack_meter.add(1)
 
     async def run(self) -> None:
@@ -399,9 +416,9 @@ class BulkPublish:
                     await self._room.wait()
                     if self._cancel.is_set():
                         return
-                future = await js.publish_async(
-                    spec.subject, payload, wait_stall=ACK_TIMEOUT, headers=headers
-                )
+                # No wait_stall: it costs an asyncio.wait_for (a task and a loop turn) per message,
+                # and `_max_in_flight` stays below nats-py's own limit, so it would never wait.
+                future = await js.publish_async(spec.subject, payload, headers=headers)
                 self._in_flight.add(future)
                 future.add_done_callback(self._on_ack)
             else:

@@ -31,7 +31,7 @@ import random
 import re
 import statistics
 import time
-from collections.abc import AsyncIterator, Callable, Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any
@@ -46,10 +46,10 @@ from nats.js.client import JetStreamContext
 from jstui.nats.errors import (
     JetStreamUnavailableError,
     JstuiError,
-    NoStreamError,
     SpecErrors,
     translate,
 )
+from jstui.nats.publish import BulkPublish, PublishMode, PublishSpec
 from jstui.nats.session import Session
 from jstui.nats.stats import RateMeter
 from jstui.nats.streams import parse_duration, stream_name_problem, subject_problem
@@ -1395,7 +1395,6 @@ def _snapshot(info: api.ConsumerInfo) -> ConsumerSnapshot:
 # -- load generator -------------------------------------------------------------------------------
 
 MAX_TASKS = 10_000_000
-_PUBLISH_BATCH = 100
 
 
 def default_task_subject(subject: str) -> str:
@@ -1433,21 +1432,42 @@ class LoadState(StrEnum):
 
 
 class LoadGenerator:
-    """Publishes ``task 1`` ... ``task N`` (payload) and counts; JetStream acks mark the ledger."""
+    """Publishes ``task 1`` ... ``task N`` with `BulkPublish`; JetStream acks mark the ledger.
+
+    Each task carries a message id, so a task retried after an unknown outcome is stored once.
+    """
 
     def __init__(self, session: Session, spec: LoadSpec, ledger: TaskLedger | None = None) -> None:
         self.session = session
         self.spec = spec
         self.ledger = ledger
         self.state = LoadState.IDLE
-        self.published = 0
-        self.stored = 0
+        publish = PublishSpec(
+            subject=spec.subject,
+            payload="task {{i}}",
+            mode=PublishMode.JETSTREAM if spec.jetstream else PublishMode.CORE,
+            msg_id=f"jstui-{time.time_ns():x}-{{{{i}}}}" if spec.jetstream else "",
+            count=spec.count,
+            rate=spec.rate or None,
+        )
+        self._bulk = BulkPublish(session, publish, on_stored=self._stored)
+
+    @property
+    def published(self) -> int:
+        return self._bulk.sent
+
+    @property
+    def stored(self) -> int:
         """JetStream: tasks the server acknowledged storing."""
-        self.errors = 0
-        self.last_error = ""
-        self.started = 0.0
-        self.finished = 0.0
-        self._pending: set[asyncio.Future[api.PubAck]] = set()
+        return self._bulk.acked
+
+    @property
+    def errors(self) -> int:
+        return self._bulk.failed
+
+    @property
+    def last_error(self) -> str:
+        return self._bulk.error
 
     @property
     def progress(self) -> float:
@@ -1455,9 +1475,7 @@ class LoadGenerator:
 
     @property
     def elapsed(self) -> float:
-        if not self.started:
-            return 0.0
-        return (self.finished or time.monotonic()) - self.started
+        return self._bulk.elapsed
 
     @property
     def rate(self) -> float:
@@ -1465,105 +1483,28 @@ class LoadGenerator:
         return self.published / elapsed if elapsed > 0 else 0.0
 
     async def run(self) -> None:
-        """Publish every task (pacing to the rate, yielding in batches); raises on a fatal error."""
+        """Publish every task at the spec's rate; raises when the load could not be delivered
+        (core: any error; JetStream: no task stored)."""
         problems = self.spec.validate()
         if problems:
             raise SpecErrors(problems)
         self.session.check_writable("publishing tasks")
         self.state = LoadState.RUNNING
-        self.started = time.monotonic()
         try:
-            if self.spec.jetstream:
-                await self._run_jetstream()
-            else:
-                await self._run_core()
+            await self._bulk.run()
         except asyncio.CancelledError:
             self.state = LoadState.CANCELLED
+            self._bulk.abandon()
             raise
-        except JstuiError as exc:
+        if self.last_error and (not self.spec.jetstream or self.stored == 0):
             self.state = LoadState.FAILED
-            self.last_error = str(exc)
-            raise
-        except Exception as exc:
-            self.state = LoadState.FAILED
-            error = translate(exc, subject=self.spec.subject)
-            self.last_error = str(error)
-            raise error from exc
-        finally:
-            self.finished = time.monotonic()
+            raise JstuiError(self.last_error)
         self.state = LoadState.DONE
 
-    async def _paced(self) -> AsyncIterator[tuple[int, int]]:
-        """Yield batch sizes so that task i goes out at start + i / rate."""
-        spec = self.spec
-        sent = 0
-        while sent < spec.count:
-            if spec.rate > 0:
-                due = min(spec.count, int((time.monotonic() - self.started) * spec.rate) + 1)
-                if due <= sent:
-                    await asyncio.sleep(
-                        max(0.001, (sent + 1) / spec.rate - (time.monotonic() - self.started))
-                    )
-                    continue
-                n = min(due - sent, _PUBLISH_BATCH)
-            else:
-                n = min(spec.count - sent, _PUBLISH_BATCH)
-            yield sent, n
-            sent += n
-
-    async def _run_core(self) -> None:
-        nc = self.session.nc
-        subject = self.spec.subject
-        async for start, n in self._paced():
-            for i in range(start + 1, start + n + 1):
-                await nc.publish(subject, b"task %d" % i)
-            self.published += n
-            # nc.publish only yields when its buffer flushes: yield once per batch
-            await asyncio.sleep(0)
-        # Shielded: cancelling a flush leaves its PING future in nats-py's list, and the PONG
-        # that arrives later raises InvalidStateError in the read loop, which then stops reading
-        # for good (nats-py 2.16 `_process_pong`). Let it finish even if this task is cancelled.
-        await asyncio.shield(nc.flush(timeout=10))
-
-    async def _run_jetstream(self) -> None:
-        js = self.session.js
-        subject = self.spec.subject
-        run_id = f"{time.time_ns():x}"
-        async for start, n in self._paced():
-            for i in range(start + 1, start + n + 1):
-                future = await js.publish_async(
-                    subject, b"task %d" % i, headers={"Nats-Msg-Id": f"jstui-{run_id}-{i}"}
-                )
-                self._pending.add(future)
-                future.add_done_callback(self._stored)
-            self.published += n
-            await asyncio.sleep(0)
-            if self.errors and self.stored == 0 and self.errors >= min(self.published, 50):
-                break  # nothing gets stored: stop hammering (the error says why)
-        if self._pending:
-            await asyncio.wait(set(self._pending), timeout=30)
-        if self.stored == 0 and self.errors:
-            raise JstuiError(self.last_error or "no task was stored")
-
-    def _stored(self, future: asyncio.Future[api.PubAck]) -> None:
-        """A PubAck (or its failure) came back: count it, and mark the task in the ledger."""
-        self._pending.discard(future)
-        if future.cancelled():
-            return
-        exc = future.exception()
-        if exc is not None:
-            self.errors += 1
-            if isinstance(exc, nats.js.errors.NoStreamResponseError):
-                self.last_error = str(NoStreamError(self.spec.subject))
-            else:
-                self.last_error = str(translate(exc, subject=self.spec.subject))
-            return
-        ack = future.result()
-        self.stored += 1
-        if self.ledger is not None and not ack.duplicate:
+    def _stored(self, ack: api.PubAck) -> None:
+        if self.ledger is not None:
             self.ledger.published(ack.seq)
 
     def cancel_pending(self) -> None:
-        for future in list(self._pending):
-            future.cancel()
-        self._pending.clear()
+        """Stop publishing and waiting for acknowledgements (the pool is going away)."""
+        self._bulk.abandon()
