@@ -3,7 +3,9 @@
 A `Feed` is built from a `FeedSpec` (what the subscribe dialog or `--feed SUBJECT[,opts]` asked for)
 and runs in one of three modes:
 
-- ``core``: a plain subscription (wildcards, optional queue group) with explicit pending limits;
+- ``core``: a plain subscription (wildcards, optional queue group) whose messages nats-py's read
+  loop hands straight to the ring buffer (`direct.py`): no client-side queue, so no slow-consumer
+  drops; what a screen cannot show is counted as skipped;
 - ``js`` (non-consuming, the default for streams): an ordered consumer on the stream that captures
   the subject, with a deliver policy. Work-queue and interest streams are never given a consumer in
   this mode (a consumer there removes or retains messages, nats-notes section 10): they are browsed
@@ -12,15 +14,16 @@ and runs in one of three modes:
   terminates each message. `max_ack_pending` is kept within the client's pending limit, so the
   server throttles instead of the client dropping.
 
-The hot path is `_on_message`: it appends one tuple to a `deque(maxlen=buffer)` and bumps two
+The hot path is `_receive`: it appends one tuple to a `deque(maxlen=buffer)` and bumps two
 counters, nothing else. Readers (the pane's timer, tests) call `take_new`, which returns at most a
 screenful of the newest messages and accounts for every message exactly once:
 
     received = shown + filtered + dropped + pending
 
-`dropped` counts messages nats-py threw away past the pending limit (slow consumer, counted per
-subscription id by `Session`), plus those not drawn because more arrived than a screen shows, or
-because they were overwritten in the ring buffer while the view was paused. `pending` is what
+`dropped` counts messages nats-py threw away past the pending limit of a JetStream feed (slow
+consumer, counted per subscription id by `Session`), plus those not drawn because more arrived
+than a screen shows, or because they were overwritten in the ring buffer while the view was
+paused. `pending` is what
 arrived since the last `take_new` (the "+N new" of a paused view). This module imports nothing
 from Textual.
 """
@@ -48,6 +51,7 @@ from nats.aio.msg import Msg
 from nats.aio.subscription import Subscription
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy, RetentionPolicy
 
+from jstui.nats.direct import subscribe_direct
 from jstui.nats.errors import (
     JstuiError,
     NoStreamError,
@@ -89,7 +93,8 @@ DEFAULT_BUFFER = 10_000
 """Messages kept per feed unless `--feed-buffer` says otherwise."""
 
 # Explicit pending limits (nats-notes section 8): nats-py's defaults (524,288 msgs / 128 MiB) hide a
-# backlog of seconds; these bound it to well under a second at the rates one loop can take.
+# backlog of seconds; these bound it to well under a second at the rates one loop can take. Core
+# feeds need them only if direct delivery is unavailable (direct.py).
 CORE_PENDING_MSGS = 20_000
 CORE_PENDING_BYTES = 32 * 1024 * 1024
 JS_PENDING_MSGS = 20_000
@@ -714,8 +719,9 @@ class Feed:
 
     # -- hot path ---------------------------------------------------------------------------------
 
-    async def _on_message(self, msg: Msg) -> None:
-        # Runs once per message on the UI loop: append and count, nothing else.
+    def _receive(self, msg: Msg) -> None:
+        # Runs once per message on the UI loop (inside nats-py's read loop for core feeds, see
+        # direct.py): append and count, nothing else.
         self.count += 1
         data = msg.data
         self.bytes += len(data)
@@ -726,9 +732,13 @@ class Feed:
                 (self.count, self._clock(), msg.subject, msg.reply, data, msg.headers, None),
             )
         )
-        # nats-py calls back to back while its queue holds messages, never yielding, so a flood
-        # would hold the loop (and every key press) for the whole queue. Every 64 messages,
-        # check how long this burst has run; past a slice, give the loop a turn.
+
+    async def _on_message(self, msg: Msg) -> None:
+        # JetStream feeds get their messages through nats-py's callback task, which calls back to
+        # back while its queue holds messages and never yields, so a flood would hold the loop
+        # (and every key press) for the whole queue. Every 64 messages, check how long this
+        # burst has run; past a slice, give the loop a turn.
+        self._receive(msg)
         if not self.count & 63 and time.perf_counter() - self._slice_start > SLICE_SECONDS:
             await asyncio.sleep(0)
             self._slice_start = time.perf_counter()
@@ -905,10 +915,11 @@ class Feed:
         self.state = FeedState.LIVE
 
     async def _start_core(self) -> None:
-        self._sub = await self.session.nc.subscribe(
+        self._sub = await subscribe_direct(
+            self.session.nc,
             self.spec.subject,
+            self._receive,
             queue=self.spec.queue or "",
-            cb=self._on_message,
             pending_msgs_limit=CORE_PENDING_MSGS,
             pending_bytes_limit=CORE_PENDING_BYTES,
         )

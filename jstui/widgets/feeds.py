@@ -14,9 +14,11 @@ import time
 from collections import deque
 from datetime import datetime
 from pathlib import Path
-from typing import ClassVar
+from typing import ClassVar, Self
 
+from rich.cells import cell_len
 from rich.highlighter import Highlighter
+from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
 from textual import events, on
@@ -24,6 +26,7 @@ from textual.app import ComposeResult, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.content import Content
+from textual.geometry import Size
 from textual.message import Message
 from textual.strip import Strip
 from textual.timer import Timer
@@ -55,6 +58,8 @@ LOG_LINES = 2_000
 """Lines a feed view keeps for scrolling back (the ring buffer keeps more for export)."""
 MARGIN_LINES = 20
 """Lines drawn per tick beyond what fits on screen, so a quick scroll up finds them."""
+STRIP_CACHE = 1_000
+"""Rendered lines kept; a few screens' worth, emptied when full."""
 TIME_WIDTH = 12
 SEQ_WIDTH = 9
 SIZE_WIDTH = 5
@@ -166,22 +171,40 @@ class FeedLog(Log):
         self.answered: dict[int, AckKind] = {}
         self._render_y = 0
         self._styles: dict[str, Style] = {}
+        self._strips: dict[tuple[object, ...], Strip] = {}
+        """Rendered lines by message and look (cursor, answered, base style)."""
 
     # -- content ---------------------------------------------------------------------------------
 
     def add(self, lines: list[str], refs: list[tuple[FeedMessage, int, int]]) -> None:
-        """Append lines (one per message) in one batch."""
+        """Append lines (one per message, from `format_line`) in one batch.
+
+        Not `Log.write_lines`: that starts a thread per call to measure the new lines' width. A
+        batch is at most a screenful plus a margin of lines no wider than the view, so measuring
+        them here costs microseconds.
+        """
         if not lines:
             return
         self.refs.extend(refs)
-        self.write_lines(lines)
-        if len(self.lines) != len(self.refs):  # never expected: lines are single-line by design
+        self._lines.extend(lines)
+        if len(self._lines) > LOG_LINES:
+            self._prune_max_lines()
+        widest = max(map(cell_len, lines))
+        if widest > self._width:
+            self._width = widest
+        self.virtual_size = Size(self._width, len(self._lines))
+        self.refresh()
+        if len(self._lines) != len(self.refs):  # never expected: lines are single-line by design
             self.reset()
 
     def reset(self) -> None:
         self.clear()
         self.refs.clear()
         self.cursor = None
+
+    def clear(self) -> Self:
+        self._strips.clear()
+        return super().clear()
 
     def message_at(self, line: int | None) -> FeedMessage | None:
         if line is None or not 0 <= line < len(self.refs):
@@ -200,6 +223,7 @@ class FeedLog(Log):
     def notify_style_update(self) -> None:
         super().notify_style_update()
         self._styles.clear()
+        self._strips.clear()
 
     def _style(self, name: str) -> Style:
         style = self._styles.get(name)
@@ -211,7 +235,54 @@ class FeedLog(Log):
         self._render_y = self.scroll_offset.y + y
         return super().render_line(y)
 
+    def _render_line_strip(self, y: int, rich_style: Style) -> Strip:
+        # Log renders every visible line through a Rich Text and a highlighter on every frame.
+        # A feed line has fixed columns: build its segments directly, once per message and look.
+        if self.text_selection is not None or not 0 <= y < len(self.refs):
+            return super()._render_line_strip(y, rich_style)  # selection: Log's own path
+        message, subject_width, payload_start = self.refs[y]
+        cursor = y == self.cursor
+        answered = message.index in self.answered
+        key = (message.index, subject_width, payload_start, cursor, answered, rich_style)
+        strip = self._strips.get(key)
+        if strip is None:
+            if len(self._strips) >= STRIP_CACHE:
+                self._strips.clear()
+            strip = self._strips[key] = self._line_strip(
+                self._lines[y], subject_width, payload_start, rich_style, cursor, answered
+            )
+        return strip
+
+    def _line_strip(
+        self,
+        line: str,
+        subject_width: int,
+        payload_start: int,
+        base: Style,
+        cursor: bool,
+        answered: bool,
+    ) -> Strip:
+        """The columns of `format_line` in their component styles (as `style_line` does)."""
+        overlay = Style()
+        if answered:
+            overlay += self._style("feed-log--answered")
+        if cursor:
+            overlay += self._style("feed-log--cursor")
+        plain = base + overlay
+        subject_start = TIME_WIDTH + 1
+        subject_end = subject_start + subject_width
+        columns = (
+            (0, TIME_WIDTH, base + self._style("feed-log--time") + overlay),
+            (TIME_WIDTH, subject_start, plain),
+            (subject_start, subject_end, base + self._style("feed-log--subject") + overlay),
+            (subject_end, payload_start, base + self._style("feed-log--meta") + overlay),
+            (payload_start, len(line), plain),
+        )
+        segments = [Segment(line[start:end], style) for start, end, style in columns if end > start]
+        return Strip(segments, cell_len(line))
+
     def style_line(self, text: Text) -> None:
+        """Colours a line rendered the Log's way (while text is selected)."""
         line = self._render_y
         if not 0 <= line < len(self.refs):
             return
@@ -313,8 +384,10 @@ class FeedView(Vertical):
         """Set while the tab is being removed: the timer leaves the view alone."""
         # children are kept by reference: cheap to update, and no query can miss mid-removal
         self._log = FeedLog(id="feed-log")
-        self._info = Static(self._info_text(), id="feed-info", markup=False)
-        self._counts = Static(self._counts_text(), id="feed-counts", markup=False)
+        self._shown_info = self._info_text()
+        self._shown_counts = self._counts_text()
+        self._info = Static(self._shown_info, id="feed-info", markup=False)
+        self._counts = Static(self._shown_counts, id="feed-counts", markup=False)
         self._spark = SparkLine(id="feed-spark")
         self._header = Static(self._header_text(), id="feed-header", markup=False)
         self._new_bar = Static("", id="feed-new", markup=False)
@@ -413,8 +486,8 @@ class FeedView(Vertical):
         log = self.log_widget
         log.add(lines, refs)
         if not self.paused:
-            # after the refresh, when the new virtual size is known
-            log.scroll_end(animate=False, x_axis=False)
+            # add() has set the new virtual size: scroll now, drawn in the same frame
+            log.scroll_end(animate=False, immediate=True, x_axis=False)
 
     def redraw(self) -> None:
         """Rebuild the lines from the ring buffer (after a filter change); counters stay."""
@@ -513,8 +586,17 @@ class FeedView(Vertical):
     def refresh_stats(self) -> None:
         if self.closing or not self._log.is_mounted:
             return
-        self._info.update(self._info_text())
-        self._counts.update(self._counts_text())
+        # Static.update lays out the whole screen by default, five times a second here; only
+        # the counts (width auto) need it, and only when their width changes.
+        info = self._info_text()
+        if info != self._shown_info:
+            self._shown_info = info
+            self._info.update(info, layout=False)
+        counts = self._counts_text()
+        if counts != self._shown_counts:
+            relayout = counts.cell_len != self._shown_counts.cell_len
+            self._shown_counts = counts
+            self._counts.update(counts, layout=relayout)
         self._spark.set_values(self.feed.meter.history())
         new_bar = self._new_bar
         if self.paused:

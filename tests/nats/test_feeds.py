@@ -12,7 +12,9 @@ import pytest
 from nats.aio.client import Client
 from nats.js.api import RetentionPolicy
 
+from jstui.nats import direct as direct_module
 from jstui.nats import feeds as feeds_module
+from jstui.nats.direct import is_direct
 from jstui.nats.errors import NoStreamError, ReadOnlyError, SpecErrors, ValidationError
 from jstui.nats.feeds import (
     AckKind,
@@ -204,13 +206,37 @@ async def test_run_until_cancelled_then_unsubscribes(session: Session, unique: s
     assert feed.state.value == "closed"
 
 
+async def test_core_feed_burst_is_delivered_directly_and_never_dropped(
+    session: Session, nc: Client, unique: str
+) -> None:
+    feed = Feed(session, FeedSpec.create(f"{unique}.burst", buffer=1000))
+    async with feed:
+        assert feed._sub is not None and is_direct(feed._sub)
+        for _ in range(5000):
+            await nc.publish(f"{unique}.burst", b"0123456789abcdef")
+        await nc.flush()
+        await eventually(lambda: feed.counts().received == 5000, what="all 5000 received")
+        c = feed.counts()
+        assert c.slow == 0 and feed.count == 5000
+        assert len(feed.buffer) == 1000  # the ring buffer holds the newest, memory stays bounded
+        assert feed.buffer[-1].index == 5000
+        assert [m.index for m in feed.take_new(limit=50)] == list(range(4951, 5001))
+        assert_balanced(feed)
+        c = feed.counts()
+        assert c.shown == 50 and c.dropped == 4950
+
+
 async def test_slow_consumer_drops_are_counted_and_balance(
     session: Session, nc: Client, unique: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # A tiny pending limit: a burst overflows it while the callback task waits its turn.
+    # Without direct delivery (a nats-py that lacks what it needs), a core feed is an ordinary
+    # callback subscription with pending limits. A tiny limit: a burst overflows it while the
+    # callback task waits its turn, and every drop is counted.
+    monkeypatch.setattr(direct_module, "_supports_direct", lambda sub: False)
     monkeypatch.setattr(feeds_module, "CORE_PENDING_MSGS", 5)
     feed = Feed(session, FeedSpec.create(f"{unique}.slow"))
     async with feed:
+        assert feed._sub is not None and not is_direct(feed._sub)
         for _ in range(5000):
             await nc.publish(f"{unique}.slow", b"0123456789abcdef")
         await nc.flush()
