@@ -8,12 +8,14 @@ Phases (each a few seconds):
 
 1. RSS: 10,000 messages, then 990,000 more as fast as the publisher goes (16 B payloads); the
    peak RSS of this process after each (`ru_maxrss`).
-2. For 16 B and 1 KiB payloads: an unpaced flood of FLOOD seconds
-   - received by a bare nats-py subscriber whose callback only counts (the raw ceiling);
+2. For 16 B and 1 KiB payloads, ROUNDS times each (--rounds): an unpaced flood of FLOOD seconds
+   - received by a bare nats-py subscriber whose callback only counts (the raw ceiling), all
+     rounds before the app starts;
    - received and counted by jstui's feed (appended to the ring buffer, or counted as dropped by
-     the client past the pending limit), with the ratio jstui / raw.
+     the client past the pending limit).
    Rate = messages / (time of the last - time of the first), each side timed by its own clock.
-3. Paced floods at 20k and 40k msgs/s (16 B), and the unpaced flood above: every 30 ms a key
+   The figures are medians over the rounds; the ratio is median jstui / median raw.
+3. Paced floods at 20k and 40k msgs/s (16 B), and the unpaced 16 B floods above: every 30 ms a key
    (`[`, a no-op "previous feed") is sent the way a terminal sends it, timed until the screen
    refresh after its action ran; every 50 ms a core request goes out on the app's shared
    connection to the echo responder. p50 / p99 of both.
@@ -50,6 +52,12 @@ QUIET = 0.6
 def log(text: str) -> None:
     """Progress on stderr; the one line of figures goes to stdout."""
     print(f"[{time.strftime('%H:%M:%S')}] {text}", file=sys.stderr, flush=True)
+
+
+def median(values: list[float]) -> float:
+    ordered = sorted(values)
+    middle = len(ordered) // 2
+    return ordered[middle] if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2
 
 
 def pct(values: list[float], q: float) -> float:
@@ -281,7 +289,7 @@ async def app_flood(url: str, feed: Any, size: int, probe: Probe | None) -> tupl
     return (appended + dropped) / max(1e-6, last - first_time[0]), probed
 
 
-async def bench(freeze: bool) -> str:
+async def bench(rounds: int) -> str:
     from jstui.app import JstuiApp
     from jstui.config import Settings
     from jstui.nats.embedded import EmbeddedServer
@@ -294,10 +302,11 @@ async def bench(freeze: bool) -> str:
     echo = spawn("--respond", server.url)
     try:
         assert await read_line(echo) == "ready"
-        raw16 = await raw_ceiling(server.url, 16)
-        log("raw16 done")
-        raw1k = await raw_ceiling(server.url, 1024)
-        log("raw1k done")
+        raw: dict[int, list[float]] = {16: [], 1024: []}
+        for _ in range(rounds):
+            for size in (16, 1024):
+                raw[size].append(await raw_ceiling(server.url, size))
+                log(f"raw {size} B: {raw[size][-1]:,.0f}/s")
         app = JstuiApp(Settings(servers=(server.url,), feeds=(SUBJECT,)))
         async with app.run_test(headless=True, size=(160, 45)) as pilot:
             while app.session.status.state is not ConnectionState.CONNECTED:
@@ -306,11 +315,6 @@ async def bench(freeze: bool) -> str:
             while not pane.views or pane.views[0].feed.state.value != "live":
                 await asyncio.sleep(0.05)
             await pilot.press("2")
-            if freeze:
-                import gc
-
-                gc.collect()
-                gc.freeze()  # what app.py could do once the UI is built (not done by jstui yet)
             feed = pane.views[0].feed
             probe = Probe(app)
             log("app ready done")
@@ -328,10 +332,17 @@ async def bench(freeze: bool) -> str:
             total_1m = feed.count + feed.slow_drops
             log("1M done")
 
-            app16, (keys_flood, req_flood) = await app_flood(server.url, feed, 16, probe)
-            log("flood16 done")
-            app1k, _ = await app_flood(server.url, feed, 1024, None)
-            log("flood1k done")
+            ingest: dict[int, list[float]] = {16: [], 1024: []}
+            keys_flood: list[float] = []
+            req_flood: list[float] = []
+            for _ in range(rounds):
+                rate, (keys, reqs) = await app_flood(server.url, feed, 16, probe)
+                ingest[16].append(rate)
+                keys_flood += keys
+                req_flood += reqs
+                rate, _ = await app_flood(server.url, feed, 1024, None)
+                ingest[1024].append(rate)
+                log(f"jstui: {ingest[16][-1]:,.0f}/s (16 B), {ingest[1024][-1]:,.0f}/s (1 KiB)")
 
             paced: dict[int, tuple[list[float], list[float]]] = {}
             for rate in (20_000, 40_000):
@@ -355,10 +366,13 @@ async def bench(freeze: bool) -> str:
     def ms(values: list[float], q: float) -> str:
         return f"{pct(values, q) * 1000:.0f}"
 
-    parts = [
-        f"raw16={raw16:,.0f}/s jstui16={app16:,.0f}/s ratio16={app16 / raw16:.2f}",
-        f"raw1k={raw1k:,.0f}/s jstui1k={app1k:,.0f}/s ratio1k={app1k / raw1k:.2f}",
-    ]
+    parts = []
+    for size, label in ((16, "16"), (1024, "1k")):
+        raw_rate, app_rate = median(raw[size]), median(ingest[size])
+        parts.append(
+            f"raw{label}={raw_rate:,.0f}/s jstui{label}={app_rate:,.0f}/s "
+            f"ratio{label}={app_rate / raw_rate:.2f} (medians of {rounds})"
+        )
     for label, (keys, reqs) in (
         ("20k", paced[20_000]),
         ("40k", paced[40_000]),
@@ -381,7 +395,7 @@ def main() -> None:
     parser.add_argument("--raw", metavar="URL")
     parser.add_argument("--respond", metavar="URL")
     parser.add_argument(
-        "--gc-freeze", action="store_true", help="gc.freeze() once the app is up (an experiment)"
+        "--rounds", type=int, default=3, help="floods per payload size and side (default 3)"
     )
     args = parser.parse_args()
     if args.publish:
@@ -392,8 +406,7 @@ def main() -> None:
     elif args.respond:
         asyncio.run(responder(args.respond))
     else:
-        line = asyncio.run(bench(args.gc_freeze))
-        print(("gc-freeze | " if args.gc_freeze else "") + line, flush=True)
+        print(asyncio.run(bench(max(1, args.rounds))), flush=True)
 
 
 if __name__ == "__main__":

@@ -16,6 +16,7 @@ from textual.worker import Worker, WorkerState
 
 from jstui.config import Settings
 from jstui.format import sanitize
+from jstui.gctuning import CollectorTuning
 from jstui.messages import ConnectionChanged
 from jstui.nats.embedded import EmbeddedServer
 from jstui.nats.errors import ConnectError, JstuiError
@@ -55,6 +56,7 @@ class JstuiApp(App[int]):
         self.session = session_for(settings)
         self.session.add_listener(self._on_session_status)
         self.dashboard = DashboardScreen()
+        self.collector = CollectorTuning()
         if settings.theme:
             self.theme = settings.theme
 
@@ -69,8 +71,10 @@ class JstuiApp(App[int]):
             with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
                 loop.add_signal_handler(signum, self.exit)
         self._connect()
+        self.call_after_refresh(self.collector.apply)  # once the first screen is built
 
     async def on_unmount(self) -> None:
+        self.collector.restore()
         await self.session.close()
 
     def _on_session_status(self, status: ConnectionStatus) -> None:

@@ -3,8 +3,8 @@
 A callback subscription in nats-py 2.16 has its own `asyncio.Queue` and task: the read loop puts
 every message on the queue, then the task takes it off again and awaits the callback. For a
 handler that only appends the message to a ring buffer and counts, that hop costs more than the
-handler: in one run of `python benchmarks/feed_ingest.py --direct-check` a bare subscriber took
-about 240k msgs/s through a callback and about 315k msgs/s delivered directly (16 B payloads).
+handler: `python benchmarks/direct_delivery.py` measures a bare subscriber both ways (README,
+"Performance").
 
 `subscribe_direct` subscribes without a callback, then puts a `DirectDelivery` where nats-py keeps
 the subscription's pending queue, so the read loop's `put_nowait(msg)` is the call. Nothing is ever

@@ -26,7 +26,7 @@ from textual.app import ComposeResult, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.content import Content
-from textual.geometry import Size
+from textual.geometry import Region, Size
 from textual.message import Message
 from textual.strip import Strip
 from textual.timer import Timer
@@ -67,6 +67,8 @@ HDR_WIDTH = 3
 MIN_SUBJECT = 8
 MAX_SUBJECT = 32
 MIN_PREVIEW = 16
+_new_tuple = tuple.__new__
+"""Builds a NamedTuple without its Python-level __new__ (hot rendering path)."""
 ACK_MARKS = {AckKind.ACK: "acked", AckKind.NAK: "nak'd", AckKind.TERM: "terminated"}
 
 
@@ -172,6 +174,9 @@ class FeedLog(Log):
         self._render_y = 0
         self._styles: dict[str, Style] = {}
         self._strips: dict[tuple[object, ...], Strip] = {}
+        self._frame: tuple[Style, int, int, int] | None = None
+        self._width_hint = 0
+        """The width of the line being rendered (lines are padded to it)."""
         """Rendered lines by message and look (cursor, answered, base style)."""
 
     # -- content ---------------------------------------------------------------------------------
@@ -231,9 +236,32 @@ class FeedLog(Log):
             style = self._styles[name] = self.get_component_rich_style(name, partial=True)
         return style
 
+    def render_lines(self, crop: Region) -> list[Strip]:
+        # Log.render_line looks up the widget's style, size and scroll offset for every line;
+        # they cannot change while one frame is drawn, so take them once.
+        scroll_x, scroll_y = self.scroll_offset
+        self._frame = (self.rich_style, scroll_x, scroll_y, self.size.width)
+        try:
+            return super().render_lines(crop)
+        finally:
+            self._frame = None
+
     def render_line(self, y: int) -> Strip:
-        self._render_y = self.scroll_offset.y + y
-        return super().render_line(y)
+        frame = self._frame
+        if frame is None:
+            scroll_x, scroll_y = self.scroll_offset
+            frame = (self.rich_style, scroll_x, scroll_y, self.size.width)
+        rich_style, scroll_x, scroll_y, width = frame
+        line = self._render_y = scroll_y + y
+        if line >= len(self._lines):
+            return Strip.blank(width, rich_style)
+        self._width_hint = width
+        strip = self._render_line_strip(line, rich_style)
+        if scroll_x or strip.cell_length != width:
+            # (skipped when it would return the strip itself: it caches that result in the
+            # strip, a reference cycle left for the garbage collector)
+            strip = strip.crop_extend(scroll_x, scroll_x + width, rich_style)
+        return strip.apply_offsets(scroll_x, line)
 
     def _render_line_strip(self, y: int, rich_style: Style) -> Strip:
         # Log renders every visible line through a Rich Text and a highlighter on every frame.
@@ -243,13 +271,14 @@ class FeedLog(Log):
         message, subject_width, payload_start = self.refs[y]
         cursor = y == self.cursor
         answered = message.index in self.answered
-        key = (message.index, subject_width, payload_start, cursor, answered, rich_style)
+        width = self._width_hint
+        key = (message.index, subject_width, payload_start, cursor, answered, rich_style, width)
         strip = self._strips.get(key)
         if strip is None:
             if len(self._strips) >= STRIP_CACHE:
                 self._strips.clear()
             strip = self._strips[key] = self._line_strip(
-                self._lines[y], subject_width, payload_start, rich_style, cursor, answered
+                self._lines[y], subject_width, payload_start, rich_style, cursor, answered, width
             )
         return strip
 
@@ -261,8 +290,10 @@ class FeedLog(Log):
         base: Style,
         cursor: bool,
         answered: bool,
+        width: int,
     ) -> Strip:
-        """The columns of `format_line` in their component styles (as `style_line` does)."""
+        """The columns of `format_line` in their component styles (as `style_line` does),
+        padded to `width` so that the cursor's colour spans the row and cropping is a no-op."""
         overlay = Style()
         if answered:
             overlay += self._style("feed-log--answered")
@@ -278,8 +309,16 @@ class FeedLog(Log):
             (subject_end, payload_start, base + self._style("feed-log--meta") + overlay),
             (payload_start, len(line), plain),
         )
-        segments = [Segment(line[start:end], style) for start, end, style in columns if end > start]
-        return Strip(segments, cell_len(line))
+        segments = [
+            _new_tuple(Segment, (line[start:end], style, None))  # Segment(text, style)
+            for start, end, style in columns
+            if end > start
+        ]
+        length = cell_len(line)
+        if length < width:
+            segments.append(_new_tuple(Segment, (" " * (width - length), plain, None)))
+            length = width
+        return Strip(segments, length)
 
     def style_line(self, text: Text) -> None:
         """Colours a line rendered the Log's way (while text is selected)."""

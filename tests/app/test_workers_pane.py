@@ -207,7 +207,8 @@ async def test_killed_member_tasks_are_redelivered_and_the_check_says_so(
         await replace_field(pilot, "count", "200")
         await replace_field(pilot, "rate", "0")
         await pilot.press("enter")
-        await wait_until(pilot, lambda: victim.in_flight >= 2, what="victim holds tasks")
+        # one task for sure: a fetch waiting before the tasks arrived may return just one
+        await wait_until(pilot, lambda: victim.in_flight >= 1, what="victim holds tasks")
         pane.query_one("#workers-table", DataTable).focus()
         await pilot.press("k")  # cursor on w1
         await wait_until(pilot, lambda: victim.state is MemberState.KILLED)

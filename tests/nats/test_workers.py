@@ -280,6 +280,8 @@ async def test_core_members_added_removed_paused_and_killed(
     held = await slow.kill()
     assert held >= 5 and slow.state is MemberState.KILLED
     await until(lambda: slow.abandoned >= held - 1, what="abandoned counted")
+    # the survivor may still be working through its share of the 40: wait for it to be idle
+    await until(lambda: first.in_flight == 0, what="the survivor idle")
     survivor = first.handled
     await send(100)
     await until(lambda: first.handled == survivor + 100, what="the survivor takes everything")
@@ -436,9 +438,12 @@ async def test_killed_pull_member_tasks_are_redelivered_and_acked_once(
     victim = pool.members[0]
     victim.set_settings(MemberSettings(delay=Delay(300, 300)))  # holds its batch for a while
     await publish_js(session, f"{unique}.task", 300, pool)
-    await until(lambda: victim.in_flight >= 2, what="victim holding unacked tasks")
+    # A fetch that was already waiting when the tasks arrived may come back with a single task,
+    # and the fast members empty the queue long before the victim's next fetch: one held task is
+    # what can be counted on.
+    await until(lambda: victim.in_flight >= 1, what="victim holding unacked tasks")
     held = await victim.kill()
-    assert held >= 2 and victim.state is MemberState.KILLED
+    assert held >= 1 and victim.state is MemberState.KILLED
     assert victim.abandoned == held
     await until(lambda: pool.ledger.report().acked_once == 300, what="all acked", timeout=20)
     report = pool.ledger.report()
