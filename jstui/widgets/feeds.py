@@ -1,9 +1,11 @@
 """The Feeds pane: live message feeds in tabs, drawn in batches from each feed's ring buffer.
 
-Data flow (design.md, "Data flow of a live message"): the nats-py callback appends to the feed's
+Data flow (design.md, "Data flow of a live message"): nats-py appends each message to the feed's
 ring buffer (`jstui.nats.feeds.Feed`); the pane's one timer (15 Hz) asks each feed for at most a
 screenful plus a margin of the newest messages (`Feed.take_new`), formats them through
-`jstui.format` and writes them with one `Log.write_lines` call per feed. A paused view takes
+`jstui.format` and appends them to the view's `FeedLog` in one batch. `FeedLog` is a `Log` that
+draws its fixed columns straight into cached strips and never starts a thread (`Log.write_lines`
+starts one per call). A paused view takes
 nothing: the buffer keeps filling and the pane says "+N new"; End draws the newest screenful and
 follows again. Counters: received = shown + filtered + dropped (+ new while paused).
 """

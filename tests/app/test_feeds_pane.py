@@ -10,6 +10,7 @@ from nats.aio.client import Client
 from nats.js.api import RetentionPolicy
 from textual import events
 from textual.pilot import Pilot
+from textual.selection import Selection
 from textual.widgets import Input, TextArea
 
 from jstui.app import JstuiApp
@@ -394,3 +395,41 @@ async def test_small_terminal_shows_the_feed_alone(
         await wait_until(pilot, lambda: "recv 1  shown 1" in screen_text(app), what="counters")
         text = screen_text(app)
         assert "2 Feeds" in text and "1 Streams" not in text
+
+
+async def test_lines_render_in_columns_cursor_spans_the_row_and_selection_copies(
+    make_app: AppFactory, nc: Client, unique: str
+) -> None:
+    app = make_app()
+    async with app.run_test(size=BIG) as pilot:
+        await wait_connected(pilot)
+        view = await open_feed(pilot, f"{unique}.r.>")
+        for i in range(3):
+            await nc.publish(f"{unique}.r.s{i}", f"payload {i}".encode())
+        await nc.flush()
+        await wait_until(pilot, lambda: view.feed.counts().shown == 3, what="three lines")
+        await pilot.pause()
+        log = current(app).query_one(FeedLog)
+        width = log.size.width
+        subject_style = log.get_component_rich_style("feed-log--subject", partial=True)
+        cursor_style = log.get_component_rich_style("feed-log--cursor", partial=True)
+
+        def row(y: int) -> list[tuple[str, Any]]:
+            strip = log.render_line(y - log.scroll_offset.y)
+            assert strip.cell_length == width
+            return [(segment.text, segment.style) for segment in strip]
+
+        for y, line in enumerate(log_lines(app)):
+            segments = row(y)
+            assert "".join(text for text, _ in segments) == line.ljust(width)
+            subject = next(style for text, style in segments if text.startswith(unique))
+            assert subject is not None and subject.color == subject_style.color
+        await pilot.press("up")  # the cursor on the newest line
+        assert log.cursor == 2
+        assert all(style.bgcolor == cursor_style.bgcolor for _, style in row(2))
+        assert row(1)[-1][1].bgcolor != cursor_style.bgcolor
+
+        app.screen.selections = {log: Selection(None, None)}  # select all, as a mouse drag would
+        await pilot.pause()
+        assert "".join(text for text, _ in row(0)).rstrip() == log_lines(app)[0]
+        assert app.screen.get_selected_text() == "\n".join(log_lines(app))
