@@ -669,6 +669,15 @@ class ResponderManager:
         for responder_id in list(self.responders):
             self.stop(responder_id)
 
+    def connection_lost(self, reason: str) -> None:
+        """The connection is closed for good: every running member ends, failed with `reason`
+        (they stay listed, so the user sees what stopped answering and why)."""
+        for responder in self.responders.values():
+            if responder.running:
+                responder.state = ResponderState.FAILED
+                responder.error = reason
+                responder.stop()
+
     def forget_finished(self) -> None:
         """Drop members that stopped on their own (failed ones stay until stopped by hand)."""
         for responder_id, responder in list(self.responders.items()):

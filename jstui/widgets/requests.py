@@ -299,6 +299,12 @@ class RequestsPane(Pane):
         self.query_one(table_id, DataTable).focus()
 
     def connection_changed(self, status: ConnectionStatus) -> None:
+        if status.state in (ConnectionState.CLOSED, ConnectionState.FAILED):
+            # nats-py gave up (or the server is gone for good): nothing answers any more
+            if self.responders is not None:
+                self.responders.connection_lost("connection closed")
+                self.refresh_views()
+            return
         if status.state is ConnectionState.CONNECTED and not self._started_from_settings:
             self._started_from_settings = True
             for option in self.host.settings.responders:

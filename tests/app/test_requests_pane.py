@@ -283,3 +283,26 @@ async def test_small_terminal_shows_the_console(make_app: AppFactory, unique: st
         await pilot.press(*f"{unique}.svc", "enter")
         await _wait_row(pilot, app, 1, "replied")
         assert "replied" in screen_text(app)
+
+
+async def test_responders_show_failed_when_the_connection_closes_for_good(
+    make_app: AppFactory, unique: str
+) -> None:
+    app = make_app(responders=(f"{unique}.svc",))
+    async with app.run_test(size=(160, 45)) as pilot:
+        await wait_connected(pilot)
+        await pilot.press("3")
+        table = _pane(app).query_one("#requests-responders", DataTable)
+        await wait_until(
+            pilot,
+            lambda: table.row_count == 1 and "running" in _row_texts(table)[0],
+            timeout=TIMEOUT,
+            what="a running responder",
+        )
+        await app.session.nc.close()
+        await wait_until(
+            pilot,
+            lambda: "failed: connection closed" in _row_texts(table)[0],
+            what="the responder marked failed",
+        )
+        assert app.is_running

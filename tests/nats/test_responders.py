@@ -328,3 +328,18 @@ async def test_tutorial_stored_requester_is_answered(fresh_server: EmbeddedServe
     assert out.strip() == "Response from Alice : HELLO, CONSUMERS!"
     assert "stored in example_stream" in err
     assert responder.answered == 1
+
+
+async def test_connection_lost_fails_running_members_with_the_reason(
+    manager: ResponderManager, unique: str
+) -> None:
+    members = await _started(manager, ResponderSpec(f"{unique}.gone", count=2))
+    assert all(m.running for m in members)
+    manager.connection_lost("connection closed")
+    # run() unsubscribes on its way out: then the state it leaves is final
+    await asyncio.wait_for(_until(lambda: all(m._sub is None for m in members)), 10)
+    assert all(m.state is ResponderState.FAILED for m in members)
+    assert all(m.error == "connection closed" for m in members)
+    assert len(manager.responders) == 2  # still listed, with the reason
+    manager.forget_finished()
+    assert len(manager.responders) == 2  # failed ones stay until stopped by hand
