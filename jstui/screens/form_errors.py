@@ -6,13 +6,17 @@ A form lays out each field as `#field-KEY` with a `Static` `#error-KEY` under it
 
 from __future__ import annotations
 
-from typing import ClassVar
+from collections.abc import Awaitable, Callable
+from typing import ClassVar, TypeVar
 
 from rich.text import Text
 from textual.dom import DOMNode
-from textual.widgets import Input, Static
+from textual.widgets import Button, Input, Static
 
 from jstui.format import sanitize
+from jstui.nats.errors import JstuiError, ServerAPIError, SpecErrors
+
+T = TypeVar("T")
 
 
 class FieldErrorsMixin(DOMNode):
@@ -20,6 +24,8 @@ class FieldErrorsMixin(DOMNode):
 
     FORM_ERROR_ID: ClassVar[str] = ""
     """The id of the Static that shows errors belonging to no field."""
+    form_busy = False
+    """True while `submit_form` waits for the server: the form's keys and buttons do nothing."""
 
     def error_keys(self) -> list[str]:
         """The keys of the fields that have an `#error-KEY` line, in screen order."""
@@ -51,6 +57,37 @@ class FieldErrorsMixin(DOMNode):
         error = self.query_one(f"#{self.FORM_ERROR_ID}", Static)
         error.update(Text(sanitize(message, max_len=1000)))
         error.display = bool(message)
+
+    async def submit_form(
+        self, button_id: str, action: Callable[[], Awaitable[T]]
+    ) -> tuple[bool, T | None]:
+        """Run `action` (create, update, start...) with the form busy and its button disabled.
+
+        `SpecErrors` go under their fields and any other `JstuiError` above the buttons (the user
+        fixes the form and tries again); returns ``(True, result)`` on success, else
+        ``(False, None)``.
+        """
+        self.form_busy = True
+        button = self.query_one(f"#{button_id}", Button)
+        button.disabled = True
+        try:
+            result = await action()
+        except SpecErrors as errors:
+            self.show_form_error("")
+            self.show_errors(errors.errors)
+            return False, None
+        except ServerAPIError as error:
+            self.show_errors({})
+            self.show_form_error(f"The server refused: {error.description}")
+            return False, None
+        except JstuiError as error:
+            self.show_errors({})
+            self.show_form_error(str(error))
+            return False, None
+        finally:
+            self.form_busy = False
+            button.disabled = False
+        return True, result
 
     def on_input_changed(self, event: Input.Changed) -> None:
         key = (event.input.id or "").removeprefix("field-")

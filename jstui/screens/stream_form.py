@@ -23,7 +23,6 @@ from textual.widget import Widget
 from textual.widgets import Button, Checkbox, Input, Label, Select, Static
 
 from jstui.format import sanitize
-from jstui.nats.errors import JstuiError, ReadOnlyError, ServerAPIError, SpecErrors
 from jstui.nats.streams import StreamService, StreamSpec, StreamSummary
 from jstui.screens.form_errors import FieldErrorsMixin
 
@@ -74,7 +73,6 @@ class StreamFormScreen(FieldErrorsMixin, ModalScreen[StreamSummary | None]):
         super().__init__(classes="dialog-screen")
         self._service = service
         self._current = current
-        self._saving = False
 
     @property
     def editing(self) -> bool:
@@ -216,41 +214,20 @@ class StreamFormScreen(FieldErrorsMixin, ModalScreen[StreamSummary | None]):
     @on(Input.Submitted)
     @on(Button.Pressed, "#stream-form-save")
     def action_save(self) -> None:
-        if not self._saving:
+        if not self.form_busy:
             self._save(self.spec())
 
     @on(Button.Pressed, "#stream-form-cancel")
     def action_cancel(self) -> None:
-        if not self._saving:
+        if not self.form_busy:
             self.dismiss(None)
 
     @work(exclusive=True, group="stream-form", exit_on_error=False, description="save stream")
     async def _save(self, spec: StreamSpec) -> None:
-        self._saving = True
-        save = self.query_one("#stream-form-save", Button)
-        save.disabled = True
-        try:
-            if self.editing:
-                result = await self._service.update(spec)
-            else:
-                result = await self._service.create(spec)
-        except SpecErrors as errors:
-            self.show_form_error("")
-            self.show_errors(errors.errors)
-            return
-        except ReadOnlyError as error:
-            self.show_errors({})
-            self.show_form_error(str(error))
-            return
-        except ServerAPIError as error:
-            self.show_errors({})
-            self.show_form_error(f"The server refused: {error.description}")
-            return
-        except JstuiError as error:
-            self.show_errors({})
-            self.show_form_error(str(error))
-            return
-        finally:
-            self._saving = False
-            save.disabled = False
-        self.dismiss(result)
+        service = self._service
+        ok, result = await self.submit_form(
+            "stream-form-save",
+            lambda: service.update(spec) if self.editing else service.create(spec),
+        )
+        if ok:
+            self.dismiss(result)

@@ -21,7 +21,6 @@ from textual.screen import ModalScreen
 from textual.widget import Widget
 from textual.widgets import Button, Input, Label, Select, Static
 
-from jstui.nats.errors import JstuiError, SpecErrors
 from jstui.screens.form_errors import FieldErrorsMixin
 
 T = TypeVar("T")
@@ -54,7 +53,6 @@ class WorkerForm(FieldErrorsMixin, ModalScreen[T | None], Generic[T]):
         self._title = title
         self._fields = tuple(fields)
         self._values = values
-        self._busy = False
 
     def compose(self) -> ComposeResult:
         with Vertical(classes=f"dialog worker-form {self.FORM_CLASS}") as dialog:
@@ -141,33 +139,19 @@ class WorkerForm(FieldErrorsMixin, ModalScreen[T | None], Generic[T]):
     @on(Input.Submitted)
     @on(Button.Pressed, "#worker-form-submit")
     def action_save(self) -> None:
-        if not self._busy:
+        if not self.form_busy:
             self._submit(self.values())
 
     @on(Button.Pressed, "#worker-form-cancel")
     def action_cancel(self) -> None:
-        if not self._busy:
+        if not self.form_busy:
             self.dismiss(None)
 
     @work(exclusive=True, group="worker-form", exit_on_error=False, description="worker form")
     async def _submit(self, values: dict[str, str]) -> None:
-        self._busy = True
-        button = self.query_one("#worker-form-submit", Button)
-        button.disabled = True
-        try:
-            result = await self.submit(values)
-        except SpecErrors as errors:
-            self.show_form_error("")
-            self.show_errors(errors.errors)
-            return
-        except JstuiError as error:
-            self.show_errors({})
-            self.show_form_error(str(error))
-            return
-        finally:
-            self._busy = False
-            button.disabled = False
-        self.dismiss(result)
+        ok, result = await self.submit_form("worker-form-submit", lambda: self.submit(values))
+        if ok:
+            self.dismiss(result)
 
     @abstractmethod
     async def submit(self, values: dict[str, str]) -> T:
