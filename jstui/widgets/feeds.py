@@ -5,9 +5,9 @@ ring buffer (`jstui.nats.feeds.Feed`); the pane's one timer (15 Hz) asks each fe
 screenful plus a margin of the newest messages (`Feed.take_new`), formats them through
 `jstui.format` and appends them to the view's `FeedLog` in one batch. `FeedLog` is a `Log` that
 draws its fixed columns straight into cached strips and never starts a thread (`Log.write_lines`
-starts one per call). A paused view takes
-nothing: the buffer keeps filling and the pane says "+N new"; End draws the newest screenful and
-follows again. Counters: received = shown + filtered + dropped (+ new while paused).
+starts one per call). A paused view takes nothing: the buffer keeps filling and the pane says
+"+N new"; End draws the newest screenful and follows again. Counters: received = shown +
+filtered + dropped (+ new while paused).
 """
 
 from __future__ import annotations
@@ -176,10 +176,8 @@ class FeedLog(Log):
         self._render_y = 0
         self._styles: dict[str, Style] = {}
         self._strips: dict[tuple[object, ...], Strip] = {}
+        """Rendered lines by message and look (cursor, answered, base style, width)."""
         self._frame: tuple[Style, int, int, int] | None = None
-        self._width_hint = 0
-        """The width of the line being rendered (lines are padded to it)."""
-        """Rendered lines by message and look (cursor, answered, base style)."""
 
     # -- content ---------------------------------------------------------------------------------
 
@@ -194,7 +192,7 @@ class FeedLog(Log):
             return
         self.refs.extend(refs)
         self._lines.extend(lines)
-        if len(self._lines) > LOG_LINES:
+        if self.max_lines is not None and len(self._lines) > self.max_lines:
             self._prune_max_lines()
         widest = max(map(cell_len, lines))
         if widest > self._width:
@@ -257,23 +255,21 @@ class FeedLog(Log):
         line = self._render_y = scroll_y + y
         if line >= len(self._lines):
             return Strip.blank(width, rich_style)
-        self._width_hint = width
-        strip = self._render_line_strip(line, rich_style)
+        strip = self._feed_line(line, rich_style, width)
         if scroll_x or strip.cell_length != width:
             # (skipped when it would return the strip itself: it caches that result in the
             # strip, a reference cycle left for the garbage collector)
             strip = strip.crop_extend(scroll_x, scroll_x + width, rich_style)
         return strip.apply_offsets(scroll_x, line)
 
-    def _render_line_strip(self, y: int, rich_style: Style) -> Strip:
+    def _feed_line(self, y: int, rich_style: Style, width: int) -> Strip:
         # Log renders every visible line through a Rich Text and a highlighter on every frame.
         # A feed line has fixed columns: build its segments directly, once per message and look.
         if self.text_selection is not None or not 0 <= y < len(self.refs):
-            return super()._render_line_strip(y, rich_style)  # selection: Log's own path
+            return self._render_line_strip(y, rich_style)  # Log's own path, for the selection
         message, subject_width, payload_start = self.refs[y]
         cursor = y == self.cursor
         answered = message.index in self.answered
-        width = self._width_hint
         key = (message.index, subject_width, payload_start, cursor, answered, rich_style, width)
         strip = self._strips.get(key)
         if strip is None:
