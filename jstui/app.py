@@ -57,6 +57,7 @@ class JstuiApp(App[int]):
         self.session.add_listener(self._on_session_status)
         self.dashboard = DashboardScreen()
         self.collector = CollectorTuning()
+        self._unmounted = False
         if settings.theme:
             self.theme = settings.theme
 
@@ -71,9 +72,14 @@ class JstuiApp(App[int]):
             with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
                 loop.add_signal_handler(signum, self.exit)
         self._connect()
-        self.call_after_refresh(self.collector.apply)  # once the first screen is built
+        self.call_after_refresh(self._tune_collector)  # once the first screen is built
+
+    def _tune_collector(self) -> None:
+        if not self._unmounted:  # an app that quits at once must not leave the process tuned
+            self.collector.apply()
 
     async def on_unmount(self) -> None:
+        self._unmounted = True
         self.collector.restore()
         await self.session.close()
 
