@@ -2,18 +2,18 @@
 
 Measured during a 100k msgs/s feed of 1 KiB messages (`benchmarks/feed_ingest.py` shows the effect
 on ingest): with CPython's defaults the collector took 131-142 ms of CPU per 300,000 messages, about
-a tenth of the loop. Two things make it expensive here:
+a tenth of the loop. Textual builds several small tracked objects per rendered line (a `Strip` and
+its caches), so a young-generation collection (threshold 700) ran about 30 times a second, each
+walking whatever was alive at that moment (0.5 ms each, most of it cache misses while a ring
+buffer of payloads streams through memory), and every few seconds a full collection walked the
+whole UI (40-55 ms). With a young threshold of 5,000 it ran about 3 times a second (3-4 ms each,
+well under a frame) and no full collection came in three rounds: 25-55 ms in all.
 
-- Textual builds several small tracked objects per rendered line (a `Strip` and its caches), so a
-  young-generation collection (threshold 700) ran about 30 times a second, each walking whatever
-  was alive at that moment (0.5 ms each, most of it cache misses while a ring buffer of payloads
-  streams through memory). At a threshold of 5,000 it runs about 3 times a second (3-4 ms each):
-  25-55 ms in all, still well under one frame per pause.
-- A full collection walks the whole UI (about 100,000 objects built at start-up that live as long
-  as the app): 40-55 ms, once every few seconds during a flood, a visible hitch. `gc.freeze()`
-  once the UI is built moves those objects out of the collector's way: 8-14 ms.
+`gc.freeze()` once the UI is built did no better on top of that (35-52 ms), and it would keep
+whatever existed at that moment alive for good once it became cyclic garbage: a feed opened at
+start-up and closed later would never give back its ring buffer. So it is not used.
 
-Both are undone on exit (tests start many apps in one process).
+The threshold is put back on exit (tests start many apps in one process).
 """
 
 from __future__ import annotations
@@ -41,14 +41,11 @@ class CollectorTuning:
         if self._saved is not None:
             return
         self._saved = gc.get_threshold()
-        gc.collect()  # what is garbage now should not be frozen
-        gc.freeze()
-        _, gen1, gen2 = self._saved
-        gc.set_threshold(max(self.gen0_threshold, self._saved[0]), gen1, gen2)
+        gen0, gen1, gen2 = self._saved
+        gc.set_threshold(max(self.gen0_threshold, gen0), gen1, gen2)
 
     def restore(self) -> None:
         if self._saved is None:
             return
         gc.set_threshold(*self._saved)
         self._saved = None
-        gc.unfreeze()

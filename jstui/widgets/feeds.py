@@ -526,6 +526,13 @@ class FeedView(Vertical):
             # add() has set the new virtual size: scroll now, drawn in the same frame
             log.scroll_end(animate=False, immediate=True, x_axis=False)
 
+    def release(self) -> None:
+        """The tab is gone: give back the ring buffer and the lines at once. (A removed widget
+        can stay referenced for a while, e.g. by its container's layout cache until the next
+        layout, and the buffer would stay with it.)"""
+        self.feed.buffer.clear()
+        self.log_widget.reset()
+
     def redraw(self) -> None:
         """Rebuild the lines from the ring buffer (after a filter change); counters stay."""
         log = self.log_widget
@@ -786,6 +793,7 @@ class FeedsPane(Pane):
             return
         view.closing = True
         await tabs.remove_pane(pane.id)
+        view.release()
         if not self.views:
             tabs.display = False
             self.query_one("#feeds-empty").display = True

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import gc
 import json
+import weakref
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +17,7 @@ from textual.widgets import Input, TextArea
 
 from jstui.app import JstuiApp
 from jstui.format import PayloadView
+from jstui.nats.feeds import Feed
 from jstui.screens.feed_dialog import ExportDialog, FeedDialog, FilterDialog
 from jstui.screens.message_detail import MessageDetailScreen
 from jstui.screens.publish import PublishScreen
@@ -343,14 +346,27 @@ async def test_startup_feeds_and_bad_option_and_close(make_app: AppFactory, uniq
         await wait_connected(pilot)
         await wait_until(pilot, lambda: len(pane(app).views) == 1, what="one good feed")
         await wait_until(pilot, lambda: "unknown option" in screen_text(app), what="error")
-        view = pane(app).views[0]
-        assert view.feed.spec.buffer == 500
-        await wait_until(pilot, lambda: view.feed.state.value == "live")
-        sids = set(view.feed._sids)
+        feed, sids = await _fill_startup_feed(pilot, app, f"{unique}.a")
         await pilot.press("2", "x")
         await wait_until(pilot, lambda: not pane(app).views, what="closed")
         await wait_until(pilot, lambda: not sids & set(app.session.nc._subs), what="unsubscribed")
         assert "No feed open" in screen_text(app)
+        # a closed feed gives its ring buffer back at once, whoever still refers to the feed
+        gc.collect()
+        closed = feed()
+        assert closed is None or not closed.buffer
+
+
+async def _fill_startup_feed(
+    pilot: Pilot[Any], app: JstuiApp, subject: str
+) -> tuple[weakref.ref[Feed], set[int]]:
+    view = pane(app).views[0]
+    assert view.feed.spec.buffer == 500
+    await wait_until(pilot, lambda: view.feed.state.value == "live")
+    for i in range(50):
+        await app.session.nc.publish(subject, b"m%d" % i)
+    await wait_until(pilot, lambda: view.feed.count == 50, what="50 received")
+    return weakref.ref(view.feed), set(view.feed._sids)
 
 
 async def test_bulk_publish_from_the_form_and_read_only_refusal(

@@ -8,20 +8,19 @@ from jstui.gctuning import GEN0_THRESHOLD, CollectorTuning
 from tests.app.conftest import AppFactory, wait_connected, wait_until
 
 
-def test_apply_freezes_and_raises_the_young_threshold_then_restore_undoes_both() -> None:
+def test_apply_raises_the_young_threshold_then_restore_puts_it_back() -> None:
     before = gc.get_threshold()
     tuning = CollectorTuning()
     tuning.apply()
     try:
         assert tuning.applied
         assert gc.get_threshold() == (max(GEN0_THRESHOLD, before[0]), before[1], before[2])
-        assert gc.get_freeze_count() > 0
         tuning.apply()  # twice is harmless
     finally:
         tuning.restore()
     assert not tuning.applied
     assert gc.get_threshold() == before
-    assert gc.get_freeze_count() == 0
+    assert gc.get_freeze_count() == 0  # nothing frozen: cyclic garbage is always collected
     tuning.restore()  # twice is harmless
 
 
@@ -32,5 +31,4 @@ async def test_the_app_tunes_the_collector_while_it_runs(make_app: AppFactory) -
         await wait_connected(pilot)
         await wait_until(pilot, lambda: app.collector.applied, what="collector tuned")
         assert gc.get_threshold()[0] == max(GEN0_THRESHOLD, before[0])
-        assert gc.get_freeze_count() > 0
-    assert gc.get_threshold() == before and gc.get_freeze_count() == 0
+    assert gc.get_threshold() == before
