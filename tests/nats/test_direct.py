@@ -10,6 +10,7 @@ from nats.aio.msg import Msg
 
 from jstui.nats import direct as direct_module
 from jstui.nats.direct import DirectDelivery, is_direct, subscribe_direct
+from jstui.nats.embedded import EmbeddedServer
 from tests.conftest import eventually
 
 LIMITS = {"pending_msgs_limit": 10, "pending_bytes_limit": 1024}
@@ -100,3 +101,29 @@ async def test_falls_back_to_a_callback_subscription(
     await nc.flush()
     await eventually(lambda: got == [b"0", b"1", b"2", b"3", b"4"])
     await sub.unsubscribe()
+
+
+async def test_a_direct_subscription_survives_a_server_restart(
+    fresh_server: EmbeddedServer,
+) -> None:
+    import nats
+
+    client = await nats.connect(
+        fresh_server.url, max_reconnect_attempts=-1, reconnect_time_wait=0.2
+    )
+    try:
+        got: list[bytes] = []
+        sub = await subscribe_direct(client, "restart.x", lambda m: got.append(m.data), **LIMITS)
+        await client.publish("restart.x", b"before")
+        await client.flush()
+        await eventually(lambda: got == [b"before"])
+        fresh_server.kill()
+        await eventually(lambda: client.is_reconnecting, what="reconnecting")
+        fresh_server.restart()
+        await eventually(lambda: client.is_connected, what="reconnected", timeout=15)
+        assert is_direct(sub)
+        await client.publish("restart.x", b"after")
+        await client.flush()
+        await eventually(lambda: got == [b"before", b"after"], what="delivered after restart")
+    finally:
+        await client.close()
