@@ -12,7 +12,7 @@ import pytest
 from nats.aio.client import Client
 
 from jstui.nats.embedded import EmbeddedServer
-from jstui.nats.session import Session
+from jstui.nats.session import Session, order_flush_pings
 
 
 @pytest.fixture(scope="session")
@@ -43,6 +43,9 @@ def nats_url(nats_server: EmbeddedServer) -> str:
 async def nc(nats_url: str) -> AsyncIterator[Client]:
     """A plain nats-py client, the kind of external program jstui must interoperate with."""
     client = await nats.connect(nats_url)
+    # nats-py 2.16's flush() can return before the server has what was queued just before it
+    # (see order_flush_pings): tests subscribe, flush, then act from another connection.
+    order_flush_pings(client)
     yield client
     await client.drain()
 

@@ -108,6 +108,30 @@ def _guard_late_pongs(nc: Client) -> None:
     nc._process_pong = process_pong  # type: ignore[method-assign]
 
 
+_PING = b"PING\r\n"
+
+
+def order_flush_pings(nc: Client) -> None:
+    """Make `flush()` mean what it says: its PING goes out after everything queued before it.
+
+    nats-py 2.16 writes a flush's PING straight to the socket, while commands queued just before
+    it (a SUB, a PUB) wait in the pending buffer for the flusher task. The PONG can then come back
+    before the server has seen them: "subscribed and flushed" did not mean that the server had the
+    subscription, and a request from another connection met "no responders" now and then (seen
+    in the test suite, confirmed with the server's trace). nats.py2 fixed the same bug in 2017
+    (PR #24) by letting the flusher send the PING; this does that again.
+    """
+
+    async def send_ping(future: asyncio.Future[bool] | None = None) -> None:
+        if future is None:
+            future = asyncio.get_running_loop().create_future()
+        nc._pongs.append(future)
+        await nc._send_command(_PING)
+        await nc._flush_pending()
+
+    nc._send_ping = send_ping  # type: ignore[method-assign]
+
+
 StatusListener = Callable[[ConnectionStatus], None]
 
 
@@ -284,6 +308,7 @@ class Session:
             self._set_status(state=ConnectionState.FAILED, error=str(exc))
             raise
         _guard_late_pongs(self._nc)
+        order_flush_pings(self._nc)
         self._js = self._nc.jetstream(**self.jetstream_options)
         self._jsm = self._nc.jsm(prefix=self.jetstream_api_prefix)
         jetstream = await self._probe_jetstream()

@@ -7,12 +7,14 @@ import contextlib
 import subprocess
 import time
 
+import nats
 import nats.errors
 import pytest
+from nats.aio.client import Client
 
 from jstui.nats.embedded import EmbeddedServer, find_nats_server, free_port
 from jstui.nats.errors import ConnectError, ReadOnlyError
-from jstui.nats.session import ConnectionState, ConnectionStatus, Session
+from jstui.nats.session import ConnectionState, ConnectionStatus, Session, order_flush_pings
 
 
 async def _wait_for_state(session: Session, state: ConnectionState, timeout: float = 10) -> None:
@@ -121,3 +123,47 @@ async def test_a_late_pong_does_not_kill_the_connection(nats_server: EmbeddedSer
         message = await sub.next_msg(timeout=2)
         assert message.data == b"still alive"
         assert await session.rtt() is not None
+
+
+async def _writes_after_subscribe_and_flush(client: Client) -> list[bytes]:
+    """What reaches the socket, in order, for a subscribe followed by a flush."""
+    written: list[bytes] = []
+    transport = client._transport
+    assert transport is not None
+    original_write, original_writelines = transport.write, transport.writelines
+
+    def write(data: bytes) -> None:
+        written.append(bytes(data))
+        original_write(data)
+
+    def writelines(lines: list[bytes]) -> None:
+        written.extend(bytes(line) for line in lines)
+        original_writelines(lines)
+
+    transport.write = write  # type: ignore[method-assign]
+    transport.writelines = writelines  # type: ignore[method-assign]
+    try:
+        await client.subscribe("order.check")
+        await client.flush(timeout=2)
+    finally:
+        transport.write, transport.writelines = original_write, original_writelines
+    return [line for line in written if line.startswith((b"SUB", b"PING"))]
+
+
+async def test_flush_sends_its_ping_after_what_was_queued_before(nats_url: str) -> None:
+    # Plain nats-py 2.16 writes the PING first: the PONG can beat the SUB (the bug).
+    plain = await nats.connect(nats_url)
+    try:
+        assert [w[:4] for w in await _writes_after_subscribe_and_flush(plain)] == [b"PING", b"SUB "]
+    finally:
+        await plain.close()
+    # jstui's connection, and any client given the fix, keeps the order.
+    async with Session([nats_url]) as session:
+        writes = await _writes_after_subscribe_and_flush(session.nc)
+        assert [w[:4] for w in writes] == [b"SUB ", b"PING"]
+    fixed = await nats.connect(nats_url)
+    order_flush_pings(fixed)
+    try:
+        assert [w[:4] for w in await _writes_after_subscribe_and_flush(fixed)] == [b"SUB ", b"PING"]
+    finally:
+        await fixed.close()
