@@ -25,6 +25,7 @@ from jstui.nats.feeds import (
     FeedSpec,
     find_stream,
 )
+from jstui.screens.form_errors import field_row
 
 if TYPE_CHECKING:
     from jstui.nats.feeds import Feed
@@ -72,15 +73,16 @@ class FeedDialog(ModalScreen[FeedSpec | None]):
     def compose(self) -> ComposeResult:
         with VerticalScroll(classes="dialog feed-dialog") as box:
             box.border_title = "New feed"
-            with Horizontal(classes="feed-row"):
-                yield Label("Subject", classes="feed-label")
-                yield Input(
+            yield from field_row(
+                "Subject",
+                Input(
                     self._subject,
                     placeholder="e.g. orders.> or my.subject.*",
                     id="feed-subject",
                     compact=True,
-                )
-            yield Static("", id="feed-subject-error", classes="field-error", markup=False)
+                ),
+                error_id="feed-subject-error",
+            )
             with Horizontal(classes="feed-row feed-mode-row"):
                 yield Label("Mode", classes="feed-label")
                 with RadioSet(id="feed-mode", compact=True):
@@ -103,42 +105,51 @@ class FeedDialog(ModalScreen[FeedSpec | None]):
                         compact=True,
                     )
             yield Static(CONSUME_WARNING, id="feed-consume-warning", markup=False)
-            with Horizontal(classes="feed-row core-only"):
-                yield Label("Queue group", classes="feed-label")
-                yield Input(placeholder="optional", id="feed-queue", compact=True)
-            yield Static("", id="feed-queue-error", classes="field-error", markup=False)
-            with Horizontal(classes="feed-row js-only"):
-                yield Label("Deliver", classes="feed-label")
-                yield Select[str](
+            yield from field_row(
+                "Queue group",
+                Input(placeholder="optional", id="feed-queue", compact=True),
+                error_id="feed-queue-error",
+                classes="feed-row core-only",
+            )
+            yield from field_row(
+                "Deliver",
+                Select[str](
                     _DELIVER,
                     value=Deliver.ALL.value,
                     allow_blank=False,
                     id="feed-deliver",
                     compact=True,
-                )
-            yield Static("", id="feed-deliver-error", classes="field-error", markup=False)
-            with Horizontal(classes="feed-row js-only start-row"):
-                yield Label("Start at", classes="feed-label")
-                yield Input(
+                ),
+                error_id="feed-deliver-error",
+                classes="feed-row js-only",
+            )
+            yield from field_row(
+                "Start at",
+                Input(
                     placeholder="sequence (e.g. 100) or time (10m, 2024-05-01T12:00Z)",
                     id="feed-start",
                     compact=True,
-                )
-            yield Static("", id="feed-start-error", classes="field-error", markup=False)
-            with Horizontal(classes="feed-row js-only"):
-                yield Label("Stream", classes="feed-label")
-                yield Input(placeholder="found from the subject", id="feed-stream", compact=True)
-            yield Static("", id="feed-stream-error", classes="field-error", markup=False)
-            with Horizontal(classes="feed-row consume-only"):
-                yield Label("Durable", classes="feed-label")
-                yield Input(
-                    placeholder="empty: an ephemeral consumer", id="feed-durable", compact=True
-                )
-            yield Static("", id="feed-durable-error", classes="field-error", markup=False)
-            with Horizontal(classes="feed-row"):
-                yield Label("Buffer", classes="feed-label")
-                yield Input(str(self._buffer), id="feed-buffer", compact=True)
-            yield Static("", id="feed-buffer-error", classes="field-error", markup=False)
+                ),
+                error_id="feed-start-error",
+                classes="feed-row js-only start-row",
+            )
+            yield from field_row(
+                "Stream",
+                Input(placeholder="found from the subject", id="feed-stream", compact=True),
+                error_id="feed-stream-error",
+                classes="feed-row js-only",
+            )
+            yield from field_row(
+                "Durable",
+                Input(placeholder="empty: an ephemeral consumer", id="feed-durable", compact=True),
+                error_id="feed-durable-error",
+                classes="feed-row consume-only",
+            )
+            yield from field_row(
+                "Buffer",
+                Input(str(self._buffer), id="feed-buffer", compact=True),
+                error_id="feed-buffer-error",
+            )
             yield Static("", id="feed-form-error", classes="form-error", markup=False)
             yield Label("Enter or ctrl+s to subscribe · Escape to cancel", classes="dialog-hint")
             with Horizontal(classes="dialog-buttons"):
@@ -266,24 +277,26 @@ class FilterDialog(ModalScreen[FeedFilter | None]):
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog feed-dialog") as box:
             box.border_title = "Filter the feed"
-            with Horizontal(classes="feed-row"):
-                yield Label("Subject", classes="feed-label")
-                yield Input(
+            yield from field_row(
+                "Subject",
+                Input(
                     self._current.subject,
                     placeholder="NATS pattern, e.g. orders.*.eu",
                     id="filter-subject",
                     compact=True,
-                )
-            yield Static("", id="filter-subject-error", classes="field-error", markup=False)
-            with Horizontal(classes="feed-row"):
-                yield Label("Payload", classes="feed-label")
-                yield Input(
+                ),
+                error_id="filter-subject-error",
+            )
+            yield from field_row(
+                "Payload",
+                Input(
                     self._current.payload,
                     placeholder='regular expression, e.g. "status": "failed"',
                     id="filter-payload",
                     compact=True,
-                )
-            yield Static("", id="filter-payload-error", classes="field-error", markup=False)
+                ),
+                error_id="filter-payload-error",
+            )
             yield Label(
                 "Only the lines shown change; the feed stays subscribed. Empty both to clear.",
                 classes="dialog-hint",
@@ -343,10 +356,11 @@ class ExportDialog(ModalScreen[Path | None]):
                 ),
                 classes="feed-export-info",
             )
-            with Horizontal(classes="feed-row"):
-                yield Label("File", classes="feed-label")
-                yield Input(str(self._default), id="export-path", compact=True)
-            yield Static("", id="export-path-error", classes="field-error", markup=False)
+            yield from field_row(
+                "File",
+                Input(str(self._default), id="export-path", compact=True),
+                error_id="export-path-error",
+            )
             with Horizontal(classes="dialog-buttons"):
                 yield Button("Export", id="export-ok", variant="primary")
                 yield Button("Cancel", id="export-cancel")

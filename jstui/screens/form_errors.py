@@ -6,17 +6,36 @@ A form lays out each field as `#field-KEY` with a `Static` `#error-KEY` under it
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from typing import ClassVar, TypeVar
 
 from rich.text import Text
+from textual.containers import Horizontal
 from textual.dom import DOMNode
-from textual.widgets import Button, Input, Static
+from textual.widget import Widget
+from textual.widgets import Button, Input, Label, Static
 
 from jstui.format import sanitize
 from jstui.nats.errors import JstuiError, ServerAPIError, SpecErrors
 
 T = TypeVar("T")
+
+
+def field_row(
+    label: str,
+    field: Widget,
+    *,
+    error_id: str | None = None,
+    classes: str = "feed-row",
+    label_classes: str = "feed-label",
+) -> Iterator[Widget]:
+    """A form row (label, field) and the line under it for the field's error, if it has one.
+
+    Use as ``yield from field_row(...)`` in `compose`.
+    """
+    yield Horizontal(Label(label, classes=label_classes), field, classes=classes)
+    if error_id is not None:
+        yield Static("", id=error_id, classes="field-error", markup=False)
 
 
 class FieldErrorsMixin(DOMNode):

@@ -23,6 +23,7 @@ from jstui.format import format_rate, sanitize
 from jstui.nats.errors import JstuiError, NotConnectedError, SpecErrors
 from jstui.nats.publish import BulkPublish, PublishMode, PublishSpec, publish_once
 from jstui.nats.session import Session
+from jstui.screens.form_errors import field_row
 
 __all__ = ["PublishScreen"]
 
@@ -72,52 +73,59 @@ class PublishScreen(ModalScreen[None]):
     def compose(self) -> ComposeResult:
         with VerticalScroll(classes="dialog publish-dialog") as box:
             box.border_title = "Publish"
-            with Horizontal(classes="feed-row"):
-                yield Label("Subject", classes="feed-label")
-                yield Input(
+            yield from field_row(
+                "Subject",
+                Input(
                     self._subject,
                     placeholder="e.g. my.subject.test",
                     id="publish-subject",
                     compact=True,
-                )
-            yield Static("", id="publish-subject-error", classes="field-error", markup=False)
-            with Horizontal(classes="feed-row"):
-                yield Label("Mode", classes="feed-label")
-                yield Select[str](
+                ),
+                error_id="publish-subject-error",
+            )
+            yield from field_row(
+                "Mode",
+                Select[str](
                     _MODES,
                     value=self._mode.value,
                     allow_blank=False,
                     id="publish-mode",
                     compact=True,
-                )
-            yield Static("", id="publish-mode-error", classes="field-error", markup=False)
-            with Horizontal(classes="feed-row"):
-                yield Label("Message id", classes="feed-label")
-                yield Input(
+                ),
+                error_id="publish-mode-error",
+            )
+            yield from field_row(
+                "Message id",
+                Input(
                     placeholder="optional, de-duplicates JetStream publishes ({{i}} allowed)",
                     id="publish-msg_id",
                     compact=True,
-                )
-            yield Static("", id="publish-msg_id-error", classes="field-error", markup=False)
-            with Horizontal(classes="feed-row publish-area-row"):
-                yield Label("Headers", classes="feed-label")
-                yield TextArea(
+                ),
+                error_id="publish-msg_id-error",
+            )
+            yield from field_row(
+                "Headers",
+                TextArea(
                     self._headers,
                     id="publish-headers",
                     compact=True,
                     soft_wrap=False,
                     placeholder="Key: Value, one per line",
-                )
-            yield Static("", id="publish-headers-error", classes="field-error", markup=False)
-            with Horizontal(classes="feed-row publish-area-row publish-payload-row"):
-                yield Label("Payload", classes="feed-label")
-                yield TextArea(
+                ),
+                error_id="publish-headers-error",
+                classes="feed-row publish-area-row",
+            )
+            yield from field_row(
+                "Payload",
+                TextArea(
                     self._payload,
                     id="publish-payload",
                     compact=True,
                     placeholder="text or JSON; {{i}} = message number, {{time}} = now",
-                )
-            yield Static("", id="publish-payload-error", classes="field-error", markup=False)
+                ),
+                error_id="publish-payload-error",
+                classes="feed-row publish-area-row publish-payload-row",
+            )
             with Horizontal(classes="feed-row"):
                 yield Label("Count", classes="feed-label")
                 yield Input("1", id="publish-count", compact=True, classes="publish-small")

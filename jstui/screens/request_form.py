@@ -21,6 +21,7 @@ from jstui.nats.requests import (
     SavedRequests,
     format_headers,
 )
+from jstui.screens.form_errors import field_row
 
 _MODES = [
     ("request: first reply wins", RequestMode.REQUEST.value),
@@ -48,30 +49,37 @@ class RequestFormScreen(ModalScreen[RequestSpec | None]):
         spec = self._spec
         with VerticalScroll(classes="dialog request-form") as box:
             box.border_title = "Request"
-            with Horizontal(classes="request-row"):
-                yield Label("Saved", classes="request-label")
-                yield Select[str](
-                    [], prompt="load a saved request", id="request-load", compact=True
-                )
-            with Horizontal(classes="request-row"):
-                yield Label("Subject", classes="request-label")
-                yield Input(
+            yield from field_row(
+                "Saved",
+                Select[str]([], prompt="load a saved request", id="request-load", compact=True),
+                classes="request-row",
+                label_classes="request-label",
+            )
+            yield from field_row(
+                "Subject",
+                Input(
                     spec.subject if spec else "",
                     placeholder="e.g. my.subject.requests",
                     id="request-subject",
                     compact=True,
-                )
-            yield Static("", id="request-subject-error", classes="field-error", markup=False)
-            with Horizontal(classes="request-row"):
-                yield Label("Mode", classes="request-label")
-                yield Select[str](
+                ),
+                error_id="request-subject-error",
+                classes="request-row",
+                label_classes="request-label",
+            )
+            yield from field_row(
+                "Mode",
+                Select[str](
                     _MODES,
                     value=(spec.mode if spec else RequestMode.REQUEST).value,
                     allow_blank=False,
                     id="request-mode",
                     compact=True,
-                )
-            yield Static("", id="request-mode-error", classes="field-error", markup=False)
+                ),
+                error_id="request-mode-error",
+                classes="request-row",
+                label_classes="request-label",
+            )
             with Horizontal(classes="request-row"):
                 yield Label("Timeout", classes="request-label")
                 yield Input(
@@ -89,25 +97,31 @@ class RequestFormScreen(ModalScreen[RequestSpec | None]):
                 )
             yield Static("", id="request-timeout-error", classes="field-error", markup=False)
             yield Static("", id="request-max_replies-error", classes="field-error", markup=False)
-            with Horizontal(classes="request-row request-area-row"):
-                yield Label("Headers", classes="request-label")
-                yield TextArea(
+            yield from field_row(
+                "Headers",
+                TextArea(
                     format_headers(spec.headers) if spec else "",
                     id="request-headers",
                     compact=True,
                     soft_wrap=False,
                     placeholder="Key: Value, one per line",
-                )
-            yield Static("", id="request-headers-error", classes="field-error", markup=False)
-            with Horizontal(classes="request-row request-area-row request-payload-row"):
-                yield Label("Payload", classes="request-label")
-                yield TextArea(
+                ),
+                error_id="request-headers-error",
+                classes="request-row request-area-row",
+                label_classes="request-label",
+            )
+            yield from field_row(
+                "Payload",
+                TextArea(
                     spec.payload_text if spec else "",
                     id="request-payload",
                     compact=True,
                     placeholder="request body (text or JSON)",
-                )
-            yield Static("", id="request-payload-error", classes="field-error", markup=False)
+                ),
+                error_id="request-payload-error",
+                classes="request-row request-area-row request-payload-row",
+                label_classes="request-label",
+            )
             with Horizontal(classes="request-row"):
                 yield Label("Save as", classes="request-label")
                 yield Input(placeholder="name", id="request-name", compact=True)
