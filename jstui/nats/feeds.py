@@ -109,7 +109,7 @@ FILTER_SCAN_BUDGET = 5_000
 """At most this many new messages are matched against a filter per `take_new` call."""
 FILTER_PAYLOAD_BYTES = 64 * 1024
 """The payload regex looks at the first 64 KiB of each payload."""
-API_TIMEOUT = 5.0
+API_TIMEOUT = 5  # whole seconds: nats-py types flush(timeout) as int
 SLICE_SECONDS = 0.010
 """How long the callback may run back to back before it lets the loop run other tasks."""
 
@@ -527,7 +527,7 @@ class FeedMessage(NamedTuple):
     """One received message. A tuple of plain values: cheap to build in the callback, and not
     tracked by the garbage collector once its fields are atomic (nats-notes section 6)."""
 
-    index: int
+    index: int  # type: ignore[assignment]  # a field, shadowing tuple.index on purpose
     """1-based position in the feed (counts every message the callback saw)."""
     time: float
     """When it arrived (wall clock, seconds since the epoch)."""
@@ -706,7 +706,10 @@ class Feed:
         self.skipped = 0
         self.meter = RateMeter()
         self.acks: dict[int, AckKind] = {}
-        """Acknowledgements sent, by message index (consuming feeds)."""
+        """Acknowledgements sent, by message index (consuming feeds): the one record of them,
+        read by the feed's log and the detail screen alike."""
+        self.acks_sent = 0
+        """Bumped with every acknowledgement, so a view knows when to redraw without diffing."""
         self._clock = clock
         self._cursor = 0
         self._metered_count = 0
@@ -892,6 +895,7 @@ class Feed:
         except (nats.errors.Error, TimeoutError) as error:
             raise translate(error) from error
         self.acks[message.index] = kind
+        self.acks_sent += 1
         if len(self.acks) > self.spec.buffer:
             oldest = self.buffer[0].index if self.buffer else self.count
             self.acks = {i: k for i, k in self.acks.items() if i >= oldest}

@@ -34,6 +34,9 @@ from textual.strip import Strip
 from textual.timer import Timer
 from textual.widgets import Log, Static, TabbedContent, TabPane
 
+from jstui.dialogs.feed_dialog import ExportDialog, FeedDialog, FilterDialog
+from jstui.dialogs.message_detail import MessageDetailScreen
+from jstui.dialogs.publish import PublishScreen
 from jstui.format import format_count, format_rate, format_size, payload_preview, sanitize
 from jstui.nats.errors import JstuiError, ValidationError
 from jstui.nats.feeds import (
@@ -152,7 +155,6 @@ class FeedLog(Log):
         Binding("pageup", "cursor_page(-1)", "Page up", show=False, priority=True),
         Binding("pagedown", "cursor_page(1)", "Page down", show=False, priority=True),
         Binding("home", "cursor_home", "First line", show=False, priority=True),
-        Binding("end", "follow", "Tail", show=False, priority=True),
         Binding("enter", "open", "Detail", priority=True),
     ]
 
@@ -162,17 +164,15 @@ class FeedLog(Log):
     class OpenRequested(Message):
         """Enter or a double click on a line."""
 
-    class FollowRequested(Message):
-        """End: back to the tail (the Log's own End would only scroll)."""
-
-    def __init__(self, *, id: str | None = None) -> None:
+    def __init__(self, feed: Feed, *, id: str | None = None) -> None:
         # auto_scroll off: the view decides when to follow (a paused or scrolled view holds still)
         super().__init__(highlight=True, max_lines=LOG_LINES, auto_scroll=False, id=id)
         self.highlighter = _FeedHighlighter(self)
         self.refs: deque[tuple[FeedMessage, int, int]] = deque(maxlen=LOG_LINES)
         """Per line: the message, its subject width and where its payload starts."""
         self.cursor: int | None = None
-        self.answered: dict[int, AckKind] = {}
+        self._feed = feed
+        """Read for its acknowledgements (answered lines are greyed out); never written here."""
         self._render_y = 0
         self._styles: dict[str, Style] = {}
         self._strips: dict[tuple[object, ...], Strip] = {}
@@ -269,7 +269,7 @@ class FeedLog(Log):
             return self._render_line_strip(y, rich_style)  # Log's own path, for the selection
         message, subject_width, payload_start = self.refs[y]
         cursor = y == self.cursor
-        answered = message.index in self.answered
+        answered = message.index in self._feed.acks
         key = (message.index, subject_width, payload_start, cursor, answered, rich_style, width)
         strip = self._strips.get(key)
         if strip is None:
@@ -329,7 +329,7 @@ class FeedLog(Log):
         text.stylize(self._style("feed-log--time"), 0, TIME_WIDTH)
         text.stylize(self._style("feed-log--subject"), subject_start, subject_end)
         text.stylize(self._style("feed-log--meta"), subject_end, payload_start)
-        if message.index in self.answered:
+        if message.index in self._feed.acks:
             text.stylize(self._style("feed-log--answered"))
         if line == self.cursor:
             text.stylize(self._style("feed-log--cursor"))
@@ -383,9 +383,6 @@ class FeedLog(Log):
     def action_open(self) -> None:
         self.post_message(self.OpenRequested())
 
-    def action_follow(self) -> None:
-        self.post_message(self.FollowRequested())
-
     def _on_mouse_scroll_up(self, event: events.MouseScrollUp) -> None:
         self.post_message(self.Interacted())
 
@@ -420,7 +417,8 @@ class FeedView(Vertical):
         self.closing = False
         """Set while the tab is being removed: the timer leaves the view alone."""
         # children are kept by reference: cheap to update, and no query can miss mid-removal
-        self._log = FeedLog(id="feed-log")
+        self._log = FeedLog(feed, id="feed-log")
+        self._acks_drawn = 0
         self._shown_info = self._info_text()
         self._shown_counts = self._counts_text()
         self._info = Static(self._shown_info, id="feed-info", markup=False)
@@ -482,6 +480,9 @@ class FeedView(Vertical):
         if self.closing or not log.is_mounted:
             return  # the tab is still being built, or going away
         feed.sample_rates()
+        if feed.acks_sent != self._acks_drawn:  # acked here or from the detail screen
+            self._acks_drawn = feed.acks_sent
+            log.refresh()
         if not self.paused and log.is_vertical_scrollbar_grabbed:
             self.pause("scrolled")
         if not self.paused:
@@ -660,11 +661,6 @@ class FeedView(Vertical):
     def _held(self, event: FeedLog.Interacted) -> None:
         event.stop()
         self.pause("scrolled")
-
-    @on(FeedLog.FollowRequested)
-    def _follow_requested(self, event: FeedLog.FollowRequested) -> None:
-        event.stop()
-        self.follow()
 
     @on(events.Click, "#feed-new")
     def _clicked_new(self) -> None:
@@ -859,8 +855,6 @@ class FeedsPane(Pane):
     # -- actions ---------------------------------------------------------------------------------
 
     def action_new_feed(self) -> None:
-        from jstui.screens.feed_dialog import FeedDialog
-
         subject = ""
         view = self.current
         if view is not None:
@@ -875,8 +869,6 @@ class FeedsPane(Pane):
         )
 
     def action_publish(self) -> None:
-        from jstui.screens.publish import PublishScreen
-
         view = self.current
         subject = ""
         jetstream: bool | None = None
@@ -914,8 +906,6 @@ class FeedsPane(Pane):
             self.run_worker(self.close_feed(view), group="feeds-close", exit_on_error=False)
 
     def action_detail(self) -> None:
-        from jstui.screens.message_detail import MessageDetailScreen
-
         view = self.current
         if view is None:
             return
@@ -927,8 +917,6 @@ class FeedsPane(Pane):
         self.app.push_screen(MessageDetailScreen(message, view.feed))
 
     def action_filter(self) -> None:
-        from jstui.screens.feed_dialog import FilterDialog
-
         view = self.current
         if view is None:
             return
@@ -940,8 +928,6 @@ class FeedsPane(Pane):
         self.app.push_screen(FilterDialog(view.filter), chosen)
 
     def action_export(self) -> None:
-        from jstui.screens.feed_dialog import ExportDialog
-
         view = self.current
         if view is None:
             return
@@ -970,7 +956,6 @@ class FeedsPane(Pane):
         except JstuiError as error:
             self.notify(sanitize(str(error)), severity="error", markup=False)
             return
-        view.log_widget.answered[message.index] = kind
         view.log_widget.refresh()
         meta = message.meta
         seq = f" (stream sequence {meta.stream_seq})" if meta else ""

@@ -13,8 +13,8 @@ from textual.pilot import Pilot
 from textual.widgets import DataTable, Select, TabbedContent
 
 from jstui.app import JstuiApp
-from jstui.screens.request_form import RequestFormScreen
-from jstui.screens.responder_form import ResponderFormScreen
+from jstui.dialogs.request_form import RequestFormScreen
+from jstui.dialogs.responder_form import ResponderFormScreen
 from jstui.widgets.requests import RequestsPane
 from tests.app.conftest import AppFactory, screen_text, wait_connected, wait_until
 

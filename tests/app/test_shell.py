@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from jstui.app import EXIT_CANNOT_CONNECT, JstuiApp
 from jstui.config import Settings
+from jstui.dialogs.connect_failed import ConnectFailedScreen
+from jstui.dialogs.help import HelpScreen
 from jstui.nats.embedded import free_port
-from jstui.screens.connect_failed import ConnectFailedScreen
-from jstui.screens.help import HelpScreen
 from jstui.widgets.status import StatusLine
 from tests.app.conftest import AppFactory, screen_text, wait_connected, wait_until
 

@@ -11,7 +11,7 @@ from textual import events
 from textual.pilot import Pilot
 
 from jstui.app import JstuiApp
-from jstui.screens.stream_browser import StreamBrowserScreen
+from jstui.dialogs.stream_browser import StreamBrowserScreen
 from tests.app.conftest import AppFactory, screen_text, wait_until
 from tests.app.conftest import wait_connected as connected
 from tests.app.test_streams_pane import make_stream, select_stream

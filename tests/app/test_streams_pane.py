@@ -18,11 +18,11 @@ from textual.widgets import Input, Select
 
 from jstui.app import JstuiApp
 from jstui.config import Settings
+from jstui.dialogs.confirm import ConfirmScreen
+from jstui.dialogs.stream_browser import StreamBrowserScreen
+from jstui.dialogs.stream_form import StreamFormScreen
+from jstui.dialogs.stream_purge import StreamPurgeScreen
 from jstui.nats.embedded import EmbeddedServer
-from jstui.screens.confirm import ConfirmScreen
-from jstui.screens.stream_browser import StreamBrowserScreen
-from jstui.screens.stream_form import StreamFormScreen
-from jstui.screens.stream_purge import StreamPurgeScreen
 from jstui.widgets.streams import StreamsPane
 from tests.app.conftest import AppFactory, screen_text, wait_connected, wait_until
 

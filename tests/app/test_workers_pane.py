@@ -8,12 +8,12 @@ from textual.pilot import Pilot
 from textual.widgets import DataTable, Input, Select
 
 from jstui.app import JstuiApp
+from jstui.dialogs.confirm import ConfirmScreen
+from jstui.dialogs.worker_load import WorkerLoadScreen
+from jstui.dialogs.worker_member import WorkerMemberScreen
+from jstui.dialogs.worker_pool import WorkerPoolScreen
 from jstui.nats.embedded import EmbeddedServer
 from jstui.nats.workers import Delay, MemberSettings, MemberState, PoolMode
-from jstui.screens.confirm import ConfirmScreen
-from jstui.screens.worker_load import WorkerLoadScreen
-from jstui.screens.worker_member import WorkerMemberScreen
-from jstui.screens.worker_pool import WorkerPoolScreen
 from jstui.widgets.workers import WorkersPane
 from tests.app.conftest import AppFactory, screen_text, wait_connected, wait_until
 from tests.nats.test_monitor import External

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from rich.text import Text
 
+from jstui.dialogs.worker_form import FormField, WorkerForm
+from jstui.dialogs.worker_pool import FAIL_CHOICES
 from jstui.nats.errors import SpecErrors
 from jstui.nats.workers import FailureKind, MemberSettings, parse_delay, parse_failure_rate
-from jstui.screens.worker_form import FormField, WorkerForm
-from jstui.screens.worker_pool import FAIL_CHOICES
 
 MEMBER_FIELDS = (
     FormField("delay", "Processing time", "ms per task: 0, 50, or a range 10-100"),

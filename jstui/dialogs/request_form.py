@@ -13,6 +13,7 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Select, Static, TextArea
 
+from jstui.dialogs.form_errors import field_row
 from jstui.format import sanitize
 from jstui.nats.errors import JstuiError, SpecErrors, ValidationError
 from jstui.nats.requests import (
@@ -21,7 +22,6 @@ from jstui.nats.requests import (
     SavedRequests,
     format_headers,
 )
-from jstui.screens.form_errors import field_row
 
 _MODES = [
     ("request: first reply wins", RequestMode.REQUEST.value),

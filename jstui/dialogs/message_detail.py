@@ -20,6 +20,7 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Label, Static, TextArea
 
+from jstui.dialogs.publish import PublishScreen
 from jstui.format import (
     PayloadView,
     format_age,
@@ -185,8 +186,6 @@ class MessageDetailScreen(ModalScreen[None]):
 
     @on(Button.Pressed, "#detail-again")
     def action_publish_again(self) -> None:
-        from jstui.screens.publish import PublishScreen
-
         message = self.message
         headers = "\n".join(
             f"{key}: {value}"
@@ -230,15 +229,5 @@ class MessageDetailScreen(ModalScreen[None]):
         except JstuiError as error:
             self.notify(sanitize(str(error)), severity="error", markup=False)
             return
-        self._mark_answered(kind)
         self.query_one("#detail-meta", Static).update(metadata_text(self.message, self.feed))
         self.notify(f"Message {kind.value} sent.", markup=False)
-
-    def _mark_answered(self, kind: AckKind) -> None:
-        # the feed's log greys out answered lines; find it through the app, if it is there
-        from jstui.widgets.feeds import FeedLog, FeedView
-
-        for view in self.app.query(FeedView):
-            if view.feed is self.feed:
-                view.query_one(FeedLog).answered[self.message.index] = kind
-                view.query_one(FeedLog).refresh()

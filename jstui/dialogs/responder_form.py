@@ -154,9 +154,9 @@ class ResponderFormScreen(ModalScreen[ResponderSpec | None]):
                 widget = self.query_one(f"#responder-{name}-error", Static)
                 widget.update(Text(message))
                 widget.set_class(bool(message), "-shown")
-            message = self.query_one("#responder-form-message", Static)
-            message.update(Text("fix the fields marked in red"))
-            message.add_class("-shown")
+            summary = self.query_one("#responder-form-message", Static)
+            summary.update(Text("fix the fields marked in red"))
+            summary.add_class("-shown")
             return
         self.dismiss(spec)
 

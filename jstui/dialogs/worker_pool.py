@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
+from jstui.dialogs.worker_form import FormField, WorkerForm, whole_number
 from jstui.nats.errors import SpecErrors
 from jstui.nats.streams import format_duration, parse_duration
 from jstui.nats.workers import (
@@ -27,7 +28,6 @@ from jstui.nats.workers import (
     parse_delay,
     parse_failure_rate,
 )
-from jstui.screens.worker_form import FormField, WorkerForm, whole_number
 
 MODE_CHOICES = (
     ("core queue group", PoolMode.CORE.value),

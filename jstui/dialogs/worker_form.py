@@ -21,7 +21,7 @@ from textual.screen import ModalScreen
 from textual.widget import Widget
 from textual.widgets import Button, Input, Label, Select, Static
 
-from jstui.screens.form_errors import FieldErrorsMixin
+from jstui.dialogs.form_errors import FieldErrorsMixin
 
 T = TypeVar("T")
 

@@ -22,9 +22,9 @@ from textual.screen import ModalScreen
 from textual.widget import Widget
 from textual.widgets import Button, Checkbox, Input, Label, Select, Static
 
+from jstui.dialogs.form_errors import FieldErrorsMixin
 from jstui.format import sanitize
 from jstui.nats.streams import StreamService, StreamSpec, StreamSummary
-from jstui.screens.form_errors import FieldErrorsMixin
 
 FIELDS: tuple[tuple[str, str, str], ...] = (
     # (StreamSpec attribute, label, placeholder)
@@ -112,7 +112,7 @@ class StreamFormScreen(FieldErrorsMixin, ModalScreen[StreamSummary | None]):
         disabled = bool(self._disabled_reason(key))
         widget_id = f"field-{key}"
         if key == "retention":
-            choices = RETENTION_CHOICES
+            choices: tuple[tuple[str, str], ...] = RETENTION_CHOICES
             if self.editing and spec.retention != "workqueue":
                 # limits <-> interest may change; workqueue can be neither entered nor left.
                 choices = tuple(c for c in choices if c[1] != "workqueue")

@@ -19,11 +19,11 @@ from textual.screen import ModalScreen
 from textual.timer import Timer
 from textual.widgets import Button, Input, Label, ProgressBar, Select, Static, TextArea
 
+from jstui.dialogs.form_errors import field_row
 from jstui.format import format_rate, sanitize
 from jstui.nats.errors import JstuiError, NotConnectedError, SpecErrors
 from jstui.nats.publish import BulkPublish, PublishMode, PublishSpec, publish_once
 from jstui.nats.session import Session
-from jstui.screens.form_errors import field_row
 
 __all__ = ["PublishScreen"]
 
@@ -68,7 +68,7 @@ class PublishScreen(ModalScreen[None]):
 
     @property
     def session(self) -> Session:
-        return self.app.session  # type: ignore[attr-defined,no-any-return]
+        return self.app.session  # type: ignore[attr-defined]
 
     def compose(self) -> ComposeResult:
         with VerticalScroll(classes="dialog publish-dialog") as box:

@@ -15,6 +15,7 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, RadioButton, RadioSet, Select, Static
 
+from jstui.dialogs.form_errors import field_row
 from jstui.format import sanitize
 from jstui.nats.errors import JstuiError, SpecErrors
 from jstui.nats.feeds import (
@@ -25,7 +26,6 @@ from jstui.nats.feeds import (
     FeedSpec,
     find_stream,
 )
-from jstui.screens.form_errors import field_row
 
 if TYPE_CHECKING:
     from jstui.nats.feeds import Feed
