@@ -19,11 +19,3 @@ class ConnectionChanged(Message, bubble=False):
 
     def can_replace(self, message: Message) -> bool:
         return isinstance(message, ConnectionChanged)
-
-
-class StreamsChanged(Message):
-    """A stream was created, edited, purged or deleted from jstui; panes may refresh at once."""
-
-    def __init__(self, name: str) -> None:
-        super().__init__()
-        self.name = name

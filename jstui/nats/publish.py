@@ -51,7 +51,7 @@ YIELD_EVERY = 100
 """Core `nc.publish` only yields when its buffer flushes: yield ourselves this often."""
 MAX_IN_FLIGHT = 2_000
 """JetStream acknowledgements awaited at once by one bulk publish."""
-ACK_TIMEOUT = 5.0
+ACK_TIMEOUT = 5  # whole seconds: nats-py types flush(timeout) as int
 
 _TEMPLATE_RE = re.compile(r"\{\{\s*(i|time)\s*\}\}")
 _HEADER_KEY_RE = re.compile(r"^[!-9;-~]+$")  # printable ASCII without ':' and spaces
@@ -200,12 +200,6 @@ class PublishResult:
     stream: str = ""
     seq: int = 0
     duplicate: bool = False
-
-    def abandon(self) -> None:
-        """Stop sending and stop waiting: acknowledgements still in flight count as failed."""
-        self.cancel()
-        for future in list(self._in_flight):
-            future.cancel()
 
     def describe(self) -> str:
         if not self.jetstream:

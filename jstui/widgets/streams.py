@@ -25,10 +25,14 @@ from textual import on, work
 from textual.app import ComposeResult, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
+from textual.coordinate import Coordinate
 from textual.widgets import DataTable, Static
 
+from jstui.dialogs.confirm import ConfirmScreen
+from jstui.dialogs.stream_browser import StreamBrowserScreen
+from jstui.dialogs.stream_form import StreamFormScreen
+from jstui.dialogs.stream_purge import PurgeRequest, StreamPurgeScreen
 from jstui.format import format_age, format_count, format_size, sanitize
-from jstui.messages import StreamsChanged
 from jstui.nats.errors import JstuiError, translate
 from jstui.nats.session import ConnectionState, ConnectionStatus
 from jstui.nats.streams import (
@@ -40,10 +44,6 @@ from jstui.nats.streams import (
     stream_name_problem,
 )
 from jstui.nats.streams import format_size as format_limit_size
-from jstui.screens.confirm import ConfirmScreen
-from jstui.screens.stream_browser import StreamBrowserScreen
-from jstui.screens.stream_form import StreamFormScreen
-from jstui.screens.stream_purge import PurgeRequest, StreamPurgeScreen
 from jstui.widgets.base import Pane
 
 POLL_SECONDS = 1.0
@@ -467,7 +467,7 @@ class StreamsPane(Pane):
         if table.row_count == 0:
             return None
         row = min(max(table.cursor_row, 0), table.row_count - 1)
-        key = table.coordinate_to_cell_key((row, 0)).row_key.value
+        key = table.coordinate_to_cell_key(Coordinate(row, 0)).row_key.value
         return str(key) if key is not None else None
 
     @on(DataTable.RowHighlighted, "#streams-table")
@@ -554,9 +554,8 @@ class StreamsPane(Pane):
             return None
         return self._selected
 
-    def _changed(self, name: str, message: str) -> None:
+    def _changed(self, message: str) -> None:
         self.notify(sanitize(message), markup=False)
-        self.post_message(StreamsChanged(name))
         self.refresh_now()
 
     def action_new_stream(self) -> None:
@@ -568,7 +567,7 @@ class StreamsPane(Pane):
         result = await self.app.push_screen_wait(StreamFormScreen(self.service))
         if result is not None:
             self._selected = result.name
-            self._changed(result.name, f"Created stream {result.name}")
+            self._changed(f"Created stream {result.name}")
 
     def action_edit_stream(self) -> None:
         name = self._need_selection()
@@ -585,7 +584,7 @@ class StreamsPane(Pane):
         current = StreamSpec.from_config(config)
         result = await self.app.push_screen_wait(StreamFormScreen(self.service, current=current))
         if result is not None:
-            self._changed(result.name, f"Saved stream {result.name}")
+            self._changed(f"Saved stream {result.name}")
 
     def action_purge_stream(self) -> None:
         name = self._need_selection()
@@ -626,9 +625,7 @@ class StreamsPane(Pane):
         except JstuiError as error:
             self._error(error)
             return
-        self._changed(
-            name, f"Purged {format_count(purged)} message{'s' * (purged != 1)} from {name}"
-        )
+        self._changed(f"Purged {format_count(purged)} message{'s' * (purged != 1)} from {name}")
 
     async def _purge_count(self, name: str, request: PurgeRequest) -> int:
         """How many messages the purge will remove, as the server counts them now."""
@@ -667,7 +664,7 @@ class StreamsPane(Pane):
             return
         if self._selected == name:
             self._selected = None
-        self._changed(name, f"Deleted stream {name}")
+        self._changed(f"Deleted stream {name}")
 
     def action_browse_stream(self) -> None:
         name = self._need_selection()
