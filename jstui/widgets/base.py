@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+from collections.abc import Awaitable, Callable, Iterator
 from typing import TYPE_CHECKING, ClassVar, Protocol, cast
 
 from textual.app import SystemCommand
 from textual.containers import Vertical
+from textual.dom import DOMNode
 from textual.widget import Widget
 
+from jstui.format import sanitize
 from jstui.messages import ConnectionChanged
+from jstui.nats.errors import JstuiError
 from jstui.nats.session import ConnectionStatus, Session
 
 if TYPE_CHECKING:
@@ -20,6 +26,48 @@ class SessionHost(Protocol):
 
     session: Session
     settings: Settings
+
+
+class PeriodicPoll:
+    """The one way jstui polls: the next run starts a period after the last one *finished*.
+
+    Runs never overlap and a slow run is never cancelled by the next tick (cancelling a request
+    half-way is what sets off the nats-py late-PONG bug that `Session` patches). `wake()` runs it
+    at once, or as soon as the run in progress ends. ``when`` is asked before every run: a poll
+    whose result nobody can see (not connected, a dialog on top) is skipped, not queued.
+    Expected failures are the poll's own business; anything else ends the worker and reaches the
+    app's central handler.
+    """
+
+    def __init__(
+        self,
+        owner: DOMNode,
+        seconds: float,
+        poll: Callable[[], Awaitable[object]],
+        *,
+        description: str,
+        when: Callable[[], bool] = lambda: True,
+    ) -> None:
+        self.seconds = seconds
+        self._poll = poll
+        self._when = when
+        self._wake = asyncio.Event()
+        self.runs = 0
+        owner.run_worker(
+            self._loop(), group=f"poll {description}", description=description, exit_on_error=False
+        )
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    async def _loop(self) -> None:
+        while True:
+            self._wake.clear()
+            if self._when():
+                self.runs += 1
+                await self._poll()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), self.seconds)
 
 
 class Pane(Vertical):
@@ -49,6 +97,27 @@ class Pane(Vertical):
     def connection_changed(self, status: ConnectionStatus) -> None:
         """Called with every new connection state; the default does nothing."""
 
+    def report_error(self, error: BaseException | str, *, title: str = "") -> None:
+        """Tell the user that an action of theirs failed: a notification titled with the pane.
+
+        Errors of a form field are shown under that field by the form instead.
+        """
+        self.notify(
+            sanitize(str(error), max_len=500),
+            title=sanitize(title or self.PANE_TITLE),
+            severity="error",
+            markup=False,
+        )
+
+    @contextlib.contextmanager
+    def reporting_errors(self, *, title: str = "") -> Iterator[None]:
+        """``with self.reporting_errors(): ...``: a `JstuiError` inside is shown with
+        `report_error` and ends the block; anything else is a bug and propagates."""
+        try:
+            yield
+        except JstuiError as error:
+            self.report_error(error, title=title)
+
     def palette_commands(self) -> list[SystemCommand]:
         """The pane's main actions for the command palette (ctrl+p)."""
         return []
@@ -70,15 +139,3 @@ class Pane(Vertical):
                 return False
             node = node.parent
         return True
-
-
-class ComingNextPane(Pane):
-    """An honest placeholder for a pane whose issue has not been built yet."""
-
-    can_focus = True
-    NOTICE: ClassVar[str] = ""
-
-    def compose(self):  # type: ignore[no-untyped-def]
-        from textual.widgets import Static
-
-        yield Static(self.NOTICE, classes="coming-next", markup=False)
