@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import signal
 from collections.abc import Callable, Iterable
+from pathlib import PurePath
 from typing import ClassVar
 
 from textual import on, work
@@ -15,6 +16,9 @@ from textual.screen import Screen
 from textual.worker import Worker, WorkerState
 
 from jstui.config import Settings
+from jstui.dashboard import DashboardScreen
+from jstui.dialogs.connect_failed import ConnectFailedScreen
+from jstui.dialogs.help import HelpScreen, KeySection
 from jstui.format import sanitize
 from jstui.gctuning import CollectorTuning
 from jstui.messages import ConnectionChanged
@@ -22,9 +26,6 @@ from jstui.nats.embedded import EmbeddedServer
 from jstui.nats.errors import ConnectError, JstuiError
 from jstui.nats.session import ConnectionStatus, Session
 from jstui.paths import stylesheets
-from jstui.screens.connect_failed import ConnectFailedScreen
-from jstui.screens.dashboard import DashboardScreen
-from jstui.screens.help import HelpScreen, KeySection
 from jstui.widgets.base import Pane
 
 EXIT_CANNOT_CONNECT = 2
@@ -44,7 +45,7 @@ class JstuiApp(App[int]):
     """jstui. `embedded` is the server jstui started itself, if any (shown in the status line)."""
 
     TITLE = "jstui"
-    CSS_PATH = stylesheets()
+    CSS_PATH: ClassVar[list[str | PurePath]] = [*stylesheets()]
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("ctrl+q", "quit", "Quit", priority=True),
     ]

@@ -170,7 +170,7 @@ class EmbeddedServer:
                 start_new_session=True,  # a Ctrl+C in the terminal goes to jstui, which stops it
             )
         finally:
-            if log is not subprocess.DEVNULL:
+            if not isinstance(log, int):  # an opened log file, not subprocess.DEVNULL
                 log.close()
         deadline = time.monotonic() + ready_timeout
         while time.monotonic() < deadline:

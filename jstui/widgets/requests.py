@@ -22,6 +22,8 @@ from textual.containers import VerticalScroll
 from textual.timer import Timer
 from textual.widgets import DataTable, Sparkline, Static, TabbedContent, TabPane
 
+from jstui.dialogs.request_form import RequestFormScreen
+from jstui.dialogs.responder_form import ResponderFormScreen
 from jstui.format import ELLIPSIS, PayloadView, headers_lines, next_view, render_payload, sanitize
 from jstui.nats.errors import JstuiError, ValidationError
 from jstui.nats.requests import (
@@ -42,8 +44,6 @@ from jstui.nats.responders import (
 )
 from jstui.nats.session import ConnectionState, ConnectionStatus
 from jstui.nats.stats import LatencyStats
-from jstui.screens.request_form import RequestFormScreen
-from jstui.screens.responder_form import ResponderFormScreen
 from jstui.widgets.base import Pane
 from jstui.widgets.sparkline import spark
 
@@ -282,8 +282,8 @@ class RequestsPane(Pane):
             stats.add_column(label, key=key)
         table = self.query_one("#requests-responders", DataTable)
         # What a quarter of the screen shows first; the rest scrolls sideways (or press z).
-        for label, width in _RESPONDER_COLUMNS:
-            table.add_column(label, key=label, width=width)
+        for label, column_width in _RESPONDER_COLUMNS:
+            table.add_column(label, key=label, width=column_width)
         self.set_interval(REFRESH_SECONDS, self.refresh_views)
         self._show_summary()
         if self.session.status.state is ConnectionState.CONNECTED:

@@ -29,6 +29,10 @@ from textual.widgets import DataTable, Static
 from textual.widgets.data_table import RowDoesNotExist
 from textual.worker import Worker
 
+from jstui.dialogs.confirm import ConfirmScreen
+from jstui.dialogs.worker_load import WorkerLoadScreen
+from jstui.dialogs.worker_member import WorkerMemberScreen
+from jstui.dialogs.worker_pool import WorkerPoolScreen
 from jstui.format import format_count, format_duration_short, format_rate, sanitize
 from jstui.nats.errors import JstuiError, ReadOnlyError, SpecErrors
 from jstui.nats.monitor import ExternalMember, MonitorClient, MonitorError
@@ -47,10 +51,6 @@ from jstui.nats.workers import (
     default_task_subject,
     parse_workers_option,
 )
-from jstui.screens.confirm import ConfirmScreen
-from jstui.screens.worker_load import WorkerLoadScreen
-from jstui.screens.worker_member import WorkerMemberScreen
-from jstui.screens.worker_pool import WorkerPoolScreen
 from jstui.widgets.base import Pane
 from jstui.widgets.sparkline import spark
 
@@ -733,7 +733,7 @@ class WorkersPane(Pane):
             if rows:
                 table.move_cursor(row=min(cursor, len(rows) - 1))
             return
-        columns = [key.value for key in table.columns]
+        columns = list(table.columns)
         for key, cells in rows.items():
             if key not in existing:
                 table.add_row(*cells, key=key)
