@@ -11,8 +11,9 @@ import nats
 import pytest
 from nats.aio.client import Client
 
+from jstui.nats.client_fixes import order_flush_pings
 from jstui.nats.embedded import EmbeddedServer
-from jstui.nats.session import Session, order_flush_pings
+from jstui.nats.session import Session
 
 
 @pytest.fixture(scope="session")

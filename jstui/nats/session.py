@@ -22,10 +22,17 @@ from nats.aio.client import Client
 from nats.js.client import JetStreamContext
 from nats.js.manager import JetStreamManager
 
+from jstui.nats.client_fixes import apply_client_fixes
 from jstui.nats.errors import ConnectError, NotConnectedError, ReadOnlyError
 
 CONNECT_TIMEOUT = 4.5
 """Seconds before a first connect gives up; the user must see a reason within 5 s."""
+PING_INTERVAL = 5
+MAX_OUTSTANDING_PINGS = 3
+"""A connection that answers no PING for about 20 s is stale, and nats-py reconnects. Under an
+unpaced flood a PONG was seen to take 2-4 s, so a busy connection is never taken for a dead one;
+nats-py's default (two minutes, twice) left a dead connection looking alive for four minutes."""
+READ_LOOP_CHECK_SECONDS = 1.0
 
 
 class ConnectionState(StrEnum):
@@ -88,50 +95,6 @@ def _is_auth_error(exc: BaseException) -> bool:
     return "authorization violation" in text or "authentication" in text
 
 
-def _guard_late_pongs(nc: Client) -> None:
-    """Make a PONG that arrives after its `rtt()`/`flush()` timed out or was cancelled harmless.
-
-    nats-py 2.16 calls `set_result` on that PING's future even when it is already cancelled; the
-    `InvalidStateError` ends the client's read loop for good, and the connection goes silently
-    dead without a reconnect. A status poll cancelled under load is enough to trigger it.
-    """
-
-    async def process_pong() -> None:
-        pongs: list[asyncio.Future[bool]] = nc._pongs
-        if pongs:
-            future = pongs.pop(0)  # each PONG answers the oldest PING, even an abandoned one
-            if not future.done():
-                future.set_result(True)
-            nc._pongs_received += 1
-            nc._pings_outstanding = 0
-
-    nc._process_pong = process_pong  # type: ignore[method-assign]
-
-
-_PING = b"PING\r\n"
-
-
-def order_flush_pings(nc: Client) -> None:
-    """Make `flush()` mean what it says: its PING goes out after everything queued before it.
-
-    nats-py 2.16 writes a flush's PING straight to the socket, while commands queued just before
-    it (a SUB, a PUB) wait in the pending buffer for the flusher task. The PONG can then come back
-    before the server has seen them: "subscribed and flushed" did not mean that the server had the
-    subscription, and a request from another connection met "no responders" now and then (seen
-    in the test suite, confirmed with the server's trace). nats.py2 fixed the same bug in 2017
-    (PR #24) by letting the flusher send the PING; this does that again.
-    """
-
-    async def send_ping(future: asyncio.Future[bool] | None = None) -> None:
-        if future is None:
-            future = asyncio.get_running_loop().create_future()
-        nc._pongs.append(future)
-        await nc._send_command(_PING)
-        await nc._flush_pending()
-
-    nc._send_ping = send_ping  # type: ignore[method-assign]
-
-
 StatusListener = Callable[[ConnectionStatus], None]
 
 
@@ -156,6 +119,7 @@ class Session:
     _closing: bool = field(default=False, repr=False)
     _connect_errors: list[BaseException] = field(default_factory=list, repr=False)
     _connect_decided: asyncio.Event | None = field(default=None, repr=False)
+    _watchdog: asyncio.Task[None] | None = field(default=None, repr=False)
 
     @property
     def jetstream_api_prefix(self) -> str:
@@ -276,6 +240,8 @@ class Session:
             "connect_timeout": 2,
             "reconnect_time_wait": 1,
             "max_reconnect_attempts": -1,  # -1 is "forever"; 0 would also mean forever
+            "ping_interval": PING_INTERVAL,
+            "max_outstanding_pings": MAX_OUTSTANDING_PINGS,
             "error_cb": self._on_error,
             "disconnected_cb": self._on_disconnected,
             "reconnected_cb": self._on_reconnected,
@@ -307,8 +273,8 @@ class Session:
         except ConnectError as exc:
             self._set_status(state=ConnectionState.FAILED, error=str(exc))
             raise
-        _guard_late_pongs(self._nc)
-        order_flush_pings(self._nc)
+        apply_client_fixes(self._nc)
+        self._watchdog = asyncio.ensure_future(self._watch_read_loop())
         self._js = self._nc.jetstream(**self.jetstream_options)
         self._jsm = self._nc.jsm(prefix=self.jetstream_api_prefix)
         jetstream = await self._probe_jetstream()
@@ -318,6 +284,27 @@ class Session:
             error="" if jetstream else "JetStream is not enabled for this account or server",
             **self._server_fields(),
         )
+
+    async def _watch_read_loop(self) -> None:
+        """Never show a connection as connected when its client has stopped reading.
+
+        nats-py's read loop ends on any unexpected exception after only logging it, while the
+        client still says "connected": every pane would freeze with a fresh-looking status. Once
+        a second this checks the read task; if it ended while connected, the connection is
+        handed to nats-py's own reconnect, and the status says why.
+        """
+        while not self._closing:
+            await asyncio.sleep(READ_LOOP_CHECK_SECONDS)
+            nc = self._nc
+            if nc is None or not nc.is_connected:
+                continue
+            reading = nc._reading_task
+            if reading is not None and reading.done():
+                self._set_status(
+                    state=ConnectionState.RECONNECTING,
+                    error="the client stopped reading from the server; reconnecting",
+                )
+                await nc._process_op_err(nats.errors.StaleConnectionError())
 
     async def _probe_jetstream(self) -> bool:
         try:
@@ -361,6 +348,8 @@ class Session:
     async def close(self, timeout: float = 3.0) -> None:
         """Drain (let in-flight work finish) within `timeout`, then close for good."""
         self._closing = True
+        if self._watchdog is not None:
+            self._watchdog.cancel()
         nc, self._nc = self._nc, None
         self._js = self._jsm = None
         if nc is None or nc.is_closed:

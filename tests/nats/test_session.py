@@ -12,9 +12,10 @@ import nats.errors
 import pytest
 from nats.aio.client import Client
 
+from jstui.nats.client_fixes import order_flush_pings
 from jstui.nats.embedded import EmbeddedServer, find_nats_server, free_port
 from jstui.nats.errors import ConnectError, ReadOnlyError
-from jstui.nats.session import ConnectionState, ConnectionStatus, Session, order_flush_pings
+from jstui.nats.session import ConnectionState, ConnectionStatus, Session
 
 
 async def _wait_for_state(session: Session, state: ConnectionState, timeout: float = 10) -> None:
