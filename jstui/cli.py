@@ -13,7 +13,7 @@ from textual.theme import BUILTIN_THEMES
 
 from jstui import __version__
 from jstui.config import ConfigError, Settings, resolve_settings
-from jstui.nats.embedded import EmbeddedServer, EmbeddedServerError
+from jstui.nats.embedded import EmbeddedServer, EmbeddedServerError, prepare_store
 from jstui.nats.errors import JstuiError
 from jstui.nats.feeds import parse_feed_option
 from jstui.nats.responders import parse_responder_option
@@ -119,6 +119,11 @@ def main(**flags: Any) -> None:
     except ConfigError as error:
         raise click.UsageError(str(error)) from error
     _check_startup_options(settings)
+    if settings.embedded and settings.store_dir is not None:
+        try:
+            prepare_store(settings.store_dir)
+        except EmbeddedServerError as error:
+            raise click.BadParameter(str(error), param_hint="--store") from error
     if settings.theme and settings.theme not in BUILTIN_THEMES:
         known = ", ".join(sorted(BUILTIN_THEMES))
         raise click.BadParameter(

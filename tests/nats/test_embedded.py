@@ -6,6 +6,7 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 import textwrap
 import time
 from pathlib import Path
@@ -13,7 +14,13 @@ from pathlib import Path
 import nats
 import pytest
 
-from jstui.nats.embedded import EmbeddedServer, EmbeddedServerError, find_nats_server
+from jstui.nats.embedded import (
+    TEMP_STORE_PREFIX,
+    EmbeddedServer,
+    EmbeddedServerError,
+    find_nats_server,
+    remove_stale_stores,
+)
 
 
 def _alive(pid: int) -> bool:
@@ -76,3 +83,35 @@ def test_no_orphan_when_parent_is_sigkilled(tmp_path: Path) -> None:
     while _alive(child_pid) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert not _alive(child_pid)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="owners are read from /proc")
+def test_stale_temp_store_of_a_killed_jstui_is_removed_on_the_next_start(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    script = textwrap.dedent(
+        """
+        import time
+        from jstui.nats.embedded import EmbeddedServer
+        server = EmbeddedServer().start()
+        print(server.store_dir, flush=True)
+        time.sleep(60)
+        """
+    )
+    env = {**os.environ, "TMPDIR": str(tmp_path)}
+    killed = subprocess.Popen(
+        [sys.executable, "-c", script], stdout=subprocess.PIPE, text=True, env=env
+    )
+    assert killed.stdout is not None
+    stale = Path(killed.stdout.readline().strip())
+    killed.send_signal(signal.SIGKILL)
+    killed.wait()
+    assert stale.is_dir() and stale.name.startswith(TEMP_STORE_PREFIX)
+    foreign = tmp_path / f"{TEMP_STORE_PREFIX}not-ours"  # no owner file: never touched
+    foreign.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    with EmbeddedServer() as live:
+        assert not stale.exists() and foreign.is_dir()
+        assert live.store_dir is not None and live.store_dir.parent == tmp_path
+        assert remove_stale_stores(tmp_path) == []  # a live jstui's own store is kept
+        assert live.store_dir.is_dir()
