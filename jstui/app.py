@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import signal
 from collections.abc import Callable, Iterable
 from pathlib import PurePath
 from typing import ClassVar
@@ -66,12 +63,6 @@ class JstuiApp(App[int]):
         return self.dashboard
 
     def on_mount(self) -> None:
-        # SIGTERM/SIGHUP end the app like ctrl+q, so the connection drains and the embedded
-        # server is stopped by the caller instead of dying with the process.
-        loop = asyncio.get_running_loop()
-        for signum in (signal.SIGTERM, signal.SIGHUP):
-            with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
-                loop.add_signal_handler(signum, self.exit)
         self._connect()
         self.call_after_refresh(self._tune_collector)  # once the first screen is built
 

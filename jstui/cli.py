@@ -134,7 +134,9 @@ def main(**flags: Any) -> None:
 
 def run(settings: Settings) -> int:
     """Start the embedded server if needed, run the app, stop the server; return the exit status."""
-    from jstui.app import JstuiApp  # Textual's import is slow; --help should not pay for it
+    # Textual's import is slow; --help should not pay for it
+    from jstui.app import JstuiApp
+    from jstui.shutdown import end_on_signals
 
     embedded: EmbeddedServer | None = None
     if settings.embedded:
@@ -145,10 +147,14 @@ def run(settings: Settings) -> int:
             click.echo(f"jstui: {error}", err=True)
             return 1
         settings = replace(settings, servers=(embedded.url,), monitor_url=embedded.monitor_url)
+    restore_signals = None
     try:
         app = JstuiApp(settings, embedded=embedded)
+        restore_signals = end_on_signals(app, embedded)  # SIGTERM/SIGHUP end it like ctrl+q
         app.run()
     finally:
+        if restore_signals is not None:
+            restore_signals()
         if embedded is not None:
             embedded.stop()
     return app.return_code or 0

@@ -90,3 +90,79 @@ def test_runs_on_the_embedded_server_and_leaves_nothing_behind(tmp_path: Path, s
             process.kill()
             process.wait()
         os.close(master)
+
+
+FLOOD = """
+import asyncio, sys, time
+import nats
+
+async def main() -> None:
+    nc = await nats.connect(sys.argv[1])
+    payload = b"x" * 16
+    deadline = time.monotonic() + float(sys.argv[2])
+    while time.monotonic() < deadline:
+        for _ in range(1000):
+            await nc.publish("flood.x", payload)
+        await nc.flush()
+
+asyncio.run(main())
+"""
+
+
+@pytest.mark.parametrize("signum", [signal.SIGHUP, signal.SIGTERM])
+def test_a_signal_ends_a_flooded_jstui_whose_terminal_is_gone(
+    tmp_path: Path, signum: signal.Signals
+) -> None:
+    """The terminal stops reading (closed, or a stuck emulator) while a feed is flooded: Textual's
+    writer blocks on the full pty, and the UI can no longer finish on its own. jstui must still
+    end within 2 s of the signal, leaving no server and no temporary store."""
+    from jstui.nats.embedded import TEMP_STORE_PREFIX, free_port
+
+    master, slave = pty.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 45, 160, 0, 0))
+    port = free_port()
+    env = {
+        **os.environ,
+        "TERM": "xterm-256color",
+        "XDG_CONFIG_HOME": str(tmp_path / "config"),
+        "TMPDIR": str(tmp_path),
+    }
+    env.pop("NATS_URL", None)
+    env.pop("NATS_CONTEXT", None)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "jstui", "--port", str(port), "--feed", "flood.>"],
+        stdin=slave,
+        stdout=slave,
+        stderr=slave,
+        env=env,
+        start_new_session=True,
+    )
+    os.close(slave)
+    flood = None
+    try:
+        screen = _read_until(master, b"connected", timeout=30)
+        assert b"connected" in screen, screen[-2000:]
+        servers = [pid for pid in _children(process.pid) if _alive(pid)]
+        assert len(servers) == 1, servers
+        flood = subprocess.Popen([sys.executable, "-c", FLOOD, f"nats://127.0.0.1:{port}", "20"])
+        time.sleep(3)  # the flood runs and the pty fills up: nobody reads the terminal any more
+        sent = time.monotonic()
+        process.send_signal(signum)
+        deadline = sent + 10
+        while process.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.02)
+        took = time.monotonic() - sent
+        assert process.poll() is not None, "jstui did not end after the signal"
+        print(f"ended {took:.2f} s after the signal")
+        assert took < 3.0, f"jstui took {took:.1f} s to end (promised: 2 s)"
+        time.sleep(0.2)
+        assert not _alive(servers[0]), "the embedded nats-server outlived jstui"
+        assert not list(tmp_path.glob(TEMP_STORE_PREFIX + "*")), "the temporary store was left"
+    finally:
+        if flood is not None:
+            flood.kill()
+            flood.wait()
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+        os.close(master)
