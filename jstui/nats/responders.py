@@ -59,7 +59,7 @@ from nats.aio.msg import Msg
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 
 from jstui.nats.errors import SpecErrors, ValidationError, translate
-from jstui.nats.requests import (
+from jstui.nats.requests.headers import (
     REPLY_TO_HEADER,
     RESPONDER_HEADER,
     SERVICE_ERROR_CODE_HEADER,

@@ -14,15 +14,10 @@ from nats.js.api import ConsumerConfig
 
 from jstui.nats.embedded import EmbeddedServer
 from jstui.nats.errors import JstuiError, ReadOnlyError, ValidationError
-from jstui.nats.requests import (
-    REPLY_TO_HEADER,
-    RESPONDER_HEADER,
-    TIMEOUT_HEADER,
-    RequestConsole,
-    RequestMode,
-    RequestSpec,
-    RequestStatus,
-)
+from jstui.nats.requests.console import RequestConsole
+from jstui.nats.requests.headers import REPLY_TO_HEADER, RESPONDER_HEADER, TIMEOUT_HEADER
+from jstui.nats.requests.record import RequestStatus
+from jstui.nats.requests.spec import RequestMode, RequestSpec
 from jstui.nats.responders import (
     Behaviour,
     BehaviourKind,
