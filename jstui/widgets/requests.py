@@ -30,14 +30,8 @@ from jstui.nats.requests.console import RequestConsole
 from jstui.nats.requests.record import RequestRecord, RequestStatus, format_latency
 from jstui.nats.requests.saved import SavedRequests
 from jstui.nats.requests.spec import RequestSpec
-from jstui.nats.responders import (
-    Responder,
-    ResponderManager,
-    ResponderMode,
-    ResponderSpec,
-    ResponderState,
-    parse_responder_option,
-)
+from jstui.nats.responders.running import Responder, ResponderManager, ResponderState
+from jstui.nats.responders.spec import ResponderMode, ResponderSpec, parse_responder_option
 from jstui.nats.session import ConnectionState, ConnectionStatus
 from jstui.nats.stats import LatencyStats
 from jstui.widgets.base import Pane

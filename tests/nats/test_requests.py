@@ -17,13 +17,8 @@ from jstui.nats.requests.headers import REPLY_TO_HEADER, TIMEOUT_HEADER, parse_h
 from jstui.nats.requests.record import RequestRecord, RequestStatus
 from jstui.nats.requests.saved import SavedRequests
 from jstui.nats.requests.spec import RequestMode, RequestSpec
-from jstui.nats.responders import (
-    Behaviour,
-    BehaviourKind,
-    ResponderManager,
-    ResponderMode,
-    ResponderSpec,
-)
+from jstui.nats.responders.running import ResponderManager
+from jstui.nats.responders.spec import Behaviour, BehaviourKind, ResponderMode, ResponderSpec
 from jstui.nats.session import Session
 from tests.interop import running
 

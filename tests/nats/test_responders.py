@@ -18,14 +18,12 @@ from jstui.nats.requests.console import RequestConsole
 from jstui.nats.requests.headers import REPLY_TO_HEADER, RESPONDER_HEADER, TIMEOUT_HEADER
 from jstui.nats.requests.record import RequestStatus
 from jstui.nats.requests.spec import RequestMode, RequestSpec
-from jstui.nats.responders import (
+from jstui.nats.responders.running import Responder, ResponderManager, ResponderState
+from jstui.nats.responders.spec import (
     Behaviour,
     BehaviourKind,
-    Responder,
-    ResponderManager,
     ResponderMode,
     ResponderSpec,
-    ResponderState,
     parse_responder_option,
 )
 from jstui.nats.session import Session
