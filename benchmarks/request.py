@@ -36,7 +36,7 @@ sys.path.insert(0, str(ROOT))
 from jstui.app import JstuiApp  # noqa: E402
 from jstui.config import Settings  # noqa: E402
 from jstui.nats.embedded import EmbeddedServer  # noqa: E402
-from jstui.nats.requests import RequestSpec  # noqa: E402
+from jstui.nats.requests.spec import RequestSpec  # noqa: E402
 from jstui.nats.session import ConnectionState  # noqa: E402
 from jstui.widgets.requests import RequestsPane  # noqa: E402
 

@@ -16,12 +16,9 @@ from textual.widgets import Button, Input, Label, Select, Static, TextArea
 from jstui.dialogs.form_errors import field_row
 from jstui.format import sanitize
 from jstui.nats.errors import JstuiError, SpecErrors, ValidationError
-from jstui.nats.requests import (
-    RequestMode,
-    RequestSpec,
-    SavedRequests,
-    format_headers,
-)
+from jstui.nats.requests.headers import format_headers
+from jstui.nats.requests.saved import SavedRequests
+from jstui.nats.requests.spec import RequestMode, RequestSpec
 
 _MODES = [
     ("request: first reply wins", RequestMode.REQUEST.value),

@@ -14,7 +14,7 @@ from textual.widgets import Button, Input, Label, Select, Static
 
 from jstui.format import sanitize
 from jstui.nats.errors import SpecErrors
-from jstui.nats.responders import ResponderSpec
+from jstui.nats.responders.spec import ResponderSpec
 
 _MODES = [
     ("core: subscribe and msg.respond", "core"),

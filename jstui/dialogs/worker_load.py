@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from jstui.dialogs.worker_form import FormField, WorkerForm, real_number, whole_number
 from jstui.nats.errors import SpecErrors
-from jstui.nats.workers import LoadSpec
+from jstui.nats.workers.load import LoadSpec
 
 VIA_CHOICES = (("core publish", "core"), ("JetStream publish (acked)", "js"))
 

@@ -7,7 +7,7 @@ from rich.text import Text
 from jstui.dialogs.worker_form import FormField, WorkerForm
 from jstui.dialogs.worker_pool import FAIL_CHOICES
 from jstui.nats.errors import SpecErrors
-from jstui.nats.workers import FailureKind, MemberSettings, parse_delay, parse_failure_rate
+from jstui.nats.workers.spec import FailureKind, MemberSettings, parse_delay, parse_failure_rate
 
 MEMBER_FIELDS = (
     FormField("delay", "Processing time", "ms per task: 0, 50, or a range 10-100"),

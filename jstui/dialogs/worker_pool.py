@@ -13,7 +13,8 @@ from collections.abc import Awaitable, Callable
 from jstui.dialogs.worker_form import FormField, WorkerForm, whole_number
 from jstui.nats.errors import SpecErrors
 from jstui.nats.streams import format_duration, parse_duration
-from jstui.nats.workers import (
+from jstui.nats.workers.pool import WorkerPool
+from jstui.nats.workers.spec import (
     DEFAULT_ACK_WAIT,
     DEFAULT_BATCH,
     DEFAULT_COUNT,
@@ -24,7 +25,6 @@ from jstui.nats.workers import (
     MemberSettings,
     PoolMode,
     PoolSpec,
-    WorkerPool,
     parse_delay,
     parse_failure_rate,
 )

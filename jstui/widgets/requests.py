@@ -26,22 +26,12 @@ from jstui.dialogs.request_form import RequestFormScreen
 from jstui.dialogs.responder_form import ResponderFormScreen
 from jstui.format import ELLIPSIS, PayloadView, headers_lines, next_view, render_payload, sanitize
 from jstui.nats.errors import JstuiError, ValidationError
-from jstui.nats.requests import (
-    RequestConsole,
-    RequestRecord,
-    RequestSpec,
-    RequestStatus,
-    SavedRequests,
-    format_latency,
-)
-from jstui.nats.responders import (
-    Responder,
-    ResponderManager,
-    ResponderMode,
-    ResponderSpec,
-    ResponderState,
-    parse_responder_option,
-)
+from jstui.nats.requests.console import RequestConsole
+from jstui.nats.requests.record import RequestRecord, RequestStatus, format_latency
+from jstui.nats.requests.saved import SavedRequests
+from jstui.nats.requests.spec import RequestSpec
+from jstui.nats.responders.running import Responder, ResponderManager, ResponderState
+from jstui.nats.responders.spec import ResponderMode, ResponderSpec, parse_responder_option
 from jstui.nats.session import ConnectionState, ConnectionStatus
 from jstui.nats.stats import LatencyStats
 from jstui.widgets.base import Pane

@@ -37,20 +37,10 @@ from jstui.format import format_count, format_duration_short, format_rate, sanit
 from jstui.nats.errors import JstuiError, ReadOnlyError, SpecErrors
 from jstui.nats.monitor import ExternalMember, MonitorClient, MonitorError
 from jstui.nats.session import ConnectionState, ConnectionStatus
-from jstui.nats.workers import (
-    LoadGenerator,
-    LoadSpec,
-    LoadState,
-    Member,
-    MemberSettings,
-    MemberState,
-    PoolMode,
-    PoolSpec,
-    PoolState,
-    WorkerPool,
-    default_task_subject,
-    parse_workers_option,
-)
+from jstui.nats.workers.load import LoadGenerator, LoadSpec, LoadState, default_task_subject
+from jstui.nats.workers.member import Member, MemberState
+from jstui.nats.workers.pool import PoolState, WorkerPool
+from jstui.nats.workers.spec import MemberSettings, PoolMode, PoolSpec, parse_workers_option
 from jstui.widgets.base import Pane
 from jstui.widgets.sparkline import spark
 

@@ -13,7 +13,8 @@ from jstui.dialogs.worker_load import WorkerLoadScreen
 from jstui.dialogs.worker_member import WorkerMemberScreen
 from jstui.dialogs.worker_pool import WorkerPoolScreen
 from jstui.nats.embedded import EmbeddedServer
-from jstui.nats.workers import Delay, MemberSettings, MemberState, PoolMode
+from jstui.nats.workers.member import MemberState
+from jstui.nats.workers.spec import Delay, MemberSettings, PoolMode
 from jstui.widgets.workers import WorkersPane
 from tests.app.conftest import AppFactory, screen_text, wait_connected, wait_until
 from tests.nats.test_monitor import External

@@ -17,7 +17,9 @@ from jstui.nats.monitor import (
     queue_members_from_connz,
 )
 from jstui.nats.session import Session
-from jstui.nats.workers import LoadGenerator, LoadSpec, PoolMode, PoolSpec, WorkerPool
+from jstui.nats.workers.load import LoadGenerator, LoadSpec
+from jstui.nats.workers.pool import WorkerPool
+from jstui.nats.workers.spec import PoolMode, PoolSpec
 
 EXTERNAL = Path(__file__).resolve().parents[1] / "interop" / "workers_external.py"
 

@@ -12,24 +12,13 @@ from nats.aio.client import Client
 from nats.aio.msg import Msg
 
 from jstui.nats.errors import JstuiError, ReadOnlyError, SpecErrors
-from jstui.nats.requests import (
-    REPLY_TO_HEADER,
-    TIMEOUT_HEADER,
-    RequestConsole,
-    RequestMode,
-    RequestRecord,
-    RequestSpec,
-    RequestStatus,
-    SavedRequests,
-    parse_headers,
-)
-from jstui.nats.responders import (
-    Behaviour,
-    BehaviourKind,
-    ResponderManager,
-    ResponderMode,
-    ResponderSpec,
-)
+from jstui.nats.requests.console import RequestConsole
+from jstui.nats.requests.headers import REPLY_TO_HEADER, TIMEOUT_HEADER, parse_headers
+from jstui.nats.requests.record import RequestRecord, RequestStatus
+from jstui.nats.requests.saved import SavedRequests
+from jstui.nats.requests.spec import RequestMode, RequestSpec
+from jstui.nats.responders.running import ResponderManager
+from jstui.nats.responders.spec import Behaviour, BehaviourKind, ResponderMode, ResponderSpec
 from jstui.nats.session import Session
 from tests.interop import running
 

@@ -14,23 +14,16 @@ from nats.js.api import ConsumerConfig
 
 from jstui.nats.embedded import EmbeddedServer
 from jstui.nats.errors import JstuiError, ReadOnlyError, ValidationError
-from jstui.nats.requests import (
-    REPLY_TO_HEADER,
-    RESPONDER_HEADER,
-    TIMEOUT_HEADER,
-    RequestConsole,
-    RequestMode,
-    RequestSpec,
-    RequestStatus,
-)
-from jstui.nats.responders import (
+from jstui.nats.requests.console import RequestConsole
+from jstui.nats.requests.headers import REPLY_TO_HEADER, RESPONDER_HEADER, TIMEOUT_HEADER
+from jstui.nats.requests.record import RequestStatus
+from jstui.nats.requests.spec import RequestMode, RequestSpec
+from jstui.nats.responders.running import Responder, ResponderManager, ResponderState
+from jstui.nats.responders.spec import (
     Behaviour,
     BehaviourKind,
-    Responder,
-    ResponderManager,
     ResponderMode,
     ResponderSpec,
-    ResponderState,
     parse_responder_option,
 )
 from jstui.nats.session import Session

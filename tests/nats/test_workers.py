@@ -14,20 +14,17 @@ from nats.js.api import RetentionPolicy
 from jstui.nats.embedded import EmbeddedServer
 from jstui.nats.errors import ReadOnlyError, SpecErrors
 from jstui.nats.session import Session
-from jstui.nats.workers import (
+from jstui.nats.workers.ledger import TaskLedger
+from jstui.nats.workers.load import LoadGenerator, LoadSpec, default_task_subject
+from jstui.nats.workers.member import MemberState
+from jstui.nats.workers.pool import WorkerPool, fairness
+from jstui.nats.workers.spec import (
     MAX_MEMBERS,
     Delay,
     FailureKind,
-    LoadGenerator,
-    LoadSpec,
     MemberSettings,
-    MemberState,
     PoolMode,
     PoolSpec,
-    TaskLedger,
-    WorkerPool,
-    default_task_subject,
-    fairness,
     parse_delay,
     parse_failure_rate,
     parse_workers_option,
