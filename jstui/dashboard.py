@@ -1,19 +1,27 @@
-"""The main screen: status line, the four panes and the footer."""
+"""The main screen: status line, the four panes and the footer.
+
+The app hands connection changes to the dashboard, which shows them in the status line and passes a
+copy to every pane. The status line's figures (RTT, JetStream usage) come from a `PeriodicPoll`. The
+layout is state: `compact` (a small terminal: one pane at a time) and `current_pane` (the one shown
+then) set CSS classes, and styles/app.tcss shows and hides the panes from them.
+"""
 
 from __future__ import annotations
 
 from typing import ClassVar
 
-from textual import events, on, work
+from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Grid
+from textual.css.query import NoMatches
+from textual.reactive import var
 from textual.screen import Screen
 from textual.widgets import Footer
 
 from jstui.messages import ConnectionChanged
 from jstui.nats.session import ConnectionState
-from jstui.widgets.base import Pane, SessionHost
+from jstui.widgets.base import Pane, PeriodicPoll, SessionHost
 from jstui.widgets.feeds import FeedsPane
 from jstui.widgets.requests import RequestsPane
 from jstui.widgets.status import StatusLine
@@ -38,6 +46,11 @@ class DashboardScreen(Screen[None]):
         Binding("z", "toggle_maximize", "Max/restore"),
         Binding("question_mark", "app.help", "Help", key_display="?"),
     ]
+
+    compact: var[bool] = var(False, toggle_class="compact")
+    """A small terminal: the panes are shown one at a time (see COMPACT_WIDTH)."""
+    current_pane: var[int] = var(1, always_update=True)
+    """The number of the pane the user is in: the one shown when `compact`."""
 
     def compose(self) -> ComposeResult:
         host = self._host
@@ -64,29 +77,38 @@ class DashboardScreen(Screen[None]):
 
     def on_mount(self) -> None:
         self.query_one(StatusLine).show(self._host.session.status)
-        self.set_interval(STATUS_POLL_SECONDS, self._poll_status)
+        self.status_poll = PeriodicPoll(
+            self,
+            STATUS_POLL_SECONDS,
+            self._fetch_status_figures,
+            description="status poll",
+            when=lambda: self._host.session.status.state is ConnectionState.CONNECTED,
+        )
         # Focus can also vanish later, when a pane hides the focused widget (a tab switch, a
         # row removed); a cheap check keeps the keys working whatever caused it.
         self.set_interval(FOCUS_CHECK_SECONDS, self._ensure_focus)
         self.call_after_refresh(self.pane(1).focus_pane)
 
     def on_resize(self, event: events.Resize) -> None:
-        compact = event.size.width < COMPACT_WIDTH or event.size.height < COMPACT_HEIGHT
-        self.set_class(compact, "compact")
-        if compact:
+        self.compact = event.size.width < COMPACT_WIDTH or event.size.height < COMPACT_HEIGHT
+        if self.compact:
             self._mark_current(self._focused_pane() or self.pane(1))
 
     def _focused_pane(self) -> Pane | None:
-        node = self.focused
-        while node is not None:
-            if isinstance(node, Pane):
-                return node
-            node = node.parent  # type: ignore[assignment]
-        return None
+        focused = self.focused
+        if focused is None:
+            return None
+        try:
+            return focused.query_ancestor(Pane)
+        except NoMatches:
+            return None
 
     def _mark_current(self, current: Pane) -> None:
+        self.current_pane = current.PANE_NUMBER
+
+    def watch_current_pane(self, number: int) -> None:
         for pane in self.panes:
-            pane.set_class(pane is current, "current")
+            pane.set_class(number == pane.PANE_NUMBER, "current")
 
     @on(events.DescendantFocus)
     def _track_current_pane(self) -> None:
@@ -101,8 +123,7 @@ class DashboardScreen(Screen[None]):
 
     def _ensure_focus(self) -> None:
         if self.focused is None and self.app.screen is self:
-            current = next((pane for pane in self.panes if pane.has_class("current")), None)
-            (current or self.pane(1)).focus_pane()
+            self.pane(self.current_pane).focus_pane()
 
     def action_show_pane(self, number: int) -> None:
         pane = self.pane(number)
@@ -124,11 +145,6 @@ class DashboardScreen(Screen[None]):
         for pane in self.panes:
             pane.post_message(ConnectionChanged(message.status))
 
-    def _poll_status(self) -> None:
-        if self._host.session.status.state is ConnectionState.CONNECTED:
-            self._fetch_status_figures()
-
-    @work(exclusive=True, group="status-poll", exit_on_error=False, description="status poll")
     async def _fetch_status_figures(self) -> None:
         session = self._host.session
         rtt = await session.rtt()

@@ -10,7 +10,6 @@ from typing import TYPE_CHECKING, ClassVar, Protocol, cast
 from textual.app import SystemCommand
 from textual.containers import Vertical
 from textual.dom import DOMNode
-from textual.widget import Widget
 
 from jstui.format import sanitize
 from jstui.messages import ConnectionChanged
@@ -123,19 +122,12 @@ class Pane(Vertical):
         return []
 
     def focus_pane(self) -> None:
-        """Give focus to the pane's main widget (the first focusable descendant)."""
-        for widget in self.query("*"):
-            if isinstance(widget, Widget) and widget.focusable and self._displayed_within(widget):
-                widget.focus()
-                return
-        self.focus()
-
-    def _displayed_within(self, widget: Widget) -> bool:
-        """True when neither the widget nor an ancestor inside the pane is hidden (display:
-        none, as in an inactive tab): focusing a hidden widget leaves nothing focused."""
-        node: object = widget
-        while isinstance(node, Widget) and node is not self:
-            if not node.display:
-                return False
-            node = node.parent
-        return True
+        """Give focus to the pane's main widget: the first one of the screen's focus chain inside
+        the pane. The chain holds only displayed, enabled widgets (focusing one in a hidden tab
+        would leave nothing focused)."""
+        inside = (widget for widget in self.screen.focus_chain if self in widget.ancestors)
+        target = next(inside, None)
+        if target is not None:
+            target.focus()
+        else:
+            self.focus()

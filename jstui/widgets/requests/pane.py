@@ -1,5 +1,8 @@
 """The Request/Reply pane: a console for requests and the responders jstui runs.
 
+`render` builds the text of the detail and the rows (pure); `responders` holds the Responders
+tab's table.
+
 Three tabs: History (one row per request, the selected one in full below), Stats (latency per
 subject with a sparkline) and Responders (jstui's responders with their counters). The service
 objects (`RequestConsole`, `ResponderManager`) own the data; NATS callbacks only append to it and
@@ -13,28 +16,30 @@ import time
 from pathlib import Path
 from typing import Any, ClassVar
 
-from rich.console import Group
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
+from textual.reactive import var
 from textual.timer import Timer
 from textual.widgets import DataTable, Sparkline, Static, TabbedContent, TabPane
 
 from jstui.dialogs.request_form import RequestFormScreen
 from jstui.dialogs.responder_form import ResponderFormScreen
-from jstui.format import ELLIPSIS, PayloadView, headers_lines, next_view, render_payload, sanitize
-from jstui.nats.errors import JstuiError, ValidationError
+from jstui.format import PayloadView, next_view, render_payload, sanitize
+from jstui.nats.errors import ValidationError
 from jstui.nats.requests.console import RequestConsole
-from jstui.nats.requests.record import RequestRecord, RequestStatus, format_latency
+from jstui.nats.requests.record import RequestRecord, format_latency
 from jstui.nats.requests.saved import SavedRequests
 from jstui.nats.requests.spec import RequestSpec
-from jstui.nats.responders.running import Responder, ResponderManager, ResponderState
-from jstui.nats.responders.spec import ResponderMode, ResponderSpec, parse_responder_option
+from jstui.nats.responders.running import Responder, ResponderManager
+from jstui.nats.responders.spec import ResponderSpec, parse_responder_option
 from jstui.nats.session import ConnectionState, ConnectionStatus
 from jstui.nats.stats import LatencyStats
 from jstui.widgets.base import Pane
+from jstui.widgets.requests.render import cell, history_cells, render_record, status_style
+from jstui.widgets.requests.responders import ResponderTable
 from jstui.widgets.sparkline import spark
 
 REFRESH_SECONDS = 0.5
@@ -44,110 +49,8 @@ REBUILD_AFTER = 20
 """More rows than this pushed out since the last redraw: rebuild the table instead."""
 BURST_REDRAW_SECONDS = 1.0
 SOON_SECONDS = 0.05
-DETAIL_REPLIES = 50
-"""Replies shown in full in the detail; the rest are counted."""
-DETAIL_PAYLOAD_BYTES = 16 * 1024
 SPARK_SAMPLES = 12
 GRAPH_SAMPLES = 120
-_RESPONDER_COLUMNS: tuple[tuple[str, int | None], ...] = (
-    ("name", 12),
-    ("subject", 18),
-    ("answered", 8),
-    ("mean", 8),
-    ("state", 18),
-    ("behaviour", None),
-    ("mode", None),
-    ("queue", None),
-    ("stream/durable", None),
-)
-
-
-def _payload_block(data: bytes, view: PayloadView | None) -> tuple[PayloadView, str]:
-    if len(data) <= DETAIL_PAYLOAD_BYTES:
-        return render_payload(data, view)
-    used, text = render_payload(data[:DETAIL_PAYLOAD_BYTES], view)
-    return used, f"{text}\n{ELLIPSIS} first {DETAIL_PAYLOAD_BYTES:,} of {len(data):,} bytes shown"
-
-
-class _Detail:
-    """Builds the detail as Rich parts: prose wraps, hex dumps are cropped rather than wrapped
-    (a wrapped dump is unreadable; the pane maximized with z shows it whole)."""
-
-    def __init__(self) -> None:
-        self.parts: list[Text] = []
-        self.text = Text()
-
-    def block(self, body: str, *, wrap: bool) -> None:
-        if wrap:
-            self.text.append("  " + body.replace("\n", "\n  ") + "\n")
-            return
-        self.parts.append(self.text)
-        self.parts.append(Text(body, no_wrap=True, overflow="crop"))
-        self.text = Text()
-
-    def group(self) -> Group:
-        return Group(*self.parts, self.text)
-
-
-def render_record(record: RequestRecord, view: PayloadView | None = None) -> Group:
-    """The detail of one request and its replies, every network value sanitized."""
-    spec = record.spec
-    detail = _Detail()
-    text = detail.text
-    started = time.strftime("%H:%M:%S", time.localtime(record.started))
-    text.append(f"#{record.id} {spec.mode.value}", style="bold")
-    limit = ""
-    if spec.max_replies:
-        limit = f", until {spec.max_replies} repl{'y' if spec.max_replies == 1 else 'ies'}"
-    text.append(f"  {started}  timeout {spec.timeout_text}{limit}\n", style="dim")
-    text.append("subject  ", style="bold")
-    text.append(sanitize(spec.subject) + "\n")
-    if record.stream is not None:
-        text.append("stored   ", style="bold")
-        text.append(f"stream {sanitize(record.stream)} seq {record.seq}")
-        text.append(" (duplicate)\n" if record.duplicate else "\n")
-    text.append("status   ", style="bold")
-    text.append(record.status_text)
-    if record.first_latency is not None:
-        text.append(f"  first {format_latency(record.first_latency)}")
-        if record.reply_count > 1:
-            text.append(f"  last {format_latency(record.last_latency)}")
-    text.append("\n")
-    if record.error:
-        text.append(sanitize(record.error) + "\n", style="bold")
-    sent = record.sent_headers if record.sent_headers is not None else dict(spec.headers)
-    _headers_and_payload(detail, sent, spec.payload, view)
-    for number, reply in enumerate(record.replies[:DETAIL_REPLIES], start=1):
-        text = detail.text
-        text.append(f"\n── reply {number} · {format_latency(reply.latency)}", style="bold")
-        who = reply.responder
-        if who:
-            text.append(f" · from {sanitize(who, max_len=64)}", style="bold")
-        text.append(" ──\n", style="bold")
-        if reply.error:
-            text.append(f"service error {sanitize(reply.error)}\n", style="bold")
-        _headers_and_payload(detail, reply.headers or {}, reply.data, view)
-    more = record.reply_count - min(len(record.replies), DETAIL_REPLIES)
-    if more > 0:
-        detail.text.append(f"\n{ELLIPSIS} {more:,} more replies not shown\n", style="dim")
-    return detail.group()
-
-
-def _headers_and_payload(
-    detail: _Detail,
-    headers: dict[str, str],
-    data: bytes,
-    view: PayloadView | None,
-) -> None:
-    for line in headers_lines(headers):
-        detail.text.append(f"  {line}\n", style="dim")
-    used, body = _payload_block(data, view)
-    detail.text.append(f"  payload ({used.value}, {len(data):,} B)\n", style="dim")
-    detail.block(body, wrap=used is not PayloadView.HEX or not data)
-
-
-def _cell(value: str, style: str = "") -> Text:
-    return Text(value, style=style, no_wrap=True, overflow="ellipsis")
 
 
 class RequestsPane(Pane):
@@ -200,6 +103,9 @@ class RequestsPane(Pane):
         Binding("c", "clear_history", "Clear history", show=False),
     ]
 
+    has_responders: var[bool] = var(False, toggle_class="-has-responders")
+    """Some responder runs or ran: the table replaces the hint of the Responders tab."""
+
     saved_requests_dir: ClassVar[Path | None] = None
     """Where saved requests live; None is the user's config directory (tests point it elsewhere)."""
 
@@ -209,7 +115,6 @@ class RequestsPane(Pane):
         self.responders: ResponderManager | None = None
         self.saved = SavedRequests(self.saved_requests_dir)
         self._history_rows: dict[int, int] = {}  # record id -> version shown
-        self._responder_rows: dict[int, tuple[str, ...]] = {}
         self._stats_rows: dict[str, int] = {}  # subject -> count shown
         self._seen_version = -1
         self._detail_key: tuple[int, int, PayloadView | None] | None = None
@@ -237,7 +142,7 @@ class RequestsPane(Pane):
                 yield Static("", id="requests-graph-title", markup=False)
                 yield Sparkline([], id="requests-graph")
             with TabPane("Responders", id="requests-responders-tab"):
-                yield DataTable(id="requests-responders", cursor_type="row")
+                yield ResponderTable(id="requests-responders")
                 yield Static(
                     Text("No responders: press a to start some.", style="dim"),
                     id="requests-responders-hint",
@@ -270,10 +175,6 @@ class RequestsPane(Pane):
             ("latest", "spark"),
         ):
             stats.add_column(label, key=key)
-        table = self.query_one("#requests-responders", DataTable)
-        # What a quarter of the screen shows first; the rest scrolls sideways (or press z).
-        for label, column_width in _RESPONDER_COLUMNS:
-            table.add_column(label, key=label, width=column_width)
         self.set_interval(REFRESH_SECONDS, self.refresh_views)
         self._show_summary()
         if self.session.status.state is ConnectionState.CONNECTED:
@@ -301,7 +202,7 @@ class RequestsPane(Pane):
                 try:
                     spec = parse_responder_option(option)
                 except ValidationError as error:
-                    self._error("--responder", str(error))
+                    self.report_error(error, title="--responder")
                     continue
                 self.start_responders(spec)
 
@@ -376,17 +277,17 @@ class RequestsPane(Pane):
         self.app.push_screen(ResponderFormScreen(subject), started)
 
     def action_stop_responder(self) -> None:
-        table = self.query_one("#requests-responders", DataTable)
+        table = self.query_one(ResponderTable)
         tabs = self.query_one(TabbedContent)
         if tabs.active != "requests-responders-tab":
             self._show_tab("requests-responders-tab")
             self.notify("Select a responder, then press x to stop it.", severity="information")
             return
-        if not table.row_count or self.responders is None:
+        responder_id = table.selected_id
+        if responder_id is None or self.responders is None:
             self.notify("No responders to stop.", severity="warning")
             return
-        key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
-        stopped = self.responders.stop(int(key or 0))
+        stopped = self.responders.stop(responder_id)
         if stopped is not None:
             self.notify(f"Stopped {sanitize(stopped.name)}", markup=False)
         self.refresh_views()
@@ -443,13 +344,9 @@ class RequestsPane(Pane):
     async def _send(self, spec: RequestSpec) -> None:
         assert self.console is not None
         self._soon()  # the row appears while the request waits (a gather can take seconds)
-        try:
-            record = await self.console.send(spec)
-        except JstuiError as error:  # read-only: nothing was sent
-            self._error("Request refused", str(error))
-            return
-        self._last_record = record
-        self._soon()
+        with self.reporting_errors(title="Request refused"):  # read-only: nothing was sent
+            self._last_record = await self.console.send(spec)
+            self._soon()
 
     def _soon(self) -> None:
         """Redraw shortly: a finished request shows at once to a person, while a burst (a held
@@ -469,10 +366,8 @@ class RequestsPane(Pane):
     @work(group="responders-start", exit_on_error=False, description="start responders")
     async def _start(self, spec: ResponderSpec) -> None:
         assert self.responders is not None
-        try:
+        with self.reporting_errors(title="Responder not started"):
             await self.responders.start(spec, runner=self._run_responder)
-        except JstuiError as error:
-            self._error("Responder not started", str(error))
         self.refresh_views()
 
     def _run_responder(self, responder: Responder) -> None:
@@ -482,9 +377,6 @@ class RequestsPane(Pane):
             exit_on_error=False,
             description=f"responder {responder.name} on {sanitize(responder.spec.subject)}",
         )
-
-    def _error(self, title: str, message: str) -> None:
-        self.notify(sanitize(message), title=title, severity="error", markup=False)
 
     # -- redraw (timer) ------------------------------------------------------------------------
 
@@ -510,6 +402,19 @@ class RequestsPane(Pane):
                 self._update_detail()
         self._sync_graph()
         self._sync_responders()
+
+    def _sync_responders(self) -> None:
+        if self.responders is None:
+            return
+        members = self.responders.responders
+        error_style = f"bold {self.app.theme_variables.get('error', 'red')}"
+        self.query_one(ResponderTable).sync(members, error_style)
+        self.has_responders = bool(members)
+        running = sum(1 for r in members.values() if r.running)
+        label = f"Responders {running}" if running else "Responders"
+        tab = self.query_one(TabbedContent).get_tab("requests-responders-tab")
+        if str(tab.label) != label:
+            tab.label = label
 
     def _in_burst(self, gone: int) -> bool:
         """True while requests pour in faster than a human sends them (a script, a benchmark)
@@ -542,13 +447,13 @@ class RequestsPane(Pane):
             shown = self._history_rows.get(record_id)
             if shown == record.version:
                 continue
-            cells = self._history_cells(record)
+            cells = history_cells(record, self.app.theme_variables)
             if shown is None:
                 table.add_row(*cells, key=str(record_id))
                 added = True
             else:
-                for column, cell in zip(("status", "first", "last"), cells[3:], strict=True):
-                    table.update_cell(str(record_id), column, cell)
+                for column, new_cell in zip(("status", "first", "last"), cells[3:], strict=True):
+                    table.update_cell(str(record_id), column, new_cell)
             self._history_rows[record_id] = record.version
         if added and (at_end or self._follow):
             self._follow = False
@@ -560,36 +465,13 @@ class RequestsPane(Pane):
         table.clear()
         self._history_rows.clear()
         for record_id, record in self.console.history.items():
-            table.add_row(*self._history_cells(record), key=str(record_id))
+            table.add_row(*history_cells(record, self.app.theme_variables), key=str(record_id))
             self._history_rows[record_id] = record.version
         if at_end or self._follow or selected is None or selected.id not in self._history_rows:
             self._follow = False
             table.move_cursor(row=table.row_count - 1)
         else:
             table.move_cursor(row=table.get_row_index(str(selected.id)))
-
-    def _history_cells(self, record: RequestRecord) -> list[Text]:
-        started = time.strftime("%H:%M:%S", time.localtime(record.started))
-        return [
-            _cell(started, "dim"),
-            _cell(record.spec.mode.value),
-            _cell(sanitize(record.spec.subject, max_len=200)),
-            _cell(record.status_text, self._status_style(record)),
-            _cell(format_latency(record.first_latency)),
-            _cell(format_latency(record.last_latency) if record.reply_count > 1 else ""),
-        ]
-
-    def _status_style(self, record: RequestRecord) -> str:
-        colours = self.app.theme_variables
-        if record.status is RequestStatus.REPLIED:
-            if record.replies and record.replies[0].error:
-                return colours.get("warning", "yellow")
-            return colours.get("success", "green")
-        if record.status is RequestStatus.WAITING:
-            return "dim"
-        if record.status is RequestStatus.TIMED_OUT:
-            return colours.get("warning", "yellow")
-        return f"bold {colours.get('error', 'red')}"
 
     def _sync_stats(self) -> None:
         assert self.console is not None
@@ -599,21 +481,21 @@ class RequestsPane(Pane):
             if shown == stats.count:
                 continue
             cells = [
-                _cell(sanitize(subject, max_len=200)),
-                _cell(f"{stats.count:,}"),
-                _cell(format_latency(stats.p50)),
-                _cell(format_latency(stats.p90)),
-                _cell(format_latency(stats.p99)),
-                _cell(format_latency(stats.max)),
-                _cell(spark(stats.samples(SPARK_SAMPLES), SPARK_SAMPLES)),
+                cell(sanitize(subject, max_len=200)),
+                cell(f"{stats.count:,}"),
+                cell(format_latency(stats.p50)),
+                cell(format_latency(stats.p90)),
+                cell(format_latency(stats.p99)),
+                cell(format_latency(stats.max)),
+                cell(spark(stats.samples(SPARK_SAMPLES), SPARK_SAMPLES)),
             ]
             if shown is None:
                 table.add_row(*cells, key=subject)
             else:
-                for column, cell in zip(
+                for column, new_cell in zip(
                     ("count", "p50", "p90", "p99", "max", "spark"), cells[1:], strict=True
                 ):
-                    table.update_cell(subject, column, cell)
+                    table.update_cell(subject, column, new_cell)
             self._stats_rows[subject] = stats.count
 
     def _selected_stats(self) -> tuple[str, LatencyStats] | None:
@@ -646,66 +528,6 @@ class RequestsPane(Pane):
             )
         )
         graph.data = samples
-
-    def _sync_responders(self) -> None:
-        if self.responders is None:
-            return
-        table = self.query_one("#requests-responders", DataTable)
-        members = self.responders.responders
-        for responder_id in [r for r in self._responder_rows if r not in members]:
-            table.remove_row(str(responder_id))
-            del self._responder_rows[responder_id]
-        for responder_id, responder in members.items():
-            values = self._responder_values(responder)
-            shown = self._responder_rows.get(responder_id)
-            if shown == values:
-                continue
-            cells = [_cell(value) for value in values]
-            if responder.state is ResponderState.FAILED:
-                cells[4] = _cell(values[4], f"bold {self.app.theme_variables.get('error', 'red')}")
-            if shown is None:
-                table.add_row(*cells, key=str(responder_id))
-            else:
-                for (column, _), cell, old, new in zip(
-                    _RESPONDER_COLUMNS,
-                    cells,
-                    shown,
-                    values,
-                    strict=True,
-                ):
-                    if old != new:
-                        table.update_cell(str(responder_id), column, cell)
-            self._responder_rows[responder_id] = values
-        running = sum(1 for r in members.values() if r.running)
-        self.query_one("#requests-responders-hint").display = not members
-        tabs = self.query_one(TabbedContent)
-        label = f"Responders {running}" if running else "Responders"
-        tab = tabs.get_tab("requests-responders-tab")
-        if str(tab.label) != label:
-            tab.label = label
-
-    @staticmethod
-    def _responder_values(responder: Responder) -> tuple[str, ...]:
-        spec = responder.spec
-        state = responder.state.value
-        if responder.state is ResponderState.FAILED:
-            state = f"failed: {responder.error}"
-        elif responder.skipped:
-            state = f"{state}, {responder.skipped} skipped"
-        if responder.failed:
-            state = f"{state}, {responder.failed} unanswered"
-        stored = spec.mode is ResponderMode.STORED
-        return (
-            sanitize(responder.name, max_len=64),
-            sanitize(spec.subject, max_len=200),
-            f"{responder.answered:,}",
-            format_latency(responder.mean_handling),
-            sanitize(state, max_len=200),
-            str(spec.behaviour),
-            spec.mode.value,
-            sanitize(spec.queue or "-", max_len=64),
-            sanitize(f"{responder.stream}/{responder.durable}", max_len=200) if stored else "-",
-        )
 
     # -- detail --------------------------------------------------------------------------------
 
@@ -743,5 +565,8 @@ class RequestsPane(Pane):
             )
             return
         text = Text("last: ", style="dim")
-        text.append(sanitize(record.summary(), max_len=300), style=self._status_style(record))
+        text.append(
+            sanitize(record.summary(), max_len=300),
+            style=status_style(record, self.app.theme_variables),
+        )
         summary.update(text, layout=False)  # one line, fixed height: no relayout needed

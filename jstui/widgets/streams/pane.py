@@ -1,60 +1,49 @@
 """The Streams pane: a live table of the server's streams, the selected stream's configuration,
 state and consumers, and the keys that create, edit, purge, delete and browse streams.
 
-Data flow: one long-lived worker asks the server for the stream list about once a second (and for
-the selected stream's consumers), then diffs the keyed table rows in place inside
-`app.batch_update()`, so the cursor and the scroll position survive every refresh. A change made
-here wakes the worker at once. Every string that came from the server is sanitized (`jstui.format`)
-and handed to widgets as rich `Text`, never as markup.
+Data flow: a `PeriodicPoll` asks the server for the stream list about once a second (and for the
+selected stream's consumers), then diffs the keyed table rows in place inside `app.batch_update()`,
+so the cursor and the scroll position survive every refresh. A change made here wakes the poll at
+once. What a row and the detail show is built by `render` (pure); every string that came from the
+server is sanitized there and handed to widgets as rich `Text`, never as markup.
 """
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
-import time
 from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import datetime
 from typing import ClassVar
 
-from rich.console import Group, RenderableType
-from rich.table import Table
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
 from textual.coordinate import Coordinate
+from textual.css.query import NoMatches
+from textual.reactive import var
+from textual.screen import Screen
 from textual.widgets import DataTable, Static
 
 from jstui.dialogs.confirm import ConfirmScreen
 from jstui.dialogs.stream_browser import StreamBrowserScreen
 from jstui.dialogs.stream_form import StreamFormScreen
 from jstui.dialogs.stream_purge import PurgeRequest, StreamPurgeScreen
-from jstui.format import format_age, format_count, format_size, sanitize
-from jstui.nats.errors import JstuiError, translate
+from jstui.format import format_count, sanitize
+from jstui.nats.errors import translate
 from jstui.nats.session import ConnectionState, ConnectionStatus
 from jstui.nats.streams import (
     ConsumerSummary,
     StreamService,
     StreamSpec,
     StreamSummary,
-    format_duration,
     stream_name_problem,
 )
-from jstui.nats.streams import format_size as format_limit_size
-from jstui.widgets.base import Pane
+from jstui.widgets.base import Pane, PeriodicPoll
+from jstui.widgets.streams.render import COLUMNS, cell, render_detail, row_cells
 
 POLL_SECONDS = 1.0
 """How often the table is refreshed from the server (the issue asks for about once a second)."""
-
-COVERED_CHECK_SECONDS = 0.25
-"""While a dialog covers the dashboard, how often to look whether it has gone."""
-
-NAME_WIDTH = 24
-SUBJECTS_WIDTH = 24
-"""Widest a name or subjects cell gets; longer values end in an ellipsis (the detail shows all)."""
 
 EMPTY_HINT = (
     "No streams on this server yet.\n\n"
@@ -62,210 +51,6 @@ EMPTY_HINT = (
     "max age 9s, max msgs 1000, max bytes 10MiB.\n\n"
     "Streams created by other programs (nats stream add, nats-py...) appear here by themselves."
 )
-
-
-@dataclass(frozen=True)
-class _Column:
-    key: str
-    label: str
-    numeric: bool = False
-
-
-COLUMNS: tuple[_Column, ...] = (
-    # Live figures come right after the name: in a quarter of the screen the last columns need a
-    # sideways scroll, and the detail below repeats them for the selected stream.
-    _Column("name", "Name"),
-    _Column("messages", "Msgs", numeric=True),
-    _Column("bytes", "Bytes", numeric=True),
-    _Column("subjects", "Subjects"),
-    _Column("retention", "Retention"),
-    _Column("storage", "Storage"),
-    _Column("replicas", "R", numeric=True),
-    _Column("first", "First", numeric=True),
-    _Column("last", "Last", numeric=True),
-    _Column("consumers", "Cons", numeric=True),
-)
-
-
-def _clip(value: str, width: int) -> str:
-    """The sanitized value, cut to `width` characters with an ellipsis."""
-    text = sanitize(value, max_len=width + 16)
-    return text if len(text) <= width else text[: width - 1] + "…"
-
-
-def row_cells(summary: StreamSummary) -> tuple[str, ...]:
-    """The plain text of a stream's table row, in `COLUMNS` order (already sanitized)."""
-    return (
-        _clip(summary.name, NAME_WIDTH),
-        format_count(summary.messages),
-        format_size(summary.bytes),
-        _clip(", ".join(summary.subjects), SUBJECTS_WIDTH),
-        sanitize(summary.retention, max_len=16),
-        sanitize(summary.storage, max_len=16),
-        str(summary.replicas),
-        format_count(summary.first_seq),
-        format_count(summary.last_seq),
-        format_count(summary.consumer_count),
-    )
-
-
-def _cell(column: _Column, value: str) -> Text:
-    return Text(value, justify="right" if column.numeric else "left", no_wrap=True)
-
-
-def _limit_count(value: int | None) -> str:
-    return "unlimited" if value is None or value <= 0 else format_count(value)
-
-
-def _limit_size(value: int | None) -> str:
-    return "unlimited" if value is None or value <= 0 else format_limit_size(value)
-
-
-def _limit_duration(seconds: float | None) -> str:
-    return "unlimited" if not seconds else format_duration(seconds)
-
-
-def _when(moment: datetime | None, now: float) -> str:
-    if moment is None:
-        return "never"
-    local = moment.astimezone()
-    return f"{local:%Y-%m-%d %H:%M:%S} ({format_age(now - moment.timestamp())})"
-
-
-def _seq_with_time(seq: int, moment: datetime | None, now: float) -> str:
-    if not seq:
-        return "-"
-    if moment is None:
-        return format_count(seq)
-    return f"{format_count(seq)}  {format_age(now - moment.timestamp())}"
-
-
-def _enum_text(value: object) -> str:
-    return sanitize(str(getattr(value, "value", value) or "-"), max_len=32)
-
-
-def _pairs_grid(pairs: Sequence[tuple[str, str]], per_row: int) -> Table:
-    """Label/value pairs laid out `per_row` to a row, with a gutter between them."""
-    grid = Table.grid(padding=(0, 1), expand=False)
-    for index in range(per_row):
-        if index:
-            grid.add_column(width=1)  # gutter
-        grid.add_column(style="bold", no_wrap=True)
-        grid.add_column(overflow="fold")
-    for offset in range(0, len(pairs), per_row):
-        cells: list[Text | str] = []
-        for index, (label, value) in enumerate(pairs[offset : offset + per_row]):
-            if index:
-                cells.append("")
-            cells += [Text(label), Text(value)]
-        grid.add_row(*cells)
-    return grid
-
-
-def _consumers_table(
-    consumers: Sequence[ConsumerSummary], *, width: int, now: float
-) -> RenderableType:
-    wide = width >= 100
-    table = Table(box=None, padding=(0, 1), show_edge=False, header_style="bold", pad_edge=False)
-    table.add_column("Consumer", no_wrap=True, max_width=28)
-    table.add_column("Pending", justify="right")
-    table.add_column("Ack pend", justify="right")
-    table.add_column("Redeliv", justify="right")
-    table.add_column("Last active", no_wrap=True)
-    if wide:
-        table.add_column("Kind", no_wrap=True)
-        table.add_column("Filter", no_wrap=True, max_width=30)
-    for consumer in consumers:
-        active = (
-            format_age(now - consumer.last_active.timestamp()) if consumer.last_active else "never"
-        )
-        cells = [
-            Text(_clip(consumer.name, 28)),
-            Text(format_count(consumer.num_pending)),
-            Text(format_count(consumer.num_ack_pending)),
-            Text(format_count(consumer.num_redelivered)),
-            Text(active),
-        ]
-        if wide:
-            kind = ("push" if consumer.push else "pull") + (
-                " durable" if consumer.durable else " ephemeral"
-            )
-            cells.append(Text(kind))
-            cells.append(Text(_clip(", ".join(consumer.filter_subjects) or "all", 30)))
-        table.add_row(*cells)
-    return table
-
-
-def render_detail(
-    summary: StreamSummary,
-    consumers: Sequence[ConsumerSummary] | None,
-    *,
-    width: int,
-    now: float | None = None,
-) -> RenderableType:
-    """The selected stream: state, consumers, then its whole configuration (the part that changes
-    comes first, so a quarter pane shows it without scrolling). Server strings are sanitized."""
-    now = time.time() if now is None else now
-    config = summary.config
-    per_row = 3 if width >= 110 else 2 if width >= 60 else 1
-
-    title = Text()
-    title.append(sanitize(summary.name), style="bold")
-    if summary.sealed:
-        title.append("  sealed", style="bold reverse")
-    if summary.description:
-        title.append("  ")
-        title.append(sanitize(summary.description, max_len=400), style="italic")
-
-    state: list[tuple[str, str]] = [
-        ("Messages", format_count(summary.messages)),
-        ("Bytes", format_size(summary.bytes)),
-        ("First seq", _seq_with_time(summary.first_seq, summary.first_time, now)),
-        ("Last seq", _seq_with_time(summary.last_seq, summary.last_time, now)),
-        ("Deleted", format_count(summary.num_deleted)),
-        ("Subjects", format_count(summary.num_subjects)),
-    ]
-
-    settings: list[tuple[str, str]] = [
-        ("Retention", sanitize(summary.retention)),
-        ("Storage", sanitize(summary.storage)),
-        ("Replicas", str(summary.replicas)),
-    ]
-    if config is not None:
-        settings += [
-            ("Max age", _limit_duration(config.max_age)),
-            ("Max msgs", _limit_count(config.max_msgs)),
-            ("Max bytes", _limit_size(config.max_bytes)),
-            ("Msg size", _limit_size(config.max_msg_size)),
-            ("Per subject", _limit_count(config.max_msgs_per_subject)),
-            ("Discard", _enum_text(config.discard)),
-            ("Dup window", _limit_duration(config.duplicate_window)),
-        ]
-    settings.append(("Direct get", "allowed" if summary.allow_direct else "no"))
-    settings.append(("Created", _when(summary.created, now)))
-
-    parts: list[RenderableType] = [title, _pairs_grid(state, per_row), Text()]
-    heading = Text("Consumers", style="bold underline")
-    heading.append(f" {format_count(summary.consumer_count)}", style="bold")
-    parts.append(heading)
-    if problem := stream_name_problem(summary.name):
-        # Created by another program: the server took the name, but jstui will not put control
-        # characters into an API subject, so it cannot look deeper or change this stream.
-        parts.append(Text(f"jstui cannot manage this stream: its name {problem}.", style="dim"))
-    elif consumers is None:
-        parts.append(Text("loading…", style="dim"))
-    elif not consumers:
-        parts.append(Text("none", style="dim"))
-    else:
-        parts.append(_consumers_table(consumers, width=width, now=now))
-    parts.append(Text())
-    parts.append(Text("Configuration", style="bold underline"))
-    subjects = Text()
-    subjects.append("Subjects ", style="bold")
-    subjects.append(sanitize(", ".join(summary.subjects) or "-", max_len=2000))
-    parts.append(subjects)
-    parts.append(_pairs_grid(settings, per_row))
-    return Group(*parts)
 
 
 class StreamsPane(Pane):
@@ -311,9 +96,13 @@ class StreamsPane(Pane):
         self._summaries: dict[str, StreamSummary] = {}
         self._consumers: dict[str, list[ConsumerSummary]] = {}
         self._selected: str | None = None
-        self._wake = asyncio.Event()
         self._loaded = False
-        self._problem = ""
+        self._poll: PeriodicPoll | None = None
+
+    empty: var[bool] = var(False, toggle_class="-empty")
+    """The server has no stream (once the first list came): the hint replaces the detail."""
+    problem: var[str] = var("")
+    """What keeps the table from being current (already sanitized); shown above the detail."""
 
     # -- layout --------------------------------------------------------------------------------
 
@@ -337,8 +126,21 @@ class StreamsPane(Pane):
         if self.host.settings.read_only:
             # Say it where the keys are: n, e, p and d will be refused.
             self.border_subtitle = "read-only: changes are refused"
-        self._show_problem("connecting…")
-        self._poll()
+        self.problem = "connecting…"
+        # While a dialog or the browser covers the dashboard nobody reads the table: no fetch (a
+        # redraw there would also repaint the dialog on top), and a fetch as soon as it shows again.
+        self._poll = PeriodicPoll(
+            self,
+            POLL_SECONDS,
+            self._refresh_once,
+            description="streams table",
+            when=lambda: self._can_poll() and not self._covered(),
+        )
+        self.app.screen_change_signal.subscribe(self, self._screen_changed)
+
+    def _screen_changed(self, screen: Screen[object]) -> None:
+        if screen is self.screen:
+            self.refresh_now()
 
     @property
     def service(self) -> StreamService:
@@ -360,20 +162,21 @@ class StreamsPane(Pane):
 
     def connection_changed(self, status: ConnectionStatus) -> None:
         if status.state is ConnectionState.CONNECTED and status.jetstream:
-            self._show_problem("")
+            self.problem = ""
             self.refresh_now()
         elif status.state is ConnectionState.CONNECTED:
-            self._show_problem(sanitize(status.error or "JetStream is not enabled"))
+            self.problem = sanitize(status.error or "JetStream is not enabled")
         elif status.state is ConnectionState.RECONNECTING:
-            self._show_problem("reconnecting… the table shows the last known state")
+            self.problem = "reconnecting… the table shows the last known state"
         elif status.state is ConnectionState.CONNECTING:
-            self._show_problem("connecting…")
+            self.problem = "connecting…"
         else:
-            self._show_problem(f"not connected ({status.state.value})")
+            self.problem = f"not connected ({status.state.value})"
 
     def refresh_now(self) -> None:
-        """Ask the refresh worker to run at once (after a change, or on selection)."""
-        self._wake.set()
+        """Ask the poll to run at once (after a change, or on selection)."""
+        if self._poll is not None:
+            self._poll.wake()
 
     def action_refresh_now(self) -> None:
         self.refresh_now()
@@ -386,28 +189,13 @@ class StreamsPane(Pane):
         """True while a dialog or the browser is over the dashboard: nobody reads the table."""
         return self.app.screen is not self.screen
 
-    @work(exclusive=True, group="streams-poll", exit_on_error=False, description="streams table")
-    async def _poll(self) -> None:
-        # One fetch at a time, then wait: runs never overlap however slow the server is. While
-        # the dashboard is covered, no fetch and no redraw (a redraw there would also repaint
-        # the dialog on top); the table is refreshed as soon as it shows again.
-        while True:
-            if self._covered():
-                await asyncio.sleep(COVERED_CHECK_SECONDS)
-                continue
-            self._wake.clear()
-            if self._can_poll():
-                await self._refresh_once()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), POLL_SECONDS)
-
     async def _refresh_once(self) -> None:
         try:
             summaries = await self.service.list_streams()
         except Exception as error:  # keep the table alive whatever happens; say what it was
-            self._show_problem(f"cannot list streams: {sanitize(str(translate(error)))}")
+            self.problem = f"cannot list streams: {sanitize(str(translate(error)))}"
             return
-        self._show_problem("")
+        self.problem = ""
         self.apply(summaries)
         selected = self._selected
         if selected is None or stream_name_problem(selected):
@@ -415,7 +203,7 @@ class StreamsPane(Pane):
         try:
             consumers = await self.service.consumers(selected)
         except Exception as error:
-            self._show_problem(f"cannot list consumers: {sanitize(str(translate(error)))}")
+            self.problem = f"cannot list consumers: {sanitize(str(translate(error)))}"
             return
         self._consumers = {selected: consumers}
         if selected == self._selected:
@@ -437,7 +225,7 @@ class StreamsPane(Pane):
                 old = self._cells.get(summary.name)
                 if old is None:
                     table.add_row(
-                        *(_cell(c, v) for c, v in zip(COLUMNS, cells, strict=True)),
+                        *(cell(c, v) for c, v in zip(COLUMNS, cells, strict=True)),
                         key=summary.name,
                     )
                     added = True
@@ -445,7 +233,7 @@ class StreamsPane(Pane):
                     for column, before, after in zip(COLUMNS, old, cells, strict=True):
                         if before != after:
                             table.update_cell(
-                                summary.name, column.key, _cell(column, after), update_width=True
+                                summary.name, column.key, cell(column, after), update_width=True
                             )
                 self._cells[summary.name] = cells
             if added:
@@ -484,18 +272,13 @@ class StreamsPane(Pane):
     def _row_selected(self, event: DataTable.RowSelected) -> None:
         self.action_browse_stream()
 
-    def _show_problem(self, text: str) -> None:
-        if text == self._problem:
-            return
-        self._problem = text
-        with contextlib.suppress(Exception):
-            problem = self.query_one("#streams-problem", Static)
-            problem.update(Text(text))
-            problem.display = bool(text)
+    def watch_problem(self, text: str) -> None:
+        self.set_class(bool(text), "-problem")
+        with contextlib.suppress(NoMatches):  # not composed yet, or already gone
+            self.query_one("#streams-problem", Static).update(Text(text))
 
     def _show_detail(self) -> None:
-        empty = self._loaded and not self._summaries
-        self.set_class(empty, "-empty")
+        self.empty = self._loaded and not self._summaries
         body = self.query_one("#streams-detail-body", Static)
         summary = self._summaries.get(self._selected or "")
         if summary is None:
@@ -535,18 +318,12 @@ class StreamsPane(Pane):
             ),
         ]
 
-    def _error(self, error: BaseException, title: str = "Streams") -> None:
-        text = str(error) if isinstance(error, JstuiError) else str(translate(error))
-        self.notify(sanitize(text), title=title, severity="error", markup=False)
-
     def _writable(self, action: str) -> bool:
         """False (and the refusal shown) when jstui runs read-only."""
-        try:
+        with self.reporting_errors(title="Read-only"):
             self.session.check_writable(action)
-        except JstuiError as error:
-            self._error(error, title="Read-only")
-            return False
-        return True
+            return True
+        return False
 
     def _need_selection(self) -> str | None:
         if self._selected is None or self._selected not in self._summaries:
@@ -576,15 +353,14 @@ class StreamsPane(Pane):
 
     @work(group="streams-action", exit_on_error=False, description="edit stream")
     async def _edit_stream(self, name: str) -> None:
-        try:
+        with self.reporting_errors():
             config = await self.service.config(name)
-        except JstuiError as error:
-            self._error(error)
-            return
-        current = StreamSpec.from_config(config)
-        result = await self.app.push_screen_wait(StreamFormScreen(self.service, current=current))
-        if result is not None:
-            self._changed(f"Saved stream {result.name}")
+            current = StreamSpec.from_config(config)
+            result = await self.app.push_screen_wait(
+                StreamFormScreen(self.service, current=current)
+            )
+            if result is not None:
+                self._changed(f"Saved stream {result.name}")
 
     def action_purge_stream(self) -> None:
         name = self._need_selection()
@@ -593,39 +369,28 @@ class StreamsPane(Pane):
 
     @work(group="streams-action", exit_on_error=False, description="purge stream")
     async def _purge_stream(self, name: str) -> None:
-        try:
+        with self.reporting_errors():
             summary = await self.service.summary(name)
-        except JstuiError as error:
-            self._error(error)
-            return
-        request = await self.app.push_screen_wait(StreamPurgeScreen(summary))
-        if request is None:
-            return
-        try:
+            request = await self.app.push_screen_wait(StreamPurgeScreen(summary))
+            if request is None:
+                return
             # Count again right before asking: the stream may have grown while the dialog was open.
             count = await self._purge_count(name, request)
-        except JstuiError as error:
-            self._error(error)
-            return
-        question = Text.assemble(
-            "Purge ",
-            (format_count(count), "bold"),
-            " message" if count == 1 else " messages",
-            " from stream ",
-            (sanitize(name), "bold"),
-            request.describe(),
-            "?\nThis cannot be undone.",
-        )
-        if not await self.app.push_screen_wait(
-            ConfirmScreen("Purge stream", question, confirm_label="Purge")
-        ):
-            return
-        try:
+            question = Text.assemble(
+                "Purge ",
+                (format_count(count), "bold"),
+                " message" if count == 1 else " messages",
+                " from stream ",
+                (sanitize(name), "bold"),
+                request.describe(),
+                "?\nThis cannot be undone.",
+            )
+            if not await self.app.push_screen_wait(
+                ConfirmScreen("Purge stream", question, confirm_label="Purge")
+            ):
+                return
             purged = await self.service.purge(name, subject=request.subject, keep=request.keep)
-        except JstuiError as error:
-            self._error(error)
-            return
-        self._changed(f"Purged {format_count(purged)} message{'s' * (purged != 1)} from {name}")
+            self._changed(f"Purged {format_count(purged)} message{'s' * (purged != 1)} from {name}")
 
     async def _purge_count(self, name: str, request: PurgeRequest) -> int:
         """How many messages the purge will remove, as the server counts them now."""
@@ -639,32 +404,25 @@ class StreamsPane(Pane):
 
     @work(group="streams-action", exit_on_error=False, description="delete stream")
     async def _delete_stream(self, name: str) -> None:
-        try:
+        with self.reporting_errors():
             summary = await self.service.summary(name)
-        except JstuiError as error:
-            self._error(error)
-            return
-        question = Text.assemble(
-            "Delete stream ",
-            (sanitize(name), "bold"),
-            " with its ",
-            (format_count(summary.messages), "bold"),
-            " message" if summary.messages == 1 else " messages",
-            f" and {format_count(summary.consumer_count)} consumer"
-            f"{'s' * (summary.consumer_count != 1)}?\nThis cannot be undone.",
-        )
-        if not await self.app.push_screen_wait(
-            ConfirmScreen("Delete stream", question, confirm_label="Delete")
-        ):
-            return
-        try:
+            question = Text.assemble(
+                "Delete stream ",
+                (sanitize(name), "bold"),
+                " with its ",
+                (format_count(summary.messages), "bold"),
+                " message" if summary.messages == 1 else " messages",
+                f" and {format_count(summary.consumer_count)} consumer"
+                f"{'s' * (summary.consumer_count != 1)}?\nThis cannot be undone.",
+            )
+            if not await self.app.push_screen_wait(
+                ConfirmScreen("Delete stream", question, confirm_label="Delete")
+            ):
+                return
             await self.service.delete(name)
-        except JstuiError as error:
-            self._error(error)
-            return
-        if self._selected == name:
-            self._selected = None
-        self._changed(f"Deleted stream {name}")
+            if self._selected == name:
+                self._selected = None
+            self._changed(f"Deleted stream {name}")
 
     def action_browse_stream(self) -> None:
         name = self._need_selection()

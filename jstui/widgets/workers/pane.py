@@ -6,17 +6,16 @@ rate, in-flight, acks, naks, redeliveries and state. Under the table: totals and
 consumer's figures, the load generator's progress, the exactly-once check and external members.
 
 The message path never touches a widget: members bump counters, and a 4 Hz timer redraws the
-table (keyed rows, changed cells only) and the text under it; consumer info and the monitoring
-endpoint are polled once a second in a worker.
+table (keyed rows, changed cells only) and the text under it, built by `render` (pure); consumer
+info and the monitoring endpoint are polled about once a second by a `PeriodicPoll`.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import math
 from collections.abc import Callable, Coroutine
-from dataclasses import dataclass, field
+from functools import partial
 from typing import Any, ClassVar
 
 from rich.style import Style
@@ -25,95 +24,40 @@ from textual import work
 from textual.app import ComposeResult, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.coordinate import Coordinate
+from textual.reactive import var
 from textual.widgets import DataTable, Static
 from textual.widgets.data_table import RowDoesNotExist
-from textual.worker import Worker
 
 from jstui.dialogs.confirm import ConfirmScreen
 from jstui.dialogs.worker_load import WorkerLoadScreen
 from jstui.dialogs.worker_member import WorkerMemberScreen
 from jstui.dialogs.worker_pool import WorkerPoolScreen
-from jstui.format import format_count, format_duration_short, format_rate, sanitize
-from jstui.nats.errors import JstuiError, ReadOnlyError, SpecErrors
-from jstui.nats.monitor import ExternalMember, MonitorClient, MonitorError
+from jstui.format import format_duration_short, sanitize
+from jstui.nats.errors import JstuiError, SpecErrors
+from jstui.nats.monitor import MonitorClient, MonitorError
 from jstui.nats.session import ConnectionState, ConnectionStatus
 from jstui.nats.workers.load import LoadGenerator, LoadSpec, LoadState, default_task_subject
 from jstui.nats.workers.member import Member, MemberState
-from jstui.nats.workers.pool import PoolState, WorkerPool
+from jstui.nats.workers.pool import WorkerPool
 from jstui.nats.workers.spec import MemberSettings, PoolMode, PoolSpec, parse_workers_option
-from jstui.widgets.base import Pane
-from jstui.widgets.sparkline import spark
+from jstui.widgets.base import Pane, PeriodicPoll
+from jstui.widgets.workers.render import (
+    FIXED,
+    PCT,
+    PoolView,
+    column_widths,
+    details_text,
+    empty_text,
+    pool_rows,
+    summary_text,
+)
 
 REDRAW_HZ = 4
 POLL_SECONDS = 1.0
-EIGHTHS = " \u258f\u258e\u258d\u258c\u258b\u258a\u2589\u2588"
-"""Partial block characters, 0/8 to 8/8 of a cell, for bars that grow smoothly."""
-
-# fixed column widths (content only: cell padding is 0, numbers carry their own leading space)
-_FIXED = {
-    "name": 7,
-    "count": 8,
-    "rate": 8,
-    "inflight": 6,
-    "ack": 7,
-    "nak": 5,
-    "redl": 5,
-    "state": 10,
-}
-_PCT = 5
-_MIN_BAR, _MIN_SPARK, _MAX_SPARK = 6, 5, 40
-
-
-_SHORT_MODE = {
-    PoolMode.CORE: "core group",
-    PoolMode.GROUP: "deliver group",
-    PoolMode.PULL: "pull consumer",
-}
 
 
 class EmptyNote(Static, can_focus=True):
     """What the pane says before any pool runs; focusable so the pane's keys work."""
-
-
-@dataclass
-class PoolView:
-    """A pool and what the pane keeps beside it."""
-
-    pool: WorkerPool
-    generator: LoadGenerator | None = None
-    load_worker: Worker[None] | None = None
-    published_before: int = 0
-    """Tasks published by earlier load runs on this pool."""
-    externals: list[ExternalMember] = field(default_factory=list)
-    external_note: str = ""
-
-
-def share_bar(share: float, width: int) -> str:
-    """A bar `width` cells wide filled to `share` (0..1), in eighths of a cell."""
-    if width <= 0:
-        return ""
-    eighths = max(0, min(width * 8, round(share * width * 8)))
-    full, rest = divmod(eighths, 8)
-    bar = "\u2588" * full + (EIGHTHS[rest] if rest else "")
-    return bar.ljust(width)
-
-
-def _ratio(value: float | None) -> str:
-    if value is None:
-        return "-"
-    if math.isinf(value):
-        return "\u221e"
-    return f"{value:.2f}"
-
-
-def _pct(value: float | None) -> str:
-    return "-" if value is None else f"{value * 100:.1f}%"
-
-
-def _seq_line(label: str, seqs: tuple[int, ...], total: int, style: Style) -> Text:
-    shown = ", ".join(str(s) for s in seqs)
-    more = f" +{total - len(seqs):,} more" if total > len(seqs) else ""
-    return Text.assemble((f"{label} \u00d7{total:,}: ", style), f"seq {shown}{more}")
 
 
 class WorkersPane(Pane):
@@ -183,10 +127,14 @@ class WorkersPane(Pane):
         "workers--label",
     }
 
+    current: var[int] = var(0, init=False)
+    """Index in `views` of the pool shown; [ and ] change it."""
+    empty: var[bool] = var(True, toggle_class="-empty")
+    """No pool runs: the note on how to start one replaces the picture."""
+
     def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(id=id, classes=classes)
         self.views: list[PoolView] = []
-        self.current = 0
         self._startup_done = False
         self._columns_for: tuple[PoolMode, int, int] | None = None
         self._monitor: MonitorClient | None = None
@@ -202,13 +150,20 @@ class WorkersPane(Pane):
         )
         yield table
         yield Static(id="workers-details", markup=False)
-        yield EmptyNote(self._empty_text(), id="workers-empty", markup=False)
+        yield EmptyNote(empty_text(), id="workers-empty", markup=False)
 
     def on_mount(self) -> None:
         super().on_mount()
-        self.set_class(True, "-empty")
         self.set_interval(1 / REDRAW_HZ, self.redraw)
-        self.set_interval(POLL_SECONDS, self._poll_tick)
+        self._poll = PeriodicPoll(
+            self,
+            POLL_SECONDS,
+            self._poll_shown_pool,
+            description="worker pool poll",
+            when=lambda: (
+                self.view is not None and self.session.status.state is ConnectionState.CONNECTED
+            ),
+        )
 
     async def on_unmount(self) -> None:
         # Delete the consumers jstui created before the connection goes (the app drains it next).
@@ -216,27 +171,18 @@ class WorkersPane(Pane):
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(view.pool.stop(), 2.0)
 
-    def _empty_text(self) -> Text:
-        text = Text()
-        text.append("No worker pool yet.\n\n", style="bold")
-        text.append("n", style="bold")
-        text.append("  start a pool: a core queue group, a JetStream deliver group, or pull\n")
-        text.append("   members sharing one consumer (or start jstui with --workers SUBJECT)\n")
-        text.append("g", style="bold")
-        text.append("  publish tasks to it, then watch how they are spread\n")
-        text.append("a k space", style="bold")
-        text.append("  add, kill, pause members while tasks flow\n\n")
-        text.append("Press ? for how to read the picture.", style="italic")
-        return text
-
     # -- pools ----------------------------------------------------------------------------------
+
+    def validate_current(self, index: int) -> int:
+        return max(0, min(index, len(self.views) - 1))
+
+    def watch_current(self) -> None:
+        self.redraw()
 
     @property
     def view(self) -> PoolView | None:
-        if not self.views:
-            return None
-        self.current = max(0, min(self.current, len(self.views) - 1))
-        return self.views[self.current]
+        """The pool shown, with what the pane keeps beside it; None before any pool runs."""
+        return self.views[min(self.current, len(self.views) - 1)] if self.views else None
 
     @property
     def pool(self) -> WorkerPool | None:
@@ -249,7 +195,7 @@ class WorkersPane(Pane):
         await pool.start()
         self.views.append(PoolView(pool))
         self.current = len(self.views) - 1
-        self.redraw()
+        self.redraw()  # also when it was already the last index
         return pool
 
     def _pool_name(self, spec: PoolSpec) -> str:
@@ -273,12 +219,9 @@ class WorkersPane(Pane):
                 await self.start_pool(spec)
             except SpecErrors as errors:
                 problems = "; ".join(f"{k}: {v}" for k, v in errors.errors.items())
-                self._error(f"--workers {option}: {problems}")
+                self.report_error(f"--workers {option}: {problems}")
             except JstuiError as error:
-                self._error(f"--workers {option}: {error}")
-
-    def _error(self, text: str) -> None:
-        self.notify(sanitize(text, max_len=500), severity="error", markup=False)
+                self.report_error(f"--workers {option}: {error}")
 
     def _info(self, text: str) -> None:
         self.notify(sanitize(text, max_len=500), markup=False)
@@ -306,12 +249,10 @@ class WorkersPane(Pane):
     # -- actions ---------------------------------------------------------------------------------
 
     def _writable(self, action: str) -> bool:
-        try:
+        with self.reporting_errors():
             self.session.check_writable(action)
-        except ReadOnlyError as error:
-            self._error(str(error))
-            return False
-        return True
+            return True
+        return False
 
     def action_new_pool(self) -> None:
         if not self._writable("starting a worker pool"):
@@ -337,7 +278,7 @@ class WorkersPane(Pane):
         screen = WorkerLoadScreen(
             default_task_subject(pool.spec.subject), jetstream=pool.spec.mode.jetstream
         )
-        self.app.push_screen(screen, lambda spec: self._load_chosen(view, spec))
+        self.app.push_screen(screen, partial(self._load_chosen, view))
 
     def _load_chosen(self, view: PoolView, spec: LoadSpec | None) -> None:
         if spec is None:
@@ -350,10 +291,8 @@ class WorkersPane(Pane):
 
     @work(group="workers-load", exit_on_error=False, description="worker load generator")
     async def _run_load(self, generator: LoadGenerator) -> None:
-        try:
+        with self.reporting_errors(title="Load generator"):
             await generator.run()
-        except JstuiError as error:
-            self._error(f"Load generator: {error}")
 
     def action_add_member(self) -> None:
         pool = self.pool
@@ -448,23 +387,21 @@ class WorkersPane(Pane):
         await view.pool.stop()
         if view in self.views:
             self.views.remove(view)
+            self.current = self.current  # clamped to the pools left
         self._info(f"Pool {view.pool.name} stopped")
         self.redraw()
 
     def action_cycle_pool(self, step: int) -> None:
         if len(self.views) > 1:
             self.current = (self.current + step) % len(self.views)
-            self.redraw()
 
     def _act(self, coro: Coroutine[Any, Any, None]) -> None:
         self._run_action(coro)
 
     @work(group="workers-action", exit_on_error=False, description="worker member action")
     async def _run_action(self, coro: Coroutine[Any, Any, None]) -> None:
-        try:
+        with self.reporting_errors():
             await coro
-        except JstuiError as error:
-            self._error(str(error))
         self.redraw()
 
     def palette_commands(self) -> list[SystemCommand]:
@@ -496,10 +433,6 @@ class WorkersPane(Pane):
 
     # -- polling ---------------------------------------------------------------------------------
 
-    def _poll_tick(self) -> None:
-        if self.view is not None and self.session.status.state is ConnectionState.CONNECTED:
-            self._poll(self.view)
-
     def _monitor_client(self) -> MonitorClient | None:
         url = self.host.settings.monitor_url
         if not url:
@@ -515,8 +448,10 @@ class WorkersPane(Pane):
                 self._monitor = None
         return self._monitor
 
-    @work(exclusive=True, group="workers-poll", exit_on_error=False, description="worker pool poll")
-    async def _poll(self, view: PoolView) -> None:
+    async def _poll_shown_pool(self) -> None:
+        view = self.view
+        if view is None:
+            return
         pool = view.pool
         await pool.refresh_consumer()
         identity = pool.queue_identity()
@@ -544,7 +479,7 @@ class WorkersPane(Pane):
 
     def redraw(self) -> None:
         view = self.view
-        self.set_class(view is None, "-empty")
+        self.empty = view is None
         summary = self.query_one("#workers-summary", Static)
         details = self.query_one("#workers-details", Static)
         table = self.query_one("#workers-table", DataTable)
@@ -559,9 +494,9 @@ class WorkersPane(Pane):
         pool = view.pool
         pool.tick()
         with self.app.batch_update():
-            self._set(summary, self._summary(view))
+            self._set(summary, summary_text(view, self.current, len(self.views), self._style))
             self._draw_table(table, view)
-            self._set(details, self._details(view))
+            self._set(details, details_text(view, self._style))
 
     def _set(self, static: Static, text: Text) -> None:
         """Update only when the text changed: an update re-renders (and re-lays out) the widget."""
@@ -570,37 +505,11 @@ class WorkersPane(Pane):
             self._shown[static.id or ""] = key
             static.update(text)
 
-    def _summary(self, view: PoolView) -> Text:
-        pool = view.pool
-        text = Text(no_wrap=True, overflow="ellipsis")
-        if len(self.views) > 1:
-            text.append(f"[{self.current + 1}/{len(self.views)}] ", style=self._style("label"))
-        text.append(_SHORT_MODE[pool.spec.mode], style=self._style("label"))
-        text.append(" ")
-        text.append(sanitize(pool.deliver_group or pool.spec.queue), style="bold")
-        text.append(" on ")
-        text.append(sanitize(pool.spec.subject), style="bold")
-        if pool.spec.mode.jetstream:
-            text.append(f" ({sanitize(pool.stream)})", style=self._style("label"))
-        active = sum(1 for m in pool.members if m.active)
-        text.append(f" \u00b7 {active}/{len(pool.members)} running \u00b7 ")
-        text.append(format_rate(pool.rate), style="bold")
-        if pool.state is not PoolState.RUNNING:
-            text.append(f" \u00b7 {pool.state.value}", style=self._style("warn"))
-        return text
-
     # table
-
-    def _widths(self, table_width: int) -> tuple[int, int]:
-        """(bar, sparkline) widths for the room there is."""
-        room = max(0, table_width - 1) - sum(_FIXED.values()) - _PCT
-        spark_w = max(_MIN_SPARK, min(_MAX_SPARK, room // 3))
-        bar_w = max(_MIN_BAR, room - spark_w)
-        return bar_w, spark_w
 
     def _ensure_columns(self, table: DataTable[Text], mode: PoolMode) -> tuple[int, int]:
         width = table.size.width or self.size.width or 76
-        bar_w, spark_w = self._widths(width)
+        bar_w, spark_w = column_widths(width)
         wanted = (mode, bar_w, spark_w)
         if self._columns_for == wanted:
             return bar_w, spark_w
@@ -611,108 +520,22 @@ class WorkersPane(Pane):
         def right(label: str, width: int) -> Text:
             return Text(label.rjust(width), style="bold")
 
-        table.add_column(Text("member"), key="name", width=_FIXED["name"])
-        table.add_column(Text("share"), key="share", width=bar_w + _PCT)
-        table.add_column(right("count", _FIXED["count"]), key="count", width=_FIXED["count"])
+        table.add_column(Text("member"), key="name", width=FIXED["name"])
+        table.add_column(Text("share"), key="share", width=bar_w + PCT)
+        table.add_column(right("count", FIXED["count"]), key="count", width=FIXED["count"])
         spark_label = f" last {spark_w}s" if spark_w >= 9 else " rate"
         table.add_column(Text(spark_label), key="spark", width=spark_w + 1)
-        table.add_column(right("msg/s", _FIXED["rate"]), key="rate", width=_FIXED["rate"])
-        table.add_column(
-            right("in-fl", _FIXED["inflight"]), key="inflight", width=_FIXED["inflight"]
-        )
-        table.add_column(right(labels[0], _FIXED["ack"]), key="ack", width=_FIXED["ack"])
-        table.add_column(right(labels[1], _FIXED["nak"]), key="nak", width=_FIXED["nak"])
-        table.add_column(right(labels[2], _FIXED["redl"]), key="redl", width=_FIXED["redl"])
-        table.add_column(Text(" state"), key="state", width=_FIXED["state"])
+        table.add_column(right("msg/s", FIXED["rate"]), key="rate", width=FIXED["rate"])
+        table.add_column(right("in-fl", FIXED["inflight"]), key="inflight", width=FIXED["inflight"])
+        table.add_column(right(labels[0], FIXED["ack"]), key="ack", width=FIXED["ack"])
+        table.add_column(right(labels[1], FIXED["nak"]), key="nak", width=FIXED["nak"])
+        table.add_column(right(labels[2], FIXED["redl"]), key="redl", width=FIXED["redl"])
+        table.add_column(Text(" state"), key="state", width=FIXED["state"])
         return bar_w, spark_w
-
-    def _rows(self, view: PoolView, bar_w: int, spark_w: int) -> dict[str, list[Text]]:
-        pool = view.pool
-        core = pool.spec.mode is PoolMode.CORE
-        counts = [m.handled for m in pool.members] + [x.delivered for x in view.externals]
-        total = sum(counts) or 1
-        histories = {m.index: m.history(spark_w) for m in pool.members}
-        top = max((max(h, default=0.0) for h in histories.values()), default=0.0)
-        bar_style, spark_style, muted = (
-            self._style("bar"),
-            self._style("spark"),
-            self._style("muted"),
-        )
-
-        def num(value: int, width: int, style: Style | str = "") -> Text:
-            return Text(format_count(value).rjust(width), style=style, no_wrap=True)
-
-        rows: dict[str, list[Text]] = {}
-        for m in pool.members:
-            share = m.handled / total
-            third = m.abandoned + m.dropped if core else m.redelivered
-            state_style = {
-                MemberState.RUNNING: "running",
-                MemberState.PAUSED: "paused",
-                MemberState.PAUSING: "paused",
-                MemberState.KILLED: "killed",
-                MemberState.STOPPED: "killed",
-            }.get(m.state, "muted")
-            state = m.state.value
-            if m.state is MemberState.KILLED:
-                # what it held when killed: redelivered later (JetStream) or lost (core)
-                mark = "\u2717" if core else "\u21ba"
-                inflight = Text(
-                    f"{format_count(m.abandoned)}{mark}".rjust(_FIXED["inflight"]),
-                    style=self._style("killed"),
-                )
-            else:
-                inflight = num(m.in_flight, _FIXED["inflight"])
-            bar = Text(share_bar(share, bar_w), style=bar_style, no_wrap=True)
-            bar.append(f"{share * 100:4.0f}%".rjust(_PCT), style="" if m.handled else muted)
-            rows[f"m{m.index}"] = [
-                Text(m.name, style="bold"),
-                bar,
-                num(m.handled, _FIXED["count"]),
-                Text(
-                    " " + spark(histories[m.index], spark_w, maximum=top or None), style=spark_style
-                ),
-                Text(format_rate(m.rate).rjust(_FIXED["rate"]), no_wrap=True),
-                inflight,
-                num(m.acked, _FIXED["ack"]),
-                num(
-                    m.naked + m.no_acked,
-                    _FIXED["nak"],
-                    self._style("warn") if m.naked + m.no_acked else "",
-                ),
-                num(third, _FIXED["redl"], self._style("warn") if third else ""),
-                Text(
-                    " " + state, style=self._style(state_style), no_wrap=True, overflow="ellipsis"
-                ),
-            ]
-        ext_style = self._style("bar-external")
-        for x in view.externals:
-            share = x.delivered / total
-            bar = Text(share_bar(share, bar_w), style=ext_style, no_wrap=True)
-            bar.append(f"{share * 100:4.0f}%".rjust(_PCT))
-            dash = Text("-".rjust(_FIXED["inflight"]), style=muted)
-            rows[f"x{x.key}"] = [
-                Text(
-                    sanitize(x.label, max_len=20),
-                    style=self._style("external"),
-                    no_wrap=True,
-                    overflow="ellipsis",
-                ),
-                bar,
-                num(x.delivered, _FIXED["count"]),
-                Text(""),
-                Text("".rjust(_FIXED["rate"])),
-                dash,
-                Text("-".rjust(_FIXED["ack"]), style=muted),
-                Text("-".rjust(_FIXED["nak"]), style=muted),
-                Text("-".rjust(_FIXED["redl"]), style=muted),
-                Text(" external", style=self._style("external")),
-            ]
-        return rows
 
     def _draw_table(self, table: DataTable[Text], view: PoolView) -> None:
         bar_w, spark_w = self._ensure_columns(table, view.pool.spec.mode)
-        rows = self._rows(view, bar_w, spark_w)
+        rows = pool_rows(view, bar_w, spark_w, self._style)
         existing = [key.value for key in table.rows]
         if existing != list(rows)[: len(existing)] or len(existing) > len(rows):
             # members left (or pools switched): rebuild, keeping the cursor on the same row index
@@ -735,149 +558,3 @@ class WorkersPane(Pane):
             for column, old, new in zip(columns, current, cells, strict=False):
                 if old != new:
                     table.update_cell(key, column, new)
-
-    # text under the table
-
-    def _details(self, view: PoolView) -> Text:
-        pool = view.pool
-        label, muted = self._style("label"), self._style("muted")
-        good, warn, bad = self._style("good"), self._style("warn"), self._style("bad")
-        lines: list[Text] = []
-        totals = pool.totals()
-        gen = view.generator
-
-        line = Text()
-        if gen is not None:
-            line.append("published ", style=label)
-            line.append(format_count(view.published_before + gen.published))
-        line.append(" delivered " if gen is not None else "delivered ", style=label)
-        line.append(format_count(totals.delivered))
-        line.append(" acked " if pool.spec.mode.jetstream else " ok ", style=label)
-        line.append(format_count(totals.acked))
-        outstanding = totals.in_flight
-        if pool.consumer is not None:
-            outstanding += pool.consumer.num_pending
-        line.append(" outstanding ", style=label)
-        line.append(format_count(outstanding), style=warn if outstanding else "")
-        lines.append(line)
-
-        figures = pool.fairness(x.delivered for x in view.externals)
-        line = Text()
-        line.append(f"fairness of {figures.members} max/min ", style=label)
-        line.append(_ratio(figures.ratio))
-        line.append(" cv ", style=label)
-        line.append(_pct(figures.cv))
-        if pool.spec.mode.jetstream:
-            line.append(" \u00b7 ack wait ", style=label)
-            line.append(format_duration_short(pool.ack_wait))
-            line.append(" \u00b7 max ack pending ", style=label)
-            line.append(format_count(pool.max_ack_pending))
-            if pool.spec.mode is PoolMode.PULL:
-                line.append(" \u00b7 batch ", style=label)
-                line.append(format_count(pool.spec.batch))
-        lines.append(line)
-
-        if pool.spec.mode.jetstream:
-            line = Text()
-            line.append("consumer ", style=label)
-            line.append(sanitize(pool.consumer_name), style="bold")
-            consumer = pool.consumer
-            if consumer is not None:
-                line.append(" pending ", style=label)
-                line.append(format_count(consumer.num_pending))
-                line.append(" ack pending ", style=label)
-                line.append(format_count(consumer.num_ack_pending))
-                line.append(" redelivered ", style=label)
-                line.append(
-                    format_count(consumer.num_redelivered),
-                    style=warn if consumer.num_redelivered else "",
-                )
-            if pool.consumer_error:
-                line.append(" \u00b7 ")
-                line.append(sanitize(pool.consumer_error, max_len=200), style=bad)
-            lines.append(line)
-
-        if gen is not None:
-            line = Text()
-            line.append("load ", style=label)
-            line.append(share_bar(gen.progress, 10), style=self._style("bar"))
-            done, wanted = format_count(gen.published), format_count(gen.spec.count)
-            line.append(f" {gen.progress * 100:3.0f}% {done}/{wanted}")
-            line.append(" \u2192 ")
-            line.append(sanitize(gen.spec.subject))
-            line.append(f" {format_rate(gen.rate)} {gen.state.value}")
-            if gen.errors:
-                line.append(f" \u00b7 {format_count(gen.errors)} errors: ", style=bad)
-                line.append(sanitize(gen.last_error, max_len=200), style=bad)
-            lines.append(line)
-
-        if pool.spec.mode.jetstream:
-            lines.extend(self._exactly_once(view, label, muted, good, warn, bad))
-
-        line = Text()
-        line.append("external ", style=label)
-        if view.externals:
-            conns = {x.cid: x.name for x in view.externals}
-            line.append(f"{len(view.externals)} members on {len(conns)} connection(s): ")
-            line.append(
-                ", ".join(
-                    f"c{cid} {sanitize(name, max_len=40) or '(no name)'}"
-                    for cid, name in conns.items()
-                )
-            )
-        elif view.external_note:
-            line.append(sanitize(view.external_note, max_len=200), style=muted)
-        else:
-            line.append("none in this queue group", style=muted)
-        lines.append(line)
-
-        out = Text("\n").join(lines)
-        out.no_wrap = True
-        out.overflow = "ellipsis"
-        return out
-
-    def _exactly_once(
-        self, view: PoolView, label: Style, muted: Style, good: Style, warn: Style, bad: Style
-    ) -> list[Text]:
-        report = view.pool.ledger.report(limit=8)
-        line = Text()
-        line.append("exactly once ", style=label)
-        if report.seen == 0 and report.published == 0:
-            line.append("no task seen yet", style=muted)
-            return [line]
-        if report.exactly_once:
-            line.append("\u2714 ", style=good)
-        elif report.acked_twice:
-            line.append("\u2718 ", style=bad)
-        line.append(f"{format_count(report.seen)} tasks: ")
-        settled = report.unacked == 0 and report.published_unacked == 0
-        line.append(f"{format_count(report.acked_once)} acked once", style=good if settled else "")
-        if report.acked_twice:
-            line.append(f" \u00b7 {format_count(report.acked_twice)} twice", style=bad)
-        if report.unacked:
-            line.append(f" \u00b7 {format_count(report.unacked)} not acked yet", style=muted)
-        # Tasks handled by members outside jstui never reach this ledger: say so, not "missing".
-        elsewhere = bool(view.externals)
-        never = "not seen here (external members?)" if elsewhere else "never delivered"
-        if report.never_delivered:
-            line.append(
-                f" \u00b7 {format_count(report.never_delivered)} {never}",
-                style=muted if elsewhere else warn,
-            )
-        lines = [line]
-        if report.acked_twice:
-            lines.append(_seq_line("  acked twice", report.twice_seqs, report.acked_twice, bad))
-        if report.redelivered:
-            lines.append(
-                _seq_line(
-                    "  redelivered (expected after a kill, nak or ack wait)",
-                    report.redelivered_seqs,
-                    report.redelivered,
-                    warn,
-                )
-            )
-        if report.never_delivered and not elsewhere:
-            lines.append(
-                _seq_line("  never delivered", report.never_seqs, report.never_delivered, warn)
-            )
-        return lines

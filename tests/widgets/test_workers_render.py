@@ -1,0 +1,142 @@
+"""The Workers pane's picture, built without the app: bars, rows, summary and the lines under it."""
+
+from __future__ import annotations
+
+from rich.style import Style
+
+from jstui.nats.monitor import ExternalMember
+from jstui.nats.session import Session
+from jstui.nats.workers.member import Member, MemberState
+from jstui.nats.workers.pool import WorkerPool
+from jstui.nats.workers.spec import PoolMode, PoolSpec
+from jstui.widgets.workers.render import (
+    EIGHTHS,
+    FIXED,
+    PCT,
+    PoolView,
+    column_widths,
+    details_text,
+    empty_text,
+    percent_text,
+    pool_rows,
+    ratio_text,
+    seq_line,
+    share_bar,
+    summary_text,
+)
+
+
+def plain(name: str) -> Style:
+    return Style()
+
+
+def make_view(mode: PoolMode = PoolMode.CORE, counts: tuple[int, ...] = (30, 10)) -> PoolView:
+    pool = WorkerPool(Session(servers=("nats://127.0.0.1:1",)), PoolSpec("tasks", mode=mode))
+    for index, handled in enumerate(counts, start=1):
+        member = Member(pool, index, pool.spec.member)
+        member.state = MemberState.RUNNING
+        member.handled = member.acked = handled
+        pool.members.append(member)
+    return PoolView(pool)
+
+
+def test_share_bar_fills_in_eighths_and_keeps_its_width() -> None:
+    assert share_bar(0, 4) == "    "
+    assert share_bar(1, 4) == "\u2588" * 4
+    assert share_bar(0.5, 4) == "\u2588\u2588  "
+    assert share_bar(1 / 32, 4) == EIGHTHS[1] + "   "
+    assert share_bar(2.0, 3) == "\u2588" * 3  # never wider than asked
+    assert share_bar(0.5, 0) == ""
+
+
+def test_ratio_and_percent_texts() -> None:
+    assert ratio_text(None) == "-"
+    assert ratio_text(float("inf")) == "\u221e"
+    assert ratio_text(1.234) == "1.23"
+    assert percent_text(None) == "-"
+    assert percent_text(0.125) == "12.5%"
+
+
+def test_seq_line_counts_what_it_does_not_list() -> None:
+    line = seq_line("  acked twice", (4, 9), 5, Style(bold=True))
+    assert line.plain == "  acked twice \u00d75: seq 4, 9 +3 more"
+    assert seq_line("x", (1,), 1, Style()).plain == "x \u00d71: seq 1"
+
+
+def test_column_widths_share_the_room_between_bar_and_sparkline() -> None:
+    bar, spark = column_widths(200)
+    assert bar + spark == 200 - 1 - sum(FIXED.values()) - PCT
+    assert spark <= 40
+    assert column_widths(10) == (6, 5)  # the least there is, even with no room
+
+
+def test_member_rows_show_shares_counts_and_state() -> None:
+    view = make_view(counts=(30, 10))
+    rows = pool_rows(view, 10, 5, plain)
+    assert list(rows) == ["m1", "m2"]
+    first = [cell.plain for cell in rows["m1"]]
+    assert first[0] == "w1"
+    assert first[1].endswith(" 75%") and first[1].startswith("\u2588" * 7)
+    assert first[2].strip() == "30"
+    assert first[-1] == " running"
+    assert len(rows["m2"][1].plain) == 10 + PCT
+
+
+def test_a_killed_core_member_shows_what_it_lost() -> None:
+    view = make_view(counts=(5,))
+    member = view.pool.members[0]
+    member.state = MemberState.KILLED
+    member.abandoned = 3
+    cells = [cell.plain for cell in pool_rows(view, 8, 5, plain)["m1"]]
+    assert cells[5].strip() == "3\u2717"
+    assert cells[-1] == " killed"
+
+
+def test_external_members_get_rows_of_their_own_with_sanitized_names() -> None:
+    view = make_view(counts=(10,))
+    view.externals = [
+        ExternalMember(
+            cid=7,
+            sid="1",
+            name="other\x1b[2J",
+            ip="::1",
+            port=1,
+            lang="go",
+            version="1",
+            delivered=10,
+        )
+    ]
+    rows = pool_rows(view, 8, 5, plain)
+    key = f"x{view.externals[0].key}"
+    assert list(rows) == ["m1", key]
+    assert rows[key][-1].plain == " external"
+    assert rows[key][1].plain.endswith(" 50%")
+    assert "\x1b" not in rows[key][0].plain
+
+
+def test_summary_names_the_pool_and_its_position() -> None:
+    view = make_view()
+    assert summary_text(view, 0, 1, plain).plain.startswith("core group ")
+    text = summary_text(view, 1, 3, plain).plain
+    assert text.startswith("[2/3] core group")
+    assert " on tasks" in text and "2/2 running" in text
+
+
+def test_details_of_a_core_pool() -> None:
+    text = details_text(make_view(counts=(30, 10)), plain).plain
+    lines = text.splitlines()
+    assert lines[0].startswith("delivered ")
+    assert "fairness of 2 max/min 3.00" in lines[1]
+    assert "ack wait" not in text  # JetStream only
+    assert lines[-1] == "external none in this queue group"
+
+
+def test_details_of_a_jetstream_pool_include_consumer_and_exactly_once() -> None:
+    text = details_text(make_view(PoolMode.PULL), plain).plain
+    assert "ack wait" in text and "batch" in text
+    assert "\nconsumer " in text
+    assert "exactly once no task seen yet" in text
+
+
+def test_empty_text_says_how_to_start() -> None:
+    assert "No worker pool yet." in empty_text().plain
