@@ -4,8 +4,8 @@ Data flow: `FeedView` formats a batch of new messages (`jstui.format.lines.forma
 the lines, with the message behind each, to `FeedLog.add` once per tick. `add` appends to the
 `Log`'s line list without `Log.write_lines` (which starts a thread per call). Rendering builds each
 visible line's segments straight from its fixed columns, once per message and look (cursor,
-acknowledged, base style, width), and keeps them: a frame of a still screen costs a few
-dictionary look-ups. Acknowledgements are read from the feed (`Feed.acks`), the one place that
+acknowledged, base style, width), and keeps them in an LRU cache: a frame of a still screen costs a
+few dictionary look-ups. Acknowledgements are read from the feed (`Feed.acks`), the one place that
 holds them. Keys and clicks move the cursor and post `Interacted` (the view holds still);
 Enter and double clicks post `OpenRequested`.
 """
@@ -22,6 +22,7 @@ from rich.style import Style
 from rich.text import Text
 from textual import events
 from textual.binding import Binding, BindingType
+from textual.cache import LRUCache
 from textual.geometry import Region, Size
 from textual.message import Message
 from textual.strip import Strip
@@ -35,7 +36,7 @@ __all__ = ["LOG_LINES", "FeedLog"]
 LOG_LINES = 2_000
 """Lines a feed view keeps for scrolling back (the ring buffer keeps more for export)."""
 STRIP_CACHE = 1_000
-"""Rendered lines kept; a few screens' worth, emptied when full."""
+"""Rendered lines kept, least recently drawn dropped first: a few screens' worth."""
 _new_tuple = tuple.__new__
 """Builds a NamedTuple without its Python-level __new__ (hot rendering path)."""
 
@@ -89,7 +90,7 @@ class FeedLog(Log):
         """Read for its acknowledgements (answered lines are greyed out); never written here."""
         self._render_y = 0
         self._styles: dict[str, Style] = {}
-        self._strips: dict[tuple[object, ...], Strip] = {}
+        self._strips: LRUCache[tuple[object, ...], Strip] = LRUCache(STRIP_CACHE)
         """Rendered lines by message and look (cursor, answered, base style, width)."""
         self._frame: tuple[Style, int, int, int] | None = None
 
@@ -187,11 +188,10 @@ class FeedLog(Log):
         key = (message.index, subject_width, payload_start, cursor, answered, rich_style, width)
         strip = self._strips.get(key)
         if strip is None:
-            if len(self._strips) >= STRIP_CACHE:
-                self._strips.clear()
-            strip = self._strips[key] = self._line_strip(
+            strip = self._line_strip(
                 self._lines[y], subject_width, payload_start, rich_style, cursor, answered, width
             )
+            self._strips.set(key, strip)
         return strip
 
     def _line_strip(
