@@ -5,12 +5,14 @@ ring buffer (`jstui.nats.feeds.Feed`); the pane's one timer (15 Hz) calls `FeedV
 view, which draws at most a screenful plus a margin of the newest messages in one batch. The pane
 turns keys into calls on the current view (pause, follow, filter) or its feed (acknowledge), and
 opens the dialogs (subscribe, publish, filter, export, message detail) with the feed they act on;
-what a dialog returns comes back through its callback.
+what a dialog returns comes back through its callback. Failures the user caused are reported with
+`Pane.report_error`.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
+from functools import partial
 from pathlib import Path
 from typing import ClassVar
 
@@ -18,6 +20,7 @@ from textual import on
 from textual.app import ComposeResult, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.content import Content
+from textual.css.query import NoMatches
 from textual.timer import Timer
 from textual.widgets import Static, TabbedContent, TabPane
 
@@ -25,7 +28,6 @@ from jstui.dialogs.feed_dialog import ExportDialog, FeedDialog, FilterDialog
 from jstui.dialogs.message_detail import MessageDetailScreen
 from jstui.dialogs.publish import PublishScreen
 from jstui.format import sanitize
-from jstui.nats.errors import JstuiError, ValidationError
 from jstui.nats.feeds import AckKind, Feed, FeedFilter, FeedMessage, FeedSpec, parse_feed_option
 from jstui.nats.session import ConnectionState, ConnectionStatus
 from jstui.widgets.base import Pane
@@ -156,8 +158,11 @@ class FeedsPane(Pane):
 
     async def close_feed(self, view: FeedView) -> None:
         tabs = self.query_one("#feeds-tabs", TabbedContent)
-        pane = next((p for p in view.ancestors if isinstance(p, TabPane)), None)
-        if pane is None or pane.id is None:
+        try:
+            pane = view.query_ancestor(TabPane)
+        except NoMatches:
+            return  # already removed (x pressed twice before the first close finished)
+        if pane.id is None:
             return
         view.closing = True
         await tabs.remove_pane(pane.id)
@@ -179,12 +184,7 @@ class FeedsPane(Pane):
     @on(FeedView.Failed)
     def _feed_failed(self, event: FeedView.Failed) -> None:
         event.view.refresh_stats()
-        self.notify(
-            sanitize(f"{event.view.feed.spec.label}: {event.error}", max_len=400),
-            title="Feed failed",
-            severity="error",
-            markup=False,
-        )
+        self.report_error(f"{event.view.feed.spec.label}: {event.error}", title="Feed failed")
 
     @on(FeedLog.OpenRequested)
     def _open_requested(self, event: FeedLog.OpenRequested) -> None:
@@ -211,17 +211,11 @@ class FeedsPane(Pane):
 
     async def _open_startup_feeds(self) -> None:
         settings = self.host.settings
+        specs: list[FeedSpec] = []
         for raw in settings.feeds:
-            try:
-                spec = parse_feed_option(raw, buffer=settings.feed_buffer)
-            except ValidationError as error:
-                self.notify(
-                    sanitize(str(error), max_len=400),
-                    title="--feed",
-                    severity="error",
-                    markup=False,
-                )
-                continue
+            with self.reporting_errors(title="--feed"):
+                specs.append(parse_feed_option(raw, buffer=settings.feed_buffer))
+        for spec in specs:
             await self.open_feed(spec, activate=False)
 
     # -- actions ---------------------------------------------------------------------------------
@@ -231,14 +225,14 @@ class FeedsPane(Pane):
         view = self.current
         if view is not None:
             subject = view.feed.spec.subject
-
-        def opened(spec: FeedSpec | None) -> None:
-            if spec is not None:
-                self.run_worker(self.open_feed(spec), group="feeds-open", exit_on_error=False)
-
         self.app.push_screen(
-            FeedDialog(subject=subject, buffer=self.host.settings.feed_buffer), opened
+            FeedDialog(subject=subject, buffer=self.host.settings.feed_buffer), self._subscribe
         )
+
+    def _subscribe(self, spec: FeedSpec | None) -> None:
+        """The subscribe dialog closed: open what it returned."""
+        if spec is not None:
+            self.run_worker(self.open_feed(spec), group="feeds-open", exit_on_error=False)
 
     def action_publish(self) -> None:
         view = self.current
@@ -292,12 +286,13 @@ class FeedsPane(Pane):
         view = self.current
         if view is None:
             return
+        self.app.push_screen(FilterDialog(view.filter), partial(self._filter_chosen, view))
 
-        def chosen(flt: FeedFilter | None) -> None:
-            if flt is not None and view.is_mounted:
-                view.set_filter(flt)
-
-        self.app.push_screen(FilterDialog(view.filter), chosen)
+    @staticmethod
+    def _filter_chosen(view: FeedView, flt: FeedFilter | None) -> None:
+        """The filter dialog closed: filter the view it was opened on, if that is still open."""
+        if flt is not None and view.is_mounted:
+            view.set_filter(flt)
 
     def action_export(self) -> None:
         view = self.current
@@ -323,15 +318,12 @@ class FeedsPane(Pane):
         )
 
     async def _answer(self, view: FeedView, message: FeedMessage, kind: AckKind) -> None:
-        try:
+        with self.reporting_errors():
             await view.feed.acknowledge(message, kind)
-        except JstuiError as error:
-            self.notify(sanitize(str(error)), severity="error", markup=False)
-            return
-        view.log_widget.refresh()
-        meta = message.meta
-        seq = f" (stream sequence {meta.stream_seq})" if meta else ""
-        self.notify(f"Message {ACK_MARKS[kind]}{seq}.", markup=False)
+            view.log_widget.refresh()
+            meta = message.meta
+            seq = f" (stream sequence {meta.stream_seq})" if meta else ""
+            self.notify(f"Message {ACK_MARKS[kind]}{seq}.", markup=False)
 
     def palette_commands(self) -> list[SystemCommand]:
         return [
