@@ -5,7 +5,9 @@ Data flow: the pane's timer calls `tick()` on every view. Unless the view is pau
 at most a screenful plus a margin of the newest matching messages from the feed's ring buffer
 (`Feed.take_new`), formats them (`jstui.format.lines`) and adds them to the `FeedLog` in one batch;
 every `STATS_EVERY` ticks it redraws the counters, which change only the widgets whose text
-changed, and shows the "+N new" bar while paused and the filter bar while filtered.
+changed. The view's state is reactive: `paused` sets the `-paused` class and `filter` the
+`-filtered` class, and `styles/feeds.tcss` shows the "+N new" bar and the filter bar from them;
+the filter bar is data-bound to `filter` and describes it.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from textual import events, on
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
+from textual.reactive import var
 from textual.widgets import Static
 
 from jstui.format import format_count, format_rate, format_size, sanitize
@@ -43,8 +46,41 @@ STATE_MARKS = {
 }
 
 
+class NewLinesBar(Static):
+    """Says "+N new" under a paused view (shown by the view's `-paused` class); a click follows."""
+
+    pending: var[int] = var(0)
+    """Messages waiting in the ring buffer since the view paused."""
+
+    def watch_pending(self, pending: int) -> None:
+        # one line of fixed height: no layout needed when the text changes
+        self.update(
+            Text(f"\u25bc +{format_count(pending)} new \u00b7 End to follow the tail"), layout=False
+        )
+
+
+class FilterBar(Static):
+    """The view's filter in words (shown by the view's `-filtered` class); bound to
+    `FeedView.filter`."""
+
+    filter: var[FeedFilter] = var(NO_FILTER)
+
+    def watch_filter(self, flt: FeedFilter) -> None:
+        self.update(
+            Text(f"filter: {sanitize(flt.describe(), max_len=200)} \u00b7 / to change"),
+            layout=False,
+        )
+
+
 class FeedView(Vertical):
     """One feed: its state and counters, a rate sparkline, the column header and the lines."""
+
+    paused: var[bool] = var(False, toggle_class="-paused")
+    """Holding still: nothing new is drawn, the buffer fills and the "+N new" bar shows."""
+    pause_reason: var[str] = var("")
+    """Why the view holds still: "paused" (the key) or "scrolled" (cursor, scroll, detail)."""
+    filter: var[FeedFilter] = var(NO_FILTER, init=False)
+    """Which messages are drawn (the subscription is unchanged); sets the `-filtered` class."""
 
     class Failed(Message):
         def __init__(self, view: FeedView, error: str) -> None:
@@ -55,9 +91,6 @@ class FeedView(Vertical):
     def __init__(self, feed: Feed, *, id: str | None = None) -> None:
         super().__init__(id=id, classes="feed-view")
         self.feed = feed
-        self.filter: FeedFilter = NO_FILTER
-        self.paused = False
-        self.pause_reason = ""
         self.subject_width = self._initial_subject_width()
         self._ticks = 0
         self.closing = False
@@ -71,8 +104,8 @@ class FeedView(Vertical):
         self._counts = Static(self._shown_counts, id="feed-counts", markup=False)
         self._spark = SparkLine(id="feed-spark")
         self._header = Static(self._header_text(), id="feed-header", markup=False)
-        self._new_bar = Static("", id="feed-new", markup=False)
-        self._filter_bar = Static("", id="feed-filter", markup=False)
+        self._new_bar = NewLinesBar(id="feed-new", markup=False)
+        self._filter_bar = FilterBar(id="feed-filter", markup=False)
 
     def _initial_subject_width(self) -> int:
         subject = self.feed.spec.subject
@@ -92,11 +125,9 @@ class FeedView(Vertical):
         yield self._header
         yield self._log
         yield self._new_bar
-        yield self._filter_bar
+        yield self._filter_bar.data_bind(FeedView.filter)
 
     def on_mount(self) -> None:
-        self._new_bar.display = False
-        self._filter_bar.display = False
         self.run_worker(
             self._run(),
             name=f"feed {self.feed.spec.label}",
@@ -116,6 +147,9 @@ class FeedView(Vertical):
     @property
     def log_widget(self) -> FeedLog:
         return self._log
+
+    def watch_filter(self, flt: FeedFilter) -> None:
+        self.set_class(flt.active, "-filtered")
 
     # -- the timer ------------------------------------------------------------------------------
 
@@ -189,8 +223,8 @@ class FeedView(Vertical):
 
     def pause(self, reason: str = "paused") -> None:
         if not self.paused:
-            self.paused = True
             self.pause_reason = reason
+            self.paused = True
             self.refresh_stats()
 
     def follow(self) -> None:
@@ -273,19 +307,8 @@ class FeedView(Vertical):
             self._shown_counts = counts
             self._counts.update(counts, layout=relayout)
         self._spark.set_values(self.feed.meter.history())
-        new_bar = self._new_bar
         if self.paused:
-            pending = self.feed.pending
-            new_bar.update(
-                Text(f"\u25bc +{format_count(pending)} new \u00b7 End to follow the tail")
-            )
-        new_bar.display = self.paused
-        filter_bar = self._filter_bar
-        if self.filter.active:
-            filter_bar.update(
-                Text(f"filter: {sanitize(self.filter.describe(), max_len=200)} \u00b7 / to change")
-            )
-        filter_bar.display = self.filter.active
+            self._new_bar.pending = self.feed.pending
 
     @on(FeedLog.Interacted)
     def _held(self, event: FeedLog.Interacted) -> None:
