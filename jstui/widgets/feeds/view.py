@@ -18,14 +18,13 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.reactive import var
-from textual.widgets import Static
+from textual.widgets import Sparkline, Static
 
 from jstui.format import format_count, format_rate, format_size, sanitize
 from jstui.format.lines import format_line, head_width, header_line
 from jstui.nats.errors import JstuiError
 from jstui.nats.feeds import NO_FILTER, Feed, FeedFilter, FeedMessage, FeedState
 from jstui.widgets.feeds.log import LOG_LINES, FeedLog
-from jstui.widgets.sparkline import SparkLine
 
 __all__ = ["FeedView"]
 
@@ -102,7 +101,7 @@ class FeedView(Vertical):
         self._shown_counts = self._counts_text()
         self._info = Static(self._shown_info, id="feed-info", markup=False)
         self._counts = Static(self._shown_counts, id="feed-counts", markup=False)
-        self._spark = SparkLine(id="feed-spark")
+        self._spark = Sparkline(id="feed-spark")
         self._header = Static(self._header_text(), id="feed-header", markup=False)
         self._new_bar = NewLinesBar(id="feed-new", markup=False)
         self._filter_bar = FilterBar(id="feed-filter", markup=False)
@@ -306,7 +305,7 @@ class FeedView(Vertical):
             relayout = counts.cell_len != self._shown_counts.cell_len
             self._shown_counts = counts
             self._counts.update(counts, layout=relayout)
-        self._spark.set_values(self.feed.meter.history())
+        self._spark.data = self.feed.meter.history()  # repaints only when a value changed
         if self.paused:
             self._new_bar.pending = self.feed.pending
 
