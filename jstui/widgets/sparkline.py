@@ -1,4 +1,5 @@
-"""A one-line sparkline: `spark()` for a plain string, `SparkLine` as a widget.
+"""A one-line sparkline as text, for table cells: `spark()` for a plain string, `spark_text()` as
+Rich `Text`. Where a widget is needed, use Textual's own `textual.widgets.Sparkline`.
 
 Both take per-second values (e.g. `RateMeter.history()` or `LatencyStats.history()`), oldest first,
 and show the newest ones that fit, right-aligned, scaled to the largest value shown. Zero is a
@@ -11,9 +12,8 @@ import math
 from collections.abc import Sequence
 
 from rich.text import Text
-from textual.widget import Widget
 
-__all__ = ["BARS", "SparkLine", "spark", "spark_text"]
+__all__ = ["BARS", "spark", "spark_text"]
 
 BARS = "\u2581\u2582\u2583\u2584\u2585\u2586\u2587\u2588"
 """Eight block heights, lowest first."""
@@ -51,35 +51,3 @@ def spark_text(
 ) -> Text:
     """`spark()` as a Rich `Text` with one style."""
     return Text(spark(values, width, maximum=maximum), style=style, no_wrap=True)
-
-
-class SparkLine(Widget):
-    """A one-line sparkline filling its width. Call `set_values(values)`; colour comes from CSS
-    (`color`), so themes apply."""
-
-    DEFAULT_CSS = """
-    SparkLine {
-        height: 1;
-        width: 1fr;
-        color: $accent;
-    }
-    """
-
-    def __init__(
-        self, values: Sequence[float] = (), *, id: str | None = None, classes: str | None = None
-    ) -> None:
-        super().__init__(id=id, classes=classes)
-        self._values: list[float] = list(values)
-
-    def set_values(self, values: Sequence[float]) -> None:
-        values = list(values)
-        if values != self._values:
-            self._values = values
-            self.refresh()
-
-    @property
-    def values(self) -> list[float]:
-        return list(self._values)
-
-    def render(self) -> Text:
-        return Text(spark(self._values, max(0, self.size.width)), no_wrap=True)

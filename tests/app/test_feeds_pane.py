@@ -20,7 +20,7 @@ from jstui.dialogs.feed_dialog import ExportDialog, FeedDialog, FilterDialog
 from jstui.dialogs.message_detail import MessageDetailScreen
 from jstui.dialogs.publish import PublishScreen
 from jstui.format import PayloadView
-from jstui.nats.feeds import Feed
+from jstui.nats.feeds import NO_FILTER, Feed, FeedFilter
 from jstui.widgets.feeds import FeedLog, FeedsPane, FeedView
 from tests.app.conftest import AppFactory, screen_text, wait_connected, wait_until
 
@@ -449,3 +449,27 @@ async def test_lines_render_in_columns_cursor_spans_the_row_and_selection_copies
         await pilot.pause()
         assert "".join(text for text, _ in row(0)).rstrip() == log_lines(app)[0]
         assert app.screen.get_selected_text() == "\n".join(log_lines(app))
+
+
+async def test_pause_and_filter_are_view_classes_that_show_the_bars(
+    make_app: AppFactory, unique: str
+) -> None:
+    app = make_app()
+    async with app.run_test(size=BIG) as pilot:
+        await wait_connected(pilot)
+        view = await open_feed(pilot, f"{unique}.c")
+        new_bar, filter_bar = view.query_one("#feed-new"), view.query_one("#feed-filter")
+        assert not view.has_class("-paused") and not new_bar.display
+        await pilot.press("space")
+        await pilot.pause()
+        assert view.has_class("-paused") and new_bar.display
+        await pilot.press("end")
+        await pilot.pause()
+        assert not view.has_class("-paused") and not new_bar.display
+        view.set_filter(FeedFilter.create(payload="x"))
+        await pilot.pause()
+        assert view.has_class("-filtered") and filter_bar.display
+        assert "filter: payload /x/" in screen_text(app)
+        view.set_filter(NO_FILTER)
+        await pilot.pause()
+        assert not view.has_class("-filtered") and not filter_bar.display

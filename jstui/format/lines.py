@@ -1,0 +1,139 @@
+"""One feed message as one safe line of fixed columns, and the header that names those columns.
+
+``time subject [stream/consumer seq] size headers payload``. The Feeds pane calls `format_line` for
+each message it draws (at most a screenful plus a margin per tick), then colours the columns by
+their widths: time is `TIME_WIDTH`, the subject the width it asked for, and the returned payload
+start ends the metadata. Every network value goes through `jstui.format` (no control characters,
+no markup, one line).
+
+Pure: no Textual, no NATS. A message is anything with the attributes of `LineMessage`
+(`jstui.nats.feeds.FeedMessage` in the app), so this layer needs nothing from the service layer.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Protocol
+
+from jstui.format import payload_preview, sanitize
+
+__all__ = [
+    "HDR_WIDTH",
+    "SEQ_WIDTH",
+    "SIZE_WIDTH",
+    "TIME_WIDTH",
+    "LineMessage",
+    "LineMeta",
+    "clock_text",
+    "compact_size",
+    "format_line",
+    "head_width",
+    "header_line",
+    "seq_text",
+]
+
+TIME_WIDTH = 12
+"""``HH:MM:SS.mmm``"""
+SEQ_WIDTH = 9
+"""Stream sequence, or stream/consumer sequence, right-aligned (JetStream feeds only)."""
+SIZE_WIDTH = 5
+"""`compact_size` is never longer."""
+HDR_WIDTH = 3
+"""``h`` and the header count, blank without headers."""
+
+
+class LineMeta(Protocol):
+    """The JetStream delivery metadata a line shows (`jstui.nats.feeds.JsMeta`)."""
+
+    @property
+    def consumer(self) -> str: ...
+    @property
+    def delivered(self) -> int: ...
+    @property
+    def stream_seq(self) -> int: ...
+    @property
+    def consumer_seq(self) -> int: ...
+
+
+class LineMessage(Protocol):
+    """What a line shows of a message (`jstui.nats.feeds.FeedMessage`)."""
+
+    @property
+    def time(self) -> float: ...
+    @property
+    def subject(self) -> str: ...
+    @property
+    def data(self) -> bytes: ...
+    @property
+    def header_count(self) -> int: ...
+    @property
+    def meta(self) -> LineMeta | None: ...
+
+
+def compact_size(n: int) -> str:
+    """Bytes in at most 5 characters: ``16B``, ``999B``, ``1.0K``, ``12K``, ``1.0M``."""
+    if n < 1000:
+        return f"{n}B"
+    for unit, scale in (("K", 1024), ("M", 1024**2), ("G", 1024**3)):
+        value = n / scale
+        if value < 9.95:
+            return f"{value:.1f}{unit}"
+        if value < 999.5:
+            return f"{value:.0f}{unit}"
+    return f"{n / 1024**4:.0f}T"
+
+
+def clock_text(moment: float) -> str:
+    """Local wall-clock time to the millisecond: ``14:03:59.250``."""
+    local = time.localtime(moment)
+    return f"{time.strftime('%H:%M:%S', local)}.{int(moment * 1000) % 1000:03d}"
+
+
+def seq_text(message: LineMessage) -> str:
+    """``7`` (stream sequence), ``7/3`` (with the consumer's), ``7/3*2`` (delivered twice), or
+    ``-`` for a message without JetStream metadata."""
+    meta = message.meta
+    if meta is None:
+        return "-"
+    text = f"{meta.stream_seq}/{meta.consumer_seq}" if meta.consumer else str(meta.stream_seq)
+    if meta.delivered > 1:
+        text += f"*{meta.delivered}"  # redelivered: how many times so far
+    return text
+
+
+def head_width(subject_width: int, jetstream: bool) -> int:
+    """Cells before the payload column: every fixed column and the space after each."""
+    width = TIME_WIDTH + 1 + subject_width + 1 + SIZE_WIDTH + 1 + HDR_WIDTH + 1
+    return width + SEQ_WIDTH + 1 if jetstream else width
+
+
+def header_line(subject_width: int, jetstream: bool) -> str:
+    """The column names, aligned with the lines `format_line` builds for the same widths."""
+    parts = ["time".ljust(TIME_WIDTH), "subject".ljust(subject_width)]
+    if jetstream:
+        parts.append("seq".rjust(SEQ_WIDTH))
+    parts.append("size".rjust(SIZE_WIDTH))
+    parts.append("hdr".ljust(HDR_WIDTH))
+    parts.append("payload")
+    return " ".join(parts)
+
+
+def format_line(
+    message: LineMessage, subject_width: int, preview: int, jetstream: bool
+) -> tuple[str, int]:
+    """One safe line for a message, and the column where its payload starts.
+
+    A subject longer than `subject_width` is cut with an ellipsis; the payload preview is at most
+    `preview` characters; `jetstream` adds the sequence column.
+    """
+    subject = sanitize(message.subject, max_len=256)
+    if len(subject) > subject_width:
+        subject = subject[: subject_width - 1] + "\u2026"
+    parts = [clock_text(message.time), subject.ljust(subject_width)]
+    if jetstream:
+        parts.append(seq_text(message).rjust(SEQ_WIDTH))
+    count = message.header_count
+    parts.append(compact_size(len(message.data)).rjust(SIZE_WIDTH))
+    parts.append((f"h{count}" if count else "").ljust(HDR_WIDTH))
+    head = " ".join(parts) + " "
+    return head + payload_preview(message.data, preview), len(head)

@@ -1,0 +1,354 @@
+"""`FeedsPane`: the Feeds pane — one tab per feed, the keys, and the dialogs they open.
+
+Data flow (design.md, "Data flow of a live message"): nats-py appends each message to the feed's
+ring buffer (`jstui.nats.feeds.Feed`); the pane's one timer (15 Hz) calls `FeedView.tick` on every
+view, which draws at most a screenful plus a margin of the newest messages in one batch. The pane
+turns keys into calls on the current view (pause, follow, filter) or its feed (acknowledge), and
+opens the dialogs (subscribe, publish, filter, export, message detail) with the feed they act on;
+what a dialog returns comes back through its callback. Failures the user caused are reported with
+`Pane.report_error`.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from functools import partial
+from pathlib import Path
+from typing import ClassVar
+
+from textual import on
+from textual.app import ComposeResult, SystemCommand
+from textual.binding import Binding, BindingType
+from textual.content import Content
+from textual.css.query import NoMatches
+from textual.timer import Timer
+from textual.widgets import Static, TabbedContent, TabPane
+
+from jstui.dialogs.feed_dialog import ExportDialog, FeedDialog, FilterDialog
+from jstui.dialogs.message_detail import MessageDetailScreen
+from jstui.dialogs.publish import PublishScreen
+from jstui.format import sanitize
+from jstui.nats.feeds import AckKind, Feed, FeedFilter, FeedMessage, FeedSpec, parse_feed_option
+from jstui.nats.session import ConnectionState, ConnectionStatus
+from jstui.widgets.base import Pane
+from jstui.widgets.feeds.log import FeedLog
+from jstui.widgets.feeds.view import FeedView
+
+__all__ = ["FeedsPane", "default_export_path"]
+
+TICK_SECONDS = 1 / 15
+"""Redraw rate of the feeds (10-20 Hz: smooth, and cheap because each tick is one batch)."""
+ACK_MARKS = {AckKind.ACK: "acked", AckKind.NAK: "nak'd", AckKind.TERM: "terminated"}
+
+
+class FeedsEmpty(Static, can_focus=True):
+    """Shown while no feed is open; focusable so the pane's keys work."""
+
+
+EMPTY_TEXT = (
+    "No feed open.\n\n"
+    "n  subscribe to a subject (core, or a JetStream stream)\n"
+    "p  publish a message, or many\n\n"
+    "Start-up feeds: jstui --feed SUBJECT[,js|consume,...]"
+)
+
+
+class FeedsPane(Pane):
+    PANE_TITLE = "Feeds"
+    PANE_NUMBER = 2
+    PANE_HELP = (
+        "Live messages, one tab per feed. A core feed subscribes to a subject (wildcards * and >, "
+        "optionally in a queue group). A JetStream feed reads the stream that captures the "
+        "subject through an ordered consumer and never consumes; on work-queue and interest "
+        "streams it reads stored messages by sequence, so they stay as they are. A consuming "
+        "feed uses a durable (or ephemeral) consumer with explicit acks: ack, nak or terminate "
+        "the selected message (this removes messages from work-queue streams).\n\n"
+        "Each line: arrival time, subject, stream/consumer sequence for JetStream (*N = "
+        "delivered N times), size, header count (hN) and the start of the payload, with control "
+        "characters made visible. The counters read: recv = shown + dropped (+ filtered, + new "
+        "while paused). Dropped messages were received but not drawn: more arrived than a screen "
+        "shows, they were overwritten in the ring buffer while paused, or (JetStream feeds) the "
+        "client's pending limit was hit (slow). The sparkline is messages per second over the "
+        "last minute.\n\n"
+        "Moving the cursor or scrolling up holds the view still and counts '+N new'; End goes "
+        "back to the tail. Enter opens a message: metadata, headers, payload as text, JSON or "
+        "hex, copy, publish again. / filters by subject pattern and payload regex without "
+        "unsubscribing; e exports the buffer as NDJSON."
+    )
+    # priority: checked when the key arrives, not after it has bubbled up from the focused log
+    # through six widgets (one loop turn each): in a flood that halves the key-press latency
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("n", "new_feed", "New feed", priority=True),
+        Binding("p", "publish", "Publish", priority=True),
+        Binding("space", "toggle_pause", "Pause", priority=True),
+        Binding("end", "follow", "Tail", priority=True),
+        Binding("slash", "filter", "Filter", key_display="/", priority=True),
+        Binding("e", "export", "Export", priority=True),
+        Binding("x", "close_feed", "Close feed", priority=True),
+        Binding(
+            "left_square_bracket",
+            "switch(-1)",
+            "Prev feed",
+            key_display="[",
+            show=False,
+            priority=True,
+        ),
+        Binding(
+            "right_square_bracket",
+            "switch(1)",
+            "Next feed",
+            key_display="]",
+            show=False,
+            priority=True,
+        ),
+        Binding("a", "answer('ack')", "Ack", show=False, priority=True),
+        Binding("k", "answer('nak')", "Nak", show=False, priority=True),
+        Binding("T", "answer('term')", "Term", key_display="T", show=False, priority=True),
+    ]
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self._started_feeds = False
+        self._timer: Timer | None = None
+        self._next_id = 0
+
+    def compose(self) -> ComposeResult:
+        yield FeedsEmpty(EMPTY_TEXT, id="feeds-empty", markup=False)
+        yield TabbedContent(id="feeds-tabs")
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        self.query_one("#feeds-tabs").display = False
+        self._timer = self.set_interval(TICK_SECONDS, self._tick)
+
+    # -- views -----------------------------------------------------------------------------------
+
+    @property
+    def views(self) -> list[FeedView]:
+        return list(self.query(FeedView))
+
+    @property
+    def current(self) -> FeedView | None:
+        tabs = self.query_one("#feeds-tabs", TabbedContent)
+        pane = tabs.active_pane
+        if pane is None:
+            return None
+        found = pane.query(FeedView)
+        return found.first() if found else None
+
+    def _tick(self) -> None:
+        for view in self.views:
+            view.tick()
+
+    async def open_feed(self, spec: FeedSpec, *, activate: bool = True) -> FeedView:
+        """Open a feed in a new tab (the current one unless `activate` is False)."""
+        feed = Feed(self.session, spec)
+        self._next_id += 1
+        pane_id = f"feed-tab-{self._next_id}"
+        view = FeedView(feed)
+        tabs = self.query_one("#feeds-tabs", TabbedContent)
+        tabs.display = True
+        self.query_one("#feeds-empty").display = False
+        await tabs.add_pane(TabPane(Content(_tab_title(spec)), view, id=pane_id))
+        if activate or len(self.views) == 1:
+            tabs.active = pane_id
+            if self.screen.focused is None or self in self.screen.focused.ancestors_with_self:
+                view.log_widget.focus()
+        return view
+
+    async def close_feed(self, view: FeedView) -> None:
+        tabs = self.query_one("#feeds-tabs", TabbedContent)
+        try:
+            pane = view.query_ancestor(TabPane)
+        except NoMatches:
+            return  # already removed (x pressed twice before the first close finished)
+        if pane.id is None:
+            return
+        view.closing = True
+        await tabs.remove_pane(pane.id)
+        view.release()
+        if not self.views:
+            tabs.display = False
+            self.query_one("#feeds-empty").display = True
+            self.query_one("#feeds-empty").focus()
+        else:
+            self.focus_pane()
+
+    def focus_pane(self) -> None:
+        view = self.current
+        if view is not None:
+            view.log_widget.focus()
+        else:
+            self.query_one("#feeds-empty").focus()
+
+    @on(FeedView.Failed)
+    def _feed_failed(self, event: FeedView.Failed) -> None:
+        event.view.refresh_stats()
+        self.report_error(f"{event.view.feed.spec.label}: {event.error}", title="Feed failed")
+
+    @on(FeedLog.OpenRequested)
+    def _open_requested(self, event: FeedLog.OpenRequested) -> None:
+        event.stop()
+        self.action_detail()
+
+    @on(TabbedContent.TabActivated)
+    def _tab_activated(self) -> None:
+        view = self.current
+        if view is not None:
+            view.refresh_stats()
+
+    # -- start-up feeds ------------------------------------------------------------------------
+
+    def connection_changed(self, status: ConnectionStatus) -> None:
+        if status.state is ConnectionState.CONNECTED and not self._started_feeds:
+            self._started_feeds = True
+            self.run_worker(
+                self._open_startup_feeds(),
+                group="feeds-startup",
+                description="open the --feed feeds",
+                exit_on_error=False,
+            )
+
+    async def _open_startup_feeds(self) -> None:
+        settings = self.host.settings
+        specs: list[FeedSpec] = []
+        for raw in settings.feeds:
+            with self.reporting_errors(title="--feed"):
+                specs.append(parse_feed_option(raw, buffer=settings.feed_buffer))
+        for spec in specs:
+            await self.open_feed(spec, activate=False)
+
+    # -- actions ---------------------------------------------------------------------------------
+
+    def action_new_feed(self) -> None:
+        subject = ""
+        view = self.current
+        if view is not None:
+            subject = view.feed.spec.subject
+        self.app.push_screen(
+            FeedDialog(subject=subject, buffer=self.host.settings.feed_buffer), self._subscribe
+        )
+
+    def _subscribe(self, spec: FeedSpec | None) -> None:
+        """The subscribe dialog closed: open what it returned."""
+        if spec is not None:
+            self.run_worker(self.open_feed(spec), group="feeds-open", exit_on_error=False)
+
+    def action_publish(self) -> None:
+        view = self.current
+        subject = ""
+        jetstream: bool | None = None
+        if view is not None:
+            spec = view.feed.spec
+            wildcard = any(t in ("*", ">") for t in spec.subject.split("."))
+            subject = spec.subject if not wildcard else ""
+            if wildcard:
+                message = view.log_widget.selected
+                subject = message.subject if message is not None else ""
+            jetstream = True if spec.is_jetstream else None
+        self.app.push_screen(PublishScreen(subject=subject, jetstream=jetstream))
+
+    def action_toggle_pause(self) -> None:
+        view = self.current
+        if view is not None:
+            view.toggle_pause()
+
+    def action_follow(self) -> None:
+        view = self.current
+        if view is not None:
+            view.follow()
+
+    def action_switch(self, delta: int) -> None:
+        tabs = self.query_one("#feeds-tabs", TabbedContent)
+        panes = [p.id for p in tabs.query(TabPane) if p.id]
+        if len(panes) < 2 or tabs.active not in panes:
+            return
+        tabs.active = panes[(panes.index(tabs.active) + delta) % len(panes)]
+        self.focus_pane()
+
+    def action_close_feed(self) -> None:
+        view = self.current
+        if view is not None:
+            self.run_worker(self.close_feed(view), group="feeds-close", exit_on_error=False)
+
+    def action_detail(self) -> None:
+        view = self.current
+        if view is None:
+            return
+        message = view.log_widget.selected
+        if message is None:
+            self.notify("No message to show yet.", severity="warning")
+            return
+        view.pause("scrolled")
+        self.app.push_screen(MessageDetailScreen(message, view.feed))
+
+    def action_filter(self) -> None:
+        view = self.current
+        if view is None:
+            return
+        self.app.push_screen(FilterDialog(view.filter), partial(self._filter_chosen, view))
+
+    @staticmethod
+    def _filter_chosen(view: FeedView, flt: FeedFilter | None) -> None:
+        """The filter dialog closed: filter the view it was opened on, if that is still open."""
+        if flt is not None and view.is_mounted:
+            view.set_filter(flt)
+
+    def action_export(self) -> None:
+        view = self.current
+        if view is None:
+            return
+        self.app.push_screen(ExportDialog(view.feed, default_export_path(view.feed.spec)))
+
+    def action_answer(self, kind: str) -> None:
+        view = self.current
+        if view is None:
+            return
+        if not view.feed.can_ack:
+            self.notify(
+                "Only consuming feeds acknowledge messages (open one with mode 'consuming').",
+                severity="warning",
+            )
+            return
+        message = view.log_widget.selected
+        if message is None:
+            return
+        self.run_worker(
+            self._answer(view, message, AckKind(kind)), group="feeds-ack", exit_on_error=False
+        )
+
+    async def _answer(self, view: FeedView, message: FeedMessage, kind: AckKind) -> None:
+        with self.reporting_errors():
+            await view.feed.acknowledge(message, kind)
+            view.log_widget.refresh()
+            meta = message.meta
+            seq = f" (stream sequence {meta.stream_seq})" if meta else ""
+            self.notify(f"Message {ACK_MARKS[kind]}{seq}.", markup=False)
+
+    def palette_commands(self) -> list[SystemCommand]:
+        return [
+            SystemCommand(
+                "Feeds: new feed", "Subscribe to a subject or stream", self.action_new_feed
+            ),
+            SystemCommand("Feeds: publish", "Publish one message or many", self.action_publish),
+            SystemCommand(
+                "Feeds: pause / resume", "Hold the current feed still", self.action_toggle_pause
+            ),
+            SystemCommand("Feeds: filter", "Filter the current feed", self.action_filter),
+            SystemCommand(
+                "Feeds: export", "Write the current feed's buffer as NDJSON", self.action_export
+            ),
+            SystemCommand("Feeds: close feed", "Unsubscribe and close", self.action_close_feed),
+        ]
+
+
+def _tab_title(spec: FeedSpec) -> str:
+    label = sanitize(spec.label, max_len=40)
+    return label
+
+
+def default_export_path(spec: FeedSpec) -> Path:
+    """``./jstui-<subject>-<time>.ndjson`` with the subject made file-name safe."""
+    safe = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in spec.subject)[:60]
+    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+    return Path.cwd() / f"jstui-{safe or 'feed'}-{stamp}.ndjson"

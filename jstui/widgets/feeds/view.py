@@ -1,0 +1,319 @@
+"""`FeedView`: one feed in its tab — state line, counters and rate sparkline, column header, the
+lines (`FeedLog`), and the "+N new" and filter bars.
+
+Data flow: the pane's timer calls `tick()` on every view. Unless the view is paused, `tick` takes
+at most a screenful plus a margin of the newest matching messages from the feed's ring buffer
+(`Feed.take_new`), formats them (`jstui.format.lines`) and adds them to the `FeedLog` in one batch;
+every `STATS_EVERY` ticks it redraws the counters, which change only the widgets whose text
+changed. The view's state is reactive: `paused` sets the `-paused` class and `filter` the
+`-filtered` class, and `styles/feeds.tcss` shows the "+N new" bar and the filter bar from them;
+the filter bar is data-bound to `filter` and describes it.
+"""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual import events, on
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical
+from textual.message import Message
+from textual.reactive import var
+from textual.widgets import Sparkline, Static
+
+from jstui.format import format_count, format_rate, format_size, sanitize
+from jstui.format.lines import format_line, head_width, header_line
+from jstui.nats.errors import JstuiError
+from jstui.nats.feeds import NO_FILTER, Feed, FeedFilter, FeedMessage, FeedState
+from jstui.widgets.feeds.log import LOG_LINES, FeedLog
+
+__all__ = ["FeedView"]
+
+STATS_EVERY = 3
+"""Counters and sparkline are redrawn every third tick (5 Hz at the pane's 15 Hz)."""
+MARGIN_LINES = 20
+"""Lines drawn per tick beyond what fits on screen, so a quick scroll up finds them."""
+MIN_SUBJECT = 8
+MAX_SUBJECT = 32
+"""Bounds of the subject column; a wildcard feed widens it up to this as subjects arrive."""
+MIN_PREVIEW = 16
+"""Payload characters shown however narrow the view."""
+STATE_MARKS = {
+    FeedState.STARTING: "\u25cb starting",
+    FeedState.LIVE: "\u25cf live",
+    FeedState.FAILED: "\u2716 failed",
+    FeedState.CLOSED: "\u25cb closed",
+}
+
+
+class NewLinesBar(Static):
+    """Says "+N new" under a paused view (shown by the view's `-paused` class); a click follows."""
+
+    pending: var[int] = var(0)
+    """Messages waiting in the ring buffer since the view paused."""
+
+    def watch_pending(self, pending: int) -> None:
+        # one line of fixed height: no layout needed when the text changes
+        self.update(
+            Text(f"\u25bc +{format_count(pending)} new \u00b7 End to follow the tail"), layout=False
+        )
+
+
+class FilterBar(Static):
+    """The view's filter in words (shown by the view's `-filtered` class); bound to
+    `FeedView.filter`."""
+
+    filter: var[FeedFilter] = var(NO_FILTER)
+
+    def watch_filter(self, flt: FeedFilter) -> None:
+        self.update(
+            Text(f"filter: {sanitize(flt.describe(), max_len=200)} \u00b7 / to change"),
+            layout=False,
+        )
+
+
+class FeedView(Vertical):
+    """One feed: its state and counters, a rate sparkline, the column header and the lines."""
+
+    paused: var[bool] = var(False, toggle_class="-paused")
+    """Holding still: nothing new is drawn, the buffer fills and the "+N new" bar shows."""
+    pause_reason: var[str] = var("")
+    """Why the view holds still: "paused" (the key) or "scrolled" (cursor, scroll, detail)."""
+    filter: var[FeedFilter] = var(NO_FILTER, init=False)
+    """Which messages are drawn (the subscription is unchanged); sets the `-filtered` class."""
+
+    class Failed(Message):
+        def __init__(self, view: FeedView, error: str) -> None:
+            super().__init__()
+            self.view = view
+            self.error = error
+
+    def __init__(self, feed: Feed, *, id: str | None = None) -> None:
+        super().__init__(id=id, classes="feed-view")
+        self.feed = feed
+        self.subject_width = self._initial_subject_width()
+        self._ticks = 0
+        self.closing = False
+        """Set while the tab is being removed: the timer leaves the view alone."""
+        # children are kept by reference: cheap to update, and no query can miss mid-removal
+        self._log = FeedLog(feed, id="feed-log")
+        self._acks_drawn = 0
+        self._shown_info = self._info_text()
+        self._shown_counts = self._counts_text()
+        self._info = Static(self._shown_info, id="feed-info", markup=False)
+        self._counts = Static(self._shown_counts, id="feed-counts", markup=False)
+        self._spark = Sparkline(id="feed-spark")
+        self._header = Static(self._header_text(), id="feed-header", markup=False)
+        self._new_bar = NewLinesBar(id="feed-new", markup=False)
+        self._filter_bar = FilterBar(id="feed-filter", markup=False)
+
+    def _initial_subject_width(self) -> int:
+        subject = self.feed.spec.subject
+        wild = "*" in subject.split(".") or subject.endswith(">")
+        width = len(subject) + (6 if wild else 0)
+        return max(MIN_SUBJECT, min(MAX_SUBJECT, width))
+
+    @property
+    def jetstream(self) -> bool:
+        return self.feed.spec.is_jetstream
+
+    def compose(self) -> ComposeResult:
+        yield self._info
+        with Horizontal(id="feed-stats-row"):
+            yield self._counts
+            yield self._spark
+        yield self._header
+        yield self._log
+        yield self._new_bar
+        yield self._filter_bar.data_bind(FeedView.filter)
+
+    def on_mount(self) -> None:
+        self.run_worker(
+            self._run(),
+            name=f"feed {self.feed.spec.label}",
+            group="feeds",
+            description=f"live feed {self.feed.spec.label}",
+            exit_on_error=False,
+        )
+
+    async def _run(self) -> None:
+        # The subscription lives as long as this worker: removing the view cancels it, and
+        # Feed.run() unsubscribes on the way out.
+        try:
+            await self.feed.run()
+        except JstuiError as error:
+            self.post_message(self.Failed(self, str(error)))
+
+    @property
+    def log_widget(self) -> FeedLog:
+        return self._log
+
+    def watch_filter(self, flt: FeedFilter) -> None:
+        self.set_class(flt.active, "-filtered")
+
+    # -- the timer ------------------------------------------------------------------------------
+
+    def tick(self) -> None:
+        """Draw what arrived (unless paused); refresh counters every few ticks."""
+        feed = self.feed
+        log = self.log_widget
+        if self.closing or not log.is_mounted:
+            return  # the tab is still being built, or going away
+        feed.sample_rates()
+        if feed.acks_sent != self._acks_drawn:  # acked here or from the detail screen
+            self._acks_drawn = feed.acks_sent
+            log.refresh()
+        if not self.paused and log.is_vertical_scrollbar_grabbed:
+            self.pause("scrolled")
+        if not self.paused:
+            height = log.scrollable_content_region.height or 40
+            messages = feed.take_new(height + MARGIN_LINES, self.filter)
+            if messages:
+                self._write(messages)
+            elif log.scroll_offset.y < log.max_scroll_y:
+                # a write made while the screen was not laid out (a dialog on top) left the
+                # view short of the tail: following means showing the newest line
+                log.scroll_end(animate=False, immediate=True, x_axis=False)
+        self._ticks += 1
+        if self._ticks % STATS_EVERY == 0:
+            self.refresh_stats()
+
+    def _preview_width(self) -> int:
+        width = self.log_widget.scrollable_content_region.width or 80
+        return max(MIN_PREVIEW, width - head_width(self.subject_width, self.jetstream))
+
+    def _write(self, messages: list[FeedMessage]) -> None:
+        if "*" in self.feed.spec.subject or ">" in self.feed.spec.subject:
+            widest = max(len(m.subject) for m in messages)
+            if widest > self.subject_width and self.subject_width < MAX_SUBJECT:
+                self.subject_width = min(MAX_SUBJECT, widest)
+                self._header.update(self._header_text())
+        width = self.subject_width
+        preview = self._preview_width()
+        jetstream = self.jetstream
+        lines: list[str] = []
+        refs: list[tuple[FeedMessage, int, int]] = []
+        for message in messages:
+            line, payload_start = format_line(message, width, preview, jetstream)
+            lines.append(line)
+            refs.append((message, width, payload_start))
+        log = self.log_widget
+        log.add(lines, refs)
+        if not self.paused:
+            # add() has set the new virtual size: scroll now, drawn in the same frame
+            log.scroll_end(animate=False, immediate=True, x_axis=False)
+
+    def release(self) -> None:
+        """The tab is gone: give back the ring buffer and the lines at once. (A removed widget
+        can stay referenced for a while, e.g. by its container's layout cache until the next
+        layout, and the buffer would stay with it.)"""
+        self.feed.buffer.clear()
+        self.log_widget.reset()
+
+    def redraw(self) -> None:
+        """Rebuild the lines from the ring buffer (after a filter change); counters stay."""
+        log = self.log_widget
+        log.reset()
+        messages = self.feed.matching(self.filter, LOG_LINES)
+        if messages:
+            self._write(messages)
+        log.scroll_end(animate=False, x_axis=False)
+
+    # -- pause and follow ---------------------------------------------------------------------
+
+    def pause(self, reason: str = "paused") -> None:
+        if not self.paused:
+            self.pause_reason = reason
+            self.paused = True
+            self.refresh_stats()
+
+    def follow(self) -> None:
+        """Back to the tail: draw the newest messages and follow again."""
+        self.paused = False
+        self.pause_reason = ""
+        log = self.log_widget
+        log.clear_cursor()
+        messages = self.feed.take_new(
+            (log.scrollable_content_region.height or 40) + MARGIN_LINES, self.filter
+        )
+        if messages:
+            self._write(messages)
+        log.scroll_end(animate=False, x_axis=False)
+        self.refresh_stats()
+
+    def toggle_pause(self) -> None:
+        if self.paused:
+            self.follow()
+        else:
+            self.pause("paused")
+
+    def set_filter(self, flt: FeedFilter) -> None:
+        self.filter = flt
+        self.redraw()
+        self.refresh_stats()
+
+    # -- text ----------------------------------------------------------------------------------
+
+    def _info_text(self) -> Text:
+        feed = self.feed
+        state = feed.state
+        label = STATE_MARKS[state]
+        if state is FeedState.LIVE and self.paused:
+            label = "\u2016 paused" if self.pause_reason == "paused" else "\u2016 held (scrolled)"
+        text = Text(label, style="bold")
+        text.append("  ")
+        detail = feed.error if state is FeedState.FAILED else feed.describe()
+        text.append(sanitize(detail, max_len=300))
+        for note in feed.notes:
+            text.append(f" \u00b7 {sanitize(note, max_len=200)}")
+        if feed.error and state is not FeedState.FAILED:
+            text.append(f" \u00b7 {sanitize(feed.error, max_len=200)}")
+        return text
+
+    def _counts_text(self) -> Text:
+        c = self.feed.counts()
+        text = Text()
+        text.append("recv ")
+        text.append(format_count(c.received), style="bold")
+        text.append("  shown ")
+        text.append(format_count(c.shown), style="bold")
+        text.append("  dropped ")
+        text.append(format_count(c.dropped), style="bold")
+        if c.slow:
+            text.append(f" ({format_count(c.slow)} slow)")
+        if c.filtered or self.filter.active:
+            text.append("  filtered ")
+            text.append(format_count(c.filtered), style="bold")
+        meter = self.feed.meter
+        text.append(f"  {format_rate(meter.rate())} ")
+        text.append(f"{format_size(meter.byte_rate())}/s ")
+        return text
+
+    def _header_text(self) -> Text:
+        return Text(header_line(self.subject_width, self.jetstream))
+
+    def refresh_stats(self) -> None:
+        if self.closing or not self._log.is_mounted:
+            return
+        # Static.update lays out the whole screen by default, five times a second here; only
+        # the counts (width auto) need it, and only when their width changes.
+        info = self._info_text()
+        if info != self._shown_info:
+            self._shown_info = info
+            self._info.update(info, layout=False)
+        counts = self._counts_text()
+        if counts != self._shown_counts:
+            relayout = counts.cell_len != self._shown_counts.cell_len
+            self._shown_counts = counts
+            self._counts.update(counts, layout=relayout)
+        self._spark.data = self.feed.meter.history()  # repaints only when a value changed
+        if self.paused:
+            self._new_bar.pending = self.feed.pending
+
+    @on(FeedLog.Interacted)
+    def _held(self, event: FeedLog.Interacted) -> None:
+        event.stop()
+        self.pause("scrolled")
+
+    @on(events.Click, "#feed-new")
+    def _clicked_new(self) -> None:
+        self.follow()
