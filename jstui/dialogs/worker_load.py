@@ -2,17 +2,24 @@
 
 from __future__ import annotations
 
-from jstui.dialogs.worker_form import FormField, WorkerForm, real_number, whole_number
+from jstui.dialogs.worker_form import (
+    WorkerField,
+    WorkerForm,
+    parse_real_number,
+    parse_whole_number,
+    real_number,
+    whole_number,
+)
 from jstui.nats.errors import SpecErrors
 from jstui.nats.workers import LoadSpec
 
 VIA_CHOICES = (("core publish", "core"), ("JetStream publish (acked)", "js"))
 
 LOAD_FIELDS = (
-    FormField("subject", "Subject", "a subject without wildcards"),
-    FormField("count", "Tasks", "e.g. 1000"),
-    FormField("rate", "Rate per second", "0 = as fast as possible"),
-    FormField("via", "Publish with", choices=VIA_CHOICES),
+    WorkerField("subject", "Subject", "a subject without wildcards"),
+    WorkerField("count", "Tasks", "e.g. 1000", parse=parse_whole_number),
+    WorkerField("rate", "Rate per second", "0 = as fast as possible", parse=parse_real_number),
+    WorkerField("via", "Publish with", choices=VIA_CHOICES),
 )
 
 

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 from rich.text import Text
 
-from jstui.dialogs.worker_form import FormField, WorkerForm
+from jstui.dialogs.worker_form import WorkerField, WorkerForm
 from jstui.dialogs.worker_pool import FAIL_CHOICES
 from jstui.nats.errors import SpecErrors
 from jstui.nats.workers import FailureKind, MemberSettings, parse_delay, parse_failure_rate
 
 MEMBER_FIELDS = (
-    FormField("delay", "Processing time", "ms per task: 0, 50, or a range 10-100"),
-    FormField("fail_pct", "Failure rate %", "0 to 100"),
-    FormField("fail_kind", "A failure is a", choices=FAIL_CHOICES),
+    WorkerField(
+        "delay", "Processing time", "ms per task: 0, 50, or a range 10-100", parse=parse_delay
+    ),
+    WorkerField("fail_pct", "Failure rate %", "0 to 100", parse=parse_failure_rate),
+    WorkerField("fail_kind", "A failure is a", choices=FAIL_CHOICES),
 )
 
 
