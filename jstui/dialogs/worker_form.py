@@ -25,6 +25,7 @@ from jstui.dialogs.form_row import FormRow, ParsedBy
 from jstui.dialogs.form_screen import FormScreen
 
 T = TypeVar("T")
+N = TypeVar("N")
 
 
 @dataclass(frozen=True)
@@ -173,18 +174,12 @@ def parse_real_number(text: str) -> float:
         raise ValueError("a number") from None
 
 
-def whole_number(text: str, errors: dict[str, str], key: str) -> int:
-    """`text` as an int; on failure note an error for `key` and return 0."""
+def parsed(parse: Callable[[str], N], text: str, errors: dict[str, str], key: str, default: N) -> N:
+    """`parse(text)`; when it raises `ValueError`, note its message for `key` and return `default`.
+
+    A form collects every bad field this way before it reports them all at once."""
     try:
-        return parse_whole_number(text)
+        return parse(text)
     except ValueError as error:
         errors[key] = str(error)
-        return 0
-
-
-def real_number(text: str, errors: dict[str, str], key: str) -> float:
-    try:
-        return parse_real_number(text)
-    except ValueError as error:
-        errors[key] = str(error)
-        return 0.0
+        return default

@@ -7,8 +7,7 @@ from jstui.dialogs.worker_form import (
     WorkerForm,
     parse_real_number,
     parse_whole_number,
-    real_number,
-    whole_number,
+    parsed,
 )
 from jstui.nats.errors import SpecErrors
 from jstui.nats.workers import LoadSpec
@@ -25,8 +24,8 @@ LOAD_FIELDS = (
 
 def load_from_values(values: dict[str, str]) -> LoadSpec:
     errors: dict[str, str] = {}
-    count = whole_number(values.get("count", ""), errors, "count")
-    rate = real_number(values.get("rate", ""), errors, "rate")
+    count = parsed(parse_whole_number, values.get("count", ""), errors, "count", 0)
+    rate = parsed(parse_real_number, values.get("rate", ""), errors, "rate", 0.0)
     spec = LoadSpec(
         subject=values.get("subject", "").strip(),
         count=count,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from rich.text import Text
 
-from jstui.dialogs.worker_form import WorkerField, WorkerForm
+from jstui.dialogs.worker_form import WorkerField, WorkerForm, parsed
 from jstui.dialogs.worker_pool import FAIL_CHOICES
 from jstui.nats.errors import SpecErrors
 from jstui.nats.workers import FailureKind, MemberSettings, parse_delay, parse_failure_rate
@@ -20,16 +20,8 @@ MEMBER_FIELDS = (
 
 def settings_from_values(values: dict[str, str]) -> MemberSettings:
     errors: dict[str, str] = {}
-    delay = parse_delay("")
-    fail_pct = 0.0
-    try:
-        delay = parse_delay(values.get("delay", ""))
-    except ValueError as exc:
-        errors["delay"] = str(exc)
-    try:
-        fail_pct = parse_failure_rate(values.get("fail_pct", ""))
-    except ValueError as exc:
-        errors["fail_pct"] = str(exc)
+    delay = parsed(parse_delay, values.get("delay", ""), errors, "delay", parse_delay(""))
+    fail_pct = parsed(parse_failure_rate, values.get("fail_pct", ""), errors, "fail_pct", 0.0)
     if errors:
         raise SpecErrors(errors)
     settings = MemberSettings(

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
-from jstui.dialogs.worker_form import WorkerField, WorkerForm, parse_whole_number, whole_number
+from jstui.dialogs.worker_form import WorkerField, WorkerForm, parse_whole_number, parsed
 from jstui.nats.errors import SpecErrors
 from jstui.nats.streams import format_duration, parse_duration
 from jstui.nats.workers import (
@@ -65,17 +65,9 @@ def spec_from_values(values: dict[str, str]) -> PoolSpec:
     """The `PoolSpec` the form describes; raises `SpecErrors` for every field at fault."""
     errors: dict[str, str] = {}
     mode = PoolMode(values.get("mode") or PoolMode.CORE.value)
-    count = whole_number(values.get("count", ""), errors, "count")
-    try:
-        delay = parse_delay(values.get("delay", ""))
-    except ValueError as exc:
-        errors["delay"] = str(exc)
-        delay = parse_delay("")
-    try:
-        fail_pct = parse_failure_rate(values.get("fail_pct", ""))
-    except ValueError as exc:
-        errors["fail_pct"] = str(exc)
-        fail_pct = 0.0
+    count = parsed(parse_whole_number, values.get("count", ""), errors, "count", 0)
+    delay = parsed(parse_delay, values.get("delay", ""), errors, "delay", parse_delay(""))
+    fail_pct = parsed(parse_failure_rate, values.get("fail_pct", ""), errors, "fail_pct", 0.0)
     ack_wait = DEFAULT_ACK_WAIT
     max_ack_pending = DEFAULT_MAX_ACK_PENDING
     batch = DEFAULT_BATCH
@@ -90,9 +82,11 @@ def spec_from_values(values: dict[str, str]) -> PoolSpec:
                 errors["ack_wait"] = "a duration like 2s, 30s or 1m"
             else:
                 ack_wait = seconds
-        max_ack_pending = whole_number(values.get("max_ack_pending", ""), errors, "max_ack_pending")
+        max_ack_pending = parsed(
+            parse_whole_number, values.get("max_ack_pending", ""), errors, "max_ack_pending", 0
+        )
     if mode is PoolMode.PULL:
-        batch = whole_number(values.get("batch", ""), errors, "batch")
+        batch = parsed(parse_whole_number, values.get("batch", ""), errors, "batch", 0)
     spec = PoolSpec(
         subject=values.get("subject", "").strip(),
         mode=mode,
