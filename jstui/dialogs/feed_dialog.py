@@ -12,10 +12,10 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, RadioButton, RadioSet, Select, Static
 
-from jstui.dialogs.form_errors import field_row
+from jstui.dialogs.form_row import FormRow, ProblemOf
+from jstui.dialogs.form_screen import FormScreen, app_session
 from jstui.format import sanitize
 from jstui.nats.errors import JstuiError, SpecErrors
 from jstui.nats.feeds import (
@@ -25,6 +25,7 @@ from jstui.nats.feeds import (
     FeedMode,
     FeedSpec,
     find_stream,
+    subject_problem,
 )
 
 if TYPE_CHECKING:
@@ -46,7 +47,6 @@ _MODE_IDS = {
     "mode-js": FeedMode.JETSTREAM,
     "mode-consume": FeedMode.CONSUME,
 }
-_FIELDS = ("subject", "mode", "queue", "deliver", "start", "stream", "durable", "buffer")
 CONSUME_WARNING = (
     "Consuming: this feed acknowledges only what you ack (a), nak (k) or terminate (T); "
     "acked and terminated messages are removed from work-queue streams. A durable name keeps "
@@ -54,18 +54,25 @@ CONSUME_WARNING = (
 )
 
 
-class FeedDialog(ModalScreen[FeedSpec | None]):
+class FeedDialog(FormScreen[FeedSpec | None]):
     """Subscribe form. Dismisses with a validated `FeedSpec` (stream found for JetStream)."""
 
+    FORM_ERROR_ID = "feed-form-error"
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "cancel", "Cancel"),
         Binding("ctrl+s", "submit", "Subscribe"),
     ]
 
     def __init__(
-        self, *, subject: str = "", mode: FeedMode = FeedMode.CORE, buffer: int = DEFAULT_BUFFER
+        self,
+        *,
+        session: Session | None = None,
+        subject: str = "",
+        mode: FeedMode = FeedMode.CORE,
+        buffer: int = DEFAULT_BUFFER,
     ) -> None:
-        super().__init__(classes="dialog-screen")
+        super().__init__()
+        self._session = session
         self._subject = subject
         self._mode = mode
         self._buffer = buffer
@@ -73,45 +80,51 @@ class FeedDialog(ModalScreen[FeedSpec | None]):
     def compose(self) -> ComposeResult:
         with VerticalScroll(classes="dialog feed-dialog") as box:
             box.border_title = "New feed"
-            yield from field_row(
+            yield FormRow(
                 "Subject",
                 Input(
                     self._subject,
                     placeholder="e.g. orders.> or my.subject.*",
                     id="feed-subject",
                     compact=True,
+                    validators=[ProblemOf(lambda text: subject_problem(text.strip()))],
                 ),
+                key="subject",
                 error_id="feed-subject-error",
             )
-            with Horizontal(classes="feed-row feed-mode-row"):
-                yield Label("Mode", classes="feed-label")
-                with RadioSet(id="feed-mode", compact=True):
-                    yield RadioButton(
-                        "core subscription",
-                        id="mode-core",
-                        value=self._mode is FeedMode.CORE,
-                        compact=True,
-                    )
-                    yield RadioButton(
-                        "JetStream, non-consuming (looks, never removes)",
-                        id="mode-js",
-                        value=self._mode is FeedMode.JETSTREAM,
-                        compact=True,
-                    )
-                    yield RadioButton(
-                        "JetStream, consuming (explicit acks)",
-                        id="mode-consume",
-                        value=self._mode is FeedMode.CONSUME,
-                        compact=True,
-                    )
-            yield Static(CONSUME_WARNING, id="feed-consume-warning", markup=False)
-            yield from field_row(
+            modes = RadioSet(
+                RadioButton(
+                    "core subscription",
+                    id="mode-core",
+                    value=self._mode is FeedMode.CORE,
+                    compact=True,
+                ),
+                RadioButton(
+                    "JetStream, non-consuming (looks, never removes)",
+                    id="mode-js",
+                    value=self._mode is FeedMode.JETSTREAM,
+                    compact=True,
+                ),
+                RadioButton(
+                    "JetStream, consuming (explicit acks)",
+                    id="mode-consume",
+                    value=self._mode is FeedMode.CONSUME,
+                    compact=True,
+                ),
+                id="feed-mode",
+                compact=True,
+            )
+            yield FormRow(
+                "Mode", modes, key="mode", hint=CONSUME_WARNING, hint_id="feed-consume-warning"
+            )
+            yield FormRow(
                 "Queue group",
                 Input(placeholder="optional", id="feed-queue", compact=True),
+                key="queue",
                 error_id="feed-queue-error",
-                classes="feed-row core-only",
+                classes="core-only",
             )
-            yield from field_row(
+            yield FormRow(
                 "Deliver",
                 Select[str](
                     _DELIVER,
@@ -120,34 +133,40 @@ class FeedDialog(ModalScreen[FeedSpec | None]):
                     id="feed-deliver",
                     compact=True,
                 ),
+                key="deliver",
                 error_id="feed-deliver-error",
-                classes="feed-row js-only",
+                classes="js-only",
             )
-            yield from field_row(
+            yield FormRow(
                 "Start at",
                 Input(
                     placeholder="sequence (e.g. 100) or time (10m, 2024-05-01T12:00Z)",
                     id="feed-start",
                     compact=True,
                 ),
+                key="start",
+                error_keys=("start_seq", "since"),
                 error_id="feed-start-error",
-                classes="feed-row js-only start-row",
+                classes="js-only start-row",
             )
-            yield from field_row(
+            yield FormRow(
                 "Stream",
                 Input(placeholder="found from the subject", id="feed-stream", compact=True),
+                key="stream",
                 error_id="feed-stream-error",
-                classes="feed-row js-only",
+                classes="js-only",
             )
-            yield from field_row(
+            yield FormRow(
                 "Durable",
                 Input(placeholder="empty: an ephemeral consumer", id="feed-durable", compact=True),
+                key="durable",
                 error_id="feed-durable-error",
-                classes="feed-row consume-only",
+                classes="consume-only",
             )
-            yield from field_row(
+            yield FormRow(
                 "Buffer",
                 Input(str(self._buffer), id="feed-buffer", compact=True),
+                key="buffer",
                 error_id="feed-buffer-error",
             )
             yield Static("", id="feed-form-error", classes="form-error", markup=False)
@@ -157,6 +176,7 @@ class FeedDialog(ModalScreen[FeedSpec | None]):
                 yield Button("Cancel", id="feed-cancel")
 
     def on_mount(self) -> None:
+        self.show_form_error("")
         self._show_mode_fields()
         self.query_one("#feed-subject", Input).focus()
 
@@ -189,18 +209,9 @@ class FeedDialog(ModalScreen[FeedSpec | None]):
     def _changed(self) -> None:
         self._show_mode_fields()
 
-    def _field_error(self, name: str, message: str) -> None:
-        widget = self.query_one(f"#feed-{name}-error", Static)
-        widget.update(Text(message))
-
-    def _clear_errors(self) -> None:
-        for name in (*_FIELDS, "form"):
-            if self.query(f"#feed-{name}-error"):
-                self._field_error(name, "")
-
     def spec_from_fields(self) -> FeedSpec | None:
         """Validate the form; mark bad fields and return None, or return the spec."""
-        self._clear_errors()
+        self.show_errors({})
         mode = self.mode
         deliver = self.deliver if mode is not FeedMode.CORE else Deliver.ALL
         start = self.query_one("#feed-start", Input).value.strip()
@@ -218,11 +229,7 @@ class FeedDialog(ModalScreen[FeedSpec | None]):
                 buffer=value("buffer").strip().replace(",", "").replace("_", "") or "0",
             )
         except SpecErrors as errors:
-            for name, message in errors.errors.items():
-                target = {"start_seq": "start", "since": "start"}.get(name, name)
-                if target not in _FIELDS:
-                    target = "form"
-                self._field_error(target, message)
+            self.show_errors(errors.errors)
             return None
 
     @on(Button.Pressed, "#feed-ok")
@@ -238,7 +245,7 @@ class FeedDialog(ModalScreen[FeedSpec | None]):
 
     @work(exclusive=True, group="feed-dialog", exit_on_error=False, description="find the stream")
     async def _check_stream(self, spec: FeedSpec) -> None:
-        session: Session = self.app.session  # type: ignore[attr-defined]
+        session = self._session or app_session(self.app)
         field = "stream" if spec.stream else "subject"
         try:
             if spec.stream:
@@ -249,11 +256,14 @@ class FeedDialog(ModalScreen[FeedSpec | None]):
             if spec.mode is FeedMode.CONSUME:
                 session.check_writable("open a consuming feed")
         except JstuiError as error:
-            self._field_error("form" if "read-only" in str(error) else field, str(error))
+            if "read-only" in str(error):
+                self.show_form_error(str(error))
+            else:
+                self.row(field).show_error(str(error))
             return
         except Exception as error:  # the API's own errors (stream not found ...)
             text = getattr(error, "description", None) or str(error)
-            self._field_error(field, sanitize(str(text), max_len=200))
+            self.row(field).show_error(sanitize(str(text), max_len=200))
             return
         self.dismiss(replace(spec, stream=stream))
 
@@ -262,7 +272,7 @@ class FeedDialog(ModalScreen[FeedSpec | None]):
         self.dismiss(None)
 
 
-class FilterDialog(ModalScreen[FeedFilter | None]):
+class FilterDialog(FormScreen[FeedFilter | None]):
     """Subject pattern and payload regex; dismisses with the new filter (empty = none)."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -271,13 +281,13 @@ class FilterDialog(ModalScreen[FeedFilter | None]):
     ]
 
     def __init__(self, current: FeedFilter) -> None:
-        super().__init__(classes="dialog-screen")
+        super().__init__()
         self._current = current
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog feed-dialog") as box:
             box.border_title = "Filter the feed"
-            yield from field_row(
+            yield FormRow(
                 "Subject",
                 Input(
                     self._current.subject,
@@ -285,9 +295,10 @@ class FilterDialog(ModalScreen[FeedFilter | None]):
                     id="filter-subject",
                     compact=True,
                 ),
+                key="subject",
                 error_id="filter-subject-error",
             )
-            yield from field_row(
+            yield FormRow(
                 "Payload",
                 Input(
                     self._current.payload,
@@ -295,6 +306,7 @@ class FilterDialog(ModalScreen[FeedFilter | None]):
                     id="filter-payload",
                     compact=True,
                 ),
+                key="payload",
                 error_id="filter-payload-error",
             )
             yield Label(
@@ -312,16 +324,14 @@ class FilterDialog(ModalScreen[FeedFilter | None]):
     @on(Button.Pressed, "#filter-ok")
     @on(Input.Submitted)
     def action_apply(self) -> None:
-        for name in ("subject", "payload"):
-            self.query_one(f"#filter-{name}-error", Static).update("")
+        self.show_errors({})
         try:
             flt = FeedFilter.create(
                 self.query_one("#filter-subject", Input).value,
                 self.query_one("#filter-payload", Input).value,
             )
         except SpecErrors as errors:
-            for name, message in errors.errors.items():
-                self.query_one(f"#filter-{name}-error", Static).update(Text(message))
+            self.show_errors(errors.errors)
             return
         self.dismiss(flt)
 
@@ -334,13 +344,13 @@ class FilterDialog(ModalScreen[FeedFilter | None]):
         self.dismiss(None)
 
 
-class ExportDialog(ModalScreen[Path | None]):
+class ExportDialog(FormScreen[Path | None]):
     """Asks for a file name, writes the feed's buffer as NDJSON, says where it went."""
 
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Cancel")]
 
     def __init__(self, feed: Feed, default: Path) -> None:
-        super().__init__(classes="dialog-screen")
+        super().__init__()
         self._feed = feed
         self._default = default
 
@@ -354,11 +364,12 @@ class ExportDialog(ModalScreen[Path | None]):
                     "JSON object per line (subject, sequences, time, headers, payload as UTF-8 "
                     "text or base64)."
                 ),
-                classes="feed-export-info",
+                classes="dialog-intro",
             )
-            yield from field_row(
+            yield FormRow(
                 "File",
                 Input(str(self._default), id="export-path", compact=True),
+                key="path",
                 error_id="export-path-error",
             )
             with Horizontal(classes="dialog-buttons"):
@@ -373,7 +384,7 @@ class ExportDialog(ModalScreen[Path | None]):
     def _submit(self) -> None:
         path = self.query_one("#export-path", Input).value.strip()
         if not path:
-            self.query_one("#export-path-error", Static).update("a file name is required")
+            self.row("path").show_error("a file name is required")
             return
         self._export(path)
 
@@ -383,7 +394,7 @@ class ExportDialog(ModalScreen[Path | None]):
             written, count = await self._feed.export(path)
         except JstuiError as error:
             message = getattr(error, "message", str(error))
-            self.query_one("#export-path-error", Static).update(Text(sanitize(message)))
+            self.row("path").show_error(message)
             return
         self.app.notify(
             f"Exported {count:,} messages to {written}",

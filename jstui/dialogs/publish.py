@@ -15,11 +15,11 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, VerticalScroll
-from textual.screen import ModalScreen
 from textual.timer import Timer
 from textual.widgets import Button, Input, Label, ProgressBar, Select, Static, TextArea
 
-from jstui.dialogs.form_errors import field_row
+from jstui.dialogs.form_row import FormRow
+from jstui.dialogs.form_screen import FormScreen, app_session
 from jstui.format import format_rate, sanitize
 from jstui.nats.errors import JstuiError, NotConnectedError, SpecErrors
 from jstui.nats.publish import BulkPublish, PublishMode, PublishSpec, publish_once
@@ -35,7 +35,7 @@ _MODES = [
 _FIELDS = ("subject", "mode", "msg_id", "headers", "payload", "count", "rate")
 
 
-class PublishScreen(ModalScreen[None]):
+class PublishScreen(FormScreen[None]):
     """Publish form with bulk publishing; ``{{i}}`` and ``{{time}}`` work in payload and id."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -49,8 +49,11 @@ class PublishScreen(ModalScreen[None]):
         payload: str = "",
         headers: str = "",
         jetstream: bool | None = None,
+        *,
+        session: Session | None = None,
     ) -> None:
-        super().__init__(classes="dialog-screen")
+        super().__init__()
+        self._session = session
         self._subject = subject
         self._payload = payload
         self._headers = headers
@@ -68,12 +71,12 @@ class PublishScreen(ModalScreen[None]):
 
     @property
     def session(self) -> Session:
-        return self.app.session  # type: ignore[attr-defined]
+        return self._session or app_session(self.app)
 
     def compose(self) -> ComposeResult:
         with VerticalScroll(classes="dialog publish-dialog") as box:
             box.border_title = "Publish"
-            yield from field_row(
+            yield FormRow(
                 "Subject",
                 Input(
                     self._subject,
@@ -81,9 +84,10 @@ class PublishScreen(ModalScreen[None]):
                     id="publish-subject",
                     compact=True,
                 ),
+                key="subject",
                 error_id="publish-subject-error",
             )
-            yield from field_row(
+            yield FormRow(
                 "Mode",
                 Select[str](
                     _MODES,
@@ -92,18 +96,20 @@ class PublishScreen(ModalScreen[None]):
                     id="publish-mode",
                     compact=True,
                 ),
+                key="mode",
                 error_id="publish-mode-error",
             )
-            yield from field_row(
+            yield FormRow(
                 "Message id",
                 Input(
                     placeholder="optional, de-duplicates JetStream publishes ({{i}} allowed)",
                     id="publish-msg_id",
                     compact=True,
                 ),
+                key="msg_id",
                 error_id="publish-msg_id-error",
             )
-            yield from field_row(
+            yield FormRow(
                 "Headers",
                 TextArea(
                     self._headers,
@@ -112,10 +118,10 @@ class PublishScreen(ModalScreen[None]):
                     soft_wrap=False,
                     placeholder="Key: Value, one per line",
                 ),
+                key="headers",
                 error_id="publish-headers-error",
-                classes="feed-row publish-area-row",
             )
-            yield from field_row(
+            yield FormRow(
                 "Payload",
                 TextArea(
                     self._payload,
@@ -123,20 +129,22 @@ class PublishScreen(ModalScreen[None]):
                     compact=True,
                     placeholder="text or JSON; {{i}} = message number, {{time}} = now",
                 ),
+                key="payload",
                 error_id="publish-payload-error",
-                classes="feed-row publish-area-row publish-payload-row",
+                classes="-tall",
             )
-            with Horizontal(classes="feed-row"):
-                yield Label("Count", classes="feed-label")
-                yield Input("1", id="publish-count", compact=True, classes="publish-small")
-                yield Label("Rate /s", classes="feed-label feed-label-inline")
-                yield Input(
-                    placeholder="empty: as fast as possible",
-                    id="publish-rate",
-                    compact=True,
-                )
-            yield Static("", id="publish-count-error", classes="field-error", markup=False)
-            yield Static("", id="publish-rate-error", classes="field-error", markup=False)
+            yield FormRow(
+                "Count",
+                Input("1", id="publish-count", compact=True),
+                key="count",
+                error_id="publish-count-error",
+            )
+            yield FormRow(
+                "Rate /s",
+                Input(placeholder="empty: as fast as possible", id="publish-rate", compact=True),
+                key="rate",
+                error_id="publish-rate-error",
+            )
             yield ProgressBar(id="publish-progress", show_eta=False)
             yield Static("", id="publish-result", markup=False)
             yield Label(
@@ -155,9 +163,6 @@ class PublishScreen(ModalScreen[None]):
 
     # -- helpers ----------------------------------------------------------------------------------
 
-    def _field_error(self, name: str, message: str) -> None:
-        self.query_one(f"#publish-{name}-error", Static).update(Text(message))
-
     def _result(self, message: str, *, ok: bool) -> None:
         result = self.query_one("#publish-result", Static)
         result.update(Text(sanitize(message, max_len=500)))
@@ -165,8 +170,7 @@ class PublishScreen(ModalScreen[None]):
         result.set_class(not ok, "-error")
 
     def spec_from_fields(self) -> PublishSpec | None:
-        for name in _FIELDS:
-            self._field_error(name, "")
+        self.show_errors({})
         max_payload: int | None = None
         with contextlib.suppress(NotConnectedError):
             max_payload = self.session.nc.max_payload
@@ -182,8 +186,13 @@ class PublishScreen(ModalScreen[None]):
                 max_payload=max_payload,
             )
         except SpecErrors as errors:
-            for name, message in errors.errors.items():
-                self._field_error(name if name in _FIELDS else "subject", message)
+            # a message for no field of this form (none is known today) goes under the subject
+            self.show_errors(
+                {
+                    name if name in _FIELDS else "subject": text
+                    for name, text in errors.errors.items()
+                }
+            )
             self._result("check the fields marked above", ok=False)
             return None
 

@@ -10,25 +10,24 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, VerticalScroll
-from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Select, Static, TextArea
 
-from jstui.dialogs.form_errors import field_row
+from jstui.dialogs.form_row import FormRow, ParsedBy
+from jstui.dialogs.form_screen import FormScreen
 from jstui.format import sanitize
 from jstui.nats.errors import JstuiError, SpecErrors, ValidationError
 from jstui.nats.requests.headers import format_headers
 from jstui.nats.requests.saved import SavedRequests
-from jstui.nats.requests.spec import RequestMode, RequestSpec
+from jstui.nats.requests.spec import RequestMode, RequestSpec, parse_max_replies, parse_timeout
 
 _MODES = [
     ("request: first reply wins", RequestMode.REQUEST.value),
     ("gather: every reply until timeout / N", RequestMode.GATHER.value),
     ("stored: through a stream, reply-to inbox", RequestMode.STORED.value),
 ]
-_FIELDS = ("subject", "mode", "timeout", "max_replies", "headers", "payload")
 
 
-class RequestFormScreen(ModalScreen[RequestSpec | None]):
+class RequestFormScreen(FormScreen[RequestSpec | None]):
     """Dismisses with the spec to send, or None. Saving keeps the form open."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -37,7 +36,7 @@ class RequestFormScreen(ModalScreen[RequestSpec | None]):
     ]
 
     def __init__(self, saved: SavedRequests, spec: RequestSpec | None = None) -> None:
-        super().__init__(classes="dialog-screen")
+        super().__init__()
         self._saved = saved
         self._spec = spec
         self._loaded: dict[str, RequestSpec] = {}
@@ -46,13 +45,11 @@ class RequestFormScreen(ModalScreen[RequestSpec | None]):
         spec = self._spec
         with VerticalScroll(classes="dialog request-form") as box:
             box.border_title = "Request"
-            yield from field_row(
+            yield FormRow(
                 "Saved",
                 Select[str]([], prompt="load a saved request", id="request-load", compact=True),
-                classes="request-row",
-                label_classes="request-label",
             )
-            yield from field_row(
+            yield FormRow(
                 "Subject",
                 Input(
                     spec.subject if spec else "",
@@ -60,11 +57,10 @@ class RequestFormScreen(ModalScreen[RequestSpec | None]):
                     id="request-subject",
                     compact=True,
                 ),
+                key="subject",
                 error_id="request-subject-error",
-                classes="request-row",
-                label_classes="request-label",
             )
-            yield from field_row(
+            yield FormRow(
                 "Mode",
                 Select[str](
                     _MODES,
@@ -73,28 +69,34 @@ class RequestFormScreen(ModalScreen[RequestSpec | None]):
                     id="request-mode",
                     compact=True,
                 ),
+                key="mode",
                 error_id="request-mode-error",
-                classes="request-row",
-                label_classes="request-label",
             )
-            with Horizontal(classes="request-row"):
-                yield Label("Timeout", classes="request-label")
-                yield Input(
+            yield FormRow(
+                "Timeout",
+                Input(
                     spec.timeout_text if spec else "2s",
                     placeholder="2s",
                     id="request-timeout",
                     compact=True,
-                )
-                yield Label("Max replies", classes="request-label request-label-inline")
-                yield Input(
+                    validators=[ParsedBy(parse_timeout)],
+                ),
+                key="timeout",
+                error_id="request-timeout-error",
+            )
+            yield FormRow(
+                "Max replies",
+                Input(
                     str(spec.max_replies) if spec and spec.max_replies else "",
                     placeholder="all until timeout",
                     id="request-max_replies",
                     compact=True,
-                )
-            yield Static("", id="request-timeout-error", classes="field-error", markup=False)
-            yield Static("", id="request-max_replies-error", classes="field-error", markup=False)
-            yield from field_row(
+                    validators=[ParsedBy(parse_max_replies)],
+                ),
+                key="max_replies",
+                error_id="request-max_replies-error",
+            )
+            yield FormRow(
                 "Headers",
                 TextArea(
                     format_headers(spec.headers) if spec else "",
@@ -103,11 +105,10 @@ class RequestFormScreen(ModalScreen[RequestSpec | None]):
                     soft_wrap=False,
                     placeholder="Key: Value, one per line",
                 ),
+                key="headers",
                 error_id="request-headers-error",
-                classes="request-row request-area-row",
-                label_classes="request-label",
             )
-            yield from field_row(
+            yield FormRow(
                 "Payload",
                 TextArea(
                     spec.payload_text if spec else "",
@@ -115,15 +116,17 @@ class RequestFormScreen(ModalScreen[RequestSpec | None]):
                     compact=True,
                     placeholder="request body (text or JSON)",
                 ),
+                key="payload",
                 error_id="request-payload-error",
-                classes="request-row request-area-row request-payload-row",
-                label_classes="request-label",
+                classes="-tall",
             )
-            with Horizontal(classes="request-row"):
-                yield Label("Save as", classes="request-label")
-                yield Input(placeholder="name", id="request-name", compact=True)
-                yield Button("Save", id="request-save", compact=True)
-            yield Static("", id="request-name-error", classes="field-error", markup=False)
+            yield FormRow(
+                "Save as",
+                Input(placeholder="name", id="request-name", compact=True),
+                key="name",
+                beside=[Button("Save", id="request-save", compact=True)],
+                error_id="request-name-error",
+            )
             yield Static("", id="request-form-message", classes="form-error", markup=False)
             yield Label("ctrl+s or Enter to send · Escape to cancel", classes="dialog-hint")
             with Horizontal(classes="dialog-buttons"):
@@ -131,6 +134,7 @@ class RequestFormScreen(ModalScreen[RequestSpec | None]):
                 yield Button("Cancel", id="request-cancel")
 
     def on_mount(self) -> None:
+        self._message("")
         self.query_one("#request-subject", Input).focus()
         self._load_saved()
 
@@ -177,9 +181,9 @@ class RequestFormScreen(ModalScreen[RequestSpec | None]):
         try:
             name = SavedRequests.check_name(name)
         except ValidationError as error:
-            self._field_error("name", error.message)
+            self.row("name").show_error(error.message)
             return
-        self._field_error("name", "")
+        self.row("name").show_error("")
         self._save(name, spec)
 
     @work(exclusive=True, group="request-form-save", exit_on_error=False, description="save")
@@ -208,25 +212,18 @@ class RequestFormScreen(ModalScreen[RequestSpec | None]):
                 max_replies=self.query_one("#request-max_replies", Input).value,
             )
         except SpecErrors as errors:
-            for name in _FIELDS:
-                self._field_error(name, errors.errors.get(name, ""))
+            self.show_errors(errors.errors)
             self._message("fix the fields marked in red")
             return None
-        for name in _FIELDS:
-            self._field_error(name, "")
+        self.show_errors({})
         self._message("")
         return spec
-
-    def _field_error(self, name: str, message: str) -> None:
-        widget = self.query_one(f"#request-{name}-error", Static)
-        widget.update(Text(message))
-        widget.set_class(bool(message), "-shown")
 
     def _message(self, message: str, ok: bool = False) -> None:
         widget = self.query_one("#request-form-message", Static)
         widget.update(Text(sanitize(message)))
         widget.set_class(ok, "-ok")
-        widget.set_class(bool(message), "-shown")
+        widget.display = bool(message)
 
     def action_send(self) -> None:
         spec = self._spec_from_fields()

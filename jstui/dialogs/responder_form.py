@@ -9,9 +9,10 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, VerticalScroll
-from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Select, Static
 
+from jstui.dialogs.form_row import FormRow
+from jstui.dialogs.form_screen import FormScreen
 from jstui.format import sanitize
 from jstui.nats.errors import SpecErrors
 from jstui.nats.responders.spec import ResponderSpec
@@ -28,11 +29,10 @@ _BEHAVIOURS = [
     ("fail: no reply at all", "fail"),
     ("error: an error header reply", "error"),
 ]
-_INPUTS = ("subject", "queue", "count", "delay", "name", "stream", "durable", "max_age")
 _STORED_ONLY = ("stream", "durable", "max_age")
 
 
-class ResponderFormScreen(ModalScreen[ResponderSpec | None]):
+class ResponderFormScreen(FormScreen[ResponderSpec | None]):
     """Dismisses with the spec to start, or None."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -41,7 +41,7 @@ class ResponderFormScreen(ModalScreen[ResponderSpec | None]):
     ]
 
     def __init__(self, subject: str = "") -> None:
-        super().__init__(classes="dialog-screen")
+        super().__init__()
         self._subject = subject
 
     def compose(self) -> ComposeResult:
@@ -50,22 +50,30 @@ class ResponderFormScreen(ModalScreen[ResponderSpec | None]):
             yield from self._input_row(
                 "subject", "Subject", "e.g. my.subject.requests", self._subject
             )
-            with Horizontal(classes="request-row"):
-                yield Label("Mode", classes="request-label")
-                yield Select[str](
+            yield FormRow(
+                "Mode",
+                Select[str](
                     _MODES, value="core", allow_blank=False, id="responder-mode", compact=True
-                )
-            with Horizontal(classes="request-row"):
-                yield Label("Behaviour", classes="request-label")
-                yield Select[str](
+                ),
+            )
+            yield FormRow(
+                "Behaviour",
+                Select[str](
                     _BEHAVIOURS,
                     value="echo",
                     allow_blank=False,
                     id="responder-behaviour",
                     compact=True,
-                )
-            yield from self._input_row("delay", "Delay ms", "200, or 50-500 for random")
-            yield Static("", id="responder-behaviour-error", classes="field-error", markup=False)
+                ),
+            )
+            # the behaviour's only free part is its delay, so a bad behaviour is said there
+            yield FormRow(
+                "Delay ms",
+                Input(placeholder="200, or 50-500 for random", id="responder-delay", compact=True),
+                error_keys=("behaviour",),
+                id="responder-delay-row",
+                error_id="responder-behaviour-error",
+            )
             yield from self._input_row("count", "Count", "1", "1")
             yield from self._input_row("queue", "Queue", "none: every member answers")
             yield from self._input_row("name", "Name", "responder-N")
@@ -80,12 +88,16 @@ class ResponderFormScreen(ModalScreen[ResponderSpec | None]):
                 yield Button("Cancel", id="responder-cancel")
 
     def _input_row(self, name: str, label: str, placeholder: str, value: str = "") -> ComposeResult:
-        with Horizontal(classes="request-row", id=f"responder-{name}-row"):
-            yield Label(label, classes="request-label")
-            yield Input(value, placeholder=placeholder, id=f"responder-{name}", compact=True)
-        yield Static("", id=f"responder-{name}-error", classes="field-error", markup=False)
+        yield FormRow(
+            label,
+            Input(value, placeholder=placeholder, id=f"responder-{name}", compact=True),
+            key=name,
+            id=f"responder-{name}-row",
+            error_id=f"responder-{name}-error",
+        )
 
     def on_mount(self) -> None:
+        self.query_one("#responder-form-message").display = False
         self.query_one("#responder-subject", Input).focus()
         self._update_visibility()
         self._preview()
@@ -147,16 +159,10 @@ class ResponderFormScreen(ModalScreen[ResponderSpec | None]):
         try:
             spec = self._spec()
         except SpecErrors as errors:
-            for name in (*_INPUTS, "behaviour"):
-                if name == "delay":
-                    continue
-                message = errors.errors.get(name, "")
-                widget = self.query_one(f"#responder-{name}-error", Static)
-                widget.update(Text(message))
-                widget.set_class(bool(message), "-shown")
+            self.show_errors(errors.errors)
             summary = self.query_one("#responder-form-message", Static)
             summary.update(Text("fix the fields marked in red"))
-            summary.add_class("-shown")
+            summary.display = True
             return
         self.dismiss(spec)
 

@@ -139,7 +139,7 @@ class StreamBrowserScreen(Screen[None]):
             )
             yield Label("Go to seq", classes="browser-label")
             yield Input(placeholder="number", id="browser-jump", compact=True, type="integer")
-        yield Static("", id="browser-error", classes="field-error", markup=False)
+        yield Static("", id="browser-error", markup=False)
         with Container(id="browser-body"):
             table: DataTable[Text] = DataTable(id="browser-table", cursor_type="row")
             table.add_column(Text("Seq", justify="right"), key="seq")

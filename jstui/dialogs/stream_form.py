@@ -11,20 +11,30 @@ form stays open with what the user typed, and nothing has changed on the server.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import ClassVar
 
 from rich.text import Text
-from textual import events, on, work
+from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.screen import ModalScreen
+from textual.validation import Validator
 from textual.widget import Widget
 from textual.widgets import Button, Checkbox, Input, Label, Select, Static
 
-from jstui.dialogs.form_errors import FieldErrorsMixin
+from jstui.dialogs.form_row import FormRow, ParsedBy, ProblemOf
+from jstui.dialogs.form_screen import FormScreen
 from jstui.format import sanitize
-from jstui.nats.streams import StreamService, StreamSpec, StreamSummary
+from jstui.nats.streams import (
+    StreamService,
+    StreamSpec,
+    StreamSummary,
+    parse_count,
+    parse_duration,
+    parse_size,
+    stream_name_problem,
+)
 
 FIELDS: tuple[tuple[str, str, str], ...] = (
     # (StreamSpec attribute, label, placeholder)
@@ -45,8 +55,15 @@ FIELDS: tuple[tuple[str, str, str], ...] = (
 )
 """Every field of the form, in order."""
 
-SMALL_HEIGHT = 36
-"""Below this many rows (or 100 columns) the form fills the screen and drops the spacing."""
+PARSERS: dict[str, Callable[[str], object]] = {
+    "max_age": parse_duration,
+    "duplicate_window": parse_duration,
+    "max_msgs": parse_count,
+    "max_msgs_per_subject": parse_count,
+    "max_bytes": parse_size,
+    "max_msg_size": parse_size,
+}
+"""The fields checked alone when the user leaves them, by the parser `StreamSpec.validate` uses."""
 
 RETENTION_CHOICES = (
     ("limits: keep until a limit removes them", "limits"),
@@ -60,7 +77,7 @@ DISCARD_CHOICES = (
 )
 
 
-class StreamFormScreen(FieldErrorsMixin, ModalScreen[StreamSummary | None]):
+class StreamFormScreen(FormScreen[StreamSummary | None]):
     """Create a stream, or edit one when `current` (its spec as the server has it) is given."""
 
     FORM_ERROR_ID = "stream-form-error"
@@ -70,7 +87,7 @@ class StreamFormScreen(FieldErrorsMixin, ModalScreen[StreamSummary | None]):
     ]
 
     def __init__(self, service: StreamService, *, current: StreamSpec | None = None) -> None:
-        super().__init__(classes="dialog-screen")
+        super().__init__()
         self._service = service
         self._current = current
 
@@ -86,17 +103,21 @@ class StreamFormScreen(FieldErrorsMixin, ModalScreen[StreamSummary | None]):
             dialog.border_title = "Edit stream" if self.editing else "New stream"
             if self.editing:
                 yield Static(
-                    Text.assemble("Stream ", (sanitize(spec.name), "bold")), id="stream-form-title"
+                    Text.assemble("Stream ", (sanitize(spec.name), "bold")),
+                    id="stream-form-title",
+                    classes="dialog-intro",
                 )
             with VerticalScroll(id="stream-form-fields"):
                 for key, label, placeholder in FIELDS:
-                    with Horizontal(classes="form-row", id=f"row-{key}"):
-                        yield Label(label, classes="form-label")
-                        yield self._field(key, spec, placeholder)
-                    note = self._note(key)
-                    if note:
-                        yield Static(Text(note), classes="field-note", id=f"note-{key}")
-                    yield Static("", classes="field-error", id=f"error-{key}", markup=False)
+                    yield FormRow(
+                        label,
+                        self._field(key, spec, placeholder),
+                        key=key,
+                        hint=self._note(key),
+                        id=f"row-{key}",
+                        hint_id=f"note-{key}",
+                        error_id=f"error-{key}",
+                    )
             yield Static("", classes="form-error", id="stream-form-error", markup=False)
             yield Label(
                 "Enter or ctrl+s saves, Escape cancels. Units: 9s 1h30m · 10MiB 1.5GiB.",
@@ -130,6 +151,11 @@ class StreamFormScreen(FieldErrorsMixin, ModalScreen[StreamSummary | None]):
                 disabled=disabled,
             )
         value = getattr(spec, key)
+        validators: list[Validator] = []
+        if key == "name":
+            validators.append(ProblemOf(lambda text: stream_name_problem(text.strip())))
+        elif key in PARSERS:
+            validators.append(ParsedBy(PARSERS[key]))
         # Values from the server are shown sanitized: an Input must not pass escapes to the
         # terminal. (A stream whose description holds control characters saves them escaped.)
         return Input(
@@ -139,6 +165,7 @@ class StreamFormScreen(FieldErrorsMixin, ModalScreen[StreamSummary | None]):
             compact=True,
             disabled=disabled,
             select_on_focus=False,
+            validators=validators,
         )
 
     @staticmethod
@@ -169,12 +196,7 @@ class StreamFormScreen(FieldErrorsMixin, ModalScreen[StreamSummary | None]):
             return f"workqueue is not offered: {StreamSpec.RETENTION_WORKQUEUE_REASON}"
         return ""
 
-    def on_resize(self, event: events.Resize) -> None:
-        self.set_class(event.size.height < SMALL_HEIGHT or event.size.width < 100, "-small")
-
     def on_mount(self) -> None:
-        for static in self.query(".field-error"):
-            static.display = False
         self.query_one("#stream-form-error").display = False
         first = "description" if self.editing else "name"
         self.query_one(f"#field-{first}").focus()
@@ -207,9 +229,6 @@ class StreamFormScreen(FieldErrorsMixin, ModalScreen[StreamSummary | None]):
             duplicate_window=text("duplicate_window"),
             allow_direct=self.query_one("#field-allow_direct", Checkbox).value,
         )
-
-    def error_keys(self) -> list[str]:
-        return [key for key, _, _ in FIELDS]
 
     @on(Input.Submitted)
     @on(Button.Pressed, "#stream-form-save")

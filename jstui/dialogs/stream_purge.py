@@ -15,9 +15,10 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
-from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, RadioButton, RadioSet, Static
 
+from jstui.dialogs.form_row import FormRow, ParsedBy, ProblemOf
+from jstui.dialogs.form_screen import FormScreen
 from jstui.format import format_count, sanitize
 from jstui.nats.streams import StreamSummary, parse_count, subject_problem
 
@@ -40,7 +41,7 @@ class PurgeRequest:
         return text
 
 
-class StreamPurgeScreen(ModalScreen[PurgeRequest | None]):
+class StreamPurgeScreen(FormScreen[PurgeRequest | None]):
     """Choose all / by subject / keep the newest N for the stream in `summary`."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -48,7 +49,7 @@ class StreamPurgeScreen(ModalScreen[PurgeRequest | None]):
     ]
 
     def __init__(self, summary: StreamSummary) -> None:
-        super().__init__(classes="dialog-screen")
+        super().__init__()
         self._summary = summary
 
     def compose(self) -> ComposeResult:
@@ -73,21 +74,30 @@ class StreamPurgeScreen(ModalScreen[PurgeRequest | None]):
                 yield RadioButton("All messages", value=True, id="purge-all")
                 yield RadioButton("Only the messages on a subject", id="purge-by-subject")
                 yield RadioButton("All but the newest N messages", id="purge-keep")
-            with Horizontal(classes="form-row"):
-                yield Label("Subject", classes="form-label")
-                yield Input(
+            yield FormRow(
+                "Subject",
+                Input(
                     placeholder="e.g. orders.eu.* (wildcards allowed)",
                     id="purge-subject",
                     compact=True,
                     disabled=True,
-                )
-            yield Static("", classes="field-error", id="purge-subject-error", markup=False)
-            with Horizontal(classes="form-row"):
-                yield Label("Keep newest", classes="form-label")
-                yield Input(
-                    placeholder="N messages", id="purge-keep-count", compact=True, disabled=True
-                )
-            yield Static("", classes="field-error", id="purge-keep-error", markup=False)
+                    validators=[ProblemOf(lambda text: subject_problem(text.strip()))],
+                ),
+                key="subject",
+                error_id="purge-subject-error",
+            )
+            yield FormRow(
+                "Keep newest",
+                Input(
+                    placeholder="N messages",
+                    id="purge-keep-count",
+                    compact=True,
+                    disabled=True,
+                    validators=[ParsedBy(parse_count)],
+                ),
+                key="keep",
+                error_id="purge-keep-error",
+            )
             yield Label(
                 "Next you see how many messages go, and confirm.",
                 classes="dialog-hint",
@@ -97,8 +107,6 @@ class StreamPurgeScreen(ModalScreen[PurgeRequest | None]):
                 yield Button("Cancel", id="purge-cancel")
 
     def on_mount(self) -> None:
-        for static in self.query(".field-error"):
-            static.display = False
         self.query_one(RadioSet).focus()
 
     @property
@@ -118,21 +126,15 @@ class StreamPurgeScreen(ModalScreen[PurgeRequest | None]):
         elif not keep.disabled:
             keep.focus()
 
-    def _set_error(self, widget_id: str, message: str) -> None:
-        static = self.query_one(f"#{widget_id}", Static)
-        static.update(Text(sanitize(message)))
-        static.display = bool(message)
-
     def request(self) -> PurgeRequest | None:
         """The request the form describes, or None after showing what is wrong."""
         mode = self.mode
-        self._set_error("purge-subject-error", "")
-        self._set_error("purge-keep-error", "")
+        self.show_errors({})
         if mode == "purge-by-subject":
             subject = self.query_one("#purge-subject", Input).value.strip()
             problem = subject_problem(subject) if subject else "type the subject to purge"
             if problem:
-                self._set_error("purge-subject-error", problem)
+                self.row("subject").show_error(problem)
                 self.query_one("#purge-subject", Input).focus()
                 return None
             return PurgeRequest(subject=subject)
@@ -141,11 +143,11 @@ class StreamPurgeScreen(ModalScreen[PurgeRequest | None]):
             try:
                 keep = parse_count(text)
             except ValueError as error:
-                self._set_error("purge-keep-error", str(error))
+                self.row("keep").show_error(str(error))
                 self.query_one("#purge-keep-count", Input).focus()
                 return None
             if not keep:
-                self._set_error("purge-keep-error", "how many of the newest messages to keep (1+)")
+                self.row("keep").show_error("how many of the newest messages to keep (1+)")
                 self.query_one("#purge-keep-count", Input).focus()
                 return None
             return PurgeRequest(keep=keep)

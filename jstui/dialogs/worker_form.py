@@ -1,14 +1,15 @@
 """The small forms of the Workers pane (pool, member, load), built the same way.
 
-Each field is one compact row (label, input or choice) with its error message under it. The form
-checks what was typed before anything starts; every problem is shown next to its field, the first
-bad field gets the focus, and nothing changes on the server until the input is right.
+Each field is one `FormRow` (label, input or choice, error line). A field with a parser is
+checked when the user leaves it; the whole form is checked again before anything starts; every
+problem is shown next to its field, the first bad field gets the focus, and nothing changes on
+the server until the input is right.
 """
 
 from __future__ import annotations
 
 from abc import abstractmethod
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import ClassVar, Generic, TypeVar
 
@@ -17,27 +18,32 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.screen import ModalScreen
 from textual.widget import Widget
 from textual.widgets import Button, Input, Label, Select, Static
 
-from jstui.dialogs.form_errors import FieldErrorsMixin
+from jstui.dialogs.form_row import FormRow, ParsedBy
+from jstui.dialogs.form_screen import FormScreen
 
 T = TypeVar("T")
+N = TypeVar("N")
 
 
 @dataclass(frozen=True)
-class FormField:
-    """One row: an Input (no `choices`) or a Select of (label, value) `choices`."""
+class WorkerField:
+    """One row: an Input (no `choices`) or a Select of (label, value) `choices`.
+
+    `parse` (a function that raises `ValueError`) checks the Input alone when the user leaves it.
+    """
 
     key: str
     label: str
     placeholder: str = ""
     choices: tuple[tuple[str, str], ...] = ()
+    parse: Callable[[str], object] | None = None
 
 
-class WorkerForm(FieldErrorsMixin, ModalScreen[T | None], Generic[T]):
-    """A dialog of `FormField`s; subclasses turn the values into a result in `submit()`."""
+class WorkerForm(FormScreen[T | None], Generic[T]):
+    """A dialog of `WorkerField`s; subclasses turn the values into a result in `submit()`."""
 
     FORM_ERROR_ID = "worker-form-error"
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -48,8 +54,8 @@ class WorkerForm(FieldErrorsMixin, ModalScreen[T | None], Generic[T]):
     SUBMIT_LABEL: ClassVar[str] = "Start"
     HINT: ClassVar[str] = "Enter or ctrl+s starts, Escape cancels."
 
-    def __init__(self, title: str, fields: Sequence[FormField], values: dict[str, str]) -> None:
-        super().__init__(classes="dialog-screen")
+    def __init__(self, title: str, fields: Sequence[WorkerField], values: dict[str, str]) -> None:
+        super().__init__()
         self._title = title
         self._fields = tuple(fields)
         self._values = values
@@ -59,13 +65,16 @@ class WorkerForm(FieldErrorsMixin, ModalScreen[T | None], Generic[T]):
             dialog.border_title = self._title
             intro = self.intro()
             if intro is not None:
-                yield Static(intro, classes="worker-form-intro")
+                yield Static(intro, classes="dialog-intro")
             with VerticalScroll(classes="worker-form-fields"):
                 for spec in self._fields:
-                    with Horizontal(classes="form-row", id=f"row-{spec.key}"):
-                        yield Label(spec.label, classes="form-label")
-                        yield self._widget(spec)
-                    yield Static("", classes="field-error", id=f"error-{spec.key}", markup=False)
+                    yield FormRow(
+                        spec.label,
+                        self._widget(spec),
+                        key=spec.key,
+                        id=f"row-{spec.key}",
+                        error_id=f"error-{spec.key}",
+                    )
             yield Static("", classes="form-error", id="worker-form-error", markup=False)
             yield Label(self.HINT, classes="dialog-hint")
             with Horizontal(classes="dialog-buttons"):
@@ -76,7 +85,7 @@ class WorkerForm(FieldErrorsMixin, ModalScreen[T | None], Generic[T]):
         """An optional line above the fields (e.g. which member is edited)."""
         return None
 
-    def _widget(self, spec: FormField) -> Widget:
+    def _widget(self, spec: WorkerField) -> Widget:
         value = self._values.get(spec.key, "")
         if spec.choices:
             known = [choice[1] for choice in spec.choices]
@@ -94,13 +103,10 @@ class WorkerForm(FieldErrorsMixin, ModalScreen[T | None], Generic[T]):
             compact=True,
             # tabbing into a field selects it, so typing replaces the value (most are numbers)
             select_on_focus=True,
+            validators=[ParsedBy(spec.parse)] if spec.parse else None,
         )
 
     def on_mount(self) -> None:
-        # a short terminal gets rows without blank lines between them, so the buttons stay visible
-        self.query_one(".worker-form").set_class(self.app.size.height < 32, "-short")
-        for static in self.query(".field-error"):
-            static.display = False
         self.query_one("#worker-form-error").display = False
         self.update_visibility()
         if self._fields:
@@ -120,17 +126,9 @@ class WorkerForm(FieldErrorsMixin, ModalScreen[T | None], Generic[T]):
 
     def set_row_visible(self, key: str, visible: bool) -> None:
         self.query_one(f"#row-{key}").display = visible
-        if not visible:
-            self.query_one(f"#error-{key}").display = False
 
     def update_visibility(self) -> None:
         """Show only the rows that apply (subclasses hide rows by the current choices)."""
-
-    def error_keys(self) -> list[str]:
-        return [spec.key for spec in self._fields]
-
-    def error_visible(self, key: str) -> bool:
-        return bool(self.query_one(f"#row-{key}").display)
 
     @on(Select.Changed)
     def _choice_changed(self) -> None:
@@ -160,18 +158,28 @@ class WorkerForm(FieldErrorsMixin, ModalScreen[T | None], Generic[T]):
         Each dialog (pool, member, load) supplies its own."""
 
 
-def whole_number(text: str, errors: dict[str, str], key: str) -> int:
-    """`text` as an int; on failure note an error for `key` and return 0."""
+def parse_whole_number(text: str) -> int:
+    """`text` as an int ("1,000" and "1_000" too); raises `ValueError` with the form's message."""
     try:
         return int(text.strip().replace(",", "").replace("_", ""))
     except ValueError:
-        errors[key] = "a whole number" if text.strip() else "needed"
-        return 0
+        raise ValueError("a whole number" if text.strip() else "needed") from None
 
 
-def real_number(text: str, errors: dict[str, str], key: str) -> float:
+def parse_real_number(text: str) -> float:
+    """`text` as a float, "" as 0; raises `ValueError` with the form's message."""
     try:
         return float(text.strip().replace(",", "").replace("_", "") or "0")
     except ValueError:
-        errors[key] = "a number"
-        return 0.0
+        raise ValueError("a number") from None
+
+
+def parsed(parse: Callable[[str], N], text: str, errors: dict[str, str], key: str, default: N) -> N:
+    """`parse(text)`; when it raises `ValueError`, note its message for `key` and return `default`.
+
+    A form collects every bad field this way before it reports them all at once."""
+    try:
+        return parse(text)
+    except ValueError as error:
+        errors[key] = str(error)
+        return default

@@ -2,24 +2,30 @@
 
 from __future__ import annotations
 
-from jstui.dialogs.worker_form import FormField, WorkerForm, real_number, whole_number
+from jstui.dialogs.worker_form import (
+    WorkerField,
+    WorkerForm,
+    parse_real_number,
+    parse_whole_number,
+    parsed,
+)
 from jstui.nats.errors import SpecErrors
 from jstui.nats.workers.load import LoadSpec
 
 VIA_CHOICES = (("core publish", "core"), ("JetStream publish (acked)", "js"))
 
 LOAD_FIELDS = (
-    FormField("subject", "Subject", "a subject without wildcards"),
-    FormField("count", "Tasks", "e.g. 1000"),
-    FormField("rate", "Rate per second", "0 = as fast as possible"),
-    FormField("via", "Publish with", choices=VIA_CHOICES),
+    WorkerField("subject", "Subject", "a subject without wildcards"),
+    WorkerField("count", "Tasks", "e.g. 1000", parse=parse_whole_number),
+    WorkerField("rate", "Rate per second", "0 = as fast as possible", parse=parse_real_number),
+    WorkerField("via", "Publish with", choices=VIA_CHOICES),
 )
 
 
 def load_from_values(values: dict[str, str]) -> LoadSpec:
     errors: dict[str, str] = {}
-    count = whole_number(values.get("count", ""), errors, "count")
-    rate = real_number(values.get("rate", ""), errors, "rate")
+    count = parsed(parse_whole_number, values.get("count", ""), errors, "count", 0)
+    rate = parsed(parse_real_number, values.get("rate", ""), errors, "rate", 0.0)
     spec = LoadSpec(
         subject=values.get("subject", "").strip(),
         count=count,

@@ -4,30 +4,24 @@ from __future__ import annotations
 
 from rich.text import Text
 
-from jstui.dialogs.worker_form import FormField, WorkerForm
+from jstui.dialogs.worker_form import WorkerField, WorkerForm, parsed
 from jstui.dialogs.worker_pool import FAIL_CHOICES
 from jstui.nats.errors import SpecErrors
 from jstui.nats.workers.spec import FailureKind, MemberSettings, parse_delay, parse_failure_rate
 
 MEMBER_FIELDS = (
-    FormField("delay", "Processing time", "ms per task: 0, 50, or a range 10-100"),
-    FormField("fail_pct", "Failure rate %", "0 to 100"),
-    FormField("fail_kind", "A failure is a", choices=FAIL_CHOICES),
+    WorkerField(
+        "delay", "Processing time", "ms per task: 0, 50, or a range 10-100", parse=parse_delay
+    ),
+    WorkerField("fail_pct", "Failure rate %", "0 to 100", parse=parse_failure_rate),
+    WorkerField("fail_kind", "A failure is a", choices=FAIL_CHOICES),
 )
 
 
 def settings_from_values(values: dict[str, str]) -> MemberSettings:
     errors: dict[str, str] = {}
-    delay = parse_delay("")
-    fail_pct = 0.0
-    try:
-        delay = parse_delay(values.get("delay", ""))
-    except ValueError as exc:
-        errors["delay"] = str(exc)
-    try:
-        fail_pct = parse_failure_rate(values.get("fail_pct", ""))
-    except ValueError as exc:
-        errors["fail_pct"] = str(exc)
+    delay = parsed(parse_delay, values.get("delay", ""), errors, "delay", parse_delay(""))
+    fail_pct = parsed(parse_failure_rate, values.get("fail_pct", ""), errors, "fail_pct", 0.0)
     if errors:
         raise SpecErrors(errors)
     settings = MemberSettings(

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
-from jstui.dialogs.worker_form import FormField, WorkerForm, whole_number
+from jstui.dialogs.worker_form import WorkerField, WorkerForm, parse_whole_number, parsed
 from jstui.nats.errors import SpecErrors
 from jstui.nats.streams import format_duration, parse_duration
 from jstui.nats.workers.pool import WorkerPool
@@ -40,18 +40,20 @@ FAIL_CHOICES = (
 )
 
 POOL_FIELDS = (
-    FormField("subject", "Subject", "e.g. orders.* or my.subject.*"),
-    FormField("mode", "Mode", choices=MODE_CHOICES),
-    FormField("queue", "Queue group", f"default {DEFAULT_QUEUE}"),
-    FormField("count", "Members", f"1 to {MAX_MEMBERS}"),
-    FormField("delay", "Processing time", "ms per task: 0, 50, or a range 10-100"),
-    FormField("fail_pct", "Failure rate %", "0 to 100"),
-    FormField("fail_kind", "A failure is a", choices=FAIL_CHOICES),
-    FormField("durable", "Durable name", "empty: the queue name, deleted when the pool stops"),
-    FormField("stream", "Stream", "empty: the stream that captures the subject"),
-    FormField("ack_wait", "Ack wait", "e.g. 2s or 30s"),
-    FormField("max_ack_pending", "Max ack pending", "e.g. 1000"),
-    FormField("batch", "Fetch batch", "messages per fetch, e.g. 10"),
+    WorkerField("subject", "Subject", "e.g. orders.* or my.subject.*"),
+    WorkerField("mode", "Mode", choices=MODE_CHOICES),
+    WorkerField("queue", "Queue group", f"default {DEFAULT_QUEUE}"),
+    WorkerField("count", "Members", f"1 to {MAX_MEMBERS}", parse=parse_whole_number),
+    WorkerField(
+        "delay", "Processing time", "ms per task: 0, 50, or a range 10-100", parse=parse_delay
+    ),
+    WorkerField("fail_pct", "Failure rate %", "0 to 100", parse=parse_failure_rate),
+    WorkerField("fail_kind", "A failure is a", choices=FAIL_CHOICES),
+    WorkerField("durable", "Durable name", "empty: the queue name, deleted when the pool stops"),
+    WorkerField("stream", "Stream", "empty: the stream that captures the subject"),
+    WorkerField("ack_wait", "Ack wait", "e.g. 2s or 30s", parse=parse_duration),
+    WorkerField("max_ack_pending", "Max ack pending", "e.g. 1000", parse=parse_whole_number),
+    WorkerField("batch", "Fetch batch", "messages per fetch, e.g. 10", parse=parse_whole_number),
 )
 JETSTREAM_ONLY = ("durable", "stream", "ack_wait", "max_ack_pending")
 PULL_ONLY = ("batch",)
@@ -63,30 +65,28 @@ def spec_from_values(values: dict[str, str]) -> PoolSpec:
     """The `PoolSpec` the form describes; raises `SpecErrors` for every field at fault."""
     errors: dict[str, str] = {}
     mode = PoolMode(values.get("mode") or PoolMode.CORE.value)
-    count = whole_number(values.get("count", ""), errors, "count")
-    try:
-        delay = parse_delay(values.get("delay", ""))
-    except ValueError as exc:
-        errors["delay"] = str(exc)
-        delay = parse_delay("")
-    try:
-        fail_pct = parse_failure_rate(values.get("fail_pct", ""))
-    except ValueError as exc:
-        errors["fail_pct"] = str(exc)
-        fail_pct = 0.0
+    count = parsed(parse_whole_number, values.get("count", ""), errors, "count", 0)
+    delay = parsed(parse_delay, values.get("delay", ""), errors, "delay", parse_delay(""))
+    fail_pct = parsed(parse_failure_rate, values.get("fail_pct", ""), errors, "fail_pct", 0.0)
     ack_wait = DEFAULT_ACK_WAIT
     max_ack_pending = DEFAULT_MAX_ACK_PENDING
     batch = DEFAULT_BATCH
     if mode.jetstream:
         text = values.get("ack_wait", "").strip()
-        seconds = parse_duration(text) if text else DEFAULT_ACK_WAIT
-        if seconds is None:
-            errors["ack_wait"] = "a duration like 2s, 30s or 1m"
+        try:
+            seconds = parse_duration(text) if text else DEFAULT_ACK_WAIT
+        except ValueError as exc:
+            errors["ack_wait"] = str(exc)
         else:
-            ack_wait = seconds
-        max_ack_pending = whole_number(values.get("max_ack_pending", ""), errors, "max_ack_pending")
+            if seconds is None:
+                errors["ack_wait"] = "a duration like 2s, 30s or 1m"
+            else:
+                ack_wait = seconds
+        max_ack_pending = parsed(
+            parse_whole_number, values.get("max_ack_pending", ""), errors, "max_ack_pending", 0
+        )
     if mode is PoolMode.PULL:
-        batch = whole_number(values.get("batch", ""), errors, "batch")
+        batch = parsed(parse_whole_number, values.get("batch", ""), errors, "batch", 0)
     spec = PoolSpec(
         subject=values.get("subject", "").strip(),
         mode=mode,

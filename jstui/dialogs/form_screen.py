@@ -1,0 +1,115 @@
+"""The base of every form dialog: its `FormRow`s, their errors, and the busy/submit flow.
+
+A form composes `FormRow`s (each names its spec key) and, optionally, one `Static` with the id
+`FORM_ERROR_ID` for errors that belong to no field. `show_errors(spec_errors)` puts each message
+under its row (the first bad field gets the focus) and the rest in that Static; `submit_form`
+runs the service call with the form busy and routes its errors the same way. A short terminal
+gets the `-small` class, which drops the blank lines between rows (styles/app.tcss).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import ClassVar, TypeVar
+
+from rich.text import Text
+from textual import events
+from textual.app import App
+from textual.screen import ModalScreen
+from textual.widgets import Button, Static
+
+from jstui.dialogs.form_row import FormRow
+from jstui.format import sanitize
+from jstui.nats.errors import JstuiError, ServerAPIError, SpecErrors
+from jstui.nats.session import Session
+
+ResultT = TypeVar("ResultT")
+T = TypeVar("T")
+
+SMALL_HEIGHT = 36
+"""Below this many rows (or 100 columns) a form drops the blank lines between its rows."""
+
+
+def app_session(app: App[object]) -> Session:
+    """The app's one session, for a dialog whose opener did not pass it in."""
+    # JstuiApp sits above the dialogs, which may not import it: its `session` is read untyped
+    session: Session = app.session  # type: ignore[attr-defined]
+    return session
+
+
+class FormScreen(ModalScreen[ResultT]):
+    """A modal form of `FormRow`s; dismisses with `ResultT`."""
+
+    FORM_ERROR_ID: ClassVar[str] = ""
+    """The id of the Static that shows errors belonging to no field ("" when the form has none)."""
+    form_busy = False
+    """True while `submit_form` waits for the server: the form's keys and buttons do nothing."""
+
+    def __init__(self) -> None:
+        super().__init__(classes="dialog-screen")
+
+    def on_resize(self, event: events.Resize) -> None:
+        self.set_class(event.size.height < SMALL_HEIGHT or event.size.width < 100, "-small")
+
+    def rows(self) -> list[FormRow]:
+        return list(self.query(FormRow))
+
+    def row(self, key: str) -> FormRow:
+        """The row whose spec key is `key`."""
+        return next(row for row in self.rows() if row.key == key)
+
+    def show_errors(self, errors: dict[str, str]) -> None:
+        """One message under each field at fault; the first bad field shown gets the focus.
+
+        Messages for keys no row takes go to the form's own error line (`FORM_ERROR_ID`)."""
+        taken: set[str] = set()
+        first: FormRow | None = None
+        for row in self.rows():
+            message = next((errors[k] for k in row.error_keys if errors.get(k)), "")
+            taken.update(row.error_keys)
+            row.show_error(message)
+            if message and first is None and row.display:
+                first = row
+        others = {k: v for k, v in errors.items() if k not in taken}
+        self.show_form_error("; ".join(f"{k}: {v}" for k, v in others.items()))
+        if first is not None:
+            first.field.focus()
+            first.scroll_visible()
+
+    def show_form_error(self, message: str) -> None:
+        if not self.FORM_ERROR_ID:
+            return
+        error = self.query_one(f"#{self.FORM_ERROR_ID}", Static)
+        error.update(Text(sanitize(message, max_len=1000)))
+        error.display = bool(message)
+
+    async def submit_form(
+        self, button_id: str, action: Callable[[], Awaitable[T]]
+    ) -> tuple[bool, T | None]:
+        """Run `action` (create, update, start...) with the form busy and its button disabled.
+
+        `SpecErrors` go under their fields and any other `JstuiError` above the buttons (the user
+        fixes the form and tries again); returns ``(True, result)`` on success, else
+        ``(False, None)``.
+        """
+        self.form_busy = True
+        button = self.query_one(f"#{button_id}", Button)
+        button.disabled = True
+        try:
+            result = await action()
+        except SpecErrors as errors:
+            self.show_form_error("")
+            self.show_errors(errors.errors)
+            return False, None
+        except ServerAPIError as error:
+            self.show_errors({})
+            self.show_form_error(f"The server refused: {error.description}")
+            return False, None
+        except JstuiError as error:
+            self.show_errors({})
+            self.show_form_error(str(error))
+            return False, None
+        finally:
+            self.form_busy = False
+            button.disabled = False
+        return True, result
