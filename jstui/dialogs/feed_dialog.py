@@ -16,7 +16,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, RadioButton, RadioSet, Select, Static
 
 from jstui.dialogs.form_errors import field_row
-from jstui.format import sanitize
+from jstui.format.text import sanitize
 from jstui.nats.errors import JstuiError, SpecErrors
 from jstui.nats.feeds import (
     DEFAULT_BUFFER,

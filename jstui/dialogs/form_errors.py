@@ -15,7 +15,7 @@ from textual.dom import DOMNode
 from textual.widget import Widget
 from textual.widgets import Button, Input, Label, Static
 
-from jstui.format import sanitize
+from jstui.format.text import sanitize
 from jstui.nats.errors import JstuiError, ServerAPIError, SpecErrors
 
 T = TypeVar("T")

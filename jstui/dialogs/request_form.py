@@ -14,7 +14,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Select, Static, TextArea
 
 from jstui.dialogs.form_errors import field_row
-from jstui.format import sanitize
+from jstui.format.text import sanitize
 from jstui.nats.errors import JstuiError, SpecErrors, ValidationError
 from jstui.nats.requests import (
     RequestMode,

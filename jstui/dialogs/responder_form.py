@@ -12,7 +12,7 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Select, Static
 
-from jstui.format import sanitize
+from jstui.format.text import sanitize
 from jstui.nats.errors import SpecErrors
 from jstui.nats.responders import ResponderSpec
 

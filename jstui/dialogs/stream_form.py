@@ -23,7 +23,7 @@ from textual.widget import Widget
 from textual.widgets import Button, Checkbox, Input, Label, Select, Static
 
 from jstui.dialogs.form_errors import FieldErrorsMixin
-from jstui.format import sanitize
+from jstui.format.text import sanitize
 from jstui.nats.streams import StreamService, StreamSpec, StreamSummary
 
 FIELDS: tuple[tuple[str, str, str], ...] = (

@@ -18,7 +18,8 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, RadioButton, RadioSet, Static
 
-from jstui.format import format_count, sanitize
+from jstui.format.text import sanitize
+from jstui.format.units import format_count
 from jstui.nats.streams import StreamSummary, parse_count, subject_problem
 
 

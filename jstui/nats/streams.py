@@ -45,7 +45,7 @@ from nats.js.api import (
     StreamInfo,
 )
 
-from jstui.format import sanitize
+from jstui.format.text import sanitize
 from jstui.nats.errors import (
     ERR_NO_MESSAGE_FOUND,
     ERR_STREAM_NAME_IN_USE,

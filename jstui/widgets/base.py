@@ -12,7 +12,7 @@ from textual.containers import Vertical
 from textual.dom import DOMNode
 from textual.widget import Widget
 
-from jstui.format import sanitize
+from jstui.format.text import sanitize
 from jstui.messages import ConnectionChanged
 from jstui.nats.errors import JstuiError
 from jstui.nats.session import ConnectionStatus, Session

@@ -37,7 +37,9 @@ from textual.widgets import Log, Static, TabbedContent, TabPane
 from jstui.dialogs.feed_dialog import ExportDialog, FeedDialog, FilterDialog
 from jstui.dialogs.message_detail import MessageDetailScreen
 from jstui.dialogs.publish import PublishScreen
-from jstui.format import format_count, format_rate, format_size, payload_preview, sanitize
+from jstui.format.payload import payload_preview
+from jstui.format.text import sanitize
+from jstui.format.units import format_count, format_rate, format_size
 from jstui.nats.errors import JstuiError, ValidationError
 from jstui.nats.feeds import (
     NO_FILTER,

@@ -24,7 +24,8 @@ from textual.widgets import DataTable, Sparkline, Static, TabbedContent, TabPane
 
 from jstui.dialogs.request_form import RequestFormScreen
 from jstui.dialogs.responder_form import ResponderFormScreen
-from jstui.format import ELLIPSIS, PayloadView, headers_lines, next_view, render_payload, sanitize
+from jstui.format.payload import PayloadView, next_view, render_payload
+from jstui.format.text import ELLIPSIS, headers_lines, sanitize
 from jstui.nats.errors import JstuiError, ValidationError
 from jstui.nats.requests import (
     RequestConsole,

@@ -32,7 +32,8 @@ from jstui.dialogs.confirm import ConfirmScreen
 from jstui.dialogs.stream_browser import StreamBrowserScreen
 from jstui.dialogs.stream_form import StreamFormScreen
 from jstui.dialogs.stream_purge import PurgeRequest, StreamPurgeScreen
-from jstui.format import format_age, format_count, format_size, sanitize
+from jstui.format.text import sanitize
+from jstui.format.units import format_age, format_count, format_size
 from jstui.nats.errors import JstuiError, translate
 from jstui.nats.session import ConnectionState, ConnectionStatus
 from jstui.nats.streams import (

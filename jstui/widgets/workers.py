@@ -33,7 +33,8 @@ from jstui.dialogs.confirm import ConfirmScreen
 from jstui.dialogs.worker_load import WorkerLoadScreen
 from jstui.dialogs.worker_member import WorkerMemberScreen
 from jstui.dialogs.worker_pool import WorkerPoolScreen
-from jstui.format import format_count, format_duration_short, format_rate, sanitize
+from jstui.format.text import sanitize
+from jstui.format.units import format_count, format_duration_short, format_rate
 from jstui.nats.errors import JstuiError, ReadOnlyError, SpecErrors
 from jstui.nats.monitor import ExternalMember, MonitorClient, MonitorError
 from jstui.nats.session import ConnectionState, ConnectionStatus
