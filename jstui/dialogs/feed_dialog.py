@@ -18,17 +18,12 @@ from textual.widgets import Button, Input, Label, RadioButton, RadioSet, Select,
 from jstui.dialogs.form_errors import field_row
 from jstui.format.text import sanitize
 from jstui.nats.errors import JstuiError, SpecErrors
-from jstui.nats.feeds import (
-    DEFAULT_BUFFER,
-    Deliver,
-    FeedFilter,
-    FeedMode,
-    FeedSpec,
-    find_stream,
-)
+from jstui.nats.feeds.feed import find_stream
+from jstui.nats.feeds.filter import FeedFilter
+from jstui.nats.feeds.spec import DEFAULT_BUFFER, Deliver, FeedMode, FeedSpec
 
 if TYPE_CHECKING:
-    from jstui.nats.feeds import Feed
+    from jstui.nats.feeds.feed import Feed
     from jstui.nats.session import Session
 
 __all__ = ["ExportDialog", "FeedDialog", "FilterDialog"]

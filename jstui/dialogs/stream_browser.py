@@ -30,7 +30,9 @@ from jstui.format.payload import PayloadView, next_view, payload_preview, render
 from jstui.format.text import headers_lines, sanitize
 from jstui.format.units import format_age, format_count, format_size
 from jstui.nats.errors import JstuiError
-from jstui.nats.streams import StoredMessage, StreamService, StreamSummary, subject_problem
+from jstui.nats.names import subject_problem
+from jstui.nats.streams.service import StreamService
+from jstui.nats.streams.summaries import StoredMessage, StreamSummary
 
 WIDE = 120
 """From this width the detail is shown beside the list instead of below it."""

@@ -24,7 +24,9 @@ from textual.widgets import Button, Checkbox, Input, Label, Select, Static
 
 from jstui.dialogs.form_errors import FieldErrorsMixin
 from jstui.format.text import sanitize
-from jstui.nats.streams import StreamService, StreamSpec, StreamSummary
+from jstui.nats.streams.service import StreamService
+from jstui.nats.streams.spec import StreamSpec
+from jstui.nats.streams.summaries import StreamSummary
 
 FIELDS: tuple[tuple[str, str, str], ...] = (
     # (StreamSpec attribute, label, placeholder)

@@ -19,8 +19,9 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, RadioButton, RadioSet, Static
 
 from jstui.format.text import sanitize
-from jstui.format.units import format_count
-from jstui.nats.streams import StreamSummary, parse_count, subject_problem
+from jstui.format.units import format_count, parse_count
+from jstui.nats.names import subject_problem
+from jstui.nats.streams.summaries import StreamSummary
 
 
 @dataclass(frozen=True)

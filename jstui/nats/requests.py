@@ -43,6 +43,7 @@ import nats.js.errors
 import platformdirs
 from nats.aio.msg import Msg
 
+from jstui.format.units import parse_duration
 from jstui.nats.errors import (
     JstuiError,
     NoRespondersError,
@@ -52,9 +53,9 @@ from jstui.nats.errors import (
     ValidationError,
     translate,
 )
+from jstui.nats.names import subject_problem
 from jstui.nats.session import Session
 from jstui.nats.stats import LatencyStats
-from jstui.nats.streams import parse_duration, subject_problem
 
 __all__ = [
     "REPLY_TO_HEADER",

@@ -58,7 +58,9 @@ import nats.js.errors
 from nats.aio.msg import Msg
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 
+from jstui.format.units import parse_duration
 from jstui.nats.errors import SpecErrors, ValidationError, translate
+from jstui.nats.names import stream_name_problem, subject_problem
 from jstui.nats.requests import (
     REPLY_TO_HEADER,
     RESPONDER_HEADER,
@@ -67,7 +69,6 @@ from jstui.nats.requests import (
     TIMEOUT_HEADER,
 )
 from jstui.nats.session import Session
-from jstui.nats.streams import parse_duration, stream_name_problem, subject_problem
 
 __all__ = [
     "Behaviour",

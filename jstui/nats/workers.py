@@ -43,16 +43,17 @@ from nats.aio.subscription import Subscription
 from nats.js import api
 from nats.js.client import JetStreamContext
 
+from jstui.format.units import parse_duration
 from jstui.nats.errors import (
     JetStreamUnavailableError,
     JstuiError,
     SpecErrors,
     translate,
 )
+from jstui.nats.names import stream_name_problem, subject_problem
 from jstui.nats.publish import BulkPublish, PublishMode, PublishSpec
 from jstui.nats.session import Session
 from jstui.nats.stats import RateMeter
-from jstui.nats.streams import parse_duration, stream_name_problem, subject_problem
 
 __all__ = [
     "DEFAULT_COUNT",

@@ -41,16 +41,10 @@ from jstui.format.payload import payload_preview
 from jstui.format.text import sanitize
 from jstui.format.units import format_count, format_rate, format_size
 from jstui.nats.errors import JstuiError, ValidationError
-from jstui.nats.feeds import (
-    NO_FILTER,
-    AckKind,
-    Feed,
-    FeedFilter,
-    FeedMessage,
-    FeedSpec,
-    FeedState,
-    parse_feed_option,
-)
+from jstui.nats.feeds.feed import Feed, FeedState
+from jstui.nats.feeds.filter import NO_FILTER, FeedFilter
+from jstui.nats.feeds.message import AckKind, FeedMessage
+from jstui.nats.feeds.spec import FeedSpec, parse_feed_option
 from jstui.nats.session import ConnectionState, ConnectionStatus
 from jstui.widgets.base import Pane
 from jstui.widgets.sparkline import SparkLine

@@ -33,18 +33,13 @@ from jstui.dialogs.stream_browser import StreamBrowserScreen
 from jstui.dialogs.stream_form import StreamFormScreen
 from jstui.dialogs.stream_purge import PurgeRequest, StreamPurgeScreen
 from jstui.format.text import sanitize
-from jstui.format.units import format_age, format_count, format_size
+from jstui.format.units import duration_field, format_age, format_count, format_size, size_field
 from jstui.nats.errors import JstuiError, translate
+from jstui.nats.names import stream_name_problem
 from jstui.nats.session import ConnectionState, ConnectionStatus
-from jstui.nats.streams import (
-    ConsumerSummary,
-    StreamService,
-    StreamSpec,
-    StreamSummary,
-    format_duration,
-    stream_name_problem,
-)
-from jstui.nats.streams import format_size as format_limit_size
+from jstui.nats.streams.service import StreamService
+from jstui.nats.streams.spec import StreamSpec
+from jstui.nats.streams.summaries import ConsumerSummary, StreamSummary
 from jstui.widgets.base import Pane
 
 POLL_SECONDS = 1.0
@@ -119,11 +114,11 @@ def _limit_count(value: int | None) -> str:
 
 
 def _limit_size(value: int | None) -> str:
-    return "unlimited" if value is None or value <= 0 else format_limit_size(value)
+    return "unlimited" if value is None or value <= 0 else size_field(value)
 
 
 def _limit_duration(seconds: float | None) -> str:
-    return "unlimited" if not seconds else format_duration(seconds)
+    return "unlimited" if not seconds else duration_field(seconds)
 
 
 def _when(moment: datetime | None, now: float) -> str:

@@ -20,7 +20,7 @@ from jstui.dialogs.feed_dialog import ExportDialog, FeedDialog, FilterDialog
 from jstui.dialogs.message_detail import MessageDetailScreen
 from jstui.dialogs.publish import PublishScreen
 from jstui.format.payload import PayloadView
-from jstui.nats.feeds import Feed
+from jstui.nats.feeds.feed import Feed
 from jstui.widgets.feeds import FeedLog, FeedsPane, FeedView
 from tests.app.conftest import AppFactory, screen_text, wait_connected, wait_until
 
