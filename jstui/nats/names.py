@@ -35,6 +35,7 @@ from jstui.format.text import quote_input
 __all__ = [
     "MAX_NAME_LENGTH",
     "consumer_name_problem",
+    "fits_api_subject",
     "queue_group_problem",
     "stream_name_problem",
     "subject_matches",
@@ -101,6 +102,16 @@ def stream_name_problem(name: str) -> str | None:
 def consumer_name_problem(name: str) -> str | None:
     """Why `name` cannot be a consumer (durable) name, or None when it can."""
     return _name_problem(name, "a consumer")
+
+
+def fits_api_subject(name: str) -> bool:
+    """Whether `name` can be one token of a JetStream API subject (`$JS.API.STREAM.INFO.<name>`).
+
+    Looser than `stream_name_problem` on purpose: a stream another program created with control
+    characters in its name must still be browsable and deletable. A name with a dot would send the
+    request to another subject, where it times out.
+    """
+    return bool(name) and not any(ch in name for ch in ".*> \t\r\n")
 
 
 def queue_group_problem(name: str) -> str | None:

@@ -21,6 +21,7 @@ import pytest
 from jstui.nats.embedded import EmbeddedServer
 from jstui.nats.names import (
     consumer_name_problem,
+    fits_api_subject,
     queue_group_problem,
     stream_name_problem,
     subject_matches,
@@ -206,7 +207,7 @@ async def api(nc: nats.NATS, subject: str, body: dict[str, object]) -> dict[str,
 def addressable(name: str) -> str:
     """The name as an API subject token; a name that cannot be one is sent under a stand-in, and
     the server refuses the mismatch (10056 / 10017) as it would refuse the name."""
-    if not name or any(c in name for c in ". *>\t\r\n"):
+    if not fits_api_subject(name):
         return "STAND_IN"
     return name
 
@@ -292,6 +293,13 @@ def test_messages_name_the_problem() -> None:
     assert "cannot contain spaces" in (subject_problem("a b") or "")
     assert "wildcards" in (subject_problem("a.*", wildcards=False) or "")
     assert "control characters" in (subject_problem("a.\x1b") or "")
+
+
+def test_names_that_fit_an_api_subject() -> None:
+    assert fits_api_subject("ORDERS")
+    assert fits_api_subject("a\x1bb")  # refused for new streams, still reachable if one exists
+    for bad in ["", "a.b", "a*", "a>", "a b", "a\tb"]:
+        assert not fits_api_subject(bad), bad
 
 
 def test_subject_matches() -> None:

@@ -37,7 +37,7 @@ from jstui.nats.errors import (
     ValidationError,
     translate,
 )
-from jstui.nats.names import subject_problem
+from jstui.nats.names import fits_api_subject, subject_problem
 from jstui.nats.session import Session
 from jstui.nats.streams.spec import FORM_KEYS, StreamSpec, wire_config
 from jstui.nats.streams.summaries import (
@@ -136,7 +136,7 @@ class StreamService:
         Only the subject rules apply here, not the stricter rules for new names: a stream another
         program created with control characters in its name must still be browsable and deletable.
         """
-        if not name or any(ch in name for ch in ".*> \t\r\n"):
+        if not fits_api_subject(name):
             raise ValidationError("name", f"{sanitize(name)!r} is not a valid stream name")
 
     @staticmethod
