@@ -16,7 +16,7 @@ from jstui.config import Settings
 from jstui.dashboard import DashboardScreen
 from jstui.dialogs.connect_failed import ConnectFailedScreen
 from jstui.dialogs.help import HelpScreen, KeySection
-from jstui.format import sanitize
+from jstui.format.text import sanitize
 from jstui.gctuning import CollectorTuning
 from jstui.messages import ConnectionChanged
 from jstui.nats.embedded import EmbeddedServer

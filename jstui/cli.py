@@ -15,7 +15,7 @@ from jstui import __version__
 from jstui.config import ConfigError, Settings, resolve_settings
 from jstui.nats.embedded import EmbeddedServer, EmbeddedServerError, prepare_store
 from jstui.nats.errors import JstuiError
-from jstui.nats.feeds import parse_feed_option
+from jstui.nats.feeds.spec import parse_feed_option
 from jstui.nats.responders.spec import parse_responder_option
 from jstui.nats.workers.spec import WORKERS_SYNTAX, parse_workers_option
 

@@ -12,25 +12,24 @@ import pytest
 from rich.console import Console
 from rich.text import Text
 
-from jstui.format import (
+from jstui.format.payload import (
     EMPTY,
     NOT_JSON,
     PayloadView,
-    format_age,
-    format_count,
-    format_duration_short,
-    format_rate,
-    format_size,
-    headers_lines,
     hexdump,
     is_probably_binary,
     next_view,
     payload_preview,
     pretty_json,
     render_payload,
-    safe_text,
-    sanitize,
-    sanitize_multiline,
+)
+from jstui.format.text import headers_lines, safe_text, sanitize, sanitize_multiline
+from jstui.format.units import (
+    format_age,
+    format_count,
+    format_duration_short,
+    format_rate,
+    format_size,
 )
 
 # Code points that must never reach a terminal from network text.
@@ -320,7 +319,10 @@ def test_rendered_bytes_carry_no_input_escape() -> None:
 
 
 def test_format_imports_nothing_from_textual() -> None:
-    code = "import sys, jstui.format; print(sorted(m for m in sys.modules if 'textual' in m))"
+    code = (
+        "import sys, jstui.format.text, jstui.format.payload, jstui.format.units; "
+        "print(sorted(m for m in sys.modules if 'textual' in m))"
+    )
     result = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     )

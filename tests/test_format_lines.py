@@ -18,7 +18,7 @@ from jstui.format.lines import (
     header_line,
     seq_text,
 )
-from jstui.nats.feeds import FeedMessage, JsMeta
+from jstui.nats.feeds.message import FeedMessage, JsMeta
 
 MOMENT = time.mktime((2024, 5, 17, 14, 3, 59, 0, 0, -1)) + 0.25
 """14:03:59.250 local time."""

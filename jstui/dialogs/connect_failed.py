@@ -12,7 +12,7 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Static
 
-from jstui.format import sanitize
+from jstui.format.text import sanitize
 
 
 class ConnectFailedScreen(ModalScreen[bool]):

@@ -16,20 +16,15 @@ from textual.widgets import Button, Input, Label, RadioButton, RadioSet, Select,
 
 from jstui.dialogs.form_row import FormRow, ProblemOf
 from jstui.dialogs.form_screen import FormScreen, app_session
-from jstui.format import sanitize
+from jstui.format.text import sanitize
 from jstui.nats.errors import JstuiError, SpecErrors
-from jstui.nats.feeds import (
-    DEFAULT_BUFFER,
-    Deliver,
-    FeedFilter,
-    FeedMode,
-    FeedSpec,
-    find_stream,
-    subject_problem,
-)
+from jstui.nats.feeds.feed import find_stream
+from jstui.nats.feeds.filter import FeedFilter
+from jstui.nats.feeds.spec import DEFAULT_BUFFER, Deliver, FeedMode, FeedSpec
+from jstui.nats.names import subject_problem
 
 if TYPE_CHECKING:
-    from jstui.nats.feeds import Feed
+    from jstui.nats.feeds.feed import Feed
     from jstui.nats.session import Session
 
 __all__ = ["ExportDialog", "FeedDialog", "FilterDialog"]

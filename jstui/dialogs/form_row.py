@@ -20,7 +20,7 @@ from textual.validation import ValidationResult, Validator
 from textual.widget import Widget
 from textual.widgets import Input, Label, Static
 
-from jstui.format import sanitize
+from jstui.format.text import sanitize
 from jstui.nats.errors import ValidationError
 
 __all__ = ["FormRow", "ParsedBy", "ProblemOf"]

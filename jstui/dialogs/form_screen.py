@@ -19,7 +19,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Static
 
 from jstui.dialogs.form_row import FormRow
-from jstui.format import sanitize
+from jstui.format.text import sanitize
 from jstui.nats.errors import JstuiError, ServerAPIError, SpecErrors
 from jstui.nats.session import Session
 

@@ -21,17 +21,12 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Label, Static, TextArea
 
 from jstui.dialogs.publish import PublishScreen
-from jstui.format import (
-    PayloadView,
-    format_age,
-    format_size,
-    headers_lines,
-    next_view,
-    render_payload,
-    sanitize,
-)
+from jstui.format.payload import PayloadView, next_view, render_payload
+from jstui.format.text import headers_lines, sanitize
+from jstui.format.units import format_age, format_size
 from jstui.nats.errors import JstuiError
-from jstui.nats.feeds import AckKind, Feed, FeedMessage, message_to_json
+from jstui.nats.feeds.feed import Feed
+from jstui.nats.feeds.message import AckKind, FeedMessage, message_to_json
 from jstui.nats.publish import MSG_ID_HEADER
 
 __all__ = ["MessageDetailScreen", "metadata_text"]

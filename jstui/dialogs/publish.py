@@ -20,7 +20,8 @@ from textual.widgets import Button, Input, Label, ProgressBar, Select, Static, T
 
 from jstui.dialogs.form_row import FormRow
 from jstui.dialogs.form_screen import FormScreen, app_session
-from jstui.format import format_rate, sanitize
+from jstui.format.text import sanitize
+from jstui.format.units import format_rate
 from jstui.nats.errors import JstuiError, NotConnectedError, SpecErrors
 from jstui.nats.publish import BulkPublish, PublishMode, PublishSpec, publish_once
 from jstui.nats.session import Session

@@ -14,7 +14,7 @@ from textual.widgets import Button, Input, Label, Select, Static, TextArea
 
 from jstui.dialogs.form_row import FormRow, ParsedBy
 from jstui.dialogs.form_screen import FormScreen
-from jstui.format import sanitize
+from jstui.format.text import sanitize
 from jstui.nats.errors import JstuiError, SpecErrors, ValidationError
 from jstui.nats.requests.headers import format_headers
 from jstui.nats.requests.saved import SavedRequests

@@ -13,7 +13,7 @@ from textual.widgets import Button, Input, Label, Select, Static
 
 from jstui.dialogs.form_row import FormRow
 from jstui.dialogs.form_screen import FormScreen
-from jstui.format import sanitize
+from jstui.format.text import sanitize
 from jstui.nats.errors import SpecErrors
 from jstui.nats.responders.spec import ResponderSpec
 

@@ -26,19 +26,13 @@ from textual.containers import Container, Horizontal, ScrollableContainer
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Input, Label, Static
 
-from jstui.format import (
-    PayloadView,
-    format_age,
-    format_count,
-    format_size,
-    headers_lines,
-    next_view,
-    payload_preview,
-    render_payload,
-    sanitize,
-)
+from jstui.format.payload import PayloadView, next_view, payload_preview, render_payload
+from jstui.format.text import headers_lines, sanitize
+from jstui.format.units import format_age, format_count, format_size
 from jstui.nats.errors import JstuiError
-from jstui.nats.streams import StoredMessage, StreamService, StreamSummary, subject_problem
+from jstui.nats.names import subject_problem
+from jstui.nats.streams.service import StreamService
+from jstui.nats.streams.summaries import StoredMessage, StreamSummary
 
 WIDE = 120
 """From this width the detail is shown beside the list instead of below it."""

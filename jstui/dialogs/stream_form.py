@@ -25,16 +25,12 @@ from textual.widgets import Button, Checkbox, Input, Label, Select, Static
 
 from jstui.dialogs.form_row import FormRow, ParsedBy, ProblemOf
 from jstui.dialogs.form_screen import FormScreen
-from jstui.format import sanitize
-from jstui.nats.streams import (
-    StreamService,
-    StreamSpec,
-    StreamSummary,
-    parse_count,
-    parse_duration,
-    parse_size,
-    stream_name_problem,
-)
+from jstui.format.text import sanitize
+from jstui.format.units import parse_count, parse_duration, parse_size
+from jstui.nats.names import stream_name_problem
+from jstui.nats.streams.service import StreamService
+from jstui.nats.streams.spec import StreamSpec
+from jstui.nats.streams.summaries import StreamSummary
 
 FIELDS: tuple[tuple[str, str, str], ...] = (
     # (StreamSpec attribute, label, placeholder)

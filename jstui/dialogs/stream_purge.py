@@ -19,8 +19,10 @@ from textual.widgets import Button, Input, Label, RadioButton, RadioSet, Static
 
 from jstui.dialogs.form_row import FormRow, ParsedBy, ProblemOf
 from jstui.dialogs.form_screen import FormScreen
-from jstui.format import format_count, sanitize
-from jstui.nats.streams import StreamSummary, parse_count, subject_problem
+from jstui.format.text import sanitize
+from jstui.format.units import format_count, parse_count
+from jstui.nats.names import subject_problem
+from jstui.nats.streams.summaries import StreamSummary
 
 
 @dataclass(frozen=True)

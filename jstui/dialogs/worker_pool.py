@@ -11,8 +11,8 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 
 from jstui.dialogs.worker_form import WorkerField, WorkerForm, parse_whole_number, parsed
+from jstui.format.units import duration_field, parse_duration
 from jstui.nats.errors import SpecErrors
-from jstui.nats.streams import format_duration, parse_duration
 from jstui.nats.workers.pool import WorkerPool
 from jstui.nats.workers.spec import (
     DEFAULT_ACK_WAIT,
@@ -121,7 +121,7 @@ def default_values(subject: str = "") -> dict[str, str]:
         "fail_kind": FailureKind.NAK.value,
         "durable": "",
         "stream": "",
-        "ack_wait": format_duration(DEFAULT_ACK_WAIT),
+        "ack_wait": duration_field(DEFAULT_ACK_WAIT),
         "max_ack_pending": str(DEFAULT_MAX_ACK_PENDING),
         "batch": str(DEFAULT_BATCH),
     }

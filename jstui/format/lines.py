@@ -15,7 +15,8 @@ from __future__ import annotations
 import time
 from typing import Protocol
 
-from jstui.format import payload_preview, sanitize
+from jstui.format.payload import payload_preview
+from jstui.format.text import sanitize
 
 __all__ = [
     "HDR_WIDTH",

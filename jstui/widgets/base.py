@@ -11,7 +11,7 @@ from textual.app import SystemCommand
 from textual.containers import Vertical
 from textual.dom import DOMNode
 
-from jstui.format import sanitize
+from jstui.format.text import sanitize
 from jstui.messages import ConnectionChanged
 from jstui.nats.errors import JstuiError
 from jstui.nats.session import ConnectionStatus, Session

@@ -5,7 +5,8 @@ from __future__ import annotations
 from rich.text import Text
 from textual.widgets import Static
 
-from jstui.format import format_size, sanitize
+from jstui.format.text import sanitize
+from jstui.format.units import format_size
 from jstui.nats.session import ConnectionState, ConnectionStatus, JetStreamUsage
 
 _STATE_STYLE = {

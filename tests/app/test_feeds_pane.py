@@ -19,8 +19,9 @@ from jstui.app import JstuiApp
 from jstui.dialogs.feed_dialog import ExportDialog, FeedDialog, FilterDialog
 from jstui.dialogs.message_detail import MessageDetailScreen
 from jstui.dialogs.publish import PublishScreen
-from jstui.format import PayloadView
-from jstui.nats.feeds import NO_FILTER, Feed, FeedFilter
+from jstui.format.payload import PayloadView
+from jstui.nats.feeds.feed import Feed
+from jstui.nats.feeds.filter import NO_FILTER, FeedFilter
 from jstui.widgets.feeds import FeedLog, FeedsPane, FeedView
 from tests.app.conftest import AppFactory, screen_text, wait_connected, wait_until
 

@@ -6,8 +6,9 @@ from textual.app import App, ComposeResult
 from textual.widgets import Input
 
 from jstui.dialogs.form_row import FormRow, ParsedBy, ProblemOf
+from jstui.format.units import parse_duration
+from jstui.nats.names import stream_name_problem
 from jstui.nats.requests.spec import parse_timeout
-from jstui.nats.streams import parse_duration, stream_name_problem
 
 
 def test_parsed_by_fails_with_the_parsers_own_message() -> None:

@@ -13,24 +13,13 @@ from nats.aio.client import Client
 from nats.js.api import RetentionPolicy
 
 from jstui.nats import direct as direct_module
-from jstui.nats import feeds as feeds_module
 from jstui.nats.direct import is_direct
 from jstui.nats.errors import NoStreamError, ReadOnlyError, SpecErrors, ValidationError
-from jstui.nats.feeds import (
-    AckKind,
-    Deliver,
-    Feed,
-    FeedFilter,
-    FeedMessage,
-    FeedMode,
-    FeedSpec,
-    message_to_json,
-    parse_ack_reply,
-    parse_feed_option,
-    parse_since,
-    subject_matches,
-    subject_problem,
-)
+from jstui.nats.feeds import feed as feeds_module
+from jstui.nats.feeds.feed import Feed
+from jstui.nats.feeds.filter import FeedFilter
+from jstui.nats.feeds.message import AckKind, FeedMessage, message_to_json, parse_ack_reply
+from jstui.nats.feeds.spec import Deliver, FeedMode, FeedSpec, parse_feed_option, parse_since
 from jstui.nats.session import Session
 from tests.conftest import eventually
 
@@ -93,19 +82,6 @@ def test_spec_create_reports_every_bad_field() -> None:
     with pytest.raises(SpecErrors) as info:
         FeedSpec.create("a..b", "js", deliver="seq", queue="q", buffer="x")
     assert set(info.value.errors) == {"subject", "queue", "start_seq", "buffer"}
-
-
-def test_subject_matching_and_problems() -> None:
-    assert subject_matches("a.*.c", "a.b.c")
-    assert not subject_matches("a.*.c", "a.b.d")
-    assert subject_matches("a.>", "a.b.c")
-    assert not subject_matches("a.>", "a")
-    assert subject_matches(">", "anything.at.all")
-    assert not subject_matches("a.*", "a.b.c")
-    assert subject_problem("a.*") is None
-    assert subject_problem("a.*", wildcards=False) is not None
-    assert subject_problem("a.b*") is not None
-    assert subject_problem("a.\x1b") is not None
 
 
 def test_since_durations_and_iso_times() -> None:

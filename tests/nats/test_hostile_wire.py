@@ -16,7 +16,8 @@ import pytest
 from nats.aio.msg import Msg
 
 from jstui.nats.embedded import EmbeddedServer
-from jstui.nats.feeds import Feed, FeedMode, FeedSpec
+from jstui.nats.feeds.feed import Feed
+from jstui.nats.feeds.spec import FeedMode, FeedSpec
 from jstui.nats.session import ConnectionState, Session
 from tests.conftest import eventually
 

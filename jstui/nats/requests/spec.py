@@ -14,9 +14,10 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
+from jstui.format.units import parse_duration
 from jstui.nats.errors import SpecErrors, ValidationError
+from jstui.nats.names import subject_problem
 from jstui.nats.requests.headers import REPLY_TO_HEADER, parse_headers
-from jstui.nats.streams import parse_duration, subject_problem
 
 __all__ = ["DEFAULT_TIMEOUT", "MAX_TIMEOUT", "RequestMode", "RequestSpec"]
 

@@ -15,13 +15,14 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from jstui.format.units import parse_duration
 from jstui.nats.errors import SpecErrors, ValidationError
+from jstui.nats.names import stream_name_problem, subject_problem
 from jstui.nats.requests.headers import (
     RESPONDER_HEADER,
     SERVICE_ERROR_CODE_HEADER,
     SERVICE_ERROR_HEADER,
 )
-from jstui.nats.streams import parse_duration, stream_name_problem, subject_problem
 
 __all__ = [
     "DEFAULT_MAX_AGE",

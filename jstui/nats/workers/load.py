@@ -18,9 +18,9 @@ from enum import StrEnum
 from nats.js import api
 
 from jstui.nats.errors import JstuiError, SpecErrors
+from jstui.nats.names import subject_problem
 from jstui.nats.publish import BulkPublish, PublishMode, PublishSpec
 from jstui.nats.session import Session
-from jstui.nats.streams import subject_problem
 from jstui.nats.workers.ledger import TaskLedger
 
 __all__ = ["LoadGenerator", "LoadSpec", "LoadState", "default_task_subject"]

@@ -16,8 +16,9 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from jstui.format.units import parse_duration
 from jstui.nats.errors import SpecErrors
-from jstui.nats.streams import parse_duration, stream_name_problem, subject_problem
+from jstui.nats.names import stream_name_problem, subject_problem
 
 __all__ = [
     "DEFAULT_ACK_WAIT",

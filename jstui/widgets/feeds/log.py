@@ -29,7 +29,8 @@ from textual.strip import Strip
 from textual.widgets import Log
 
 from jstui.format.lines import TIME_WIDTH
-from jstui.nats.feeds import Feed, FeedMessage
+from jstui.nats.feeds.feed import Feed
+from jstui.nats.feeds.message import FeedMessage
 
 __all__ = ["LOG_LINES", "FeedLog"]
 

@@ -27,8 +27,11 @@ from textual.widgets import Static, TabbedContent, TabPane
 from jstui.dialogs.feed_dialog import ExportDialog, FeedDialog, FilterDialog
 from jstui.dialogs.message_detail import MessageDetailScreen
 from jstui.dialogs.publish import PublishScreen
-from jstui.format import sanitize
-from jstui.nats.feeds import AckKind, Feed, FeedFilter, FeedMessage, FeedSpec, parse_feed_option
+from jstui.format.text import sanitize
+from jstui.nats.feeds.feed import Feed
+from jstui.nats.feeds.filter import FeedFilter
+from jstui.nats.feeds.message import AckKind, FeedMessage
+from jstui.nats.feeds.spec import FeedSpec, parse_feed_option
 from jstui.nats.session import ConnectionState, ConnectionStatus
 from jstui.widgets.base import Pane
 from jstui.widgets.feeds.log import FeedLog

@@ -20,10 +20,13 @@ from textual.message import Message
 from textual.reactive import var
 from textual.widgets import Sparkline, Static
 
-from jstui.format import format_count, format_rate, format_size, sanitize
 from jstui.format.lines import format_line, head_width, header_line
+from jstui.format.text import sanitize
+from jstui.format.units import format_count, format_rate, format_size
 from jstui.nats.errors import JstuiError
-from jstui.nats.feeds import NO_FILTER, Feed, FeedFilter, FeedMessage, FeedState
+from jstui.nats.feeds.feed import Feed, FeedState
+from jstui.nats.feeds.filter import NO_FILTER, FeedFilter
+from jstui.nats.feeds.message import FeedMessage
 from jstui.widgets.feeds.log import LOG_LINES, FeedLog
 
 __all__ = ["FeedView"]

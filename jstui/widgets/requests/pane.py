@@ -27,7 +27,8 @@ from textual.widgets import DataTable, Sparkline, Static, TabbedContent, TabPane
 
 from jstui.dialogs.request_form import RequestFormScreen
 from jstui.dialogs.responder_form import ResponderFormScreen
-from jstui.format import PayloadView, next_view, render_payload, sanitize
+from jstui.format.payload import PayloadView, next_view, render_payload
+from jstui.format.text import sanitize
 from jstui.nats.errors import ValidationError
 from jstui.nats.requests.console import RequestConsole
 from jstui.nats.requests.record import RequestRecord, format_latency

@@ -14,7 +14,8 @@ from collections.abc import Mapping
 from rich.console import Group
 from rich.text import Text
 
-from jstui.format import ELLIPSIS, PayloadView, headers_lines, render_payload, sanitize
+from jstui.format.payload import PayloadView, render_payload
+from jstui.format.text import ELLIPSIS, headers_lines, sanitize
 from jstui.nats.requests.record import RequestRecord, RequestStatus, format_latency
 from jstui.nats.responders.running import Responder, ResponderState
 from jstui.nats.responders.spec import ResponderMode

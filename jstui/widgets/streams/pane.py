@@ -29,16 +29,14 @@ from jstui.dialogs.confirm import ConfirmScreen
 from jstui.dialogs.stream_browser import StreamBrowserScreen
 from jstui.dialogs.stream_form import StreamFormScreen
 from jstui.dialogs.stream_purge import PurgeRequest, StreamPurgeScreen
-from jstui.format import format_count, sanitize
+from jstui.format.text import sanitize
+from jstui.format.units import format_count
 from jstui.nats.errors import translate
+from jstui.nats.names import stream_name_problem
 from jstui.nats.session import ConnectionState, ConnectionStatus
-from jstui.nats.streams import (
-    ConsumerSummary,
-    StreamService,
-    StreamSpec,
-    StreamSummary,
-    stream_name_problem,
-)
+from jstui.nats.streams.service import StreamService
+from jstui.nats.streams.spec import StreamSpec
+from jstui.nats.streams.summaries import ConsumerSummary, StreamSummary
 from jstui.widgets.base import Pane, PeriodicPoll
 from jstui.widgets.streams.render import COLUMNS, cell, render_detail, row_cells
 

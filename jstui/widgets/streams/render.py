@@ -17,14 +17,10 @@ from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from jstui.format import format_age, format_count, format_size, sanitize
-from jstui.nats.streams import (
-    ConsumerSummary,
-    StreamSummary,
-    format_duration,
-    stream_name_problem,
-)
-from jstui.nats.streams import format_size as format_limit_size
+from jstui.format.text import sanitize
+from jstui.format.units import duration_field, format_age, format_count, format_size, size_field
+from jstui.nats.names import stream_name_problem
+from jstui.nats.streams.summaries import ConsumerSummary, StreamSummary
 
 NAME_WIDTH = 24
 SUBJECTS_WIDTH = 24
@@ -88,11 +84,11 @@ def _limit_count(value: int | None) -> str:
 
 
 def _limit_size(value: int | None) -> str:
-    return "unlimited" if value is None or value <= 0 else format_limit_size(value)
+    return "unlimited" if value is None or value <= 0 else size_field(value)
 
 
 def _limit_duration(seconds: float | None) -> str:
-    return "unlimited" if not seconds else format_duration(seconds)
+    return "unlimited" if not seconds else duration_field(seconds)
 
 
 def _when(moment: datetime | None, now: float) -> str:

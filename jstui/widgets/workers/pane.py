@@ -32,7 +32,8 @@ from jstui.dialogs.confirm import ConfirmScreen
 from jstui.dialogs.worker_load import WorkerLoadScreen
 from jstui.dialogs.worker_member import WorkerMemberScreen
 from jstui.dialogs.worker_pool import WorkerPoolScreen
-from jstui.format import format_duration_short, sanitize
+from jstui.format.text import sanitize
+from jstui.format.units import format_duration_short
 from jstui.nats.errors import JstuiError, SpecErrors
 from jstui.nats.monitor import MonitorClient, MonitorError
 from jstui.nats.session import ConnectionState, ConnectionStatus

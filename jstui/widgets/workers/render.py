@@ -17,7 +17,8 @@ from rich.style import Style
 from rich.text import Text
 from textual.worker import Worker
 
-from jstui.format import format_count, format_duration_short, format_rate, sanitize
+from jstui.format.text import sanitize
+from jstui.format.units import format_count, format_duration_short, format_rate
 from jstui.nats.monitor import ExternalMember
 from jstui.nats.workers.load import LoadGenerator
 from jstui.nats.workers.member import MemberState

@@ -1,7 +1,7 @@
-"""Live message feeds: one subscription each, a ring buffer, counters, rates, filter, export.
+"""`Feed`: one live subscription, its ring buffer, counters, rates and acknowledgements.
 
-A `Feed` is built from a `FeedSpec` (what the subscribe dialog or `--feed SUBJECT[,opts]` asked for)
-and runs in one of three modes:
+A `Feed` is built from a `FeedSpec` (spec.py: what the subscribe dialog or `--feed SUBJECT[,opts]`
+asked for) and runs in one of three modes:
 
 - ``core``: a plain subscription (wildcards, optional queue group) whose messages nats-py's read
   loop hands straight to the ring buffer (`direct.py`): no client-side queue, so no slow-consumer
@@ -14,9 +14,10 @@ and runs in one of three modes:
   terminates each message. `max_ack_pending` is kept within the client's pending limit, so the
   server throttles instead of the client dropping.
 
-The hot path is `_receive`: it appends one tuple to a `deque(maxlen=buffer)` and bumps two
-counters, nothing else. Readers (the pane's timer, tests) call `take_new`, which returns at most a
-screenful of the newest messages and accounts for every message exactly once:
+The hot path is `_receive`: it appends one `FeedMessage` tuple (message.py) to a
+`deque(maxlen=buffer)` and bumps two counters, nothing else. Readers (the pane's timer, tests)
+call `take_new`, which returns at most a screenful of the newest messages and accounts for every
+message exactly once:
 
     received = shown + filtered + dropped + pending
 
@@ -31,19 +32,16 @@ from Textual.
 from __future__ import annotations
 
 import asyncio
-import base64
 import contextlib
 import itertools
 import json
-import re
 import time
 from collections import deque
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from dataclasses import dataclass
+from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any
 
 import nats.errors
 import nats.js.errors
@@ -52,45 +50,24 @@ from nats.aio.subscription import Subscription
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy, RetentionPolicy
 
 from jstui.nats.direct import subscribe_direct
-from jstui.nats.errors import (
-    JstuiError,
-    NoStreamError,
-    SpecErrors,
-    ValidationError,
-    translate,
-)
+from jstui.nats.errors import JstuiError, NoStreamError, ValidationError, translate
+from jstui.nats.feeds.filter import NO_FILTER, FeedFilter
+from jstui.nats.feeds.message import AckKind, FeedMessage, JsMeta, export_ndjson
+from jstui.nats.feeds.spec import Deliver, FeedMode, FeedSpec
 from jstui.nats.session import Session
 from jstui.nats.stats import RateMeter
 
 __all__ = [
     "CORE_PENDING_BYTES",
     "CORE_PENDING_MSGS",
-    "DEFAULT_BUFFER",
     "JS_MAX_ACK_PENDING",
     "JS_PENDING_BYTES",
     "JS_PENDING_MSGS",
-    "AckKind",
-    "Deliver",
     "Feed",
     "FeedCounts",
-    "FeedFilter",
-    "FeedMessage",
-    "FeedMode",
-    "FeedSpec",
     "FeedState",
-    "JsMeta",
-    "export_ndjson",
     "find_stream",
-    "message_to_json",
-    "parse_ack_reply",
-    "parse_feed_option",
-    "parse_since",
-    "subject_matches",
-    "subject_problem",
 ]
-
-DEFAULT_BUFFER = 10_000
-"""Messages kept per feed unless `--feed-buffer` says otherwise."""
 
 # Explicit pending limits (nats-notes section 8): nats-py's defaults (524,288 msgs / 128 MiB) hide a
 # backlog of seconds; these bound it to well under a second at the rates one loop can take. Core
@@ -107,32 +84,9 @@ BROWSE_IDLE_SECONDS = 0.25
 BROWSE_RETRY_MAX = 2.0
 FILTER_SCAN_BUDGET = 5_000
 """At most this many new messages are matched against a filter per `take_new` call."""
-FILTER_PAYLOAD_BYTES = 64 * 1024
-"""The payload regex looks at the first 64 KiB of each payload."""
 API_TIMEOUT = 5  # whole seconds: nats-py types flush(timeout) as int
 SLICE_SECONDS = 0.010
 """How long the callback may run back to back before it lets the loop run other tasks."""
-
-
-class FeedMode(StrEnum):
-    CORE = "core"
-    JETSTREAM = "js"
-    CONSUME = "consume"
-
-    @property
-    def label(self) -> str:
-        return {"core": "core", "js": "JetStream", "consume": "consuming"}[self.value]
-
-
-class Deliver(StrEnum):
-    """Where a JetStream feed starts."""
-
-    ALL = "all"
-    NEW = "new"
-    LAST = "last"
-    LAST_PER_SUBJECT = "last-per-subject"
-    SEQUENCE = "seq"
-    TIME = "since"
 
 
 class FeedState(StrEnum):
@@ -142,516 +96,7 @@ class FeedState(StrEnum):
     CLOSED = "closed"
 
 
-class AckKind(StrEnum):
-    ACK = "ack"
-    NAK = "nak"
-    TERM = "term"
-
-    @property
-    def payload(self) -> bytes:
-        return {"ack": b"+ACK", "nak": b"-NAK", "term": b"+TERM"}[self.value]
-
-
-# --------------------------------------------------------------------------------------------------
-# subjects
-
-
-def subject_problem(subject: str, *, wildcards: bool = True) -> str | None:
-    """Why `subject` cannot be subscribed to (or published to, with `wildcards=False`), or None."""
-    if not subject:
-        return "a subject is required"
-    if any(ch.isspace() for ch in subject):
-        return "a subject cannot contain spaces"
-    if any(ord(ch) < 0x20 or ord(ch) == 0x7F for ch in subject):
-        return "a subject cannot contain control characters"
-    tokens = subject.split(".")
-    if any(token == "" for token in tokens):
-        return "empty token (a leading, trailing or double dot)"
-    for index, token in enumerate(tokens):
-        if token in ("*", ">"):
-            if not wildcards:
-                return "wildcards (* and >) cannot be published to"
-            if token == ">" and index != len(tokens) - 1:
-                return "> must be the last token"
-        elif ("*" in token or ">" in token) and wildcards:
-            return "a wildcard must be a whole token (a.*.c, a.>)"
-    return None
-
-
-def _name_problem(name: str, what: str) -> str | None:
-    if not name:
-        return f"{what} is required"
-    if any(ch in name for ch in ". *>\t\r\n/\\") or any(ord(ch) < 0x20 for ch in name):
-        return f"{what} cannot contain . * > / \\ or spaces"
-    if len(name) > 255:
-        return f"{what} is too long (255 at most)"
-    return None
-
-
-def subject_matches(pattern: str, subject: str) -> bool:
-    """True when `subject` matches the NATS `pattern` (`*`: one token, `>`: the rest)."""
-    if pattern == subject or pattern == ">":
-        return True
-    return _match_tokens(_tokens(pattern), subject.split("."))
-
-
-_TOKEN_CACHE: dict[str, tuple[str, ...]] = {}
-
-
-def _tokens(pattern: str) -> tuple[str, ...]:
-    tokens = _TOKEN_CACHE.get(pattern)
-    if tokens is None:
-        if len(_TOKEN_CACHE) > 256:
-            _TOKEN_CACHE.clear()
-        tokens = _TOKEN_CACHE[pattern] = tuple(pattern.split("."))
-    return tokens
-
-
-def _match_tokens(pattern: Sequence[str], tokens: Sequence[str]) -> bool:
-    for index, want in enumerate(pattern):
-        if want == ">":
-            return len(tokens) > index
-        if index >= len(tokens):
-            return False
-        if want != "*" and want != tokens[index]:
-            return False
-    return len(tokens) == len(pattern)
-
-
-# --------------------------------------------------------------------------------------------------
-# time options
-
-_DURATION_RE = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h|d|w)")
-_DURATIONS_RE = re.compile(r"(?:\d+(?:\.\d+)?(?:ms|s|m|h|d|w))+")
-_DURATION_UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
-
-
-def parse_since(text: str, *, now: datetime | None = None) -> datetime:
-    """`10m`, `1h30m`, `2d` (that long ago) or an ISO time (naive = local time) -> aware UTC.
-
-    Raises `ValueError` with a short message.
-    """
-    value = text.strip()
-    if not value:
-        raise ValueError("a duration (10m, 2h) or an ISO time is required")
-    now = now or datetime.now(UTC)
-    compact = value.replace(" ", "").lower()
-    if _DURATIONS_RE.fullmatch(compact):
-        seconds = sum(float(n) * _DURATION_UNITS[u] for n, u in _DURATION_RE.findall(compact))
-        return now - timedelta(seconds=seconds)
-    try:
-        moment = datetime.fromisoformat(value.replace("Z", "+00:00").replace("z", "+00:00"))
-    except ValueError:
-        raise ValueError(f"not a duration (10m, 2h) nor an ISO time: {value[:40]!r}") from None
-    if moment.tzinfo is None:
-        moment = moment.astimezone()  # naive means the user's local time
-    return moment.astimezone(UTC)
-
-
-# --------------------------------------------------------------------------------------------------
-# the spec
-
-
-@dataclass(frozen=True)
-class FeedSpec:
-    """What to subscribe to and how. Build it with `FeedSpec.create` (validates) or
-    `parse_feed_option` (the `--feed` short form)."""
-
-    subject: str
-    mode: FeedMode = FeedMode.CORE
-    queue: str | None = None
-    deliver: Deliver = Deliver.ALL
-    start_seq: int | None = None
-    since: str | None = None
-    durable: str | None = None
-    stream: str | None = None
-    buffer: int = DEFAULT_BUFFER
-
-    @classmethod
-    def create(
-        cls,
-        subject: str,
-        mode: FeedMode | str = FeedMode.CORE,
-        *,
-        queue: str | None = None,
-        deliver: Deliver | str = Deliver.ALL,
-        start_seq: int | str | None = None,
-        since: str | None = None,
-        durable: str | None = None,
-        stream: str | None = None,
-        buffer: int | str = DEFAULT_BUFFER,
-    ) -> FeedSpec:
-        """Validate everything at once; raise `SpecErrors` keyed by field name."""
-        errors: dict[str, str] = {}
-        subject = subject.strip()
-        if problem := subject_problem(subject):
-            errors["subject"] = problem
-        try:
-            mode = FeedMode(mode)
-        except ValueError:
-            errors["mode"] = f"unknown mode {mode!r} (core, js, consume)"
-            mode = FeedMode.CORE
-        try:
-            deliver = Deliver(deliver)
-        except ValueError:
-            known = ", ".join(d.value for d in Deliver)
-            errors["deliver"] = f"unknown deliver policy {deliver!r} ({known})"
-            deliver = Deliver.ALL
-        queue = (queue or "").strip() or None
-        durable = (durable or "").strip() or None
-        stream = (stream or "").strip() or None
-        since = (since or "").strip() or None
-        seq: int | None = None
-        if isinstance(start_seq, str):
-            start_seq = start_seq.strip() or None
-        if start_seq is not None:
-            try:
-                seq = int(start_seq)
-                if seq < 1:
-                    raise ValueError
-            except ValueError:
-                errors["start_seq"] = "a stream sequence is a whole number from 1"
-        try:
-            size = int(buffer)
-            if not 100 <= size <= 10_000_000:
-                raise ValueError
-        except ValueError:
-            errors["buffer"] = "buffer: a number of messages from 100 to 10,000,000"
-            size = DEFAULT_BUFFER
-        if mode is FeedMode.CORE:
-            if queue and (problem := _name_problem(queue, "a queue group")):
-                errors["queue"] = problem
-            for name, value in (("durable", durable), ("stream", stream), ("since", since)):
-                if value:
-                    errors[name] = f"{name} applies to JetStream feeds (js or consume)"
-            if seq is not None:
-                errors["start_seq"] = "a start sequence applies to JetStream feeds"
-            if deliver is not Deliver.ALL:
-                errors["deliver"] = "a deliver policy applies to JetStream feeds"
-        else:
-            if queue:
-                errors["queue"] = "queue groups apply to core feeds"
-            if stream and (problem := _name_problem(stream, "a stream name")):
-                errors["stream"] = problem
-            if durable:
-                if mode is not FeedMode.CONSUME:
-                    errors["durable"] = "a durable consumer consumes: choose the consuming mode"
-                elif problem := _name_problem(durable, "a durable name"):
-                    errors["durable"] = problem
-            if deliver is Deliver.SEQUENCE and seq is None and "start_seq" not in errors:
-                errors["start_seq"] = "give the stream sequence to start from"
-            if deliver is not Deliver.SEQUENCE and seq is not None:
-                errors["start_seq"] = "a start sequence goes with deliver=seq"
-            if deliver is Deliver.TIME:
-                if not since:
-                    errors["since"] = "give a duration (10m) or an ISO time"
-                else:
-                    try:
-                        parse_since(since)
-                    except ValueError as error:
-                        errors["since"] = str(error)
-            elif since:
-                errors["since"] = "a start time goes with deliver=since"
-        if errors:
-            raise SpecErrors(errors)
-        return cls(
-            subject=subject,
-            mode=mode,
-            queue=queue,
-            deliver=deliver,
-            start_seq=seq,
-            since=since,
-            durable=durable,
-            stream=stream,
-            buffer=size,
-        )
-
-    @property
-    def is_jetstream(self) -> bool:
-        return self.mode is not FeedMode.CORE
-
-    def start_time(self, now: datetime | None = None) -> datetime | None:
-        """The resolved start time for deliver=since (relative durations count from `now`)."""
-        return parse_since(self.since, now=now) if self.since else None
-
-    @property
-    def label(self) -> str:
-        """A short name for a tab: the subject and a mode mark."""
-        mark = {FeedMode.CORE: "", FeedMode.JETSTREAM: " js", FeedMode.CONSUME: " consume"}
-        queue = f" q={self.queue}" if self.queue else ""
-        return f"{self.subject}{mark[self.mode]}{queue}"
-
-    def to_option(self) -> str:
-        """The `--feed` short form of this spec (round-trips through `parse_feed_option`)."""
-        parts = [self.subject]
-        if self.mode is FeedMode.JETSTREAM:
-            parts.append("js")
-        elif self.mode is FeedMode.CONSUME:
-            parts.append("consume")
-        if self.queue:
-            parts.append(f"queue={self.queue}")
-        if self.is_jetstream:
-            if self.deliver is Deliver.SEQUENCE:
-                parts.append(f"seq={self.start_seq}")
-            elif self.deliver is Deliver.TIME:
-                parts.append(f"since={self.since}")
-            elif self.deliver is not Deliver.ALL:
-                parts.append(f"deliver={self.deliver.value}")
-        if self.durable:
-            parts.append(f"durable={self.durable}")
-        if self.stream:
-            parts.append(f"stream={self.stream}")
-        if self.buffer != DEFAULT_BUFFER:
-            parts.append(f"buffer={self.buffer}")
-        return ",".join(parts)
-
-
-_OPTION_KEYS = ("queue", "deliver", "seq", "since", "durable", "stream", "buffer")
-
-
-def parse_feed_option(text: str, *, buffer: int = DEFAULT_BUFFER) -> FeedSpec:
-    """Parse the `--feed` short form: ``SUBJECT[,option...]``.
-
-    Options: ``js`` (JetStream, non-consuming), ``consume`` (JetStream, consuming), ``queue=NAME``,
-    ``deliver=all|new|last|last-per-subject``, ``seq=N``, ``since=10m|ISO-TIME``,
-    ``durable=NAME``, ``stream=NAME``, ``buffer=N``. ``deliver``, ``seq`` and ``since`` imply ``js``
-    unless ``consume`` is given; ``seq=N`` means deliver from that sequence, ``since=`` from that
-    time. Raises `ValidationError` (field ``feed``) with one line naming the problem.
-    """
-    raw = text.strip()
-    if not raw:
-        raise ValidationError("feed", "empty --feed value; expected SUBJECT[,option...]")
-    subject, *options = (part.strip() for part in raw.split(","))
-    mode: FeedMode | None = None
-    values: dict[str, str] = {}
-    for option in options:
-        if not option:
-            continue
-        key, sep, value = option.partition("=")
-        key = key.strip().lower()
-        value = value.strip()
-        if not sep:
-            if key in ("js", "jetstream"):
-                mode = mode if mode is FeedMode.CONSUME else FeedMode.JETSTREAM
-                continue
-            if key in ("consume", "consuming"):
-                mode = FeedMode.CONSUME
-                continue
-            if key == "core":
-                mode = FeedMode.CORE
-                continue
-            raise ValidationError("feed", f"unknown option {key!r} in {raw!r}")
-        if key == "mode":
-            try:
-                mode = FeedMode(value.lower())
-            except ValueError:
-                raise ValidationError("feed", f"mode={value!r}: core, js or consume") from None
-            continue
-        if key not in _OPTION_KEYS:
-            raise ValidationError("feed", f"unknown option {key!r} in {raw!r}")
-        if not value:
-            raise ValidationError("feed", f"{key}= needs a value")
-        values[key] = value
-    deliver = values.get("deliver", Deliver.ALL.value).lower()
-    if "seq" in values:
-        deliver = Deliver.SEQUENCE.value
-    elif "since" in values:
-        deliver = Deliver.TIME.value
-    if mode is None:
-        jetstream_hint = any(k in values for k in ("deliver", "seq", "since", "stream"))
-        mode = FeedMode.JETSTREAM if jetstream_hint else FeedMode.CORE
-    try:
-        return FeedSpec.create(
-            subject,
-            mode,
-            queue=values.get("queue"),
-            deliver=deliver,
-            start_seq=values.get("seq"),
-            since=values.get("since"),
-            durable=values.get("durable"),
-            stream=values.get("stream"),
-            buffer=values.get("buffer", buffer),
-        )
-    except SpecErrors as errors:
-        first = next(iter(errors.errors.values()))
-        raise ValidationError("feed", f"{raw!r}: {first}") from None
-
-
-# --------------------------------------------------------------------------------------------------
-# messages
-
-
-@dataclass(frozen=True)
-class JsMeta:
-    """JetStream delivery metadata, from the ack reply subject (or a get-message reply)."""
-
-    stream: str
-    consumer: str = ""
-    delivered: int = 1
-    stream_seq: int = 0
-    consumer_seq: int = 0
-    timestamp: datetime | None = None
-    pending: int | None = None
-    domain: str = ""
-
-
-def parse_ack_reply(reply: str) -> JsMeta | None:
-    """Metadata from a `$JS.ACK...` reply subject (v1 with 9 tokens, v2 with domain and account)."""
-    if not reply.startswith("$JS.ACK."):
-        return None
-    tokens = reply.split(".")
-    try:
-        if len(tokens) == 9:
-            domain = ""
-            stream, consumer, delivered, sseq, cseq, ts, pending = tokens[2:9]
-        elif len(tokens) >= 11:
-            domain = "" if tokens[2] == "_" else tokens[2]
-            stream, consumer, delivered, sseq, cseq, ts, pending = tokens[4:11]
-        else:
-            return None
-        return JsMeta(
-            stream=stream,
-            consumer=consumer,
-            delivered=int(delivered),
-            stream_seq=int(sseq),
-            consumer_seq=int(cseq),
-            timestamp=datetime.fromtimestamp(int(ts) / 1e9, UTC),
-            pending=int(pending),
-            domain=domain,
-        )
-    except (ValueError, OverflowError, OSError):
-        return None
-
-
-class FeedMessage(NamedTuple):
-    """One received message. A tuple of plain values: cheap to build in the callback, and not
-    tracked by the garbage collector once its fields are atomic (nats-notes section 6)."""
-
-    index: int  # type: ignore[assignment]  # a field, shadowing tuple.index on purpose
-    """1-based position in the feed (counts every message the callback saw)."""
-    time: float
-    """When it arrived (wall clock, seconds since the epoch)."""
-    subject: str
-    reply: str
-    data: bytes
-    headers: dict[str, str] | None
-    js: JsMeta | None = None
-    """Set for browsed (get-message) messages; others derive `meta` from the reply subject."""
-
-    @property
-    def meta(self) -> JsMeta | None:
-        return self.js if self.js is not None else parse_ack_reply(self.reply)
-
-    @property
-    def size(self) -> int:
-        return len(self.data)
-
-    @property
-    def header_count(self) -> int:
-        return len(self.headers) if self.headers else 0
-
-
-def message_to_json(message: FeedMessage) -> dict[str, Any]:
-    """One message as a JSON-able object: the NDJSON export format and the "copy as JSON" text.
-
-    Payload: UTF-8 text where valid (``payload_encoding: "utf-8"``), else base64.
-    """
-    obj: dict[str, Any] = {
-        "subject": message.subject,
-        "received": datetime.fromtimestamp(message.time, UTC).isoformat().replace("+00:00", "Z"),
-    }
-    meta = message.meta
-    if meta is not None:
-        obj["stream"] = meta.stream
-        obj["stream_seq"] = meta.stream_seq
-        if meta.consumer:
-            obj["consumer"] = meta.consumer
-            obj["consumer_seq"] = meta.consumer_seq
-            obj["delivered"] = meta.delivered
-        if meta.timestamp is not None:
-            obj["time"] = meta.timestamp.isoformat().replace("+00:00", "Z")
-    elif message.reply:
-        obj["reply"] = message.reply
-    obj["headers"] = dict(message.headers or {})
-    obj["size"] = len(message.data)
-    try:
-        obj["payload"] = message.data.decode("utf-8")
-        obj["payload_encoding"] = "utf-8"
-    except UnicodeDecodeError:
-        obj["payload"] = base64.b64encode(message.data).decode("ascii")
-        obj["payload_encoding"] = "base64"
-    return obj
-
-
-def export_ndjson(messages: Iterable[FeedMessage], path: Path) -> int:
-    """Write one JSON object per line (see `message_to_json`); return how many. Blocking: run it
-    in a thread (`Feed.export` does)."""
-    count = 0
-    with path.open("w", encoding="utf-8") as out:
-        for message in messages:
-            out.write(json.dumps(message_to_json(message), ensure_ascii=True))
-            out.write("\n")
-            count += 1
-    return count
-
-
-# --------------------------------------------------------------------------------------------------
-# filter
-
-
-@dataclass(frozen=True)
-class FeedFilter:
-    """Which messages a view shows: a NATS subject pattern and/or a regex on the payload text."""
-
-    subject: str = ""
-    payload: str = ""
-    _regex: re.Pattern[str] | None = field(default=None, compare=False, repr=False)
-
-    @classmethod
-    def create(cls, subject: str = "", payload: str = "") -> FeedFilter:
-        """Validate; raise `SpecErrors` keyed `subject` / `payload`."""
-        errors: dict[str, str] = {}
-        subject = subject.strip()
-        if subject and (problem := subject_problem(subject)):
-            errors["subject"] = problem
-        regex = None
-        if payload:
-            try:
-                regex = re.compile(payload)
-            except re.error as error:
-                errors["payload"] = f"invalid regular expression: {error}"
-        if errors:
-            raise SpecErrors(errors)
-        return cls(subject=subject, payload=payload, _regex=regex)
-
-    @property
-    def active(self) -> bool:
-        return bool(self.subject or self.payload)
-
-    def matches(self, message: FeedMessage) -> bool:
-        if self.subject and not subject_matches(self.subject, message.subject):
-            return False
-        if self._regex is not None:
-            text = message.data[:FILTER_PAYLOAD_BYTES].decode("utf-8", "replace")
-            if self._regex.search(text) is None:
-                return False
-        return True
-
-    def describe(self) -> str:
-        parts = []
-        if self.subject:
-            parts.append(f"subject {self.subject}")
-        if self.payload:
-            parts.append(f"payload /{self.payload}/")
-        return ", ".join(parts)
-
-
-NO_FILTER = FeedFilter()
 _new_tuple = tuple.__new__
-
-
-# --------------------------------------------------------------------------------------------------
-# the feed
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,151 @@
+"""One received message (`FeedMessage`), its JetStream metadata, and its JSON / NDJSON form.
+
+`FeedMessage` is the tuple `Feed`'s callback appends to the ring buffer: plain values, cheap to
+build and ignored by the garbage collector. `JsMeta` is read from the `$JS.ACK...` reply subject
+(`parse_ack_reply`) only when something asks for it. `message_to_json` is the export and "copy as
+JSON" format; `export_ndjson` writes a buffer of them. `AckKind` is what a consuming feed answers.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from enum import StrEnum
+from pathlib import Path
+from typing import Any, NamedTuple
+
+__all__ = [
+    "AckKind",
+    "FeedMessage",
+    "JsMeta",
+    "export_ndjson",
+    "message_to_json",
+    "parse_ack_reply",
+]
+
+
+class AckKind(StrEnum):
+    ACK = "ack"
+    NAK = "nak"
+    TERM = "term"
+
+    @property
+    def payload(self) -> bytes:
+        return {"ack": b"+ACK", "nak": b"-NAK", "term": b"+TERM"}[self.value]
+
+
+@dataclass(frozen=True)
+class JsMeta:
+    """JetStream delivery metadata, from the ack reply subject (or a get-message reply)."""
+
+    stream: str
+    consumer: str = ""
+    delivered: int = 1
+    stream_seq: int = 0
+    consumer_seq: int = 0
+    timestamp: datetime | None = None
+    pending: int | None = None
+    domain: str = ""
+
+
+def parse_ack_reply(reply: str) -> JsMeta | None:
+    """Metadata from a `$JS.ACK...` reply subject (v1 with 9 tokens, v2 with domain and account)."""
+    if not reply.startswith("$JS.ACK."):
+        return None
+    tokens = reply.split(".")
+    try:
+        if len(tokens) == 9:
+            domain = ""
+            stream, consumer, delivered, sseq, cseq, ts, pending = tokens[2:9]
+        elif len(tokens) >= 11:
+            domain = "" if tokens[2] == "_" else tokens[2]
+            stream, consumer, delivered, sseq, cseq, ts, pending = tokens[4:11]
+        else:
+            return None
+        return JsMeta(
+            stream=stream,
+            consumer=consumer,
+            delivered=int(delivered),
+            stream_seq=int(sseq),
+            consumer_seq=int(cseq),
+            timestamp=datetime.fromtimestamp(int(ts) / 1e9, UTC),
+            pending=int(pending),
+            domain=domain,
+        )
+    except (ValueError, OverflowError, OSError):
+        return None
+
+
+class FeedMessage(NamedTuple):
+    """One received message. A tuple of plain values: cheap to build in the callback, and not
+    tracked by the garbage collector once its fields are atomic (nats-notes section 6)."""
+
+    index: int  # type: ignore[assignment]  # a field, shadowing tuple.index on purpose
+    """1-based position in the feed (counts every message the callback saw)."""
+    time: float
+    """When it arrived (wall clock, seconds since the epoch)."""
+    subject: str
+    reply: str
+    data: bytes
+    headers: dict[str, str] | None
+    js: JsMeta | None = None
+    """Set for browsed (get-message) messages; others derive `meta` from the reply subject."""
+
+    @property
+    def meta(self) -> JsMeta | None:
+        return self.js if self.js is not None else parse_ack_reply(self.reply)
+
+    @property
+    def size(self) -> int:
+        return len(self.data)
+
+    @property
+    def header_count(self) -> int:
+        return len(self.headers) if self.headers else 0
+
+
+def message_to_json(message: FeedMessage) -> dict[str, Any]:
+    """One message as a JSON-able object: the NDJSON export format and the "copy as JSON" text.
+
+    Payload: UTF-8 text where valid (``payload_encoding: "utf-8"``), else base64.
+    """
+    obj: dict[str, Any] = {
+        "subject": message.subject,
+        "received": datetime.fromtimestamp(message.time, UTC).isoformat().replace("+00:00", "Z"),
+    }
+    meta = message.meta
+    if meta is not None:
+        obj["stream"] = meta.stream
+        obj["stream_seq"] = meta.stream_seq
+        if meta.consumer:
+            obj["consumer"] = meta.consumer
+            obj["consumer_seq"] = meta.consumer_seq
+            obj["delivered"] = meta.delivered
+        if meta.timestamp is not None:
+            obj["time"] = meta.timestamp.isoformat().replace("+00:00", "Z")
+    elif message.reply:
+        obj["reply"] = message.reply
+    obj["headers"] = dict(message.headers or {})
+    obj["size"] = len(message.data)
+    try:
+        obj["payload"] = message.data.decode("utf-8")
+        obj["payload_encoding"] = "utf-8"
+    except UnicodeDecodeError:
+        obj["payload"] = base64.b64encode(message.data).decode("ascii")
+        obj["payload_encoding"] = "base64"
+    return obj
+
+
+def export_ndjson(messages: Iterable[FeedMessage], path: Path) -> int:
+    """Write one JSON object per line (see `message_to_json`); return how many. Blocking: run it
+    in a thread (`Feed.export` does)."""
+    count = 0
+    with path.open("w", encoding="utf-8") as out:
+        for message in messages:
+            out.write(json.dumps(message_to_json(message), ensure_ascii=True))
+            out.write("\n")
+            count += 1
+    return count

@@ -1,0 +1,290 @@
+"""The stream form model: `StreamSpec`, field by field as typed, checked, and turned into a config.
+
+The Streams pane's form fills a `StreamSpec` with text ("9s", "10MiB", "orders.*, orders.>");
+`validate` names every bad field before the server is asked, `to_config` / `wire_config` give what
+`StreamService` sends, and `from_config` fills the form back from what the server reports. Units
+come from `jstui.format.units`, names and subjects from `jstui.nats.names`.
+
+Server facts used here (nats-server 2.15.1, measured; see tests/nats/test_streams.py):
+- `max_msgs`, `max_bytes`, `max_msg_size`, `max_msgs_per_subject` of 0 or below are stored as -1
+  (unlimited); `max_age` 0 is unlimited; `duplicate_window` 0 becomes 2 min (or max_age if smaller).
+- `max_age` and `duplicate_window`, when set, must be >= 100 ms; the window may not exceed max_age.
+- Duplicate or overlapping subjects within one stream, `>` alone, and subjects overlapping
+  `$JS.API.>` or `$SYS.>` are refused (10052); descriptions are limited to 4096 characters.
+- An update may not change the storage type, nor the retention to or from `workqueue`
+  (limits <-> interest is allowed).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+from typing import Any, ClassVar, Literal
+
+from nats.js.api import DiscardPolicy, RetentionPolicy, StorageType, StreamConfig
+
+from jstui.format.text import quote_input
+from jstui.format.units import (
+    NS_PER_SECOND,
+    count_field,
+    duration_field,
+    duration_ns,
+    exact_ns,
+    parse_count,
+    parse_duration,
+    parse_size,
+    size_field,
+)
+from jstui.nats.errors import SpecErrors
+from jstui.nats.names import stream_name_problem, subject_problem, subjects_collide
+
+__all__ = ["FORM_KEYS", "MIN_WINDOW_SECONDS", "StreamSpec", "wire_config"]
+
+MIN_WINDOW_SECONDS = 0.1
+"""The server refuses a max age or duplicate window below 100 ms."""
+
+MAX_DESCRIPTION_LENGTH = 4096
+MAX_REPLICAS = 5
+
+
+def _split_subjects(text: str) -> list[str]:
+    """Subjects as typed: separated by commas and/or whitespace, like natscli's SplitString."""
+    return [s for s in re.split(r"[,\s]+", text) if s]
+
+
+def _enum_value(value: Any) -> str:
+    """The string of an enum or of the plain string nats-py leaves in configs it read."""
+    return str(getattr(value, "value", value) or "")
+
+
+def _seconds_for_ns(ns: int) -> float:
+    """Seconds that nats-py (`int(seconds * 1e9)`, which truncates) turns back into exactly `ns`."""
+    seconds = ns / NS_PER_SECOND
+    while int(seconds * NS_PER_SECOND) < ns:
+        seconds = math.nextafter(seconds, math.inf)
+    return seconds
+
+
+Retention = Literal["limits", "interest", "workqueue"]
+Storage = Literal["file", "memory"]
+Discard = Literal["old", "new"]
+
+FORM_KEYS = (
+    "name",
+    "description",
+    "subjects",
+    "retention",
+    "storage",
+    "num_replicas",
+    "max_age",
+    "max_msgs",
+    "max_bytes",
+    "max_msg_size",
+    "max_msgs_per_subject",
+    "discard",
+    "duplicate_window",
+    "allow_direct",
+)
+"""The StreamConfig keys the form owns; an update leaves every other key as the server has it."""
+
+
+@dataclass
+class StreamSpec:
+    """The stream form, field by field, as the user typed it.
+
+    Limits are text ("9s", "10MiB", "1000"; "" = unlimited) so that the form can keep what was typed
+    and show an error under the field that is wrong.
+    """
+
+    name: str = ""
+    description: str = ""
+    subjects: str = ""
+    retention: Retention = "limits"
+    storage: Storage = "file"
+    replicas: str = "1"
+    max_age: str = ""
+    max_msgs: str = ""
+    max_bytes: str = ""
+    max_msg_size: str = ""
+    max_msgs_per_subject: str = ""
+    discard: Discard = "old"
+    duplicate_window: str = ""
+    allow_direct: bool = False
+
+    IMMUTABLE: ClassVar[dict[str, str]] = {
+        "name": "a stream cannot be renamed",
+        "storage": "the storage type cannot be changed after creation",
+    }
+    """Fields the server refuses to change on update, whatever the values (nats-server 2.15)."""
+
+    RETENTION_WORKQUEUE_REASON: ClassVar[str] = (
+        "retention cannot be changed to or from workqueue after creation"
+    )
+    """The server allows limits <-> interest but refuses any change to or from workqueue."""
+
+    def subject_list(self) -> list[str]:
+        return _split_subjects(self.subjects)
+
+    def validate(self, max_payload: int | None = None) -> dict[str, str]:
+        """Every bad field at once, field name -> short message; empty when the form is good.
+
+        `max_payload` is the server's (`nc.max_payload`); a larger max message size is accepted by
+        the server but no such message could ever be published, so it is refused here.
+        """
+        errors: dict[str, str] = {}
+        if problem := stream_name_problem(self.name):
+            errors["name"] = problem
+        if len(self.description) > MAX_DESCRIPTION_LENGTH:
+            errors["description"] = f"at most {MAX_DESCRIPTION_LENGTH} characters"
+        if problem := self._subjects_problem():
+            errors["subjects"] = problem
+        if self.retention not in ("limits", "interest", "workqueue"):
+            errors["retention"] = "choose limits, interest or workqueue"
+        if self.storage not in ("file", "memory"):
+            errors["storage"] = "choose file or memory"
+        if self.discard not in ("old", "new"):
+            errors["discard"] = "choose old or new"
+        try:
+            self._replicas()
+        except ValueError as exc:
+            errors["replicas"] = str(exc)
+
+        durations: dict[str, float | None] = {}
+        for name in ("max_age", "duplicate_window"):
+            try:
+                value = durations[name] = parse_duration(getattr(self, name))
+            except ValueError as exc:
+                errors[name] = str(exc)
+                continue
+            if value is not None and value < MIN_WINDOW_SECONDS:
+                errors[name] = "must be at least 100ms (or empty for none)"
+        max_age, window = durations.get("max_age"), durations.get("duplicate_window")
+        if "duplicate_window" not in errors and max_age and window and window > max_age:
+            errors["duplicate_window"] = (
+                f"may not be longer than max age ({duration_field(max_age)})"
+            )
+
+        for name in ("max_msgs", "max_msgs_per_subject"):
+            try:
+                parse_count(getattr(self, name))
+            except ValueError as exc:
+                errors[name] = str(exc)
+        for name in ("max_bytes", "max_msg_size"):
+            try:
+                parse_size(getattr(self, name))
+            except ValueError as exc:
+                errors[name] = str(exc)
+        if "max_msg_size" not in errors and max_payload is not None and max_payload > 0:
+            size = parse_size(self.max_msg_size)
+            if size is not None and size > max_payload:
+                errors["max_msg_size"] = (
+                    f"larger than the server's max payload ({size_field(max_payload)})"
+                )
+        return errors
+
+    def _subjects_problem(self) -> str | None:
+        subjects = self.subject_list()
+        if not subjects:
+            return "at least one subject is needed"
+        for subject in subjects:
+            if problem := subject_problem(subject):
+                return problem
+            if subject == ">":
+                return "'>' alone would capture every subject, the JetStream API's too"
+            if subjects_collide(subject, "$JS.API.>"):
+                return f"{quote_input(subject)} overlaps the JetStream API ($JS.API.>)"
+            if subjects_collide(subject, "$SYS.>"):
+                return f"{quote_input(subject)} overlaps the system subjects ($SYS.>)"
+        for i, a in enumerate(subjects):
+            for b in subjects[i + 1 :]:
+                if a == b:
+                    return f"{quote_input(a)} is listed twice"
+                if subjects_collide(a, b):
+                    return f"{quote_input(a)} overlaps {quote_input(b)}"
+        return None
+
+    def _replicas(self) -> int:
+        text = self.replicas.strip() or "1"
+        if not text.isdigit() or not 1 <= int(text) <= MAX_REPLICAS:
+            raise ValueError(f"a whole number from 1 to {MAX_REPLICAS}")
+        return int(text)
+
+    def to_config(self) -> StreamConfig:
+        """The `StreamConfig` to send; raises `SpecErrors` listing every bad field.
+
+        Unlimited is -1 for the counts and sizes and 0 for max age; a duplicate window left empty
+        is sent as 0, which the server turns into its default (2 min, or max age if shorter).
+        """
+        errors = self.validate()
+        if errors:
+            raise SpecErrors(errors)
+
+        def limit(value: int | None) -> int:
+            return value if value else -1
+
+        def seconds(value: float | None) -> float:
+            return _seconds_for_ns(exact_ns(value)) if value else 0
+
+        return StreamConfig(
+            name=self.name,
+            description=self.description or None,
+            subjects=self.subject_list(),
+            retention=RetentionPolicy(self.retention),
+            storage=StorageType(self.storage),
+            num_replicas=self._replicas(),
+            max_age=seconds(parse_duration(self.max_age)),
+            max_msgs=limit(parse_count(self.max_msgs)),
+            max_bytes=limit(parse_size(self.max_bytes)),
+            max_msg_size=limit(parse_size(self.max_msg_size)),
+            max_msgs_per_subject=limit(parse_count(self.max_msgs_per_subject)),
+            discard=DiscardPolicy(self.discard),
+            duplicate_window=seconds(parse_duration(self.duplicate_window)),
+            allow_direct=self.allow_direct,
+        )
+
+    @classmethod
+    def from_config(cls, config: StreamConfig) -> StreamSpec:
+        """The form filled from a stream's config (as the server reports it), in canonical text."""
+        return cls(
+            name=config.name or "",
+            description=config.description or "",
+            subjects=", ".join(config.subjects or []),
+            retention=_enum_value(config.retention) or "limits",  # type: ignore[arg-type]
+            storage=_enum_value(config.storage) or "file",  # type: ignore[arg-type]
+            replicas=str(config.num_replicas or 1),
+            max_age=duration_field(config.max_age),
+            max_msgs=count_field(config.max_msgs or -1),
+            max_bytes=size_field(config.max_bytes or -1),
+            max_msg_size=size_field(config.max_msg_size or -1),
+            max_msgs_per_subject=count_field(config.max_msgs_per_subject or -1),
+            discard=_enum_value(config.discard) or "old",  # type: ignore[arg-type]
+            duplicate_window=duration_field(config.duplicate_window),
+            allow_direct=bool(config.allow_direct),
+        )
+
+    def immutable_changes(self, current: StreamSpec) -> dict[str, str]:
+        """Fields changed from `current` that the server will refuse on update, with the reason.
+
+        For a form to disable or mark them; `StreamService.update` still lets the server decide.
+        """
+        refused = {
+            key: reason
+            for key, reason in self.IMMUTABLE.items()
+            if getattr(self, key) != getattr(current, key)
+        }
+        if self.retention != current.retention and "workqueue" in (
+            self.retention,
+            current.retention,
+        ):
+            refused["retention"] = self.RETENTION_WORKQUEUE_REASON
+        return refused
+
+
+def wire_config(spec: StreamSpec) -> dict[str, Any]:
+    """The JSON config for the API, with durations in exact nanoseconds (floats of seconds cannot
+    hold every nanosecond past about 104 days)."""
+    wire = spec.to_config().as_dict()
+    for key in ("max_age", "duplicate_window"):
+        wire[key] = duration_ns(getattr(spec, key)) or 0
+    return wire
