@@ -12,12 +12,12 @@ from jstui.format.lines import (
     SIZE_WIDTH,
     TIME_WIDTH,
     clock_text,
-    compact_size,
     format_line,
     head_width,
     header_line,
     seq_text,
 )
+from jstui.format.units import compact_size
 from jstui.nats.feeds.message import FeedMessage, JsMeta
 
 MOMENT = time.mktime((2024, 5, 17, 14, 3, 59, 0, 0, -1)) + 0.25

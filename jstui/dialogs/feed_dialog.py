@@ -15,7 +15,7 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import Button, Input, Label, RadioButton, RadioSet, Select, Static
 
 from jstui.dialogs.form_row import FormRow, ProblemOf
-from jstui.dialogs.form_screen import FormScreen, app_session
+from jstui.dialogs.form_screen import FormScreen
 from jstui.format.text import sanitize
 from jstui.nats.errors import JstuiError, SpecErrors
 from jstui.nats.feeds.feed import find_stream
@@ -60,8 +60,8 @@ class FeedDialog(FormScreen[FeedSpec | None]):
 
     def __init__(
         self,
+        session: Session,
         *,
-        session: Session | None = None,
         subject: str = "",
         mode: FeedMode = FeedMode.CORE,
         buffer: int = DEFAULT_BUFFER,
@@ -240,7 +240,7 @@ class FeedDialog(FormScreen[FeedSpec | None]):
 
     @work(exclusive=True, group="feed-dialog", exit_on_error=False, description="find the stream")
     async def _check_stream(self, spec: FeedSpec) -> None:
-        session = self._session or app_session(self.app)
+        session = self._session
         field = "stream" if spec.stream else "subject"
         try:
             if spec.stream:

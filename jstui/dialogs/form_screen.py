@@ -14,27 +14,18 @@ from typing import ClassVar, TypeVar
 
 from rich.text import Text
 from textual import events
-from textual.app import App
 from textual.screen import ModalScreen
 from textual.widgets import Button, Static
 
 from jstui.dialogs.form_row import FormRow
 from jstui.format.text import sanitize
 from jstui.nats.errors import JstuiError, ServerAPIError, SpecErrors
-from jstui.nats.session import Session
 
 ResultT = TypeVar("ResultT")
 T = TypeVar("T")
 
 SMALL_HEIGHT = 36
 """Below this many rows (or 100 columns) a form drops the blank lines between its rows."""
-
-
-def app_session(app: App[object]) -> Session:
-    """The app's one session, for a dialog whose opener did not pass it in."""
-    # JstuiApp sits above the dialogs, which may not import it: its `session` is read untyped
-    session: Session = app.session  # type: ignore[attr-defined]
-    return session
 
 
 class FormScreen(ModalScreen[ResultT]):

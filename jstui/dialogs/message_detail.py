@@ -96,7 +96,7 @@ class MessageDetailScreen(ModalScreen[None]):
         Binding("t", "answer('term')", "Term"),
     ]
 
-    def __init__(self, message: FeedMessage, feed: Feed | None = None) -> None:
+    def __init__(self, message: FeedMessage, feed: Feed) -> None:
         super().__init__(classes="dialog-screen")
         self.message = message
         self.feed = feed
@@ -138,7 +138,7 @@ class MessageDetailScreen(ModalScreen[None]):
 
     @property
     def _can_ack(self) -> bool:
-        return self.feed is not None and self.feed.can_ack
+        return self.feed.can_ack
 
     def _payload_title(self) -> Text:
         views = " \u00b7 ".join(
@@ -192,7 +192,11 @@ class MessageDetailScreen(ModalScreen[None]):
         self.dismiss(None)
         self.app.push_screen(
             PublishScreen(
-                subject=message.subject, payload=payload, headers=headers, jetstream=jetstream
+                self.feed.session,
+                subject=message.subject,
+                payload=payload,
+                headers=headers,
+                jetstream=jetstream,
             )
         )
 
@@ -218,7 +222,6 @@ class MessageDetailScreen(ModalScreen[None]):
 
     @work(exclusive=True, group="detail-ack", exit_on_error=False, description="acknowledge")
     async def _send_answer(self, kind: AckKind) -> None:
-        assert self.feed is not None
         try:
             await self.feed.acknowledge(self.message, kind)
         except JstuiError as error:

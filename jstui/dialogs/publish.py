@@ -1,8 +1,8 @@
 """The publish form: one message or many, core or JetStream, with the acknowledgement shown.
 
-`PublishScreen(subject, payload, headers, jetstream)` is importable by any pane (the Streams pane
-opens it too). It stays open after each publish so a series ("Message 1", "Message 2", ...) is
-quick; Escape closes it (or first stops a bulk publish that is running).
+`PublishScreen(session, subject, payload, headers, jetstream)` is importable by any pane. It stays
+open after each publish so a series ("Message 1", "Message 2", ...) is quick; Escape closes it
+(or first stops a bulk publish that is running).
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from textual.timer import Timer
 from textual.widgets import Button, Input, Label, ProgressBar, Select, Static, TextArea
 
 from jstui.dialogs.form_row import FormRow
-from jstui.dialogs.form_screen import FormScreen, app_session
+from jstui.dialogs.form_screen import FormScreen
 from jstui.format.text import sanitize
 from jstui.format.units import format_rate
 from jstui.nats.errors import JstuiError, NotConnectedError, SpecErrors
@@ -46,12 +46,11 @@ class PublishScreen(FormScreen[None]):
 
     def __init__(
         self,
+        session: Session,
         subject: str = "",
         payload: str = "",
         headers: str = "",
         jetstream: bool | None = None,
-        *,
-        session: Session | None = None,
     ) -> None:
         super().__init__()
         self._session = session
@@ -72,7 +71,7 @@ class PublishScreen(FormScreen[None]):
 
     @property
     def session(self) -> Session:
-        return self._session or app_session(self.app)
+        return self._session
 
     def compose(self) -> ComposeResult:
         with VerticalScroll(classes="dialog publish-dialog") as box:

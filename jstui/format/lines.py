@@ -17,6 +17,7 @@ from typing import Protocol
 
 from jstui.format.payload import payload_preview
 from jstui.format.text import sanitize
+from jstui.format.units import compact_size
 
 __all__ = [
     "HDR_WIDTH",
@@ -26,7 +27,6 @@ __all__ = [
     "LineMessage",
     "LineMeta",
     "clock_text",
-    "compact_size",
     "format_line",
     "head_width",
     "header_line",
@@ -69,19 +69,6 @@ class LineMessage(Protocol):
     def header_count(self) -> int: ...
     @property
     def meta(self) -> LineMeta | None: ...
-
-
-def compact_size(n: int) -> str:
-    """Bytes in at most 5 characters: ``16B``, ``999B``, ``1.0K``, ``12K``, ``1.0M``."""
-    if n < 1000:
-        return f"{n}B"
-    for unit, scale in (("K", 1024), ("M", 1024**2), ("G", 1024**3)):
-        value = n / scale
-        if value < 9.95:
-            return f"{value:.1f}{unit}"
-        if value < 999.5:
-            return f"{value:.0f}{unit}"
-    return f"{n / 1024**4:.0f}T"
 
 
 def clock_text(moment: float) -> str:

@@ -242,6 +242,19 @@ def format_size(n: int | float) -> str:
     return f"{sign}{value:.1f} {_DISPLAY_SIZE_UNITS[unit]}"
 
 
+def compact_size(n: int) -> str:
+    """Bytes in at most 5 characters: ``16B``, ``999B``, ``1.0K``, ``12K``, ``1.0M``."""
+    if n < 1000:
+        return f"{n}B"
+    for unit, scale in (("K", 1024), ("M", 1024**2), ("G", 1024**3)):
+        value = n / scale
+        if value < 9.95:
+            return f"{value:.1f}{unit}"
+        if value < 999.5:
+            return f"{value:.0f}{unit}"
+    return f"{n / 1024**4:.0f}T"
+
+
 def format_count(n: int | float) -> str:
     """An integer with thousands separators: ``1,234``."""
     if isinstance(n, float) and not math.isfinite(n):

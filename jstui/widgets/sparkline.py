@@ -1,5 +1,5 @@
-"""A one-line sparkline as text, for table cells: `spark()` for a plain string, `spark_text()` as
-Rich `Text`. Where a widget is needed, use Textual's own `textual.widgets.Sparkline`.
+"""A one-line sparkline as text, for table cells: `spark()`. Where a widget is needed, use
+Textual's own `textual.widgets.Sparkline`.
 
 Both take per-second values (e.g. `RateMeter.history()` or `LatencyStats.history()`), oldest first,
 and show the newest ones that fit, right-aligned, scaled to the largest value shown. Zero is a
@@ -11,9 +11,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
-from rich.text import Text
-
-__all__ = ["BARS", "spark", "spark_text"]
+__all__ = ["BARS", "spark"]
 
 BARS = "\u2581\u2582\u2583\u2584\u2585\u2586\u2587\u2588"
 """Eight block heights, lowest first."""
@@ -40,14 +38,3 @@ def spark(
     if width is not None and len(line) < width:
         line = " " * (width - len(line)) + line
     return line
-
-
-def spark_text(
-    values: Sequence[float],
-    width: int | None = None,
-    *,
-    style: str = "",
-    maximum: float | None = None,
-) -> Text:
-    """`spark()` as a Rich `Text` with one style."""
-    return Text(spark(values, width, maximum=maximum), style=style, no_wrap=True)

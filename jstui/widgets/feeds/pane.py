@@ -229,7 +229,8 @@ class FeedsPane(Pane):
         if view is not None:
             subject = view.feed.spec.subject
         self.app.push_screen(
-            FeedDialog(subject=subject, buffer=self.host.settings.feed_buffer), self._subscribe
+            FeedDialog(self.session, subject=subject, buffer=self.host.settings.feed_buffer),
+            self._subscribe,
         )
 
     def _subscribe(self, spec: FeedSpec | None) -> None:
@@ -249,7 +250,7 @@ class FeedsPane(Pane):
                 message = view.log_widget.selected
                 subject = message.subject if message is not None else ""
             jetstream = True if spec.is_jetstream else None
-        self.app.push_screen(PublishScreen(subject=subject, jetstream=jetstream))
+        self.app.push_screen(PublishScreen(self.session, subject=subject, jetstream=jetstream))
 
     def action_toggle_pause(self) -> None:
         view = self.current
