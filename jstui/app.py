@@ -21,25 +21,28 @@ from jstui.gctuning import CollectorTuning
 from jstui.messages import ConnectionChanged
 from jstui.nats.embedded import EmbeddedServer
 from jstui.nats.errors import ConnectError, JstuiError
-from jstui.nats.session import ConnectionStatus, Session
+from jstui.nats.session import Clocks, ConnectionStatus, Session
 from jstui.paths import stylesheets
 from jstui.widgets.base import Pane
 
 EXIT_CANNOT_CONNECT = 2
 
 
-def session_for(settings: Settings) -> Session:
-    """The app's one connection, configured from the resolved settings."""
+def session_for(settings: Settings, clocks: Clocks | None = None) -> Session:
+    """The app's one connection, configured from the resolved settings; it carries the clocks
+    every pane reads the time from (the system's unless a test hands in stopped ones)."""
     return Session(
         servers=list(settings.servers),
         connect_options=settings.connect_options(),
         jetstream_options=settings.jetstream_options(),
         read_only=settings.read_only,
+        clocks=clocks or Clocks(),
     )
 
 
 class JstuiApp(App[int]):
-    """jstui. `embedded` is the server jstui started itself, if any (shown in the status line)."""
+    """jstui. `embedded` is the server jstui started itself, if any (shown in the status line);
+    `clocks` is where every time, age, rate and round-trip time shown is read from."""
 
     TITLE = "jstui"
     CSS_PATH: ClassVar[list[str | PurePath]] = [*stylesheets()]
@@ -47,11 +50,17 @@ class JstuiApp(App[int]):
         Binding("ctrl+q", "quit", "Quit", priority=True),
     ]
 
-    def __init__(self, settings: Settings, *, embedded: EmbeddedServer | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        embedded: EmbeddedServer | None = None,
+        clocks: Clocks | None = None,
+    ) -> None:
         super().__init__()
         self.settings = settings
         self.embedded = embedded
-        self.session = session_for(settings)
+        self.session = session_for(settings, clocks)
         self.session.add_listener(self._on_session_status)
         self.dashboard = DashboardScreen()
         self.collector = CollectorTuning()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
@@ -41,6 +42,17 @@ class ConnectionState(StrEnum):
     RECONNECTING = "reconnecting"
     CLOSED = "closed"
     FAILED = "failed"
+
+
+@dataclass(frozen=True)
+class Clocks:
+    """Where jstui reads the time: `wall` (seconds since the epoch, for times of day and ages) and
+    `monotonic` (for rates and round-trip times). The session carries the app's one `Clocks` and
+    everything that shows a time reads it from there, so a test can stop time for a picture that
+    does not move (tests/snapshots)."""
+
+    wall: Callable[[], float] = time.time
+    monotonic: Callable[[], float] = time.monotonic
 
 
 @dataclass(frozen=True)
@@ -107,6 +119,7 @@ class Session:
     jetstream_options: dict[str, Any] = field(default_factory=dict)
     read_only: bool = False
     name: str = "jstui"
+    clocks: Clocks = field(default_factory=Clocks)
     status: ConnectionStatus = field(default_factory=ConnectionStatus)
     slow_consumer_drops: Counter[int] = field(default_factory=Counter)
     """Messages nats-py dropped per subscription id because its pending limit was reached."""
@@ -320,7 +333,9 @@ class Session:
         if not self.connected:
             return None
         try:
-            return await self.nc.rtt(timeout=2)
+            start = self.clocks.monotonic()
+            await self.nc.rtt(timeout=2)
+            return self.clocks.monotonic() - start
         except (nats.errors.Error, TimeoutError, NotConnectedError):
             return None
 
