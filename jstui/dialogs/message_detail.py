@@ -41,11 +41,13 @@ def _iso(moment: datetime) -> str:
 def metadata_text(message: FeedMessage, feed: Feed | None = None) -> Text:
     """The metadata block: subject, times, size, reply, and JetStream delivery facts."""
     rows: list[tuple[str, str]] = [("subject", sanitize(message.subject, max_len=1024))]
+    # ages are read from the feed's session clocks (a test may have stopped them)
+    now = feed.session.clocks.wall() if feed is not None else datetime.now(UTC).timestamp()
     received = datetime.fromtimestamp(message.time, UTC)
     rows.append(
         (
             "received",
-            f"{_iso(received)} ({format_age(datetime.now(UTC).timestamp() - message.time)})",
+            f"{_iso(received)} ({format_age(now - message.time)})",
         )
     )
     rows.append(("size", f"{format_size(len(message.data))} ({len(message.data):,} bytes)"))
@@ -62,7 +64,7 @@ def metadata_text(message: FeedMessage, feed: Feed | None = None) -> Text:
         if meta.pending is not None:
             rows.append(("pending", f"{meta.pending:,} more in the consumer"))
         if meta.timestamp is not None:
-            age = datetime.now(UTC).timestamp() - meta.timestamp.timestamp()
+            age = now - meta.timestamp.timestamp()
             rows.append(("stored", f"{_iso(meta.timestamp)} ({format_age(age)})"))
         if meta.domain:
             rows.append(("domain", sanitize(meta.domain, max_len=256)))

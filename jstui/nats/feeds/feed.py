@@ -129,7 +129,7 @@ class Feed:
     """One live subscription with its ring buffer and counters. Use `await feed.start()` and
     `await feed.stop()` (or `async with feed:`, or `await feed.run()` until cancelled)."""
 
-    def __init__(self, session: Session, spec: FeedSpec, *, clock: Any = time.time) -> None:
+    def __init__(self, session: Session, spec: FeedSpec, *, clock: Any = None) -> None:
         self.session = session
         self.spec = spec
         self.buffer: deque[FeedMessage] = deque(maxlen=spec.buffer)
@@ -149,13 +149,13 @@ class Feed:
         self.shown = 0
         self.filtered = 0
         self.skipped = 0
-        self.meter = RateMeter()
+        self.meter = RateMeter(clock=session.clocks.monotonic)  # the session's clocks: see Clocks
         self.acks: dict[int, AckKind] = {}
         """Acknowledgements sent, by message index (consuming feeds): the one record of them,
         read by the feed's log and the detail screen alike."""
         self.acks_sent = 0
         """Bumped with every acknowledgement, so a view knows when to redraw without diffing."""
-        self._clock = clock
+        self._clock = session.clocks.wall if clock is None else clock
         self._cursor = 0
         self._metered_count = 0
         self._metered_bytes = 0

@@ -284,7 +284,7 @@ class StreamsPane(Pane):
             return
         consumers = self._consumers.get(summary.name)
         width = max(self.query_one("#streams-detail").size.width, 40)
-        body.update(render_detail(summary, consumers, width=width))
+        body.update(render_detail(summary, consumers, width=width, now=self.session.clocks.wall()))
 
     def on_resize(self) -> None:
         self._show_detail()
