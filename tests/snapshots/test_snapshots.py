@@ -36,6 +36,7 @@ from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
 import nats
+import pytest
 from textual.pilot import Pilot
 from textual.widgets import DataTable, Input, TextArea
 
@@ -57,6 +58,7 @@ RunBefore = Callable[[Pilot[Any]], Awaitable[None]]
 WIDE = (160, 45)
 SMALL = (80, 24)
 TUTORIAL_MESSAGES = [("my.subject.test", f"Message {n}".encode()) for n in range(1, 6)]
+TEXT_PAYLOAD = b"Tea is ready.\nThe kettle: boiled twice."
 JSON_PAYLOAD = b'{"order": 1042, "item": "tea", "quantity": 2, "tags": ["green", "loose"]}'
 BINARY_PAYLOAD = bytes(range(0, 256, 3))
 SETTLE_FRAMES = 4
@@ -196,39 +198,17 @@ def test_dashboard_small(
     assert snap_compare(app, terminal_size=SMALL, run_before=dashboard(stopped_clocks))
 
 
-def test_streams_maximized(
-    snap_compare: SnapCompare, snapshot_app: SnapshotApp, stopped_clocks: StoppedClocks
+@pytest.mark.parametrize(
+    "key", ["1", "2", "3", "4"], ids=["streams", "feeds", "requests", "workers"]
+)
+def test_pane_maximized(
+    snap_compare: SnapCompare, snapshot_app: SnapshotApp, stopped_clocks: StoppedClocks, key: str
 ) -> None:
-    """You should see the Streams pane alone: the table and example_stream's state."""
+    """You should see one pane alone (number key, then z): Streams with the table and
+    example_stream's whole detail; Feeds with the my.subject.* feed and its five lines;
+    Request/Reply with no requests yet; Workers with no pool yet."""
     app = snapshot_app()
-    run_before = dashboard(stopped_clocks, "1", "z")
-    assert snap_compare(app, terminal_size=WIDE, run_before=run_before)
-
-
-def test_feeds_maximized(
-    snap_compare: SnapCompare, snapshot_app: SnapshotApp, stopped_clocks: StoppedClocks
-) -> None:
-    """You should see the Feeds pane alone: the my.subject.* feed with its five lines."""
-    app = snapshot_app()
-    run_before = dashboard(stopped_clocks, "2", "z")
-    assert snap_compare(app, terminal_size=WIDE, run_before=run_before)
-
-
-def test_requests_maximized(
-    snap_compare: SnapCompare, snapshot_app: SnapshotApp, stopped_clocks: StoppedClocks
-) -> None:
-    """You should see the Request/Reply pane alone, with no requests yet."""
-    app = snapshot_app()
-    run_before = dashboard(stopped_clocks, "3", "z")
-    assert snap_compare(app, terminal_size=WIDE, run_before=run_before)
-
-
-def test_workers_maximized(
-    snap_compare: SnapCompare, snapshot_app: SnapshotApp, stopped_clocks: StoppedClocks
-) -> None:
-    """You should see the Workers pane alone, with no pool yet."""
-    app = snapshot_app()
-    run_before = dashboard(stopped_clocks, "4", "z")
+    run_before = dashboard(stopped_clocks, key, "z")
     assert snap_compare(app, terminal_size=WIDE, run_before=run_before)
 
 
@@ -251,32 +231,26 @@ def detail_of_newest(clocks: StoppedClocks, subject: str, payload: bytes) -> Run
     return run_before
 
 
-def test_message_detail_text(
-    snap_compare: SnapCompare, snapshot_app: SnapshotApp, stopped_clocks: StoppedClocks
+@pytest.mark.parametrize(
+    ("subject", "payload"),
+    [
+        pytest.param("my.subject.note", TEXT_PAYLOAD, id="text"),
+        pytest.param("my.subject.order", JSON_PAYLOAD, id="json"),
+        pytest.param("my.subject.blob", BINARY_PAYLOAD, id="binary"),
+    ],
+)
+def test_message_detail(
+    snap_compare: SnapCompare,
+    snapshot_app: SnapshotApp,
+    stopped_clocks: StoppedClocks,
+    subject: str,
+    payload: bytes,
 ) -> None:
-    """You should see the detail of a text message: subject my.subject.note, received
-    2024-06-01T12:00:00.000Z (3s ago), no headers, the payload as text."""
+    """You should see the detail of message #6 (`subject`): received 2024-06-01T12:00:00.000Z
+    (3s ago), no headers, no reply subject, and the payload as text, pretty-printed JSON or a
+    hex dump (the test's id)."""
     app = snapshot_app()
-    payload = b"Tea is ready.\nThe kettle: boiled twice."
-    run_before = detail_of_newest(stopped_clocks, "my.subject.note", payload)
-    assert snap_compare(app, terminal_size=WIDE, run_before=run_before)
-
-
-def test_message_detail_json(
-    snap_compare: SnapCompare, snapshot_app: SnapshotApp, stopped_clocks: StoppedClocks
-) -> None:
-    """You should see the detail of a JSON message, the payload pretty-printed."""
-    app = snapshot_app()
-    run_before = detail_of_newest(stopped_clocks, "my.subject.order", JSON_PAYLOAD)
-    assert snap_compare(app, terminal_size=WIDE, run_before=run_before)
-
-
-def test_message_detail_binary(
-    snap_compare: SnapCompare, snapshot_app: SnapshotApp, stopped_clocks: StoppedClocks
-) -> None:
-    """You should see the detail of a binary message, the payload as a hex dump."""
-    app = snapshot_app()
-    run_before = detail_of_newest(stopped_clocks, "my.subject.blob", BINARY_PAYLOAD)
+    run_before = detail_of_newest(stopped_clocks, subject, payload)
     assert snap_compare(app, terminal_size=WIDE, run_before=run_before)
 
 
