@@ -152,9 +152,14 @@ def _bindings_of(widgets: Iterable[object]) -> list[tuple[str, str]]:
     seen: set[tuple[str, str]] = set()
     keys: list[tuple[str, str]] = []
     for widget in widgets:
-        if not type(widget).__module__.startswith("jstui."):
-            continue
-        for binding in getattr(type(widget), "BINDINGS", []):
+        # Each jstui class's own BINDINGS, not inherited ones: a jstui subclass of a Textual
+        # widget (ResponderTable is a DataTable) must not list the DataTable's cursor keys.
+        own = (
+            cls.__dict__.get("BINDINGS", [])
+            for cls in type(widget).__mro__
+            if cls.__module__.startswith("jstui.")
+        )
+        for binding in (binding for bindings in own for binding in bindings):
             if not isinstance(binding, Binding) or not binding.description:
                 continue
             key = binding.key_display or binding.key

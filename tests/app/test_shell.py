@@ -78,6 +78,17 @@ async def test_help_lists_the_keys(make_app: AppFactory) -> None:
         await wait_until(pilot, lambda: app.focused is not None, what="focus back in a pane")
 
 
+async def test_help_leaves_out_the_keys_textual_widgets_bind(make_app: AppFactory) -> None:
+    """A jstui subclass of a Textual widget (the responders' DataTable) adds no cursor keys."""
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_connected(pilot)
+        sections = dict(app._key_sections())
+        requests = [description for _, description in sections["Request/Reply"]]
+        assert "New request" in requests
+        assert "Cursor up" not in requests and "Select" not in requests
+
+
 async def test_read_only_is_shown(make_app: AppFactory) -> None:
     app = make_app(read_only=True)
     async with app.run_test(size=(160, 45)) as pilot:
