@@ -44,7 +44,7 @@ from jstui.app import JstuiApp
 from jstui.dialogs.help import HelpScreen
 from jstui.dialogs.message_detail import MessageDetailScreen
 from jstui.dialogs.stream_form import StreamFormScreen
-from jstui.nats.feeds import FeedState
+from jstui.nats.feeds.feed import FeedState
 from jstui.nats.session import ConnectionState
 from jstui.widgets.feeds import FeedsPane
 from jstui.widgets.status import StatusLine
@@ -274,7 +274,7 @@ def test_stream_form_errors(
         await pilot.press("enter")
         await wait_until(
             pilot,
-            lambda: any(error.display for error in form.query(".field-error")),
+            lambda: all(form.query_one(f"#error-{key}").display for key in ("subjects", "max_age")),
             what="field errors",
         )
         assert isinstance(pilot.app, JstuiApp)
