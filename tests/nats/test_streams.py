@@ -848,6 +848,10 @@ async def test_saving_an_unchanged_hostile_stream_changes_nothing(
         assert after["max_msgs"] == 7
         assert after == {**json.loads(before), "max_msgs": 7}
 
+        # A change that breaks an unchanged field's rule is still caught (window 2m > age 1m).
+        with pytest.raises(SpecErrors, match="max age"):
+            await streams.update(StreamSpec(**{**vars(current), "max_age": "1m"}), base=current)
+
         # A new value is still judged by jstui's rules.
         with pytest.raises(SpecErrors, match="control characters"):
             await streams.update(

@@ -93,6 +93,9 @@ FORM_KEYS = (
 """The StreamConfig keys the form owns; an update leaves every other key as the server has it."""
 
 _WIRE_KEYS = {"replicas": "num_replicas"}
+
+_JUDGED_WITH = {"duplicate_window": ("max_age",)}
+"""A field whose rule also reads other fields: a change to them judges it again."""
 """The `StreamSpec` fields whose config key has another name (the others share theirs)."""
 
 
@@ -162,7 +165,11 @@ class StreamSpec:
         errors = self._problems(max_payload)
         if base is not None:
             changed = set(self.changed_fields(base))
-            errors = {key: message for key, message in errors.items() if key in changed}
+            errors = {
+                key: message
+                for key, message in errors.items()
+                if changed.intersection((key, *_JUDGED_WITH.get(key, ())))
+            }
         return errors
 
     def _problems(self, max_payload: int | None) -> dict[str, str]:
