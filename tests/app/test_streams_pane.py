@@ -25,6 +25,7 @@ from jstui.dialogs.stream_purge import StreamPurgeScreen
 from jstui.nats.embedded import EmbeddedServer
 from jstui.widgets.streams import StreamsPane
 from tests.app.conftest import AppFactory, screen_text, wait_connected, wait_until
+from tests.nats.test_streams import create_hostile_stream, raw_stream_config
 
 # -- helpers ---------------------------------------------------------------------------------------
 
@@ -469,31 +470,13 @@ async def test_hostile_names_and_descriptions_are_shown_literally(
 
 # -- editing keeps what the server has -------------------------------------------------------------
 
-HOSTILE_DESCRIPTION = "OSC52 \x1b]52;c;SElKQUNLRUQ=\x07 BEL \x07 RLO \u202e end"
-
-
-async def raw_config(nc: Client, name: str) -> str:
-    """The stream's config as the server reports it (`$JS.API.STREAM.INFO.<name>`)."""
-    reply = await nc.request(f"$JS.API.STREAM.INFO.{name}", b"", timeout=5)
-    info = json.loads(reply.data)
-    assert "error" not in info, info
-    return json.dumps(info["config"], sort_keys=True, ensure_ascii=False)
-
 
 async def test_saving_an_unchanged_stream_keeps_its_config(
     make_app: AppFactory, nc: Client, unique: str
 ) -> None:
     """Defect 3 of #10: the form used to write back the display text of the description."""
     name = f"{unique}_na\u202eme"
-    config = {
-        "name": name,
-        "description": HOSTILE_DESCRIPTION,
-        "subjects": [f"{unique}.x\x1b.*", f"{unique}.y"],
-        "storage": "memory",
-    }
-    reply = await nc.request(f"$JS.API.STREAM.CREATE.{name}", json.dumps(config).encode())
-    assert "error" not in json.loads(reply.data)
-    before = await raw_config(nc, name)
+    before = await create_hostile_stream(nc, name, [f"{unique}.x\x1b.*", f"{unique}.y"])
     try:
         app = make_app()
         async with app.run_test(size=(160, 45)) as pilot:
@@ -507,18 +490,18 @@ async def test_saving_an_unchanged_stream_keeps_its_config(
             assert not form.query("Input#field-subjects")
             text = screen_text(app)
             assert text.count("contains control characters: kept as it is") == 3  # + the name
-            assert "OSC52 \u241b]52;c;SElKQUNLRUQ=\u2407" in text
+            assert "ESC \u241b]52;c;SElKQUNLRUQ=\u2407" in text
             assert "\x1b" not in text and "\u202e" not in text
             await pilot.press("ctrl+s")
             await wait_until(pilot, lambda: app.screen is app.dashboard, what="form closed")
-            assert await raw_config(nc, name) == before
+            assert await raw_stream_config(nc, name) == before
 
             # A real change still goes through, and only it.
             form = await open_form(pilot, "e")
             await fill(pilot, "#field-max_msgs", "42")
             await pilot.press("ctrl+s")
             await wait_until(pilot, lambda: app.screen is app.dashboard, what="form closed")
-            assert json.loads(await raw_config(nc, name)) == {
+            assert json.loads(await raw_stream_config(nc, name)) == {
                 **json.loads(before),
                 "max_msgs": 42,
             }

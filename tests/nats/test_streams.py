@@ -810,7 +810,7 @@ async def test_existing_stream_with_control_characters_can_be_deleted(
 HOSTILE_DESCRIPTION = "ESC \x1b]52;c;SElKQUNLRUQ=\x07 BEL \x07 RLO \u202e end \x9b31m"
 
 
-async def _raw_config(nc: Client, name: str) -> str:
+async def raw_stream_config(nc: Client, name: str) -> str:
     """The stream's config exactly as the server reports it (`$JS.API.STREAM.INFO.<name>`)."""
     reply = await nc.request(f"$JS.API.STREAM.INFO.{name}", b"", timeout=5)
     info = json.loads(reply.data)
@@ -818,21 +818,29 @@ async def _raw_config(nc: Client, name: str) -> str:
     return json.dumps(info["config"], sort_keys=True, ensure_ascii=False)
 
 
+async def create_hostile_stream(nc: Client, name: str, subjects: list[str], **extra: int) -> str:
+    """Create, as another program could, a stream whose description and subjects hold ESC, BEL
+    and a BiDi override; returns its config as the server reports it."""
+    config = {
+        "name": name,
+        "description": HOSTILE_DESCRIPTION,
+        "subjects": subjects,
+        "storage": "memory",
+        **extra,
+    }
+    reply = await nc.request(f"$JS.API.STREAM.CREATE.{name}", json.dumps(config).encode())
+    assert "error" not in json.loads(reply.data)
+    return await raw_stream_config(nc, name)
+
+
 async def test_saving_an_unchanged_hostile_stream_changes_nothing(
     nats_url: str, nc: Client, unique: str
 ) -> None:
     """Defect 3 of #10: the form's values are the real ones, and unchanged fields are not sent."""
     name = f"{unique}_na\u202eme"
-    config = {
-        "name": name,
-        "description": HOSTILE_DESCRIPTION,
-        "subjects": [f"{unique}.a\x1bb", f"{unique}.ok.*"],
-        "storage": "memory",
-        "max_bytes": 10_000_001,  # not a round number of any unit
-    }
-    reply = await nc.request(f"$JS.API.STREAM.CREATE.{name}", json.dumps(config).encode())
-    assert "error" not in json.loads(reply.data)
-    before = await _raw_config(nc, name)
+    subjects = [f"{unique}.a\x1bb", f"{unique}.ok.*"]
+    # max bytes not a round number of any unit
+    before = await create_hostile_stream(nc, name, subjects, max_bytes=10_000_001)
     async with Session([nats_url]) as session:
         streams = StreamService(session)
         current = StreamSpec.from_config(await streams.config(name))
@@ -840,11 +848,11 @@ async def test_saving_an_unchanged_hostile_stream_changes_nothing(
         # Unchanged, as the form sends it (with the spec it started from) and without a base.
         await streams.update(StreamSpec(**vars(current)), base=current)
         await streams.update(StreamSpec(**vars(current)))
-        assert await _raw_config(nc, name) == before
+        assert await raw_stream_config(nc, name) == before
 
         # A change sends that field only: the hostile description and subjects stay byte for byte.
         await streams.update(StreamSpec(**{**vars(current), "max_msgs": "7"}), base=current)
-        after = json.loads(await _raw_config(nc, name))
+        after = json.loads(await raw_stream_config(nc, name))
         assert after["max_msgs"] == 7
         assert after == {**json.loads(before), "max_msgs": 7}
 
