@@ -25,11 +25,14 @@ from jstui.format.payload import (
 )
 from jstui.format.text import headers_lines, safe_text, sanitize, sanitize_multiline
 from jstui.format.units import (
+    compact_size,
     format_age,
     format_count,
     format_duration_short,
     format_rate,
     format_size,
+    parse_size,
+    size_field,
 )
 
 # Code points that must never reach a terminal from network text.
@@ -552,6 +555,31 @@ def test_payload_preview_exact_width_is_not_cut() -> None:
 )
 def test_format_size(n: int, expected: str) -> None:
     assert format_size(n) == expected
+
+
+@pytest.mark.parametrize(
+    ("unit", "power"),
+    [("B", 0), ("KiB", 1), ("MiB", 2), ("GiB", 3), ("TiB", 4), ("PiB", 5), ("EiB", 6)],
+)
+def test_every_displayed_size_unit_reads_back(unit: str, power: int) -> None:
+    """A size shown in any unit can be typed back into a form (`1PiB` and `1EiB` were refused)."""
+    n = 3 * 1024**power + 1024 ** max(power - 1, 0) * 512 if power else 3
+    shown = format_size(n)
+    assert shown.endswith(f" {unit}")
+    assert parse_size(shown) == pytest.approx(n, rel=0.05)  # shown to one decimal
+    assert parse_size(f"1{unit}") == 1024**power
+    assert parse_size(f"1 {unit.lower()}") == 1024**power
+    assert parse_size(size_field(n)) == n  # the form's own text is exact
+    assert parse_size(compact_size(min(n, 1024**4))) == pytest.approx(min(n, 1024**4), rel=0.05)
+    if power:
+        assert size_field(1024**power) == f"1{unit}"
+
+
+def test_rounded_display_sizes_read_back_to_the_nearest_byte() -> None:
+    assert format_size(1126) == "1.1 KiB" and parse_size("1.1 KiB") == 1126
+    assert compact_size(1126) == "1.1K" and parse_size("1.1K") == 1126
+    with pytest.raises(ValueError, match="whole number of bytes"):
+        parse_size("1.5B")
 
 
 @pytest.mark.parametrize(

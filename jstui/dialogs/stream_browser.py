@@ -9,6 +9,11 @@ back the other way, `o` flips the order, `g` jumps to a sequence, `f` filters by
 (wildcards allowed). The selected message's sequence, subject, time, headers and payload are shown
 beside (wide terminal) or below (narrow) the list; `v` cycles the payload between text, pretty JSON
 and a hex dump.
+
+Focus moves one level at a time, and says so: Enter on a message moves into its detail (the
+detail's border lights up and its title says how to scroll and how to go back), Escape from the
+detail or from a field goes back to the list, and Escape on the list closes the browser. The
+footer names what Escape does where the focus is ("Back to list" or "Close").
 """
 
 from __future__ import annotations
@@ -94,6 +99,8 @@ class StreamBrowserScreen(Screen[None]):
     """Browse stream `name` page by page, newest first, without consuming anything."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
+        # One key, two meanings: `check_action` enables the one that fits where the focus is.
+        Binding("escape", "back", "Back to list"),
         Binding("escape", "close", "Close"),
         Binding("pagedown", "next_page", "Next page", key_display="PgDn", priority=True),
         Binding("pageup", "previous_page", "Prev page", key_display="PgUp", priority=True),
@@ -136,13 +143,15 @@ class StreamBrowserScreen(Screen[None]):
         yield Static("", id="browser-error", markup=False)
         with Container(id="browser-body"):
             table: DataTable[Text] = DataTable(id="browser-table", cursor_type="row")
+            table.border_title = "Messages"
             table.add_column(Text("Seq", justify="right"), key="seq")
             table.add_column("Time", key="time")
             table.add_column("Subject", key="subject")
             table.add_column(Text("Size", justify="right"), key="size")
             table.add_column("Payload", key="payload")
             yield table
-            with ScrollableContainer(id="browser-detail"):
+            with ScrollableContainer(id="browser-detail") as detail:
+                detail.border_title = "Message"
                 yield Static(id="browser-detail-body")
         yield Static(id="browser-status")
         yield Footer()
@@ -150,6 +159,7 @@ class StreamBrowserScreen(Screen[None]):
     def on_mount(self) -> None:
         self.query_one("#browser-error").display = False
         self.query_one("#browser-table").focus()
+        self._focus_moved()
         self._update_title()
         # After the first layout, so that the first page fills the table's real height.
         self.call_after_refresh(self.action_reload)
@@ -306,12 +316,40 @@ class StreamBrowserScreen(Screen[None]):
     def _selected(self) -> None:
         self.query_one("#browser-detail").focus()
 
+    # -- where the focus is ----------------------------------------------------------------------
+
+    @property
+    def away_from_list(self) -> bool:
+        """True while the focus is in the detail or a field: Escape goes back to the list."""
+        return self.focused is not None and self.focused is not self.table
+
+    def on_descendant_focus(self) -> None:
+        self._focus_moved()
+
+    def on_descendant_blur(self) -> None:
+        self._focus_moved()
+
+    def _focus_moved(self) -> None:
+        """Say in the borders and the footer where the focus is and what Escape will do."""
+        detail = self.query_one("#browser-detail")
+        in_detail = self.focused is detail
+        detail.border_subtitle = "↑↓ scroll · Esc back to the list" if in_detail else ""
+        self.table.border_subtitle = "" if in_detail else "Enter reads the message · Esc closes"
+        self.refresh_bindings()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "back":
+            return self.away_from_list
+        if action == "close":
+            return not self.away_from_list
+        return True
+
     # -- actions -------------------------------------------------------------------------------
 
+    def action_back(self) -> None:
+        self.table.focus()
+
     def action_close(self) -> None:
-        if isinstance(self.focused, Input) or self.focused is self.query_one("#browser-detail"):
-            self.table.focus()
-            return
         self.dismiss(None)
 
     def action_next_page(self) -> None:

@@ -4,6 +4,12 @@ One form for both: `StreamFormScreen(service)` creates, `StreamFormScreen(servic
 edits (the spec comes from the stream's current config). It dismisses with the `StreamSummary`
 the server answered, or None when cancelled.
 
+The fields hold the stream's real values, never their display text. A value an `Input` cannot hold
+safely (control characters, BiDi overrides: `Input` draws them raw, and the terminal would obey
+them) is not put into one: the row shows a sanitized preview and "kept as it is", and `spec()`
+returns the real value, so the update leaves it untouched (`StreamService.update` sends only what
+changed from the spec the form started from; saving an unchanged form sends nothing).
+
 Bad input is caught by `StreamSpec.validate()` and shown under each field; a refusal from the
 server is shown above the buttons with the server's own (sanitized) description. In both cases the
 form stays open with what the user typed, and nothing has changed on the server.
@@ -61,6 +67,19 @@ PARSERS: dict[str, Callable[[str], object]] = {
 }
 """The fields checked alone when the user leaves them, by the parser `StreamSpec.validate` uses."""
 
+CHOICE_FIELDS = frozenset({"retention", "storage", "discard", "allow_direct"})
+"""The fields that are a Select or a Checkbox; every other field is typed text."""
+
+KEPT_NOTE = "contains control characters: kept as it is"
+"""Under a field whose real value cannot be shown in an `Input` (see the module docstring)."""
+
+
+def editable_in_input(value: str) -> bool:
+    """Whether `value` can go into an `Input` as it is: printable text only (no ESC, BEL, BiDi
+    override or other character that `Input` would pass raw to the terminal)."""
+    return value.isprintable()
+
+
 RETENTION_CHOICES = (
     ("limits: keep until a limit removes them", "limits"),
     ("interest: keep until every consumer acked", "interest"),
@@ -86,6 +105,13 @@ class StreamFormScreen(FormScreen[StreamSummary | None]):
         super().__init__()
         self._service = service
         self._current = current
+        self._kept: dict[str, str] = {}
+        """The text fields whose real value stays as the server has it, by spec key."""
+        if current is not None:
+            for key, _label, _placeholder in FIELDS:
+                value = getattr(current, key)
+                if key not in CHOICE_FIELDS and not editable_in_input(value):
+                    self._kept[key] = value
 
     @property
     def editing(self) -> bool:
@@ -147,15 +173,21 @@ class StreamFormScreen(FormScreen[StreamSummary | None]):
                 disabled=disabled,
             )
         value = getattr(spec, key)
+        if key in self._kept:
+            # Never the raw value in an Input (the terminal would obey its escapes), never the
+            # display text either (saving would write it back): a preview, and the value is kept.
+            return Static(
+                Text(sanitize(value, max_len=500), style="italic"),
+                id=widget_id,
+                classes="form-kept",
+            )
         validators: list[Validator] = []
-        if key == "name":
+        if key == "name" and not self.editing:
             validators.append(ProblemOf(lambda text: stream_name_problem(text.strip())))
         elif key in PARSERS:
             validators.append(ParsedBy(PARSERS[key]))
-        # Values from the server are shown sanitized: an Input must not pass escapes to the
-        # terminal. (A stream whose description holds control characters saves them escaped.)
         return Input(
-            sanitize(value, max_len=10_000) if value else "",
+            value,
             placeholder=placeholder,
             id=widget_id,
             compact=True,
@@ -186,6 +218,8 @@ class StreamFormScreen(FormScreen[StreamSummary | None]):
 
     def _note(self, key: str) -> str:
         """The line under a field in edit mode that says what the server will not change."""
+        if key in self._kept:
+            return KEPT_NOTE
         if reason := self._disabled_reason(key):
             return f"cannot change: {reason}"
         if self.editing and key == "retention":
@@ -194,15 +228,18 @@ class StreamFormScreen(FormScreen[StreamSummary | None]):
 
     def on_mount(self) -> None:
         self.query_one("#stream-form-error").display = False
-        first = "description" if self.editing else "name"
+        wanted = ("description", "subjects", "max_age") if self.editing else ("name",)
+        first = next(key for key in wanted if key not in self._kept)
         self.query_one(f"#field-{first}").focus()
 
     # -- reading and showing -------------------------------------------------------------------
 
     def spec(self) -> StreamSpec:
-        """The form as typed (names and subjects trimmed)."""
+        """The form as typed (names and subjects trimmed); kept fields as the server has them."""
 
         def text(key: str) -> str:
+            if key in self._kept:
+                return self._kept[key]
             return self.query_one(f"#field-{key}", Input).value
 
         def choice(key: str) -> str:
@@ -210,7 +247,8 @@ class StreamFormScreen(FormScreen[StreamSummary | None]):
             return value if isinstance(value, str) else ""
 
         return StreamSpec(
-            name=text("name").strip(),
+            # An edit cannot rename: the name is the stream's own, whatever it looks like.
+            name=self._current.name if self._current is not None else text("name").strip(),
             description=text("description"),
             subjects=text("subjects"),
             retention=choice("retention"),  # type: ignore[arg-type]
@@ -239,10 +277,10 @@ class StreamFormScreen(FormScreen[StreamSummary | None]):
 
     @work(exclusive=True, group="stream-form", exit_on_error=False, description="save stream")
     async def _save(self, spec: StreamSpec) -> None:
-        service = self._service
+        service, current = self._service, self._current
         ok, result = await self.submit_form(
             "stream-form-save",
-            lambda: service.update(spec) if self.editing else service.create(spec),
+            lambda: service.create(spec) if current is None else service.update(spec, base=current),
         )
         if ok:
             self.dismiss(result)

@@ -86,6 +86,13 @@ _SIZE_UNITS: dict[str, int] = {
     "T": 1024**4,
     "TB": 1024**4,
     "TIB": 1024**4,
+    # Every unit `format_size` shows must read back: sizes are displayed up to EiB.
+    "P": 1024**5,
+    "PB": 1024**5,
+    "PIB": 1024**5,
+    "E": 1024**6,
+    "EB": 1024**6,
+    "EIB": 1024**6,
 }
 _INTEGER = r"(?:\d{1,3}(?:,\d{3})+|\d+(?:_\d+)*)"
 _SIZE = re.compile(rf"({_INTEGER}(?:\.\d+)?)\s*([A-Za-z]*)")
@@ -154,8 +161,10 @@ def duration_field(seconds: float | None) -> str:
 def parse_size(text: str) -> int | None:
     """Bytes for "512", "10MiB", "10 MiB", "10MB", "1.5GiB"; "" or "unlimited" give None (no limit).
 
-    Units follow natscli: K, KB and KiB (and M/G/T alike) are all powers of 1024, so "10MB" is
-    10485760 bytes. Digits may be grouped with "_" or with "," in threes.
+    Units follow natscli: K, KB and KiB (and M/G/T/P/E alike) are all powers of 1024, so "10MB" is
+    10485760 bytes. Every text `format_size`, `compact_size` and `size_field` show reads back;
+    a decimal that is not a whole number of bytes ("1.1KiB") is rounded to the nearest byte.
+    Digits may be grouped with "_" or with "," in threes.
     """
     raw = text.strip()
     if _is_unlimited(raw):
@@ -165,9 +174,13 @@ def parse_size(text: str) -> int | None:
     match = _SIZE.fullmatch(raw)
     if match is None or match[2].upper() not in _SIZE_UNITS:
         raise ValueError(f"not a size: {quote_input(raw)}; {_SIZE_HINT}")
-    amount = Fraction(match[1].replace(",", "").replace("_", "")) * _SIZE_UNITS[match[2].upper()]
+    unit = _SIZE_UNITS[match[2].upper()]
+    amount = Fraction(match[1].replace(",", "").replace("_", "")) * unit
     if amount.denominator != 1:
-        raise ValueError(f"not a whole number of bytes: {quote_input(raw)}")
+        if unit == 1:
+            raise ValueError(f"not a whole number of bytes: {quote_input(raw)}")
+        # A displayed size ("1.1 KiB", one decimal) is a rounded value: take the nearest byte.
+        amount = Fraction(round(amount))
     if amount > _INT64_MAX:
         raise ValueError("a size can be at most 8EiB")
     return int(amount)
@@ -181,7 +194,14 @@ def size_field(n: int | None) -> str:
     """
     if n is None or n < 0:
         return ""
-    for unit, size in (("TiB", 1024**4), ("GiB", 1024**3), ("MiB", 1024**2), ("KiB", 1024)):
+    for unit, size in (
+        ("EiB", 1024**6),
+        ("PiB", 1024**5),
+        ("TiB", 1024**4),
+        ("GiB", 1024**3),
+        ("MiB", 1024**2),
+        ("KiB", 1024),
+    ):
         if n < size:
             continue
         thousandths, rest = divmod(n * 1000, size)

@@ -159,3 +159,35 @@ async def test_browsing_an_interest_stream_leaves_it_unchanged(
     assert info.state.consumer_count == 1
     assert after.num_pending == before.num_pending == 5
     assert after.delivered.stream_seq == before.delivered.stream_seq == 0
+
+
+async def test_enter_shows_the_move_into_the_detail_and_escape_steps_back(
+    make_app: AppFactory, nc: Client, unique: str
+) -> None:
+    """Enter moved the focus into the detail with no sign, and Escape's two steps were unsaid."""
+    name = f"{unique}_focus"
+    await fill_stream(nc, name, unique, 6)
+    app: JstuiApp = make_app()
+    async with app.run_test(size=(160, 45)) as pilot:
+        browser = await open_browser(pilot, name)
+        detail = browser.query_one("#browser-detail")
+        text = screen_text(app)
+        assert "Enter reads the message" in text and "esc Close" in text.replace("  ", " ")
+        assert "Back to list" not in text
+
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: app.focused is detail, what="detail focused")
+        await pilot.pause()
+        text = screen_text(app)
+        assert "Esc back to the list" in text, "the detail says it has the focus"
+        assert "Back to list" in text and "Enter reads the message" not in text
+        assert "esc Close" not in text.replace("  ", " ")
+
+        await pilot.press("escape")  # one step back: the list, browser still open
+        await wait_until(pilot, lambda: app.focused is browser.table, what="list focused")
+        assert app.screen is browser
+        await pilot.pause()
+        assert "Esc back to the list" not in screen_text(app)
+
+        await pilot.press("escape")  # and out
+        await wait_until(pilot, lambda: app.screen is app.dashboard, what="closed")

@@ -25,8 +25,9 @@ from jstui.dialogs.stream_purge import StreamPurgeScreen
 from jstui.nats.embedded import EmbeddedServer
 from jstui.widgets.streams import StreamsPane
 from tests.app.conftest import AppFactory, screen_text, wait_connected, wait_until
+from tests.nats.test_streams import create_hostile_stream, raw_stream_config
 
-# -- helpers -----------------------------------------------------------------------------------
+# -- helpers ---------------------------------------------------------------------------------------
 
 
 def pane_of(app: JstuiApp) -> StreamsPane:
@@ -116,7 +117,7 @@ async def publish(nc: Client, subject: str, count: int, start: int = 0) -> None:
         await js.publish(subject, f"message {i}".encode())
 
 
-# -- the tutorial flow -------------------------------------------------------------------------
+# -- the tutorial flow -----------------------------------------------------------------------------
 
 
 async def test_tutorial_stream_created_through_the_form_then_edited(
@@ -176,7 +177,7 @@ async def test_tutorial_stream_created_through_the_form_then_edited(
         assert info.config.max_age == 9 and info.config.max_bytes == 10 * 1024 * 1024
 
 
-# -- bad input and server refusals ---------------------------------------------------------------
+# -- bad input and server refusals -----------------------------------------------------------------
 
 
 async def test_validation_messages_next_to_the_fields(
@@ -248,7 +249,7 @@ async def test_server_error_is_shown_in_the_form_with_the_input_intact(
     assert f"{unique}_second" not in await stream_names(nc)
 
 
-# -- purge and delete ----------------------------------------------------------------------------
+# -- purge and delete ------------------------------------------------------------------------------
 
 
 async def test_purge_by_subject_keep_newest_and_all(
@@ -322,7 +323,7 @@ async def test_delete_only_after_confirmation(
     assert name not in await stream_names(nc)
 
 
-# -- browsing never consumes ---------------------------------------------------------------------
+# -- browsing never consumes -----------------------------------------------------------------------
 
 
 async def test_browsing_a_work_queue_stream_leaves_its_messages(
@@ -397,7 +398,7 @@ async def test_read_only_refuses_every_change(
     assert name in await stream_names(nc)
 
 
-# -- what the user sees --------------------------------------------------------------------------
+# -- what the user sees ----------------------------------------------------------------------------
 
 
 async def test_pane_at_quarter_maximized_and_small_sizes(
@@ -451,15 +452,114 @@ async def test_hostile_names_and_descriptions_are_shown_literally(
             await wait_connected(pilot)
             await select_stream(pilot, name)
             shown = f"[b]{unique}\\u202e\u241b[2J"
-            await wait_until(pilot, lambda: "cannot manage this stream" in screen_text(app))
+            await wait_until(pilot, lambda: shown in screen_text(app))
             text = screen_text(app)
+            assert "cannot manage this stream" not in text  # any name the server took works
             assert shown in text
             assert f"[link=x].{unique}.*" in text
             assert "[@click=app.quit]quit[/] \\x9b31m" in text
             assert "\x1b" not in text and "\u202e" not in text and "\x9b" not in text
-            # The service refuses such a name in API subjects; the refusal is shown, no crash.
             await pilot.press("b")
-            await pilot.pause()
-            assert app.is_running
+            await wait_until(
+                pilot, lambda: isinstance(app.screen, StreamBrowserScreen), what="browser"
+            )
+            assert "\x1b" not in screen_text(app)
     finally:
         await nc.request(f"$JS.API.STREAM.DELETE.{name}", b"")
+
+
+# -- editing keeps what the server has -------------------------------------------------------------
+
+
+async def test_saving_an_unchanged_stream_keeps_its_config(
+    make_app: AppFactory, nc: Client, unique: str
+) -> None:
+    """Defect 3 of #10: the form used to write back the display text of the description."""
+    name = f"{unique}_na\u202eme"
+    before = await create_hostile_stream(nc, name, [f"{unique}.x\x1b.*", f"{unique}.y"])
+    try:
+        app = make_app()
+        async with app.run_test(size=(160, 45)) as pilot:
+            await wait_connected(pilot)
+            await select_stream(pilot, name)
+            form = await open_form(pilot, "e")
+            # No raw value in an Input, and no display text that saving would write back.
+            for widget in form.query(Input):
+                assert widget.value.isprintable(), widget.id
+            assert not form.query("Input#field-description")
+            assert not form.query("Input#field-subjects")
+            text = screen_text(app)
+            assert text.count("contains control characters: kept as it is") == 3  # + the name
+            assert "ESC \u241b]52;c;SElKQUNLRUQ=\u2407" in text
+            assert "\x1b" not in text and "\u202e" not in text
+            await pilot.press("ctrl+s")
+            await wait_until(pilot, lambda: app.screen is app.dashboard, what="form closed")
+            assert await raw_stream_config(nc, name) == before
+
+            # A real change still goes through, and only it.
+            form = await open_form(pilot, "e")
+            await fill(pilot, "#field-max_msgs", "42")
+            await pilot.press("ctrl+s")
+            await wait_until(pilot, lambda: app.screen is app.dashboard, what="form closed")
+            assert json.loads(await raw_stream_config(nc, name)) == {
+                **json.loads(before),
+                "max_msgs": 42,
+            }
+    finally:
+        await nc.request(f"$JS.API.STREAM.DELETE.{name}", b"")
+
+
+async def test_every_action_works_on_a_name_shown_with_escapes(
+    make_app: AppFactory, nc: Client, unique: str
+) -> None:
+    """`na\\u202eme` (a real RLO) is shown with an escape; the actions use the real name."""
+    name = f"{unique}_na\u202eme"
+    js = nc.jetstream()
+    await js.add_stream(name=name, subjects=[f"{unique}.n.*"])
+    for i in range(5):
+        await js.publish(f"{unique}.n.{i % 2}", f"m{i}".encode())
+    app = make_app()
+    async with app.run_test(size=(160, 45)) as pilot:
+        await wait_connected(pilot)
+        pane = await select_stream(pilot, name)
+        await wait_until(pilot, lambda: "none" in screen_text(app), what="consumers listed")
+        assert f"{unique}_na\\u202eme" in screen_text(app)
+
+        await open_form(pilot, "e")
+        await fill(pilot, "#field-max_msgs", "100")
+        await pilot.press("ctrl+s")
+        await wait_until(pilot, lambda: app.screen is app.dashboard, what="edit saved")
+        assert (await js.stream_info(name)).config.max_msgs == 100
+
+        await pilot.press("b")
+        await wait_until(pilot, lambda: isinstance(app.screen, StreamBrowserScreen), what="browse")
+        browser = app.screen
+        assert isinstance(browser, StreamBrowserScreen)
+        await wait_until(pilot, lambda: len(browser.messages) == 5, what="messages")
+        await pilot.press("escape")
+        await wait_until(pilot, lambda: app.screen is app.dashboard, what="browser closed")
+
+        await pilot.press("p")
+        await wait_until(pilot, lambda: isinstance(app.screen, StreamPurgeScreen), what="purge")
+        await pilot.click("#purge-all")
+        await pilot.click("#purge-go")
+        await wait_until(pilot, lambda: isinstance(app.screen, ConfirmScreen), what="confirm")
+        assert "Purge 5 messages" in screen_text(app)
+        await pilot.press("y")
+        await wait_until(pilot, lambda: app.screen is app.dashboard, what="purged")
+        await wait_until(pilot, lambda: pane.selected == name)
+
+        async def messages_left() -> int:
+            return (await js.stream_info(name)).state.messages
+
+        for _ in range(50):
+            if await messages_left() == 0:
+                break
+            await pilot.pause(0.05)
+        assert await messages_left() == 0
+
+        await pilot.press("d")
+        await wait_until(pilot, lambda: isinstance(app.screen, ConfirmScreen), what="confirm")
+        await pilot.press("y")
+        await wait_until(pilot, lambda: name not in pane.table.rows, what="deleted")
+    assert name not in await stream_names(nc)

@@ -13,7 +13,8 @@ from nats.aio.client import Client
 from nats.js.api import ConsumerConfig
 
 from jstui.nats.embedded import EmbeddedServer
-from jstui.nats.errors import JstuiError, ReadOnlyError, ValidationError
+from jstui.nats.errors import JstuiError, ReadOnlyError, SpecErrors, ValidationError
+from jstui.nats.names import consumer_name_problem, queue_group_problem
 from jstui.nats.requests.console import RequestConsole
 from jstui.nats.requests.headers import REPLY_TO_HEADER, RESPONDER_HEADER, TIMEOUT_HEADER
 from jstui.nats.requests.record import RequestStatus
@@ -279,6 +280,33 @@ def test_short_form_round_trip() -> None:
 def test_short_form_errors_name_the_problem(text: str, message: str) -> None:
     with pytest.raises(ValidationError, match=message):
         parse_responder_option(text)
+
+
+def test_names_follow_the_one_rule_book() -> None:
+    """Queue, name and durable are judged by `jstui.nats.names` (decided by the server), not by a
+    pattern of the responders' own: a core queue group may hold dots, a stored one (the durable)
+    may not; names are consumer names."""
+    assert ResponderSpec.from_form(subject="a.b", queue="team.eu").queue == "team.eu"
+    assert ResponderSpec.from_form(subject="a.b", name="équipe:1").name == "équipe:1"
+    cases = [
+        ({"queue": "q\x1b"}, "queue", queue_group_problem("q\x1b")),
+        ({"mode": "stored", "queue": "team.eu"}, "queue", consumer_name_problem("team.eu")),
+        ({"name": "a.b"}, "name", consumer_name_problem("a.b")),
+        ({"mode": "stored", "durable": "d/1"}, "durable", consumer_name_problem("d/1")),
+    ]
+    for fields, key, problem in cases:
+        with pytest.raises(SpecErrors) as caught:
+            ResponderSpec.from_form(subject="a.b", **fields)
+        assert caught.value.errors[key] == problem, fields
+
+
+async def test_core_queue_group_with_a_dot_answers(
+    manager: ResponderManager, session: Session, unique: str
+) -> None:
+    spec = ResponderSpec.from_form(subject=f"{unique}.dot", queue=f"team.{unique}", count="2")
+    await _started(manager, spec)
+    reply = await session.nc.request(f"{unique}.dot", b"hi", timeout=5)
+    assert reply.data == b"hi"
 
 
 # -- plain nats-py requesters answered by jstui -------------------------------------------------

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import random
 import time
 
@@ -802,3 +803,66 @@ async def test_existing_stream_with_control_characters_can_be_deleted(
         assert await service.count(name) == 0
         await service.delete(name)
         assert not await service.exists(name)
+
+
+# -- saving what the server has --------------------------------------------------------------------
+
+HOSTILE_DESCRIPTION = "ESC \x1b]52;c;SElKQUNLRUQ=\x07 BEL \x07 RLO \u202e end \x9b31m"
+
+
+async def raw_stream_config(nc: Client, name: str) -> str:
+    """The stream's config exactly as the server reports it (`$JS.API.STREAM.INFO.<name>`)."""
+    reply = await nc.request(f"$JS.API.STREAM.INFO.{name}", b"", timeout=5)
+    info = json.loads(reply.data)
+    assert "error" not in info, info
+    return json.dumps(info["config"], sort_keys=True, ensure_ascii=False)
+
+
+async def create_hostile_stream(nc: Client, name: str, subjects: list[str], **extra: int) -> str:
+    """Create, as another program could, a stream whose description and subjects hold ESC, BEL
+    and a BiDi override; returns its config as the server reports it."""
+    config = {
+        "name": name,
+        "description": HOSTILE_DESCRIPTION,
+        "subjects": subjects,
+        "storage": "memory",
+        **extra,
+    }
+    reply = await nc.request(f"$JS.API.STREAM.CREATE.{name}", json.dumps(config).encode())
+    assert "error" not in json.loads(reply.data)
+    return await raw_stream_config(nc, name)
+
+
+async def test_saving_an_unchanged_hostile_stream_changes_nothing(
+    nats_url: str, nc: Client, unique: str
+) -> None:
+    """Defect 3 of #10: the form's values are the real ones, and unchanged fields are not sent."""
+    name = f"{unique}_na\u202eme"
+    subjects = [f"{unique}.a\x1bb", f"{unique}.ok.*"]
+    # max bytes not a round number of any unit
+    before = await create_hostile_stream(nc, name, subjects, max_bytes=10_000_001)
+    async with Session([nats_url]) as session:
+        streams = StreamService(session)
+        current = StreamSpec.from_config(await streams.config(name))
+        assert current.description == HOSTILE_DESCRIPTION  # the real value, not its display
+        # Unchanged, as the form sends it (with the spec it started from) and without a base.
+        await streams.update(StreamSpec(**vars(current)), base=current)
+        await streams.update(StreamSpec(**vars(current)))
+        assert await raw_stream_config(nc, name) == before
+
+        # A change sends that field only: the hostile description and subjects stay byte for byte.
+        await streams.update(StreamSpec(**{**vars(current), "max_msgs": "7"}), base=current)
+        after = json.loads(await raw_stream_config(nc, name))
+        assert after["max_msgs"] == 7
+        assert after == {**json.loads(before), "max_msgs": 7}
+
+        # A change that breaks an unchanged field's rule is still caught (window 2m > age 1m).
+        with pytest.raises(SpecErrors, match="max age"):
+            await streams.update(StreamSpec(**{**vars(current), "max_age": "1m"}), base=current)
+
+        # A new value is still judged by jstui's rules.
+        with pytest.raises(SpecErrors, match="control characters"):
+            await streams.update(
+                StreamSpec(**{**vars(current), "subjects": f"{unique}.x\x1b"}), base=current
+            )
+        await streams.delete(name)

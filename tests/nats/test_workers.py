@@ -13,6 +13,7 @@ from nats.js.api import RetentionPolicy
 
 from jstui.nats.embedded import EmbeddedServer
 from jstui.nats.errors import ReadOnlyError, SpecErrors
+from jstui.nats.names import consumer_name_problem, queue_group_problem, stream_name_problem
 from jstui.nats.session import Session
 from jstui.nats.workers.ledger import TaskLedger
 from jstui.nats.workers.load import LoadGenerator, LoadSpec, default_task_subject
@@ -151,6 +152,20 @@ def test_pool_spec_checks_each_field() -> None:
     js = PoolSpec(subject="a.>", mode=PoolMode.PULL, ack_wait=0, max_ack_pending=0, batch=0)
     assert set(js.validate()) == {"ack_wait", "max_ack_pending", "batch"}
     assert PoolSpec(subject="a.*", count=64).validate() == {}
+
+
+def test_pool_names_follow_the_one_rule_book() -> None:
+    """Queue, durable and stream are judged by `jstui.nats.names` (decided by the server): a core
+    queue group may hold dots; in JetStream modes the queue is the consumer name."""
+    assert PoolSpec(subject="a.*", queue="team.eu").validate() == {}
+    core = PoolSpec(subject="a.*", queue="q\x1b").validate()
+    assert core == {"queue": queue_group_problem("q\x1b")}
+    pull = PoolSpec(subject="a.*", mode=PoolMode.PULL, queue="team.eu", durable="d/1", stream="s.1")
+    assert pull.validate() == {
+        "queue": consumer_name_problem("team.eu"),
+        "durable": consumer_name_problem("d/1"),
+        "stream": stream_name_problem("s.1"),
+    }
 
 
 def test_delay_and_failure_rate_parsing() -> None:

@@ -9,7 +9,6 @@ answer (`reply()`). Plain data: no I/O here.
 from __future__ import annotations
 
 import random
-import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -17,7 +16,12 @@ from typing import Any
 
 from jstui.format.units import parse_duration
 from jstui.nats.errors import SpecErrors, ValidationError
-from jstui.nats.names import stream_name_problem, subject_problem
+from jstui.nats.names import (
+    consumer_name_problem,
+    queue_group_problem,
+    stream_name_problem,
+    subject_problem,
+)
 from jstui.nats.requests.headers import (
     RESPONDER_HEADER,
     SERVICE_ERROR_CODE_HEADER,
@@ -36,7 +40,6 @@ __all__ = [
 DEFAULT_MAX_AGE = 60.0
 MAX_COUNT = 64
 MAX_DELAY_MS = 60_000
-_NAME = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
 
 class ResponderMode(StrEnum):
@@ -127,12 +130,6 @@ def _milliseconds(text: str, hint: str) -> int:
     return value
 
 
-def _check_name(value: str, field_name: str, what: str) -> str:
-    if not _NAME.fullmatch(value):
-        raise ValidationError(field_name, f"{what}: 1-64 letters, digits, - or _")
-    return value
-
-
 @dataclass(frozen=True)
 class ResponderSpec:
     """What to start: validated by `from_form` / `parse_responder_option`."""
@@ -176,12 +173,12 @@ class ResponderSpec:
         except ValueError:
             errors["mode"] = "core or stored"
         checks: list[tuple[str, Callable[[], Any]]] = [
-            ("queue", lambda: _optional_name(queue, "queue", "a queue group")),
+            ("queue", lambda: _optional_queue(queue, values.get("mode"))),
             ("count", lambda: _count(count)),
             ("behaviour", lambda: Behaviour.parse(behaviour or "echo")),
-            ("name", lambda: _optional_name(name, "name", "a name")),
+            ("name", lambda: _optional_name(name, "name")),
             ("stream", lambda: _optional_stream(stream)),
-            ("durable", lambda: _optional_name(durable, "durable", "a durable name")),
+            ("durable", lambda: _optional_name(durable, "durable")),
             ("max_age", lambda: _max_age(max_age)),
         ]
         for key, check in checks:
@@ -224,19 +221,30 @@ class ResponderSpec:
         return ",".join(parts)
 
 
-def _optional_name(text: str, field_name: str, what: str) -> str | None:
-    text = text.strip()
-    return _check_name(text, field_name, what) if text else None
-
-
-def _optional_stream(text: str) -> str | None:
+def _checked(text: str, field_name: str, problem_of: Callable[[str], str | None]) -> str | None:
+    """`text` trimmed, None when empty; a `ValidationError` for `field_name` when `problem_of`
+    (a rule of `jstui.nats.names`) finds a problem."""
     text = text.strip()
     if not text:
         return None
-    problem = stream_name_problem(text)
-    if problem:
-        raise ValidationError("stream", problem)
+    if problem := problem_of(text):
+        raise ValidationError(field_name, problem)
     return text
+
+
+def _optional_name(text: str, field_name: str) -> str | None:
+    """A responder name or durable: a consumer name (the name is part of the default durable)."""
+    return _checked(text, field_name, consumer_name_problem)
+
+
+def _optional_queue(text: str, mode: ResponderMode | None) -> str | None:
+    """A stored responder's queue group is also its durable name: a consumer name."""
+    rule = consumer_name_problem if mode is ResponderMode.STORED else queue_group_problem
+    return _checked(text, "queue", rule)
+
+
+def _optional_stream(text: str) -> str | None:
+    return _checked(text, "stream", stream_name_problem)
 
 
 def _count(text: str) -> int:

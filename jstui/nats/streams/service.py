@@ -15,6 +15,7 @@ A create with the name of an existing stream and the same config succeeds silent
 from __future__ import annotations
 
 import base64
+import copy
 import functools
 import json
 from collections import deque
@@ -235,21 +236,29 @@ class StreamService:
         return self._remember(summary_from_raw(resp))
 
     @_translating
-    async def update(self, spec: StreamSpec) -> StreamSummary:
+    async def update(self, spec: StreamSpec, *, base: StreamSpec | None = None) -> StreamSummary:
         """Apply the form to an existing stream; the server's refusal comes back as
         `ServerAPIError` with its description and err_code.
 
-        Only the form's keys are replaced: every other key of the current config (sources,
-        metadata, deny_delete, keys nats-py does not know...) is sent back as the server has it.
+        `base` is what the form started from (default: the stream as the server has it now). Only
+        the fields changed from it are sent; every other key of the current config (the form's
+        unchanged fields, sources, metadata, deny_delete, keys nats-py does not know...) goes
+        back byte for byte as the server has it, and with nothing changed nothing is sent.
         """
-        errors = spec.validate(max_payload=self._max_payload())
+        self._session.check_writable("edit stream")
+        raw = await self._raw_info(spec.name)
+        current: dict[str, Any] = raw.get("config") or {}
+        if base is None:
+            base = StreamSpec.from_config(StreamConfig.from_response(copy.deepcopy(current)))
+        errors = spec.validate(max_payload=self._max_payload(), base=base)
         if errors:
             raise SpecErrors(errors)
-        self._session.check_writable("edit stream")
-        wanted = wire_config(spec)
-        current = (await self._raw_info(spec.name)).get("config") or {}
+        changed = [key for key in spec.changed_keys(base) if key in FORM_KEYS]
+        if not changed:
+            return self._remember(summary_from_raw(raw))
+        wanted = wire_config(spec, base=base)
         merged = dict(current)
-        for key in FORM_KEYS:
+        for key in changed:
             if key in wanted:
                 merged[key] = wanted[key]
             else:

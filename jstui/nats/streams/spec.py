@@ -5,6 +5,10 @@ The Streams pane's form fills a `StreamSpec` with text ("9s", "10MiB", "orders.*
 `StreamService` sends, and `from_config` fills the form back from what the server reports. Units
 come from `jstui.format.units`, names and subjects from `jstui.nats.names`.
 
+An edit starts from `from_config` (the real values, never their display text) and compares with it
+(`changed_keys`): a field the user left as it was is neither judged by jstui's rules (the server
+already took it, control characters and all) nor sent again, so the server keeps it byte for byte.
+
 Server facts used here (nats-server 2.15.1, measured; see tests/nats/test_streams.py):
 - `max_msgs`, `max_bytes`, `max_msg_size`, `max_msgs_per_subject` of 0 or below are stored as -1
   (unlimited); `max_age` 0 is unlimited; `duplicate_window` 0 becomes 2 min (or max_age if smaller).
@@ -19,7 +23,7 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import Any, ClassVar, Literal
 
 from nats.js.api import DiscardPolicy, RetentionPolicy, StorageType, StreamConfig
@@ -88,6 +92,12 @@ FORM_KEYS = (
 )
 """The StreamConfig keys the form owns; an update leaves every other key as the server has it."""
 
+_WIRE_KEYS = {"replicas": "num_replicas"}
+
+_JUDGED_WITH = {"duplicate_window": ("max_age",)}
+"""A field whose rule also reads other fields: a change to them judges it again."""
+"""The `StreamSpec` fields whose config key has another name (the others share theirs)."""
+
 
 @dataclass
 class StreamSpec:
@@ -126,12 +136,43 @@ class StreamSpec:
     def subject_list(self) -> list[str]:
         return _split_subjects(self.subjects)
 
-    def validate(self, max_payload: int | None = None) -> dict[str, str]:
+    def changed_fields(self, base: StreamSpec) -> list[str]:
+        """The fields that differ from `base` (subjects as a list: spacing is not a change)."""
+        return [
+            key
+            for key in (f.name for f in fields(self))
+            if (
+                self.subject_list() != base.subject_list()
+                if key == "subjects"
+                else getattr(self, key) != getattr(base, key)
+            )
+        ]
+
+    def changed_keys(self, base: StreamSpec) -> list[str]:
+        """The config keys an update from `base` to this spec must send (see `FORM_KEYS`)."""
+        return [_WIRE_KEYS.get(key, key) for key in self.changed_fields(base)]
+
+    def validate(
+        self, max_payload: int | None = None, *, base: StreamSpec | None = None
+    ) -> dict[str, str]:
         """Every bad field at once, field name -> short message; empty when the form is good.
 
         `max_payload` is the server's (`nc.max_payload`); a larger max message size is accepted by
-        the server but no such message could ever be published, so it is refused here.
+        the server but no such message could ever be published, so it is refused here. With
+        `base` (the stream as the server has it), fields left as they were are not judged: the
+        server took them already, and an update does not send them again.
         """
+        errors = self._problems(max_payload)
+        if base is not None:
+            changed = set(self.changed_fields(base))
+            errors = {
+                key: message
+                for key, message in errors.items()
+                if changed.intersection((key, *_JUDGED_WITH.get(key, ())))
+            }
+        return errors
+
+    def _problems(self, max_payload: int | None) -> dict[str, str]:
         errors: dict[str, str] = {}
         if problem := stream_name_problem(self.name):
             errors["name"] = problem
@@ -210,13 +251,14 @@ class StreamSpec:
             raise ValueError(f"a whole number from 1 to {MAX_REPLICAS}")
         return int(text)
 
-    def to_config(self) -> StreamConfig:
-        """The `StreamConfig` to send; raises `SpecErrors` listing every bad field.
+    def to_config(self, *, base: StreamSpec | None = None) -> StreamConfig:
+        """The `StreamConfig` to send; raises `SpecErrors` listing every bad field (only the
+        changed ones with `base`, see `validate`).
 
         Unlimited is -1 for the counts and sizes and 0 for max age; a duplicate window left empty
         is sent as 0, which the server turns into its default (2 min, or max age if shorter).
         """
-        errors = self.validate()
+        errors = self.validate(base=base)
         if errors:
             raise SpecErrors(errors)
 
@@ -281,10 +323,10 @@ class StreamSpec:
         return refused
 
 
-def wire_config(spec: StreamSpec) -> dict[str, Any]:
+def wire_config(spec: StreamSpec, *, base: StreamSpec | None = None) -> dict[str, Any]:
     """The JSON config for the API, with durations in exact nanoseconds (floats of seconds cannot
-    hold every nanosecond past about 104 days)."""
-    wire = spec.to_config().as_dict()
+    hold every nanosecond past about 104 days). `base` as in `StreamSpec.validate`."""
+    wire = spec.to_config(base=base).as_dict()
     for key in ("max_age", "duplicate_window"):
         wire[key] = duration_ns(getattr(spec, key)) or 0
     return wire

@@ -18,7 +18,12 @@ from typing import Any
 
 from jstui.format.units import parse_duration
 from jstui.nats.errors import SpecErrors
-from jstui.nats.names import stream_name_problem, subject_problem
+from jstui.nats.names import (
+    consumer_name_problem,
+    queue_group_problem,
+    stream_name_problem,
+    subject_problem,
+)
 
 __all__ = [
     "DEFAULT_ACK_WAIT",
@@ -206,23 +211,10 @@ class MemberSettings:
 
 
 def _queue_problem(name: str, mode: PoolMode) -> str | None:
-    if not name:
-        return "a queue group needs a name"
     if mode.jetstream:
         # the deliver group doubles as the consumer name when no durable is given
-        return _name_problem(name)
-    if any(c.isspace() for c in name):
-        return "may not contain whitespace"
-    if any(not c.isprintable() for c in name):
-        return "may not contain control characters"
-    return None
-
-
-def _name_problem(name: str) -> str | None:
-    problem = stream_name_problem(name)
-    if problem == "a stream needs a name":
-        return "needs a name"
-    return problem
+        return consumer_name_problem(name)
+    return queue_group_problem(name)
 
 
 @dataclass(frozen=True)
@@ -265,9 +257,9 @@ class PoolSpec:
         if not 1 <= self.count <= MAX_MEMBERS:
             errors["count"] = f"between 1 and {MAX_MEMBERS} members"
         if self.mode.jetstream:
-            if self.durable and (problem := _name_problem(self.durable)):
+            if self.durable and (problem := consumer_name_problem(self.durable)):
                 errors["durable"] = problem
-            if self.stream and (problem := _name_problem(self.stream)):
+            if self.stream and (problem := stream_name_problem(self.stream)):
                 errors["stream"] = problem
             if not math.isfinite(self.ack_wait) or self.ack_wait < 0.1:
                 errors["ack_wait"] = "at least 100ms, e.g. 2s or 30s"

@@ -32,7 +32,7 @@ from jstui.dialogs.stream_purge import PurgeRequest, StreamPurgeScreen
 from jstui.format.text import sanitize
 from jstui.format.units import format_count
 from jstui.nats.errors import translate
-from jstui.nats.names import stream_name_problem
+from jstui.nats.names import fits_api_subject
 from jstui.nats.session import ConnectionState, ConnectionStatus
 from jstui.nats.streams.service import StreamService
 from jstui.nats.streams.spec import StreamSpec
@@ -196,8 +196,10 @@ class StreamsPane(Pane):
         self.problem = ""
         self.apply(summaries)
         selected = self._selected
-        if selected is None or stream_name_problem(selected):
-            return  # the service refuses such names; the detail says why
+        if selected is None or not fits_api_subject(selected):
+            # Any name the server accepted fits (it refuses dots, wildcards and whitespace);
+            # a name that could not be put into an API subject is said in the detail.
+            return
         try:
             consumers = await self.service.consumers(selected)
         except Exception as error:

@@ -19,7 +19,7 @@ from rich.text import Text
 
 from jstui.format.text import sanitize
 from jstui.format.units import duration_field, format_age, format_count, format_size, size_field
-from jstui.nats.names import stream_name_problem
+from jstui.nats.names import fits_api_subject
 from jstui.nats.streams.summaries import ConsumerSummary, StreamSummary
 
 NAME_WIDTH = 24
@@ -214,10 +214,11 @@ def render_detail(
     heading = Text("Consumers", style="bold underline")
     heading.append(f" {format_count(summary.consumer_count)}", style="bold")
     parts.append(heading)
-    if problem := stream_name_problem(summary.name):
-        # Created by another program: the server took the name, but jstui will not put control
-        # characters into an API subject, so it cannot look deeper or change this stream.
-        parts.append(Text(f"jstui cannot manage this stream: its name {problem}.", style="dim"))
+    if not fits_api_subject(summary.name):
+        # Never seen from nats-server 2.15 (it refuses such names), but a name that cannot be one
+        # token of an API subject would send every request about it elsewhere.
+        unusable = "jstui cannot manage this stream: its name cannot be put in a subject."
+        parts.append(Text(unusable, style="dim"))
     elif consumers is None:
         parts.append(Text("loading…", style="dim"))
     elif not consumers:
