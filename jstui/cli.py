@@ -77,7 +77,16 @@ def _check_startup_options(settings: Settings) -> None:
     help="natscli context to use [env NATS_CONTEXT; "
     "default: the selected context in $XDG_CONFIG_HOME/nats/context.txt].",
 )
-@click.option("--read-only", is_flag=True, default=None, help="Refuse every change to the server.")
+@click.option(
+    "--read-only",
+    is_flag=True,
+    default=None,
+    help="Look, change nothing. Refused: publishing, stored requests, requests on a subject a "
+    "stream captures (it would store them) or on $JS./$SYS. API subjects, responders, worker "
+    "pools and load, consuming feeds, acks, creating, editing, purging or deleting streams. "
+    "Allowed: other requests, core and non-consuming JetStream feeds, browsing streams, and "
+    "jstui's own reads (stream and server information).",
+)
 @click.option("--theme", metavar="NAME", help="Textual theme, e.g. nord, dracula, textual-light.")
 @click.option(
     "--port",

@@ -53,6 +53,7 @@ class FeedDialog(FormScreen[FeedSpec | None]):
     """Subscribe form. Dismisses with a validated `FeedSpec` (stream found for JetStream)."""
 
     FORM_ERROR_ID = "feed-form-error"
+    READ_ONLY_NOTICE = "consuming feeds are refused; core and non-consuming feeds are fine."
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "cancel", "Cancel"),
         Binding("ctrl+s", "submit", "Subscribe"),
@@ -75,6 +76,7 @@ class FeedDialog(FormScreen[FeedSpec | None]):
     def compose(self) -> ComposeResult:
         with VerticalScroll(classes="dialog feed-dialog") as box:
             box.border_title = "New feed"
+            yield self.read_only_notice()
             yield FormRow(
                 "Subject",
                 Input(

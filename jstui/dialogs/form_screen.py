@@ -5,6 +5,11 @@ A form composes `FormRow`s (each names its spec key) and, optionally, one `Stati
 under its row (the first bad field gets the focus) and the rest in that Static; `submit_form`
 runs the service call with the form busy and routes its errors the same way. A short terminal
 gets the `-small` class, which drops the blank lines between rows (styles/app.tcss).
+
+A form that changes something names it in `READ_ONLY_NOTICE` and yields `read_only_notice()` at
+its top: in `--read-only` mode the notice says what is refused as soon as the form opens, and the
+button that makes the change (`READ_ONLY_BUTTON`) stays disabled. Submitting another way (Enter,
+ctrl+s) still reaches the service, which refuses and says why.
 """
 
 from __future__ import annotations
@@ -13,13 +18,14 @@ from collections.abc import Awaitable, Callable
 from typing import ClassVar, TypeVar
 
 from rich.text import Text
-from textual import events
+from textual import events, on
 from textual.screen import ModalScreen
 from textual.widgets import Button, Static
 
 from jstui.dialogs.form_row import FormRow
 from jstui.format.text import sanitize
 from jstui.nats.errors import JstuiError, ServerAPIError, SpecErrors
+from jstui.nats.session import Session
 
 ResultT = TypeVar("ResultT")
 T = TypeVar("T")
@@ -28,11 +34,28 @@ SMALL_HEIGHT = 36
 """Below this many rows (or 100 columns) a form drops the blank lines between its rows."""
 
 
+class ReadOnlyNotice(Static):
+    """The line at the top of a form that says what read-only mode refuses in it."""
+
+    DEFAULT_CSS = """
+    ReadOnlyNotice {
+        height: auto;
+        margin-bottom: 1;
+        color: $text-warning;
+        text-style: bold;
+    }
+    """
+
+
 class FormScreen(ModalScreen[ResultT]):
     """A modal form of `FormRow`s; dismisses with `ResultT`."""
 
     FORM_ERROR_ID: ClassVar[str] = ""
     """The id of the Static that shows errors belonging to no field ("" when the form has none)."""
+    READ_ONLY_NOTICE: ClassVar[str] = ""
+    """What read-only mode refuses in this form, said when it opens ("" changes nothing)."""
+    READ_ONLY_BUTTON: ClassVar[str] = ""
+    """The id of the button that makes the change: disabled in read-only mode."""
     form_busy = False
     """True while `submit_form` waits for the server: the form's keys and buttons do nothing."""
 
@@ -41,6 +64,30 @@ class FormScreen(ModalScreen[ResultT]):
 
     def on_resize(self, event: events.Resize) -> None:
         self.set_class(event.size.height < SMALL_HEIGHT or event.size.width < 100, "-small")
+
+    @property
+    def read_only(self) -> bool:
+        """jstui runs with --read-only (the app's session says so; a bare test app has none)."""
+        session = getattr(self.app, "session", None)
+        return isinstance(session, Session) and session.read_only
+
+    def read_only_notice(self) -> ReadOnlyNotice:
+        """The notice to yield at the top of the form; shown only in read-only mode."""
+        notice = ReadOnlyNotice(
+            Text(f"Read-only mode: {self.READ_ONLY_NOTICE}"), id="read-only-notice", markup=False
+        )
+        notice.display = self.read_only and bool(self.READ_ONLY_NOTICE)
+        return notice
+
+    def _refused(self, button_id: str) -> bool:
+        """The button makes a change that read-only mode refuses (the notice says which)."""
+        refusing = bool(self.READ_ONLY_NOTICE and self.READ_ONLY_BUTTON)
+        return refusing and button_id == self.READ_ONLY_BUTTON and self.read_only
+
+    @on(events.Mount)
+    def _disable_refused_button(self) -> None:
+        if self._refused(self.READ_ONLY_BUTTON):
+            self.query_one(f"#{self.READ_ONLY_BUTTON}", Button).disabled = True
 
     def rows(self) -> list[FormRow]:
         return list(self.query(FormRow))
@@ -102,5 +149,5 @@ class FormScreen(ModalScreen[ResultT]):
             return False, None
         finally:
             self.form_busy = False
-            button.disabled = False
+            button.disabled = self._refused(button_id)
         return True, result

@@ -132,7 +132,12 @@ class MessageDetailScreen(ModalScreen[None]):
                     yield Button("Ack", id="detail-ack", variant="success", compact=True)
                     yield Button("Nak", id="detail-nak", compact=True)
                     yield Button("Term", id="detail-term", variant="error", compact=True)
-                yield Button("Publish again", id="detail-again", compact=True)
+                yield Button(
+                    "Publish again",
+                    id="detail-again",
+                    compact=True,
+                    disabled=self.feed.session.read_only,
+                )
                 yield Button("Close", id="detail-close", compact=True)
 
     def on_mount(self) -> None:
@@ -155,7 +160,9 @@ class MessageDetailScreen(ModalScreen[None]):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "answer":
-            return self._can_ack
+            return self._can_ack and not self.feed.session.read_only
+        if action == "publish_again":
+            return not self.feed.session.read_only  # read-only mode would refuse it
         return True
 
     def action_cycle_view(self) -> None:

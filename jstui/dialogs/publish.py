@@ -39,6 +39,9 @@ _FIELDS = ("subject", "mode", "msg_id", "headers", "payload", "count", "rate")
 class PublishScreen(FormScreen[None]):
     """Publish form with bulk publishing; ``{{i}}`` and ``{{time}}`` work in payload and id."""
 
+    READ_ONLY_NOTICE = "nothing is published (jstui was started with --read-only)."
+    READ_ONLY_BUTTON = "publish-ok"
+
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "close", "Close"),
         Binding("ctrl+s", "publish", "Publish"),
@@ -76,6 +79,7 @@ class PublishScreen(FormScreen[None]):
     def compose(self) -> ComposeResult:
         with VerticalScroll(classes="dialog publish-dialog") as box:
             box.border_title = "Publish"
+            yield self.read_only_notice()
             yield FormRow(
                 "Subject",
                 Input(

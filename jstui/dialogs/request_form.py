@@ -30,6 +30,11 @@ _MODES = [
 class RequestFormScreen(FormScreen[RequestSpec | None]):
     """Dismisses with the spec to send, or None. Saving keeps the form open."""
 
+    READ_ONLY_NOTICE = (
+        "stored requests, and requests on a subject a stream captures (the stream would store "
+        "them), are refused."
+    )
+
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "cancel", "Cancel"),
         Binding("ctrl+s", "send", "Send"),
@@ -45,6 +50,7 @@ class RequestFormScreen(FormScreen[RequestSpec | None]):
         spec = self._spec
         with VerticalScroll(classes="dialog request-form") as box:
             box.border_title = "Request"
+            yield self.read_only_notice()
             yield FormRow(
                 "Saved",
                 Select[str]([], prompt="load a saved request", id="request-load", compact=True),

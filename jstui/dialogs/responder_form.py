@@ -35,6 +35,9 @@ _STORED_ONLY = ("stream", "durable", "max_age")
 class ResponderFormScreen(FormScreen[ResponderSpec | None]):
     """Dismisses with the spec to start, or None."""
 
+    READ_ONLY_NOTICE = "responders are refused (they publish replies)."
+    READ_ONLY_BUTTON = "responder-start"
+
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "cancel", "Cancel"),
         Binding("ctrl+s", "start", "Start"),
@@ -47,6 +50,7 @@ class ResponderFormScreen(FormScreen[ResponderSpec | None]):
     def compose(self) -> ComposeResult:
         with VerticalScroll(classes="dialog responder-form") as box:
             box.border_title = "Start responders"
+            yield self.read_only_notice()
             yield from self._input_row(
                 "subject", "Subject", "e.g. my.subject.requests", self._subject
             )

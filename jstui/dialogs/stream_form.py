@@ -96,6 +96,8 @@ class StreamFormScreen(FormScreen[StreamSummary | None]):
     """Create a stream, or edit one when `current` (its spec as the server has it) is given."""
 
     FORM_ERROR_ID = "stream-form-error"
+    READ_ONLY_NOTICE = "streams are neither created nor changed."
+    READ_ONLY_BUTTON = "stream-form-save"
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "cancel", "Cancel"),
         Binding("ctrl+s", "save", "Save", priority=True),
@@ -123,6 +125,7 @@ class StreamFormScreen(FormScreen[StreamSummary | None]):
         spec = self._current or StreamSpec()
         with Vertical(classes="dialog stream-form") as dialog:
             dialog.border_title = "Edit stream" if self.editing else "New stream"
+            yield self.read_only_notice()
             if self.editing:
                 yield Static(
                     Text.assemble("Stream ", (sanitize(spec.name), "bold")),

@@ -46,6 +46,9 @@ class PurgeRequest:
 class StreamPurgeScreen(FormScreen[PurgeRequest | None]):
     """Choose all / by subject / keep the newest N for the stream in `summary`."""
 
+    READ_ONLY_NOTICE = "nothing is purged."
+    READ_ONLY_BUTTON = "purge-go"
+
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "cancel", "Cancel"),
     ]
@@ -58,6 +61,7 @@ class StreamPurgeScreen(FormScreen[PurgeRequest | None]):
         summary = self._summary
         with Vertical(classes="dialog purge-dialog") as dialog:
             dialog.border_title = "Purge stream"
+            yield self.read_only_notice()
             yield Static(
                 Text.assemble(
                     "Stream ",

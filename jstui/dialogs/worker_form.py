@@ -53,6 +53,7 @@ class WorkerForm(FormScreen[T | None], Generic[T]):
     FORM_CLASS: ClassVar[str] = ""
     SUBMIT_LABEL: ClassVar[str] = "Start"
     HINT: ClassVar[str] = "Enter or ctrl+s starts, Escape cancels."
+    READ_ONLY_BUTTON = "worker-form-submit"
 
     def __init__(self, title: str, fields: Sequence[WorkerField], values: dict[str, str]) -> None:
         super().__init__()
@@ -63,6 +64,7 @@ class WorkerForm(FormScreen[T | None], Generic[T]):
     def compose(self) -> ComposeResult:
         with Vertical(classes=f"dialog worker-form {self.FORM_CLASS}") as dialog:
             dialog.border_title = self._title
+            yield self.read_only_notice()
             intro = self.intro()
             if intro is not None:
                 yield Static(intro, classes="dialog-intro")

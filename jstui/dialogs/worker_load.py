@@ -44,6 +44,7 @@ class WorkerLoadScreen(WorkerForm[LoadSpec]):
 
     FORM_CLASS = "worker-load-form"
     SUBMIT_LABEL = "Publish"
+    READ_ONLY_NOTICE = "the load generator is refused (it publishes tasks)."
     HINT = "Payloads: 'task 1' ... 'task N'. Enter or ctrl+s starts, Escape cancels."
 
     def __init__(

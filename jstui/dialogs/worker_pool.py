@@ -132,6 +132,9 @@ class WorkerPoolScreen(WorkerForm[WorkerPool]):
 
     FORM_CLASS = "worker-pool-form"
     SUBMIT_LABEL = "Start pool"
+    READ_ONLY_NOTICE = (
+        "worker pools are refused (they take messages from queue groups and create consumers)."
+    )
 
     def __init__(self, start: Starter, values: dict[str, str] | None = None) -> None:
         super().__init__("New worker pool", POOL_FIELDS, values or default_values())

@@ -31,9 +31,11 @@ class JstuiError(Exception):
 class ReadOnlyError(JstuiError):
     """A change was asked for while jstui runs with --read-only."""
 
-    def __init__(self, action: str) -> None:
-        super().__init__(f"read-only mode: {action} is not allowed")
+    def __init__(self, action: str, reason: str = "") -> None:
+        because = f": {reason}" if reason else ""
+        super().__init__(f"read-only mode: {action} is not allowed{because}")
         self.action = action
+        self.reason = reason
 
 
 class ValidationError(JstuiError):

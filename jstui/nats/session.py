@@ -181,7 +181,12 @@ class Session:
         return self._jsm
 
     def check_writable(self, action: str) -> None:
-        """Raise `ReadOnlyError` for any change while jstui runs with --read-only."""
+        """Raise `ReadOnlyError` for any change while jstui runs with --read-only.
+
+        Every user-initiated change is checked here before anything is sent; a request, which
+        is a change only on some subjects, in `RequestConsole.check_allowed`. The list of them,
+        each with its test, is in tests/nats/test_read_only.py.
+        """
         if self.read_only:
             raise ReadOnlyError(action)
 

@@ -1,10 +1,16 @@
-"""What every pane of the dashboard shares: a numbered title, the session, connection changes."""
+"""What every pane of the dashboard shares: a numbered title, the session, connection changes, and
+the read-only rule for its keys and palette commands.
+
+A pane lists the actions that change something in `CHANGING_ACTIONS`. In `--read-only` mode
+`check_action` hides them (Textual then neither shows them in the footer nor runs their keys),
+and `offered` drops the palette commands that run them; the service layer refuses them anyway.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, ClassVar, Protocol, cast
 
 from textual.app import SystemCommand
@@ -78,6 +84,9 @@ class Pane(Vertical):
     PANE_HELP: ClassVar[str] = ""
     """Plain text for the help screen: what the pane shows and how to read it."""
     ALLOW_MAXIMIZE = True
+    CHANGING_ACTIONS: ClassVar[frozenset[str]] = frozenset()
+    """Actions (names without ``action_``) that change something on the server: publish, create,
+    edit, delete, ack, start responders or workers. Read-only mode offers none of them."""
 
     def on_mount(self) -> None:
         self.border_title = f"{self.PANE_NUMBER} {self.PANE_TITLE}"
@@ -117,8 +126,19 @@ class Pane(Vertical):
         except JstuiError as error:
             self.report_error(error, title=title)
 
+    def offers(self, action: str) -> bool:
+        """False for an action read-only mode refuses (one of `CHANGING_ACTIONS`)."""
+        return not (self.session.read_only and action in self.CHANGING_ACTIONS)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        return self.offers(action)
+
+    def offered(self, commands: Iterable[tuple[str, SystemCommand]]) -> list[SystemCommand]:
+        """The palette commands of ``(action, command)`` pairs whose action the pane `offers`."""
+        return [command for action, command in commands if self.offers(action)]
+
     def palette_commands(self) -> list[SystemCommand]:
-        """The pane's main actions for the command palette (ctrl+p)."""
+        """The pane's main actions for the command palette (ctrl+p), through `offered`."""
         return []
 
     def focus_pane(self) -> None:

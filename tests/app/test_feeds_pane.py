@@ -390,10 +390,14 @@ async def test_bulk_publish_from_the_form_and_read_only_refusal(
     async with ro.run_test(size=BIG) as pilot:
         await wait_connected(pilot)
         await pilot.press("2")
-        form = await open_publish_form(pilot)
+        pane(ro).action_publish()  # p is not offered in read-only mode
+        await wait_until(pilot, lambda: isinstance(ro.screen, PublishScreen), what="form")
+        await pilot.pause()  # composed
         await fill(pilot, "#publish-subject", f"{unique}.ro")
         await pilot.press("ctrl+s")
-        await wait_until(pilot, lambda: "read-only" in screen_text(ro), what="refusal")
+        await wait_until(
+            pilot, lambda: "read-only mode: publish is not allowed" in screen_text(ro), what="no"
+        )
 
 
 async def test_small_terminal_shows_the_feed_alone(

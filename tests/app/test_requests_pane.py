@@ -172,8 +172,10 @@ async def test_start_and_stop_responders_from_the_console(
     app = make_app()
     async with app.run_test(size=(160, 45)) as pilot:
         await wait_connected(pilot)
-        await pilot.press("3", "a")
+        await pilot.press("3")
+        _pane(app).action_add_responder()  # a is not offered in read-only mode
         await wait_until(pilot, lambda: isinstance(app.screen, ResponderFormScreen), what="form")
+        await pilot.pause()  # composed
         await pilot.press(*f"{unique}.svc")
         await pilot.press("tab", "tab", "enter", "down", "enter")  # behaviour: upper
         await pilot.press("tab", "backspace", "2")  # count 2
@@ -256,8 +258,10 @@ async def test_read_only_refuses_responders_and_stored_requests(
     app = make_app(read_only=True)
     async with app.run_test(size=(160, 45), notifications=True) as pilot:
         await wait_connected(pilot)
-        await pilot.press("3", "a")
+        await pilot.press("3")
+        _pane(app).action_add_responder()  # a is not offered in read-only mode
         await wait_until(pilot, lambda: isinstance(app.screen, ResponderFormScreen), what="form")
+        await pilot.pause()  # composed
         await pilot.press(*f"{unique}.svc", "ctrl+s")
         await wait_until(
             pilot, lambda: "read-only mode" in screen_text(app), what="refusal", timeout=TIMEOUT

@@ -250,7 +250,10 @@ async def test_read_only_refuses_pools_and_help_explains_the_picture(make_app: A
     app = make_app(read_only=True)
     async with app.run_test(size=(160, 45), notifications=True) as pilot:
         await wait_connected(pilot)
-        await pilot.press("4", "n")
+        await pilot.press("4", "n")  # not offered in read-only mode: the key does nothing
+        await pilot.pause()
+        assert not isinstance(app.screen, WorkerPoolScreen)
+        pane_of(app).action_new_pool()  # reached another way, it is refused with the reason
         await pilot.pause()
         assert not isinstance(app.screen, WorkerPoolScreen)
         await wait_until(pilot, lambda: "read-only" in screen_text(app), what="refusal shown")
@@ -259,8 +262,9 @@ async def test_read_only_refuses_pools_and_help_explains_the_picture(make_app: A
         await pilot.press("end")  # the Workers notes come last in the help
         await wait_until(pilot, lambda: "switch between pools" in screen_text(app), what="notes")
         assert "pull pool" in screen_text(app)
-        titles = [c.title for c in pane_of(app).palette_commands()]
-        assert "Workers: new pool" in titles and "Workers: generate load" in titles
+        titles = [c.title for c in pane_of(app).palette_commands()]  # only what is allowed
+        assert "Workers: new pool" not in titles and "Workers: generate load" not in titles
+        assert "Workers: stop pool" in titles
 
 
 async def test_bad_start_up_option_is_reported(make_app: AppFactory) -> None:

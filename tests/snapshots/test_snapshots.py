@@ -198,6 +198,16 @@ def test_dashboard_small(
     assert snap_compare(app, terminal_size=SMALL, run_before=dashboard(stopped_clocks))
 
 
+def test_dashboard_read_only(
+    snap_compare: SnapCompare, snapshot_app: SnapshotApp, stopped_clocks: StoppedClocks
+) -> None:
+    """You should see test_dashboard_wide with READ-ONLY in the status line, "read-only: changes
+    are refused" under the Streams pane, and a footer without New, Edit, Purge and Delete (read-only
+    mode offers no change): Browse, Max/restore, Help."""
+    app = snapshot_app(theme="textual-dark", read_only=True)
+    assert snap_compare(app, terminal_size=WIDE, run_before=dashboard(stopped_clocks))
+
+
 @pytest.mark.parametrize(
     "key", ["1", "2", "3", "4"], ids=["streams", "feeds", "requests", "workers"]
 )

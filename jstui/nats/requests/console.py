@@ -11,6 +11,13 @@ Three modes:
   by publishing to the inbox, so a responder that starts after the request was stored still answers
   it while the requester listens.
 
+In read-only mode (`check_allowed`) a request is a publish like any other: stored requests are
+refused, and so are core and gather requests on a subject a stream captures (the stream would store
+the request, and its "reply" is the PubAck) or on NATS's own API subjects (``$JS.``, ``$SYS.``,
+a custom JetStream API prefix), where a request can delete a stream or ack a message. The
+capturing stream is found with the JetStream API's ``STREAM.NAMES`` (`find_stream`) before
+anything is sent.
+
 Every request becomes a `RequestRecord` (record.py) in a bounded history; the NATS callbacks only
 append replies to it and bump a version number, which the UI polls on a timer. Latency statistics
 are kept per subject (first-reply latency of each request).
@@ -32,9 +39,11 @@ from jstui.nats.errors import (
     JstuiError,
     NoRespondersError,
     NoStreamError,
+    ReadOnlyError,
     RequestTimeoutError,
     translate,
 )
+from jstui.nats.feeds.feed import find_stream
 from jstui.nats.requests.headers import REPLY_TO_HEADER, TIMEOUT_HEADER
 from jstui.nats.requests.record import Reply, RequestRecord, RequestStatus
 from jstui.nats.requests.spec import RequestMode, RequestSpec
@@ -52,6 +61,9 @@ MAX_HISTORY = 500
 MAX_HISTORY_BYTES = 64 * 1024 * 1024
 """Payload bytes kept across the whole history; the oldest requests go first past it."""
 _PENDING_LIMIT = 10_000
+
+API_PREFIXES = ("$JS.", "$SYS.")
+"""NATS's own request subjects: JetStream's API, acks and advisories, the system account's."""
 
 MAX_UNFOLDED = 4096
 """Latencies kept aside before they are folded into the statistics even if no view reads them."""
@@ -115,11 +127,10 @@ class RequestConsole:
         """Send `spec`, wait for its outcome and return its record (also kept in the history).
 
         Failures (no responders, timeout, no stream, connection lost) are recorded in the record's
-        status and error, never raised, except `ReadOnlyError` for a stored request in read-only
-        mode, raised before anything is sent or recorded.
+        status and error, never raised, except `ReadOnlyError` for a request that read-only mode
+        refuses (`check_allowed`), raised before anything is sent or recorded.
         """
-        if spec.mode is RequestMode.STORED:
-            self.session.check_writable("a stored request (it publishes into a stream)")
+        await self.check_allowed(spec)
         record = self._new_record(spec)
         try:
             if spec.mode is RequestMode.REQUEST:
@@ -136,6 +147,41 @@ class RequestConsole:
         except Exception as exc:  # anything else is shown as the request's error, never raised
             self._finish(record, RequestStatus.ERROR, str(translate(exc, subject=spec.subject)))
         return record
+
+    async def check_allowed(self, spec: RequestSpec) -> None:
+        """Raise `ReadOnlyError` when read-only mode refuses `spec`, saying why.
+
+        A request is a publish: a stored request always stores one, and any other request is
+        stored when a stream captures its subject. Requests on NATS's own API subjects can change
+        streams, consumers or the server. When the capturing stream cannot be looked up, the
+        request is refused too (nobody can tell whether it would be stored).
+        """
+        session = self.session
+        if not session.read_only:
+            return
+        if spec.mode is RequestMode.STORED:
+            raise ReadOnlyError("a stored request", "it publishes the request into a stream")
+        subject = spec.subject
+        action = f"a request on {subject}"
+        if subject.startswith((*API_PREFIXES, f"{session.jetstream_api_prefix}.")):
+            raise ReadOnlyError(
+                action,
+                "it is a NATS API subject, where a request can change streams, consumers, "
+                "acknowledgements or the server",
+            )
+        try:
+            stream = await find_stream(session, subject)
+        except NoStreamError:
+            return
+        except NoRespondersError:
+            return  # no JetStream API answers: nothing can store the request
+        except JstuiError as error:
+            raise ReadOnlyError(
+                action, f"cannot tell whether a stream captures it ({error}), so it might be stored"
+            ) from error
+        raise ReadOnlyError(
+            action, f"stream {stream} captures {subject}, so a request there would store a message"
+        )
 
     # -- modes ---------------------------------------------------------------------------------
 

@@ -108,6 +108,7 @@ class FeedsPane(Pane):
         Binding("k", "answer('nak')", "Nak", show=False, priority=True),
         Binding("T", "answer('term')", "Term", key_display="T", show=False, priority=True),
     ]
+    CHANGING_ACTIONS = frozenset({"publish", "answer"})
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
@@ -330,20 +331,48 @@ class FeedsPane(Pane):
             self.notify(f"Message {ACK_MARKS[kind]}{seq}.", markup=False)
 
     def palette_commands(self) -> list[SystemCommand]:
-        return [
-            SystemCommand(
-                "Feeds: new feed", "Subscribe to a subject or stream", self.action_new_feed
-            ),
-            SystemCommand("Feeds: publish", "Publish one message or many", self.action_publish),
-            SystemCommand(
-                "Feeds: pause / resume", "Hold the current feed still", self.action_toggle_pause
-            ),
-            SystemCommand("Feeds: filter", "Filter the current feed", self.action_filter),
-            SystemCommand(
-                "Feeds: export", "Write the current feed's buffer as NDJSON", self.action_export
-            ),
-            SystemCommand("Feeds: close feed", "Unsubscribe and close", self.action_close_feed),
-        ]
+        return self.offered(
+            [
+                (
+                    "new_feed",
+                    SystemCommand(
+                        "Feeds: new feed", "Subscribe to a subject or stream", self.action_new_feed
+                    ),
+                ),
+                (
+                    "publish",
+                    SystemCommand(
+                        "Feeds: publish", "Publish one message or many", self.action_publish
+                    ),
+                ),
+                (
+                    "toggle_pause",
+                    SystemCommand(
+                        "Feeds: pause / resume",
+                        "Hold the current feed still",
+                        self.action_toggle_pause,
+                    ),
+                ),
+                (
+                    "filter",
+                    SystemCommand("Feeds: filter", "Filter the current feed", self.action_filter),
+                ),
+                (
+                    "export",
+                    SystemCommand(
+                        "Feeds: export",
+                        "Write the current feed's buffer as NDJSON",
+                        self.action_export,
+                    ),
+                ),
+                (
+                    "close_feed",
+                    SystemCommand(
+                        "Feeds: close feed", "Unsubscribe and close", self.action_close_feed
+                    ),
+                ),
+            ]
+        )
 
 
 def _tab_title(spec: FeedSpec) -> str:

@@ -103,6 +103,8 @@ class RequestsPane(Pane):
         Binding("v", "cycle_view", "Payload view", show=False),
         Binding("c", "clear_history", "Clear history", show=False),
     ]
+    CHANGING_ACTIONS = frozenset({"add_responder"})
+    """Requests are checked one by one (`RequestConsole.check_allowed`): most change nothing."""
 
     has_responders: var[bool] = var(False, toggle_class="-has-responders")
     """Some responder runs or ran: the table replaces the hint of the Responders tab."""
@@ -208,22 +210,38 @@ class RequestsPane(Pane):
                 self.start_responders(spec)
 
     def palette_commands(self) -> list[SystemCommand]:
-        return [
-            SystemCommand(
-                "New request", "Send a request, gather or stored request", self._palette_new
-            ),
-            SystemCommand(
-                "Start responders", "Answer requests from jstui", self._palette_responder
-            ),
-            SystemCommand(
-                "Stop all responders", "Stop every responder jstui runs", self.stop_all_responders
-            ),
-            SystemCommand(
-                "Clear request history",
-                "Forget the history and statistics",
-                self.action_clear_history,
-            ),
-        ]
+        return self.offered(
+            [
+                (
+                    "new_request",
+                    SystemCommand(
+                        "New request", "Send a request, gather or stored request", self._palette_new
+                    ),
+                ),
+                (
+                    "add_responder",
+                    SystemCommand(
+                        "Start responders", "Answer requests from jstui", self._palette_responder
+                    ),
+                ),
+                (
+                    "stop_responder",
+                    SystemCommand(
+                        "Stop all responders",
+                        "Stop every responder jstui runs",
+                        self.stop_all_responders,
+                    ),
+                ),
+                (
+                    "clear_history",
+                    SystemCommand(
+                        "Clear request history",
+                        "Forget the history and statistics",
+                        self.action_clear_history,
+                    ),
+                ),
+            ]
+        )
 
     def _palette_new(self) -> None:
         self._show_me()

@@ -85,6 +85,7 @@ class StreamsPane(Pane):
         Binding("b", "browse_stream", "Browse"),
         Binding("r", "refresh_now", "Refresh", show=False),
     ]
+    CHANGING_ACTIONS = frozenset({"new_stream", "edit_stream", "purge_stream", "delete_stream"})
 
     def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(id=id, classes=classes)
@@ -294,29 +295,48 @@ class StreamsPane(Pane):
     # -- actions -------------------------------------------------------------------------------
 
     def palette_commands(self) -> list[SystemCommand]:
-        return [
-            SystemCommand(
-                "New stream", "Create a stream (Streams pane, n)", self.action_new_stream
-            ),
-            SystemCommand(
-                "Edit stream", "Edit the selected stream (Streams pane, e)", self.action_edit_stream
-            ),
-            SystemCommand(
-                "Purge stream",
-                "Remove messages from the selected stream (Streams pane, p)",
-                self.action_purge_stream,
-            ),
-            SystemCommand(
-                "Delete stream",
-                "Delete the selected stream (Streams pane, d)",
-                self.action_delete_stream,
-            ),
-            SystemCommand(
-                "Browse stream",
-                "Read the selected stream's messages without consuming (Streams pane, b)",
-                self.action_browse_stream,
-            ),
-        ]
+        return self.offered(
+            [
+                (
+                    "new_stream",
+                    SystemCommand(
+                        "New stream", "Create a stream (Streams pane, n)", self.action_new_stream
+                    ),
+                ),
+                (
+                    "edit_stream",
+                    SystemCommand(
+                        "Edit stream",
+                        "Edit the selected stream (Streams pane, e)",
+                        self.action_edit_stream,
+                    ),
+                ),
+                (
+                    "purge_stream",
+                    SystemCommand(
+                        "Purge stream",
+                        "Remove messages from the selected stream (Streams pane, p)",
+                        self.action_purge_stream,
+                    ),
+                ),
+                (
+                    "delete_stream",
+                    SystemCommand(
+                        "Delete stream",
+                        "Delete the selected stream (Streams pane, d)",
+                        self.action_delete_stream,
+                    ),
+                ),
+                (
+                    "browse_stream",
+                    SystemCommand(
+                        "Browse stream",
+                        "Read the selected stream's messages without consuming (Streams pane, b)",
+                        self.action_browse_stream,
+                    ),
+                ),
+            ]
+        )
 
     def _writable(self, action: str) -> bool:
         """False (and the refusal shown) when jstui runs read-only."""

@@ -112,6 +112,7 @@ class WorkersPane(Pane):
         ),
         Binding("right_square_bracket", "cycle_pool(1)", "Next pool", show=False, key_display="]"),
     ]
+    CHANGING_ACTIONS = frozenset({"new_pool", "generate", "add_member"})
 
     COMPONENT_CLASSES: ClassVar[set[str]] = {
         "workers--bar",
@@ -406,24 +407,42 @@ class WorkersPane(Pane):
         self.redraw()
 
     def palette_commands(self) -> list[SystemCommand]:
-        return [
-            SystemCommand(
-                "Workers: new pool", "Start a worker pool (n)", self._palette(self.action_new_pool)
-            ),
-            SystemCommand(
-                "Workers: generate load",
-                "Publish tasks to the pool (g)",
-                self._palette(self.action_generate),
-            ),
-            SystemCommand(
-                "Workers: add member", "One more member (a)", self._palette(self.action_add_member)
-            ),
-            SystemCommand(
-                "Workers: stop pool",
-                "Stop the shown pool (s)",
-                self._palette(self.action_stop_pool),
-            ),
-        ]
+        return self.offered(
+            [
+                (
+                    "new_pool",
+                    SystemCommand(
+                        "Workers: new pool",
+                        "Start a worker pool (n)",
+                        self._palette(self.action_new_pool),
+                    ),
+                ),
+                (
+                    "generate",
+                    SystemCommand(
+                        "Workers: generate load",
+                        "Publish tasks to the pool (g)",
+                        self._palette(self.action_generate),
+                    ),
+                ),
+                (
+                    "add_member",
+                    SystemCommand(
+                        "Workers: add member",
+                        "One more member (a)",
+                        self._palette(self.action_add_member),
+                    ),
+                ),
+                (
+                    "stop_pool",
+                    SystemCommand(
+                        "Workers: stop pool",
+                        "Stop the shown pool (s)",
+                        self._palette(self.action_stop_pool),
+                    ),
+                ),
+            ]
+        )
 
     def _palette(self, action: Callable[[], None]) -> Callable[[], None]:
         def run() -> None:
