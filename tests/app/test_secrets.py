@@ -1,4 +1,4 @@
-"""The real app never shows the password inside a server URL.
+"""The real app never shows the password inside a server URL, and names the natscli context.
 
 Against a real nats-server that wants a password (tests/password_server.py): a refused password
 (the "cannot connect" dialog, the status line, the exit message) and an accepted one (the
@@ -17,6 +17,7 @@ from jstui.config import Settings
 from jstui.dialogs.connect_failed import ConnectFailedScreen
 from jstui.widgets.status import StatusLine
 from tests.app.conftest import screen_text, wait_connected, wait_until
+from tests.config.helpers import resolve, select, write_context
 from tests.password_server import (
     PASSWORD,
     SECRETS,
@@ -71,3 +72,15 @@ async def test_an_accepted_password_is_shown_nowhere(tmp_path: Path) -> None:
             assert f"nats://u:xxxxx@127.0.0.1:{port}" in status.plain
             assert_no_secret(everything_shown(app))
 
+
+async def test_status_line_names_the_natscli_context(tmp_path: Path, nats_url: str) -> None:
+    config_home = tmp_path / "config"
+    write_context(config_home, "prod", {"url": nats_url})
+    select(config_home, "prod")
+    settings = resolve(config_home, {"HOME": str(tmp_path)})
+    assert settings.context == "prod"
+    app = JstuiApp(settings)
+    async with app.run_test(size=(160, 45)) as pilot:
+        await wait_connected(pilot)
+        assert "ctx: prod" in app.dashboard.query_one(StatusLine).plain
+        assert "ctx: prod" in screen_text(app)
