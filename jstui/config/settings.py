@@ -132,6 +132,8 @@ class Settings:
             kind = "nkey"
         elif self.user_jwt is not None:
             kind = "jwt" if self.user_seed is not None else "bearer jwt"
+        elif any(urlsplit(url).username is not None for url in self.servers):
+            kind = "user info in the URL"
         else:
             kind = ""
         if self.token is not None:

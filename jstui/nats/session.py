@@ -276,6 +276,7 @@ class Session:
         """
         self._connect_errors = []
         self._connect_decided = decided = asyncio.Event()
+        _log.info("connecting to %s", self.shown_servers)
         self._set_status(state=ConnectionState.CONNECTING, url=self.shown_servers, error="")
         options: dict[str, Any] = {
             "name": self.name,
