@@ -16,6 +16,7 @@ from jstui.config import Settings
 from jstui.dashboard import DashboardScreen
 from jstui.dialogs.connect_failed import ConnectFailedScreen
 from jstui.dialogs.help import HelpScreen, KeySection
+from jstui.format.redact import redact_url
 from jstui.format.text import sanitize
 from jstui.gctuning import CollectorTuning
 from jstui.messages import ConnectionChanged
@@ -105,7 +106,7 @@ class JstuiApp(App[int]):
             return
         error = event.worker.error
         text = str(error) if isinstance(error, JstuiError) else f"{type(error).__name__}: {error}"
-        self.notify(sanitize(text), title="Error", severity="error", markup=False)
+        self.notify(sanitize(redact_url(text)), title="Error", severity="error", markup=False)
 
     def action_help(self) -> None:
         self.push_screen(HelpScreen(self._key_sections(), self._pane_notes()))

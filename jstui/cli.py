@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import sys
 from collections.abc import Callable
 from dataclasses import replace
@@ -13,6 +14,7 @@ from textual.theme import BUILTIN_THEMES
 
 from jstui import __version__
 from jstui.config import ConfigError, Settings, resolve_settings
+from jstui.logfile import start_log
 from jstui.nats.embedded import EmbeddedServer, EmbeddedServerError, prepare_store
 from jstui.nats.errors import JstuiError
 from jstui.nats.feeds.spec import parse_feed_option
@@ -35,6 +37,8 @@ RESPONDER_HELP = (
 WORKERS_HELP = f"Start a worker pool at launch (repeatable). {WORKERS_SYNTAX}"
 
 StartupParser = Callable[[str], object]
+
+_log = logging.getLogger(__name__)
 
 
 def _check_startup_options(settings: Settings) -> None:
@@ -116,6 +120,20 @@ def _check_startup_options(settings: Settings) -> None:
     "--responder", "responders", multiple=True, metavar="SUBJECT[,OPTS]", help=RESPONDER_HELP
 )
 @click.option("--workers", "workers", multiple=True, metavar="SUBJECT[,OPTS]", help=WORKERS_HELP)
+@click.option(
+    "--log",
+    type=click.Path(dir_okay=False, path_type=Path),
+    metavar="FILE",
+    help="Append a debug log to FILE: connections, state changes, errors, JetStream API and "
+    "monitoring requests with their outcome and latency. Secrets are masked; message and "
+    "request bodies are left out.",
+)
+@click.option(
+    "--log-payloads",
+    is_flag=True,
+    default=None,
+    help="With --log: also log the bodies of JetStream API requests and replies.",
+)
 @click.version_option(__version__, prog_name="jstui")
 def main(**flags: Any) -> None:
     """jstui: a terminal dashboard for NATS JetStream.
@@ -138,7 +156,15 @@ def main(**flags: Any) -> None:
         raise click.BadParameter(
             f"unknown theme {settings.theme!r}; one of: {known}", param_hint="--theme"
         )
-    sys.exit(run(settings))
+    try:
+        stop_log = start_log(settings)
+    except ConfigError as error:
+        raise click.BadParameter(str(error).removeprefix("--log: "), param_hint="--log") from error
+    try:
+        status = run(settings)
+    finally:
+        stop_log()
+    sys.exit(status)
 
 
 def run(settings: Settings) -> int:
@@ -156,6 +182,7 @@ def run(settings: Settings) -> int:
             click.echo(f"jstui: {error}", err=True)
             return 1
         settings = replace(settings, servers=(embedded.url,), monitor_url=embedded.monitor_url)
+        _log.info("embedded nats-server at %s, store %s", embedded.url, embedded.store_dir)
     restore_signals = None
     try:
         app = JstuiApp(settings, embedded=embedded)

@@ -55,7 +55,10 @@ class DashboardScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         host = self._host
         yield StatusLine(
-            id="status-line", embedded=host.embedded is not None, read_only=host.settings.read_only
+            id="status-line",
+            embedded=host.embedded is not None,
+            read_only=host.settings.read_only,
+            context=host.settings.context,
         )
         with Grid(id="panes"):
             yield StreamsPane(id="streams-pane")

@@ -217,6 +217,10 @@ def resolve_settings(
     monitor = flag_text(flags.get("monitor"))
     feed_buffer = flags.get("feed_buffer")
     theme = flag_text(flags.get("theme"))
+    log_file = flag_text(flags.get("log"))
+    log_payloads = bool(flags.get("log_payloads") or False)
+    if log_payloads and not log_file:
+        raise ConfigError("--log-payloads needs --log FILE")
 
     settings = Settings(
         servers=servers,
@@ -238,6 +242,8 @@ def resolve_settings(
         feeds=_tuple(flags.get("feeds")),
         responders=_tuple(flags.get("responders")),
         workers=_tuple(flags.get("workers")),
+        log_file=Path(expand_user(log_file, environ)) if log_file else None,
+        log_payloads=log_payloads,
         **credentials,
         **tls,
     )

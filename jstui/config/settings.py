@@ -3,7 +3,9 @@
 `resolve_settings` (in `resolve.py`) builds a `Settings` once, before the UI starts; from then on
 it is read-only. The session turns it into `nats.connect` keyword arguments through
 `connect_options` (auth, TLS, inbox prefix) and `jetstream_options` (domain or API prefix); the
-status line shows `describe_auth`. Secrets never appear in the repr.
+status line shows `describe_auth` and the natscli `context` in use. Secrets never appear in the
+repr (nor do the server URLs, whose user info may hold one); `secret_values` lists them for the
+log's filter.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote, urlsplit
 
 from jstui.nats.errors import JstuiError
 
@@ -27,7 +30,7 @@ class ConfigError(JstuiError):
 class Settings:
     """Everything jstui needs to know before it connects. Build it with `resolve_settings`."""
 
-    servers: tuple[str, ...] = ()
+    servers: tuple[str, ...] = field(default=(), repr=False)  # user info may hold a secret
     user: str | None = None
     password: str | None = field(default=None, repr=False)
     token: str | None = field(default=None, repr=False)
@@ -54,6 +57,10 @@ class Settings:
     workers: tuple[str, ...] = ()
     # An nkey seed given inline in a context (`nkey: "data:;base64,..."` or `env://`), not a file.
     nkey_seed: str | None = field(default=None, repr=False)
+    log_file: Path | None = None
+    """`--log FILE`: the debug log (`jstui.logfile`); None: no log."""
+    log_payloads: bool = False
+    """`--log-payloads`: the log also holds request and reply bodies."""
 
     @property
     def embedded(self) -> bool:
@@ -125,11 +132,25 @@ class Settings:
             kind = "nkey"
         elif self.user_jwt is not None:
             kind = "jwt" if self.user_seed is not None else "bearer jwt"
+        elif any(urlsplit(url).username is not None for url in self.servers):
+            kind = "user info in the URL"
         else:
             kind = ""
         if self.token is not None:
             return f"{kind} + token" if kind else "token"
         return kind or "none"
+
+    def secret_values(self) -> tuple[str, ...]:
+        """Every secret held here as text, for the log's filter to mask: password, token, seeds,
+        JWTs, and the password or token in each server URL (as written and percent-decoded).
+        Secrets inside files (creds, nkey) are masked there by their shape."""
+        values = [self.password, self.token, self.user_jwt, self.user_seed, self.nkey_seed]
+        for url in self.servers:
+            parts = urlsplit(url)
+            secret = parts.password if parts.password is not None else parts.username
+            if secret:
+                values += [secret, unquote(secret)]
+        return tuple(value for value in values if value)
 
     def ssl_context(self) -> ssl.SSLContext:
         """The context for `nats.connect(tls=...)`: system roots or `tls_ca`, plus a client cert."""

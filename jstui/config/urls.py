@@ -1,7 +1,8 @@
 """Server and monitoring URLs: split, complete and check them before anything connects.
 
 `parse_servers` takes the comma-separated list of `--server`, `NATS_URL` or a context's `url`
-(whichever layer won, named in the error message) and returns full `nats://`-style URLs;
+(whichever layer won, named in the error message) and returns full `nats://`-style URLs; its
+error messages show a URL with its user info masked (`jstui.format.redact`);
 `check_monitor_url` does the same for `--monitor`'s HTTP endpoint.
 """
 
@@ -12,6 +13,7 @@ import re
 from urllib.parse import SplitResult, urlsplit
 
 from jstui.config.settings import ConfigError
+from jstui.format.redact import redact_url
 
 _SERVER_SCHEMES = ("nats", "tls", "ws", "wss")
 _HOSTNAME_RE = re.compile(r"^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*\.?$")
@@ -38,13 +40,25 @@ def parse_servers(value: str, source: str = "--server") -> tuple[str, ...]:
     return tuple(urls)
 
 
-def _check_server_url(url: str, shown: str, source: str) -> None:
-    bad = f"{source}: invalid server URL {shown!r}"
+def _masked(url: str, typed: str) -> str:
+    """The URL as typed, its user info masked: error messages end up on stderr."""
+    masked = redact_url(url)
+    return masked if "://" in typed.strip() else masked.split("://", 1)[1]
+
+
+def _reason(url: str, exc: ValueError) -> str:
+    """Python's reason for a bad URL, unless the URL has user info: the reason quotes a piece
+    of the URL, which is a piece of the password when an "@" or "/" is out of place."""
+    return "" if "@" in url else f" ({exc})"
+
+
+def _check_server_url(url: str, typed: str, source: str) -> None:
+    bad = f"{source}: invalid server URL {_masked(url, typed)!r}"
     try:
         parts: SplitResult = urlsplit(url)
         port = parts.port
     except ValueError as exc:
-        raise ConfigError(f"{bad} ({exc})") from exc
+        raise ConfigError(f"{bad}{_reason(url, exc)}") from exc
     scheme = parts.scheme.lower()
     if scheme not in _SERVER_SCHEMES:
         raise ConfigError(f"{bad}: scheme must be one of {', '.join(_SERVER_SCHEMES)}")
@@ -70,12 +84,12 @@ def check_monitor_url(value: str) -> str:
     url = value.strip()
     if "://" not in url:
         url = f"http://{url}"
-    bad = f"--monitor: invalid URL {value!r}"
+    bad = f"--monitor: invalid URL {_masked(url, value)!r}"
     try:
         parts = urlsplit(url)
         parts.port  # noqa: B018 - validates the port
     except ValueError as exc:
-        raise ConfigError(f"{bad} ({exc})") from exc
+        raise ConfigError(f"{bad}{_reason(url, exc)}") from exc
     if parts.scheme.lower() not in ("http", "https"):
         raise ConfigError(f"{bad}: scheme must be http or https")
     if not parts.hostname:

@@ -1,4 +1,5 @@
-"""Shown when the first connection cannot be made: the reason, retry or quit."""
+"""Shown when the first connection cannot be made: the reason (URL user info masked), retry or
+quit."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Static
 
+from jstui.format.redact import redact_url
 from jstui.format.text import sanitize
 
 
@@ -31,7 +33,9 @@ class ConnectFailedScreen(ModalScreen[bool]):
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog connect-failed-dialog") as dialog:
             dialog.border_title = "Cannot connect"
-            yield Static(Text(sanitize(self._reason), style="bold"), id="connect-reason")
+            # The session masks URLs at the source; masking again here costs nothing.
+            reason = sanitize(redact_url(self._reason))
+            yield Static(Text(reason, style="bold"), id="connect-reason")
             yield Static("r to retry, q to quit", classes="dialog-hint", markup=False)
             with Horizontal(classes="dialog-buttons"):
                 yield Button("Retry", id="retry", variant="primary")

@@ -16,11 +16,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
 import ssl
+import time
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
+from jstui.format.redact import redact_url
 from jstui.nats.errors import JstuiError
 
 __all__ = ["ExternalMember", "MonitorClient", "MonitorError", "http_get_json"]
@@ -29,6 +32,12 @@ DEFAULT_TIMEOUT = 2.0
 MAX_BODY = 32 * 1024 * 1024
 """Refuse monitoring answers above this size (a server with very many connections)."""
 CONNZ_LIMIT = 1024
+
+_log = logging.getLogger(__name__)
+
+
+def _ms(start: float) -> str:
+    return f"{(time.perf_counter() - start) * 1000:.1f} ms"
 
 
 class MonitorError(JstuiError):
@@ -141,17 +150,24 @@ async def _get(url: str, path: str, params: dict[str, Any]) -> bytes:
 async def http_get_json(
     url: str, path: str, params: dict[str, Any] | None = None, timeout: float = DEFAULT_TIMEOUT
 ) -> dict[str, Any]:
-    """GET `url` + `path` and decode the JSON object; raises `MonitorError` with a short reason."""
+    """GET `url` + `path` and decode the JSON object; raises `MonitorError` with a short reason
+    (the URL in it with its user info masked). Each request is logged for `--log`."""
+    shown = redact_url(url)
+    start = time.perf_counter()
     try:
         body = await asyncio.wait_for(_get(url, path, params or {}), timeout)
-    except MonitorError:
+    except Exception as exc:
+        _log.debug("GET %s%s failed after %s: %s", shown, path, _ms(start), exc)
+        if isinstance(exc, MonitorError):
+            raise
+        if isinstance(exc, TimeoutError):
+            raise MonitorError(f"monitoring endpoint {shown} did not answer in time") from None
+        if isinstance(exc, ConnectionRefusedError):
+            raise MonitorError(f"monitoring endpoint {shown} refused the connection") from None
+        if isinstance(exc, OSError | asyncio.IncompleteReadError | ValueError):
+            raise MonitorError(f"monitoring endpoint {shown}: {exc}") from None
         raise
-    except TimeoutError:
-        raise MonitorError(f"monitoring endpoint {url} did not answer in time") from None
-    except ConnectionRefusedError:
-        raise MonitorError(f"monitoring endpoint {url} refused the connection") from None
-    except (OSError, asyncio.IncompleteReadError, ValueError) as exc:
-        raise MonitorError(f"monitoring endpoint {url}: {exc}") from None
+    _log.debug("GET %s%s ok in %s (%d bytes)", shown, path, _ms(start), len(body))
     try:
         data = json.loads(body)
     except ValueError:

@@ -3,12 +3,17 @@
 `Session` owns the nats-py client, its JetStream context and manager, and publishes the connection's
 state to listeners (the app turns each change into a coalescing Textual message). It must be created
 and connected inside the running event loop that the UI uses: nats-py binds its tasks to that loop.
+
+The real server URLs (which may carry a password or token) go only to nats-py: the status it
+publishes, the errors it raises and what it logs (`jstui.nats.session`: connects, state changes,
+errors; `jstui.nats.calllog`: API calls) show them through `jstui.format.redact`.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
@@ -23,6 +28,8 @@ from nats.aio.client import Client
 from nats.js.client import JetStreamContext
 from nats.js.manager import JetStreamManager
 
+from jstui.format.redact import redact_url
+from jstui.nats.calllog import log_server_calls
 from jstui.nats.client_fixes import apply_client_fixes
 from jstui.nats.errors import ConnectError, NotConnectedError, ReadOnlyError
 
@@ -34,6 +41,8 @@ MAX_OUTSTANDING_PINGS = 3
 unpaced flood a PONG was seen to take 2-4 s, so a busy connection is never taken for a dead one;
 nats-py's default (two minutes, twice) left a dead connection looking alive for four minutes."""
 READ_LOOP_CHECK_SECONDS = 1.0
+
+_log = logging.getLogger(__name__)
 
 
 class ConnectionState(StrEnum):
@@ -85,8 +94,9 @@ class JetStreamUsage:
 
 
 def describe_connect_error(exc: BaseException) -> str:
-    """One line a user understands for an error seen while connecting."""
-    text = str(exc)
+    """One line a user understands for an error seen while connecting (URL user info masked:
+    nats-py's and aiohttp's own texts can carry the URL)."""
+    text = redact_url(str(exc))
     if "Authorization Violation" in text or "authorization violation" in text.lower():
         return "authorization violation: the server refused the credentials"
     if "Authentication Timeout" in text:
@@ -102,6 +112,10 @@ def describe_connect_error(exc: BaseException) -> str:
     return text.removeprefix("nats: ").strip("'") or type(exc).__name__
 
 
+def _is_power_of_ten(count: int) -> bool:
+    return count > 0 and str(count).rstrip("0") == "1"
+
+
 def _is_auth_error(exc: BaseException) -> bool:
     text = str(exc).lower()
     return "authorization violation" in text or "authentication" in text
@@ -114,8 +128,9 @@ StatusListener = Callable[[ConnectionStatus], None]
 class Session:
     """The single connection: `await session.connect()` once, `await session.close()` at exit."""
 
-    servers: Sequence[str]
-    connect_options: dict[str, Any] = field(default_factory=dict)
+    servers: Sequence[str] = field(repr=False)
+    """The real URLs, for nats-py only; `shown_servers` is what may be displayed."""
+    connect_options: dict[str, Any] = field(default_factory=dict, repr=False)
     jetstream_options: dict[str, Any] = field(default_factory=dict)
     read_only: bool = False
     name: str = "jstui"
@@ -133,6 +148,11 @@ class Session:
     _connect_errors: list[BaseException] = field(default_factory=list, repr=False)
     _connect_decided: asyncio.Event | None = field(default=None, repr=False)
     _watchdog: asyncio.Task[None] | None = field(default=None, repr=False)
+
+    @property
+    def shown_servers(self) -> str:
+        """The server list as it may be shown or logged: user info masked."""
+        return redact_url(", ".join(self.servers))
 
     @property
     def jetstream_api_prefix(self) -> str:
@@ -154,7 +174,13 @@ class Session:
             self._listeners.remove(listener)
 
     def _set_status(self, **changes: Any) -> None:
-        self.status = replace(self.status, **changes)
+        previous, self.status = self.status, replace(self.status, **changes)
+        status = self.status
+        if (previous.state, previous.error) != (status.state, status.error):
+            name, version = status.server_name, status.server_version
+            server = f" ({name} v{version})" if name else ""
+            error = f": {status.error}" if status.error else ""
+            _log.info("%s %s%s%s", status.state, status.url, server, error)
         for listener in list(self._listeners):
             listener(self.status)
 
@@ -206,7 +232,10 @@ class Session:
                 self._connect_decided.set()
         if not isinstance(exc, OSError | nats.errors.Error | asyncio.TimeoutError):
             self.callback_errors += 1
+            if _is_power_of_ten(self.callback_errors):  # never once per message of a flood
+                _log.info("subscription callback error #%d", self.callback_errors, exc_info=exc)
             return
+        _log.debug("client error: %s", describe_connect_error(exc))
         if self.status.state is not ConnectionState.CONNECTING:
             self._set_status(error=describe_connect_error(exc))
 
@@ -228,7 +257,7 @@ class Session:
         info: dict[str, Any] = getattr(nc, "_server_info", {}) or {}
         url = nc.connected_url
         return {
-            "url": url.geturl() if url else "",
+            "url": redact_url(url.geturl()) if url else "",
             "server_name": str(info.get("server_name", "")),
             "server_version": str(info.get("version", "")),
             "server_id": str(info.get("server_id", "")),
@@ -252,7 +281,8 @@ class Session:
         """
         self._connect_errors = []
         self._connect_decided = decided = asyncio.Event()
-        self._set_status(state=ConnectionState.CONNECTING, url=", ".join(self.servers), error="")
+        _log.info("connecting to %s", self.shown_servers)
+        self._set_status(state=ConnectionState.CONNECTING, url=self.shown_servers, error="")
         options: dict[str, Any] = {
             "name": self.name,
             "connect_timeout": 2,
@@ -280,18 +310,17 @@ class Session:
                 with contextlib.suppress(BaseException):
                     await connect_task
                 reason = describe_connect_error(last_error) if last_error else "timed out"
-                raise ConnectError(f"cannot connect to {', '.join(self.servers)}: {reason}")
+                raise ConnectError(f"cannot connect to {self.shown_servers}: {reason}")
             try:
                 self._nc = connect_task.result()
             except Exception as exc:
                 reason = describe_connect_error(last_error or exc)
-                raise ConnectError(
-                    f"cannot connect to {', '.join(self.servers)}: {reason}"
-                ) from exc
+                raise ConnectError(f"cannot connect to {self.shown_servers}: {reason}") from exc
         except ConnectError as exc:
             self._set_status(state=ConnectionState.FAILED, error=str(exc))
             raise
         apply_client_fixes(self._nc)
+        log_server_calls(self._nc)
         self._watchdog = asyncio.ensure_future(self._watch_read_loop())
         self._js = self._nc.jetstream(**self.jetstream_options)
         self._jsm = self._nc.jsm(prefix=self.jetstream_api_prefix)

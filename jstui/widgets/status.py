@@ -1,4 +1,5 @@
-"""The status line: server, connection state, RTT and the account's JetStream usage."""
+"""The status line: connection state, server (its URL already masked by the session), the natscli
+context in use, RTT and the account's JetStream usage."""
 
 from __future__ import annotations
 
@@ -32,6 +33,7 @@ def render_status(
     usage: JetStreamUsage | None,
     embedded: bool,
     read_only: bool,
+    context: str | None = None,
 ) -> Text:
     """The status line as plain text; every server-provided string is sanitized."""
     label, style = _STATE_STYLE[status.state]
@@ -41,6 +43,9 @@ def render_status(
         text.append(sanitize(status.url), style="bold")
         if embedded:
             text.append(" (embedded)", style="dim")
+    if context:
+        text.append("  ctx: ", style="dim")
+        text.append(sanitize(context), style="bold")
     if status.server_name:
         text.append(f"  {sanitize(status.server_name)}")
         if status.server_version:
@@ -68,10 +73,13 @@ def render_status(
 class StatusLine(Static):
     """One line at the top of the dashboard; redrawn when the state or the polled figures change."""
 
-    def __init__(self, *, embedded: bool, read_only: bool, **kwargs: object) -> None:
+    def __init__(
+        self, *, embedded: bool, read_only: bool, context: str | None = None, **kwargs: object
+    ) -> None:
         super().__init__("", markup=False, **kwargs)  # type: ignore[arg-type]
         self._embedded = embedded
         self._read_only = read_only
+        self._context_name = context
         self._status = ConnectionStatus()
         self._rtt: float | None = None
         self._usage: JetStreamUsage | None = None
@@ -89,23 +97,19 @@ class StatusLine(Static):
             self._rtt = rtt
         if usage is not None:
             self._usage = usage
-        self.update(
-            render_status(
-                self._status,
-                rtt=self._rtt,
-                usage=self._usage,
-                embedded=self._embedded,
-                read_only=self._read_only,
-            )
-        )
+        self.update(self._text())
 
-    @property
-    def plain(self) -> str:
-        """The text shown, for tests and the help screen."""
+    def _text(self) -> Text:
         return render_status(
             self._status,
             rtt=self._rtt,
             usage=self._usage,
             embedded=self._embedded,
             read_only=self._read_only,
-        ).plain
+            context=self._context_name,
+        )
+
+    @property
+    def plain(self) -> str:
+        """The text shown, for tests and the help screen."""
+        return self._text().plain
