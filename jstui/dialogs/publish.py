@@ -45,7 +45,7 @@ _PAYLOAD_FORMATS = [
     ("text: as typed; {{i}} and {{time}} filled in", PayloadFormat.TEXT.value),
     ("escaped: \\x1b, \\u202e, \\\\ ... become bytes; sent exactly", PayloadFormat.ESCAPED.value),
 ]
-_FIELDS = ("subject", "mode", "msg_id", "headers", "payload_format", "payload", "count", "rate")
+_FIELDS = ("subject", "mode", "msg_id", "headers", "payload", "payload_format", "count", "rate")
 
 
 class PublishScreen(FormScreen[None]):
@@ -138,18 +138,6 @@ class PublishScreen(FormScreen[None]):
                 error_id="publish-headers-error",
             )
             yield FormRow(
-                "Payload as",
-                Select[str](
-                    _PAYLOAD_FORMATS,
-                    value=self._payload_format.value,
-                    allow_blank=False,
-                    id="publish-payload_format",
-                    compact=True,
-                ),
-                key="payload_format",
-                error_id="publish-payload_format-error",
-            )
-            yield FormRow(
                 "Payload",
                 TextArea(
                     self._payload,
@@ -160,6 +148,18 @@ class PublishScreen(FormScreen[None]):
                 key="payload",
                 error_id="publish-payload-error",
                 classes="-tall",
+            )
+            yield FormRow(
+                "Payload as",
+                Select[str](
+                    _PAYLOAD_FORMATS,
+                    value=self._payload_format.value,
+                    allow_blank=False,
+                    id="publish-payload_format",
+                    compact=True,
+                ),
+                key="payload_format",
+                error_id="publish-payload_format-error",
             )
             yield FormRow(
                 "Count",

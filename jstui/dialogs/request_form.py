@@ -120,18 +120,6 @@ class RequestFormScreen(FormScreen[RequestSpec | None]):
                 error_id="request-headers-error",
             )
             yield FormRow(
-                "Payload as",
-                Select[str](
-                    _PAYLOAD_FORMATS,
-                    value=payload_format.value,
-                    allow_blank=False,
-                    id="request-payload_format",
-                    compact=True,
-                ),
-                key="payload_format",
-                error_id="request-payload_format-error",
-            )
-            yield FormRow(
                 "Payload",
                 TextArea(
                     payload,
@@ -142,6 +130,18 @@ class RequestFormScreen(FormScreen[RequestSpec | None]):
                 key="payload",
                 error_id="request-payload-error",
                 classes="-tall",
+            )
+            yield FormRow(
+                "Payload as",
+                Select[str](
+                    _PAYLOAD_FORMATS,
+                    value=payload_format.value,
+                    allow_blank=False,
+                    id="request-payload_format",
+                    compact=True,
+                ),
+                key="payload_format",
+                error_id="request-payload_format-error",
             )
             yield FormRow(
                 "Save as",
