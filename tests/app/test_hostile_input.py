@@ -38,7 +38,6 @@ from typing import Any
 
 import pytest
 from nats.aio.client import Client
-from nats.aio.msg import Msg
 from textual.pilot import Pilot
 from textual.widgets import Input, Select, TextArea
 
@@ -54,6 +53,7 @@ from jstui.widgets.feeds import FeedLog
 from jstui.widgets.requests import RequestsPane
 from tests.app.conftest import AppFactory, screen_text, wait_connected, wait_until
 from tests.app.test_feeds_pane import BIG, current, open_feed
+from tests.nats.test_publish import collect
 
 HOSTILE: dict[str, bytes] = {
     "osc52-csi2j": b"P\x1b]52;c;SElKQUNLRUQ=\x07Q\x1b[2J",
@@ -112,17 +112,6 @@ def assert_notifications_safe(app: JstuiApp) -> None:
         assert_safe(notification.message)
         assert_safe(notification.title)
         assert not notification.markup
-
-
-async def collect(nc: Client, subject: str) -> list[Msg]:
-    got: list[Msg] = []
-
-    async def cb(msg: Msg) -> None:
-        got.append(msg)
-
-    await nc.subscribe(subject, cb=cb)
-    await nc.flush()
-    return got
 
 
 async def open_detail(pilot: Pilot[Any], index: int) -> MessageDetailScreen:
