@@ -5,6 +5,7 @@ from __future__ import annotations
 import fcntl
 import os
 import pty
+import re
 import select
 import signal
 import struct
@@ -162,6 +163,89 @@ def test_a_signal_ends_a_flooded_jstui_whose_terminal_is_gone(
         if flood is not None:
             flood.kill()
             flood.wait()
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+        os.close(master)
+
+
+HOSTILE_PUBLISHER = """
+import asyncio, sys
+import nats
+
+async def main() -> None:
+    nc = await nats.connect(sys.argv[1])
+    payload = bytes.fromhex(sys.argv[2])
+    await nc.publish("h.x", payload, headers={"X-Esc": payload.decode()})
+    await nc.flush()
+    await nc.close()
+
+asyncio.run(main())
+"""
+
+
+def test_publish_again_of_a_hostile_message_writes_no_escape_to_the_terminal(
+    tmp_path: Path,
+) -> None:
+    """A message whose payload and header carry OSC 52 (clipboard write) and OSC 0 (window title)
+    around a unique marker: shown in a feed, opened, and offered for publishing again (r), nothing
+    of it reaches the terminal as an escape sequence."""
+    import base64
+    import uuid
+
+    from jstui.nats.embedded import free_port
+
+    marker = f"MARK{uuid.uuid4().hex[:12]}".encode()
+    clipboard = b"\x1b]52;c;" + base64.b64encode(marker)
+    title = b"\x1b]0;" + marker
+    payload = b"P" + clipboard + b"\x07" + title + b"\x07\x1b[2JQ"
+    master, slave = pty.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 45, 160, 0, 0))
+    port = free_port()
+    env = {
+        **os.environ,
+        "TERM": "xterm-256color",
+        "XDG_CONFIG_HOME": str(tmp_path / "config"),
+        "TMPDIR": str(tmp_path),
+    }
+    env.pop("NATS_URL", None)
+    env.pop("NATS_CONTEXT", None)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "jstui", "--port", str(port), "--feed", "h.>"],
+        stdin=slave,
+        stdout=slave,
+        stderr=slave,
+        env=env,
+        start_new_session=True,
+    )
+    os.close(slave)
+    written = b""
+    try:
+        written += _read_until(master, b"connected", timeout=30)
+        assert b"connected" in written, written[-2000:]
+        written += _read_until(master, b"\x00", timeout=2)  # the feed subscribes
+        subprocess.run(
+            [sys.executable, "-c", HOSTILE_PUBLISHER, f"nats://127.0.0.1:{port}", payload.hex()],
+            check=True,
+            timeout=30,
+        )
+        written += _read_until(master, b"\x00", timeout=2)
+        for key, wait in [(b"2", 1.0), (b"\r", 2.0), (b"r", 3.0)]:
+            os.write(master, key)
+            written += _read_until(master, b"\x00", timeout=wait)
+        assert b"Publish" in written  # the publish form is open
+        # the marker may be shown (as text, its escapes made visible), never inside an escape
+        inside_escape = re.compile(rb"\x1b\][0-9]*;[^\x07\x1b]*" + marker)
+        assert not inside_escape.search(written), "the payload's OSC 0 reached the terminal"
+        osc52 = re.compile(rb"\x1b\]52;[^\x07\x1b]*" + re.escape(base64.b64encode(marker)))
+        assert not osc52.search(written), "an OSC 52 carrying the payload reached the terminal"
+        assert clipboard not in written and title not in written
+        assert b"\x1b[2JQ" not in written
+        os.write(master, b"\x11")  # ctrl+q
+        deadline = time.monotonic() + 20
+        while process.poll() is None and time.monotonic() < deadline:
+            _read_until(master, b"\x00", timeout=0.2)
+    finally:
         if process.poll() is None:
             process.kill()
             process.wait()

@@ -69,7 +69,7 @@ class FeedDialog(FormScreen[FeedSpec | None]):
     ) -> None:
         super().__init__()
         self._session = session
-        self._subject = subject
+        self._subject = subject if subject.isprintable() else ""  # never raw into an Input
         self._mode = mode
         self._buffer = buffer
 

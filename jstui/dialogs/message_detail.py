@@ -4,12 +4,21 @@ Everything shown goes through `jstui.format` (no control characters reach the te
 parsed as markup). The payload sits in a read-only `TextArea`, which draws only the visible lines,
 so a 1 MB payload opens at once (text and JSON views keep the first 64 K characters, hex the
 first 64 KiB, and say so).
+
+"Publish again" hands the publish form the message's bytes and headers as they are; the form
+puts them in its fields in escaped form where needed (`jstui.format.editable`). The copy keys
+go through the terminal's clipboard protocol (OSC 52), which terminals cap (around 100 kB) and
+drop silently beyond: a larger copy is refused with a word, and `e` saves the payload's exact
+bytes to a file instead (`PayloadExportDialog`, which never overwrites a file).
 """
 
 from __future__ import annotations
 
+import asyncio
+import base64
 import json
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import ClassVar
 
 from rich.text import Text
@@ -18,8 +27,10 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
-from textual.widgets import Button, Label, Static, TextArea
+from textual.widgets import Button, Input, Label, Static, TextArea
 
+from jstui.dialogs.form_row import FormRow
+from jstui.dialogs.form_screen import FormScreen
 from jstui.dialogs.publish import PublishScreen
 from jstui.format.payload import PayloadView, next_view, render_payload
 from jstui.format.text import headers_lines, sanitize
@@ -29,7 +40,10 @@ from jstui.nats.feeds.feed import Feed
 from jstui.nats.feeds.message import AckKind, FeedMessage, message_to_json
 from jstui.nats.publish import MSG_ID_HEADER
 
-__all__ = ["MessageDetailScreen", "metadata_text"]
+__all__ = ["CLIPBOARD_LIMIT", "MessageDetailScreen", "PayloadExportDialog", "metadata_text"]
+
+CLIPBOARD_LIMIT = 100_000
+"""Bytes the copy keys put on the clipboard at most (OSC 52 carries 4/3 as much in base64)."""
 
 _VIEW_NAMES = {PayloadView.TEXT: "text", PayloadView.JSON: "JSON", PayloadView.HEX: "hex"}
 
@@ -85,13 +99,15 @@ def metadata_text(message: FeedMessage, feed: Feed | None = None) -> Text:
 
 
 class MessageDetailScreen(ModalScreen[None]):
-    """A message's detail. v cycles the payload view; c / j copy; r publishes it again."""
+    """A message's detail. v cycles the payload view; c / j copy; e exports the payload; r
+    publishes it again."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "dismiss", "Close"),
         Binding("v", "cycle_view", "Text/JSON/hex"),
         Binding("c", "copy_payload", "Copy payload"),
         Binding("j", "copy_json", "Copy as JSON"),
+        Binding("e", "export_payload", "Export payload", show=False),
         Binding("r", "publish_again", "Publish again"),
         Binding("a", "answer('ack')", "Ack"),
         Binding("n", "answer('nak')", "Nak"),
@@ -172,38 +188,58 @@ class MessageDetailScreen(ModalScreen[None]):
         area.load_text(self._payload_text)
         self.query_one("#detail-payload-title", Static).update(self._payload_title())
 
+    def _copy(self, text: str, what: str) -> bool:
+        """Put `text` on the clipboard, or say why not (too large for the terminal)."""
+        size = len(text.encode("utf-8", "surrogatepass"))
+        if size > CLIPBOARD_LIMIT:
+            self.notify(
+                f"{what} not copied: {size:,} bytes is more than a terminal's clipboard takes "
+                f"(about {CLIPBOARD_LIMIT // 1000} kB). Press e to export the payload to a file.",
+                severity="warning",
+                markup=False,
+                timeout=10,
+            )
+            return False
+        self.app.copy_to_clipboard(text)
+        return True
+
     def action_copy_payload(self) -> None:
         data = self.message.data
         try:
-            self.app.copy_to_clipboard(data.decode("utf-8"))
-            self.notify(f"Payload copied ({len(data):,} bytes).", markup=False)
+            text, binary = data.decode("utf-8"), False
         except UnicodeDecodeError:
-            import base64
-
-            self.app.copy_to_clipboard(base64.b64encode(data).decode("ascii"))
+            text, binary = base64.b64encode(data).decode("ascii"), True
+        if not self._copy(text, "Payload"):
+            return
+        if binary:
             self.notify("Binary payload copied as base64.", markup=False)
+        else:
+            self.notify(f"Payload copied ({len(data):,} bytes).", markup=False)
 
     def action_copy_json(self) -> None:
         text = json.dumps(message_to_json(self.message), ensure_ascii=False, indent=2)
-        self.app.copy_to_clipboard(text)
-        self.notify("Message copied as JSON.", markup=False)
+        if self._copy(text, "Message as JSON"):
+            self.notify("Message copied as JSON.", markup=False)
+
+    def action_export_payload(self) -> None:
+        default = Path.cwd() / f"payload-{self.message.index}.bin"
+        self.app.push_screen(PayloadExportDialog(self.message.data, default))
 
     @on(Button.Pressed, "#detail-again")
     def action_publish_again(self) -> None:
         message = self.message
-        headers = "\n".join(
-            f"{key}: {value}"
+        headers = {
+            key: value
             for key, value in (message.headers or {}).items()
             if key != MSG_ID_HEADER  # the same id would make the server drop it as a duplicate
-        )
-        payload = message.data.decode("utf-8", "replace")
+        }
         jetstream = True if message.meta is not None else None
         self.dismiss(None)
         self.app.push_screen(
             PublishScreen(
                 self.feed.session,
                 subject=message.subject,
-                payload=payload,
+                payload=message.data,
                 headers=headers,
                 jetstream=jetstream,
             )
@@ -238,3 +274,70 @@ class MessageDetailScreen(ModalScreen[None]):
             return
         self.query_one("#detail-meta", Static).update(metadata_text(self.message, self.feed))
         self.notify(f"Message {kind.value} sent.", markup=False)
+
+
+class PayloadExportDialog(FormScreen[Path | None]):
+    """Asks for a file name and writes a payload's exact bytes there; never overwrites a file."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Cancel")]
+
+    def __init__(self, data: bytes, default: Path) -> None:
+        super().__init__()
+        self._data = data
+        self._default = default
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog feed-dialog") as box:
+            box.border_title = "Export the payload"
+            yield Static(
+                Text(f"The payload's {len(self._data):,} bytes, exactly as received."),
+                classes="dialog-intro",
+            )
+            yield FormRow(
+                "File",
+                Input(str(self._default), id="payload-export-path", compact=True),
+                key="path",
+                error_id="payload-export-path-error",
+            )
+            with Horizontal(classes="dialog-buttons"):
+                yield Button("Export", id="payload-export-ok", variant="primary")
+                yield Button("Cancel", id="payload-export-cancel")
+
+    def on_mount(self) -> None:
+        self.query_one("#payload-export-path", Input).focus()
+
+    @on(Button.Pressed, "#payload-export-ok")
+    @on(Input.Submitted)
+    def _submit(self) -> None:
+        name = self.query_one("#payload-export-path", Input).value.strip()
+        if not name:
+            self.row("path").show_error("a file name is required")
+            return
+        self._export(Path(name).expanduser().absolute())
+
+    @work(exclusive=True, group="payload-export", exit_on_error=False, description="export")
+    async def _export(self, path: Path) -> None:
+        try:
+            await asyncio.to_thread(_write_new_file, path, self._data)
+        except FileExistsError:
+            self.row("path").show_error(f"{path} exists already: choose another name")
+            return
+        except OSError as error:
+            self.row("path").show_error(f"cannot write {path}: {error.strerror or error}")
+            return
+        self.app.notify(
+            f"Payload written to {path} ({len(self._data):,} bytes).",
+            title="Export done",
+            markup=False,
+            timeout=10,
+        )
+        self.dismiss(path)
+
+    @on(Button.Pressed, "#payload-export-cancel")
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+def _write_new_file(path: Path, data: bytes) -> None:
+    with path.open("xb") as handle:  # "x": an existing file is never overwritten
+        handle.write(data)

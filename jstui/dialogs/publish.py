@@ -3,11 +3,18 @@
 `PublishScreen(session, subject, payload, headers, jetstream)` is importable by any pane. It stays
 open after each publish so a series ("Message 1", "Message 2", ...) is quick; Escape closes it
 (or first stops a bulk publish that is running).
+
+What it is given may come from the server ("publish again", a selected message's subject), and
+Textual's `Input` and `TextArea` draw their text unescaped, so nothing goes into a field raw: the
+payload and the header values go in through `jstui.format.editable` (plain text as it is, anything
+else escaped, with "Payload as: escaped" so the box reads back to exactly the original bytes), and
+a subject that is not plain text is left out, with the reason under its row.
 """
 
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Mapping
 from typing import ClassVar
 
 from rich.text import Text
@@ -20,10 +27,11 @@ from textual.widgets import Button, Input, Label, ProgressBar, Select, Static, T
 
 from jstui.dialogs.form_row import FormRow
 from jstui.dialogs.form_screen import FormScreen
+from jstui.format.editable import PayloadFormat, editable_headers, editable_payload, escape_bytes
 from jstui.format.text import sanitize
 from jstui.format.units import format_rate
 from jstui.nats.errors import JstuiError, NotConnectedError, SpecErrors
-from jstui.nats.publish import BulkPublish, PublishMode, PublishSpec, publish_once
+from jstui.nats.publish import BulkPublish, PublishMode, PublishSpec, has_template, publish_once
 from jstui.nats.session import Session
 
 __all__ = ["PublishScreen"]
@@ -33,7 +41,11 @@ _MODES = [
     ("core (no acknowledgement)", PublishMode.CORE.value),
     ("JetStream (wait for the stream's ack)", PublishMode.JETSTREAM.value),
 ]
-_FIELDS = ("subject", "mode", "msg_id", "headers", "payload", "count", "rate")
+_PAYLOAD_FORMATS = [
+    ("text: as typed; {{i}} and {{time}} filled in", PayloadFormat.TEXT.value),
+    ("escaped: \\x1b, \\u202e, \\\\ ... become bytes; sent exactly", PayloadFormat.ESCAPED.value),
+]
+_FIELDS = ("subject", "mode", "msg_id", "headers", "payload", "payload_format", "count", "rate")
 
 
 class PublishScreen(FormScreen[None]):
@@ -51,15 +63,19 @@ class PublishScreen(FormScreen[None]):
         self,
         session: Session,
         subject: str = "",
-        payload: str = "",
-        headers: str = "",
+        payload: bytes = b"",
+        headers: Mapping[str, str] | None = None,
         jetstream: bool | None = None,
     ) -> None:
         super().__init__()
         self._session = session
-        self._subject = subject
-        self._payload = payload
-        self._headers = headers
+        self._subject = subject if subject.isprintable() else ""
+        self._subject_left_out = "" if subject.isprintable() else subject
+        self._payload, self._payload_format = editable_payload(payload)
+        if self._payload_format is PayloadFormat.TEXT and has_template(self._payload):
+            # in a text payload {{i}} would be filled in: escaped, it goes out as it came
+            self._payload, self._payload_format = escape_bytes(payload), PayloadFormat.ESCAPED
+        self._headers = editable_headers((headers or {}).items())
         self._mode = (
             PublishMode.AUTO
             if jetstream is None
@@ -138,6 +154,18 @@ class PublishScreen(FormScreen[None]):
                 classes="-tall",
             )
             yield FormRow(
+                "Payload as",
+                Select[str](
+                    _PAYLOAD_FORMATS,
+                    value=self._payload_format.value,
+                    allow_blank=False,
+                    id="publish-payload_format",
+                    compact=True,
+                ),
+                key="payload_format",
+                error_id="publish-payload_format-error",
+            )
+            yield FormRow(
                 "Count",
                 Input("1", id="publish-count", compact=True),
                 key="count",
@@ -164,6 +192,11 @@ class PublishScreen(FormScreen[None]):
         self.query_one("#publish-stop").display = False
         target = "#publish-payload" if self._subject else "#publish-subject"
         self.query_one(target).focus()
+        if self._subject_left_out:
+            self.row("subject").show_error(
+                f"left out: the subject {sanitize(self._subject_left_out, max_len=200)} holds "
+                "control characters, and jstui does not publish to such subjects"
+            )
 
     # -- helpers ----------------------------------------------------------------------------------
 
@@ -184,6 +217,7 @@ class PublishScreen(FormScreen[None]):
                 self.query_one("#publish-payload", TextArea).text,
                 self.query_one("#publish-headers", TextArea).text,
                 str(self.query_one("#publish-mode", Select).value),
+                payload_format=str(self.query_one("#publish-payload_format", Select).value),
                 msg_id=self.query_one("#publish-msg_id", Input).value,
                 count=self.query_one("#publish-count", Input).value,
                 rate=self.query_one("#publish-rate", Input).value,

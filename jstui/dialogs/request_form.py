@@ -1,4 +1,10 @@
-"""The request form: subject, mode, timeout, reply limit, headers, payload; send, save or load."""
+"""The request form: subject, mode, timeout, reply limit, headers, payload; send, save or load.
+
+A request to edit again or a saved one (a file anyone may have written) fills the form through
+`jstui.format.editable`: Textual's `Input` and `TextArea` draw their text unescaped, so header
+values go in escaped and a payload that is not plain text goes in escaped with "Payload as:
+escaped", which reads back to exactly the bytes it was. Saved names are shown sanitized.
+"""
 
 from __future__ import annotations
 
@@ -14,9 +20,9 @@ from textual.widgets import Button, Input, Label, Select, Static, TextArea
 
 from jstui.dialogs.form_row import FormRow, ParsedBy
 from jstui.dialogs.form_screen import FormScreen
+from jstui.format.editable import PayloadFormat, editable_headers, editable_payload
 from jstui.format.text import sanitize
 from jstui.nats.errors import JstuiError, SpecErrors, ValidationError
-from jstui.nats.requests.headers import format_headers
 from jstui.nats.requests.saved import SavedRequests
 from jstui.nats.requests.spec import RequestMode, RequestSpec, parse_max_replies, parse_timeout
 
@@ -24,6 +30,10 @@ _MODES = [
     ("request: first reply wins", RequestMode.REQUEST.value),
     ("gather: every reply until timeout / N", RequestMode.GATHER.value),
     ("stored: through a stream, reply-to inbox", RequestMode.STORED.value),
+]
+_PAYLOAD_FORMATS = [
+    ("text: as typed", PayloadFormat.TEXT.value),
+    ("escaped: \\x1b, \\u202e, \\\\ ... become bytes", PayloadFormat.ESCAPED.value),
 ]
 
 
@@ -48,6 +58,7 @@ class RequestFormScreen(FormScreen[RequestSpec | None]):
 
     def compose(self) -> ComposeResult:
         spec = self._spec
+        payload, payload_format = editable_payload(spec.payload if spec else b"")
         with VerticalScroll(classes="dialog request-form") as box:
             box.border_title = "Request"
             yield self.read_only_notice()
@@ -105,7 +116,7 @@ class RequestFormScreen(FormScreen[RequestSpec | None]):
             yield FormRow(
                 "Headers",
                 TextArea(
-                    format_headers(spec.headers) if spec else "",
+                    editable_headers(spec.headers) if spec else "",
                     id="request-headers",
                     compact=True,
                     soft_wrap=False,
@@ -117,7 +128,7 @@ class RequestFormScreen(FormScreen[RequestSpec | None]):
             yield FormRow(
                 "Payload",
                 TextArea(
-                    spec.payload_text if spec else "",
+                    payload,
                     id="request-payload",
                     compact=True,
                     placeholder="request body (text or JSON)",
@@ -125,6 +136,18 @@ class RequestFormScreen(FormScreen[RequestSpec | None]):
                 key="payload",
                 error_id="request-payload-error",
                 classes="-tall",
+            )
+            yield FormRow(
+                "Payload as",
+                Select[str](
+                    _PAYLOAD_FORMATS,
+                    value=payload_format.value,
+                    allow_blank=False,
+                    id="request-payload_format",
+                    compact=True,
+                ),
+                key="payload_format",
+                error_id="request-payload_format-error",
             )
             yield FormRow(
                 "Save as",
@@ -164,7 +187,8 @@ class RequestFormScreen(FormScreen[RequestSpec | None]):
         if spec is None:
             return
         self._fill(spec)
-        self.query_one("#request-name", Input).value = str(event.value)
+        name = str(event.value)  # the saved file's own key: anyone may have written it
+        self.query_one("#request-name", Input).value = name if name.isprintable() else ""
         self._message("")
 
     def _fill(self, spec: RequestSpec) -> None:
@@ -173,8 +197,10 @@ class RequestFormScreen(FormScreen[RequestSpec | None]):
         self.query_one("#request-timeout", Input).value = spec.timeout_text
         limit = str(spec.max_replies) if spec.max_replies else ""
         self.query_one("#request-max_replies", Input).value = limit
-        self.query_one("#request-headers", TextArea).text = format_headers(spec.headers)
-        self.query_one("#request-payload", TextArea).text = spec.payload_text
+        self.query_one("#request-headers", TextArea).text = editable_headers(spec.headers)
+        payload, payload_format = editable_payload(spec.payload)
+        self.query_one("#request-payload_format", Select).value = payload_format.value
+        self.query_one("#request-payload", TextArea).text = payload
 
     @on(Button.Pressed, "#request-save")
     @on(Input.Submitted, "#request-name")
@@ -216,6 +242,7 @@ class RequestFormScreen(FormScreen[RequestSpec | None]):
                 headers=self.query_one("#request-headers", TextArea).text,
                 timeout=self.query_one("#request-timeout", Input).value,
                 max_replies=self.query_one("#request-max_replies", Input).value,
+                payload_format=str(self.query_one("#request-payload_format", Select).value),
             )
         except SpecErrors as errors:
             self.show_errors(errors.errors)

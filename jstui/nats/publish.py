@@ -1,15 +1,21 @@
 """Publishing: one message or many, core or JetStream, with templates, pacing and progress.
 
 `PublishSpec.create` validates what the publish form holds (subject, payload, ``Key: Value``
-header lines, message id, count, rate) and says which field is wrong. `publish_once` sends one
-message and returns the JetStream acknowledgement (stream, sequence, duplicate flag) when there
-is one. `BulkPublish` sends N messages at a chosen rate or as fast as possible: JetStream
-publishes use `publish_async` with many acknowledgements in flight (nats-notes section 5: about
-5x the rate of awaiting each one), core publishes yield to the loop every 100 messages so the UI
-keeps drawing; it counts sent / acknowledged / failed and can be cancelled at any time.
+header lines, message id, count, rate) and says which field is wrong. The payload is bytes: the
+form's box read as text or as escaped bytes (`jstui.format.editable`), so a message published
+again goes out exactly as it came; header values are read in the same escaped form, so control
+characters from the server can be shown as ``\\x1b`` and sent back as they were.
+
+`publish_once` sends one message and returns the JetStream acknowledgement (stream, sequence,
+duplicate flag) when there is one. `BulkPublish` sends N messages at a chosen rate or as fast as
+possible: JetStream publishes use `publish_async` with many acknowledgements in flight
+(nats-notes section 5: about 5x the rate of awaiting each one), core publishes yield to the loop
+every 100 messages so the UI keeps drawing; it counts sent / acknowledged / failed and can be
+cancelled at any time.
 
 Payload and message id may hold ``{{i}}`` (the message number, from 1) and ``{{time}}`` (the
-send time, ISO 8601 UTC). This module imports nothing from Textual.
+send time, ISO 8601 UTC); an escaped payload is sent as it is, templates and all. This module
+imports nothing from Textual.
 """
 
 from __future__ import annotations
@@ -27,6 +33,7 @@ import nats.errors
 import nats.js.errors
 from nats.js.api import PubAck
 
+from jstui.format.editable import EscapeError, PayloadFormat, payload_bytes, unescape_text
 from jstui.nats.errors import JstuiError, NoStreamError, SpecErrors, translate
 from jstui.nats.feeds.feed import find_stream
 from jstui.nats.names import subject_problem
@@ -84,7 +91,11 @@ def render_template(text: str, i: int, now: datetime | None = None) -> str:
 
 
 def parse_headers(text: str) -> dict[str, str]:
-    """One ``Key: Value`` per line (blank lines ignored) -> dict; `ValueError` names the line."""
+    """One ``Key: Value`` per line (blank lines ignored) -> dict; `ValueError` names the line.
+
+    Values are in escaped form (``\\x1b``, ``\\u202e``, ``\\\\``: `jstui.format.editable`); any
+    character but a line break (which would end the header) may be sent that way.
+    """
     headers: dict[str, str] = {}
     for number, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
@@ -97,9 +108,13 @@ def parse_headers(text: str) -> dict[str, str]:
             raise ValueError(f"line {number}: the header name is empty")
         if not _HEADER_KEY_RE.match(key):
             raise ValueError(f"line {number}: a header name is printable ASCII without spaces")
-        if any(ord(ch) < 0x20 and ch != "\t" for ch in value):
-            raise ValueError(f"line {number}: control characters in the value")
-        headers[key] = value.strip()
+        try:
+            value = unescape_text(value.strip())
+        except EscapeError as error:
+            raise ValueError(f"line {number}: {error.reason}") from None
+        if "\r" in value or "\n" in value:
+            raise ValueError(f"line {number}: a header value cannot hold a line break")
+        headers[key] = value
     return headers
 
 
@@ -108,29 +123,46 @@ class PublishSpec:
     """A validated publish: build it with `PublishSpec.create`."""
 
     subject: str
-    payload: str = ""
+    payload: bytes = b""
     headers: dict[str, str] = field(default_factory=dict)
     mode: PublishMode = PublishMode.AUTO
     msg_id: str = ""
     count: int = 1
     rate: float | None = None
     """Messages per second for a bulk publish; None = as fast as possible."""
+    template: bool = True
+    """Fill ``{{i}}`` and ``{{time}}`` in the payload (False: send it exactly as it is)."""
 
     @classmethod
     def create(
         cls,
         subject: str,
-        payload: str = "",
+        payload: str | bytes = "",
         headers: str | dict[str, str] = "",
         mode: PublishMode | str = PublishMode.AUTO,
         *,
+        payload_format: PayloadFormat | str = PayloadFormat.TEXT,
         msg_id: str = "",
         count: int | str = 1,
         rate: float | str | None = None,
         max_payload: int | None = None,
     ) -> PublishSpec:
-        """Validate every field; raise `SpecErrors` keyed by field name."""
+        """Validate every field; raise `SpecErrors` keyed by field name.
+
+        A `str` payload is read as `payload_format` says (text: templates filled in; escaped:
+        the bytes it stands for, sent exactly); `bytes` are sent exactly.
+        """
         errors: dict[str, str] = {}
+        data = b""
+        try:
+            payload_format = PayloadFormat(payload_format)
+            template = isinstance(payload, str) and payload_format is PayloadFormat.TEXT
+            data = payload if isinstance(payload, bytes) else payload_bytes(payload, payload_format)
+        except EscapeError as error:
+            errors["payload"] = str(error)
+        except ValueError:
+            errors["payload_format"] = "text or escaped"
+            template = False
         subject = subject.strip()
         if problem := subject_problem(subject, wildcards=False):
             errors["subject"] = problem
@@ -167,23 +199,28 @@ class PublishSpec:
                     raise ValueError
             except ValueError:
                 errors["rate"] = "messages per second (e.g. 1000), or empty for as fast as possible"
-        if max_payload is not None and len(payload.encode()) > max_payload:
+        if max_payload is not None and len(data) > max_payload:
             errors["payload"] = f"larger than the server's max_payload ({max_payload:,} bytes)"
         if errors:
             raise SpecErrors(errors)
         return cls(
             subject=subject,
-            payload=payload,
+            payload=data,
             headers=parsed,
             mode=mode,
             msg_id=msg_id,
             count=number,
             rate=speed,
+            template=template,
         )
 
     def message(self, i: int, now: datetime | None = None) -> tuple[bytes, dict[str, str] | None]:
         """The payload and headers of message number `i` (templates filled in)."""
-        payload = render_template(self.payload, i, now).encode()
+        payload = self.payload
+        if self.template and b"{{" in payload:
+            # surrogateescape: bytes that are not UTF-8 go through the template untouched
+            text = render_template(payload.decode("utf-8", "surrogateescape"), i, now)
+            payload = text.encode("utf-8", "surrogateescape")
         headers = dict(self.headers)
         if self.msg_id:
             msg_id = render_template(self.msg_id, i, now)
@@ -389,7 +426,9 @@ class BulkPublish:
         spec = self.spec
         nc = self.session.nc
         js = self.session.js if self.jetstream else None
-        templated = has_template(spec.payload) or bool(spec.msg_id)
+        templated = bool(spec.msg_id) or (
+            spec.template and has_template(spec.payload.decode("utf-8", "replace"))
+        )
         fixed_payload, fixed_headers = spec.message(1)
         interval = 1.0 / spec.rate if spec.rate else 0.0
         batch = 0

@@ -9,6 +9,7 @@ import pytest
 from nats.aio.client import Client
 from nats.aio.msg import Msg
 
+from jstui.format.editable import editable_headers, escape_bytes
 from jstui.nats.errors import NoStreamError, ReadOnlyError, SpecErrors
 from jstui.nats.publish import (
     MSG_ID_HEADER,
@@ -80,6 +81,62 @@ async def test_core_publish_reaches_a_subscriber(session: Session, nc: Client, u
     assert not result.jetstream and "core" in result.describe()
     await eventually(lambda: got)
     assert got[0].data == b"hello 1" and got[0].headers == {"X-Test": "yes"}
+
+
+HOSTILE_PAYLOAD = b"P\x1b]52;c;SElKQUNLRUQ=\x07Q \xff\xfe \x9b2J \xe2\x80\xae \x00 {{i}} \\x1b"
+HOSTILE_HEADERS = {
+    "X-Esc": "\x1b]52;c;SElKQUNLRUQ=\x07\x1b[2J",
+    "X-Bidi": "a\u202eb\x9b\x00\x7f",
+    "X-Slash": "C:\\dir\\x1b",
+}
+
+
+@pytest.mark.parametrize("mode", ["core", "js"])
+async def test_escaped_payload_and_headers_go_out_byte_for_byte(
+    session: Session, nc: Client, unique: str, mode: str
+) -> None:
+    """What the publish form holds for a hostile message (escaped) is sent exactly as received."""
+    if mode == "js":
+        await nc.jetstream().add_stream(name=unique, subjects=[f"{unique}.>"])
+    got = await collect(nc, f"{unique}.x")
+    await nc.publish(f"{unique}.x", HOSTILE_PAYLOAD, headers=HOSTILE_HEADERS)
+    await eventually(lambda: got)
+    original = got[0]
+    spec = PublishSpec.create(
+        f"{unique}.x",
+        escape_bytes(original.data),
+        editable_headers((original.headers or {}).items()),
+        mode,
+        payload_format="escaped",
+    )
+    assert spec.payload == HOSTILE_PAYLOAD and not spec.template
+    await publish_once(session, spec)
+    await eventually(lambda: len(got) == 2)
+    again = got[1]
+    assert again.data == original.data == HOSTILE_PAYLOAD
+    assert again.headers == original.headers == HOSTILE_HEADERS
+
+
+def test_escaped_header_values_and_bad_escapes() -> None:
+    assert parse_headers("A: \\x1b[2J\\u202e\\\\ b") == {"A": "\x1b[2J\u202e\\ b"}
+    for text, fragment in [
+        ("A: \\q", "line 1: \\\\q is not an escape"),
+        ("A: x\nB: \\n", "line 2: a header value cannot hold a line break"),
+        ("A: \\xff", "line 1: byte 1 is not UTF-8"),
+    ]:
+        with pytest.raises(ValueError, match=fragment):
+            parse_headers(text)
+    with pytest.raises(SpecErrors) as info:
+        PublishSpec.create("a", "\\z", payload_format="escaped")
+    assert "is not an escape" in info.value.errors["payload"]
+
+
+def test_templates_fill_a_bytes_payload_and_leave_other_bytes_alone() -> None:
+    spec = PublishSpec(subject="a", payload=b"\xff n={{i}} \x1b")
+    assert spec.message(3)[0] == b"\xff n=3 \x1b"
+    exact = PublishSpec(subject="a", payload=b"n={{i}}", template=False)
+    assert exact.message(3)[0] == b"n={{i}}"
+    assert PublishSpec.create("a", "n={{i}}").message(2)[0] == b"n=2"
 
 
 async def test_jetstream_publish_ack_and_duplicate_detection(

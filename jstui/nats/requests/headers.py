@@ -1,6 +1,7 @@
 """The headers the request console and jstui's responders agree on, and the form's header text.
 
-`RequestSpec` (spec.py) reads the form's ``Key: Value`` lines through `parse_headers`; the
+`RequestSpec` (spec.py) reads the form's ``Key: Value`` lines through `parse_headers`, values in
+the escaped form of `jstui.format.editable` (which also writes them: `editable_headers`); the
 console (console.py) adds `REPLY_TO_HEADER` and `TIMEOUT_HEADER` to a stored request; the
 responders (jstui.nats.responders) read those two and answer with `RESPONDER_HEADER` or the
 service-error pair, which `Reply` (record.py) reads back.
@@ -9,8 +10,8 @@ service-error pair, which `Reply` (record.py) reads back.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
 
+from jstui.format.editable import EscapeError, unescape_text
 from jstui.nats.errors import ValidationError
 
 __all__ = [
@@ -19,7 +20,6 @@ __all__ = [
     "SERVICE_ERROR_CODE_HEADER",
     "SERVICE_ERROR_HEADER",
     "TIMEOUT_HEADER",
-    "format_headers",
     "parse_headers",
 ]
 
@@ -40,8 +40,9 @@ _HEADER_NAME = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 def parse_headers(text: str) -> tuple[tuple[str, str], ...]:
     """``Key: Value`` lines to header pairs, in order; blank lines are ignored.
 
-    Raises `ValidationError` naming the first bad line: no colon, an empty or invalid name, or a
-    name given twice (nats-py sends one value per name).
+    Values are in escaped form (``\\x1b``, ``\\u202e``, ``\\\\``); any character but a line break
+    may be sent that way. Raises `ValidationError` naming the first bad line: no colon, an empty
+    or invalid name, a name given twice (nats-py sends one value per name), a bad escape.
     """
     pairs: list[tuple[str, str]] = []
     seen: set[str] = set()
@@ -61,13 +62,14 @@ def parse_headers(text: str) -> tuple[tuple[str, str], ...]:
             )
         if name.lower() in seen:
             raise ValidationError("headers", f"line {number}: {name} is given twice")
-        if any(not c.isprintable() for c in value):
-            raise ValidationError("headers", f"line {number}: the value has control characters")
+        try:
+            value = unescape_text(value.strip())
+        except EscapeError as error:
+            raise ValidationError("headers", f"line {number}: {error.reason}") from None
+        if "\r" in value or "\n" in value:
+            raise ValidationError(
+                "headers", f"line {number}: a header value cannot hold a line break"
+            )
         seen.add(name.lower())
-        pairs.append((name, value.strip()))
+        pairs.append((name, value))
     return tuple(pairs)
-
-
-def format_headers(headers: Iterable[tuple[str, str]]) -> str:
-    """The form text of header pairs, one ``Key: Value`` per line."""
-    return "\n".join(f"{key}: {value}" for key, value in headers)

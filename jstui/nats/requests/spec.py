@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
+from jstui.format.editable import EscapeError, PayloadFormat, editable_headers, payload_bytes
 from jstui.format.units import parse_duration
 from jstui.nats.errors import SpecErrors, ValidationError
 from jstui.nats.names import subject_problem
@@ -85,9 +86,19 @@ class RequestSpec:
         headers: str = "",
         timeout: str = "2s",
         max_replies: str = "",
+        payload_format: str = PayloadFormat.TEXT,
     ) -> RequestSpec:
-        """Check every field; raise `SpecErrors` keyed by field name with all problems at once."""
+        """Check every field; raise `SpecErrors` keyed by field name with all problems at once.
+
+        The payload box is read as `payload_format` says (`jstui.format.editable`)."""
         errors: dict[str, str] = {}
+        data = b""
+        try:
+            data = payload_bytes(payload, payload_format)
+        except EscapeError as exc:
+            errors["payload"] = str(exc)
+        except ValueError:
+            errors["payload_format"] = "text or escaped"
         subject = subject.strip()
         problem = subject_problem(subject, wildcards=False)
         if problem:
@@ -121,15 +132,11 @@ class RequestSpec:
         return cls(
             subject=subject,
             mode=request_mode,
-            payload=payload.encode("utf-8", "surrogatepass"),
+            payload=data,
             headers=pairs,
             timeout=seconds,
             max_replies=limit,
         )
-
-    @property
-    def payload_text(self) -> str:
-        return self.payload.decode("utf-8", "replace")
 
     @property
     def timeout_text(self) -> str:
@@ -167,7 +174,7 @@ class RequestSpec:
         if not isinstance(raw_headers, list):
             raise ValueError("headers: not a list")
         headers = parse_headers(
-            "\n".join(f"{pair[0]}: {pair[1]}" for pair in raw_headers if len(pair) == 2)
+            editable_headers((str(pair[0]), str(pair[1])) for pair in raw_headers if len(pair) == 2)
         )
         timeout = float(data.get("timeout", DEFAULT_TIMEOUT))
         if not 0 < timeout <= MAX_TIMEOUT:

@@ -75,7 +75,7 @@ class LoadGenerator:
         self.state = LoadState.IDLE
         publish = PublishSpec(
             subject=spec.subject,
-            payload="task {{i}}",
+            payload=b"task {{i}}",
             mode=PublishMode.JETSTREAM if spec.jetstream else PublishMode.CORE,
             msg_id=f"jstui-{time.time_ns():x}-{{{{i}}}}" if spec.jetstream else "",
             count=spec.count,
