@@ -58,7 +58,6 @@ EMPTY_TEXT = (
 
 class FeedsPane(Pane):
     PANE_TITLE = "Feeds"
-    PANE_NUMBER = 2
     PANE_HELP = (
         "Live messages, one tab per feed. A core feed subscribes to a subject (wildcards * and >, "
         "optionally in a queue group). A JetStream feed reads the stream that captures the "
@@ -331,18 +330,22 @@ class FeedsPane(Pane):
 
     def palette_commands(self) -> list[SystemCommand]:
         return [
-            SystemCommand(
+            self.palette_command(
                 "Feeds: new feed", "Subscribe to a subject or stream", self.action_new_feed
             ),
-            SystemCommand("Feeds: publish", "Publish one message or many", self.action_publish),
-            SystemCommand(
+            self.palette_command(
+                "Feeds: publish", "Publish one message or many", self.action_publish
+            ),
+            self.palette_command(
                 "Feeds: pause / resume", "Hold the current feed still", self.action_toggle_pause
             ),
-            SystemCommand("Feeds: filter", "Filter the current feed", self.action_filter),
-            SystemCommand(
+            self.palette_command("Feeds: filter", "Filter the current feed", self.action_filter),
+            self.palette_command(
                 "Feeds: export", "Write the current feed's buffer as NDJSON", self.action_export
             ),
-            SystemCommand("Feeds: close feed", "Unsubscribe and close", self.action_close_feed),
+            self.palette_command(
+                "Feeds: close feed", "Unsubscribe and close", self.action_close_feed
+            ),
         ]
 
 
