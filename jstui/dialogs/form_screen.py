@@ -5,6 +5,12 @@ A form composes `FormRow`s (each names its spec key) and, optionally, one `Stati
 under its row (the first bad field gets the focus) and the rest in that Static; `submit_form`
 runs the service call with the form busy and routes its errors the same way. A short terminal
 gets the `-small` class, which drops the blank lines between rows (styles/app.tcss).
+
+Choices follow what a user expects of a form: Enter on a `Select` opens its list (Textual's own
+binding; the forms submit on Enter only from an `Input`), and the arrow keys in a `RadioSet`
+choose the next or previous option at once, as radio groups do in browsers and desktop dialogs.
+Textual's `RadioSet` only moves a highlight with the arrows and waits for Enter or Space, which
+users missed: a feed meant as JetStream came out as core.
 """
 
 from __future__ import annotations
@@ -15,7 +21,7 @@ from typing import ClassVar, TypeVar
 from rich.text import Text
 from textual import events
 from textual.screen import ModalScreen
-from textual.widgets import Button, Static
+from textual.widgets import Button, RadioSet, Static
 
 from jstui.dialogs.form_row import FormRow
 from jstui.format.text import sanitize
@@ -23,6 +29,9 @@ from jstui.nats.errors import JstuiError, ServerAPIError, SpecErrors
 
 ResultT = TypeVar("ResultT")
 T = TypeVar("T")
+
+RADIO_NEXT_KEYS = frozenset({"down", "right"})
+RADIO_PREVIOUS_KEYS = frozenset({"up", "left"})
 
 SMALL_HEIGHT = 36
 """Below this many rows (or 100 columns) a form drops the blank lines between its rows."""
@@ -41,6 +50,22 @@ class FormScreen(ModalScreen[ResultT]):
 
     def on_resize(self, event: events.Resize) -> None:
         self.set_class(event.size.height < SMALL_HEIGHT or event.size.width < 100, "-small")
+
+    def on_key(self, event: events.Key) -> None:
+        # The key reaches the screen on its way up from the focused widget, before the app looks
+        # up the RadioSet's own bindings for it: stopping it here replaces them.
+        radio_set = self.focused
+        if not isinstance(radio_set, RadioSet) or event.key not in (
+            RADIO_NEXT_KEYS | RADIO_PREVIOUS_KEYS
+        ):
+            return
+        event.stop()
+        event.prevent_default()
+        if event.key in RADIO_NEXT_KEYS:
+            radio_set.action_next_button()
+        else:
+            radio_set.action_previous_button()
+        radio_set.action_toggle_button()
 
     def rows(self) -> list[FormRow]:
         return list(self.query(FormRow))
