@@ -220,5 +220,9 @@ async def test_a_palette_action_brings_its_pane_to_the_front(
         command = next(c for c in app.get_system_commands(app.dashboard) if c.title == title)
         command.callback()
         await wait_until(pilot, lambda: isinstance(app.screen, dialog), what=title)
+        # a dialog still being built when the app exits fails in Textual's Select: let it settle
+        form = app.screen
+        await wait_until(pilot, lambda: app.focused is not None and app.focused.screen is form)
+        await pilot.pause()
         assert app.dashboard.current_pane == entry.number
         assert [p.number for p in app.dashboard.panes if p.display] == [entry.number]
