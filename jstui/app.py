@@ -25,6 +25,7 @@ from jstui.nats.errors import ConnectError, JstuiError
 from jstui.nats.session import Clocks, ConnectionStatus, Session
 from jstui.paths import stylesheets
 from jstui.widgets.base import Pane
+from jstui.widgets.registry import PANES
 
 EXIT_CANNOT_CONNECT = 2
 
@@ -113,7 +114,7 @@ class JstuiApp(App[int]):
 
     def _key_sections(self) -> list[KeySection]:
         general: list[tuple[str, str]] = [
-            ("1 2 3 4", "show the Streams, Feeds, Request/Reply or Workers pane"),
+            *((entry.key, f"show the {entry.title} pane") for entry in PANES),
             ("tab / shift+tab", "move the focus to the next / previous widget"),
             ("z", "maximize the focused pane, or restore the layout"),
             ("?", "this help"),
@@ -131,14 +132,13 @@ class JstuiApp(App[int]):
     def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)
         yield SystemCommand("Help", "Show every key", self.action_help)
-        for pane in self.dashboard.panes:
-            number = pane.PANE_NUMBER
+        for entry in PANES:
             yield SystemCommand(
-                f"Go to {pane.PANE_TITLE}",
-                f"Show the {pane.PANE_TITLE} pane (key {number})",
-                _caller(self.dashboard.action_show_pane, number),
+                entry.palette_title,
+                entry.palette_help,
+                _caller(self.dashboard.action_show_pane, entry.number),
             )
-            yield from pane.palette_commands()
+            yield from self.dashboard.pane(entry.number).palette_commands()
 
 
 def _caller(function: Callable[[int], object], argument: int) -> Callable[[], None]:

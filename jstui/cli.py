@@ -58,6 +58,17 @@ def _check_startup_options(settings: Settings) -> None:
                 raise click.BadParameter(message, param_hint=option) from error
 
 
+def _check_pane(name: str) -> None:
+    """A usage error naming the valid panes when `--pane` names none of the registry's."""
+    # The registry imports the panes (and Textual): paid only when --pane is given.
+    from jstui.widgets.registry import entry_named
+
+    try:
+        entry_named(name)
+    except ValueError as error:
+        raise click.BadParameter(str(error), param_hint="--pane") from error
+
+
 @click.command(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.option(
     "-s",
@@ -92,6 +103,11 @@ def _check_startup_options(settings: Settings) -> None:
     "jstui's own reads (stream and server information).",
 )
 @click.option("--theme", metavar="NAME", help="Textual theme, e.g. nord, dracula, textual-light.")
+@click.option(
+    "--pane",
+    metavar="NAME",
+    help="Open on this pane, maximized: streams, feeds, requests or workers.",
+)
 @click.option(
     "--port",
     type=click.IntRange(0, 65535),
@@ -151,6 +167,8 @@ def main(**flags: Any) -> None:
             prepare_store(settings.store_dir)
         except EmbeddedServerError as error:
             raise click.BadParameter(str(error), param_hint="--store") from error
+    if settings.start_pane is not None:
+        _check_pane(settings.start_pane)
     if settings.theme and settings.theme not in BUILTIN_THEMES:
         known = ", ".join(sorted(BUILTIN_THEMES))
         raise click.BadParameter(

@@ -1,9 +1,12 @@
-"""The main screen: status line, the four panes and the footer.
+"""The main screen: status line, pane switcher, the panes of the registry and the footer.
 
-The app hands connection changes to the dashboard, which shows them in the status line and passes a
-copy to every pane. The status line's figures (RTT, JetStream usage) come from a `PeriodicPoll`. The
-layout is state: `compact` (a small terminal: one pane at a time) and `current_pane` (the one shown
-then) set CSS classes, and styles/app.tcss shows and hides the panes from them.
+The panes, their number keys and the switcher's tabs all come from the pane registry
+(`jstui.widgets.registry.PANES`). The app hands connection changes to the dashboard, which shows
+them in the status line and passes a copy to every pane. The status line's figures (RTT,
+JetStream usage) come from a `PeriodicPoll`. The layout is state: `compact` (a small terminal: one
+pane at a time, the switcher shown) and `current_pane` (the one shown then) set CSS classes, and
+styles/app.tcss shows and hides the panes from them. A pane asks to come to the front with
+`Pane.ShowRequested`; the settings' `start_pane` opens jstui on one pane, maximized.
 """
 
 from __future__ import annotations
@@ -17,16 +20,13 @@ from textual.containers import Grid
 from textual.css.query import NoMatches
 from textual.reactive import var
 from textual.screen import Screen
-from textual.widgets import Footer
 
 from jstui.messages import ConnectionChanged
 from jstui.nats.session import ConnectionState
 from jstui.widgets.base import Pane, PeriodicPoll, SessionHost
-from jstui.widgets.feeds import FeedsPane
-from jstui.widgets.requests import RequestsPane
+from jstui.widgets.navigation import KeysFooter, PaneSwitcher
+from jstui.widgets.registry import PANES, entry_named
 from jstui.widgets.status import StatusLine
-from jstui.widgets.streams import StreamsPane
-from jstui.widgets.workers import WorkersPane
 
 COMPACT_WIDTH = 120
 """Below this width (or 32 rows) the panes are shown one at a time, switched by number keys."""
@@ -39,10 +39,7 @@ class DashboardScreen(Screen[None]):
     """All panes at once on a large terminal, one at a time on a small one."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("1", "show_pane(1)", "Streams", show=False),
-        Binding("2", "show_pane(2)", "Feeds", show=False),
-        Binding("3", "show_pane(3)", "Req/Reply", show=False),
-        Binding("4", "show_pane(4)", "Workers", show=False),
+        *(Binding(e.key, f"show_pane({e.number})", e.tab, show=False) for e in PANES),
         Binding("z", "toggle_maximize", "Max/restore"),
         Binding("question_mark", "app.help", "Help", key_display="?"),
     ]
@@ -60,12 +57,11 @@ class DashboardScreen(Screen[None]):
             read_only=host.settings.read_only,
             context=host.settings.context,
         )
+        yield PaneSwitcher(PANES, id="pane-switcher")
         with Grid(id="panes"):
-            yield StreamsPane(id="streams-pane")
-            yield FeedsPane(id="feeds-pane")
-            yield RequestsPane(id="requests-pane")
-            yield WorkersPane(id="workers-pane")
-        yield Footer()
+            for entry in PANES:
+                yield entry.build()
+        yield KeysFooter().data_bind(compact=DashboardScreen.compact)
 
     @property
     def _host(self) -> _DashboardHost:
@@ -73,10 +69,10 @@ class DashboardScreen(Screen[None]):
 
     @property
     def panes(self) -> list[Pane]:
-        return sorted(self.query(Pane), key=lambda pane: pane.PANE_NUMBER)
+        return sorted(self.query(Pane), key=lambda pane: pane.number)
 
     def pane(self, number: int) -> Pane:
-        return next(pane for pane in self.panes if number == pane.PANE_NUMBER)
+        return next(pane for pane in self.panes if number == pane.number)
 
     def on_mount(self) -> None:
         self.query_one(StatusLine).show(self._host.session.status)
@@ -90,7 +86,16 @@ class DashboardScreen(Screen[None]):
         # Focus can also vanish later, when a pane hides the focused widget (a tab switch, a
         # row removed); a cheap check keeps the keys working whatever caused it.
         self.set_interval(FOCUS_CHECK_SECONDS, self._ensure_focus)
-        self.call_after_refresh(self.pane(1).focus_pane)
+        self.call_after_refresh(self._open_start_pane)
+
+    def _open_start_pane(self) -> None:
+        start = self._host.settings.start_pane
+        if start is None:
+            self.pane(1).focus_pane()
+            return
+        pane = self.pane(entry_named(start).number)
+        self.action_show_pane(pane.number)
+        self.maximize(pane, container=False)
 
     def on_resize(self, event: events.Resize) -> None:
         self.compact = event.size.width < COMPACT_WIDTH or event.size.height < COMPACT_HEIGHT
@@ -107,11 +112,12 @@ class DashboardScreen(Screen[None]):
             return None
 
     def _mark_current(self, current: Pane) -> None:
-        self.current_pane = current.PANE_NUMBER
+        self.current_pane = current.number
 
     def watch_current_pane(self, number: int) -> None:
         for pane in self.panes:
-            pane.set_class(number == pane.PANE_NUMBER, "current")
+            pane.set_class(number == pane.number, "current")
+        self.query_one(PaneSwitcher).highlight(number)
 
     @on(events.DescendantFocus)
     def _track_current_pane(self) -> None:
@@ -134,6 +140,17 @@ class DashboardScreen(Screen[None]):
             self.minimize()
         self._mark_current(pane)
         pane.focus_pane()
+
+    @on(Pane.ShowRequested)
+    def _show_requested(self, message: Pane.ShowRequested) -> None:
+        message.stop()
+        self.action_show_pane(message.pane.number)
+        if message.then is not None:
+            message.then()
+
+    @on(PaneSwitcher.PaneClicked)
+    def _tab_clicked(self, message: PaneSwitcher.PaneClicked) -> None:
+        self.action_show_pane(message.number)
 
     def action_toggle_maximize(self) -> None:
         if self.maximized is not None:

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
 from jstui import __version__
 from jstui.cli import main
+from jstui.config import resolve_settings
 
 
 def test_help_lists_every_option() -> None:
@@ -18,7 +20,7 @@ def test_help_lists_every_option() -> None:
     for option in (
         "--server", "--user", "--password", "--token", "--creds", "--nkey", "--tls-cert",
         "--tls-key", "--tls-ca", "--tls-first", "--context", "--read-only", "--theme", "--port",
-        "--store", "--monitor", "--feed", "--feed-buffer", "--responder", "--workers",
+        "--store", "--monitor", "--feed", "--feed-buffer", "--responder", "--workers", "--pane",
     ):  # fmt: skip
         assert option in result.output
 
@@ -35,6 +37,7 @@ def test_version() -> None:
         (["--workers", "jobs,count=0"], "between 1 and 64"),
         (["--responder", "svc,behaviour=bogus"], "behaviour"),
         (["--theme", "no-such-theme"], "unknown theme"),
+        (["--pane", "kv"], "unknown pane 'kv'; one of: streams, feeds, requests, workers"),
         (["--tls-cert", "/nonexistent.pem", "--server", "nats://127.0.0.1:1"], "--tls-cert"),
     ],
 )
@@ -64,3 +67,18 @@ def test_unusable_store_is_one_line_and_exit_status_2(store: str, reason: str) -
     assert result.exit_code == 2, result.output
     assert f"cannot use {store} as the store: " in result.output and reason in result.output
     assert isinstance(result.exception, SystemExit)  # a usage error, not a traceback
+
+
+def test_pane_help_names_every_registered_pane() -> None:
+    """--help must not import Textual, so it names the panes itself: keep it in step."""
+    from jstui.widgets.registry import pane_names
+
+    help_text = " ".join(CliRunner().invoke(main, ["--help"]).output.split())
+    names = pane_names()
+    assert f"{', '.join(names[:-1])} or {names[-1]}" in help_text
+
+
+def test_pane_name_is_read_in_any_case() -> None:
+    settings = resolve_settings({"pane": " Workers "}, environ={}, config_home=Path("/nonexistent"))
+    assert settings.start_pane == "workers"
+    assert resolve_settings({}, environ={}, config_home=Path("/nonexistent")).start_pane is None

@@ -221,6 +221,7 @@ def resolve_settings(
     log_payloads = bool(flags.get("log_payloads") or False)
     if log_payloads and not log_file:
         raise ConfigError("--log-payloads needs --log FILE")
+    start_pane = flag_text(flags.get("pane"))
 
     settings = Settings(
         servers=servers,
@@ -231,6 +232,7 @@ def resolve_settings(
         context=context.name if context else None,
         read_only=bool(flags.get("read_only") or False),
         theme=theme.strip() if theme else None,
+        start_pane=start_pane.strip().lower() if start_pane else None,
         port=_int(port, "--port", 0, 65535) if port is not None else 0,
         store_dir=Path(expand_user(store, environ)) if store else None,
         monitor_url=check_monitor_url(monitor) if monitor else None,

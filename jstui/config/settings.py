@@ -48,6 +48,8 @@ class Settings:
     context: str | None = None
     read_only: bool = False
     theme: str | None = None
+    start_pane: str | None = None
+    """`--pane NAME`: the pane jstui opens on, maximized (the cli checks the name)."""
     port: int = 0
     store_dir: Path | None = None
     monitor_url: str | None = None

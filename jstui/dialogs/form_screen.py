@@ -10,6 +10,12 @@ A form that changes something names it in `READ_ONLY_NOTICE` and yields `read_on
 its top: in `--read-only` mode the notice says what is refused as soon as the form opens, and the
 button that makes the change (`READ_ONLY_BUTTON`) stays disabled. Submitting another way (Enter,
 ctrl+s) still reaches the service, which refuses and says why.
+
+Choices follow what a user expects of a form: Enter on a `Select` opens its list (Textual's own
+binding; the forms submit on Enter only from an `Input`), and the arrow keys in a `RadioSet`
+choose the next or previous option at once, as radio groups do in browsers and desktop dialogs.
+Textual's `RadioSet` only moves a highlight with the arrows and waits for Enter or Space, which
+users missed: a feed meant as JetStream came out as core.
 """
 
 from __future__ import annotations
@@ -20,7 +26,7 @@ from typing import ClassVar, TypeVar
 from rich.text import Text
 from textual import events, on
 from textual.screen import ModalScreen
-from textual.widgets import Button, Static
+from textual.widgets import Button, RadioSet, Static
 
 from jstui.dialogs.form_row import FormRow
 from jstui.format.text import sanitize
@@ -29,6 +35,9 @@ from jstui.nats.session import Session
 
 ResultT = TypeVar("ResultT")
 T = TypeVar("T")
+
+RADIO_NEXT_KEYS = frozenset({"down", "right"})
+RADIO_PREVIOUS_KEYS = frozenset({"up", "left"})
 
 SMALL_HEIGHT = 36
 """Below this many rows (or 100 columns) a form drops the blank lines between its rows."""
@@ -88,6 +97,22 @@ class FormScreen(ModalScreen[ResultT]):
     def _disable_refused_button(self) -> None:
         if self._refused(self.READ_ONLY_BUTTON):
             self.query_one(f"#{self.READ_ONLY_BUTTON}", Button).disabled = True
+
+    def on_key(self, event: events.Key) -> None:
+        # The key reaches the screen on its way up from the focused widget, before the app looks
+        # up the RadioSet's own bindings for it: stopping it here replaces them.
+        radio_set = self.focused
+        if not isinstance(radio_set, RadioSet) or event.key not in (
+            RADIO_NEXT_KEYS | RADIO_PREVIOUS_KEYS
+        ):
+            return
+        event.stop()
+        event.prevent_default()
+        if event.key in RADIO_NEXT_KEYS:
+            radio_set.action_next_button()
+        else:
+            radio_set.action_previous_button()
+        radio_set.action_toggle_button()
 
     def rows(self) -> list[FormRow]:
         return list(self.query(FormRow))

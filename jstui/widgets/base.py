@@ -1,6 +1,10 @@
 """What every pane of the dashboard shares: a numbered title, the session, connection changes, and
 the read-only rule for its keys and palette commands.
 
+A pane's number (its key) is given by the pane registry (`jstui.widgets.registry`) when the
+dashboard builds it. A pane never reaches for the dashboard: to come to the front (before a
+palette command opens its dialog, say) it posts `Pane.ShowRequested`, which the dashboard handles.
+
 A pane lists the actions that change something in `CHANGING_ACTIONS`. In `--read-only` mode
 `check_action` hides them (Textual then neither shows them in the footer nor runs their keys),
 and `offered` drops the palette commands that run them; the service layer refuses them anyway.
@@ -16,6 +20,7 @@ from typing import TYPE_CHECKING, ClassVar, Protocol, cast
 from textual.app import SystemCommand
 from textual.containers import Vertical
 from textual.dom import DOMNode
+from textual.message import Message
 
 from jstui.format.text import sanitize
 from jstui.messages import ConnectionChanged
@@ -76,11 +81,10 @@ class PeriodicPoll:
 
 
 class Pane(Vertical):
-    """A dashboard pane. Subclasses set the title, number and help text, and react to connection
-    changes in `connection_changed`."""
+    """A dashboard pane. Subclasses set the title and help text, and react to connection changes
+    in `connection_changed`; the registry gives each its number."""
 
     PANE_TITLE: ClassVar[str] = ""
-    PANE_NUMBER: ClassVar[int] = 0
     PANE_HELP: ClassVar[str] = ""
     """Plain text for the help screen: what the pane shows and how to read it."""
     ALLOW_MAXIMIZE = True
@@ -88,8 +92,20 @@ class Pane(Vertical):
     """Actions (names without ``action_``) that change something on the server: publish, create,
     edit, delete, ack, start responders or workers. Read-only mode offers none of them."""
 
+    number: int = 0
+    """The pane's number key (1, 2, ...), set by the registry entry that builds the pane."""
+
+    class ShowRequested(Message):
+        """A pane asks to be brought to the front; the dashboard decides what that means (in the
+        small layout: the one pane shown) and then calls `then`, if given."""
+
+        def __init__(self, pane: Pane, then: Callable[[], object] | None = None) -> None:
+            super().__init__()
+            self.pane = pane
+            self.then = then
+
     def on_mount(self) -> None:
-        self.border_title = f"{self.PANE_NUMBER} {self.PANE_TITLE}"
+        self.border_title = f"{self.number} {self.PANE_TITLE}"
 
     @property
     def host(self) -> SessionHost:
@@ -138,8 +154,20 @@ class Pane(Vertical):
         return [command for action, command in commands if self.offers(action)]
 
     def palette_commands(self) -> list[SystemCommand]:
-        """The pane's main actions for the command palette (ctrl+p), through `offered`."""
+        """The pane's main actions for the palette (ctrl+p), built with `palette_command` and
+        filtered through `offered`."""
         return []
+
+    def palette_command(
+        self, title: str, help_text: str, action: Callable[[], object]
+    ) -> SystemCommand:
+        """A palette command that brings this pane to the front, then runs `action`: the user
+        sees the pane the action works on (and its dialog opens over it)."""
+
+        def show_then_run() -> None:
+            self.post_message(self.ShowRequested(self, then=action))
+
+        return SystemCommand(title, help_text, show_then_run)
 
     def focus_pane(self) -> None:
         """Give focus to the pane's main widget: the first one of the screen's focus chain inside

@@ -415,7 +415,8 @@ async def test_small_terminal_shows_the_feed_alone(
         await wait_until(pilot, lambda: "fits on a small screen" in screen_text(app), what="line")
         await wait_until(pilot, lambda: "recv 1  shown 1" in screen_text(app), what="counters")
         text = screen_text(app)
-        assert "2 Feeds" in text and "1 Streams" not in text
+        # the pane border titles: the switcher line names every pane
+        assert "╭─ 2 Feeds" in text and "╭─ 1 Streams" not in text
 
 
 async def test_lines_render_in_columns_cursor_spans_the_row_and_selection_copies(

@@ -2,11 +2,22 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+import pytest
+from textual.screen import Screen
+
 from jstui.app import EXIT_CANNOT_CONNECT, JstuiApp
 from jstui.config import Settings
 from jstui.dialogs.connect_failed import ConnectFailedScreen
+from jstui.dialogs.feed_dialog import FeedDialog
 from jstui.dialogs.help import HelpScreen
+from jstui.dialogs.request_form import RequestFormScreen
+from jstui.dialogs.stream_form import StreamFormScreen
+from jstui.dialogs.worker_pool import WorkerPoolScreen
 from jstui.nats.embedded import free_port
+from jstui.widgets.navigation import PaneSwitcher, PaneTab
+from jstui.widgets.registry import PANES, entry_named
 from jstui.widgets.status import StatusLine
 from tests.app.conftest import AppFactory, screen_text, wait_connected, wait_until
 
@@ -121,3 +132,97 @@ async def test_every_builtin_theme_renders(make_app: AppFactory) -> None:
             app.theme = name
             await pilot.pause()
             assert "1 Streams" in screen_text(app), name
+
+
+# -- the pane registry, the small layout's switcher and footer, --pane, palette actions ----------
+
+
+async def test_every_registered_pane_has_its_key_tab_palette_entry_and_help(
+    make_app: AppFactory,
+) -> None:
+    app = make_app()
+    async with app.run_test(size=(160, 45)) as pilot:
+        await wait_connected(pilot)
+        assert [entry.number for entry in PANES] == list(range(1, len(PANES) + 1))
+        assert [pane.number for pane in app.dashboard.panes] == [e.number for e in PANES]
+        palette = [command.title for command in app.get_system_commands(app.dashboard)]
+        general = dict(app._key_sections())["Everywhere"]
+        for entry in PANES:
+            assert isinstance(app.dashboard.pane(entry.number), entry.pane_class)
+            assert entry.palette_title in palette
+            assert (entry.key, f"show the {entry.title} pane") in general
+            await pilot.press(entry.key)
+            await pilot.pause()
+            assert app.dashboard.current_pane == entry.number
+            assert app.dashboard.pane(entry.number).has_focus_within
+
+
+async def test_small_terminal_shows_a_switcher_and_always_the_help_key(
+    make_app: AppFactory,
+) -> None:
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_connected(pilot)
+        lines = screen_text(app).splitlines()
+        assert "1 Streams  2 Feeds  3 Req/Reply  4 Workers" in lines[1]
+        switcher = app.dashboard.query_one(PaneSwitcher)
+        for entry in PANES:
+            await pilot.press(entry.key)
+            await pilot.pause()
+            current = [tab.id for tab in switcher.query(PaneTab) if tab.has_class("-current")]
+            assert current == [f"tab-{entry.name}"]
+            footer = screen_text(app).splitlines()[-1]
+            assert footer.startswith("? Help"), footer
+        await pilot.click("#tab-feeds")
+        await pilot.pause()
+        assert [p.PANE_TITLE for p in app.dashboard.panes if p.display] == ["Feeds"]
+
+
+async def test_the_switcher_is_hidden_when_every_pane_is_shown(make_app: AppFactory) -> None:
+    app = make_app()
+    async with app.run_test(size=(160, 45)) as pilot:
+        await wait_connected(pilot)
+        assert not app.dashboard.query_one(PaneSwitcher).display
+
+
+@pytest.mark.parametrize("size", [(160, 45), (80, 24)], ids=["wide", "small"])
+async def test_start_pane_opens_that_pane_maximized(
+    make_app: AppFactory, size: tuple[int, int]
+) -> None:
+    app = make_app(start_pane="workers")
+    async with app.run_test(size=size) as pilot:
+        await wait_connected(pilot)
+        workers = app.dashboard.pane(entry_named("workers").number)
+        await wait_until(pilot, lambda: app.dashboard.maximized is workers, what="maximized")
+        await wait_until(pilot, lambda: workers.has_focus_within, what="focus in Workers")
+        assert "4 Workers" in screen_text(app)
+
+
+@pytest.mark.parametrize(
+    ("pane_name", "title", "dialog"),
+    [
+        ("workers", "Workers: new pool", WorkerPoolScreen),
+        ("requests", "New request", RequestFormScreen),
+        ("streams", "New stream", StreamFormScreen),
+        ("feeds", "Feeds: new feed", FeedDialog),
+    ],
+)
+async def test_a_palette_action_brings_its_pane_to_the_front(
+    make_app: AppFactory, pane_name: str, title: str, dialog: type[Screen[Any]]
+) -> None:
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_connected(pilot)
+        entry = entry_named(pane_name)
+        other = next(e for e in PANES if e is not entry)
+        await pilot.press(other.key)
+        await pilot.pause()
+        command = next(c for c in app.get_system_commands(app.dashboard) if c.title == title)
+        command.callback()
+        await wait_until(pilot, lambda: isinstance(app.screen, dialog), what=title)
+        # a dialog still being built when the app exits fails in Textual's Select: let it settle
+        form = app.screen
+        await wait_until(pilot, lambda: app.focused is not None and app.focused.screen is form)
+        await pilot.pause()
+        assert app.dashboard.current_pane == entry.number
+        assert [p.number for p in app.dashboard.panes if p.display] == [entry.number]

@@ -208,6 +208,15 @@ def test_dashboard_read_only(
     assert snap_compare(app, terminal_size=WIDE, run_before=dashboard(stopped_clocks))
 
 
+def test_start_on_workers_pane_small(
+    snap_compare: SnapCompare, snapshot_app: SnapshotApp, stopped_clocks: StoppedClocks
+) -> None:
+    """You should see `jstui --pane workers` on 80x24: the Workers pane alone, maximized (no
+    status line, no switcher), and the footer starting with ? Help."""
+    app = snapshot_app(start_pane="workers")
+    assert snap_compare(app, terminal_size=SMALL, run_before=dashboard(stopped_clocks))
+
+
 @pytest.mark.parametrize(
     "key", ["1", "2", "3", "4"], ids=["streams", "feeds", "requests", "workers"]
 )

@@ -58,7 +58,6 @@ EMPTY_TEXT = (
 
 class FeedsPane(Pane):
     PANE_TITLE = "Feeds"
-    PANE_NUMBER = 2
     PANE_HELP = (
         "Live messages, one tab per feed. A core feed subscribes to a subject (wildcards * and >, "
         "optionally in a queue group). A JetStream feed reads the stream that captures the "
@@ -335,19 +334,19 @@ class FeedsPane(Pane):
             [
                 (
                     "new_feed",
-                    SystemCommand(
+                    self.palette_command(
                         "Feeds: new feed", "Subscribe to a subject or stream", self.action_new_feed
                     ),
                 ),
                 (
                     "publish",
-                    SystemCommand(
+                    self.palette_command(
                         "Feeds: publish", "Publish one message or many", self.action_publish
                     ),
                 ),
                 (
                     "toggle_pause",
-                    SystemCommand(
+                    self.palette_command(
                         "Feeds: pause / resume",
                         "Hold the current feed still",
                         self.action_toggle_pause,
@@ -355,11 +354,13 @@ class FeedsPane(Pane):
                 ),
                 (
                     "filter",
-                    SystemCommand("Feeds: filter", "Filter the current feed", self.action_filter),
+                    self.palette_command(
+                        "Feeds: filter", "Filter the current feed", self.action_filter
+                    ),
                 ),
                 (
                     "export",
-                    SystemCommand(
+                    self.palette_command(
                         "Feeds: export",
                         "Write the current feed's buffer as NDJSON",
                         self.action_export,
@@ -367,7 +368,7 @@ class FeedsPane(Pane):
                 ),
                 (
                     "close_feed",
-                    SystemCommand(
+                    self.palette_command(
                         "Feeds: close feed", "Unsubscribe and close", self.action_close_feed
                     ),
                 ),

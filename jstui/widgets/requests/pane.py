@@ -56,7 +56,6 @@ GRAPH_SAMPLES = 120
 
 class RequestsPane(Pane):
     PANE_TITLE = "Request/Reply"
-    PANE_NUMBER = 3
     PANE_HELP = (
         "Send requests and see every reply with its latency; run responders so the console works "
         "with jstui alone. Press n for a request: mode 'request' is a core request (the first "
@@ -214,19 +213,21 @@ class RequestsPane(Pane):
             [
                 (
                     "new_request",
-                    SystemCommand(
-                        "New request", "Send a request, gather or stored request", self._palette_new
+                    self.palette_command(
+                        "New request",
+                        "Send a request, gather or stored request",
+                        self.action_new_request,
                     ),
                 ),
                 (
                     "add_responder",
-                    SystemCommand(
-                        "Start responders", "Answer requests from jstui", self._palette_responder
+                    self.palette_command(
+                        "Start responders", "Answer requests from jstui", self.action_add_responder
                     ),
                 ),
                 (
                     "stop_responder",
-                    SystemCommand(
+                    self.palette_command(
                         "Stop all responders",
                         "Stop every responder jstui runs",
                         self.stop_all_responders,
@@ -234,7 +235,7 @@ class RequestsPane(Pane):
                 ),
                 (
                     "clear_history",
-                    SystemCommand(
+                    self.palette_command(
                         "Clear request history",
                         "Forget the history and statistics",
                         self.action_clear_history,
@@ -242,20 +243,6 @@ class RequestsPane(Pane):
                 ),
             ]
         )
-
-    def _palette_new(self) -> None:
-        self._show_me()
-        self.action_new_request()
-
-    def _palette_responder(self) -> None:
-        self._show_me()
-        self.action_add_responder()
-
-    def _show_me(self) -> None:
-        # The dashboard decides what "showing a pane" means (compact mode shows one at a time).
-        show = getattr(self.screen, "action_show_pane", None)
-        if show is not None:
-            show(self.PANE_NUMBER)
 
     # -- actions -------------------------------------------------------------------------------
 

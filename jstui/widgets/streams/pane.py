@@ -55,7 +55,6 @@ class StreamsPane(Pane):
     """The streams of the account, refreshed live, with create / edit / purge / delete / browse."""
 
     PANE_TITLE = "Streams"
-    PANE_NUMBER = 1
     PANE_HELP = (
         "The table lists every stream of the account and refreshes about once a second: name, "
         "subjects, retention policy (limits keeps messages until a limit removes them; interest "
@@ -299,13 +298,13 @@ class StreamsPane(Pane):
             [
                 (
                     "new_stream",
-                    SystemCommand(
+                    self.palette_command(
                         "New stream", "Create a stream (Streams pane, n)", self.action_new_stream
                     ),
                 ),
                 (
                     "edit_stream",
-                    SystemCommand(
+                    self.palette_command(
                         "Edit stream",
                         "Edit the selected stream (Streams pane, e)",
                         self.action_edit_stream,
@@ -313,7 +312,7 @@ class StreamsPane(Pane):
                 ),
                 (
                     "purge_stream",
-                    SystemCommand(
+                    self.palette_command(
                         "Purge stream",
                         "Remove messages from the selected stream (Streams pane, p)",
                         self.action_purge_stream,
@@ -321,7 +320,7 @@ class StreamsPane(Pane):
                 ),
                 (
                     "delete_stream",
-                    SystemCommand(
+                    self.palette_command(
                         "Delete stream",
                         "Delete the selected stream (Streams pane, d)",
                         self.action_delete_stream,
@@ -329,7 +328,7 @@ class StreamsPane(Pane):
                 ),
                 (
                     "browse_stream",
-                    SystemCommand(
+                    self.palette_command(
                         "Browse stream",
                         "Read the selected stream's messages without consuming (Streams pane, b)",
                         self.action_browse_stream,

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Callable, Coroutine
+from collections.abc import Coroutine
 from functools import partial
 from typing import Any, ClassVar
 
@@ -63,7 +63,6 @@ class EmptyNote(Static, can_focus=True):
 
 class WorkersPane(Pane):
     PANE_TITLE = "Workers"
-    PANE_NUMBER = 4
     PANE_HELP = (
         "Workers runs pools of queue-group members inside jstui and draws how the messages are "
         "spread among them. Press n to start a pool (a core queue group, a JetStream deliver "
@@ -411,45 +410,32 @@ class WorkersPane(Pane):
             [
                 (
                     "new_pool",
-                    SystemCommand(
-                        "Workers: new pool",
-                        "Start a worker pool (n)",
-                        self._palette(self.action_new_pool),
+                    self.palette_command(
+                        "Workers: new pool", "Start a worker pool (n)", self.action_new_pool
                     ),
                 ),
                 (
                     "generate",
-                    SystemCommand(
+                    self.palette_command(
                         "Workers: generate load",
                         "Publish tasks to the pool (g)",
-                        self._palette(self.action_generate),
+                        self.action_generate,
                     ),
                 ),
                 (
                     "add_member",
-                    SystemCommand(
-                        "Workers: add member",
-                        "One more member (a)",
-                        self._palette(self.action_add_member),
+                    self.palette_command(
+                        "Workers: add member", "One more member (a)", self.action_add_member
                     ),
                 ),
                 (
                     "stop_pool",
-                    SystemCommand(
-                        "Workers: stop pool",
-                        "Stop the shown pool (s)",
-                        self._palette(self.action_stop_pool),
+                    self.palette_command(
+                        "Workers: stop pool", "Stop the shown pool (s)", self.action_stop_pool
                     ),
                 ),
             ]
         )
-
-    def _palette(self, action: Callable[[], None]) -> Callable[[], None]:
-        def run() -> None:
-            self.app.dashboard.action_show_pane(self.PANE_NUMBER)  # type: ignore[attr-defined]
-            action()
-
-        return run
 
     # -- polling ---------------------------------------------------------------------------------
 
