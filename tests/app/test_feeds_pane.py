@@ -207,7 +207,7 @@ async def test_pause_shows_new_count_and_end_follows(
         await wait_until(pilot, lambda: "n29" in screen_text(app), what="tail drawn")
         assert "+30 new" not in screen_text(app)
         c = view.feed.counts()
-        assert c.received == c.shown + c.dropped + c.filtered + c.pending
+        assert c.received == c.shown + c.filtered + c.skipped + c.dropped + c.pending
         # moving the cursor up holds the view too
         await pilot.press("up")
         assert view.paused and view.pause_reason == "scrolled"
