@@ -52,7 +52,8 @@ EMPTY_TEXT = (
     "No feed open.\n\n"
     "n  subscribe to a subject (core, or a JetStream stream)\n"
     "p  publish a message, or many\n\n"
-    "Start-up feeds: jstui --feed SUBJECT[,js|consume,...]"
+    "Start-up feeds: jstui --feed SUBJECT[,core|js|consume,...]\n"
+    "(no mode: JetStream when a stream captures SUBJECT, else core)"
 )
 
 
