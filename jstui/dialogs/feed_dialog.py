@@ -86,7 +86,9 @@ class FeedDialog(FormScreen[FeedSpec | None]):
         self._buffer = buffer
         self._mode_chosen = mode is not None
         """The user picked a mode: it no longer follows the subject."""
-        self._setting_mode = False
+        self._auto_presses: list[str] = []
+        """Radio buttons pressed by `_follow_subject`, whose `Changed` (a message, handled
+        later) is not the user's choice."""
 
     def compose(self) -> ComposeResult:
         with VerticalScroll(classes="dialog feed-dialog") as box:
@@ -221,9 +223,13 @@ class FeedDialog(FormScreen[FeedSpec | None]):
     @on(RadioSet.Changed, "#feed-mode")
     @on(Select.Changed, "#feed-deliver")
     def _changed(self, event: RadioSet.Changed | Select.Changed) -> None:
-        if isinstance(event, RadioSet.Changed) and not self._setting_mode:
-            self._mode_chosen = True
-            self.query_one("#feed-mode-note", Static).update("")
+        if isinstance(event, RadioSet.Changed):
+            pressed = event.pressed.id or ""
+            if pressed in self._auto_presses:
+                self._auto_presses.remove(pressed)
+            else:
+                self._mode_chosen = True
+                self.query_one("#feed-mode-note", Static).update("")
         self._show_mode_fields()
 
     def _follow_subject(self, stream: str | None) -> None:
@@ -236,11 +242,10 @@ class FeedDialog(FormScreen[FeedSpec | None]):
             note.append(f"stream {sanitize(stream, max_len=80)} captures this subject: ")
             note.append("JetStream, non-consuming, shows what it stores")
         self.query_one("#feed-mode-note", Static).update(note)
-        self._setting_mode = True
-        try:
-            self.query_one(button, RadioButton).value = True
-        finally:
-            self._setting_mode = False
+        radio = self.query_one(button, RadioButton)
+        if not radio.value:
+            self._auto_presses.append(radio.id or "")
+            radio.value = True
 
     @on(Input.Changed, "#feed-subject")
     def _subject_changed(self, event: Input.Changed) -> None:
