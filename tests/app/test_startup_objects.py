@@ -42,7 +42,7 @@ async def test_showcase_objects_wait_for_their_stream_then_start(
         )
         await wait_until(
             pilot,
-            lambda: f"waiting  waiting for a stream on {subjects}" in screen_text(app),
+            lambda: f"\u25cc waiting  for a stream on {subjects}" in screen_text(app),
             what="the feed's state line says it waits",
         )
         text = screen_text(app)

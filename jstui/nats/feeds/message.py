@@ -142,9 +142,10 @@ def message_to_json(message: FeedMessage) -> dict[str, Any]:
 
 
 def export_target(path: Path | str) -> Path:
-    """Where an export goes: ``~`` expanded, a relative path taken from the working directory.
-    Not resolved further (a symbolic link stays as the user named it)."""
-    return Path(path).expanduser().absolute()
+    """Where an export goes, as an absolute path: ``~`` expanded, a relative path taken from the
+    working directory, ``..`` and symbolic links resolved (the file that will really be
+    written, which is what the dialog shows)."""
+    return Path(path).expanduser().resolve()
 
 
 def export_ndjson(messages: Iterable[FeedMessage], path: Path, *, overwrite: bool = False) -> int:

@@ -304,7 +304,8 @@ class FeedView(Vertical):
         if state is FeedState.FAILED:
             detail = feed.error
         elif state is FeedState.WAITING:
-            detail = f"{feed.waiting} \u00b7 {feed.describe()}"
+            # the mark says "waiting": "waiting  for a stream on X", not "waiting  waiting ..."
+            detail = f"{feed.waiting.removeprefix('waiting ')} \u00b7 {feed.describe()}"
         else:
             detail = feed.describe()
         text.append(sanitize(detail, max_len=300))
