@@ -55,7 +55,6 @@ REBUILD_AFTER = 20
 """More rows than this pushed out since the last redraw: rebuild the table instead."""
 BURST_REDRAW_SECONDS = 1.0
 SOON_SECONDS = 0.05
-NO_RESPONDERS = "No responders: press a to start some."
 SPARK_SAMPLES = 12
 GRAPH_SAMPLES = 120
 
@@ -153,7 +152,7 @@ class RequestsPane(Pane):
             with TabPane("Responders", id="requests-responders-tab"):
                 yield ResponderTable(id="requests-responders")
                 yield Static(
-                    Text(NO_RESPONDERS, style="dim"),
+                    Text("No responders: press a to start some.", style="dim"),
                     id="requests-responders-hint",
                     markup=False,
                 )
@@ -235,17 +234,11 @@ class RequestsPane(Pane):
         self.start_responders(spec)
 
     def _show_waiting(self, option: str, text: str) -> None:
-        """Say (in the summary line and the Responders tab) which --responder waits, and why."""
+        """Say in the summary line (seen from every tab) which --responder waits, and why."""
         if text:
             self._waiting[option] = text
         else:
             self._waiting.pop(option, None)
-        lines = [
-            sanitize(f"--responder {o}: {why}", max_len=300) for o, why in self._waiting.items()
-        ]
-        self.query_one("#requests-responders-hint", Static).update(
-            Text("\n".join(lines) or NO_RESPONDERS, style="dim")
-        )
         self._show_summary()
 
     def palette_commands(self) -> list[SystemCommand]:
