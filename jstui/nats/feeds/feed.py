@@ -203,10 +203,6 @@ class Feed:
         """Arrived since the last `take_new` (not yet accounted)."""
         return self.count - self.accounts.cursor
 
-    @property
-    def shown(self) -> int:
-        return self.accounts.shown
-
     def counts(self) -> FeedCounts:
         """The counters as defined in docs/architecture.md ("Feed counters")."""
         slow = self.slow_drops

@@ -316,8 +316,8 @@ class FeedView(Vertical):
         return text
 
     def _counts_text(self) -> Text:
-        # received = shown + filtered + skipped + dropped + pending (docs/architecture.md); a
-        # term that is zero and cannot change while it is hidden is left out
+        # received = shown + filtered + skipped + dropped + pending (docs/architecture.md), term
+        # by term; only a zero term is left out (filtered with no filter, new while following)
         c = self.feed.counts()
         text = Text()
         terms = [("recv ", c.received), ("  shown ", c.shown)]
