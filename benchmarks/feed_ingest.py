@@ -354,9 +354,7 @@ async def bench(rounds: int) -> str:
                 paced[rate] = await probe.during(paced_run())
                 log("paced done")
             counts = feed.counts()
-            balanced = (
-                counts.received == counts.shown + counts.filtered + counts.dropped + counts.pending
-            )
+            balanced = counts.received == counts.accounted  # docs/architecture.md
     finally:
         if echo.stdin:
             echo.stdin.close()

@@ -24,10 +24,12 @@ from jstui.nats.workers.spec import WORKERS_SYNTAX, parse_workers_option
 _FILE = click.Path(dir_okay=False, path_type=Path)
 
 FEED_HELP = (
-    "Open a feed at start-up (repeatable). SUBJECT[,option...]: a core subscription by default; "
-    "options: js (JetStream, non-consuming), consume (JetStream, consuming), core, queue=NAME, "
+    "Open a feed at start-up (repeatable). SUBJECT[,option...]; options: js (JetStream, "
+    "non-consuming), consume (JetStream, consuming), core, queue=NAME, "
     "deliver=all|new|last|last-per-subject, seq=N, since=10m|ISO-TIME, durable=NAME, "
-    "stream=NAME, buffer=N. deliver, seq and since imply js."
+    "stream=NAME, buffer=N. deliver, seq, since and stream imply js, queue implies core. With no "
+    "mode, the feed is JetStream non-consuming when a stream captures SUBJECT (to show what is "
+    "stored), core otherwise. A js or consume feed whose stream does not exist yet waits for it."
 )
 RESPONDER_HELP = (
     "Start a responder at launch (repeatable). SUBJECT[,option...]: mode=core|stored, "

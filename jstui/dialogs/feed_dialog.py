@@ -1,8 +1,16 @@
 """Dialogs of the Feeds pane: subscribe (`FeedDialog`), filter (`FilterDialog`), export
-(`ExportDialog`)."""
+(`ExportDialog`).
+
+The subscribe form looks up the stream that captures the subject as it is typed: until the user
+picks a mode, the mode follows the subject (JetStream non-consuming when a stream captures it,
+core otherwise), and a submit settles it the same way. The export dialog writes what the view
+shows (its filter applied) or the whole buffer, shows the absolute path, and asks before it
+replaces a file.
+"""
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
@@ -14,14 +22,16 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import Button, Input, Label, RadioButton, RadioSet, Select, Static
 
+from jstui.dialogs.confirm import ConfirmScreen
 from jstui.dialogs.form_row import FormRow, ProblemOf
 from jstui.dialogs.form_screen import FormScreen
 from jstui.format.text import sanitize
 from jstui.nats.errors import JstuiError, SpecErrors
-from jstui.nats.feeds.feed import find_stream
 from jstui.nats.feeds.filter import FeedFilter
+from jstui.nats.feeds.message import export_target
 from jstui.nats.feeds.spec import DEFAULT_BUFFER, Deliver, FeedMode, FeedSpec
 from jstui.nats.names import subject_problem
+from jstui.nats.stream_lookup import find_stream
 
 if TYPE_CHECKING:
     from jstui.nats.feeds.feed import Feed
@@ -42,6 +52,8 @@ _MODE_IDS = {
     "mode-js": FeedMode.JETSTREAM,
     "mode-consume": FeedMode.CONSUME,
 }
+LOOKUP_DELAY = 0.3
+"""Seconds of no typing before the subject's stream is looked up."""
 CONSUME_WARNING = (
     "Consuming: this feed acknowledges only what you ack (a), nak (k) or terminate (T); "
     "acked and terminated messages are removed from work-queue streams. A durable name keeps "
@@ -64,14 +76,20 @@ class FeedDialog(FormScreen[FeedSpec | None]):
         session: Session,
         *,
         subject: str = "",
-        mode: FeedMode = FeedMode.CORE,
+        mode: FeedMode | None = None,
         buffer: int = DEFAULT_BUFFER,
     ) -> None:
+        """`mode` None: the mode follows the subject until the user picks one."""
         super().__init__()
         self._session = session
         self._subject = subject if subject.isprintable() else ""  # never raw into an Input
-        self._mode = mode
+        self._mode = mode or FeedMode.CORE
         self._buffer = buffer
+        self._mode_chosen = mode is not None
+        """The user picked a mode: it no longer follows the subject."""
+        self._auto_presses: list[str] = []
+        """Radio buttons pressed by `_follow_subject`, whose `Changed` (a message, handled
+        later) is not the user's choice."""
 
     def compose(self) -> ComposeResult:
         with VerticalScroll(classes="dialog feed-dialog") as box:
@@ -114,6 +132,7 @@ class FeedDialog(FormScreen[FeedSpec | None]):
             yield FormRow(
                 "Mode", modes, key="mode", hint=CONSUME_WARNING, hint_id="feed-consume-warning"
             )
+            yield Static("", id="feed-mode-note", classes="dialog-hint", markup=False)
             yield FormRow(
                 "Queue group",
                 Input(placeholder="optional", id="feed-queue", compact=True),
@@ -176,6 +195,8 @@ class FeedDialog(FormScreen[FeedSpec | None]):
         self.show_form_error("")
         self._show_mode_fields()
         self.query_one("#feed-subject", Input).focus()
+        if self._subject:
+            self._look_up_stream(self._subject)
 
     @property
     def mode(self) -> FeedMode:
@@ -203,8 +224,48 @@ class FeedDialog(FormScreen[FeedSpec | None]):
 
     @on(RadioSet.Changed, "#feed-mode")
     @on(Select.Changed, "#feed-deliver")
-    def _changed(self) -> None:
+    def _changed(self, event: RadioSet.Changed | Select.Changed) -> None:
+        if isinstance(event, RadioSet.Changed):
+            pressed = event.pressed.id or ""
+            if pressed in self._auto_presses:
+                self._auto_presses.remove(pressed)
+            else:
+                self._mode_chosen = True
+                self.query_one("#feed-mode-note", Static).update("")
         self._show_mode_fields()
+
+    def _follow_subject(self, stream: str | None) -> None:
+        """Unless the user picked a mode: JetStream when `stream` captures the subject."""
+        if self._mode_chosen:
+            return
+        button = "#mode-js" if stream else "#mode-core"
+        note = Text()
+        if stream:
+            note.append(f"stream {sanitize(stream, max_len=80)} captures this subject: ")
+            note.append("JetStream, non-consuming, shows what it stores")
+        self.query_one("#feed-mode-note", Static).update(note)
+        radio = self.query_one(button, RadioButton)
+        if not radio.value:
+            self._auto_presses.append(radio.id or "")
+            radio.value = True
+
+    @on(Input.Changed, "#feed-subject")
+    def _subject_changed(self, event: Input.Changed) -> None:
+        self._look_up_stream(event.value)
+
+    @work(exclusive=True, group="feed-lookup", exit_on_error=False, description="find the stream")
+    async def _look_up_stream(self, subject: str) -> None:
+        await asyncio.sleep(LOOKUP_DELAY)  # exclusive: a key press cancels the last look-up
+        subject = subject.strip()
+        if not subject or subject_problem(subject):
+            return
+        self._follow_subject(await self._stream_for(subject))
+
+    async def _stream_for(self, subject: str) -> str | None:
+        try:
+            return await find_stream(self._session, subject)
+        except JstuiError:
+            return None
 
     def spec_from_fields(self) -> FeedSpec | None:
         """Validate the form; mark bad fields and return None, or return the spec."""
@@ -237,8 +298,21 @@ class FeedDialog(FormScreen[FeedSpec | None]):
             return
         if spec.is_jetstream:
             self._check_stream(spec)
-        else:
+        elif self._mode_chosen:
             self.dismiss(spec)
+        else:
+            self._settle_mode(spec)
+
+    @work(exclusive=True, group="feed-dialog", exit_on_error=False, description="find the stream")
+    async def _settle_mode(self, spec: FeedSpec) -> None:
+        """The mode was left to follow the subject: JetStream if a stream captures it."""
+        stream = await self._stream_for(spec.subject)
+        if stream is None:
+            self.dismiss(spec)
+            return
+        self.dismiss(
+            FeedSpec.create(spec.subject, FeedMode.JETSTREAM, stream=stream, buffer=spec.buffer)
+        )
 
     @work(exclusive=True, group="feed-dialog", exit_on_error=False, description="find the stream")
     async def _check_stream(self, spec: FeedSpec) -> None:
@@ -342,14 +416,17 @@ class FilterDialog(FormScreen[FeedFilter | None]):
 
 
 class ExportDialog(FormScreen[Path | None]):
-    """Asks for a file name, writes the feed's buffer as NDJSON, says where it went."""
+    """Asks what to write (what the view shows with its filter, or the whole buffer) and where
+    (the absolute path is shown as the name is typed), asks before replacing a file, writes
+    NDJSON and says where it went."""
 
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Cancel")]
 
-    def __init__(self, feed: Feed, default: Path) -> None:
+    def __init__(self, feed: Feed, default: Path, flt: FeedFilter | None = None) -> None:
         super().__init__()
         self._feed = feed
         self._default = default
+        self._filter = flt if flt is not None else FeedFilter()
 
     def compose(self) -> ComposeResult:
         count = len(self._feed.buffer)
@@ -363,18 +440,62 @@ class ExportDialog(FormScreen[Path | None]):
                 ),
                 classes="dialog-intro",
             )
+            if self._filter.active:
+                shown = len(self._feed.exportable(self._filter))
+                what = sanitize(self._filter.describe(), max_len=80)
+                yield FormRow(
+                    "Write",
+                    RadioSet(
+                        RadioButton(
+                            f"what is shown ({what}): {shown:,} messages",
+                            id="export-shown",
+                            value=True,
+                            compact=True,
+                        ),
+                        RadioButton(
+                            f"the whole buffer: {count:,} messages",
+                            id="export-all",
+                            compact=True,
+                        ),
+                        id="export-what",
+                        compact=True,
+                    ),
+                    key="what",
+                )
             yield FormRow(
                 "File",
                 Input(str(self._default), id="export-path", compact=True),
                 key="path",
                 error_id="export-path-error",
             )
+            yield Static("", id="export-target", classes="dialog-hint", markup=False)
             with Horizontal(classes="dialog-buttons"):
                 yield Button("Export", id="export-ok", variant="primary")
                 yield Button("Cancel", id="export-cancel")
 
     def on_mount(self) -> None:
+        self._show_target()
         self.query_one("#export-path", Input).focus()
+
+    @on(Input.Changed, "#export-path")
+    def _show_target(self) -> None:
+        """Say where the file goes: a relative name is taken from the working directory."""
+        path = self.query_one("#export-path", Input).value.strip()
+        text = Text()
+        if path:
+            target = export_target(path)
+            text.append(f"writes {sanitize(str(target), max_len=300)}")
+            if target.exists():
+                text.append("  (exists: you will be asked before it is replaced)", "bold")
+        self.query_one("#export-target", Static).update(text)
+
+    @property
+    def whole_buffer(self) -> bool:
+        """True when the whole buffer is to be written (always, when the view has no filter)."""
+        if not self._filter.active:
+            return True
+        pressed = self.query_one("#export-what", RadioSet).pressed_button
+        return pressed is not None and pressed.id == "export-all"
 
     @on(Button.Pressed, "#export-ok")
     @on(Input.Submitted)
@@ -383,12 +504,33 @@ class ExportDialog(FormScreen[Path | None]):
         if not path:
             self.row("path").show_error("a file name is required")
             return
-        self._export(path)
+        target = export_target(path)
+        if target.is_file():
+            self._ask_overwrite(target)
+            return
+        self._export(target, overwrite=False)
+
+    def _ask_overwrite(self, target: Path) -> None:
+        question = Text(f"{sanitize(str(target), max_len=300)} exists. Replace it?")
+
+        def answered(replace_it: bool | None) -> None:
+            if replace_it:
+                self._export(target, overwrite=True)
+            else:
+                self.row("path").show_error("the file exists: choose another name")
+
+        self.app.push_screen(
+            ConfirmScreen("Replace file?", question, confirm_label="Replace"), answered
+        )
 
     @work(exclusive=True, group="feed-export", exit_on_error=False, description="export NDJSON")
-    async def _export(self, path: str) -> None:
+    async def _export(self, target: Path, *, overwrite: bool) -> None:
+        messages = None if self.whole_buffer else self._feed.exportable(self._filter)
         try:
-            written, count = await self._feed.export(path)
+            written, count = await self._feed.export(target, messages, overwrite=overwrite)
+        except FileExistsError:
+            self._ask_overwrite(target)  # it appeared since the check
+            return
         except JstuiError as error:
             message = getattr(error, "message", str(error))
             self.row("path").show_error(message)

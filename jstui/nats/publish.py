@@ -35,10 +35,10 @@ from nats.js.api import PubAck
 
 from jstui.format.editable import EscapeError, PayloadFormat, payload_bytes, unescape_text
 from jstui.nats.errors import JstuiError, NoStreamError, SpecErrors, translate
-from jstui.nats.feeds.feed import find_stream
 from jstui.nats.names import subject_problem
 from jstui.nats.session import Session
 from jstui.nats.stats import RateMeter
+from jstui.nats.stream_lookup import find_stream
 
 __all__ = [
     "MSG_ID_HEADER",

@@ -13,15 +13,17 @@ from nats.js.api import RetentionPolicy
 from textual import events
 from textual.pilot import Pilot
 from textual.selection import Selection
-from textual.widgets import Input, TextArea
+from textual.widgets import Input, RadioButton, TextArea
 
 from jstui.app import JstuiApp
+from jstui.dialogs.confirm import ConfirmScreen
 from jstui.dialogs.feed_dialog import ExportDialog, FeedDialog, FilterDialog
 from jstui.dialogs.message_detail import MessageDetailScreen
 from jstui.dialogs.publish import PublishScreen
 from jstui.format.payload import PayloadView
 from jstui.nats.feeds.feed import Feed
 from jstui.nats.feeds.filter import NO_FILTER, FeedFilter
+from jstui.nats.feeds.spec import FeedMode
 from jstui.widgets.feeds import FeedLog, FeedsPane, FeedView
 from tests.app.conftest import AppFactory, screen_text, wait_connected, wait_until
 
@@ -110,7 +112,7 @@ async def test_open_a_core_feed_publish_and_see_the_line(make_app: AppFactory, u
         await pilot.pause()
         text = screen_text(app)
         assert f"{unique}.hello" in text and "hello world" in text and "h1" in text
-        assert "recv 1  shown 1  dropped 0" in text
+        assert "recv 1  shown 1  skipped 0  dropped 0" in text
 
 
 async def test_tutorial_flow_jetstream_feed_with_form_and_external_publisher(
@@ -207,7 +209,7 @@ async def test_pause_shows_new_count_and_end_follows(
         await wait_until(pilot, lambda: "n29" in screen_text(app), what="tail drawn")
         assert "+30 new" not in screen_text(app)
         c = view.feed.counts()
-        assert c.received == c.shown + c.dropped + c.filtered + c.pending
+        assert c.received == c.shown + c.filtered + c.skipped + c.dropped + c.pending
         # moving the cursor up holds the view too
         await pilot.press("up")
         assert view.paused and view.pause_reason == "scrolled"
@@ -268,7 +270,9 @@ async def test_filter_by_subject_and_payload_without_unsubscribing(
         await wait_until(pilot, lambda: len(log_lines(app)) == 3, what="filtered line")
         await pilot.pause(0.3)
         text = screen_text(app)
-        assert "filter: payload /from eu/" in text and "filtered 1" in text
+        assert "filter: payload /from eu/" in text
+        # the counters follow the filter: both "us" messages are filtered, the earlier one too
+        assert "recv 5  shown 3  filtered 2  skipped 0  dropped 0" in text
         assert view.feed.state.value == "live"
 
 
@@ -479,3 +483,103 @@ async def test_pause_and_filter_are_view_classes_that_show_the_bars(
         view.set_filter(NO_FILTER)
         await pilot.pause()
         assert not view.has_class("-filtered") and not filter_bar.display
+
+
+async def test_new_feed_defaults_to_jetstream_when_a_stream_captures_the_subject(
+    make_app: AppFactory, nc: Client, unique: str
+) -> None:
+    await nc.jetstream().add_stream(name=unique, subjects=[f"{unique}.s.>"])
+    app = make_app()
+    async with app.run_test(size=BIG) as pilot:
+        await wait_connected(pilot)
+        await pilot.press("2", "n")
+        await wait_until(pilot, lambda: isinstance(app.screen, FeedDialog), what="dialog")
+        dialog = app.screen
+        await fill(pilot, "#feed-subject", f"{unique}.s.*")
+        js_button = dialog.query_one("#mode-js", RadioButton)
+        await wait_until(pilot, lambda: js_button.value, what="the mode follows the subject")
+        await wait_until(
+            pilot,
+            lambda: f"stream {unique} captures this subject" in screen_text(app),
+            what="the dialog says why",
+        )
+        await fill(pilot, "#feed-subject", f"{unique}.plain")
+        core_button = dialog.query_one("#mode-core", RadioButton)
+        await wait_until(pilot, lambda: core_button.value, what="back to core")
+        # submitted before the look-up ends: the submit settles the mode the same way
+        dialog.query_one("#feed-subject", Input).value = f"{unique}.s.x"
+        await pilot.click("#feed-ok")
+        await wait_until(pilot, lambda: len(pane(app).views) == 1, what="a feed tab")
+        feed = current(app).feed
+        assert (feed.spec.mode, feed.spec.stream) == (FeedMode.JETSTREAM, unique)
+
+
+async def test_moving_up_past_the_first_line_brings_back_skipped_messages(
+    make_app: AppFactory, nc: Client, unique: str
+) -> None:
+    app = make_app()
+    async with app.run_test(size=BIG) as pilot:
+        await wait_connected(pilot)
+        view = await open_feed(pilot, f"{unique}.many")
+        for i in range(1, 501):
+            await nc.publish(f"{unique}.many", f"n{i}".encode())
+        await nc.flush()
+        await wait_until(pilot, lambda: view.feed.count == 500, what="500 received")
+        await wait_until(pilot, lambda: view.feed.pending == 0, what="all taken")
+        c = view.feed.counts()
+        assert c.skipped > 0 and c.shown + c.skipped == 500
+        log = view.log_widget
+        first = log.message_at(0)
+        assert first is not None and first.index > 1
+        await pilot.press("up", "home")  # select a line, then go to the first one
+        assert log.cursor == 0
+        await pilot.press("up")  # past the first line: older messages from the ring buffer
+        await pilot.pause()
+        assert len(log.refs) == c.shown + min(200, first.index - 1)
+        selected = log.selected
+        assert selected is not None and selected.index == first.index - 1
+        await pilot.press("pageup", "home", "up", "home", "up", "home", "up")
+        await pilot.pause()
+        oldest = log.message_at(0)
+        assert oldest is not None and oldest.index == 1 and oldest.data == b"n1"
+        await pilot.press("end")  # back to the tail
+        await pilot.pause()
+        last = log.message_at(len(log.refs) - 1)
+        assert last is not None and last.index == 500
+
+
+async def test_export_offers_what_is_shown_and_asks_before_replacing(
+    make_app: AppFactory, nc: Client, unique: str, tmp_path: Path, monkeypatch: Any
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    target = tmp_path / "kept.ndjson"
+    target.write_text("precious\n")
+    app = make_app()
+    async with app.run_test(size=BIG) as pilot:
+        await wait_connected(pilot)
+        view = await open_feed(pilot, f"{unique}.ex")
+        for i in range(6):
+            await nc.publish(f"{unique}.ex", f"{'keep' if i % 3 == 0 else 'skip'} {i}".encode())
+        await nc.flush()
+        await wait_until(pilot, lambda: view.feed.count == 6, what="six received")
+        view.set_filter(FeedFilter.create(payload="keep"))
+        await pilot.press("e")
+        await wait_until(pilot, lambda: isinstance(app.screen, ExportDialog), what="export")
+        await fill(pilot, "#export-path", "kept.ndjson")  # relative: the working directory
+        text = screen_text(app)
+        assert f"writes {target}" in text and "exists" in text
+        assert "what is shown (payload /keep/): 2 messages" in text
+        assert "the whole buffer: 6 messages" in text
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: isinstance(app.screen, ConfirmScreen), what="asked")
+        await pilot.press("escape")  # keep the file
+        await wait_until(pilot, lambda: isinstance(app.screen, ExportDialog), what="back")
+        await pilot.pause()
+        assert "the file exists" in screen_text(app)
+        assert target.read_text() == "precious\n"
+        await pilot.click("#export-ok")
+        await wait_until(pilot, lambda: isinstance(app.screen, ConfirmScreen), what="asked")
+        await pilot.press("y")
+        await wait_until(pilot, lambda: not isinstance(app.screen, ExportDialog), what="done")
+        rows = [json.loads(line)["payload"] for line in target.read_text().splitlines()]
+        assert rows == ["keep 0", "keep 3"]

@@ -26,14 +26,17 @@ from tests.conftest import eventually
 
 def assert_balanced(feed: Feed) -> None:
     c = feed.counts()
-    assert c.received == c.shown + c.filtered + c.dropped + c.pending, c
+    assert c.received == c.shown + c.filtered + c.skipped + c.dropped + c.pending, c
+    assert c.dropped == c.slow + c.overwritten, c
 
 
 # -- parsing ----------------------------------------------------------------------------------
 
 
 def test_short_form_modes_and_options() -> None:
-    assert parse_feed_option("orders.>") == FeedSpec("orders.>")
+    # no mode: settled when the feed opens (JetStream if a stream captures the subject)
+    assert parse_feed_option("orders.>") == FeedSpec("orders.>", auto_mode=True)
+    assert parse_feed_option("orders.>,core") == FeedSpec("orders.>")
     spec = parse_feed_option("orders.*,queue=q1", buffer=500)
     assert (spec.mode, spec.queue, spec.buffer) == (FeedMode.CORE, "q1", 500)
     spec = parse_feed_option("my.subject.*,js,deliver=last-per-subject")
@@ -47,6 +50,8 @@ def test_short_form_modes_and_options() -> None:
     for spec in (
         parse_feed_option("x.>,consume,durable=d,seq=3,stream=S,buffer=300"),
         parse_feed_option("x.*,queue=g"),
+        parse_feed_option("x.*"),
+        parse_feed_option("x.*,core"),
         parse_feed_option("x,js,deliver=new"),
         parse_feed_option("x,js,since=2024-05-01T10:00:00Z"),
     ):
@@ -132,7 +137,9 @@ async def test_core_feed_receives_counts_and_stays_bounded(
         shown = feed.take_new(limit=30)
         assert [m.data for m in shown] == [f"m{i}".encode() for i in range(970, 1000)]
         c = feed.counts()
-        assert (c.received, c.shown, c.dropped, c.pending) == (1000, 30, 970, 0)
+        # 900 were pushed out of the ring buffer unseen (lost), 70 are still in it (skipped)
+        assert (c.received, c.shown, c.skipped, c.dropped, c.pending) == (1000, 30, 70, 900, 0)
+        assert c.overwritten == 900
         assert feed.take_new(limit=30) == []
         await nc.publish(f"{unique}.core.x", b"late")
         await nc.flush()
@@ -199,7 +206,7 @@ async def test_core_feed_burst_is_delivered_directly_and_never_dropped(
         assert [m.index for m in feed.take_new(limit=50)] == list(range(4951, 5001))
         assert_balanced(feed)
         c = feed.counts()
-        assert c.shown == 50 and c.dropped == 4950
+        assert (c.shown, c.skipped, c.dropped) == (50, 950, 4000)
 
 
 async def test_slow_consumer_drops_are_counted_and_balance(
@@ -223,7 +230,8 @@ async def test_slow_consumer_drops_are_counted_and_balance(
         feed.take_new(limit=50)
         assert_balanced(feed)
         c = feed.counts()
-        assert c.shown == min(50, feed.count) and c.dropped == 5000 - c.shown
+        assert c.shown == min(50, feed.count) and c.dropped == c.slow == 5000 - feed.count
+        assert c.skipped == feed.count - c.shown
 
 
 async def test_filter_by_subject_and_payload(session: Session, nc: Client, unique: str) -> None:
@@ -244,11 +252,13 @@ async def test_filter_by_subject_and_payload(session: Session, nc: Client, uniqu
             17,
         ]
         c = feed.counts()
-        assert (c.shown, c.filtered, c.dropped) == (5, 15, 0)
-        # a redraw with another filter does not touch the counters
-        redraw = feed.matching(FeedFilter.create(subject=f"{unique}.f.us"), limit=3)
+        assert (c.shown, c.filtered, c.skipped, c.dropped) == (5, 15, 0, 0)
+        # another filter accounts the buffer again: the counters follow the filter
+        redraw = feed.refilter(FeedFilter.create(subject=f"{unique}.f.us"), limit=3)
         assert [m.subject for m in redraw] == [f"{unique}.f.us"] * 3
-        assert feed.counts() == c
+        c = feed.counts()
+        assert (c.shown, c.filtered, c.skipped, c.dropped) == (3, 10, 7, 0)
+        assert_balanced(feed)
     with pytest.raises(SpecErrors) as info:
         FeedFilter.create(subject="a..b", payload="(unclosed")
     assert set(info.value.errors) == {"subject", "payload"}

@@ -98,7 +98,7 @@ def snapshot_app(
     def factory(**overrides: Any) -> JstuiApp:
         fields: dict[str, Any] = {
             "servers": (snapshot_server.url,),
-            "feeds": (SUBJECTS,),
+            "feeds": (f"{SUBJECTS},core",),  # core: a bare subject would read the stream
             **overrides,
         }
         return JstuiApp(Settings(**fields), clocks=stopped_clocks.clocks)

@@ -17,27 +17,26 @@ asked for) and runs in one of three modes:
 The hot path is `_receive`: it appends one `FeedMessage` tuple (message.py) to a
 `deque(maxlen=buffer)` and bumps two counters, nothing else. Readers (the pane's timer, tests)
 call `take_new`, which returns at most a screenful of the newest messages and accounts for every
-message exactly once:
+message exactly once (the definitions are in docs/architecture.md, "Feed counters"):
 
-    received = shown + filtered + dropped + pending
+    received = shown + filtered + skipped + dropped + pending
 
-`dropped` counts messages nats-py threw away past the pending limit of a JetStream feed (slow
-consumer, counted per subscription id by `Session`), plus those not drawn because more arrived
-than a screen shows, or because they were overwritten in the ring buffer while the view was
-paused. `pending` is what
-arrived since the last `take_new` (the "+N new" of a paused view). This module imports nothing
-from Textual.
+`take_new` also marks each accounted message still in the ring buffer as shown, filtered or
+skipped (one byte per buffer slot, `_marks`), so that `refilter` can re-account the messages in
+the buffer under a new filter and the counters keep adding up. `older` pages back through the
+buffer (skipped messages stay reachable); `export` writes the buffer, or what the filter shows.
+This module imports nothing from Textual.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import itertools
 import json
 import time
 from collections import deque
-from dataclasses import dataclass
+from collections.abc import Iterable
+from dataclasses import replace
 from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
@@ -50,12 +49,14 @@ from nats.aio.subscription import Subscription
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy, RetentionPolicy
 
 from jstui.nats.direct import subscribe_direct
-from jstui.nats.errors import JstuiError, NoStreamError, ValidationError, translate
+from jstui.nats.errors import JstuiError, ValidationError, translate
+from jstui.nats.feeds.counts import Accounts, FeedCounts
 from jstui.nats.feeds.filter import NO_FILTER, FeedFilter
-from jstui.nats.feeds.message import AckKind, FeedMessage, JsMeta, export_ndjson
+from jstui.nats.feeds.message import AckKind, FeedMessage, JsMeta, export_ndjson, export_target
 from jstui.nats.feeds.spec import Deliver, FeedMode, FeedSpec
 from jstui.nats.session import Session
 from jstui.nats.stats import RateMeter
+from jstui.nats.stream_lookup import find_stream, wait_for_stream
 
 __all__ = [
     "CORE_PENDING_BYTES",
@@ -64,9 +65,8 @@ __all__ = [
     "JS_PENDING_BYTES",
     "JS_PENDING_MSGS",
     "Feed",
-    "FeedCounts",
     "FeedState",
-    "find_stream",
+    "choose_mode",
 ]
 
 # Explicit pending limits (nats-notes section 8): nats-py's defaults (524,288 msgs / 128 MiB) hide a
@@ -82,14 +82,14 @@ JS_MAX_ACK_PENDING = 1_000
 BROWSE_IDLE_SECONDS = 0.25
 """How long a browsing feed (work-queue or interest stream) waits when it has caught up."""
 BROWSE_RETRY_MAX = 2.0
-FILTER_SCAN_BUDGET = 5_000
-"""At most this many new messages are matched against a filter per `take_new` call."""
 API_TIMEOUT = 5  # whole seconds: nats-py types flush(timeout) as int
 SLICE_SECONDS = 0.010
 """How long the callback may run back to back before it lets the loop run other tasks."""
 
 
 class FeedState(StrEnum):
+    WAITING = "waiting"
+    """A start-up feed waits for the stream that will capture its subject."""
     STARTING = "starting"
     LIVE = "live"
     FAILED = "failed"
@@ -99,30 +99,17 @@ class FeedState(StrEnum):
 _new_tuple = tuple.__new__
 
 
-@dataclass(frozen=True)
-class FeedCounts:
-    """A consistent snapshot: received = shown + filtered + dropped + pending."""
-
-    received: int
-    shown: int
-    filtered: int
-    dropped: int
-    pending: int
-    slow: int
-    """Of `dropped`: thrown away by nats-py past the pending limit (slow consumer)."""
-    skipped: int
-    """Of `dropped`: not drawn (more than a screenful at once, or overwritten while paused)."""
-    bytes: int
-
-
-async def find_stream(session: Session, subject: str) -> str:
-    """The stream that captures `subject` (wildcards allowed); `NoStreamError` when none does."""
+async def choose_mode(session: Session, spec: FeedSpec) -> FeedSpec:
+    """Settle a spec whose mode was left open (`--feed SUBJECT` with no mode): JetStream,
+    non-consuming, on the stream that captures the subject (what the user expects to see is
+    what is stored), else core. The choice is made once, when the feed opens."""
+    if not spec.auto_mode:
+        return spec
     try:
-        return await session.jsm.find_stream_name_by_subject(subject)
-    except nats.js.errors.NotFoundError:
-        raise NoStreamError(subject) from None
-    except (nats.errors.Error, TimeoutError) as error:
-        raise translate(error, subject=subject) from error
+        stream = await find_stream(session, spec.subject)
+    except JstuiError:
+        return replace(spec, auto_mode=False)
+    return replace(spec, mode=FeedMode.JETSTREAM, stream=stream, auto_mode=False)
 
 
 class Feed:
@@ -146,9 +133,10 @@ class Feed:
         self.count = 0
         """Messages handed to the callback (and appended to the buffer)."""
         self.bytes = 0
-        self.shown = 0
-        self.filtered = 0
-        self.skipped = 0
+        self.accounts = Accounts(spec.buffer)
+        """Where each message went (counts.py): shown, filtered, skipped, overwritten."""
+        self.waiting = ""
+        """While the feed waits for its stream (`FeedState.WAITING`): what it waits for."""
         self.meter = RateMeter(clock=session.clocks.monotonic)  # the session's clocks: see Clocks
         self.acks: dict[int, AckKind] = {}
         """Acknowledgements sent, by message index (consuming feeds): the one record of them,
@@ -156,7 +144,6 @@ class Feed:
         self.acks_sent = 0
         """Bumped with every acknowledgement, so a view knows when to redraw without diffing."""
         self._clock = session.clocks.wall if clock is None else clock
-        self._cursor = 0
         self._metered_count = 0
         self._metered_bytes = 0
         self._sub: Subscription | None = None
@@ -213,19 +200,22 @@ class Feed:
 
     @property
     def pending(self) -> int:
-        """Arrived since the last `take_new` (not yet drawn)."""
-        return self.count - self._cursor
+        """Arrived since the last `take_new` (not yet accounted)."""
+        return self.count - self.accounts.cursor
 
     def counts(self) -> FeedCounts:
+        """The counters as defined in docs/architecture.md ("Feed counters")."""
         slow = self.slow_drops
+        accounts = self.accounts
         return FeedCounts(
             received=self.count + slow,
-            shown=self.shown,
-            filtered=self.filtered,
-            dropped=self.skipped + slow,
+            shown=accounts.shown,
+            filtered=accounts.filtered,
+            skipped=accounts.skipped,
+            dropped=slow + accounts.overwritten,
             pending=self.pending,
             slow=slow,
-            skipped=self.skipped,
+            overwritten=accounts.overwritten,
             bytes=self.bytes,
         )
 
@@ -241,57 +231,30 @@ class Feed:
         """The newest messages since the last call that pass `flt`, at most `limit`, oldest first.
 
         Every message that arrived since the last call is accounted for once: shown (returned),
-        filtered (did not match), or skipped (older than the newest `limit` matches, beyond the
-        filter's scan budget, or already overwritten in the ring buffer).
+        filtered (did not match), skipped (in the buffer, older than the newest `limit` matches
+        or beyond the filter's scan budget) or dropped (already overwritten in the ring buffer).
         """
-        new = self.count - self._cursor
-        if new <= 0:
-            return []
-        self._cursor = self.count
-        in_buffer = min(new, len(self.buffer))
-        overrun = new - in_buffer
-        out: list[FeedMessage] = []
-        examined = 0
-        limit = max(0, limit)
-        if flt.active:
-            budget = max(limit, FILTER_SCAN_BUDGET)
-            for message in itertools.islice(reversed(self.buffer), in_buffer):
-                if len(out) >= limit or examined >= budget:
-                    break
-                examined += 1
-                if flt.matches(message):
-                    out.append(message)
-            self.filtered += examined - len(out)
-        else:
-            take = min(limit, in_buffer)
-            out = list(itertools.islice(reversed(self.buffer), take))
-            examined = take
-        self.skipped += overrun + in_buffer - examined
-        self.shown += len(out)
-        out.reverse()
-        return out
+        return self.accounts.take(self.buffer, self.count, limit, flt)
 
     def skip_pending(self) -> None:
         """Count everything not yet drawn as skipped (e.g. the view was cleared)."""
-        self.skipped += self.pending
-        self._cursor = self.count
+        self.accounts.skip_pending(self.buffer, self.count)
 
-    def matching(self, flt: FeedFilter, limit: int) -> list[FeedMessage]:
-        """The newest `limit` buffered messages that pass `flt`, oldest first, for a redraw.
+    def refilter(self, flt: FeedFilter, limit: int) -> list[FeedMessage]:
+        """The newest `limit` accounted messages that pass `flt`, oldest first, for a redraw
+        under a new filter; the counters are re-accounted so that they follow the filter."""
+        return self.accounts.refilter(self.buffer, flt, limit)
 
-        Counters are not touched: these messages were accounted for when they arrived.
-        """
-        out: list[FeedMessage] = []
-        drawn = self.count - self.pending
-        for message in reversed(self.buffer):
-            if len(out) >= limit:
-                break
-            if message.index > drawn:
-                continue  # not taken yet: still "+N new"
-            if not flt.active or flt.matches(message):
-                out.append(message)
-        out.reverse()
-        return out
+    def older(self, before: int, flt: FeedFilter, limit: int) -> list[FeedMessage]:
+        """Up to `limit` buffered messages older than index `before` that pass `flt`, oldest
+        first: what paging back past the first drawn line brings (skipped ones included)."""
+        return Accounts.older(self.buffer, before, flt, limit, self.accounts.cursor)
+
+    def exportable(self, flt: FeedFilter = NO_FILTER) -> list[FeedMessage]:
+        """The buffered messages `export` would write: all of them, or those that pass `flt`."""
+        if not flt.active:
+            return list(self.buffer)  # cheap (references)
+        return [message for message in self.buffer if flt.matches(message)]
 
     def find(self, index: int) -> FeedMessage | None:
         """The buffered message with this index, if it is still in the ring buffer."""
@@ -305,19 +268,31 @@ class Feed:
                 return message
         return None
 
-    async def export(self, path: Path | str) -> tuple[Path, int]:
-        """Write the ring buffer as NDJSON (in a thread); return the absolute path and the count."""
-        target = Path(path).expanduser()
+    async def export(
+        self,
+        path: Path | str,
+        messages: Iterable[FeedMessage] | None = None,
+        *,
+        overwrite: bool = False,
+    ) -> tuple[Path, int]:
+        """Write `messages` (default: the whole ring buffer) as NDJSON, in a thread; return the
+        absolute path and the count. An existing file is refused unless `overwrite`
+        (`FileExistsError`, so that the caller can ask); relative paths are taken from the
+        working directory (`export_target` says where that is)."""
+        target = export_target(path)
         if target.is_dir():
             raise ValidationError("path", "is a folder; give a file name")
         if not target.parent.is_dir():
             raise ValidationError("path", f"no such folder: {target.parent}")
-        snapshot = list(self.buffer)  # cheap (references); the loop goes on while it is written
+        # a snapshot of references: the loop goes on filling the buffer while it is written
+        snapshot = list(self.buffer) if messages is None else list(messages)
         try:
-            count = await asyncio.to_thread(export_ndjson, snapshot, target)
+            count = await asyncio.to_thread(export_ndjson, snapshot, target, overwrite=overwrite)
+        except FileExistsError:
+            raise
         except OSError as error:
             raise ValidationError("path", error.strerror or str(error)) from error
-        return target.resolve(), count
+        return target, count
 
     # -- acknowledgements ----------------------------------------------------------------------
 
@@ -347,13 +322,17 @@ class Feed:
 
     # -- life cycle ----------------------------------------------------------------------------
 
-    async def start(self) -> None:
-        """Subscribe (or start browsing). Raises a `JstuiError` with a one-line reason."""
+    async def start(self, *, wait_for_stream: bool = False) -> None:
+        """Subscribe (or start browsing). Raises a `JstuiError` with a one-line reason.
+
+        With `wait_for_stream` (start-up feeds), a JetStream feed whose stream does not exist yet
+        waits for it in state `WAITING` instead of failing.
+        """
         try:
             if self.spec.mode is FeedMode.CORE:
                 await self._start_core()
             else:
-                await self._start_jetstream()
+                await self._start_jetstream(wait_for_stream)
         except JstuiError as error:
             self.state, self.error = FeedState.FAILED, str(error)
             raise
@@ -376,13 +355,18 @@ class Feed:
         # "live" means the server has the subscription: nothing published after start() is missed
         await self.session.nc.flush(timeout=API_TIMEOUT)
 
-    async def _start_jetstream(self) -> None:
+    async def _start_jetstream(self, wait: bool) -> None:
         spec = self.spec
         if spec.mode is FeedMode.CONSUME:
             self.session.check_writable("open a consuming feed")
-        jsm = self.session.jsm
-        if not self.stream:
+        if wait:
+            self.stream = await wait_for_stream(
+                self.session, spec.subject, stream=self.stream or None, waiting=self._waiting
+            )
+            self.state, self.waiting = FeedState.STARTING, ""
+        elif not self.stream:
             self.stream = await find_stream(self.session, spec.subject)
+        jsm = self.session.jsm
         try:
             info = await jsm.stream_info(self.stream)
         except nats.js.errors.NotFoundError:
@@ -404,6 +388,9 @@ class Feed:
             await self._start_ordered(info.state.last_seq)
         else:
             await self._start_consuming()
+
+    def _waiting(self, text: str) -> None:
+        self.state, self.waiting = FeedState.WAITING, text
 
     async def _start_seq_for_time(self, moment: datetime, last_seq: int) -> int:
         """The first stream sequence at or after `moment` (last_seq + 1 when there is none)."""
@@ -578,10 +565,10 @@ class Feed:
         if self.state is not FeedState.FAILED:
             self.state = FeedState.CLOSED
 
-    async def run(self) -> None:
+    async def run(self, *, wait_for_stream: bool = False) -> None:
         """Start, then keep the subscription until cancelled or `stop()`; always unsubscribes."""
         try:
-            await self.start()
+            await self.start(wait_for_stream=wait_for_stream)
             await self._closed.wait()
         finally:
             await asyncio.shield(self.stop())

@@ -3,7 +3,8 @@
 `FeedMessage` is the tuple `Feed`'s callback appends to the ring buffer: plain values, cheap to
 build and ignored by the garbage collector. `JsMeta` is read from the `$JS.ACK...` reply subject
 (`parse_ack_reply`) only when something asks for it. `message_to_json` is the export and "copy as
-JSON" format; `export_ndjson` writes a buffer of them. `AckKind` is what a consuming feed answers.
+JSON" format; `export_ndjson` writes a buffer of them (never over an existing file unless told
+to), to the path `export_target` makes absolute. `AckKind` is what a consuming feed answers.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ __all__ = [
     "FeedMessage",
     "JsMeta",
     "export_ndjson",
+    "export_target",
     "message_to_json",
     "parse_ack_reply",
 ]
@@ -139,11 +141,19 @@ def message_to_json(message: FeedMessage) -> dict[str, Any]:
     return obj
 
 
-def export_ndjson(messages: Iterable[FeedMessage], path: Path) -> int:
-    """Write one JSON object per line (see `message_to_json`); return how many. Blocking: run it
-    in a thread (`Feed.export` does)."""
+def export_target(path: Path | str) -> Path:
+    """Where an export goes, as an absolute path: ``~`` expanded, a relative path taken from the
+    working directory, ``..`` and symbolic links resolved (the file that will really be
+    written, which is what the dialog shows)."""
+    return Path(path).expanduser().resolve()
+
+
+def export_ndjson(messages: Iterable[FeedMessage], path: Path, *, overwrite: bool = False) -> int:
+    """Write one JSON object per line (see `message_to_json`); return how many. An existing file
+    raises `FileExistsError` unless `overwrite` (checked by the open itself, so nothing written
+    between a check and the open is lost). Blocking: run it in a thread (`Feed.export` does)."""
     count = 0
-    with path.open("w", encoding="utf-8") as out:
+    with path.open("w" if overwrite else "x", encoding="utf-8") as out:
         for message in messages:
             out.write(json.dumps(message_to_json(message), ensure_ascii=True))
             out.write("\n")

@@ -83,6 +83,9 @@ class FeedSpec:
     durable: str | None = None
     stream: str | None = None
     buffer: int = DEFAULT_BUFFER
+    auto_mode: bool = False
+    """The mode was not given (`--feed SUBJECT`): `feed.choose_mode` settles it when the feed
+    opens, JetStream non-consuming if a stream captures the subject, else core."""
 
     @classmethod
     def create(
@@ -97,6 +100,7 @@ class FeedSpec:
         durable: str | None = None,
         stream: str | None = None,
         buffer: int | str = DEFAULT_BUFFER,
+        auto_mode: bool = False,
     ) -> FeedSpec:
         """Validate everything at once; raise `SpecErrors` keyed by field name."""
         errors: dict[str, str] = {}
@@ -181,6 +185,7 @@ class FeedSpec:
             durable=durable,
             stream=stream,
             buffer=size,
+            auto_mode=auto_mode and mode is FeedMode.CORE,
         )
 
     @property
@@ -201,7 +206,9 @@ class FeedSpec:
     def to_option(self) -> str:
         """The `--feed` short form of this spec (round-trips through `parse_feed_option`)."""
         parts = [self.subject]
-        if self.mode is FeedMode.JETSTREAM:
+        if self.mode is FeedMode.CORE and not self.auto_mode and not self.queue:
+            parts.append("core")  # a bare subject would leave the mode open (auto_mode)
+        elif self.mode is FeedMode.JETSTREAM:
             parts.append("js")
         elif self.mode is FeedMode.CONSUME:
             parts.append("consume")
@@ -231,9 +238,12 @@ def parse_feed_option(text: str, *, buffer: int = DEFAULT_BUFFER) -> FeedSpec:
 
     Options: ``js`` (JetStream, non-consuming), ``consume`` (JetStream, consuming), ``queue=NAME``,
     ``deliver=all|new|last|last-per-subject``, ``seq=N``, ``since=10m|ISO-TIME``,
-    ``durable=NAME``, ``stream=NAME``, ``buffer=N``. ``deliver``, ``seq`` and ``since`` imply ``js``
-    unless ``consume`` is given; ``seq=N`` means deliver from that sequence, ``since=`` from that
-    time. Raises `ValidationError` (field ``feed``) with one line naming the problem.
+    ``durable=NAME``, ``stream=NAME``, ``buffer=N``. ``deliver``, ``seq``, ``since`` and
+    ``stream`` imply ``js`` unless ``consume`` is given, ``queue`` implies ``core``; ``seq=N``
+    means deliver from that sequence, ``since=`` from that time. With no mode at all the spec is
+    `auto_mode`: JetStream when a stream captures the subject, core otherwise (decided when the
+    feed opens, by `feed.choose_mode`). Raises `ValidationError` (field ``feed``) with one line
+    naming the problem.
     """
     raw = text.strip()
     if not raw:
@@ -274,9 +284,11 @@ def parse_feed_option(text: str, *, buffer: int = DEFAULT_BUFFER) -> FeedSpec:
         deliver = Deliver.SEQUENCE.value
     elif "since" in values:
         deliver = Deliver.TIME.value
+    auto_mode = False
     if mode is None:
         jetstream_hint = any(k in values for k in ("deliver", "seq", "since", "stream"))
         mode = FeedMode.JETSTREAM if jetstream_hint else FeedMode.CORE
+        auto_mode = not jetstream_hint and "queue" not in values
     try:
         return FeedSpec.create(
             subject,
@@ -288,6 +300,7 @@ def parse_feed_option(text: str, *, buffer: int = DEFAULT_BUFFER) -> FeedSpec:
             durable=values.get("durable"),
             stream=values.get("stream"),
             buffer=values.get("buffer", buffer),
+            auto_mode=auto_mode,
         )
     except SpecErrors as errors:
         first = next(iter(errors.errors.values()))

@@ -7,12 +7,14 @@ visible line's segments straight from its fixed columns, once per message and lo
 acknowledged, base style, width), and keeps them in an LRU cache: a frame of a still screen costs a
 few dictionary look-ups. Acknowledgements are read from the feed (`Feed.acks`), the one place that
 holds them. Keys and clicks move the cursor and post `Interacted` (the view holds still);
-Enter and double clicks post `OpenRequested`.
+Enter and double clicks post `OpenRequested`. Moving up past the first line asks the view for
+older messages (`load_older`, which pages back through the ring buffer) and `prepend`s them.
 """
 
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Callable
 from typing import ClassVar, Self
 
 from rich.cells import cell_len
@@ -80,7 +82,13 @@ class FeedLog(Log):
     class OpenRequested(Message):
         """Enter or a double click on a line."""
 
-    def __init__(self, feed: Feed, *, id: str | None = None) -> None:
+    def __init__(
+        self,
+        feed: Feed,
+        *,
+        load_older: Callable[[], int] | None = None,
+        id: str | None = None,
+    ) -> None:
         # auto_scroll off: the view decides when to follow (a paused or scrolled view holds still)
         super().__init__(highlight=True, max_lines=LOG_LINES, auto_scroll=False, id=id)
         self.highlighter = _FeedHighlighter(self)
@@ -94,6 +102,11 @@ class FeedLog(Log):
         self._strips: LRUCache[tuple[object, ...], Strip] = LRUCache(STRIP_CACHE)
         """Rendered lines by message and look (cursor, answered, base style, width)."""
         self._frame: tuple[Style, int, int, int] | None = None
+        self._load_older = load_older
+        """Called when the cursor goes up past the first line; returns how many lines it put
+        above it (`prepend`)."""
+        self.trimmed_tail = False
+        """Older lines pushed the newest ones out (`prepend`): following must redraw the tail."""
 
     # -- content ---------------------------------------------------------------------------------
 
@@ -118,10 +131,34 @@ class FeedLog(Log):
         if len(self._lines) != len(self.refs):  # never expected: lines are single-line by design
             self.reset()
 
+    def prepend(self, lines: list[str], refs: list[tuple[FeedMessage, int, int]]) -> int:
+        """Put older lines above the first one, keeping the view on the same lines; past
+        `LOG_LINES`, the newest lines make room (and `trimmed_tail` says so). Returns how many."""
+        if not lines:
+            return 0
+        added = len(lines)
+        excess = len(self._lines) + added - LOG_LINES
+        if excess > 0:
+            del self._lines[len(self._lines) - excess :]
+            for _ in range(min(excess, len(self.refs))):
+                self.refs.pop()
+            self.trimmed_tail = True
+        self._lines[0:0] = lines
+        self.refs.extendleft(reversed(refs))
+        self._render_line_cache.clear()  # Log's cache is keyed by line number
+        self._width = max(self._width, max(map(cell_len, lines)))
+        self.virtual_size = Size(self._width, len(self._lines))
+        if self.cursor is not None:
+            self.cursor = min(self.cursor + added, len(self._lines) - 1)
+        self.scroll_to(y=self.scroll_offset.y + added, animate=False, immediate=True)
+        self.refresh()
+        return added
+
     def reset(self) -> None:
         self.clear()
         self.refs.clear()
         self.cursor = None
+        self.trimmed_tail = False
 
     def clear(self) -> Self:
         self._strips.clear()
@@ -252,6 +289,8 @@ class FeedLog(Log):
     # -- cursor ----------------------------------------------------------------------------------
 
     def _move_cursor(self, line: int) -> None:
+        if line < 0 and self._load_older is not None:
+            line += self._load_older()  # page back through the ring buffer
         if not self.refs:
             return
         line = max(0, min(len(self.refs) - 1, line))

@@ -28,7 +28,7 @@ from jstui.dialogs.feed_dialog import ExportDialog, FeedDialog, FilterDialog
 from jstui.dialogs.message_detail import MessageDetailScreen
 from jstui.dialogs.publish import PublishScreen
 from jstui.format.text import sanitize
-from jstui.nats.feeds.feed import Feed
+from jstui.nats.feeds.feed import Feed, choose_mode
 from jstui.nats.feeds.filter import FeedFilter
 from jstui.nats.feeds.message import AckKind, FeedMessage
 from jstui.nats.feeds.spec import FeedSpec, parse_feed_option
@@ -52,7 +52,8 @@ EMPTY_TEXT = (
     "No feed open.\n\n"
     "n  subscribe to a subject (core, or a JetStream stream)\n"
     "p  publish a message, or many\n\n"
-    "Start-up feeds: jstui --feed SUBJECT[,js|consume,...]"
+    "Start-up feeds: jstui --feed SUBJECT[,core|js|consume,...]\n"
+    "(no mode: JetStream when a stream captures SUBJECT, else core)"
 )
 
 
@@ -67,15 +68,17 @@ class FeedsPane(Pane):
         "the selected message (this removes messages from work-queue streams).\n\n"
         "Each line: arrival time, subject, stream/consumer sequence for JetStream (*N = "
         "delivered N times), size, header count (hN) and the start of the payload, with control "
-        "characters made visible. The counters read: recv = shown + dropped (+ filtered, + new "
-        "while paused). Dropped messages were received but not drawn: more arrived than a screen "
-        "shows, they were overwritten in the ring buffer while paused, or (JetStream feeds) the "
-        "client's pending limit was hit (slow). The sparkline is messages per second over the "
-        "last minute.\n\n"
+        "characters made visible. The counters add up: recv = shown + filtered + skipped + "
+        "dropped + new. Filtered: did not pass the view's filter. Skipped: more arrived at once "
+        "than a screen shows; they are in the ring buffer, and moving the cursor up past the "
+        "first line (Up, PageUp) brings them back. Dropped: really lost, either thrown away by "
+        "the client past a JetStream feed's pending limit (slow) or overwritten in the ring "
+        "buffer while the view was paused. New: waiting while paused. A new filter counts the "
+        "buffer again. The sparkline is messages per second over the last minute.\n\n"
         "Moving the cursor or scrolling up holds the view still and counts '+N new'; End goes "
         "back to the tail. Enter opens a message: metadata, headers, payload as text, JSON or "
         "hex, copy, publish again. / filters by subject pattern and payload regex without "
-        "unsubscribing; e exports the buffer as NDJSON."
+        "unsubscribing; e exports what the filter shows, or the whole buffer, as NDJSON."
     )
     # priority: checked when the key arrives, not after it has bubbled up from the focused log
     # through six widgets (one loop turn each): in a flood that halves the key-press latency
@@ -143,12 +146,15 @@ class FeedsPane(Pane):
         for view in self.views:
             view.tick()
 
-    async def open_feed(self, spec: FeedSpec, *, activate: bool = True) -> FeedView:
-        """Open a feed in a new tab (the current one unless `activate` is False)."""
+    async def open_feed(
+        self, spec: FeedSpec, *, activate: bool = True, wait_for_stream: bool = False
+    ) -> FeedView:
+        """Open a feed in a new tab (the current one unless `activate` is False). A start-up
+        feed (`wait_for_stream`) whose stream does not exist yet waits for it in its tab."""
         feed = Feed(self.session, spec)
         self._next_id += 1
         pane_id = f"feed-tab-{self._next_id}"
-        view = FeedView(feed)
+        view = FeedView(feed, wait_for_stream=wait_for_stream)
         tabs = self.query_one("#feeds-tabs", TabbedContent)
         tabs.display = True
         self.query_one("#feeds-empty").display = False
@@ -219,7 +225,9 @@ class FeedsPane(Pane):
             with self.reporting_errors(title="--feed"):
                 specs.append(parse_feed_option(raw, buffer=settings.feed_buffer))
         for spec in specs:
-            await self.open_feed(spec, activate=False)
+            # a bare --feed SUBJECT: JetStream when a stream captures it, else core
+            settled = await choose_mode(self.session, spec)
+            await self.open_feed(settled, activate=False, wait_for_stream=True)
 
     # -- actions ---------------------------------------------------------------------------------
 
@@ -302,7 +310,9 @@ class FeedsPane(Pane):
         view = self.current
         if view is None:
             return
-        self.app.push_screen(ExportDialog(view.feed, default_export_path(view.feed.spec)))
+        self.app.push_screen(
+            ExportDialog(view.feed, default_export_path(view.feed.spec), view.filter)
+        )
 
     def action_answer(self, kind: str) -> None:
         view = self.current
@@ -362,7 +372,7 @@ class FeedsPane(Pane):
                     "export",
                     self.palette_command(
                         "Feeds: export",
-                        "Write the current feed's buffer as NDJSON",
+                        "Write what the current feed shows, or its buffer, as NDJSON",
                         self.action_export,
                     ),
                 ),

@@ -4,8 +4,11 @@ lines (`FeedLog`), and the "+N new" and filter bars.
 Data flow: the pane's timer calls `tick()` on every view. Unless the view is paused, `tick` takes
 at most a screenful plus a margin of the newest matching messages from the feed's ring buffer
 (`Feed.take_new`), formats them (`jstui.format.lines`) and adds them to the `FeedLog` in one batch;
-every `STATS_EVERY` ticks it redraws the counters, which change only the widgets whose text
-changed. The view's state is reactive: `paused` sets the `-paused` class and `filter` the
+every `STATS_EVERY` ticks it redraws the counters (defined in docs/architecture.md, "Feed
+counters", and shown term by term), which change only the widgets whose text changed. Moving the
+cursor up past the first line pages back through the ring buffer (`Feed.older`): the messages
+skipped in a flood stay reachable. A new filter re-accounts the buffer (`Feed.refilter`) and
+redraws. The view's state is reactive: `paused` sets the `-paused` class and `filter` the
 `-filtered` class, and `styles/feeds.tcss` shows the "+N new" bar and the filter bar from them;
 the filter bar is data-bound to `filter` and describes it.
 """
@@ -40,7 +43,10 @@ MAX_SUBJECT = 32
 """Bounds of the subject column; a wildcard feed widens it up to this as subjects arrive."""
 MIN_PREVIEW = 16
 """Payload characters shown however narrow the view."""
+OLDER_BATCH = 200
+"""Messages loaded from the ring buffer at a time when the cursor goes up past the first line."""
 STATE_MARKS = {
+    FeedState.WAITING: "\u25cc waiting",
     FeedState.STARTING: "\u25cb starting",
     FeedState.LIVE: "\u25cf live",
     FeedState.FAILED: "\u2716 failed",
@@ -90,15 +96,17 @@ class FeedView(Vertical):
             self.view = view
             self.error = error
 
-    def __init__(self, feed: Feed, *, id: str | None = None) -> None:
+    def __init__(self, feed: Feed, *, wait_for_stream: bool = False, id: str | None = None) -> None:
         super().__init__(id=id, classes="feed-view")
         self.feed = feed
+        self.wait_for_stream = wait_for_stream
+        """A start-up feed: wait for its stream to appear instead of failing."""
         self.subject_width = self._initial_subject_width()
         self._ticks = 0
         self.closing = False
         """Set while the tab is being removed: the timer leaves the view alone."""
         # children are kept by reference: cheap to update, and no query can miss mid-removal
-        self._log = FeedLog(feed, id="feed-log")
+        self._log = FeedLog(feed, load_older=self._load_older, id="feed-log")
         self._acks_drawn = 0
         self._shown_info = self._info_text()
         self._shown_counts = self._counts_text()
@@ -142,7 +150,7 @@ class FeedView(Vertical):
         # The subscription lives as long as this worker: removing the view cancels it, and
         # Feed.run() unsubscribes on the way out.
         try:
-            await self.feed.run()
+            await self.feed.run(wait_for_stream=self.wait_for_stream)
         except JstuiError as error:
             self.post_message(self.Failed(self, str(error)))
 
@@ -216,10 +224,37 @@ class FeedView(Vertical):
         """Rebuild the lines from the ring buffer (after a filter change); counters stay."""
         log = self.log_widget
         log.reset()
-        messages = self.feed.matching(self.filter, LOG_LINES)
+        messages = self.feed.refilter(self.filter, LOG_LINES)
         if messages:
             self._write(messages)
         log.scroll_end(animate=False, x_axis=False)
+
+    def _redraw_tail(self) -> None:
+        """Rebuild the lines from the newest accounted messages, counters untouched (the log
+        dropped its newest lines to make room for older ones)."""
+        log = self.log_widget
+        log.reset()
+        messages = self.feed.older(self.feed.count + 1, self.filter, LOG_LINES)
+        if messages:
+            self._write(messages)
+
+    def _load_older(self) -> int:
+        """Put up to `OLDER_BATCH` older buffered messages above the first line; how many."""
+        log = self.log_widget
+        first = log.message_at(0)
+        before = first.index if first is not None else self.feed.count + 1
+        messages = self.feed.older(before, self.filter, OLDER_BATCH)
+        if not messages:
+            return 0
+        width = self.subject_width
+        preview = self._preview_width()
+        lines: list[str] = []
+        refs: list[tuple[FeedMessage, int, int]] = []
+        for message in messages:
+            line, payload_start = format_line(message, width, preview, self.jetstream)
+            lines.append(line)
+            refs.append((message, width, payload_start))
+        return log.prepend(lines, refs)
 
     # -- pause and follow ---------------------------------------------------------------------
 
@@ -235,6 +270,8 @@ class FeedView(Vertical):
         self.pause_reason = ""
         log = self.log_widget
         log.clear_cursor()
+        if log.trimmed_tail:
+            self._redraw_tail()
         messages = self.feed.take_new(
             (log.scrollable_content_region.height or 40) + MARGIN_LINES, self.filter
         )
@@ -264,7 +301,13 @@ class FeedView(Vertical):
             label = "\u2016 paused" if self.pause_reason == "paused" else "\u2016 held (scrolled)"
         text = Text(label, style="bold")
         text.append("  ")
-        detail = feed.error if state is FeedState.FAILED else feed.describe()
+        if state is FeedState.FAILED:
+            detail = feed.error
+        elif state is FeedState.WAITING:
+            # the mark says "waiting": "waiting  for a stream on X", not "waiting  waiting ..."
+            detail = f"{feed.waiting.removeprefix('waiting ')} \u00b7 {feed.describe()}"
+        else:
+            detail = feed.describe()
         text.append(sanitize(detail, max_len=300))
         for note in feed.notes:
             text.append(f" \u00b7 {sanitize(note, max_len=200)}")
@@ -273,19 +316,23 @@ class FeedView(Vertical):
         return text
 
     def _counts_text(self) -> Text:
+        # received = shown + filtered + skipped + dropped + pending (docs/architecture.md), term
+        # by term; only a zero term is left out (filtered with no filter, new while following)
         c = self.feed.counts()
         text = Text()
-        text.append("recv ")
-        text.append(format_count(c.received), style="bold")
-        text.append("  shown ")
-        text.append(format_count(c.shown), style="bold")
-        text.append("  dropped ")
-        text.append(format_count(c.dropped), style="bold")
-        if c.slow:
-            text.append(f" ({format_count(c.slow)} slow)")
+        terms = [("recv ", c.received), ("  shown ", c.shown)]
         if c.filtered or self.filter.active:
-            text.append("  filtered ")
-            text.append(format_count(c.filtered), style="bold")
+            terms.append(("  filtered ", c.filtered))
+        terms += [("  skipped ", c.skipped), ("  dropped ", c.dropped)]
+        if c.pending or self.paused:
+            terms.append(("  new ", c.pending))
+        for label, value in terms:
+            text.append(label)
+            text.append(format_count(value), style="bold")
+            if label == "  dropped " and c.dropped:
+                lost = [f"{format_count(c.slow)} slow"] if c.slow else []
+                lost += [f"{format_count(c.overwritten)} overwritten"] if c.overwritten else []
+                text.append(f" ({', '.join(lost)})")
         meter = self.feed.meter
         text.append(f"  {format_rate(meter.rate())} ")
         text.append(f"{format_size(meter.byte_rate())}/s ")

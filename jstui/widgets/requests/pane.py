@@ -8,11 +8,15 @@ subject with a sparkline) and Responders (jstui's responders with their counters
 objects (`RequestConsole`, `ResponderManager`) own the data; NATS callbacks only append to it and
 bump counters, and a 2 Hz timer redraws what changed (keyed rows; a burst of requests that
 pushes many rows out rebuilds the table once a second instead).
+
+The `--responder` responders start once connected; a stored one whose stream does not exist yet
+waits for it (`wait_for_stream`), and the pane says "waiting for a stream on SUBJECT" meanwhile.
 """
 
 from __future__ import annotations
 
 import time
+from functools import partial
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -29,15 +33,16 @@ from jstui.dialogs.request_form import RequestFormScreen
 from jstui.dialogs.responder_form import ResponderFormScreen
 from jstui.format.payload import PayloadView, next_view, render_payload
 from jstui.format.text import sanitize
-from jstui.nats.errors import ValidationError
+from jstui.nats.errors import JstuiError, ValidationError
 from jstui.nats.requests.console import RequestConsole
 from jstui.nats.requests.record import RequestRecord, format_latency
 from jstui.nats.requests.saved import SavedRequests
 from jstui.nats.requests.spec import RequestSpec
 from jstui.nats.responders.running import Responder, ResponderManager
-from jstui.nats.responders.spec import ResponderSpec, parse_responder_option
+from jstui.nats.responders.spec import ResponderMode, ResponderSpec, parse_responder_option
 from jstui.nats.session import ConnectionState, ConnectionStatus
 from jstui.nats.stats import LatencyStats
+from jstui.nats.stream_lookup import wait_for_stream
 from jstui.widgets.base import Pane
 from jstui.widgets.requests.render import cell, history_cells, render_record, status_style
 from jstui.widgets.requests.responders import ResponderTable
@@ -128,6 +133,8 @@ class RequestsPane(Pane):
         self._soon_timer: Timer | None = None
         self._started_from_settings = False
         self._last_record: RequestRecord | None = None
+        self._waiting: dict[str, str] = {}
+        """--responder options waiting for their stream, with what they wait for."""
 
     def compose(self) -> ComposeResult:
         with TabbedContent(id="requests-tabs"):
@@ -206,7 +213,34 @@ class RequestsPane(Pane):
                 except ValidationError as error:
                     self.report_error(error, title="--responder")
                     continue
-                self.start_responders(spec)
+                self._start_from_settings(option, spec)
+
+    @work(group="responders-startup", exit_on_error=False, description="start a --responder")
+    async def _start_from_settings(self, option: str, spec: ResponderSpec) -> None:
+        """Start a --responder; a stored one first waits for the stream of its subject."""
+        if spec.mode is ResponderMode.STORED:
+            try:
+                await wait_for_stream(
+                    self.session,
+                    spec.subject,
+                    stream=spec.stream,
+                    waiting=partial(self._show_waiting, option),
+                )
+            except JstuiError as error:
+                self.report_error(f"{option}: {error}", title="--responder")
+                return
+            finally:
+                if self.is_mounted:  # (not when the app closes while it waits)
+                    self._show_waiting(option, "")
+        self.start_responders(spec)
+
+    def _show_waiting(self, option: str, text: str) -> None:
+        """Say in the summary line (seen from every tab) which --responder waits, and why."""
+        if text:
+            self._waiting[option] = text
+        else:
+            self._waiting.pop(option, None)
+        self._show_summary()
 
     def palette_commands(self) -> list[SystemCommand]:
         return self.offered(
@@ -565,6 +599,10 @@ class RequestsPane(Pane):
     def _show_summary(self) -> None:
         summary = self.query_one("#requests-summary", Static)
         record = self._last_record
+        if self._waiting:
+            waiting = " · ".join(self._waiting.values())
+            summary.update(Text(sanitize(f"--responder: {waiting}", max_len=300)), layout=False)
+            return
         if record is None:
             summary.update(
                 Text("n new request · a start responders · t next tab", style="dim"), layout=False

@@ -8,6 +8,9 @@ consumer's figures, the load generator's progress, the exactly-once check and ex
 The message path never touches a widget: members bump counters, and a 4 Hz timer redraws the
 table (keyed rows, changed cells only) and the text under it, built by `render` (pure); consumer
 info and the monitoring endpoint are polled about once a second by a `PeriodicPoll`.
+
+The `--workers` pools start once connected; a JetStream pool whose stream does not exist yet
+waits for it (`wait_for_stream`), and the pane says "waiting for a stream on SUBJECT" meanwhile.
 """
 
 from __future__ import annotations
@@ -37,6 +40,7 @@ from jstui.format.units import format_duration_short
 from jstui.nats.errors import JstuiError, SpecErrors
 from jstui.nats.monitor import MonitorClient, MonitorError
 from jstui.nats.session import ConnectionState, ConnectionStatus
+from jstui.nats.stream_lookup import wait_for_stream
 from jstui.nats.workers.load import LoadGenerator, LoadSpec, LoadState, default_task_subject
 from jstui.nats.workers.member import Member, MemberState
 from jstui.nats.workers.pool import WorkerPool
@@ -137,6 +141,8 @@ class WorkersPane(Pane):
         super().__init__(id=id, classes=classes)
         self.views: list[PoolView] = []
         self._startup_done = False
+        self._waiting: dict[str, str] = {}
+        """--workers options waiting for their stream, with what they wait for."""
         self._columns_for: tuple[PoolMode, int, int] | None = None
         self._monitor: MonitorClient | None = None
         self._monitor_url: str | None = None
@@ -209,20 +215,44 @@ class WorkersPane(Pane):
     def connection_changed(self, status: ConnectionStatus) -> None:
         if status.state is ConnectionState.CONNECTED and not self._startup_done:
             self._startup_done = True
-            if self.host.settings.workers:
-                self._start_startup_pools(tuple(self.host.settings.workers))
+            for option in self.host.settings.workers:
+                self._start_startup_pool(option)
 
-    @work(group="workers-startup", exit_on_error=False, description="start --workers pools")
-    async def _start_startup_pools(self, options: tuple[str, ...]) -> None:
-        for option in options:
-            try:
-                spec = parse_workers_option(option)
-                await self.start_pool(spec)
-            except SpecErrors as errors:
-                problems = "; ".join(f"{k}: {v}" for k, v in errors.errors.items())
-                self.report_error(f"--workers {option}: {problems}")
-            except JstuiError as error:
-                self.report_error(f"--workers {option}: {error}")
+    @work(group="workers-startup", exit_on_error=False, description="start a --workers pool")
+    async def _start_startup_pool(self, option: str) -> None:
+        """Start a --workers pool; a JetStream one first waits for the stream of its subject."""
+        try:
+            spec = parse_workers_option(option)
+            if spec.mode.jetstream:
+                try:
+                    await wait_for_stream(
+                        self.session,
+                        spec.subject,
+                        stream=spec.stream or None,
+                        waiting=partial(self._show_waiting, option),
+                    )
+                finally:
+                    if self.is_mounted:  # (not when the app closes while it waits)
+                        self._show_waiting(option, "")
+            await self.start_pool(spec)
+        except SpecErrors as errors:
+            problems = "; ".join(f"{k}: {v}" for k, v in errors.errors.items())
+            self.report_error(f"--workers {option}: {problems}")
+        except JstuiError as error:
+            self.report_error(f"--workers {option}: {error}")
+
+    def _show_waiting(self, option: str, text: str) -> None:
+        """Say, above the note shown before any pool runs, which --workers pool waits and why."""
+        if text:
+            self._waiting[option] = text
+        else:
+            self._waiting.pop(option, None)
+        note = Text()
+        for waiting, why in self._waiting.items():
+            note.append(sanitize(f"--workers {waiting}: {why}", max_len=300), style="bold")
+            note.append("\n\n")
+        note.append_text(empty_text())
+        self.query_one("#workers-empty", EmptyNote).update(note)
 
     def _info(self, text: str) -> None:
         self.notify(sanitize(text, max_len=500), markup=False)
