@@ -70,7 +70,7 @@ async def test_footers_and_palette_offer_no_change(make_app: AppFactory, read_on
             "Workers: add member",
         }
         for pane in app.dashboard.panes:
-            await pilot.press(str(pane.PANE_NUMBER))
+            await pilot.press(str(pane.number))
             await pilot.pause()
             keys, titles = _offered(app, pane)
             changing = keys & pane.CHANGING_ACTIONS
