@@ -7,13 +7,8 @@ a real nats-server that wants a password (tests/password_server.py).
 
 from __future__ import annotations
 
-import fcntl
 import os
-import pty
-import struct
-import subprocess
 import sys
-import termios
 import time
 from pathlib import Path
 
@@ -28,7 +23,7 @@ from tests.password_server import (
     password_server,
     url_with,
 )
-from tests.test_run import _read_until
+from tests.test_run import _read_until, start_in_pty
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="uses a pty")
 
@@ -36,20 +31,7 @@ pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="us
 def _run_in_pty(tmp_path: Path, args: list[str], until: bytes, keys: bytes) -> tuple[bytes, int]:
     """Start jstui with `args`, wait for `until` on the screen, type `keys`; return everything
     written to the terminal and the exit status."""
-    master, slave = pty.openpty()
-    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 45, 160, 0, 0))
-    env = {**os.environ, "TERM": "xterm-256color", "XDG_CONFIG_HOME": str(tmp_path / "config")}
-    for name in ("NATS_URL", "NATS_CONTEXT", "NATS_USER", "NATS_PASSWORD", "NATS_TOKEN"):
-        env.pop(name, None)
-    process = subprocess.Popen(
-        [sys.executable, "-m", "jstui", *args],
-        stdin=slave,
-        stdout=slave,
-        stderr=slave,
-        env=env,
-        start_new_session=True,
-    )
-    os.close(slave)
+    process, master = start_in_pty(tmp_path, args)
     try:
         seen = _read_until(master, until, timeout=30)
         assert until in seen, seen[-2000:]

@@ -53,16 +53,21 @@ def _read_until(fd: int, needle: bytes, timeout: float) -> bytes:
     return seen
 
 
-@pytest.mark.parametrize("stop", ["ctrl+q", "SIGTERM"])
-def test_runs_on_the_embedded_server_and_leaves_nothing_behind(tmp_path: Path, stop: str) -> None:
+def start_in_pty(
+    tmp_path: Path, args: list[str], *, rows: int = 45, columns: int = 160, own_temp: bool = False
+) -> tuple[subprocess.Popen[bytes], int]:
+    """`python -m jstui ARGS` in a new pty of its own (as a user's terminal), with no NATS_*
+    settings and a config folder in `tmp_path`; `own_temp` puts its temporary files there too.
+    Returns the process and the pty's master end (the caller closes it)."""
     master, slave = pty.openpty()
-    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 140, 0, 0))
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", rows, columns, 0, 0))
     env = {**os.environ, "TERM": "xterm-256color", "XDG_CONFIG_HOME": str(tmp_path / "config")}
-    env.pop("NATS_URL", None)
-    env.pop("NATS_CONTEXT", None)
-    store = tmp_path / "store"
+    if own_temp:
+        env["TMPDIR"] = str(tmp_path)
+    for name in ("NATS_URL", "NATS_CONTEXT", "NATS_USER", "NATS_PASSWORD", "NATS_TOKEN"):
+        env.pop(name, None)
     process = subprocess.Popen(
-        [sys.executable, "-m", "jstui", "--store", str(store)],
+        [sys.executable, "-m", "jstui", *args],
         stdin=slave,
         stdout=slave,
         stderr=slave,
@@ -70,6 +75,13 @@ def test_runs_on_the_embedded_server_and_leaves_nothing_behind(tmp_path: Path, s
         start_new_session=True,
     )
     os.close(slave)
+    return process, master
+
+
+@pytest.mark.parametrize("stop", ["ctrl+q", "SIGTERM"])
+def test_runs_on_the_embedded_server_and_leaves_nothing_behind(tmp_path: Path, stop: str) -> None:
+    store = tmp_path / "store"
+    process, master = start_in_pty(tmp_path, ["--store", str(store)], rows=40, columns=140)
     try:
         screen = _read_until(master, b"connected", timeout=30)
         assert b"connected" in screen, screen[-2000:]
@@ -119,26 +131,10 @@ def test_a_signal_ends_a_flooded_jstui_whose_terminal_is_gone(
     end within 2 s of the signal, leaving no server and no temporary store."""
     from jstui.nats.embedded import TEMP_STORE_PREFIX, free_port
 
-    master, slave = pty.openpty()
-    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 45, 160, 0, 0))
     port = free_port()
-    env = {
-        **os.environ,
-        "TERM": "xterm-256color",
-        "XDG_CONFIG_HOME": str(tmp_path / "config"),
-        "TMPDIR": str(tmp_path),
-    }
-    env.pop("NATS_URL", None)
-    env.pop("NATS_CONTEXT", None)
-    process = subprocess.Popen(
-        [sys.executable, "-m", "jstui", "--port", str(port), "--feed", "flood.>"],
-        stdin=slave,
-        stdout=slave,
-        stderr=slave,
-        env=env,
-        start_new_session=True,
+    process, master = start_in_pty(
+        tmp_path, ["--port", str(port), "--feed", "flood.>"], own_temp=True
     )
-    os.close(slave)
     flood = None
     try:
         screen = _read_until(master, b"connected", timeout=30)
@@ -199,26 +195,8 @@ def test_publish_again_of_a_hostile_message_writes_no_escape_to_the_terminal(
     clipboard = b"\x1b]52;c;" + base64.b64encode(marker)
     title = b"\x1b]0;" + marker
     payload = b"P" + clipboard + b"\x07" + title + b"\x07\x1b[2JQ"
-    master, slave = pty.openpty()
-    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 45, 160, 0, 0))
     port = free_port()
-    env = {
-        **os.environ,
-        "TERM": "xterm-256color",
-        "XDG_CONFIG_HOME": str(tmp_path / "config"),
-        "TMPDIR": str(tmp_path),
-    }
-    env.pop("NATS_URL", None)
-    env.pop("NATS_CONTEXT", None)
-    process = subprocess.Popen(
-        [sys.executable, "-m", "jstui", "--port", str(port), "--feed", "h.>"],
-        stdin=slave,
-        stdout=slave,
-        stderr=slave,
-        env=env,
-        start_new_session=True,
-    )
-    os.close(slave)
+    process, master = start_in_pty(tmp_path, ["--port", str(port), "--feed", "h.>"], own_temp=True)
     written = b""
     try:
         written += _read_until(master, b"connected", timeout=30)
