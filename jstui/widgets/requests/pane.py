@@ -18,7 +18,7 @@ from __future__ import annotations
 import time
 from functools import partial
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from rich.text import Text
 from textual import on, work
@@ -44,15 +44,14 @@ from jstui.nats.session import ConnectionState, ConnectionStatus
 from jstui.nats.stats import LatencyStats
 from jstui.nats.stream_lookup import wait_for_stream
 from jstui.widgets.base import Pane
-from jstui.widgets.requests.render import cell, history_cells, render_record, status_style
+from jstui.widgets.requests.history import REBUILD_AFTER, HistoryTable
+from jstui.widgets.requests.render import cell, render_record, status_style
 from jstui.widgets.requests.responders import ResponderTable
 from jstui.widgets.sparkline import spark
 
 REFRESH_SECONDS = 0.5
 HISTORY_ROWS = 200
 """Requests kept and listed; the oldest go first."""
-REBUILD_AFTER = 20
-"""More rows than this pushed out since the last redraw: rebuild the table instead."""
 BURST_REDRAW_SECONDS = 1.0
 SOON_SECONDS = 0.05
 SPARK_SAMPLES = 12
@@ -121,14 +120,12 @@ class RequestsPane(Pane):
         self.console: RequestConsole | None = None
         self.responders: ResponderManager | None = None
         self.saved = SavedRequests(self.saved_requests_dir)
-        self._history_rows: dict[int, int] = {}  # record id -> version shown
         self._stats_rows: dict[str, int] = {}  # subject -> count shown
         self._seen_version = -1
         self._detail_key: tuple[int, int, PayloadView | None] | None = None
         self._graph_key: tuple[str, int] | None = None
         self._view: PayloadView | None = None
         self._detail_view_used: PayloadView | None = None
-        self._follow = False
         self._last_rebuild = 0.0
         self._soon_timer: Timer | None = None
         self._started_from_settings = False
@@ -139,7 +136,7 @@ class RequestsPane(Pane):
     def compose(self) -> ComposeResult:
         with TabbedContent(id="requests-tabs"):
             with TabPane("History", id="requests-history-tab"):
-                yield DataTable(id="requests-history", cursor_type="row")
+                yield HistoryTable(id="requests-history")
                 with VerticalScroll(id="requests-detail-box"):
                     yield Static(
                         Text("No requests yet: press n to send one.", style="dim"),
@@ -163,16 +160,6 @@ class RequestsPane(Pane):
         super().on_mount()
         self.console = RequestConsole(self.session, max_history=HISTORY_ROWS)
         self.responders = ResponderManager(self.session)
-        history = self.query_one("#requests-history", DataTable)
-        for label, key, width in (
-            ("time", "time", 8),
-            ("mode", "mode", 7),
-            ("subject", "subject", 20),
-            ("status", "status", 12),
-            ("first", "first", 8),
-            ("last", "last", 8),
-        ):
-            history.add_column(label, key=key, width=width)
         stats = self.query_one("#requests-stats", DataTable)
         for label, key in (
             ("subject", "subject"),
@@ -364,9 +351,8 @@ class RequestsPane(Pane):
         if self.console is None:
             return
         self.console.clear()
-        self.query_one("#requests-history", DataTable).clear()
+        self.query_one(HistoryTable).forget()
         self.query_one("#requests-stats", DataTable).clear()
-        self._history_rows.clear()
         self._stats_rows.clear()
         self._last_record = None
         self._detail_key = None
@@ -376,7 +362,7 @@ class RequestsPane(Pane):
 
     def send_request(self, spec: RequestSpec) -> None:
         """Send `spec` in a worker; its row appears in the history and gets selected."""
-        self._follow = True
+        self.query_one(HistoryTable).follow_next = True
         self._show_tab("requests-history-tab")
         self._send(spec)
 
@@ -421,11 +407,10 @@ class RequestsPane(Pane):
     # -- redraw (timer) ------------------------------------------------------------------------
 
     def selected_record(self) -> RequestRecord | None:
-        table = self.query_one("#requests-history", DataTable)
-        if self.console is None or not table.row_count:
+        selected = self.query_one(HistoryTable).selected_id
+        if self.console is None or selected is None:
             return None
-        key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
-        return self.console.get(int(key or 0))
+        return self.console.get(selected)
 
     def refresh_views(self) -> None:
         """Redraw what changed since the last call (called at 2 Hz and after actions)."""
@@ -433,11 +418,12 @@ class RequestsPane(Pane):
             return  # hidden (another pane shown on a small terminal): catch up when shown
         if self.console.version != self._seen_version:
             records = self.console.history
-            gone = [record_id for record_id in self._history_rows if record_id not in records]
+            history = self.query_one(HistoryTable)
+            gone = [record_id for record_id in history.shown if record_id not in records]
             if not self._in_burst(len(gone)):
                 self._seen_version = self.console.version
                 with self.app.batch_update():
-                    self._sync_history(gone)
+                    history.sync(records, gone, self.app.theme_variables)
                     self._sync_stats()
                 self._update_detail()
         self._sync_graph()
@@ -467,51 +453,6 @@ class RequestsPane(Pane):
             return True
         self._last_rebuild = now
         return False
-
-    def _sync_history(self, gone: list[int]) -> None:
-        """Add new rows, update changed ones, drop the `gone` ones (no longer in the history)."""
-        assert self.console is not None
-        table = self.query_one("#requests-history", DataTable)
-        records = self.console.history
-        at_end = table.row_count == 0 or table.cursor_row >= table.row_count - 1
-        if len(gone) > REBUILD_AFTER:
-            # A burst (a script of requests) pushed many rows out: `remove_row` is O(rows) and
-            # moves the cursor each time, so one rebuild of at most HISTORY_ROWS rows is cheaper.
-            self._rebuild_history(table, at_end)
-            return
-        for record_id in gone:
-            table.remove_row(str(record_id))
-            del self._history_rows[record_id]
-        added = False
-        for record_id, record in records.items():
-            shown = self._history_rows.get(record_id)
-            if shown == record.version:
-                continue
-            cells = history_cells(record, self.app.theme_variables)
-            if shown is None:
-                table.add_row(*cells, key=str(record_id))
-                added = True
-            else:
-                for column, new_cell in zip(("status", "first", "last"), cells[3:], strict=True):
-                    table.update_cell(str(record_id), column, new_cell)
-            self._history_rows[record_id] = record.version
-        if added and (at_end or self._follow):
-            self._follow = False
-            table.move_cursor(row=table.row_count - 1)
-
-    def _rebuild_history(self, table: DataTable[Any], at_end: bool) -> None:
-        assert self.console is not None
-        selected = self.selected_record()
-        table.clear()
-        self._history_rows.clear()
-        for record_id, record in self.console.history.items():
-            table.add_row(*history_cells(record, self.app.theme_variables), key=str(record_id))
-            self._history_rows[record_id] = record.version
-        if at_end or self._follow or selected is None or selected.id not in self._history_rows:
-            self._follow = False
-            table.move_cursor(row=table.row_count - 1)
-        else:
-            table.move_cursor(row=table.get_row_index(str(selected.id)))
 
     def _sync_stats(self) -> None:
         assert self.console is not None
