@@ -104,6 +104,16 @@ class Totals:
     def delivered(self) -> int:
         return self.handled + self.in_flight + self.abandoned
 
+    def add(self, member: Member) -> None:
+        """Add a member's lasting counters (not its in-flight count, which ends with it)."""
+        self.handled += member.handled
+        self.acked += member.acked
+        self.naked += member.naked
+        self.no_acked += member.no_acked
+        self.redelivered += member.redelivered
+        self.abandoned += member.abandoned
+        self.dropped += member.dropped
+
 
 class WorkerPool:
     """A pool of members on one subject. Build with a checked `PoolSpec`, then `await start()`."""
@@ -288,14 +298,7 @@ class WorkerPool:
             self._retire(member)
 
     def _retire(self, member: Member) -> None:
-        r = self._retired
-        r.handled += member.handled
-        r.acked += member.acked
-        r.naked += member.naked
-        r.no_acked += member.no_acked
-        r.redelivered += member.redelivered
-        r.abandoned += member.abandoned
-        r.dropped += member.dropped
+        self._retired.add(member)
 
     def member(self, index: int) -> Member | None:
         return next((m for m in self.members if m.index == index), None)
@@ -310,14 +313,8 @@ class WorkerPool:
     def totals(self) -> Totals:
         t = replace(self._retired)
         for m in self.members:
-            t.handled += m.handled
-            t.acked += m.acked
-            t.naked += m.naked
-            t.no_acked += m.no_acked
-            t.redelivered += m.redelivered
-            t.abandoned += m.abandoned
+            t.add(m)
             t.in_flight += m.in_flight
-            t.dropped += m.dropped
         return t
 
     def fairness(self, extra: Iterable[int] = ()) -> Fairness:
