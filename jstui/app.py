@@ -22,7 +22,9 @@ from jstui.gctuning import CollectorTuning
 from jstui.messages import ConnectionChanged
 from jstui.nats.embedded import EmbeddedServer
 from jstui.nats.errors import ConnectError, JstuiError
-from jstui.nats.session import Clocks, ConnectionStatus, Session
+from jstui.nats.observe.observer import Observer
+from jstui.nats.observe.system import SystemConnection
+from jstui.nats.session import Clocks, ConnectionState, ConnectionStatus, Session
 from jstui.paths import stylesheets
 from jstui.widgets.base import Pane
 from jstui.widgets.registry import PANES
@@ -40,6 +42,15 @@ def session_for(settings: Settings, clocks: Clocks | None = None) -> Session:
         read_only=settings.read_only,
         clocks=clocks or Clocks(),
     )
+
+
+def observer_for(settings: Settings, session: Session) -> Observer:
+    """The app's one `Observer`: the system user's connection when there are credentials for it
+    (the embedded server always has), the monitoring URLs, else a probe of port 8222."""
+    system = None
+    if settings.system is not None:
+        system = SystemConnection(settings.system.servers, settings.system.connect_options())
+    return Observer(session, monitor_urls=settings.monitor_urls, system=system)
 
 
 class JstuiApp(App[int]):
@@ -64,6 +75,8 @@ class JstuiApp(App[int]):
         self.embedded = embedded
         self.session = session_for(settings, clocks)
         self.session.add_listener(self._on_session_status)
+        self.observer = observer_for(settings, self.session)
+        self._observer_started = False
         self.dashboard = DashboardScreen()
         self.collector = CollectorTuning()
         self._unmounted = False
@@ -84,10 +97,18 @@ class JstuiApp(App[int]):
     async def on_unmount(self) -> None:
         self._unmounted = True
         self.collector.restore()
+        await self.observer.close()
         await self.session.close()
 
     def _on_session_status(self, status: ConnectionStatus) -> None:
         self.dashboard.post_message(ConnectionChanged(status))
+        if status.state is ConnectionState.CONNECTED and not self._observer_started:
+            self._observer_started = True  # once: the sources outlive reconnects
+            self._start_observer()
+
+    @work(group="observer", exit_on_error=False, description="find the observation sources")
+    async def _start_observer(self) -> None:
+        await self.observer.start()
 
     @work(exclusive=True, group="connect", exit_on_error=False, description="connect to NATS")
     async def _connect(self) -> None:

@@ -123,9 +123,25 @@ def _check_pane(name: str) -> None:
 )
 @click.option(
     "--monitor",
-    metavar="URL",
-    help="HTTP monitoring endpoint of a remote server, "
-    "e.g. http://host:8222 (the embedded server's is known).",
+    metavar="URL[,URL...]",
+    help="HTTP monitoring endpoint of a remote server (one per server of a cluster), e.g. "
+    "http://host:8222. Without it, port 8222 of the server's host is tried once (the embedded "
+    "server's is known).",
+)
+@click.option(
+    "--system-user",
+    metavar="USER",
+    help="System account user, for server-wide observation (every server of the cluster, every "
+    "connection) on a second connection used only for monitoring requests.",
+)
+@click.option("--system-password", metavar="PASSWORD", help="Password of --system-user.")
+@click.option("--system-creds", type=_FILE, help="System account credentials file.")
+@click.option("--system-context", metavar="NAME", help="natscli context of a system account user.")
+@click.option(
+    "--watch",
+    metavar="GROUP",
+    help="Open the Workers pane watching a group without joining it: a queue group name, "
+    "SUBJECT@QUEUE, STREAM/CONSUMER, or a micro service name.",
 )
 @click.option("--feed", "feeds", multiple=True, metavar="SUBJECT[,OPTS]", help=FEED_HELP)
 @click.option(
@@ -201,7 +217,14 @@ def run(settings: Settings) -> int:
         except EmbeddedServerError as error:
             click.echo(f"jstui: {error}", err=True)
             return 1
-        settings = replace(settings, servers=(embedded.url,), monitor_url=embedded.monitor_url)
+        system = Settings(
+            servers=(embedded.url,),
+            user=embedded.system_user,
+            password=embedded.system_password,
+        )
+        settings = replace(
+            settings, servers=(embedded.url,), monitor_url=embedded.monitor_url, system=system
+        )
         _log.info("embedded nats-server at %s, store %s", embedded.url, embedded.store_dir)
     restore_signals = None
     try:

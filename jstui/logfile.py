@@ -2,7 +2,7 @@
 
 jstui logs with the standard `logging` module under the `jstui` logger hierarchy:
 `jstui.nats.session` (connects, state changes, client errors), `jstui.nats.calllog` (each
-`$JS.`/`$SYS.` API request: subject, outcome, latency), `jstui.nats.monitor` (each monitoring
+`$JS.`/`$SYS.` API request: subject, outcome, latency), `jstui.nats.observe` (each monitoring
 request), `jstui.cli` (start-up). nats-py's own `nats` logger goes to the same file: its read loop
 reports the errors that end it there. Nothing is set up without `--log`, so no handler, no cost.
 

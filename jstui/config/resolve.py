@@ -150,6 +150,64 @@ def _tuple(value: Any) -> tuple[str, ...]:
     return tuple(str(item) for item in value)
 
 
+def _system_settings(
+    flags: Mapping[str, Any],
+    environ: Mapping[str, str],
+    config_home: Path,
+    servers: tuple[str, ...],
+    tls: dict[str, Any],
+) -> Settings | None:
+    """The system user's connection from `--system-*`, or None when none is given.
+
+    One kind: a natscli context (its URL too, when it has one), a creds file, or a user with a
+    password. TLS is the app's. Refused without a server: the embedded server brings its own.
+    """
+    user = flag_text(flags.get("system_user"))
+    password = flag_text(flags.get("system_password"))
+    creds = flag_text(flags.get("system_creds"))
+    context_name = flag_text(flags.get("system_context"))
+    named = [
+        label
+        for label, value in (
+            ("--system-context", context_name),
+            ("--system-creds", creds),
+            ("--system-user", user),
+        )
+        if value
+    ]
+    if not named and password is None:
+        return None
+    if not servers:
+        given = named + (["--system-password"] if password is not None else [])
+        raise ConfigError(
+            f"{', '.join(given)} given without a server: the embedded server's system account "
+            "is used on its own"
+        )
+    if len(named) > 1:
+        raise ConfigError(f"give one of {', '.join(named)}, not several")
+    if password is not None and not user:
+        raise ConfigError("--system-password needs --system-user")
+    system_servers = servers
+    credentials: dict[str, Any]
+    if context_name:
+        context = load_context(context_name.strip(), "--system-context", environ, config_home)
+        credentials = _credentials([context.layer])
+        if context.layer.url:
+            label = context.layer.labels.get("url", "--system-context")
+            system_servers = parse_servers(context.layer.url, label)
+        if not credentials.get("token") and not any(
+            credentials.get(key) for key in ("user", "creds", "nkey", "nkey_seed", "user_jwt")
+        ):
+            raise ConfigError(f"--system-context {context_name}: the context has no credentials")
+    elif creds:
+        path = _existing_file(Path(expand_user(creds, environ)), "--system-creds", "creds file")
+        check_creds(_read(path, "--system-creds"), f"--system-creds: {path}")
+        credentials = {"creds": path}
+    else:
+        credentials = {"user": user, "password": password}
+    return Settings(servers=system_servers, **credentials, **tls)
+
+
 def resolve_settings(
     flags: Mapping[str, Any],
     environ: Mapping[str, str] | None = None,
@@ -222,6 +280,8 @@ def resolve_settings(
     if log_payloads and not log_file:
         raise ConfigError("--log-payloads needs --log FILE")
     start_pane = flag_text(flags.get("pane"))
+    watch = flag_text(flags.get("watch"))
+    system = _system_settings(flags, environ, config_home, servers, tls)
 
     settings = Settings(
         servers=servers,
@@ -246,6 +306,8 @@ def resolve_settings(
         workers=_tuple(flags.get("workers")),
         log_file=Path(expand_user(log_file, environ)) if log_file else None,
         log_payloads=log_payloads,
+        system=system,
+        watch=watch.strip() if watch and watch.strip() else None,
         **credentials,
         **tls,
     )

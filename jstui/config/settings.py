@@ -63,6 +63,19 @@ class Settings:
     """`--log FILE`: the debug log (`jstui.logfile`); None: no log."""
     log_payloads: bool = False
     """`--log-payloads`: the log also holds request and reply bodies."""
+    system: Settings | None = field(default=None, repr=False)
+    """The system user's connection (`--system-user/--system-password`, `--system-creds`,
+    `--system-context`, or the embedded server's own): its servers and credentials, TLS as the
+    app's. Used only for server-wide observation requests."""
+    watch: str | None = None
+    """`--watch NAME`: the group the Workers pane watches at start-up."""
+
+    @property
+    def monitor_urls(self) -> tuple[str, ...]:
+        """`--monitor URL[,URL...]`, one per server of a cluster."""
+        if not self.monitor_url:
+            return ()
+        return tuple(url for url in self.monitor_url.split(",") if url)
 
     @property
     def embedded(self) -> bool:
@@ -152,6 +165,8 @@ class Settings:
             secret = parts.password if parts.password is not None else parts.username
             if secret:
                 values += [secret, unquote(secret)]
+        if self.system is not None:
+            values += self.system.secret_values()
         return tuple(value for value in values if value)
 
     def ssl_context(self) -> ssl.SSLContext:

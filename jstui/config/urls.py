@@ -81,6 +81,11 @@ def _check_server_url(url: str, typed: str, source: str) -> None:
 
 
 def check_monitor_url(value: str) -> str:
+    """`--monitor URL[,URL...]` checked, each with a scheme (http:// assumed), joined by commas."""
+    return ",".join(_check_one_monitor_url(part) for part in value.split(",") if part.strip())
+
+
+def _check_one_monitor_url(value: str) -> str:
     url = value.strip()
     if "://" not in url:
         url = f"http://{url}"

@@ -25,6 +25,7 @@ from textual.message import Message
 from jstui.format.text import sanitize
 from jstui.messages import ConnectionChanged
 from jstui.nats.errors import JstuiError
+from jstui.nats.observe.observer import Observer
 from jstui.nats.session import ConnectionStatus, Session
 
 if TYPE_CHECKING:
@@ -36,6 +37,7 @@ class SessionHost(Protocol):
 
     session: Session
     settings: Settings
+    observer: Observer
 
 
 class PeriodicPoll:

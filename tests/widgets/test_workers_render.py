@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from rich.style import Style
 
-from jstui.nats.monitor import ExternalMember
+from jstui.nats.observe.model import QueueMember, Subscription, connections_from_connz
 from jstui.nats.session import Session
 from jstui.nats.workers.member import Member, MemberState
 from jstui.nats.workers.pool import WorkerPool
@@ -95,15 +95,9 @@ def test_a_killed_core_member_shows_what_it_lost() -> None:
 def test_external_members_get_rows_of_their_own_with_sanitized_names() -> None:
     view = make_view(counts=(10,))
     view.externals = [
-        ExternalMember(
-            cid=7,
-            sid="1",
-            name="other\x1b[2J",
-            ip="::1",
-            port=1,
-            lang="go",
-            version="1",
-            delivered=10,
+        QueueMember(connection, Subscription("t", "q", "1", 10, 7, "n1"))
+        for connection in connections_from_connz(
+            {"connections": [{"cid": 7, "name": "other\x1b[2J", "ip": "::1", "port": 1}]}, "n1"
         )
     ]
     rows = pool_rows(view, 8, 5, plain)

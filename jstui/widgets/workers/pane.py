@@ -38,7 +38,7 @@ from jstui.dialogs.worker_pool import WorkerPoolScreen
 from jstui.format.text import sanitize
 from jstui.format.units import format_duration_short
 from jstui.nats.errors import JstuiError, SpecErrors
-from jstui.nats.monitor import MonitorClient, MonitorError
+from jstui.nats.observe.model import Connection, queue_members
 from jstui.nats.session import ConnectionState, ConnectionStatus
 from jstui.nats.stream_lookup import wait_for_stream
 from jstui.nats.workers.load import LoadGenerator, LoadSpec, LoadState, default_task_subject
@@ -144,8 +144,6 @@ class WorkersPane(Pane):
         self._waiting: dict[str, str] = {}
         """--workers options waiting for their stream, with what they wait for."""
         self._columns_for: tuple[PoolMode, int, int] | None = None
-        self._monitor: MonitorClient | None = None
-        self._monitor_url: str | None = None
         self._shown: dict[str, tuple[str, tuple[object, ...]]] = {}
 
     # -- layout ------------------------------------------------------------------------------------
@@ -469,20 +467,12 @@ class WorkersPane(Pane):
 
     # -- polling ---------------------------------------------------------------------------------
 
-    def _monitor_client(self) -> MonitorClient | None:
-        url = self.host.settings.monitor_url
-        if not url:
-            embedded = getattr(self.app, "embedded", None)
-            url = getattr(embedded, "monitor_url", None)
-        if not url:
-            return None
-        if url != self._monitor_url:
-            self._monitor_url = url
-            try:
-                self._monitor = MonitorClient(url)
-            except MonitorError:
-                self._monitor = None
-        return self._monitor
+    def _is_own(self, connection: Connection) -> bool:
+        """jstui's own connection (its members are drawn from the pool itself)."""
+        status = self.session.status
+        return connection.cid == self.session.nc.client_id and (
+            not connection.server or connection.server == status.server_name
+        )
 
     async def _poll_shown_pool(self) -> None:
         view = self.view
@@ -495,16 +485,11 @@ class WorkersPane(Pane):
             view.externals = []
             view.external_note = "pull members are not queue subscribers: not visible"
             return
-        monitor = self._monitor_client()
-        if monitor is None:
-            view.externals = []
-            view.external_note = "monitoring endpoint unknown (start jstui with --monitor URL)"
-            return
         try:
-            own = self.session.nc.client_id
-            view.externals = await monitor.queue_members(*identity, exclude_cid=own)
-            view.external_note = ""
-        except (MonitorError, JstuiError) as error:
+            seen = await self.host.observer.connections(filter_subject=identity[0])
+            view.externals = queue_members(seen.connections, *identity, exclude=self._is_own)
+            view.external_note = seen.note if seen.partial else ""
+        except JstuiError as error:
             view.externals = []
             view.external_note = str(error)
 

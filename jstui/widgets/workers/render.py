@@ -19,7 +19,7 @@ from textual.worker import Worker
 
 from jstui.format.text import sanitize
 from jstui.format.units import format_count, format_duration_short, format_rate
-from jstui.nats.monitor import ExternalMember
+from jstui.nats.observe.model import QueueMember
 from jstui.nats.workers.load import LoadGenerator
 from jstui.nats.workers.member import MemberState
 from jstui.nats.workers.pool import PoolState, WorkerPool
@@ -71,7 +71,7 @@ class PoolView:
     load_worker: Worker[None] | None = None
     published_before: int = 0
     """Tasks published by earlier load runs on this pool."""
-    externals: list[ExternalMember] = field(default_factory=list)
+    externals: list[QueueMember] = field(default_factory=list)
     external_note: str = ""
 
 

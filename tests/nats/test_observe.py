@@ -1,4 +1,5 @@
-"""The monitoring endpoint: external queue-group members found beside jstui's own."""
+"""The observation layer: queue-group members outside jstui seen from each source, the monitoring
+client's errors, and the parsing of what servers answer."""
 
 from __future__ import annotations
 
@@ -10,12 +11,15 @@ from pathlib import Path
 import pytest
 
 from jstui.nats.embedded import EmbeddedServer, free_port
-from jstui.nats.monitor import (
-    MonitorClient,
-    MonitorError,
-    http_get_json,
-    queue_members_from_connz,
+from jstui.nats.observe.http import MonitorClient, MonitorError, probe_url
+from jstui.nats.observe.model import (
+    connections_from_connz,
+    parse_go_duration,
+    parse_time,
+    queue_members,
 )
+from jstui.nats.observe.observer import Observer, SourceKind
+from jstui.nats.observe.system import SystemConnection, gather
 from jstui.nats.session import Session
 from jstui.nats.workers.load import LoadGenerator, LoadSpec
 from jstui.nats.workers.pool import WorkerPool
@@ -71,11 +75,15 @@ async def test_external_core_workers_appear_with_their_counts(
     external = await External.start(nats_server.url, "core", subject, "crew")
     try:
         await LoadGenerator(session, LoadSpec(subject, count=400, rate=0)).run()
-        monitor = MonitorClient(nats_server.monitor_url)
+        observer = Observer(session, monitor_urls=[nats_server.monitor_url])
+        await observer.start()
         own = session.nc.client_id
         identity = pool.queue_identity()
         assert identity == (subject, "crew")
-        members = await monitor.queue_members(*identity, exclude_cid=own)
+        seen = await observer.connections(filter_subject=subject)
+        await observer.close()
+        assert seen.source is SourceKind.MONITOR and not seen.partial
+        members = queue_members(seen.connections, *identity, exclude=lambda c: c.cid == own)
         assert len(members) == 2
         assert {m.name for m in members} == {"external-workers"}
         assert len({m.cid for m in members}) == 1  # one program, one connection, two members
@@ -104,12 +112,17 @@ async def test_external_nats_py_workers_join_the_deliver_group(
             session, LoadSpec(f"{unique}.t", count=300, rate=0, jetstream=True), pool.ledger
         )
         await gen.run()
-        monitor = MonitorClient(nats_server.monitor_url)
+        # No monitoring URL, no system user: the account's own view ($SYS.REQ.ACCOUNT.PING.CONNZ).
+        observer = Observer(session, probe_monitor=False)
+        await observer.start()
         identity = pool.queue_identity()
         assert identity == (pool.deliver_subject, "workers")
+        own = session.nc.client_id
 
         async def delivered_to_them() -> int:
-            found = await monitor.queue_members(*identity, exclude_cid=session.nc.client_id)
+            seen = await observer.connections(filter_subject=identity[0])
+            assert seen.source is SourceKind.ACCOUNT
+            found = queue_members(seen.connections, *identity, exclude=lambda c: c.cid == own)
             assert len(found) == 2
             return sum(m.delivered for m in found)
 
@@ -133,17 +146,27 @@ async def test_monitor_errors_are_short_and_typed() -> None:
     with pytest.raises(MonitorError, match="http"):
         MonitorClient("nats://127.0.0.1:4222")
     assert not await MonitorClient(closed).healthy()
+    # credentials in the URL are used, never shown
+    with pytest.raises(MonitorError) as caught:
+        await MonitorClient(closed.replace("http://", "http://bob:s3cret@")).varz()
+    assert "s3cret" not in str(caught.value)
+    assert probe_url("nats://alice:pw@demo.example:4222") == "http://demo.example:8222"
+    assert probe_url("nats://[::1]:4222") == "http://[::1]:8222"
 
 
 async def test_monitor_reads_a_real_server(nats_server: EmbeddedServer, nats_url: str) -> None:
-    data = await http_get_json(nats_server.monitor_url, "/varz")
+    monitor = MonitorClient(nats_server.monitor_url)
+    data = await monitor.varz()
     assert data["server_name"] == "jstui-test"
     with pytest.raises(MonitorError, match="404"):
-        await http_get_json(nats_server.monitor_url, "/no-such-page")
+        await monitor.get("/no-such-page")
+    assert await monitor.healthy()
+    connz = await monitor.connz()
+    assert connz["partial"] is False and len(connz["connections"]) == connz["total"]
+    await monitor.aclose()
     # not the monitoring port: a NATS port speaks INFO, not HTTP
     with pytest.raises(MonitorError):
-        await http_get_json(nats_url.replace("nats://", "http://"), "/connz", timeout=2)
-    assert await MonitorClient(nats_server.monitor_url).healthy()
+        await MonitorClient(nats_url.replace("nats://", "http://")).varz()
 
 
 def test_queue_members_from_connz_filters_and_excludes() -> None:
@@ -168,6 +191,89 @@ def test_queue_members_from_connz_filters_and_excludes() -> None:
             "garbage",
         ]
     }
-    found = queue_members_from_connz(data, "a", "q", exclude_cid=1)
-    assert [(m.cid, m.sid, m.delivered) for m in found] == [(2, "9", 7)]
-    assert found[0].label == "c2/s9"
+    connections = connections_from_connz(data, "n1")
+    found = queue_members(connections, "a", "q", exclude=lambda c: c.cid == 1)
+    assert [(m.cid, m.subscription.sid, m.delivered) for m in found] == [(2, "9", 7)]
+    assert found[0].key == "n1/2/9"
+    assert found[0].label == "\x1b[31mevil"  # raw: the widgets sanitize
+
+
+def test_unnamed_connections_are_labelled_by_address_and_client() -> None:
+    [conn] = connections_from_connz(
+        {
+            "connections": [
+                {"cid": 4, "ip": "10.0.0.7", "port": 5222, "lang": "go", "version": "1.4"}
+            ]
+        }
+    )
+    assert conn.label == "10.0.0.7:5222 go 1.4"
+
+
+def test_server_formats_are_parsed_and_tolerated() -> None:
+    assert parse_go_duration("1h2m3.5s") == pytest.approx(3723.5)
+    assert parse_go_duration("817µs") == pytest.approx(817e-6)
+    assert parse_go_duration("2d3h") == pytest.approx(2 * 86400 + 3 * 3600)
+    assert parse_go_duration("soon") is None
+    when = parse_time("2026-12-03T10:15:07.101856123Z")
+    assert when is not None and when.microsecond == 101856
+    assert parse_time("0001-01-01T00:00:00Z") is None
+    assert parse_time(17) is None
+    # mistyped fields give zeros and empty texts, never an exception
+    [conn] = connections_from_connz({"connections": [{"cid": "x", "in_msgs": [1], "name": 5}]})
+    assert (conn.cid, conn.in_msgs, conn.name) == (0, 0, "5")
+
+
+async def test_gather_stops_at_the_expected_count_and_says_no_responders(session: Session) -> None:
+    result = await gather(session.nc, "$SYS.REQ.ACCOUNT.PING.CONNZ", {}, expected=1)
+    assert len(result.answered) == 1 and result.seconds < 1.0
+    nobody = await gather(session.nc, "no.one.listens.here", {})
+    assert nobody.no_responders and not nobody.replies
+
+
+async def test_system_source_sees_every_connection_and_the_server(
+    session: Session, nats_server: EmbeddedServer
+) -> None:
+    system = SystemConnection(
+        [nats_server.url],
+        {"user": nats_server.system_user, "password": nats_server.system_password},
+    )
+    observer = Observer(session, system=system)
+    await observer.start()
+    try:
+        assert observer.status.system_ok, observer.status.system
+        seen = await observer.connections()
+        assert seen.source is SourceKind.SYSTEM
+        assert session.nc.client_id in {conn.cid for conn in seen.connections}
+        servers = await observer.servers()
+        [server] = servers.servers
+        assert server.name == "jstui-test" and server.jetstream is not None
+        assert nats_server.system_password not in repr(observer.status)
+    finally:
+        await observer.close()
+
+
+async def test_a_refused_system_user_is_reported_and_the_account_view_remains(
+    session: Session, nats_server: EmbeddedServer
+) -> None:
+    system = SystemConnection([nats_server.url], {"user": "sys", "password": "wrong"})
+    observer = Observer(session, system=system, probe_monitor=False)
+    await observer.start()
+    try:
+        assert not observer.status.system_ok
+        assert observer.status.system.startswith("refused")
+        assert "wrong" not in observer.status.system
+        seen = await observer.connections()
+        assert seen.source is SourceKind.ACCOUNT
+        assert "system credentials" in observer.status.hint()
+    finally:
+        await observer.close()
+
+
+async def test_a_probe_of_port_8222_that_finds_nothing_says_so(session: Session) -> None:
+    observer = Observer(session)  # the test server's monitor is not on 8222
+    await observer.start()
+    try:
+        assert not observer.status.monitor_ok
+        assert "8222" in observer.status.monitor
+    finally:
+        await observer.close()
