@@ -17,6 +17,8 @@ from typing import Any
 
 from nats.js.api import StreamConfig
 
+from jstui.nats.streams.placement import StreamPlacement, placement_from_raw
+
 __all__ = [
     "DIRECT_GET_HEADERS",
     "ConsumerSummary",
@@ -54,6 +56,8 @@ class StreamSummary:
     allow_direct: bool
     config: StreamConfig | None = field(default=None, compare=False, repr=False)
     """The full config as the server reported it, for a detail view."""
+    placement: StreamPlacement | None = field(default=None, repr=False)
+    """Leader, replicas, mirror and sources (None on a standalone server with neither)."""
 
 
 @dataclass(frozen=True)
@@ -150,6 +154,7 @@ def summary_from_raw(raw: dict[str, Any]) -> StreamSummary:
         sealed=bool(cfg.get("sealed")),
         allow_direct=bool(cfg.get("allow_direct")),
         config=config,
+        placement=placement_from_raw(raw),
     )
 
 

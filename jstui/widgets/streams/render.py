@@ -20,6 +20,8 @@ from rich.text import Text
 from jstui.format.text import sanitize
 from jstui.format.units import duration_field, format_age, format_count, format_size, size_field
 from jstui.nats.names import fits_api_subject
+from jstui.nats.observe.cluster_view import replica_state
+from jstui.nats.streams.placement import SourceState, StreamPlacement
 from jstui.nats.streams.summaries import ConsumerSummary, StreamSummary
 
 NAME_WIDTH = 24
@@ -162,6 +164,54 @@ def _consumers_table(
     return table
 
 
+def _since(active_ns: int) -> str:
+    """When a peer or source was last heard from: the server gives nanoseconds since then."""
+    if active_ns <= 0:
+        return "never"
+    return format_age(active_ns / 1e9)
+
+
+def _source_line(kind: str, source: SourceState) -> Text:
+    line = Text()
+    line.append(f"{kind} ", style="bold")
+    line.append(sanitize(source.name, max_len=64))
+    if source.filter:
+        line.append(f" ({sanitize(source.filter, max_len=64)})")
+    if source.external:
+        line.append(f" from {sanitize(source.external, max_len=64)}")
+    line.append(f"  lag {format_count(source.lag)}  active {_since(source.active_ns)}")
+    if source.error:
+        line.append(f"  error: {sanitize(source.error, max_len=200)}", style="bold")
+    return line
+
+
+def placement_lines(placement: StreamPlacement | None) -> list[Text]:
+    """Leader and replicas (the leader's view), then mirror and sources; none on a standalone
+    server without mirror or sources."""
+    if placement is None:
+        return []
+    lines: list[Text] = []
+    if placement.clustered:
+        head = Text()
+        head.append("Leader ", style="bold")
+        head.append(sanitize(placement.leader or "none (no leader elected)", max_len=64))
+        if placement.cluster:
+            head.append("  cluster ", style="bold")
+            head.append(sanitize(placement.cluster, max_len=64))
+        lines.append(head)
+        for replica in placement.replicas:
+            line = Text("Replica ", style="bold")
+            line.append(sanitize(replica.name, max_len=64))
+            state = replica_state(replica)
+            line.append(f"  {state}", style="" if state == "current" else "bold")
+            line.append(f"  lag {format_count(replica.lag)}  seen {_since(replica.active_ns)}")
+            lines.append(line)
+    if placement.mirror is not None:
+        lines.append(_source_line("Mirror", placement.mirror))
+    lines.extend(_source_line("Source", source) for source in placement.sources)
+    return lines
+
+
 def render_detail(
     summary: StreamSummary,
     consumers: Sequence[ConsumerSummary] | None,
@@ -210,7 +260,13 @@ def render_detail(
     settings.append(("Direct get", "allowed" if summary.allow_direct else "no"))
     settings.append(("Created", _when(summary.created, now)))
 
-    parts: list[RenderableType] = [title, _pairs_grid(state, per_row), Text()]
+    parts: list[RenderableType] = [title, _pairs_grid(state, per_row)]
+    placement = placement_lines(summary.placement)
+    if placement:
+        parts.append(Text())
+        parts.append(Text("Placement", style="bold underline"))
+        parts.extend(placement)
+    parts.append(Text())
     heading = Text("Consumers", style="bold underline")
     heading.append(f" {format_count(summary.consumer_count)}", style="bold")
     parts.append(heading)
