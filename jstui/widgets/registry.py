@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from jstui.widgets.base import Pane
 from jstui.widgets.feeds import FeedsPane
 from jstui.widgets.requests import RequestsPane
+from jstui.widgets.server import ServerPane
 from jstui.widgets.streams import StreamsPane
 from jstui.widgets.workers import WorkersPane
 
@@ -72,6 +73,7 @@ PANES: tuple[PaneEntry, ...] = _numbered(
     PaneEntry("feeds", FeedsPane, tab="Feeds"),
     PaneEntry("requests", RequestsPane, tab="Req/Reply"),
     PaneEntry("workers", WorkersPane, tab="Workers"),
+    PaneEntry("server", ServerPane, tab="Server"),
 )
 
 

@@ -1,0 +1,425 @@
+"""The Server pane: what jstui can see of the NATS system, its servers and cluster links, and a
+live connections table like nats-top.
+
+Data flow: two `PeriodicPoll`s (about every 2 s, only while the pane is on screen, connected and
+not under a dialog) ask the app's one `Observer`: `servers()` plus the raw ROUTEZ / GATEWAYZ /
+LEAFZ answers (parsed by `cluster_view`) for the servers table and the cluster lines, and
+`connections()` for the connections table. Counters become rates in `CounterRates`; `render`
+turns models into sanitized plain strings per fixed-width column. Both tables are keyed and
+diffed: rows are added and removed as servers and connections come and go, only changed cells
+are updated (`update_width=False`: the widths are fixed up front, so no column is re-measured),
+and nothing is touched when nothing changed. The observer parses big answers off the event
+loop, so a slow source never blocks keys. Enter opens a connection's subscriptions.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Callable, Sequence
+from typing import ClassVar
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.coordinate import Coordinate
+from textual.css.query import NoMatches
+from textual.widgets import DataTable, Input, Static
+
+from jstui.dialogs.connection_detail import ConnectionDetailScreen
+from jstui.format.text import sanitize
+from jstui.format.units import format_count
+from jstui.nats.errors import JstuiError
+from jstui.nats.observe.cluster_view import MetaView, ServerLinks, links_from_answers, meta_view
+from jstui.nats.observe.model import Connection
+from jstui.nats.observe.observer import ConnectionsView, Observer, ServersView
+from jstui.nats.session import ConnectionState, ConnectionStatus
+from jstui.widgets.base import Pane, PeriodicPoll
+from jstui.widgets.server.rates import CounterRates
+from jstui.widgets.server.render import (
+    CONNECTION_COLUMNS,
+    SERVER_COLUMNS,
+    SORTS,
+    Column,
+    cluster_lines,
+    connection_cells,
+    connection_counters,
+    matches,
+    server_cells,
+    server_counters,
+    sources_text,
+)
+
+SERVERS_POLL_SECONDS = 2.0
+CONNECTIONS_POLL_SECONDS = 2.0
+NO_SERVER_FIGURES = (
+    "Server figures need a monitoring URL (--monitor http://host:8222) or system account "
+    "credentials (--system-user/--system-password, --system-creds or --system-context); "
+    "the connections below are this account's own."
+)
+
+
+class KeyedCell(Text):
+    """The first cell of a connections row: it knows its row's key, so the table can be put in
+    the pane's own order (DataTable's sort hands the key function cells, not row keys)."""
+
+    def __init__(self, text: str, row_key: str) -> None:
+        super().__init__(text, no_wrap=True)
+        self.row_key = row_key
+
+
+def _cell(column: Column, value: str) -> Text:
+    return Text(value, justify="right" if column.numeric else "left", no_wrap=True)
+
+
+def _header(column: Column, marked: bool = False) -> Text:
+    label = column.label + ("▼" if marked else "")
+    return Text(label, justify="right" if column.numeric else "left", style="bold")
+
+
+class ServerPane(Pane):
+    """Servers, cluster links and connections, as the observation sources show them."""
+
+    PANE_TITLE = "Server"
+    PANE_HELP = (
+        "What jstui can see of the NATS system. The first line says where the figures come "
+        "from: the monitoring endpoint (found, probed, or not), the system account (connected, "
+        "refused, or no credentials) and this account's own view, and what would show more. "
+        "The servers table lists every server that answered: version, cluster, uptime, CPU "
+        "(percent of one core), memory, connections, subscriptions, messages and bytes in and "
+        "out per second (from successive polls, so '-' until the second one), slow consumers, "
+        "and JetStream: streams, consumers, memory and file used, API errors; * marks the "
+        "JetStream meta leader. Below it: each server's routes, gateways and leaf nodes, and "
+        "the meta group's replicas as the leader sees them (current, lagging or offline). "
+        "The connections table is like nats-top: name (or address and client library when "
+        "unnamed), server, address, client library, subscriptions, pending bytes, rates, "
+        "uptime and idle time. s cycles the sort column (the header shows ▼), / filters by "
+        "name, address, client library or account, Enter shows a connection's subscriptions. "
+        "Without monitoring or system credentials only this account's connections are shown."
+    )
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("s", "cycle_sort", "Sort"),
+        Binding("slash", "filter", "Filter", key_display="/"),
+        Binding("r", "refresh_now", "Refresh", show=False),
+        Binding("escape", "close_filter", "Clear filter", show=False),
+    ]
+
+    def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
+        super().__init__(id=id, classes=classes)
+        self._server_cells: dict[str, tuple[str, ...]] = {}
+        self._connection_cells: dict[str, tuple[str, ...]] = {}
+        self._connections: dict[str, Connection] = {}
+        self._server_rates = CounterRates()
+        self._connection_rates = CounterRates()
+        self._rates: dict[str, tuple[float, ...] | None] = {}
+        self._sort_index = 4  # msgs in/s, like nats-top's default of the busiest first
+        self._filter = ""
+        self._polls: list[PeriodicPoll] = []
+        self.servers_view: ServersView | None = None
+        self.connections_view: ConnectionsView | None = None
+
+    # -- layout --------------------------------------------------------------------------------
+
+    def compose(self) -> ComposeResult:
+        yield Static(id="server-sources", markup=False)
+        yield Static(id="server-note", markup=False)
+        servers: DataTable[Text] = DataTable(
+            id="servers-table", cursor_type="row", zebra_stripes=True
+        )
+        for column in SERVER_COLUMNS:
+            servers.add_column(_header(column), key=column.key, width=column.width)
+        yield servers
+        yield Static(id="server-cluster", markup=False)
+        yield Static(id="connections-heading", markup=False)
+        yield Input(placeholder="filter: name, address, client, account", id="connections-filter")
+        connections: DataTable[Text] = DataTable(
+            id="connections-table", cursor_type="row", zebra_stripes=True
+        )
+        for column in CONNECTION_COLUMNS:
+            connections.add_column(_header(column), key=column.key, width=column.width)
+        yield connections
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        self.query_one("#connections-filter").display = False
+        self._show_headers()
+        self._polls = [
+            PeriodicPoll(
+                self,
+                SERVERS_POLL_SECONDS,
+                self._poll_servers,
+                description="server pane servers",
+                when=self._can_poll,
+            ),
+            PeriodicPoll(
+                self,
+                CONNECTIONS_POLL_SECONDS,
+                self._poll_connections,
+                description="server pane connections",
+                when=self._can_poll,
+            ),
+        ]
+
+    @property
+    def observer(self) -> Observer:
+        return self.host.observer
+
+    @property
+    def servers_table(self) -> DataTable[Text]:
+        return self.query_one("#servers-table", DataTable)
+
+    @property
+    def connections_table(self) -> DataTable[Text]:
+        return self.query_one("#connections-table", DataTable)
+
+    def _now(self) -> float:
+        return self.session.clocks.wall()
+
+    def _can_poll(self) -> bool:
+        """Poll only what somebody can see: connected, the pane shown, no dialog over it."""
+        if not self.session.connected or not self.display or self.app.screen is not self.screen:
+            return False
+        maximized = self.screen.maximized
+        return maximized is None or maximized is self
+
+    def connection_changed(self, status: ConnectionStatus) -> None:
+        if status.state is ConnectionState.CONNECTED:
+            self.refresh_now()
+        else:
+            self._note(f"not connected ({status.state.value}): the tables show the last poll")
+
+    def refresh_now(self) -> None:
+        for poll in self._polls:
+            poll.wake()
+
+    def action_refresh_now(self) -> None:
+        self.refresh_now()
+
+    def on_show(self) -> None:
+        self.refresh_now()  # shown again (a number key, a restored layout): fresh figures now
+
+    def _note(self, text: str) -> None:
+        with contextlib.suppress(NoMatches):
+            note = self.query_one("#server-note", Static)
+            note.update(Text(text, style="italic"))
+            note.display = bool(text)
+
+    def _show_sources(self) -> None:
+        self.query_one("#server-sources", Static).update(sources_text(self.observer.status))
+
+    # -- servers -------------------------------------------------------------------------------
+
+    async def _poll_servers(self) -> None:
+        observer = self.observer
+        await observer.start()  # waits for the sources the app is finding, if not found yet
+        view = await observer.servers()
+        links: dict[str, ServerLinks] = {}
+        if view.servers:
+            answers = await asyncio.gather(
+                *(observer.server_data(kind) for kind in ("ROUTEZ", "GATEWAYZ", "LEAFZ")),
+                return_exceptions=True,
+            )
+            pairs = [
+                [(item.server, item.data) for item in answer[0]]
+                if not isinstance(answer, BaseException)
+                else []
+                for answer in answers
+            ]
+            links = links_from_answers(*pairs)
+        self.servers_view = view
+        self._show_sources()
+        meta = meta_view(view.servers)
+        self._apply_servers(view, meta)
+        lines = cluster_lines(links, meta, server_count=len(view.servers))
+        cluster = self.query_one("#server-cluster", Static)
+        cluster.update(Text("\n").join(lines))
+        cluster.display = bool(lines)
+
+    def _apply_servers(self, view: ServersView, meta: MetaView | None) -> None:
+        table = self.servers_table
+        if not view.servers:
+            self._note(NO_SERVER_FIGURES if not view.note else f"{NO_SERVER_FIGURES} ({view.note})")
+            table.display = False
+        else:
+            self._note(f"some servers did not answer: {view.note}" if view.note else "")
+            table.display = True
+        leader = meta.leader if meta is not None else ""
+        now = self._now()
+        monotonic = self.session.clocks.monotonic()
+        wanted = {}
+        for server in view.servers:
+            key = server.server_id or server.name
+            rates = self._server_rates.update(key, server_counters(server), monotonic)
+            wanted[key] = server_cells(server, rates, now=now, meta_leader=leader)
+        self._server_rates.forget_others(wanted)
+        self._diff(table, self._server_cells, wanted, SERVER_COLUMNS)
+
+    def _diff(
+        self,
+        table: DataTable[Text],
+        shown: dict[str, tuple[str, ...]],
+        wanted: dict[str, tuple[str, ...]],
+        columns: Sequence[Column],
+        first_cell: Callable[[str, str], Text] | None = None,
+    ) -> bool:
+        """Make `table` show `wanted` (cells by row key), touching only what changed; `shown`
+        (what the table shows) is updated in place. True when rows were added."""
+        added = False
+        with self.app.batch_update():
+            for key in [key for key in shown if key not in wanted]:
+                table.remove_row(key)
+                del shown[key]
+            for key, cells in wanted.items():
+                old = shown.get(key)
+                if old == cells:
+                    continue
+                built = [_cell(column, value) for column, value in zip(columns, cells, strict=True)]
+                if first_cell is not None:
+                    built[0] = first_cell(key, cells[0])
+                if old is None:
+                    table.add_row(*built, key=key)
+                    added = True
+                else:
+                    for index, column in enumerate(columns):
+                        if old[index] != cells[index]:
+                            table.update_cell(key, column.key, built[index], update_width=False)
+                shown[key] = cells
+        return added
+
+    # -- connections ---------------------------------------------------------------------------
+
+    async def _poll_connections(self) -> None:
+        observer = self.observer
+        await observer.start()
+        try:
+            view = await observer.connections()
+        except JstuiError as error:
+            self._show_sources()
+            self._heading(f"cannot list connections: {sanitize(str(error), max_len=300)}")
+            return
+        self.connections_view = view
+        self._show_sources()
+        monotonic = self.session.clocks.monotonic()
+        connections = {conn.key: conn for conn in view.connections}
+        self._rates = {
+            key: self._connection_rates.update(key, connection_counters(conn), monotonic)
+            for key, conn in connections.items()
+        }
+        self._connection_rates.forget_others(connections)
+        self._connections = connections
+        self._apply_connections()
+
+    def _visible_connections(self) -> list[Connection]:
+        """The connections passing the filter, in the current sort order."""
+        sort = SORTS[self._sort_index]
+        now = self._now()
+        shown = [conn for conn in self._connections.values() if matches(conn, self._filter)]
+        shown.sort(key=lambda conn: conn.key)  # ties stay in a stable order
+        shown.sort(
+            key=lambda conn: sort.key(conn, self._rates.get(conn.key), now),
+            reverse=sort.descending,
+        )
+        return shown
+
+    def _apply_connections(self) -> None:
+        table = self.connections_table
+        now = self._now()
+        order = self._visible_connections()
+        wanted = {
+            conn.key: connection_cells(conn, self._rates.get(conn.key), now=now) for conn in order
+        }
+        selected = self.selected_key
+        self._diff(
+            table,
+            self._connection_cells,
+            wanted,
+            CONNECTION_COLUMNS,
+            first_cell=lambda key, value: KeyedCell(value, key),
+        )
+        keys = list(wanted)
+        if [row.key.value for row in table.ordered_rows] != keys:
+            position = {key: index for index, key in enumerate(keys)}
+            table.sort("name", key=lambda cell: position[cell.row_key])
+            if selected in position:
+                table.move_cursor(row=position[selected], scroll=False)
+        self._heading()
+
+    def _heading(self, problem: str = "") -> None:
+        view = self.connections_view
+        text = Text()
+        text.append("Connections ", style="bold underline")
+        shown, total = len(self._connection_cells), len(self._connections)
+        text.append(
+            format_count(total) if shown == total else f"{shown:,} of {total:,}", style="bold"
+        )
+        if view is not None:
+            text.append(f"  from the {view.source.value}", style="dim")
+            if view.partial and view.note:
+                text.append(f" ({sanitize(view.note, max_len=200)})", style="dim")
+        text.append(f"  sort: {SORTS[self._sort_index].name}")
+        if self._filter:
+            text.append("  filter: ")
+            text.append(sanitize(self._filter, max_len=60), style="bold")
+        if problem:
+            text.append("\n")
+            text.append(problem, style="bold")
+        self.query_one("#connections-heading", Static).update(text)
+
+    def _show_headers(self) -> None:
+        marked = SORTS[self._sort_index].column
+        table = self.connections_table
+        for column in CONNECTION_COLUMNS:
+            table.columns[column.key].label = _header(column, column.key == marked)  # type: ignore[index]
+        table.refresh()
+        self._heading()
+
+    @property
+    def selected_key(self) -> str | None:
+        table = self.connections_table
+        if table.row_count == 0:
+            return None
+        row = min(max(table.cursor_row, 0), table.row_count - 1)
+        key = table.coordinate_to_cell_key(Coordinate(row, 0)).row_key.value
+        return str(key) if key is not None else None
+
+    @property
+    def selected_connection(self) -> Connection | None:
+        return self._connections.get(self.selected_key or "")
+
+    # -- actions -------------------------------------------------------------------------------
+
+    def action_cycle_sort(self) -> None:
+        self._sort_index = (self._sort_index + 1) % len(SORTS)
+        self._show_headers()
+        self._apply_connections()
+
+    def action_filter(self) -> None:
+        box = self.query_one("#connections-filter", Input)
+        box.display = True
+        box.focus()
+
+    def action_close_filter(self) -> None:
+        box = self.query_one("#connections-filter", Input)
+        if box.display:
+            box.value = ""  # Input.Changed clears the filter
+            box.display = False
+            self.connections_table.focus()
+
+    @on(Input.Changed, "#connections-filter")
+    def _filter_changed(self, event: Input.Changed) -> None:
+        self._filter = event.value.strip()
+        self._apply_connections()
+
+    @on(Input.Submitted, "#connections-filter")
+    def _filter_done(self, event: Input.Submitted) -> None:
+        box = self.query_one("#connections-filter", Input)
+        box.display = bool(self._filter)
+        self.connections_table.focus()
+
+    @on(DataTable.RowSelected, "#connections-table")
+    def _connection_chosen(self, event: DataTable.RowSelected) -> None:
+        connection = self.selected_connection
+        if connection is not None:
+            self.app.push_screen(ConnectionDetailScreen(connection, now=self._now()))
