@@ -201,7 +201,8 @@ def _rate_key(index: int) -> Callable[[Connection, Rates, float], float]:
 
 
 SORTS: tuple[Sort, ...] = (
-    Sort("name", "name", lambda conn, _rates, _now: conn.label.casefold(), False),
+    # By the text shown (sanitized), so the order is the one the user reads.
+    Sort("name", "name", lambda conn, _rates, _now: connection_label(conn).casefold(), False),
     Sort("server", "server", lambda conn, _rates, _now: conn.server.casefold(), False),
     Sort("subs", "subs", lambda conn, _rates, _now: conn.subscription_count, True),
     Sort("pending", "pending", lambda conn, _rates, _now: conn.pending_bytes, True),
