@@ -21,6 +21,7 @@ from jstui.widgets.server.render import (
     SERVER_COLUMNS,
     SORTS,
     cluster_lines,
+    coarse_age,
     connection_cells,
     matches,
     server_cells,
@@ -74,12 +75,27 @@ def test_an_unnamed_connection_shows_address_and_client_and_ages_use_the_app_clo
         )
     )
     assert cells["name"] == "10.1.2.3:5555 python3 2…"  # cut to the column
-    assert cells["uptime"] == "1h" and cells["idle"] == "30s"
+    assert cells["uptime"] == "59m" and cells["idle"] == "<1m"  # one unit: see coarse_age
     assert cells["in_msgs"] == "2.0/s" and cells["in_bytes"] == "1.0K/s"
     # A clock behind the server's (the snapshots' stopped clocks) reads 0s, never negative.
     early = connection_cells(_connection(), None, now=NOW - 86400)
-    assert early[10] == "0s"  # uptime
+    assert early[10] == "<1m"  # uptime
     assert early[6] == "-"  # no rate before the second poll
+
+
+def test_coarse_ages_change_once_a_minute_at_most() -> None:
+    start = datetime(2024, 6, 1, 11, 0, 0, tzinfo=UTC)
+    base = start.timestamp()
+    assert coarse_age(None, base) == "-"
+    assert [coarse_age(start, base + s) for s in (-5, 0, 59, 60, 3599, 3600, 86400 * 2)] == [
+        "<1m",
+        "<1m",
+        "<1m",
+        "1m",
+        "59m",
+        "1h",
+        "2d",
+    ]
 
 
 def test_server_row_marks_the_meta_leader_and_sanitizes() -> None:

@@ -53,6 +53,8 @@ from jstui.widgets.server.render import (
 
 SERVERS_POLL_SECONDS = 2.0
 CONNECTIONS_POLL_SECONDS = 2.0
+APPLY_SLICE = 100
+"""Rows diffed between two turns of the event loop (about 3 ms of work here)."""
 NO_SERVER_FIGURES = (
     "Server figures need a monitoring URL (--monitor http://host:8222) or system account "
     "credentials (--system-user/--system-password, --system-creds or --system-context); "
@@ -119,6 +121,8 @@ class ServerPane(Pane):
         self._polls: list[PeriodicPoll] = []
         self.servers_view: ServersView | None = None
         self.connections_view: ConnectionsView | None = None
+        self._applying = asyncio.Lock()
+        self._shown_text: dict[str, str] = {}
 
     # -- layout --------------------------------------------------------------------------------
 
@@ -203,11 +207,20 @@ class ServerPane(Pane):
     def _note(self, text: str) -> None:
         with contextlib.suppress(NoMatches):
             note = self.query_one("#server-note", Static)
-            note.update(Text(text, style="italic"))
-            note.display = bool(text)
+            self._show(note, Text(text, style="italic"))
+
+    def _show(self, widget: Static, text: Text) -> None:
+        """Update a line above or between the tables only when it changed, and hide it when
+        empty: each update of these auto-height lines lays the pane out again, which costs
+        more than a poll's table diff when 1,000 connections are listed."""
+        if self._shown_text.get(widget.id or "") == text.markup:
+            return
+        self._shown_text[widget.id or ""] = text.markup
+        widget.update(text)
+        widget.display = bool(text.plain)
 
     def _show_sources(self) -> None:
-        self.query_one("#server-sources", Static).update(sources_text(self.observer.status))
+        self._show(self.query_one("#server-sources", Static), sources_text(self.observer.status))
 
     # -- servers -------------------------------------------------------------------------------
 
@@ -231,20 +244,21 @@ class ServerPane(Pane):
         self.servers_view = view
         self._show_sources()
         meta = meta_view(view.servers)
-        self._apply_servers(view, meta)
+        await self._apply_servers(view, meta)
         lines = cluster_lines(links, meta, server_count=len(view.servers))
         cluster = self.query_one("#server-cluster", Static)
-        cluster.update(Text("\n").join(lines))
-        cluster.display = bool(lines)
+        self._show(cluster, Text("\n").join(lines))
 
-    def _apply_servers(self, view: ServersView, meta: MetaView | None) -> None:
+    async def _apply_servers(self, view: ServersView, meta: MetaView | None) -> None:
         table = self.servers_table
         if not view.servers:
             self._note(NO_SERVER_FIGURES if not view.note else f"{NO_SERVER_FIGURES} ({view.note})")
-            table.display = False
+            if table.display:
+                table.display = False
         else:
             self._note(f"some servers did not answer: {view.note}" if view.note else "")
-            table.display = True
+            if not table.display:
+                table.display = True
         leader = meta.leader if meta is not None else ""
         now = self._now()
         monotonic = self.session.clocks.monotonic()
@@ -254,39 +268,51 @@ class ServerPane(Pane):
             rates = self._server_rates.update(key, server_counters(server), monotonic)
             wanted[key] = server_cells(server, rates, now=now, meta_leader=leader)
         self._server_rates.forget_others(wanted)
-        self._diff(table, self._server_cells, wanted, SERVER_COLUMNS)
+        await self._diff(table, self._server_cells, wanted, SERVER_COLUMNS)
 
-    def _diff(
+    async def _diff(
         self,
         table: DataTable[Text],
         shown: dict[str, tuple[str, ...]],
         wanted: dict[str, tuple[str, ...]],
         columns: Sequence[Column],
         first_cell: Callable[[str, str], Text] | None = None,
-    ) -> bool:
+    ) -> None:
         """Make `table` show `wanted` (cells by row key), touching only what changed; `shown`
-        (what the table shows) is updated in place. True when rows were added."""
-        added = False
-        with self.app.batch_update():
-            for key in [key for key in shown if key not in wanted]:
-                table.remove_row(key)
-                del shown[key]
-            for key, cells in wanted.items():
-                old = shown.get(key)
-                if old == cells:
-                    continue
-                built = [_cell(column, value) for column, value in zip(columns, cells, strict=True)]
-                if first_cell is not None:
-                    built[0] = first_cell(key, cells[0])
-                if old is None:
-                    table.add_row(*built, key=key)
-                    added = True
-                else:
-                    for index, column in enumerate(columns):
-                        if old[index] != cells[index]:
-                            table.update_cell(key, column.key, built[index], update_width=False)
-                shown[key] = cells
-        return added
+        (what the table shows) is updated with it. The work is cut into slices of
+        `APPLY_SLICE` rows with a turn of the event loop between them: with 1,000 connections
+        every row's uptime and idle change at each poll, and keys must not wait for all of it."""
+
+        def build(key: str, index: int, value: str) -> Text:
+            if index == 0 and first_cell is not None:
+                return first_cell(key, value)
+            return _cell(columns[index], value)
+
+        gone = [key for key in shown if key not in wanted]
+        changed = [(key, cells) for key, cells in wanted.items() if shown.get(key) != cells]
+        for start in range(0, max(len(gone), len(changed)), APPLY_SLICE):
+            if start:
+                await asyncio.sleep(0)  # let keys and a refresh through
+            with self.app.batch_update():
+                for key in gone[start : start + APPLY_SLICE]:
+                    table.remove_row(key)
+                    del shown[key]
+                for key, cells in changed[start : start + APPLY_SLICE]:
+                    old = shown.get(key)
+                    if old is None:
+                        table.add_row(
+                            *(build(key, i, value) for i, value in enumerate(cells)), key=key
+                        )
+                    else:
+                        for index, (before, after) in enumerate(zip(old, cells, strict=True)):
+                            if before != after:
+                                table.update_cell(
+                                    key,
+                                    columns[index].key,
+                                    build(key, index, after),
+                                    update_width=False,
+                                )
+                    shown[key] = cells
 
     # -- connections ---------------------------------------------------------------------------
 
@@ -309,7 +335,7 @@ class ServerPane(Pane):
         }
         self._connection_rates.forget_others(connections)
         self._connections = connections
-        self._apply_connections()
+        await self._apply_connections()
 
     def _visible_connections(self) -> list[Connection]:
         """The connections passing the filter, in the current sort order."""
@@ -323,15 +349,23 @@ class ServerPane(Pane):
         )
         return shown
 
-    def _apply_connections(self) -> None:
+    async def _apply_connections(self) -> None:
+        """Show the connections (filtered, sorted); one apply at a time, since an apply yields
+        to the loop between slices and a sort or filter key may start another meanwhile."""
+        async with self._applying:
+            await self._apply_connections_now()
+
+    async def _apply_connections_now(self) -> None:
         table = self.connections_table
         now = self._now()
         order = self._visible_connections()
-        wanted = {
-            conn.key: connection_cells(conn, self._rates.get(conn.key), now=now) for conn in order
-        }
         selected = self.selected_key
-        self._diff(
+        wanted: dict[str, tuple[str, ...]] = {}
+        for index, conn in enumerate(order):
+            if index and not index % (APPLY_SLICE * 2):
+                await asyncio.sleep(0)  # building 1,000 rows' text takes a while too
+            wanted[conn.key] = connection_cells(conn, self._rates.get(conn.key), now=now)
+        await self._diff(
             table,
             self._connection_cells,
             wanted,
@@ -365,7 +399,7 @@ class ServerPane(Pane):
         if problem:
             text.append("\n")
             text.append(problem, style="bold")
-        self.query_one("#connections-heading", Static).update(text)
+        self._show(self.query_one("#connections-heading", Static), text)
 
     def _show_headers(self) -> None:
         marked = SORTS[self._sort_index].column
@@ -393,12 +427,16 @@ class ServerPane(Pane):
     def action_cycle_sort(self) -> None:
         self._sort_index = (self._sort_index + 1) % len(SORTS)
         self._show_headers()
-        self._apply_connections()
+        self._reapply()
 
     def action_filter(self) -> None:
         box = self.query_one("#connections-filter", Input)
         box.display = True
         box.focus()
+
+    def _reapply(self) -> None:
+        """Show the last polled connections again, in the new order or filter."""
+        self.run_worker(self._apply_connections(), group="server-apply", description="apply")
 
     def action_close_filter(self) -> None:
         box = self.query_one("#connections-filter", Input)
@@ -410,7 +448,7 @@ class ServerPane(Pane):
     @on(Input.Changed, "#connections-filter")
     def _filter_changed(self, event: Input.Changed) -> None:
         self._filter = event.value.strip()
-        self._apply_connections()
+        self._reapply()
 
     @on(Input.Submitted, "#connections-filter")
     def _filter_done(self, event: Input.Submitted) -> None:
