@@ -49,9 +49,7 @@ def _mask_observer(app: JstuiApp) -> None:
         ranked = sorted(view.connections, key=lambda conn: (conn.name, conn.cid))
         return replace(
             view,
-            connections=tuple(
-                replace(conn, port=40000 + rank) for rank, conn in enumerate(ranked)
-            ),
+            connections=tuple(replace(conn, port=40000 + rank) for rank, conn in enumerate(ranked)),
         )
 
     observer.servers = masked_servers  # type: ignore[method-assign]
