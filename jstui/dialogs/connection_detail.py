@@ -55,21 +55,13 @@ def _pairs(connection: Connection, now: float) -> list[tuple[str, str]]:
     ]
 
 
-def render_connection(connection: Connection, *, now: float) -> RenderableType:
-    """The connection's fields, then its subscriptions (subject, queue, delivered)."""
-    grid = Table.grid(padding=(0, 2))
-    grid.add_column(style="bold", no_wrap=True)
-    grid.add_column(overflow="fold")
-    for label, value in _pairs(connection, now):
-        grid.add_row(Text(label), Text(value))
+def _subscriptions(connection: Connection) -> list[RenderableType]:
     heading = Text("Subscriptions ", style="bold underline")
     heading.append(format_count(connection.subscription_count), style="bold")
-    parts: list[RenderableType] = [grid, Text(), heading]
     subscriptions = sorted(connection.subscriptions, key=lambda sub: (sub.subject, sub.queue))
     if not subscriptions:
         shown = "none" if not connection.subscription_count else "no detail from this source"
-        parts.append(Text(shown, style="dim"))
-        return Group(*parts)
+        return [heading, Text(shown, style="dim")]
     table = Table(box=None, padding=(0, 1), show_edge=False, header_style="bold", pad_edge=False)
     table.add_column("Subject", overflow="fold")
     table.add_column("Queue", overflow="fold")
@@ -80,11 +72,22 @@ def render_connection(connection: Connection, *, now: float) -> RenderableType:
             Text(sanitize(sub.queue, max_len=100) or "-"),
             Text(format_count(sub.msgs)),
         )
-    parts.append(table)
+    parts: list[RenderableType] = [heading, table]
     if len(subscriptions) > MAX_SUBSCRIPTIONS_SHOWN:
         more = len(subscriptions) - MAX_SUBSCRIPTIONS_SHOWN
         parts.append(Text(f"… and {format_count(more)} more", style="dim"))
-    return Group(*parts)
+    return parts
+
+
+def render_connection(connection: Connection, *, now: float) -> RenderableType:
+    """The connection's subscriptions (subject, queue, delivered) first, what the user opened it
+    for, then its fields."""
+    grid = Table.grid(padding=(0, 2))
+    grid.add_column(style="bold", no_wrap=True)
+    grid.add_column(overflow="fold")
+    for label, value in _pairs(connection, now):
+        grid.add_row(Text(label), Text(value))
+    return Group(*_subscriptions(connection), Text(), grid)
 
 
 class ConnectionDetailScreen(ModalScreen[None]):
