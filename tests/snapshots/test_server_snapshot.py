@@ -2,9 +2,12 @@
 the time are kept the same from run to run).
 
 The pane shows figures the server measures (CPU, memory) and the clients' ephemeral ports, which
-differ at every run, and the monitoring probe's error text. Those are masked on their way from
-the observer to the pane, in this test only: CPU 0, memory 10 MiB, each connection's port 40000
-plus its rank by name, and a fixed probe note. With the stopped clocks every rate reads "-" (no
+differ at every run, the monitoring probe's error text, and subscription counts that include the
+system connection's reply inbox only while one of its questions is in flight. Those are masked on
+their way from the observer to the pane, in this test only: CPU 0, memory 10 MiB, the server's
+subscriptions 70, each connection's port 40000 plus its rank by name and its subscription count
+without the inbox (the number of its subscriptions that are not `_INBOX.`), and a fixed probe
+note. With the stopped clocks every rate reads "-" (no
 time passed between two polls) and every age "<1m" or "0s" (the clocks are behind the server's).
 The system account is the snapshot server's, on its fixed port; the table is sorted by name.
 """
@@ -20,6 +23,7 @@ from textual.pilot import Pilot
 from jstui.app import JstuiApp
 from jstui.config import Settings
 from jstui.nats.embedded import EmbeddedServer
+from jstui.nats.observe.model import Connection
 from jstui.nats.observe.observer import ConnectionsView, ServersView
 from jstui.nats.session import ConnectionState
 from jstui.widgets.server import ServerPane
@@ -28,6 +32,13 @@ from tests.snapshots.conftest import PINNED_SERVER_VERSION, SnapshotApp
 from tests.snapshots.test_snapshots import WIDE, _settle
 
 MASKED_MEMORY = 10 << 20
+MASKED_SUBSCRIPTIONS = 70
+
+
+def _lasting(conn: Connection) -> int:
+    return sum(not sub.subject.startswith("_INBOX.") for sub in conn.subscriptions)
+
+
 PROBE_NOTE = "not found on port 8222 of the server's host (masked)"
 
 
@@ -40,7 +51,10 @@ def _mask_observer(app: JstuiApp) -> None:
         observer.status.monitor = PROBE_NOTE
         return replace(
             view,
-            servers=tuple(replace(s, cpu=0.0, mem=MASKED_MEMORY) for s in view.servers),
+            servers=tuple(
+                replace(s, cpu=0.0, mem=MASKED_MEMORY, subscriptions=MASKED_SUBSCRIPTIONS)
+                for s in view.servers
+            ),
         )
 
     async def masked_connections(**options: Any) -> ConnectionsView:
@@ -49,7 +63,10 @@ def _mask_observer(app: JstuiApp) -> None:
         ranked = sorted(view.connections, key=lambda conn: (conn.name, conn.cid))
         return replace(
             view,
-            connections=tuple(replace(conn, port=40000 + rank) for rank, conn in enumerate(ranked)),
+            connections=tuple(
+                replace(conn, port=40000 + rank, subscription_count=_lasting(conn))
+                for rank, conn in enumerate(ranked)
+            ),
         )
 
     observer.servers = masked_servers  # type: ignore[method-assign]
