@@ -99,7 +99,7 @@ async def test_monitoring_unreachable_is_said_and_the_rest_works(
     make_app: AppFactory, nc: Client, unique: str
 ) -> None:
     app = make_app(monitor_url="http://127.0.0.1:9")  # a dead port; no system user
-    async with app.run_test(size=(160, 45)) as pilot:
+    async with app.run_test(size=(100, 40)) as pilot:  # compact: one pane at a time
         await wait_connected(pilot)
         await pilot.press("5")
         pane = app.dashboard.query_one(ServerPane)

@@ -1,7 +1,8 @@
 """Plain objects the Streams pane shows, read from the JetStream API's raw JSON.
 
-`StreamSummary` (a stream's config highlights and state), `ConsumerSummary`, `StoredMessage` (read
-without consuming) and `MessagePage` are frozen values built by `summary_from_raw`,
+`StreamSummary` (a stream's config highlights, state and placement: see `placement`),
+`ConsumerSummary`, `StoredMessage` (read without consuming) and `MessagePage` are frozen values
+built by `summary_from_raw`,
 `consumer_from_raw` and `parse_header_block` from what `StreamService` receives. The raw JSON is
 read because nats-py's models drop fields the UI shows (first_ts, last_ts, num_subjects).
 """

@@ -185,6 +185,8 @@ class ServerPane(Pane):
         """Poll only what somebody can see: connected, the pane shown, no dialog over it."""
         if not self.session.connected or not self.display or self.app.screen is not self.screen:
             return False
+        if not self.size.area:  # laid out nowhere (the layout has no room for it)
+            return False
         maximized = self.screen.maximized
         return maximized is None or maximized is self
 

@@ -1,5 +1,5 @@
 """Pure builders of what the Streams pane draws: a stream's table row and the detail of the selected
-stream (state, consumers, configuration).
+stream (state, placement in a cluster, consumers, configuration).
 
 Data flow: `StreamSummary` and `ConsumerSummary` values from the service go in, plain strings and
 Rich renderables come out; every string from the server goes through `jstui.format.sanitize`. No
