@@ -69,8 +69,10 @@ class ObserverStatus:
 
     monitor: str = "not tried"
     monitor_ok: bool = False
-    system: str = "no system credentials (--system-user/--system-password, --system-creds or "
-    "--system-context)"
+    system: str = (
+        "no system credentials (--system-user/--system-password, --system-creds or "
+        "--system-context)"
+    )
     system_ok: bool = False
     account: str = "not tried yet"
     account_ok: bool | None = None
@@ -202,8 +204,10 @@ class Observer:
             if not urls:
                 self.status.monitor = "none given (--monitor URL)"
             return
+        # /varz, not /healthz: it proves the port is nats-server's and names the server
+        # (/connz carries only the server's id).
         answers = await asyncio.gather(
-            *(client.healthz() for client in clients), return_exceptions=True
+            *(client.identify() for client in clients), return_exceptions=True
         )
         found = [
             client
@@ -333,10 +337,8 @@ class Observer:
             errors = []
             for client, result in zip(self._monitors, results, strict=True):
                 if isinstance(result, dict):
-                    name = str(
-                        result.get("server_name") or result.get("server_id") or client.shown_url
-                    )
-                    answers.append(ServerData(name, result))
+                    name = result.get("server_name") or client.server_name or client.shown_url
+                    answers.append(ServerData(str(name), result))
                 else:
                     errors.append(str(result))
             return answers, SourceKind.MONITOR, "; ".join(errors)
