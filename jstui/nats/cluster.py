@@ -21,7 +21,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from jstui.nats.embedded import (
-    SYSTEM_USER,
     TEMP_CONFIG_PREFIX,
     TEMP_STORE_PREFIX,
     ClusterRoutes,
@@ -61,17 +60,8 @@ class ClusterNode(ServerProcess):
     store_dir: Path
     config_file: Path
     binary: Path
-    log_file: Path | None = None
     _system_password: str = field(default="", repr=False)
     _process: subprocess.Popen[bytes] | None = field(default=None, init=False, repr=False)
-
-    @property
-    def url(self) -> str:
-        return f"nats://{self.host}:{self.port}"
-
-    @property
-    def monitor_url(self) -> str:
-        return f"http://{self.host}:{self.monitor_port}"
 
     def healthy(self) -> bool:
         """`/healthz` answers OK (JetStream included: a node still catching up is not healthy)."""
@@ -91,8 +81,7 @@ class ClusterNode(ServerProcess):
             self.config_file,
             (self.host, self.port),
             ready_timeout,
-            self.log_file,
-            self._system_password,
+            secret=self._system_password,
         )
 
     def stop(self, timeout: float = 5.0) -> None:
@@ -123,8 +112,6 @@ class EmbeddedCluster:
     name: str = "jstui-cluster"
     host: str = "127.0.0.1"
     binary: Path | None = None
-    log_dir: Path | None = None
-    """When set, each node's stdout goes to `<log_dir>/<node name>.log`."""
     _nodes: tuple[ClusterNode, ...] = field(default=(), init=False)
     _system_password: str = field(default="", init=False, repr=False)
     _temp_dir: Path | None = field(default=None, init=False, repr=False)
@@ -149,20 +136,12 @@ class EmbeddedCluster:
         return [node.monitor_url for node in self._nodes]
 
     @property
-    def system_user(self) -> str:
-        """The user of the system account `SYS`, the same on every node."""
-        return SYSTEM_USER
-
-    @property
-    def system_password(self) -> str:
-        """The system user's password, random at each `start()`. Secret: never show or log it."""
-        return self._system_password
-
-    @property
     def system_urls(self) -> list[str]:
-        """Every node's URL with the system user's credentials in it. Secret: never show them."""
-        password = self._system_password
-        return [f"nats://{SYSTEM_USER}:{password}@{node.host}:{node.port}" for node in self._nodes]
+        """Every node's URL with the system user's credentials in it. Secret: never show them.
+
+        Each node has the same `system_user` and `system_password` (random at each `start()`).
+        """
+        return [node.system_url for node in self._nodes]
 
     @property
     def system_url(self) -> str:
@@ -234,7 +213,6 @@ class EmbeddedCluster:
                 store_dir=prepare_store(base / name),
                 config_file=config_dir / f"{name}.conf",
                 binary=binary,
-                log_file=self.log_dir / f"{name}.log" if self.log_dir else None,
                 _system_password=self._system_password,
             )
             peers = tuple(port for port in route_ports if port != node.route_port)
