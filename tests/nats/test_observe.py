@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from jstui.nats.cluster import EmbeddedCluster
 from jstui.nats.embedded import EmbeddedServer, free_port
 from jstui.nats.observe.http import MonitorClient, MonitorError, probe_url
 from jstui.nats.observe.model import (
@@ -277,3 +278,35 @@ async def test_a_probe_of_port_8222_that_finds_nothing_says_so(session: Session)
         assert "8222" in observer.status.monitor
     finally:
         await observer.close()
+
+
+async def test_the_system_account_sees_the_whole_cluster_and_a_node_going(
+    fresh_cluster: EmbeddedCluster,
+) -> None:
+    node = fresh_cluster.nodes[0]  # both of jstui's connections on n1: another node may go
+    async with Session([node.url]) as app_session:
+        system = SystemConnection(
+            [node.url], {"user": node.system_user, "password": node.system_password}
+        )
+        observer = Observer(app_session, system=system)
+        await observer.start()
+        try:
+            view = await observer.servers()
+            assert [server.name for server in view.servers] == ["n1", "n2", "n3"]
+            leaders = {
+                s.jetstream.meta.leader for s in view.servers if s.jetstream and s.jetstream.meta
+            }
+            assert leaders == {fresh_cluster.meta_leader()}
+            seen = await observer.connections()
+            assert set(seen.servers) == {"n1", "n2", "n3"}
+            assert {c.name for c in seen.connections} >= {"jstui", "jstui (system)"}
+            # a follower other than n1 goes away
+            victim = next(
+                n for n in fresh_cluster.nodes[1:] if n.name != fresh_cluster.meta_leader()
+            )
+            victim.kill()
+            view = await observer.servers()
+            assert victim.name not in [server.name for server in view.servers]
+            assert "1 of 3 servers did not answer" in view.note
+        finally:
+            await observer.close()
