@@ -1,0 +1,1 @@
+"""Observation of a NATS system without changing it."""
