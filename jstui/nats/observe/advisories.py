@@ -93,6 +93,8 @@ class Advisory:
     reason: str = ""
     action: str = ""
     leader: str = ""
+    call: str = ""
+    """For an API audit advisory: the API subject called and the client's name."""
     raw: str = ""
     """The JSON text, at most `MAX_RAW_CHARS` characters (`raw_cut` says if it was longer)."""
     raw_cut: bool = False
@@ -116,6 +118,8 @@ class Advisory:
             parts.append(f"action: {self.action}")
         if self.leader:
             parts.append(f"leader: {self.leader}")
+        if self.call:
+            parts.append(self.call)
         return "; ".join(parts)
 
     def matches(self, text: str) -> bool:
@@ -165,6 +169,14 @@ def _number(body: dict[str, Any], key: str) -> int | None:
     return None
 
 
+def _api_call(body: dict[str, Any]) -> str:
+    """``$JS.API.STREAM.INFO.x by jstui``: what an API audit advisory says was called, by whom."""
+    subject = _text(body, "subject")
+    client = body.get("client")
+    name = _text(client, "name") if isinstance(client, dict) else ""
+    return f"{subject} by {name}" if name else subject
+
+
 def decode_advisory(subject: str, data: bytes, *, index: int, received: float) -> Advisory:
     """The `Advisory` in `data`; `ValueError` when it is not a JSON object (or too large)."""
     if len(data) > MAX_DECODED_BYTES:
@@ -193,6 +205,7 @@ def decode_advisory(subject: str, data: bytes, *, index: int, received: float) -
         reason=_text(body, "reason"),
         action=_text(body, "action"),
         leader=_text(body, "leader"),
+        call=_api_call(body) if kind == API_KIND else "",
         raw=raw[:MAX_RAW_CHARS],
         raw_cut=len(raw) > MAX_RAW_CHARS,
     )
