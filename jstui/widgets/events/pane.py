@@ -403,8 +403,12 @@ class EventsPane(Pane):
 
     @on(TabbedContent.TabActivated)
     def _tab_activated(self) -> None:
-        table = self.dead_letters_table if self.on_dead_letters else self.advisories_table
-        table.focus()
+        # Follow the switch with the focus only when the user is in this pane: the first
+        # activation comes at mount, and taking the focus then would make this the current pane.
+        focused = self.screen.focused
+        if focused is not None and self in focused.ancestors_with_self:
+            table = self.dead_letters_table if self.on_dead_letters else self.advisories_table
+            table.focus()
         self.refresh_bindings()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
