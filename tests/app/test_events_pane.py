@@ -45,12 +45,17 @@ async def _terminate_one(nc: Client, stream: str) -> None:
     await msg.term()
 
 
-async def _dead_letter_shown(pilot: Pilot[Any], pane: EventsPane) -> None:
-    await pilot.press("t")
-    await wait_until(pilot, lambda: pane.on_dead_letters, what="dead letters view")
+async def _show_a_dead_letter(pilot: Pilot[Any], nc: Client, stream: str) -> EventsPane:
+    """Open the pane, have a plain client terminate a message, and wait until the Dead letters
+    view shows it with its original payload (sanitized)."""
     app = pilot.app
     assert isinstance(app, JstuiApp)
+    pane = await _open_pane(pilot)
+    await _terminate_one(nc, stream)
+    await pilot.press("t")
+    await wait_until(pilot, lambda: pane.on_dead_letters, what="dead letters view")
     await wait_until(pilot, lambda: "seven ␛[2J is" in screen_text(app), what="the original")
+    return pane
 
 
 async def test_a_terminated_message_is_a_dead_letter_with_its_payload_and_detail(
@@ -58,9 +63,7 @@ async def test_a_terminated_message_is_a_dead_letter_with_its_payload_and_detail
 ) -> None:
     app = make_app(start_pane="events")
     async with app.run_test(size=SIZE) as pilot:
-        pane = await _open_pane(pilot)
-        await _terminate_one(nc, unique)
-        await _dead_letter_shown(pilot, pane)
+        pane = await _show_a_dead_letter(pilot, nc, unique)
         text = screen_text(app)
         assert "terminated" in text and f"{unique}.orders" in text
         assert "\x1b" not in text
@@ -99,9 +102,7 @@ async def test_publish_again_is_prefilled_escaped_and_sends_nothing_by_itself(
 ) -> None:
     app = make_app(start_pane="events")
     async with app.run_test(size=SIZE) as pilot:
-        pane = await _open_pane(pilot)
-        await _terminate_one(nc, unique)
-        await _dead_letter_shown(pilot, pane)
+        await _show_a_dead_letter(pilot, nc, unique)
         await pilot.press("p")
         await wait_until(pilot, lambda: isinstance(app.screen, PublishScreen), what="form")
         form = app.screen
@@ -121,12 +122,10 @@ async def test_publish_again_is_refused_in_read_only_mode(
 ) -> None:
     app = make_app(read_only=True, start_pane="events")
     async with app.run_test(size=SIZE) as pilot:
-        pane = await _open_pane(pilot)
+        pane = await _show_a_dead_letter(pilot, nc, unique)
         assert not pane.offers("publish_again")
         titles = {command.title for command in pane.palette_commands()}
         assert "Events: publish dead letter again" not in titles
-        await _terminate_one(nc, unique)
-        await _dead_letter_shown(pilot, pane)
         await pilot.press("p")
         await pilot.pause()
         assert not isinstance(app.screen, PublishScreen)

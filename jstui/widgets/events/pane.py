@@ -50,12 +50,11 @@ from jstui.widgets.base import Pane, PeriodicPoll
 from jstui.widgets.events.render import (
     ADVISORY_COLUMNS,
     DEAD_LETTER_COLUMNS,
-    Column,
     advisory_cells,
-    cell,
     counts_text,
     dead_letter_cells,
 )
+from jstui.widgets.streams.render import Column, cell
 
 REDRAW_HZ = 4
 FETCH_SECONDS = 1.0

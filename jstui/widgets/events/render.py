@@ -9,7 +9,6 @@ widget, no I/O: tested without the app.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 
 from rich.text import Text
@@ -19,13 +18,12 @@ from jstui.format.text import sanitize
 from jstui.format.units import format_count
 from jstui.nats.observe.advisories import Advisory, AdvisoryCounts
 from jstui.nats.observe.deadletters import DeadLetter, Original
+from jstui.widgets.streams.render import Column
 
 __all__ = [
     "ADVISORY_COLUMNS",
     "DEAD_LETTER_COLUMNS",
-    "Column",
     "advisory_cells",
-    "cell",
     "counts_text",
     "dead_letter_cells",
 ]
@@ -34,13 +32,6 @@ NAME_WIDTH = 20
 DETAIL_WIDTH = 60
 SUBJECT_WIDTH = 28
 PREVIEW_WIDTH = 60
-
-
-@dataclass(frozen=True)
-class Column:
-    key: str
-    label: str
-    numeric: bool = False
 
 
 ADVISORY_COLUMNS: tuple[Column, ...] = (
@@ -113,11 +104,6 @@ def dead_letter_cells(letter: DeadLetter, original: Original | None) -> tuple[st
         clip(subject, SUBJECT_WIDTH),
         clip(payload, PREVIEW_WIDTH),
     )
-
-
-def cell(column: Column, value: str) -> Text:
-    """A table cell: numbers right-aligned, never wrapped."""
-    return Text(value, justify="right" if column.numeric else "left", no_wrap=True)
 
 
 def counts_text(counts: AdvisoryCounts, shown: int, *, include_api: bool, filter_text: str) -> Text:
