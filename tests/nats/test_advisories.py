@@ -11,6 +11,7 @@ import pytest
 from nats.aio.client import Client
 from nats.js.api import AckPolicy, ConsumerConfig, StreamConfig
 
+from jstui.nats.embedded import EmbeddedServer
 from jstui.nats.observe.advisories import (
     API_KIND,
     MAX_DELIVERIES,
@@ -20,7 +21,7 @@ from jstui.nats.observe.advisories import (
     kind_of,
 )
 from jstui.nats.observe.deadletters import GONE, DeadLetters
-from jstui.nats.session import Session
+from jstui.nats.session import ConnectionState, Session
 from jstui.nats.streams.service import StreamService
 from tests.conftest import eventually
 
@@ -122,7 +123,11 @@ async def test_api_audit_is_counted_not_kept_unless_asked(
     assert all(a.kind != API_KIND for a in watch.advisories)
     watch.include_api = True
     await nc.jetstream().stream_info(unique)
-    await eventually(lambda: any(a.kind == API_KIND for a in watch.advisories), what="api kept")
+    info_call = f"$JS.API.STREAM.INFO.{unique}"
+    await eventually(
+        lambda: any(a.kind == API_KIND and info_call in a.detail for a in watch.advisories),
+        what="api kept, saying what was called",
+    )
     assert balanced(watch)
 
 
@@ -142,11 +147,12 @@ async def test_hostile_advisories_never_raise_and_are_counted(
             "deliveries": True,
         }
     ).encode()
-    for data in (b"{not json", b"[1, 2]", b"\xff\xfe", b"{" * 100_000, hostile):
+    deep = b"[" * 50_000  # under the size cap, but json.loads raises RecursionError
+    for data in (b"{not json", b"[1, 2]", b"\xff\xfe", b"{" * 100_000, deep, hostile):
         await nc.publish(subject, data)
     await nc.flush()
-    await eventually(lambda: watch.received >= 5 and watch.advisories, what="hostile advisories")
-    assert watch.undecodable == 4
+    await eventually(lambda: watch.received >= 6 and watch.advisories, what="hostile advisories")
+    assert watch.undecodable == 5
     (advisory,) = [a for a in watch.advisories if a.subject == subject]
     assert advisory.stream.startswith("evil\x1b")  # kept as sent; the display sanitizes
     assert advisory.consumer == "y"  # not a string in the JSON: the subject's token
@@ -188,3 +194,18 @@ async def test_a_full_buffer_drops_the_oldest_and_counts_it(nc: Client, session:
     finally:
         await small.stop()
     await asyncio.sleep(0)
+
+
+async def test_the_watch_survives_a_reconnect(fresh_server: EmbeddedServer) -> None:
+    """nats-py subscribes again after a reconnect: advisories keep coming on the same watch."""
+    async with Session([fresh_server.url]) as session:
+        watch = AdvisoryWatch()
+        await watch.start(session)
+        fresh_server.kill()
+        await eventually(lambda: session.status.state is ConnectionState.RECONNECTING, timeout=5)
+        fresh_server.restart()
+        await eventually(lambda: session.status.state is ConnectionState.CONNECTED, timeout=10)
+        await session.nc.flush()
+        await session.nc.publish("$JS.EVENT.ADVISORY.STREAM.CREATED.after", b'{"action": "create"}')
+        await eventually(lambda: any(a.stream == "after" for a in watch.advisories), what="event")
+        await watch.stop()
