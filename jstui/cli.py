@@ -109,7 +109,7 @@ def _check_pane(name: str) -> None:
 @click.option(
     "--pane",
     metavar="NAME",
-    help="Open on this pane, maximized: streams, feeds, requests or workers.",
+    help="Open on this pane, maximized: streams, feeds, requests, workers or events.",
 )
 @click.option(
     "--port",

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from jstui.widgets.base import Pane
+from jstui.widgets.events import EventsPane
 from jstui.widgets.feeds import FeedsPane
 from jstui.widgets.requests import RequestsPane
 from jstui.widgets.streams import StreamsPane
@@ -72,6 +73,7 @@ PANES: tuple[PaneEntry, ...] = _numbered(
     PaneEntry("feeds", FeedsPane, tab="Feeds"),
     PaneEntry("requests", RequestsPane, tab="Req/Reply"),
     PaneEntry("workers", WorkersPane, tab="Workers"),
+    PaneEntry("events", EventsPane, tab="Events"),
 )
 
 
