@@ -45,7 +45,6 @@ from jstui.nats.errors import JstuiError
 from jstui.nats.observe.advisories import Advisory, AdvisoryWatch, shown_of
 from jstui.nats.observe.deadletters import DeadLetter, DeadLetters
 from jstui.nats.session import ConnectionState, ConnectionStatus
-from jstui.nats.streams.service import StreamService
 from jstui.widgets.base import Pane, PeriodicPoll
 from jstui.widgets.events.render import (
     ADVISORY_COLUMNS,
@@ -134,8 +133,8 @@ class EventsPane(Pane):
     def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(id=id, classes=classes)
         self.watcher: AdvisoryWatch = AdvisoryWatch()
+        """The app's watch, taken at mount (the app starts it once connected)."""
         self.letters: DeadLetters | None = None
-        self._owns_watch = True
         self._drawn_version = -1
         self._last_index = 0
         self._row_order: deque[int] = deque()
@@ -176,14 +175,8 @@ class EventsPane(Pane):
         super().on_mount()
         # The tab strip stays out of the focus chain: the tables take the keys, t switches.
         self.query_one(Tabs).can_focus = False
-        host_watch = getattr(self.app, "advisories", None)
-        if isinstance(host_watch, AdvisoryWatch):
-            self.watcher, self._owns_watch = host_watch, False
-        host_letters = getattr(self.app, "dead_letters", None)
-        if isinstance(host_letters, DeadLetters) and host_letters.watch is self.watcher:
-            self.letters = host_letters
-        else:
-            self.letters = DeadLetters(self.watcher, StreamService(self.session))
+        self.watcher = self.host.advisories
+        self.letters = self.host.dead_letters
         self.include_api = self.watcher.include_api
         self.set_interval(1 / REDRAW_HZ, self.redraw)
         self._poll = PeriodicPoll(
@@ -194,11 +187,6 @@ class EventsPane(Pane):
             when=self._originals_missing,
         )
         self.redraw()
-
-    async def on_unmount(self) -> None:
-        if self._owns_watch:
-            with contextlib.suppress(Exception):
-                await self.watcher.stop()
 
     @property
     def advisories_table(self) -> DataTable[Text]:
@@ -217,19 +205,10 @@ class EventsPane(Pane):
     def connection_changed(self, status: ConnectionStatus) -> None:
         if status.state is ConnectionState.CONNECTED:
             self.problem = ""
-            if self._owns_watch and not self.watcher.started:
-                self._start_watch()
         elif status.state is ConnectionState.RECONNECTING:
             self.problem = "reconnecting… advisories resume once connected"
         elif status.state is not ConnectionState.CONNECTING:
             self.problem = f"not connected ({status.state.value})"
-
-    @work(group="events-start", exit_on_error=False, description="watch advisories")
-    async def _start_watch(self) -> None:
-        try:
-            await self.watcher.start(self.session)
-        except JstuiError as error:
-            self.problem = f"cannot watch advisories: {sanitize(str(error), max_len=200)}"
 
     def watch_problem(self, text: str) -> None:
         self.set_class(bool(text), "-problem")
