@@ -1,40 +1,33 @@
-"""Groups of workers, watched from outside: discovery and the live picture of one group.
+"""The groups' vocabulary: what a group is, what a watch sees, and `--watch NAME` matching.
 
-A *group* is anything that shares work among members: a core queue group (subject + queue on
-connection subscriptions), a JetStream push consumer with a deliver group, a pull consumer, or
-one endpoint of a NATS micro service. `discover_groups` lists every group visible now (one
-connections question, one stream/consumer listing, one `$SRV.PING` round); `GroupWatch.poll`
-gives the live picture of one group (members, their counts, rates, shares, fairness, notes)
-without joining it: it only asks the `Observer` (connections), the JetStream API (consumer info,
-read-only) and the micro services (`$SRV.STATS`). `match_groups` resolves `--watch NAME`.
-
-Every text that came from the server (subjects, names, notes built from them) is untrusted: the
-widgets sanitize it before display.
+Frozen dataclasses only (plus a few pure helpers), shared by discovery (`discovery.py`) and the
+watch (`watch.py`) and handed to the Workers pane as they are. Every text in them that came from
+the server (subjects, names, notes built from them) is untrusted: the widgets sanitize it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+import statistics
+from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
-
-from jstui.nats.errors import JstuiError
-from jstui.nats.observe.model import Connection
-from jstui.nats.observe.observer import Observer
-from jstui.nats.session import Session
 
 __all__ = [
     "ConsumerFigures",
     "GroupKind",
     "GroupRef",
     "GroupSummary",
-    "GroupWatch",
     "WatchSnapshot",
     "WatchState",
     "WatchedMember",
-    "discover_groups",
+    "fairness",
+    "is_inbox",
     "match_groups",
+    "short_inbox",
+    "subjects_collide",
 ]
+
+INBOX_PREFIX = "_INBOX."
 
 
 class GroupKind(StrEnum):
@@ -169,60 +162,62 @@ class WatchSnapshot:
     """Wall clock of the poll."""
 
 
-def is_own(session: Session, conn: Connection) -> bool:
-    """The connection is jstui's own shared one (its pools are drawn by the pool view)."""
-    if not session.connected:
-        return False
-    own_server = session.status.server_name
-    return conn.cid == session.nc.client_id and (not own_server or conn.server == own_server)
-
-
-def core_groups(
-    session: Session, connections: Sequence[Connection], *, exclude: Collection[str] = ()
-) -> list[GroupSummary]:
-    """The (subject, queue) pairs of the connections' queue subscriptions, except the subjects in
-    `exclude` (deliver subjects of push consumers, micro endpoints), jstui's own left out."""
-    members: dict[tuple[str, str], list[int]] = {}
-    for conn in connections:
-        if is_own(session, conn):
-            continue
-        for sub in conn.subscriptions:
-            if sub.queue and sub.subject not in exclude:
-                members.setdefault((sub.subject, sub.queue), []).append(sub.msgs)
-    return [
-        GroupSummary(GroupRef(GroupKind.CORE, subject, queue), len(counts), sum(counts))
-        for (subject, queue), counts in sorted(members.items())
-    ]
-
-
-async def discover_groups(session: Session, observer: Observer) -> tuple[list[GroupSummary], str]:
-    """Every group visible now, and a note ('' or what could not be seen and why)."""
-    notes: list[str] = []
-    connections: Sequence[Connection] = ()
-    try:
-        view = await observer.connections()
-        connections = view.connections
-        if view.note and view.partial:
-            notes.append(view.note)
-    except JstuiError as error:
-        notes.append(str(error))
-    return core_groups(session, connections), "; ".join(notes)
-
-
 def match_groups(name: str, groups: Sequence[GroupSummary]) -> list[GroupRef]:
     """`--watch NAME`: a queue group name (all subjects using it), SUBJECT@QUEUE,
-    STREAM/CONSUMER, or a micro service name (all its endpoints); [] when none."""
-    raise NotImplementedError
+    STREAM/CONSUMER, or a micro service name (all its endpoints); [] when none.
+
+    A consumer's name alone matches it too (a pull consumer has no queue name)."""
+    subject, at, queue = name.rpartition("@")
+    stream, slash, consumer = name.partition("/")
+
+    def matches(ref: GroupRef) -> bool:
+        if ref.kind in (GroupKind.CORE, GroupKind.PUSH) and ref.queue == name:
+            return True
+        if at and ref.kind is not GroupKind.PULL and (ref.subject, ref.queue) == (subject, queue):
+            return True
+        if ref.kind in (GroupKind.PUSH, GroupKind.PULL):
+            return (bool(slash) and (ref.stream, ref.consumer) == (stream, consumer)) or (
+                ref.consumer == name
+            )
+        return ref.kind is GroupKind.SERVICE and ref.service == name
+
+    found: dict[str, GroupRef] = {}
+    for summary in groups:
+        if matches(summary.ref):
+            found.setdefault(summary.ref.key, summary.ref)
+    return list(found.values())
 
 
-class GroupWatch:
-    """The live picture of one group, poll after poll, without joining it."""
+def is_inbox(subject: str) -> bool:
+    """A client's reply/deliver inbox, as nats-py (and most clients) name them."""
+    return subject.startswith(INBOX_PREFIX)
 
-    def __init__(self, session: Session, observer: Observer, ref: GroupRef) -> None:
-        self.session = session
-        self.observer = observer
-        self.ref = ref
 
-    async def poll(self) -> WatchSnapshot:
-        """Never raises for expected failures: they go into the snapshot's notes."""
-        raise NotImplementedError
+def short_inbox(subject: str) -> str:
+    """`_INBOX.…XTi`: an inbox cut to its last characters, as the notes show it."""
+    if is_inbox(subject) and len(subject) > len(INBOX_PREFIX) + 4:
+        return f"{INBOX_PREFIX}…{subject[-3:]}"
+    return subject
+
+
+def subjects_collide(first: str, second: str) -> bool:
+    """Some subject matches both patterns (`*` one token, `>` the rest)."""
+    a, b = first.split("."), second.split(".")
+    for x, y in zip(a, b, strict=False):
+        if x == ">" or y == ">":
+            return True
+        if x != y and "*" not in (x, y):
+            return False
+    return len(a) == len(b)
+
+
+def fairness(counts: Sequence[int]) -> tuple[float | None, float | None]:
+    """max/min (None with fewer than 2 or a 0) and the coefficient of variation (None with fewer
+    than 2 or a mean of 0)."""
+    if len(counts) < 2:
+        return None, None
+    lowest = min(counts)
+    max_min = max(counts) / lowest if lowest > 0 else None
+    mean = statistics.fmean(counts)
+    cv = statistics.pstdev(counts) / mean if mean > 0 else None
+    return max_min, cv
