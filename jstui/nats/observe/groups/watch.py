@@ -128,6 +128,10 @@ class GroupWatch:
         self._deliver_subject = ""
         self._consumer_seen: tuple[int, float] | None = None
         self._instance_connections: dict[str, Connection] = {}
+        self._filter_refused = False
+        self._everyone: Sequence[Connection] = ()
+        """The last unfiltered answer, when the filter was refused (orphans are found in it)."""
+        """The source refused `filter_subject`: ask for every connection and filter here."""
         self._own_members = 0
         """jstui's own subscriptions in the group (its pools), left out of the members."""
         self._own_delivered = 0
@@ -167,12 +171,33 @@ class GroupWatch:
     async def _connections(
         self, notes: list[str], filter_subject: str | None
     ) -> tuple[Sequence[Connection], str]:
+        """Connections with a subscription colliding with `filter_subject` (all when None).
+
+        A source that refuses the filter (nats-server answers a `$SYS` CONNZ with
+        `filter_subject` but no account with "filter by subject only valid with account
+        filtering") makes the watch ask unfiltered from then on and filter here."""
+        if filter_subject and self._filter_refused:
+            return await self._filtered_here(notes, filter_subject)
         view = await self.observer.connections(filter_subject=filter_subject)
+        if filter_subject and view.note and not view.servers:
+            self._filter_refused = True
+            return await self._filtered_here(notes, filter_subject)
         if view.note:
             notes.append(view.note)
         if view.partial and not view.note:
             notes.append("a partial answer: some connections or servers are missing")
         return view.connections, str(view.source)
+
+    async def _filtered_here(
+        self, notes: list[str], filter_subject: str
+    ) -> tuple[Sequence[Connection], str]:
+        connections, source = await self._connections(notes, None)
+        self._everyone = connections
+        return [
+            conn
+            for conn in connections
+            if any(subjects_collide(sub.subject, filter_subject) for sub in conn.subscriptions)
+        ], source
 
     def _split_own(self, connections: Sequence[Connection]) -> list[Connection]:
         """The connections that are not jstui's; counts jstui's own members in the group."""
@@ -264,13 +289,15 @@ class GroupWatch:
                     note = f"{where}: gets a copy of every delivery, outside the deliver group"
                     observed.append(_member_of(conn, sub, state=WatchState.OTHER_FILTER, note=note))
         present = len(observed)
-        if (
+        if self._filter_refused:  # every connection was fetched anyway
+            self._orphans = self._find_orphans(self._everyone, consumer)
+        elif (
             self._polls % FULL_EVERY == 0
             or present != self._last_present
             or deliver != self._deliver_subject
         ):
-            full, _ = await self._connections([], None)
-            self._orphans = self._find_orphans(full, consumer)
+            everyone, _ = await self._connections([], None)
+            self._orphans = self._find_orphans(everyone, consumer)
         self._last_present, self._deliver_subject = present, deliver
         self._own_note(notes)
         if self._orphans:
