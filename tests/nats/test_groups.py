@@ -26,7 +26,7 @@ from jstui.nats.observe.groups import (
     match_groups,
 )
 from jstui.nats.observe.groups.model import fairness, short_inbox, subjects_collide
-from jstui.nats.observe.groups.watch import PULL_CAVEAT, _Observed
+from jstui.nats.observe.groups.watch import PULL_CAVEAT, sighting
 from jstui.nats.observe.micro import instances_from_replies
 from jstui.nats.observe.observer import Observer
 from jstui.nats.session import Clocks, Session
@@ -243,9 +243,7 @@ async def test_rates_idle_members_and_reconnects_from_successive_polls(
     watch = GroupWatch(session, monitor_observer, GroupRef(GroupKind.CORE, "s", "q"))
 
     def poll(a: int, b: int) -> WatchSnapshot:
-        sightings = [
-            _Observed(key, key, "n1", "s", "python3", n) for key, n in (("a", a), ("b", b))
-        ]
+        sightings = [sighting(key, key, "n1", "s", "python3", n) for key, n in (("a", a), ("b", b))]
         return watch._snapshot(sightings, None, [], "", clock[0])
 
     first = poll(0, 0)
