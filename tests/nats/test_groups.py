@@ -15,6 +15,7 @@ from nats.js.api import AckPolicy, ConsumerConfig
 from nats.micro.request import Request
 
 from jstui.nats.embedded import EmbeddedServer
+from jstui.nats.errors import JstuiError
 from jstui.nats.observe.groups import (
     GroupKind,
     GroupRef,
@@ -28,7 +29,7 @@ from jstui.nats.observe.groups import (
 from jstui.nats.observe.groups.model import fairness, short_inbox, subjects_collide
 from jstui.nats.observe.groups.watch import PULL_CAVEAT, sighting
 from jstui.nats.observe.micro import instances_from_replies
-from jstui.nats.observe.observer import Observer
+from jstui.nats.observe.observer import ConnectionsView, Observer
 from jstui.nats.session import Clocks, Session
 
 
@@ -88,6 +89,14 @@ async def test_an_external_core_group_is_watched_as_members_come_and_go(
         assert by_label["late"].state is WatchState.ACTIVE and by_label["late"].delivered == 0
         assert snapshot.members[-1].label == "second"  # present members first
         assert snapshot.members_total == by_label["first"].delivered
+        # jstui's own subscription in the group is said, not drawn
+        own = await session.nc.subscribe(subject, queue="crew")
+        await session.nc.flush()
+        snapshot = await watch.poll()
+        assert "jstui's own pool has 1 member(s) in this group" in " ".join(snapshot.notes)
+        assert not [m for m in snapshot.members if m.label.startswith("jstui")]
+        assert len(snapshot.members) == 3
+        await own.unsubscribe()
     finally:
         for client in (first, second, late):
             await client.close()
@@ -262,3 +271,39 @@ async def test_rates_idle_members_and_reconnects_from_successive_polls(
     assert by_key["a"].rate == 0.0  # reconnected: its count restarted
     assert by_key["b"].state is WatchState.ACTIVE and by_key["b"].rate == 0.1
     assert fourth.max_min == 3.0
+
+
+class DeniedObserver(Observer):
+    """An observer whose connections question is refused, as a user without rights sees it."""
+
+    denied = False
+
+    async def connections(
+        self, *, filter_subject: str | None = None, closed: bool = False
+    ) -> ConnectionsView:
+        if self.denied:
+            raise JstuiError("this account's connections are not visible (not permitted)")
+        return await super().connections(filter_subject=filter_subject, closed=closed)
+
+
+async def test_a_refused_question_is_a_note_and_the_members_stay(
+    session: Session, nats_server: EmbeddedServer, unique: str
+) -> None:
+    observer = DeniedObserver(session, monitor_urls=[nats_server.monitor_url])
+    await observer.start()
+    worker = await connect(nats_server, "worker")
+    try:
+        await worker.subscribe(f"{unique}.jobs", queue="crew")
+        await worker.flush()
+        watch = GroupWatch(session, observer, GroupRef(GroupKind.CORE, f"{unique}.jobs", "crew"))
+        assert [m.label for m in (await watch.poll()).members] == ["worker"]
+        observer.denied = True
+        snapshot = await watch.poll()
+        assert [(m.label, m.state) for m in snapshot.members] == [("worker", WatchState.ACTIVE)]
+        assert snapshot.notes == ("this account's connections are not visible (not permitted)",)
+        groups, note = await discover_groups(session, observer)
+        assert note.startswith("this account's connections are not visible")
+        assert not [g for g in groups if g.ref.kind is GroupKind.CORE]
+    finally:
+        await worker.close()
+        await observer.close()
