@@ -23,7 +23,7 @@ from jstui.nats.errors import JstuiError
 from jstui.nats.observe.groups.model import GroupKind, GroupRef, GroupSummary, is_inbox
 from jstui.nats.observe.micro import ServiceInstance, service_stats
 from jstui.nats.observe.model import Connection
-from jstui.nats.observe.observer import Observer
+from jstui.nats.observe.observer import Observer, SourceKind
 from jstui.nats.session import Session
 
 __all__ = [
@@ -165,7 +165,12 @@ class GroupDiscovery:
             view = await self.observer.connections()
         except JstuiError as error:
             return (), str(error)
-        return view.connections, (view.note if view.partial else "")
+        if view.source is SourceKind.ACCOUNT:
+            hint = self.observer.status.hint()
+            return view.connections, "core groups of this account only" + (
+                f" ({hint})" if hint else ""
+            )
+        return view.connections, (view.note if view.partial or not view.servers else "")
 
     async def _services(self, notes: list[str]) -> list[ServiceInstance]:
         try:

@@ -134,9 +134,9 @@ class GroupWatch:
         self._consumer_seen: tuple[int, float] | None = None
         self._instance_connections: dict[str, Connection] = {}
         self._filter_refused = False
+        """The source refused `filter_subject`: ask for every connection and filter here."""
         self._everyone: Sequence[Connection] = ()
         """The last unfiltered answer, when the filter was refused (orphans are found in it)."""
-        """The source refused `filter_subject`: ask for every connection and filter here."""
         self._own_members = 0
         """jstui's own subscriptions in the group (its pools), left out of the members."""
         self._own_delivered = 0
@@ -184,9 +184,11 @@ class GroupWatch:
         if filter_subject and self._filter_refused:
             return await self._filtered_here(notes, filter_subject)
         view = await self.observer.connections(filter_subject=filter_subject)
-        if filter_subject and view.note and not view.servers:
-            self._filter_refused = True
-            return await self._filtered_here(notes, filter_subject)
+        if not view.servers and view.note:
+            if filter_subject and "filter" in view.note:
+                self._filter_refused = True
+                return await self._filtered_here(notes, filter_subject)
+            raise JstuiError(view.note)  # no server answered: keep the members as they were
         if view.note:
             notes.append(view.note)
         if view.partial and not view.note:
@@ -249,7 +251,7 @@ class GroupWatch:
             notes.append(f"consumer info: {jetstream_problem(error)}")
             return None
         config = info.config
-        delivered = info.delivered.consumer_seq or 0 if info.delivered else 0
+        delivered = (info.delivered.consumer_seq or 0) if info.delivered else 0
         now = self.session.clocks.monotonic()
         rate = 0.0
         if self._consumer_seen is not None and now > self._consumer_seen[1]:
