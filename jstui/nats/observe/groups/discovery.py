@@ -33,7 +33,6 @@ __all__ = [
     "core_groups",
     "discover_groups",
     "discovery_for",
-    "discovery_for_known",
     "is_own",
     "jetstream_problem",
 ]
@@ -160,6 +159,12 @@ class GroupDiscovery:
         )
         return summaries, "; ".join(dict.fromkeys(notes))
 
+    async def push_deliver_subjects(self) -> set[str]:
+        """The deliver subjects of every push consumer with a group, from the consumer listings
+        (remembered; refreshed as a discovery round would)."""
+        await self._jetstream([])
+        return set(self.deliver_subjects)
+
     async def _connections(self) -> tuple[Sequence[Connection], str]:
         try:
             view = await self.observer.connections()
@@ -284,11 +289,6 @@ def _service_groups(instances: Sequence[ServiceInstance]) -> list[GroupSummary]:
 
 
 _DISCOVERIES: weakref.WeakKeyDictionary[Observer, GroupDiscovery] = weakref.WeakKeyDictionary()
-
-
-def discovery_for_known(observer: Observer) -> GroupDiscovery | None:
-    """The observer's discovery, when discovery ran for it (None otherwise)."""
-    return _DISCOVERIES.get(observer)
 
 
 def discovery_for(session: Session, observer: Observer) -> GroupDiscovery:
