@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 
 import pytest
+from nats.aio.client import Client
 
 from jstui.nats.cluster import EmbeddedCluster
 from jstui.nats.embedded import EmbeddedServer, free_port
@@ -310,3 +311,23 @@ async def test_the_system_account_sees_the_whole_cluster_and_a_node_going(
             assert "1 of 3 servers did not answer" in view.note
         finally:
             await observer.close()
+
+
+async def test_a_subject_filter_through_the_system_account_names_the_account(
+    session: Session, nats_server: EmbeddedServer, nc: Client, unique: str
+) -> None:
+    await nc.subscribe(f"{unique}.jobs", queue="crew")
+    await nc.flush()
+    system = SystemConnection(
+        [nats_server.url],
+        {"user": nats_server.system_user, "password": nats_server.system_password},
+    )
+    observer = Observer(session, system=system)
+    await observer.start()
+    try:
+        assert observer.account == "$G"
+        seen = await observer.connections(filter_subject=f"{unique}.jobs")
+        assert seen.source is SourceKind.SYSTEM and not seen.partial, seen.note
+        assert [conn.cid for conn in seen.connections] == [nc.client_id]
+    finally:
+        await observer.close()

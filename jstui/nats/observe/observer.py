@@ -33,6 +33,7 @@ from jstui.nats.observe.model import (
     JetStreamServer,
     ServerSummary,
     as_int,
+    as_text,
     connections_from_connz,
     jetstream_from_jsz,
     server_from_varz,
@@ -174,6 +175,8 @@ class Observer:
         self._expected = _Expected()
         self._started = False
         self._lock = asyncio.Lock()
+        self.account = ""
+        """The app connection's account, once known ('' before, or when not told)."""
 
     # -- sources -----------------------------------------------------------------------------
 
@@ -184,7 +187,18 @@ class Observer:
             if self._started:
                 return
             self._started = True
-            await asyncio.gather(self._find_monitors(), self._connect_system())
+            await asyncio.gather(
+                self._find_monitors(), self._connect_system(), self._find_account()
+            )
+
+    async def _find_account(self) -> None:
+        """The app's account (`$SYS.REQ.USER.INFO`, which any user may ask), for the filters."""
+        if not self.session.connected:
+            return
+        with contextlib.suppress(JstuiError):
+            result = await gather(self.session.nc, "$SYS.REQ.USER.INFO", {}, expected=1)
+            for reply in result.answered:
+                self.account = as_text(reply.data.get("account")) or self.account
 
     async def _find_monitors(self) -> None:
         urls = list(self._monitor_urls)
@@ -364,8 +378,11 @@ class Observer:
         options: dict[str, Any] = {"subs": "detail"}
         if closed:
             options["state"] = "closed"
-        if filter_subject:
+        if filter_subject and self.account:
+            # `$SYS` filters by subject only within one account ("filter by subject only valid
+            # with account filtering"): the app's own, where its queue groups live.
             options["filter_subject"] = filter_subject
+            options["acc"] = self.account
         if self.sees_servers or await self._system_ready():
             answers, source, note = await self.server_data("CONNZ", options)
             if source is not None:
@@ -374,7 +391,7 @@ class Observer:
                     for answer in answers
                     for conn in connections_from_connz(answer.data, answer.server)
                 ]
-                if filter_subject and source is SourceKind.MONITOR:
+                if filter_subject:  # HTTP ignores the filter; without the account, $SYS too
                     connections = [
                         conn
                         for conn in connections
@@ -392,6 +409,7 @@ class Observer:
         return await self._account_connections(options, start)
 
     async def _account_connections(self, options: dict[str, Any], start: float) -> ConnectionsView:
+        options = {key: value for key, value in options.items() if key != "acc"}
         if not self.session.connected:
             raise JstuiError("not connected")
         result = await gather(
