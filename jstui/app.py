@@ -22,9 +22,12 @@ from jstui.gctuning import CollectorTuning
 from jstui.messages import ConnectionChanged
 from jstui.nats.embedded import EmbeddedServer
 from jstui.nats.errors import ConnectError, JstuiError
+from jstui.nats.observe.advisories import AdvisoryWatch
+from jstui.nats.observe.deadletters import DeadLetters
 from jstui.nats.observe.observer import Observer
 from jstui.nats.observe.system import SystemConnection
 from jstui.nats.session import Clocks, ConnectionState, ConnectionStatus, Session
+from jstui.nats.streams.service import StreamService
 from jstui.paths import stylesheets
 from jstui.widgets.base import Pane
 from jstui.widgets.registry import PANES
@@ -76,6 +79,9 @@ class JstuiApp(App[int]):
         self.session = session_for(settings, clocks)
         self.session.add_listener(self._on_session_status)
         self.observer = observer_for(settings, self.session)
+        self.advisories = AdvisoryWatch()
+        """JetStream advisories of the account, on the shared connection (Events, Workers)."""
+        self.dead_letters = DeadLetters(self.advisories, StreamService(self.session))
         self._observer_started = False
         self.dashboard = DashboardScreen()
         self.collector = CollectorTuning()
@@ -97,6 +103,7 @@ class JstuiApp(App[int]):
     async def on_unmount(self) -> None:
         self._unmounted = True
         self.collector.restore()
+        await self.advisories.stop()
         await self.observer.close()
         await self.session.close()
 
@@ -108,6 +115,7 @@ class JstuiApp(App[int]):
 
     @work(group="observer", exit_on_error=False, description="find the observation sources")
     async def _start_observer(self) -> None:
+        await self.advisories.start(self.session)
         await self.observer.start()
 
     @work(exclusive=True, group="connect", exit_on_error=False, description="connect to NATS")

@@ -100,9 +100,10 @@ def _check_pane(name: str) -> None:
     default=None,
     help="Look, change nothing. Refused: publishing, stored requests, requests on a subject a "
     "stream captures (it would store them) or on $JS./$SYS. API subjects, responders, worker "
-    "pools and load, consuming feeds, acks, creating, editing, purging or deleting streams. "
-    "Allowed: other requests, core and non-consuming JetStream feeds, browsing streams, and "
-    "jstui's own reads (stream and server information).",
+    "pools and load, consuming feeds and feeds in a queue group, acks, creating, editing, "
+    "purging or deleting streams. Allowed: other requests, core and non-consuming JetStream "
+    "feeds, browsing streams, watching queue groups, and jstui's own reads (stream and server "
+    "information).",
 )
 @click.option("--theme", metavar="NAME", help="Textual theme, e.g. nord, dracula, textual-light.")
 @click.option(

@@ -7,6 +7,11 @@ JetStream usage) come from a `PeriodicPoll`. The layout is state: `compact` (a s
 pane at a time, the switcher shown) and `current_pane` (the one shown then) set CSS classes, and
 styles/app.tcss shows and hides the panes from them. A pane asks to come to the front with
 `Pane.ShowRequested`; the settings' `start_pane` opens jstui on one pane, maximized.
+
+A large terminal shows the first `GRID_PANES` panes in a 2x2 grid; the panes after them (Server,
+Events, ...) have no room there, so their number key shows them maximized over the grid, and
+leaving them (`z`, or a grid pane's key) brings the grid back. The switcher, shown in both
+layouts, is where the user sees that they exist.
 """
 
 from __future__ import annotations
@@ -31,6 +36,8 @@ from jstui.widgets.status import StatusLine
 COMPACT_WIDTH = 120
 """Below this width (or 32 rows) the panes are shown one at a time, switched by number keys."""
 COMPACT_HEIGHT = 32
+GRID_PANES = 4
+"""Panes shown together in the large layout; the others are shown maximized, one at a time."""
 STATUS_POLL_SECONDS = 2.0
 FOCUS_CHECK_SECONDS = 0.25
 
@@ -48,6 +55,8 @@ class DashboardScreen(Screen[None]):
     """A small terminal: the panes are shown one at a time (see COMPACT_WIDTH)."""
     current_pane: var[int] = var(1, always_update=True)
     """The number of the pane the user is in: the one shown when `compact`."""
+    _last_grid_pane: int = 1
+    """The grid pane to come back to when a pane beyond the grid is left."""
 
     def compose(self) -> ComposeResult:
         host = self._host
@@ -60,7 +69,9 @@ class DashboardScreen(Screen[None]):
         yield PaneSwitcher(PANES, id="pane-switcher")
         with Grid(id="panes"):
             for entry in PANES:
-                yield entry.build()
+                pane = entry.build()
+                pane.set_class(entry.number > GRID_PANES, "-beyond-grid")
+                yield pane
         yield KeysFooter().data_bind(compact=DashboardScreen.compact)
 
     @property
@@ -101,6 +112,9 @@ class DashboardScreen(Screen[None]):
         self.compact = event.size.width < COMPACT_WIDTH or event.size.height < COMPACT_HEIGHT
         if self.compact:
             self._mark_current(self._focused_pane() or self.pane(1))
+        elif self.current_pane > GRID_PANES and self.maximized is None:
+            # back from the small layout on a pane that has no room in the grid
+            self.maximize(self.pane(self.current_pane), container=False)
 
     def _focused_pane(self) -> Pane | None:
         focused = self.focused
@@ -138,7 +152,11 @@ class DashboardScreen(Screen[None]):
         pane = self.pane(number)
         if self.maximized is not None and self.maximized is not pane:
             self.minimize()
+        if number <= GRID_PANES:
+            self._last_grid_pane = number
         self._mark_current(pane)
+        if number > GRID_PANES and not self.compact and self.maximized is not pane:
+            self.maximize(pane, container=False)
         pane.focus_pane()
 
     @on(Pane.ShowRequested)
@@ -154,7 +172,10 @@ class DashboardScreen(Screen[None]):
 
     def action_toggle_maximize(self) -> None:
         if self.maximized is not None:
+            shown = self.maximized
             self.minimize()
+            if isinstance(shown, Pane) and shown.number > GRID_PANES and not self.compact:
+                self.action_show_pane(self._last_grid_pane)  # it has no place in the grid
             return
         pane = self._focused_pane() or self.pane(1)
         self.maximize(pane, container=False)

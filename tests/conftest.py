@@ -12,6 +12,7 @@ import pytest
 from nats.aio.client import Client
 
 from jstui.nats.client_fixes import order_flush_pings
+from jstui.nats.cluster import EmbeddedCluster
 from jstui.nats.embedded import EmbeddedServer
 from jstui.nats.session import Session
 
@@ -33,6 +34,23 @@ def fresh_server(tmp_path: Path) -> Iterator[EmbeddedServer]:
     server.start()
     yield server
     server.stop()
+
+
+@pytest.fixture(scope="session")
+def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedCluster]:
+    """One 3-node cluster for the whole run, for tests that neither stop nor kill a node."""
+    with EmbeddedCluster(base_dir=tmp_path_factory.mktemp("cluster")) as running:
+        yield running
+
+
+@pytest.fixture
+def fresh_cluster(tmp_path: Path) -> Iterator[EmbeddedCluster]:
+    """A 3-node cluster of the test's own, for tests that stop, kill or restart nodes.
+
+    Kill followers, not the meta leader: a new meta leader takes up to ~40 s on a busy machine.
+    """
+    with EmbeddedCluster(base_dir=tmp_path / "cluster") as running:
+        yield running
 
 
 @pytest.fixture

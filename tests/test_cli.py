@@ -21,6 +21,7 @@ def test_help_lists_every_option() -> None:
         "--server", "--user", "--password", "--token", "--creds", "--nkey", "--tls-cert",
         "--tls-key", "--tls-ca", "--tls-first", "--context", "--read-only", "--theme", "--port",
         "--store", "--monitor", "--feed", "--feed-buffer", "--responder", "--workers", "--pane",
+        "--system-user", "--system-password", "--system-creds", "--system-context", "--watch",
     ):  # fmt: skip
         assert option in result.output
 

@@ -296,6 +296,12 @@ class FeedDialog(FormScreen[FeedSpec | None]):
         spec = self.spec_from_fields()
         if spec is None:
             return
+        if spec.queue and self._session.read_only:
+            self.show_form_error(
+                "read-only: a feed in a queue group takes messages from its members; watch the "
+                "group in the Workers pane instead"
+            )
+            return
         if spec.is_jetstream:
             self._check_stream(spec)
         elif self._mode_chosen:

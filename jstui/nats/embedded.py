@@ -240,12 +240,40 @@ def _server_sends_info(host: str, port: int, timeout: float) -> bool:
 
 
 class ServerProcess:
-    """The `nats-server` child of an `EmbeddedServer` or a cluster node: launch, stop, kill.
+    """An `EmbeddedServer` or a cluster node: its addresses, and its `nats-server` child process.
 
-    Subclasses are dataclasses that declare the `_process` field (None while nothing runs).
+    Subclasses are dataclasses that declare these attributes as fields (`_process` is None while
+    nothing runs).
     """
 
+    host: str
+    port: int
+    monitor_port: int
+    _system_password: str
     _process: subprocess.Popen[bytes] | None
+
+    @property
+    def url(self) -> str:
+        return f"nats://{self.host}:{self.port}"
+
+    @property
+    def monitor_url(self) -> str:
+        return f"http://{self.host}:{self.monitor_port}"
+
+    @property
+    def system_user(self) -> str:
+        """The user of the system account `SYS`."""
+        return SYSTEM_USER
+
+    @property
+    def system_password(self) -> str:
+        """The system user's password, random at each start. Secret: never show or log it."""
+        return self._system_password
+
+    @property
+    def system_url(self) -> str:
+        """`nats://sys:PASSWORD@host:port`, for a connection to the system account. Secret."""
+        return f"nats://{SYSTEM_USER}:{self._system_password}@{self.host}:{self.port}"
 
     @property
     def pid(self) -> int | None:
@@ -337,29 +365,6 @@ class EmbeddedServer(ServerProcess):
     _temp_dir: tempfile.TemporaryDirectory[str] | None = field(default=None, init=False, repr=False)
     _config_dir: Path | None = field(default=None, init=False, repr=False)
     _system_password: str = field(default="", init=False, repr=False)
-
-    @property
-    def url(self) -> str:
-        return f"nats://{self.host}:{self.port}"
-
-    @property
-    def monitor_url(self) -> str:
-        return f"http://{self.host}:{self.monitor_port}"
-
-    @property
-    def system_user(self) -> str:
-        """The user of the system account `SYS`."""
-        return SYSTEM_USER
-
-    @property
-    def system_password(self) -> str:
-        """The system user's password, random at each `start()`. Secret: never show or log it."""
-        return self._system_password
-
-    @property
-    def system_url(self) -> str:
-        """`nats://sys:PASSWORD@host:port`, for a connection to the system account. Secret."""
-        return f"nats://{SYSTEM_USER}:{self._system_password}@{self.host}:{self.port}"
 
     def start(self, ready_timeout: float = 10.0) -> EmbeddedServer:
         """Start the server and wait until it accepts clients; retries once on a port race."""

@@ -25,6 +25,8 @@ from textual.message import Message
 from jstui.format.text import sanitize
 from jstui.messages import ConnectionChanged
 from jstui.nats.errors import JstuiError
+from jstui.nats.observe.advisories import AdvisoryWatch
+from jstui.nats.observe.deadletters import DeadLetters
 from jstui.nats.observe.observer import Observer
 from jstui.nats.session import ConnectionStatus, Session
 
@@ -38,6 +40,8 @@ class SessionHost(Protocol):
     session: Session
     settings: Settings
     observer: Observer
+    advisories: AdvisoryWatch
+    dead_letters: DeadLetters
 
 
 class PeriodicPoll:

@@ -1,7 +1,7 @@
 """How the user finds the panes: the compact pane switcher and the dashboard's footer of keys.
 
 `PaneSwitcher` is a one-line tab strip built from the pane registry (``1 Streams  2 Feeds ...``);
-the dashboard shows it only in the small layout, tells it which pane is current (`highlight`),
+the dashboard shows it above the panes, tells it which pane is current (`highlight`),
 and receives `PaneSwitcher.PaneClicked` when the user clicks a tab. `KeysFooter` is Textual's
 footer with the help key moved to the front, so that a narrow terminal, which cuts the footer at
 its right end, never cuts off the one key that explains all the others.

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from jstui.widgets.base import Pane
+from jstui.widgets.events import EventsPane
 from jstui.widgets.feeds import FeedsPane
 from jstui.widgets.requests import RequestsPane
 from jstui.widgets.server import ServerPane
@@ -74,6 +75,7 @@ PANES: tuple[PaneEntry, ...] = _numbered(
     PaneEntry("requests", RequestsPane, tab="Req/Reply"),
     PaneEntry("workers", WorkersPane, tab="Workers"),
     PaneEntry("server", ServerPane, tab="Server"),
+    PaneEntry("events", EventsPane, tab="Events"),
 )
 
 

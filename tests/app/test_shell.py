@@ -35,17 +35,32 @@ async def test_status_line_shows_server_and_jetstream(make_app: AppFactory, nats
         assert "rtt" in text
 
 
-async def test_all_four_panes_visible_on_a_large_terminal(make_app: AppFactory) -> None:
+async def test_four_panes_in_the_grid_the_others_maximized_by_key(make_app: AppFactory) -> None:
     app = make_app()
     async with app.run_test(size=(160, 45)) as pilot:
         await wait_connected(pilot)
-        panes = app.dashboard.panes
-        assert [p.PANE_TITLE for p in panes] == ["Streams", "Feeds", "Request/Reply", "Workers"]
-        for pane in panes:
+        grid, beyond = app.dashboard.panes[:4], app.dashboard.panes[4:]
+        assert [p.PANE_TITLE for p in grid] == ["Streams", "Feeds", "Request/Reply", "Workers"]
+        for pane in grid:
             assert pane.region.width > 40 and pane.region.height > 10, pane.PANE_TITLE
+        assert beyond and all(pane.region.area == 0 for pane in beyond)
         text = screen_text(app)
         for title in ("1 Streams", "2 Feeds", "3 Request/Reply", "4 Workers"):
             assert title in text
+        for pane in beyond:  # the switcher names them
+            assert f"{pane.number} " in text
+        await pilot.press("2")
+        last = beyond[-1]
+        await pilot.press(str(last.number))
+        await pilot.pause()
+        assert app.dashboard.maximized is last and last.region.width >= 150
+        await pilot.press("z")  # leaving it brings the grid back, on the grid pane used last
+        await pilot.pause()
+        assert app.dashboard.maximized is None and last.region.area == 0
+        assert app.dashboard.current_pane == 2
+        await pilot.press(str(last.number), "1")
+        await pilot.pause()
+        assert app.dashboard.maximized is None and app.dashboard.current_pane == 1
 
 
 async def test_maximize_and_restore_with_one_key(make_app: AppFactory) -> None:
@@ -178,11 +193,15 @@ async def test_small_terminal_shows_a_switcher_and_always_the_help_key(
         assert [p.PANE_TITLE for p in app.dashboard.panes if p.display] == ["Feeds"]
 
 
-async def test_the_switcher_is_hidden_when_every_pane_is_shown(make_app: AppFactory) -> None:
+async def test_the_switcher_names_every_pane_on_a_large_terminal(make_app: AppFactory) -> None:
     app = make_app()
     async with app.run_test(size=(160, 45)) as pilot:
         await wait_connected(pilot)
-        assert not app.dashboard.query_one(PaneSwitcher).display
+        switcher = app.dashboard.query_one(PaneSwitcher)
+        assert switcher.display and switcher.region.height == 1
+        await pilot.click(f"#tab-{PANES[-1].name}")
+        await pilot.pause()
+        assert app.dashboard.maximized is app.dashboard.pane(PANES[-1].number)
 
 
 @pytest.mark.parametrize("size", [(160, 45), (80, 24)], ids=["wide", "small"])

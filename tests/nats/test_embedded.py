@@ -133,11 +133,14 @@ def test_stale_temp_store_of_a_killed_jstui_is_removed_on_the_next_start(
     killed.send_signal(signal.SIGKILL)
     killed.wait()
     assert stale.is_dir() and stale.name.startswith(TEMP_STORE_PREFIX)
+    stale_configs = list(tmp_path.glob("jstui-config-*"))  # it holds the system password
+    assert len(stale_configs) == 1
     foreign = tmp_path / f"{TEMP_STORE_PREFIX}not-ours"  # no owner file: never touched
     foreign.mkdir()
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
     with EmbeddedServer() as live:
         assert not stale.exists() and foreign.is_dir()
+        assert not any(config.exists() for config in stale_configs)
         assert live.store_dir is not None and live.store_dir.parent == tmp_path
         assert remove_stale_stores(tmp_path) == []  # a live jstui's own store is kept
         assert live.store_dir.is_dir()

@@ -9,7 +9,9 @@ import time
 from pathlib import Path
 
 import pytest
+from nats.aio.client import Client
 
+from jstui.nats.cluster import EmbeddedCluster
 from jstui.nats.embedded import EmbeddedServer, free_port
 from jstui.nats.observe.http import MonitorClient, MonitorError, probe_url
 from jstui.nats.observe.model import (
@@ -275,5 +277,57 @@ async def test_a_probe_of_port_8222_that_finds_nothing_says_so(session: Session)
     try:
         assert not observer.status.monitor_ok
         assert "8222" in observer.status.monitor
+    finally:
+        await observer.close()
+
+
+async def test_the_system_account_sees_the_whole_cluster_and_a_node_going(
+    fresh_cluster: EmbeddedCluster,
+) -> None:
+    node = fresh_cluster.nodes[0]  # both of jstui's connections on n1: another node may go
+    async with Session([node.url]) as app_session:
+        system = SystemConnection(
+            [node.url], {"user": node.system_user, "password": node.system_password}
+        )
+        observer = Observer(app_session, system=system)
+        await observer.start()
+        try:
+            view = await observer.servers()
+            assert [server.name for server in view.servers] == ["n1", "n2", "n3"]
+            leaders = {
+                s.jetstream.meta.leader for s in view.servers if s.jetstream and s.jetstream.meta
+            }
+            assert leaders == {fresh_cluster.meta_leader()}
+            seen = await observer.connections()
+            assert set(seen.servers) == {"n1", "n2", "n3"}
+            assert {c.name for c in seen.connections} >= {"jstui", "jstui (system)"}
+            # a follower other than n1 goes away
+            victim = next(
+                n for n in fresh_cluster.nodes[1:] if n.name != fresh_cluster.meta_leader()
+            )
+            victim.kill()
+            view = await observer.servers()
+            assert victim.name not in [server.name for server in view.servers]
+            assert "1 of 3 servers did not answer" in view.note
+        finally:
+            await observer.close()
+
+
+async def test_a_subject_filter_through_the_system_account_names_the_account(
+    session: Session, nats_server: EmbeddedServer, nc: Client, unique: str
+) -> None:
+    await nc.subscribe(f"{unique}.jobs", queue="crew")
+    await nc.flush()
+    system = SystemConnection(
+        [nats_server.url],
+        {"user": nats_server.system_user, "password": nats_server.system_password},
+    )
+    observer = Observer(session, system=system)
+    await observer.start()
+    try:
+        assert observer.account == "$G"
+        seen = await observer.connections(filter_subject=f"{unique}.jobs")
+        assert seen.source is SourceKind.SYSTEM and not seen.partial, seen.note
+        assert [conn.cid for conn in seen.connections] == [nc.client_id]
     finally:
         await observer.close()

@@ -11,6 +11,8 @@ Every user-initiated action that changes something, and the test that shows it r
 - a consuming feed, which creates a consumer and takes messages (`Feed.start`): test_feeds.py
   `test_consuming_and_acks_refused_in_read_only`;
 - ack, nak, term (`Feed.acknowledge`): here, `test_acks_are_refused`;
+- a core feed in a queue group, which takes its share of the group's messages from the real
+  members (`Feed.start`): here, `test_a_feed_in_a_queue_group_is_refused`;
 - responders, which publish replies (stored ones also create durables) (`ResponderManager.start`,
   `Responder.run`): test_responders.py `test_read_only_refuses_responders`;
 - worker pools, which join queue groups and create consumers, and the load generator, which
@@ -130,6 +132,23 @@ async def test_acks_are_refused(nats_url: str, nc: Client, unique: str) -> None:
                     await feed.acknowledge(feed.buffer[0], kind)
             info = await js.consumer_info(unique, "viewer")
             assert (info.num_ack_pending, info.ack_floor.stream_seq) == (1, 0)
+
+
+async def test_a_feed_in_a_queue_group_is_refused(nats_url: str, nc: Client, unique: str) -> None:
+    got: list[Msg] = []
+
+    async def member(msg: Msg) -> None:
+        got.append(msg)
+
+    await nc.subscribe(f"{unique}.work", queue="crew", cb=member)
+    async with Session([nats_url], read_only=True) as viewer:
+        feed = Feed(viewer, FeedSpec.create(f"{unique}.work", "core", queue="crew"))
+        with pytest.raises(ReadOnlyError, match="join a queue group"):
+            await feed.start()
+        for n in range(20):
+            await nc.publish(f"{unique}.work", str(n).encode())
+        await nc.flush()
+        await eventually(lambda: len(got) == 20, what="every message with the real member")
 
 
 async def test_looking_is_allowed(nats_url: str, nc: Client, unique: str) -> None:

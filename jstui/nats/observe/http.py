@@ -75,6 +75,8 @@ class MonitorClient:
         self.shown_url = redact_url(self.url)
         """The URL for display and logs: user info masked."""
         self.timeout = timeout
+        self.server_name = ""
+        """The server's name, once `identify()` has read it."""
         self._client = httpx.AsyncClient(
             base_url=self.url,
             timeout=timeout,
@@ -132,6 +134,16 @@ class MonitorClient:
 
     async def varz(self) -> dict[str, Any]:
         return await self.get("/varz")
+
+    async def identify(self) -> dict[str, Any]:
+        """Read `/varz` and remember the server's name; `MonitorError` when it is not a
+        nats-server monitoring port."""
+        varz = await self.varz()
+        name = varz.get("server_name") or varz.get("server_id")
+        if not isinstance(name, str) or not name:
+            raise MonitorError(f"{self.shown_url} is not a nats-server monitoring endpoint")
+        self.server_name = name
+        return varz
 
     async def jsz(self, *, consumers: bool = False, config: bool = False) -> dict[str, Any]:
         params: dict[str, Any] = {}

@@ -33,6 +33,7 @@ from jstui.nats.observe.model import (
     JetStreamServer,
     ServerSummary,
     as_int,
+    as_text,
     connections_from_connz,
     jetstream_from_jsz,
     server_from_varz,
@@ -69,8 +70,10 @@ class ObserverStatus:
 
     monitor: str = "not tried"
     monitor_ok: bool = False
-    system: str = "no system credentials (--system-user/--system-password, --system-creds or "
-    "--system-context)"
+    system: str = (
+        "no system credentials (--system-user/--system-password, --system-creds or "
+        "--system-context)"
+    )
     system_ok: bool = False
     account: str = "not tried yet"
     account_ok: bool | None = None
@@ -172,6 +175,8 @@ class Observer:
         self._expected = _Expected()
         self._started = False
         self._lock = asyncio.Lock()
+        self.account = ""
+        """The app connection's account, once known ('' before, or when not told)."""
 
     # -- sources -----------------------------------------------------------------------------
 
@@ -182,7 +187,18 @@ class Observer:
             if self._started:
                 return
             self._started = True
-            await asyncio.gather(self._find_monitors(), self._connect_system())
+            await asyncio.gather(
+                self._find_monitors(), self._connect_system(), self._find_account()
+            )
+
+    async def _find_account(self) -> None:
+        """The app's account (`$SYS.REQ.USER.INFO`, which any user may ask), for the filters."""
+        if not self.session.connected:
+            return
+        with contextlib.suppress(JstuiError):
+            result = await gather(self.session.nc, "$SYS.REQ.USER.INFO", {}, expected=1)
+            for reply in result.answered:
+                self.account = as_text(reply.data.get("account")) or self.account
 
     async def _find_monitors(self) -> None:
         urls = list(self._monitor_urls)
@@ -202,8 +218,10 @@ class Observer:
             if not urls:
                 self.status.monitor = "none given (--monitor URL)"
             return
+        # /varz, not /healthz: it proves the port is nats-server's and names the server
+        # (/connz carries only the server's id).
         answers = await asyncio.gather(
-            *(client.healthz() for client in clients), return_exceptions=True
+            *(client.identify() for client in clients), return_exceptions=True
         )
         found = [
             client
@@ -333,10 +351,8 @@ class Observer:
             errors = []
             for client, result in zip(self._monitors, results, strict=True):
                 if isinstance(result, dict):
-                    name = str(
-                        result.get("server_name") or result.get("server_id") or client.shown_url
-                    )
-                    answers.append(ServerData(name, result))
+                    name = result.get("server_name") or client.server_name or client.shown_url
+                    answers.append(ServerData(str(name), result))
                 else:
                     errors.append(str(result))
             return answers, SourceKind.MONITOR, "; ".join(errors)
@@ -362,8 +378,11 @@ class Observer:
         options: dict[str, Any] = {"subs": "detail"}
         if closed:
             options["state"] = "closed"
-        if filter_subject:
+        if filter_subject and self.account:
+            # `$SYS` filters by subject only within one account ("filter by subject only valid
+            # with account filtering"): the app's own, where its queue groups live.
             options["filter_subject"] = filter_subject
+            options["acc"] = self.account
         if self.sees_servers or await self._system_ready():
             answers, source, note = await self.server_data("CONNZ", options)
             if source is not None:
@@ -372,7 +391,7 @@ class Observer:
                     for answer in answers
                     for conn in connections_from_connz(answer.data, answer.server)
                 ]
-                if filter_subject and source is SourceKind.MONITOR:
+                if filter_subject:  # HTTP ignores the filter; without the account, $SYS too
                     connections = [
                         conn
                         for conn in connections
@@ -390,6 +409,7 @@ class Observer:
         return await self._account_connections(options, start)
 
     async def _account_connections(self, options: dict[str, Any], start: float) -> ConnectionsView:
+        options = {key: value for key, value in options.items() if key != "acc"}
         if not self.session.connected:
             raise JstuiError("not connected")
         result = await gather(
