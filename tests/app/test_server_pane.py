@@ -1,5 +1,5 @@
 """The Server pane in the real app: servers, connections (hostile names, sort, filter, detail),
-a monitoring endpoint that does not answer, and a 3-node cluster when the fixture is there."""
+a monitoring endpoint that does not answer, and a 3-node cluster."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from textual.widgets import DataTable, Static
 from jstui.app import JstuiApp
 from jstui.config import Settings
 from jstui.dialogs.connection_detail import ConnectionDetailScreen
+from jstui.nats.cluster import EmbeddedCluster
 from jstui.nats.embedded import EmbeddedServer
 from jstui.widgets.server import ServerPane
 from jstui.widgets.streams import StreamsPane
@@ -124,28 +125,19 @@ async def test_monitoring_unreachable_is_said_and_the_rest_works(
             await js.delete_stream(unique)
 
 
-@pytest.fixture
-def three_nodes(request: pytest.FixtureRequest) -> Any:
-    """The session's 3-node cluster; skipped where the `cluster` fixture is not there yet."""
-    try:
-        return request.getfixturevalue("cluster")
-    except pytest.FixtureLookupError:
-        pytest.skip("the cluster fixture (tests/conftest.py) is not in this branch")
-
-
-async def test_a_cluster_shows_three_nodes_a_meta_leader_and_r3_placement(
-    three_nodes: Any, unique: str
+async def test_a_cluster_shows_cluster_a_meta_leader_and_r3_placement(
+    cluster: EmbeddedCluster, unique: str
 ) -> None:
-    node = three_nodes.nodes[0]
-    urls = tuple(three_nodes.urls)
+    node = cluster.nodes[0]
+    urls = tuple(cluster.urls)
     system = Settings(servers=urls, user=node.system_user, password=node.system_password)
     app = JstuiApp(Settings(servers=urls, system=system))
     async with app.run_test(size=(160, 45)) as pilot:
         await wait_connected(pilot)
-        await pilot.press("5", "z")
+        await pilot.press("5")  # beyond the grid: shown maximized
         pane = app.dashboard.query_one(ServerPane)
         await wait_until(pilot, lambda: pane.servers_table.row_count == 3, what="three nodes")
-        leader = three_nodes.meta_leader()
+        leader = cluster.meta_leader()
         await wait_until(
             pilot,
             lambda: f"leader * {leader}" in _plain(pane.query_one("#server-cluster", Static)),
@@ -159,7 +151,7 @@ async def test_a_cluster_shows_three_nodes_a_meta_leader_and_r3_placement(
         js = app.session.nc.jetstream()
         await js.add_stream(name=unique, subjects=[f"{unique}.>"], num_replicas=3)
         try:
-            await pilot.press("z", "1")
+            await pilot.press("1")
             streams = app.dashboard.query_one(StreamsPane)
             await wait_until(pilot, lambda: unique in streams._summaries, what="stream row")
             streams.table.move_cursor(row=streams.table.get_row_index(unique))

@@ -1,6 +1,6 @@
 """Cluster links, the meta group and stream placement, parsed from what servers answer: shapes
 measured on nats-server 2.15.1 (see ../shared/nats-notes.md §14), then real servers: the
-session's standalone one, and a 3-node cluster when the `cluster` fixture is there."""
+session's standalone one, and the 3-node `cluster`."""
 
 from __future__ import annotations
 
@@ -8,8 +8,7 @@ import asyncio
 from dataclasses import replace
 from typing import Any
 
-import pytest
-
+from jstui.nats.cluster import EmbeddedCluster
 from jstui.nats.embedded import EmbeddedServer
 from jstui.nats.observe.cluster_view import (
     gateways_from_gatewayz,
@@ -143,22 +142,13 @@ async def test_a_standalone_server_has_no_links_and_no_meta_group(
         await observer.close()
 
 
-@pytest.fixture
-def three_nodes(request: pytest.FixtureRequest) -> Any:
-    """The session's 3-node cluster; skipped where the `cluster` fixture is not there yet."""
-    try:
-        return request.getfixturevalue("cluster")
-    except pytest.FixtureLookupError:
-        pytest.skip("the cluster fixture (tests/conftest.py) is not in this branch")
-
-
 async def test_a_cluster_shows_routes_a_meta_leader_and_r3_placement(
-    three_nodes: Any, unique: str
+    cluster: EmbeddedCluster, unique: str
 ) -> None:
-    nodes = three_nodes.nodes
-    async with Session(list(three_nodes.urls)) as session:
+    nodes = cluster.nodes
+    async with Session(list(cluster.urls)) as session:
         system = SystemConnection(
-            list(three_nodes.urls),
+            list(cluster.urls),
             {"user": nodes[0].system_user, "password": nodes[0].system_password},
         )
         observer = Observer(session, system=system, probe_monitor=False)
@@ -173,7 +163,7 @@ async def test_a_cluster_shows_routes_a_meta_leader_and_r3_placement(
                 )
             meta = meta_view((await observer.servers()).servers)
             assert meta is not None and meta.from_leader
-            assert meta.leader == three_nodes.meta_leader()
+            assert meta.leader == cluster.meta_leader()
             assert len(meta.replicas) == 2
 
             service = StreamService(session)

@@ -81,7 +81,7 @@ def server_pane(app: JstuiApp) -> Callable[[Pilot[Any]], Any]:
             pilot, lambda: session.status.state is ConnectionState.CONNECTED, what="connection"
         )
         assert session.status.server_version == PINNED_SERVER_VERSION
-        await pilot.press("5", "z")
+        await pilot.press("5")  # beyond the grid: shown maximized
         pane = app.dashboard.query_one(ServerPane)
         while "sort: name" not in str(pane.query_one("#connections-heading").render()):
             await pilot.press("s")
