@@ -53,6 +53,10 @@ class DashboardScreen(Screen[None]):
 
     compact: var[bool] = var(False, toggle_class="compact")
     """A small terminal: the panes are shown one at a time (see COMPACT_WIDTH)."""
+    ESCAPE_TO_MINIMIZE = False
+    """Escape belongs to the panes (a filter box, a dialog); `z` restores a maximized pane. The
+    panes beyond the grid are always shown maximized: Escape must not send them away."""
+
     current_pane: var[int] = var(1, always_update=True)
     """The number of the pane the user is in: the one shown when `compact`."""
     _last_grid_pane: int = 1

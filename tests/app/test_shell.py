@@ -245,3 +245,13 @@ async def test_a_palette_action_brings_its_pane_to_the_front(
         await pilot.pause()
         assert app.dashboard.current_pane == entry.number
         assert [p.number for p in app.dashboard.panes if p.display] == [entry.number]
+
+
+async def test_escape_does_not_send_a_maximized_pane_away(make_app: AppFactory) -> None:
+    app = make_app()
+    async with app.run_test(size=(160, 45)) as pilot:
+        await wait_connected(pilot)
+        last = app.dashboard.pane(PANES[-1].number)
+        await pilot.press(str(last.number), "escape")
+        await pilot.pause()
+        assert app.dashboard.maximized is last
