@@ -17,7 +17,7 @@ from jstui.nats.workers.member import MemberState
 from jstui.nats.workers.spec import Delay, MemberSettings, PoolMode
 from jstui.widgets.workers import WorkersPane
 from tests.app.conftest import AppFactory, screen_text, wait_connected, wait_until
-from tests.nats.test_monitor import External
+from tests.nats.test_observe import External
 
 
 def pane_of(app: JstuiApp) -> WorkersPane:
