@@ -21,6 +21,7 @@ from jstui.widgets.workers.pools import update_rows
 from jstui.widgets.workers.render import SHORT_MODE, PoolView
 
 POOL_KIND = "jstui pool"
+KIND_WIDTH = 18
 POOL_PREFIX = "pool:"
 """Row keys of jstui's pools; a discovered group's row key is its `GroupRef.key`."""
 
@@ -39,10 +40,11 @@ class GroupEntry:
 
 def pool_entry(view: PoolView) -> GroupEntry:
     pool = view.pool
-    title = f"{pool.deliver_group or pool.spec.queue}@{pool.spec.subject}"
+    queue = pool.deliver_group or pool.spec.queue
+    title = f"{pool.spec.subject}@{queue} ({SHORT_MODE[pool.spec.mode]})"
     return GroupEntry(
         key=f"{POOL_PREFIX}{pool.name}",
-        kind=f"{POOL_KIND} ({SHORT_MODE[pool.spec.mode]})",
+        kind=POOL_KIND,
         title=title,
         members=len(pool.members),
         delivered=pool.totals().delivered,
@@ -74,11 +76,13 @@ class GroupList(DataTable[Text]):
         self._title_width = 0
 
     def _ensure_columns(self) -> None:
-        title_width = max(20, (self.size.width or 80) - 22 - 8 - 11 - 8)
+        # what the fixed columns, the cell padding (2 per column) and a scrollbar leave
+        room = (self.size.width or 78) - KIND_WIDTH - 7 - 10 - 4 * 2 - 1
+        title_width = max(12, room)
         if title_width != self._title_width:
             self._title_width = title_width
             self.clear(columns=True)
-            self.add_column(Text("kind", style="bold"), key="kind", width=22)
+            self.add_column(Text("kind", style="bold"), key="kind", width=KIND_WIDTH)
             self.add_column(Text("group", style="bold"), key="title", width=title_width)
             self.add_column(Text("members".rjust(7), style="bold"), key="members", width=7)
             self.add_column(Text("delivered".rjust(10), style="bold"), key="delivered", width=10)

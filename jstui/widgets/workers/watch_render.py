@@ -64,7 +64,8 @@ def watch_columns(kind: GroupKind, width: int, cluster: bool) -> list[Column]:
     """The table's columns for a group of `kind` in a table `width` cells wide; the share bar
     takes the room left."""
     service = kind is GroupKind.SERVICE
-    columns = [Column("member", "member", 18 if width >= 100 else 14)]
+    wide = width >= 100
+    columns = [Column("member", "member", 18 if wide else 12)]
     if cluster:
         columns.append(Column("server", "server", 10))
     if service:
@@ -75,14 +76,14 @@ def watch_columns(kind: GroupKind, width: int, cluster: bool) -> list[Column]:
         ]
     else:
         columns += [
-            Column("subject", " subject", 24 if width >= 120 else 13),
+            Column("subject", " subject", 24 if width >= 120 else 12),
             Column("delivered", "delivered", 10, True),
         ]
     columns.append(Column("rate", "msg/s" if not service else "req/s", 8, True))
     tail = [
-        Column("first", "first", 7, True),
-        Column("last", "last", 7, True),
-        Column("state", " state", 13 if width >= 100 else 9),
+        Column("first", "first", 7 if wide else 6, True),
+        Column("last", "last", 7 if wide else 6, True),
+        Column("state", " state", 13 if wide else 9),
     ]
     used = sum(c.width for c in columns + tail) + 1
     bar = max(MIN_BAR, width - used - PCT)
@@ -165,7 +166,7 @@ def _ns_text(ns: int) -> str:
 def watch_summary(snapshot: WatchSnapshot, style: StyleOf) -> Text:
     """The line above the table: kind, group, members present, total, rate, source."""
     text = Text(no_wrap=True, overflow="ellipsis")
-    text.append("watching ", style=style("label"))
+    text.append("watching (not joined) ", style=style("label"))
     text.append(snapshot.ref.kind.value, style=style("label"))
     text.append(" ")
     text.append(sanitize(snapshot.ref.title, max_len=200), style="bold")
@@ -175,7 +176,6 @@ def watch_summary(snapshot: WatchSnapshot, style: StyleOf) -> Text:
     text.append(format_rate(sum(m.rate for m in present)), style="bold")
     if snapshot.source:
         text.append(f" \u00b7 via {sanitize(snapshot.source, max_len=60)}", style=style("muted"))
-    text.append(" \u00b7 not joined", style=style("muted"))
     return text
 
 
@@ -206,14 +206,14 @@ def watch_details(snapshot: WatchSnapshot, style: StyleOf) -> Text:
         line.append(format_count(consumer.ack_pending))
         line.append(" redelivered ", style=label)
         line.append(format_count(consumer.redelivered), style=warn if consumer.redelivered else "")
-        line.append(" waiting pulls ", style=label)
+        lines.append(line)
+        line = Text()
+        line.append("waiting pulls ", style=label)
         line.append(format_count(consumer.waiting))
         line.append(" ack floor ", style=label)
         line.append(format_count(consumer.ack_floor))
-        lines.append(line)
-        line = Text()
         if consumer.deliver_subject:
-            line.append("delivers to ", style=label)
+            line.append(" delivers to ", style=label)
             line.append(sanitize(consumer.deliver_subject, max_len=200))
             if consumer.deliver_group:
                 line.append(" group ", style=label)
@@ -221,10 +221,9 @@ def watch_details(snapshot: WatchSnapshot, style: StyleOf) -> Text:
             bound = " \u00b7 bound" if consumer.push_bound else " \u00b7 not bound"
             line.append(bound, style=muted)
         if consumer.filter_subjects:
-            line.append(" filter " if consumer.deliver_subject else "filter ", style=label)
+            line.append(" filter ", style=label)
             line.append(", ".join(sanitize(s, max_len=100) for s in consumer.filter_subjects))
-        if line.plain:
-            lines.append(line)
+        lines.append(line)
     for member in snapshot.members:
         if member.note and member.state is not WatchState.ACTIVE:
             line = Text()
