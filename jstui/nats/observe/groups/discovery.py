@@ -47,11 +47,16 @@ API_PAGE = 256
 
 
 def is_own(session: Session, conn: Connection) -> bool:
-    """The connection is jstui's own shared one (its pools are drawn by the pool view)."""
-    if not session.connected:
+    """The connection is jstui's own shared one (its pools are drawn by the pool view).
+
+    A connection id is unique per server only; the server is named by its name (`$SYS`) or by
+    its id (an HTTP `/connz` answer has no `server_name`), so either is accepted."""
+    if not session.connected or conn.cid != session.nc.client_id:
         return False
-    own_server = session.status.server_name
-    return conn.cid == session.nc.client_id and (not own_server or conn.server == own_server)
+    status = session.status
+    return conn.server in (status.server_name, status.server_id) or not (
+        status.server_name or status.server_id
+    )
 
 
 @dataclass(frozen=True)

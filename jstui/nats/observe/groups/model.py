@@ -56,23 +56,26 @@ class GroupRef:
     service: str = ""
     endpoint: str = ""
 
+    def _names(self) -> tuple[str, str, str]:
+        """The kind's key prefix and the two names that identify the group."""
+        if self.kind is GroupKind.CORE:
+            return "core", self.subject, self.queue
+        if self.kind is GroupKind.SERVICE:
+            return "srv", self.service, self.endpoint
+        return "js", self.stream, self.consumer
+
     @property
     def key(self) -> str:
-        """Unique and stable over polls."""
-        if self.kind is GroupKind.CORE:
-            return f"core:{self.subject}@{self.queue}"
-        if self.kind is GroupKind.SERVICE:
-            return f"srv:{self.service}/{self.endpoint}"
-        return f"js:{self.stream}/{self.consumer}"
+        """Unique and stable over polls: "core:SUBJECT@QUEUE", "js:STREAM/CONSUMER",
+        "srv:SERVICE/ENDPOINT"."""
+        prefix, first, second = self._names()
+        return f"{prefix}:{first}{'@' if prefix == 'core' else '/'}{second}"
 
     @property
     def title(self) -> str:
         """What the user reads (untrusted parts inside: sanitize)."""
-        if self.kind is GroupKind.CORE:
-            return f"{self.subject}@{self.queue}"
-        if self.kind is GroupKind.SERVICE:
-            return f"{self.service} · {self.endpoint}"
-        return f"{self.stream}/{self.consumer}"
+        prefix, first, second = self._names()
+        return first + {"core": "@", "srv": " · "}.get(prefix, "/") + second
 
 
 @dataclass(frozen=True)

@@ -1,10 +1,11 @@
 """`GroupWatch`: the live picture of one group, poll after poll, without joining it.
 
 A poll asks the sources the group's kind needs (see `GroupWatch`), turns what they say into
-sightings (`_Observed`: one member as one poll saw it), and folds them into the watch's history:
-rates from the previous poll, first/last seen, idle members, members that left (kept with their
-last counts), shares and fairness. The result is a frozen `WatchSnapshot`. Expected failures (a
-denied question, a consumer that is gone) become notes, never exceptions.
+sightings (`sighting`: a `WatchedMember` as one poll saw it, without rate, share or times), and
+folds them into the watch's history: rates from the previous poll, first/last seen, idle members,
+members that left (kept with their last counts), shares and fairness. The result is a frozen
+`WatchSnapshot`. Expected failures (a denied question, a consumer that is gone) become notes,
+never exceptions.
 """
 
 from __future__ import annotations
@@ -52,22 +53,6 @@ PULL_CAVEAT = (
 )
 
 
-@dataclass(frozen=True)
-class _Observed:
-    """One member as one poll saw it, before history (rate, first seen, idle) is applied."""
-
-    key: str
-    label: str
-    server: str
-    subject: str
-    client: str
-    delivered: int
-    state: WatchState = WatchState.ACTIVE
-    note: str = ""
-    errors: int = 0
-    average_ns: int = 0
-
-
 @dataclass
 class _History:
     member: WatchedMember
@@ -78,14 +63,34 @@ class _History:
     """Wall time its count was last seen growing (None: not since it was first seen)."""
 
 
-def _member_of(conn: Connection, sub: Subscription, **extra: Any) -> _Observed:
-    return _Observed(
-        key=f"{conn.key}/{sub.sid}",
-        label=conn.label,
-        server=conn.server,
-        subject=sub.subject,
-        client=conn.client,
-        delivered=sub.msgs,
+def sighting(
+    key: str,
+    label: str,
+    server: str,
+    subject: str,
+    client: str,
+    delivered: int,
+    *,
+    state: WatchState = WatchState.ACTIVE,
+    note: str = "",
+    errors: int = 0,
+    average_ns: int = 0,
+) -> WatchedMember:
+    """One member as one poll saw it: rate, share and times are filled in by the history."""
+    return WatchedMember(
+        key, label, server, subject, client, delivered, 0.0, 0.0, 0.0, 0.0, state, note,
+        errors, average_ns,
+    )  # fmt: skip
+
+
+def _member_of(conn: Connection, sub: Subscription, **extra: Any) -> WatchedMember:
+    return sighting(
+        f"{conn.key}/{sub.sid}",
+        conn.label,
+        conn.server,
+        sub.subject,
+        conn.client,
+        sub.msgs,
         **extra,
     )
 
@@ -123,7 +128,7 @@ class GroupWatch:
         self.ref = ref
         self._history: dict[str, _History] = {}
         self._polls = 0
-        self._orphans: list[_Observed] = []
+        self._orphans: list[WatchedMember] = []
         self._last_present = -1
         self._deliver_subject = ""
         self._consumer_seen: tuple[int, float] | None = None
@@ -141,7 +146,7 @@ class GroupWatch:
         at = self.session.clocks.wall()
         notes: list[str] = []
         consumer: ConsumerFigures | None = None
-        observed: list[_Observed] | None = []
+        observed: list[WatchedMember] | None = []
         source = ""
         try:
             if self.ref.kind is GroupKind.CORE:
@@ -221,7 +226,7 @@ class GroupWatch:
                 f"({self._own_delivered} delivered); they are in the pool view, not here"
             )
 
-    async def _core(self, notes: list[str]) -> tuple[list[_Observed], str]:
+    async def _core(self, notes: list[str]) -> tuple[list[WatchedMember], str]:
         subject, queue = self.ref.subject, self.ref.queue
         connections, source = await self._connections(notes, subject)
         observed = []
@@ -270,14 +275,14 @@ class GroupWatch:
 
     async def _push(
         self, consumer: ConsumerFigures, notes: list[str]
-    ) -> tuple[list[_Observed], str]:
+    ) -> tuple[list[WatchedMember], str]:
         deliver, group = consumer.deliver_subject, consumer.deliver_group
         if not deliver:
             notes.append("the consumer has no deliver subject now: it became a pull consumer")
             return [], ""
         self.ref = replace(self.ref, subject=deliver, queue=group)
         connections, source = await self._connections(notes, deliver)
-        observed: list[_Observed] = []
+        observed: list[WatchedMember] = []
         for conn in self._split_own(connections):
             for sub in conn.subscriptions:
                 if sub.subject != deliver:
@@ -309,7 +314,7 @@ class GroupWatch:
 
     def _find_orphans(
         self, connections: Sequence[Connection], consumer: ConsumerFigures
-    ) -> list[_Observed]:
+    ) -> list[WatchedMember]:
         """Subscriptions in the deliver group on an inbox that is not the consumer's deliver
         subject (nor another push consumer's): the deliver-group race of nats-py's
         `js.subscribe(queue=...)` (nats-notes §14); inbox subjects only, so that a core group that
@@ -335,7 +340,7 @@ class GroupWatch:
             and is_inbox(sub.subject)
         ]
 
-    async def _service(self, notes: list[str]) -> tuple[list[_Observed], str]:
+    async def _service(self, notes: list[str]) -> tuple[list[WatchedMember], str]:
         instances, note = await service_stats(self.session.nc, self.ref.service)
         if note:
             notes.append(note)
@@ -351,13 +356,13 @@ class GroupWatch:
             conn = self._instance_connections.get(instance.id)
             label = instance.label + (f" · {conn.label}" if conn is not None else "")
             observed.append(
-                _Observed(
-                    key=instance.id,
-                    label=label,
-                    server=conn.server if conn is not None else "",
-                    subject=endpoint.subject,
-                    client=conn.client if conn is not None else "",
-                    delivered=endpoint.num_requests,
+                sighting(
+                    instance.id,
+                    label,
+                    conn.server if conn is not None else "",
+                    endpoint.subject,
+                    conn.client if conn is not None else "",
+                    endpoint.num_requests,
                     note=endpoint.last_error and f"last error: {endpoint.last_error}",
                     errors=endpoint.num_errors,
                     average_ns=endpoint.average_ns,
@@ -383,7 +388,7 @@ class GroupWatch:
 
     def _snapshot(
         self,
-        observed: Sequence[_Observed] | None,
+        observed: Sequence[WatchedMember] | None,
         consumer: ConsumerFigures | None,
         notes: list[str],
         source: str,
@@ -413,7 +418,7 @@ class GroupWatch:
             at=at,
         )
 
-    def _fold(self, observed: Sequence[_Observed], at: float) -> list[WatchedMember]:
+    def _fold(self, observed: Sequence[WatchedMember], at: float) -> list[WatchedMember]:
         now = self.session.clocks.monotonic()
         total = sum(member.delivered for member in observed)
         rates: dict[str, float] = {}
@@ -441,21 +446,14 @@ class GroupWatch:
             if state is WatchState.ACTIVE and quiet > IDLE_SECONDS and others_got_some:
                 state = WatchState.IDLE
                 note = note or f"no message for {quiet:.0f} s"
-            watched = WatchedMember(
-                key=member.key,
-                label=member.label,
-                server=member.server,
-                subject=member.subject,
-                client=member.client,
-                delivered=member.delivered,
+            watched = replace(
+                member,
                 rate=rates[member.key],
                 share=member.delivered / total if total else 0.0,
                 first_seen=first_seen,
                 last_seen=at,
                 state=state,
                 note=note,
-                errors=member.errors,
-                average_ns=member.average_ns,
             )
             current.append(watched)
             self._history[member.key] = _History(
