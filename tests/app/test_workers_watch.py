@@ -193,4 +193,6 @@ async def test_watch_waits_for_a_group_that_is_not_there_yet(
                 pilot, lambda: pane.watch_pending is None, timeout=15, what="picked when it came"
             )
             assert pane.watcher.ref is not None and pane.watcher.ref.queue == f"{unique}late"
-            assert f"waiting for group {unique}late" not in screen_text(app)
+            await wait_until(
+                pilot, lambda: f"waiting for group {unique}late" not in screen_text(app)
+            )

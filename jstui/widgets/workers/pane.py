@@ -323,6 +323,7 @@ class WorkersPane(Pane):
             return
         self.watch_pending = None
         self.border_subtitle = ""
+        self._show_note()
         if len(refs) == 1:
             self.show_group(refs[0])
             return
