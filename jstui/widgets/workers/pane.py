@@ -120,7 +120,7 @@ class WorkersPane(Pane):
     POOL_ACTIONS = frozenset(
         {"generate", "add_member", "kill_member", "pause_member", "remove_member", "edit_member"}
     )
-    """Keys that act on a pool's members: offered while a pool is shown."""
+    """Keys that act on a pool's members: not offered while a watched group is shown."""
 
     COMPONENT_CLASSES: ClassVar[set[str]] = {
         "workers--bar",
@@ -374,9 +374,8 @@ class WorkersPane(Pane):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if not self.offers(action):
             return False
-        if action in self.POOL_ACTIONS and self.showing == "watch":
-            return None  # shown greyed: they act on jstui's pools only
-        return True
+        # The member keys act on jstui's pools: while a group is watched they are not offered.
+        return not (action in self.POOL_ACTIONS and self.showing == "watch")
 
     def _info(self, text: str) -> None:
         self.notify(sanitize(text, max_len=500), markup=False)

@@ -22,6 +22,7 @@ from jstui.widgets.workers.pools import ShownText, update_rows
 from jstui.widgets.workers.render import StyleOf
 from jstui.widgets.workers.watch_render import (
     clustered,
+    subjects_differ,
     watch_columns,
     watch_details,
     watch_rows,
@@ -98,9 +99,9 @@ class WatchPanel(Vertical):
             return
         table = self.query_one("#watch-table", DataTable)
         width = table.size.width or self.size.width or 78
-        cluster = clustered(snapshot)
-        columns = watch_columns(snapshot.ref.kind, width, cluster)
-        wanted = (snapshot.ref.kind, cluster, width)
+        cluster, subjects = clustered(snapshot), subjects_differ(snapshot)
+        columns = watch_columns(snapshot.ref.kind, width, cluster, subjects)
+        wanted = (snapshot.ref.kind, cluster, subjects, width)
         with self.app.batch_update():
             if self._columns_for != wanted:
                 self._columns_for = wanted

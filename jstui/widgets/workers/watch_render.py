@@ -60,12 +60,21 @@ def clustered(snapshot: WatchSnapshot) -> bool:
     return len({m.server for m in snapshot.members}) > 1
 
 
-def watch_columns(kind: GroupKind, width: int, cluster: bool) -> list[Column]:
-    """The table's columns for a group of `kind` in a table `width` cells wide; the share bar
-    takes the room left."""
+def subjects_differ(snapshot: WatchSnapshot) -> bool:
+    """Members subscribed to different subjects (an orphan, another filter): the subject column
+    is worth its room; when they all share one, the title or the consumer line says it."""
+    return len({m.subject for m in snapshot.members}) > 1
+
+
+def watch_columns(
+    kind: GroupKind, width: int, cluster: bool, subjects: bool = True
+) -> list[Column]:
+    """The table's columns for a group of `kind` in a table `width` cells wide (`cluster`: a
+    server column; `subjects`: a subject column); the share bar takes the room left."""
     service = kind is GroupKind.SERVICE
     wide = width >= 100
-    columns = [Column("member", "member", 18 if wide else 12)]
+    member_width = 18 if wide else 12 if subjects or cluster else 22
+    columns = [Column("member", "member", member_width)]
     if cluster:
         columns.append(Column("server", "server", 10))
     if service:
@@ -75,10 +84,9 @@ def watch_columns(kind: GroupKind, width: int, cluster: bool) -> list[Column]:
             Column("average", "avg", 8, True),
         ]
     else:
-        columns += [
-            Column("subject", " subject", 24 if width >= 120 else 12),
-            Column("delivered", "delivered", 10, True),
-        ]
+        if subjects:
+            columns.append(Column("subject", " subject", 24 if width >= 120 else 12))
+        columns.append(Column("delivered", "delivered", 10, True))
     columns.append(Column("rate", "msg/s" if not service else "req/s", 8, True))
     tail = [
         Column("first", "first", 7 if wide else 6, True),
