@@ -51,6 +51,9 @@ def short_subject(subject: str, width: int) -> str:
     if len(text) <= width or width < 3:
         return text[: max(width, 0)]
     head = (width - 1) // 2
+    first_token = text.find(".") + 1
+    if 0 < first_token <= width - 4:
+        head = first_token  # "_INBOX." whole, then as much of the tail as fits
     tail = width - 1 - head
     return f"{text[:head]}{ELLIPSIS}{text[-tail:]}"
 
@@ -76,12 +79,12 @@ def watch_columns(
     member_width = 18 if wide else 12 if subjects or cluster else 22
     columns = [Column("member", "member", member_width)]
     if cluster:
-        columns.append(Column("server", "server", 10))
+        columns.append(Column("server", "server", 10 if wide else 8))
     if service:
         columns += [
             Column("delivered", "requests", 9, True),
-            Column("errors", "errors", 7, True),
-            Column("average", "avg", 8, True),
+            Column("errors", "errors", 7 if wide else 6, True),
+            Column("average", "avg", 8 if wide else 7, True),
         ]
     else:
         if subjects:
@@ -93,6 +96,8 @@ def watch_columns(
         Column("last", "last", 7 if wide else 6, True),
         Column("state", " state", 13 if wide else 9),
     ]
+    if cluster and not wide:
+        tail = tail[1:]  # no room for when members were first seen
     used = sum(c.width for c in columns + tail) + 1
     bar = max(MIN_BAR, width - used - PCT)
     columns.append(Column("share", " share", bar + PCT))
