@@ -17,7 +17,7 @@ from textual.widgets import DataTable
 from jstui.format.text import sanitize
 from jstui.format.units import format_count
 from jstui.nats.observe.groups import GroupRef, GroupSummary
-from jstui.widgets.workers.pools import update_rows
+from jstui.widgets.workers.panel import update_rows
 from jstui.widgets.workers.render import SHORT_MODE, PoolView
 
 POOL_KIND = "jstui pool"

@@ -36,7 +36,8 @@ from jstui.nats.workers.pool import WorkerPool
 from jstui.nats.workers.spec import PoolSpec, parse_workers_option
 from jstui.widgets.base import Pane, PeriodicPoll
 from jstui.widgets.workers.groups import POOL_PREFIX, GroupEntry, GroupList, group_entry, pool_entry
-from jstui.widgets.workers.pools import PoolPanel, ShownText
+from jstui.widgets.workers.panel import ShownText
+from jstui.widgets.workers.pools import PoolPanel
 from jstui.widgets.workers.render import PoolView, empty_text
 from jstui.widgets.workers.watch import WatchPanel
 

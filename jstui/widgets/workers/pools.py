@@ -22,12 +22,9 @@ from typing import Any
 
 from rich.text import Text
 from textual import work
-from textual.app import ComposeResult
-from textual.containers import Vertical
 from textual.coordinate import Coordinate
 from textual.reactive import var
-from textual.widgets import DataTable, Static
-from textual.widgets.data_table import RowDoesNotExist
+from textual.widgets import DataTable
 
 from jstui.dialogs.confirm import ConfirmScreen
 from jstui.dialogs.worker_load import WorkerLoadScreen
@@ -38,12 +35,12 @@ from jstui.format.units import format_duration_short
 from jstui.nats.errors import JstuiError
 from jstui.nats.observe.groups.discovery import is_own
 from jstui.nats.observe.model import queue_members
-from jstui.nats.session import ConnectionState
 from jstui.nats.workers.load import LoadGenerator, LoadSpec, LoadState, default_task_subject
 from jstui.nats.workers.member import Member, MemberState
 from jstui.nats.workers.pool import WorkerPool
 from jstui.nats.workers.spec import MemberSettings, PoolMode, PoolSpec
-from jstui.widgets.base import Pane, PeriodicPoll
+from jstui.widgets.base import Pane
+from jstui.widgets.workers.panel import TablePanel, update_rows
 from jstui.widgets.workers.render import (
     FIXED,
     PCT,
@@ -55,85 +52,25 @@ from jstui.widgets.workers.render import (
     summary_text,
 )
 
-POLL_SECONDS = 1.0
 
-
-class ShownText:
-    """Static updates only when the text changed: an update re-renders (and re-lays out)."""
-
-    def __init__(self) -> None:
-        self._shown: dict[str, tuple[str, tuple[object, ...]]] = {}
-
-    def set(self, static: Static, text: Text) -> None:
-        key = (text.plain, tuple(text.spans))
-        if self._shown.get(static.id or "") != key:
-            self._shown[static.id or ""] = key
-            static.update(text)
-
-
-def update_rows(table: DataTable[Text], rows: dict[str, list[Text]]) -> None:
-    """Bring a keyed table to `rows`: new rows added, changed cells updated, nothing else
-    touched; when rows left or their order changed, rebuilt with the cursor on the same index."""
-    existing = [key.value for key in table.rows]
-    if existing != list(rows)[: len(existing)] or len(existing) > len(rows):
-        cursor = table.cursor_row
-        table.clear()
-        for key, cells in rows.items():
-            table.add_row(*cells, key=key)
-        if rows:
-            table.move_cursor(row=min(cursor, len(rows) - 1))
-        return
-    columns = list(table.columns)
-    for key, cells in rows.items():
-        if key not in existing:
-            table.add_row(*cells, key=key)
-            continue
-        try:
-            current = table.get_row(key)
-        except RowDoesNotExist:
-            continue
-        for column, old, new in zip(columns, current, cells, strict=False):
-            if old != new:
-                table.update_cell(key, column, new)
-
-
-class PoolPanel(Vertical):
+class PoolPanel(TablePanel):
     """jstui's pools (`views`) and the one shown (`current`), drawn and acted on."""
+
+    PREFIX = "workers"
+    POLL_DESCRIPTION = "worker pool poll"
 
     current: var[int] = var(0, init=False)
     """Index in `views` of the pool shown."""
 
     def __init__(self, pane: Pane, style: StyleOf, *, id: str | None = None) -> None:
-        super().__init__(id=id)
-        self.pane = pane
-        self._style_of = style
+        super().__init__(pane, style, id=id)
         self.views: list[PoolView] = []
         self.changed: Callable[[], None] = lambda: None
         """Called when a pool started or stopped (the pane refreshes its group list)."""
         self._columns_for: tuple[PoolMode, int, int] | None = None
-        self._texts = ShownText()
 
-    def compose(self) -> ComposeResult:
-        yield Static(id="workers-summary", markup=False)
-        table: DataTable[Text] = DataTable(
-            id="workers-table", cursor_type="row", cell_padding=0, zebra_stripes=False
-        )
-        yield table
-        yield Static(id="workers-details", markup=False)
-
-    def on_mount(self) -> None:
-        session = self.pane.session
-        self._poll = PeriodicPoll(
-            self,
-            POLL_SECONDS,
-            self._poll_shown_pool,
-            description="worker pool poll",
-            when=lambda: (
-                self.view is not None
-                and self.display
-                and session.status.state is ConnectionState.CONNECTED
-            ),
-        )
+    def has_subject(self) -> bool:
+        return self.view is not None
 
     async def on_unmount(self) -> None:
         # Delete the consumers jstui created before the connection goes (the app drains it next).
@@ -350,7 +287,7 @@ class PoolPanel(Vertical):
 
     # -- polling ---------------------------------------------------------------------------------
 
-    async def _poll_shown_pool(self) -> None:
+    async def poll_once(self) -> None:
         view = self.view
         if view is None:
             return
@@ -376,22 +313,19 @@ class PoolPanel(Vertical):
 
     def redraw(self) -> None:
         view = self.view
-        summary = self.query_one("#workers-summary", Static)
-        details = self.query_one("#workers-details", Static)
-        table = self.query_one("#workers-table", DataTable)
+        table = self.table
         if view is None:
-            self._texts.set(summary, Text())
-            self._texts.set(details, Text())
+            self.set_texts(Text(), Text())
             if table.row_count:
                 table.clear()
             return
         view.pool.tick()
         with self.app.batch_update():
-            self._texts.set(
-                summary, summary_text(view, self.current, len(self.views), self._style_of)
-            )
             self._draw_table(table, view)
-            self._texts.set(details, details_text(view, self._style_of))
+            self.set_texts(
+                summary_text(view, self.current, len(self.views), self._style_of),
+                details_text(view, self._style_of),
+            )
 
     def _ensure_columns(self, table: DataTable[Text], mode: PoolMode) -> tuple[int, int]:
         width = table.size.width or self.size.width or 76
