@@ -163,10 +163,23 @@ async def test_a_subscription_on_an_old_inbox_is_an_orphan(
             ack_policy=AckPolicy.NONE,
         ),
     )
+    # another stream's consumer with the same deliver group name, on another inbox
+    await session.jsm.add_stream(name=f"{unique}B", subjects=[f"{unique}B.>"])
+    neighbour = f"_INBOX.{unique}neighbour"
+    await session.jsm.add_consumer(
+        f"{unique}B",
+        ConsumerConfig(
+            durable_name="workers",
+            deliver_subject=neighbour,
+            deliver_group="workers",
+            ack_policy=AckPolicy.NONE,
+        ),
+    )
     bound = await nats.connect(nats_server.url, name="bound")
     orphan = await nats.connect(nats_server.url, name="orphan")
     try:
         await bound.subscribe(deliver, queue="workers")
+        await bound.subscribe(neighbour, queue="workers")
         await orphan.subscribe(stale, queue="workers")
         await bound.flush()
         await orphan.flush()
@@ -180,6 +193,7 @@ async def test_a_subscription_on_an_old_inbox_is_an_orphan(
                 break
             await asyncio.sleep(0.05)
             snapshot = await watch.poll()
+        assert len(snapshot.members) == 2  # not the neighbour consumer's member
         states = {m.label: m for m in snapshot.members}
         assert states["bound"].state is WatchState.ACTIVE and states["bound"].delivered == 10
         lost = states["orphan"]

@@ -77,15 +77,19 @@ async def test_an_external_core_group_is_watched_as_members_come_and_go(
         assert snapshot.members_total == 40 and snapshot.source == "monitoring endpoint"
         assert {m.label for m in snapshot.members} == {"first", "second"}
         assert {m.state for m in snapshot.members} == {WatchState.ACTIVE}
-        assert all(m.delivered > 0 for m in snapshot.members), snapshot
+        assert sorted(m.share for m in snapshot.members) == sorted(
+            m.delivered / 40 for m in snapshot.members
+        )
         assert snapshot.consumer is None
+        counts = {m.label: m.delivered for m in snapshot.members}
 
         await second.close()
         await late.subscribe(subject, queue="crew")
         await late.flush()
         snapshot = await watch.poll()
         by_label = {m.label: m for m in snapshot.members}
-        assert by_label["second"].state is WatchState.LEFT and by_label["second"].delivered > 0
+        assert by_label["second"].state is WatchState.LEFT
+        assert by_label["second"].delivered == counts["second"]  # its last count
         assert by_label["late"].state is WatchState.ACTIVE and by_label["late"].delivered == 0
         assert snapshot.members[-1].label == "second"  # present members first
         assert snapshot.members_total == by_label["first"].delivered
@@ -130,7 +134,8 @@ async def test_a_pull_consumer_shows_its_figures_and_no_members(
         )
         await puller.flush()
 
-        groups, _ = await discover_groups(session, observer)
+        groups, note = await discover_groups(session, observer)
+        assert note.startswith("core groups of this account only (for the whole server")
         found = [g for g in groups if g.ref.stream == unique]
         assert [(g.ref.kind, g.ref.consumer, g.ref.title) for g in found] == [
             (GroupKind.PULL, "pullers", f"{unique}/pullers")

@@ -23,7 +23,7 @@ from jstui.nats.errors import JstuiError
 from jstui.nats.observe.groups.model import GroupKind, GroupRef, GroupSummary, is_inbox
 from jstui.nats.observe.micro import ServiceInstance, service_stats
 from jstui.nats.observe.model import Connection
-from jstui.nats.observe.observer import Observer
+from jstui.nats.observe.observer import Observer, SourceKind
 from jstui.nats.session import Session
 
 __all__ = [
@@ -33,7 +33,6 @@ __all__ = [
     "core_groups",
     "discover_groups",
     "discovery_for",
-    "discovery_for_known",
     "is_own",
     "jetstream_problem",
 ]
@@ -160,12 +159,23 @@ class GroupDiscovery:
         )
         return summaries, "; ".join(dict.fromkeys(notes))
 
+    async def push_deliver_subjects(self) -> set[str]:
+        """The deliver subjects of every push consumer with a group, from the consumer listings
+        (remembered; refreshed as a discovery round would)."""
+        await self._jetstream([])
+        return set(self.deliver_subjects)
+
     async def _connections(self) -> tuple[Sequence[Connection], str]:
         try:
             view = await self.observer.connections()
         except JstuiError as error:
             return (), str(error)
-        return view.connections, (view.note if view.partial else "")
+        if view.source is SourceKind.ACCOUNT:
+            hint = self.observer.status.hint()
+            return view.connections, "core groups of this account only" + (
+                f" ({hint})" if hint else ""
+            )
+        return view.connections, (view.note if view.partial or not view.servers else "")
 
     async def _services(self, notes: list[str]) -> list[ServiceInstance]:
         try:
@@ -279,11 +289,6 @@ def _service_groups(instances: Sequence[ServiceInstance]) -> list[GroupSummary]:
 
 
 _DISCOVERIES: weakref.WeakKeyDictionary[Observer, GroupDiscovery] = weakref.WeakKeyDictionary()
-
-
-def discovery_for_known(observer: Observer) -> GroupDiscovery | None:
-    """The observer's discovery, when discovery ran for it (None otherwise)."""
-    return _DISCOVERIES.get(observer)
 
 
 def discovery_for(session: Session, observer: Observer) -> GroupDiscovery:

@@ -18,7 +18,7 @@ import nats.errors
 import nats.js.errors
 
 from jstui.nats.errors import JstuiError
-from jstui.nats.observe.groups.discovery import discovery_for_known, is_own, jetstream_problem
+from jstui.nats.observe.groups.discovery import discovery_for, is_own, jetstream_problem
 from jstui.nats.observe.groups.model import (
     ConsumerFigures,
     GroupKind,
@@ -134,9 +134,9 @@ class GroupWatch:
         self._consumer_seen: tuple[int, float] | None = None
         self._instance_connections: dict[str, Connection] = {}
         self._filter_refused = False
+        """The source refused `filter_subject`: ask for every connection and filter here."""
         self._everyone: Sequence[Connection] = ()
         """The last unfiltered answer, when the filter was refused (orphans are found in it)."""
-        """The source refused `filter_subject`: ask for every connection and filter here."""
         self._own_members = 0
         """jstui's own subscriptions in the group (its pools), left out of the members."""
         self._own_delivered = 0
@@ -184,9 +184,11 @@ class GroupWatch:
         if filter_subject and self._filter_refused:
             return await self._filtered_here(notes, filter_subject)
         view = await self.observer.connections(filter_subject=filter_subject)
-        if filter_subject and view.note and not view.servers:
-            self._filter_refused = True
-            return await self._filtered_here(notes, filter_subject)
+        if not view.servers and view.note:
+            if filter_subject and "filter" in view.note:
+                self._filter_refused = True
+                return await self._filtered_here(notes, filter_subject)
+            raise JstuiError(view.note)  # no server answered: keep the members as they were
         if view.note:
             notes.append(view.note)
         if view.partial and not view.note:
@@ -249,7 +251,7 @@ class GroupWatch:
             notes.append(f"consumer info: {jetstream_problem(error)}")
             return None
         config = info.config
-        delivered = info.delivered.consumer_seq or 0 if info.delivered else 0
+        delivered = (info.delivered.consumer_seq or 0) if info.delivered else 0
         now = self.session.clocks.monotonic()
         rate = 0.0
         if self._consumer_seen is not None and now > self._consumer_seen[1]:
@@ -295,14 +297,14 @@ class GroupWatch:
                     observed.append(_member_of(conn, sub, state=WatchState.OTHER_FILTER, note=note))
         present = len(observed)
         if self._filter_refused:  # every connection was fetched anyway
-            self._orphans = self._find_orphans(self._everyone, consumer)
+            self._orphans = await self._find_orphans(self._everyone, consumer)
         elif (
             self._polls % FULL_EVERY == 0
             or present != self._last_present
             or deliver != self._deliver_subject
         ):
             everyone, _ = await self._connections([], None)
-            self._orphans = self._find_orphans(everyone, consumer)
+            self._orphans = await self._find_orphans(everyone, consumer)
         self._last_present, self._deliver_subject = present, deliver
         self._own_note(notes)
         if self._orphans:
@@ -312,16 +314,25 @@ class GroupWatch:
             )
         return observed + self._orphans, source
 
-    def _find_orphans(
+    async def _find_orphans(
         self, connections: Sequence[Connection], consumer: ConsumerFigures
     ) -> list[WatchedMember]:
         """Subscriptions in the deliver group on an inbox that is not the consumer's deliver
-        subject (nor another push consumer's): the deliver-group race of nats-py's
-        `js.subscribe(queue=...)` (nats-notes §14); inbox subjects only, so that a core group that
-        happens to use the same queue name is not taken for one."""
-        discovery = discovery_for_known(self.observer)
-        others = set(discovery.deliver_subjects) if discovery is not None else set()
+        subject: the deliver-group race of nats-py's `js.subscribe(queue=...)` (nats-notes §14).
+        Inbox subjects only, so that a core group that happens to use the same queue name is not
+        taken for one; and not another push consumer's deliver subject (the tutorial's queue
+        name "workers" is often the deliver group of consumers on several streams)."""
         deliver, group = consumer.deliver_subject, consumer.deliver_group
+        candidates = [
+            (conn, sub)
+            for conn in connections
+            if not is_own(self.session, conn)
+            for sub in conn.subscriptions
+            if sub.queue == group and sub.subject != deliver and is_inbox(sub.subject)
+        ]
+        if not candidates:
+            return []
+        others = await discovery_for(self.session, self.observer).push_deliver_subjects()
         note = (
             f"subscribed to {{}}, but consumer {self.ref.consumer} delivers to "
             f"{short_inbox(deliver)}: it gets nothing. Give the consumer a fixed deliver subject "
@@ -331,13 +342,8 @@ class GroupWatch:
             _member_of(
                 conn, sub, state=WatchState.ORPHAN, note=note.format(short_inbox(sub.subject))
             )
-            for conn in connections
-            if not is_own(self.session, conn)
-            for sub in conn.subscriptions
-            if sub.queue == group
-            and sub.subject != deliver
-            and sub.subject not in others
-            and is_inbox(sub.subject)
+            for conn, sub in candidates
+            if sub.subject not in others
         ]
 
     async def _service(self, notes: list[str]) -> tuple[list[WatchedMember], str]:
