@@ -366,7 +366,7 @@ class WorkersPane(Pane):
             note.append(waiting_for + " (--watch)\n\n", style="bold")
         if self.discovered:
             note.append("No queue group, consumer or micro service seen. ", style="bold")
-            note.append(self._looked_at() + "\n\n", style=self._style("muted"))
+            note.append(self._looked_at() + "\n\n")
         note.append_text(empty_text())
         self._texts.set(self.query_one("#workers-empty", EmptyNote), note)
 
