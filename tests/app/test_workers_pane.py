@@ -265,6 +265,7 @@ async def test_read_only_refuses_pools_and_help_explains_the_picture(make_app: A
         titles = [c.title for c in pane_of(app).palette_commands()]  # only what is allowed
         assert "Workers: new pool" not in titles and "Workers: generate load" not in titles
         assert "Workers: stop pool" in titles
+        assert "Watch a group\u2026" in titles  # watching changes nothing: allowed
 
 
 async def test_bad_start_up_option_is_reported(make_app: AppFactory) -> None:

@@ -177,6 +177,12 @@ async def test_an_ambiguous_watch_name_opens_a_chooser(
                 what="the second group watched",
             )
             assert pane.watcher.ref is not None and pane.watcher.ref.subject == f"{unique}.b"
+            await pilot.press("left_square_bracket")  # [ steps to the entry above: the other one
+            await wait_until(
+                pilot,
+                lambda: pane.watcher.ref is not None and pane.watcher.ref.subject == f"{unique}.a",
+                what="[ steps to the other group",
+            )
 
 
 async def test_watch_waits_for_a_group_that_is_not_there_yet(

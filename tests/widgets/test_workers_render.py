@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from rich.style import Style
 
 from jstui.nats.observe.groups import (
@@ -229,3 +231,14 @@ def test_watch_texts_give_the_consumer_figures_and_the_notes() -> None:
     assert "but consumer workers delivers to _INBOX.O9" in details
     assert "source: system account" in details
     assert "\x1b" not in details
+
+
+def test_a_service_group_shows_requests_errors_and_average_time() -> None:
+    ref = GroupRef(GroupKind.SERVICE, "svc.echo", "q", service="svc", endpoint="echo")
+    member = replace(watched("i1", "svc.echo", 10), errors=2, average_ns=1_500_000)
+    snapshot = WatchSnapshot(ref, (member,), None, None, None, 10, (), "", 160.0)
+    columns = watch_columns(ref.kind, 78, cluster=False)
+    assert [c.label.strip() for c in columns][:4] == ["member", "requests", "errors", "avg"]
+    row = " ".join(str(cell) for cell in watch_rows(snapshot, columns, plain)["s/i1"])
+    assert "10" in row and "2" in row and "1.5ms" in row
+    assert "requests to members 10" in watch_details(snapshot, plain).plain
