@@ -155,6 +155,7 @@ class WorkersPane(Pane):
         self.watch_pending: str | None = None
         """A --watch NAME not resolved yet."""
         self._texts = ShownText()
+        self._discovery: PeriodicPoll | None = None
         self.group_list = GroupList(id="workers-groups")
         self.pools = PoolPanel(self, self._style, id="workers-pool")
         """jstui's own pools, and the pool view."""
@@ -185,6 +186,11 @@ class WorkersPane(Pane):
             ),
         )
         self._show_note()
+
+    def on_show(self) -> None:
+        # Brought to the front (small layout, maximized pane): look now, not up to 3 s later.
+        if self._discovery is not None:
+            self._discovery.wake()
 
     def _visible(self) -> bool:
         return self.app.screen is self.screen and self.region.area > 0
