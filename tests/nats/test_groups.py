@@ -312,3 +312,22 @@ async def test_a_refused_question_is_a_note_and_the_members_stay(
     finally:
         await worker.close()
         await observer.close()
+
+
+async def test_a_consumer_created_after_the_first_discovery_is_a_deliver_group(
+    session: Session, nats_server: EmbeddedServer, monitor_observer: Observer, unique: str
+) -> None:
+    """The stream list is remembered between rounds, but a new stream or consumer is seen at once:
+    its deliver subject must never show as a core group of its own."""
+    await discover_groups(session, monitor_observer)
+    await session.jsm.add_stream(name=unique, subjects=[f"{unique}.*"])
+    worker = await connect(nats_server, "worker")
+    try:
+        await worker.jetstream().subscribe(f"{unique}.*", queue="workers")
+        await worker.flush()
+        groups, _ = await discover_groups(session, monitor_observer)
+        mine = [(g.ref.kind, g.ref.title) for g in groups if g.ref.stream == unique]
+        assert mine == [(GroupKind.PUSH, f"{unique}/workers")]
+        assert not [g for g in groups if g.ref.kind is GroupKind.CORE and g.ref.queue == "workers"]
+    finally:
+        await worker.close()

@@ -105,9 +105,10 @@ class GroupDiscovery:
     """Discovery with a memory, so that a poll every few seconds stays cheap.
 
     Per round: one connections question, one `$SRV.STATS` gather (every instance of every micro
-    service at once, instead of `$SRV.PING` then one STATS per service), and consumer listings.
-    The stream list (with each stream's consumer count) is refreshed every `STREAMS_REFRESH`
-    seconds; consumers are listed only for streams that have some, at most
+    service at once, instead of `$SRV.PING` then one STATS per service), the account's JetStream
+    info (`$JS.API.INFO`: stream and consumer counts, ~300 B), and consumer listings. The stream
+    list (with each stream's consumer count) is refreshed when those counts change, or every
+    `STREAMS_REFRESH` seconds; consumers are listed only for streams that have some, at most
     `CONSUMER_LISTS_PER_ROUND` streams per round, round-robin, the others kept from earlier rounds.
     """
 
@@ -118,6 +119,8 @@ class GroupDiscovery:
         self._streams_at = -STREAMS_REFRESH
         self._consumers: dict[str, list[ConsumerGroup]] = {}
         self._cursor = 0
+        self._counts = (-1, -1)
+        """The account's stream and consumer counts when the streams were last listed."""
         self.deliver_subjects: dict[str, GroupRef] = {}
         """Every known push consumer's deliver subject, for orphan detection."""
 
@@ -190,7 +193,10 @@ class GroupDiscovery:
     async def _jetstream(self, notes: list[str]) -> list[ConsumerGroup]:
         now = self.session.clocks.monotonic()
         try:
-            if now - self._streams_at >= STREAMS_REFRESH:
+            account = await self.session.jsm.account_info()
+            counts = (account.streams, account.consumers)
+            if now - self._streams_at >= STREAMS_REFRESH or counts != self._counts:
+                self._counts = counts
                 self._streams = await self._list_streams()
                 self._streams_at = now
                 for gone in set(self._consumers) - set(self._streams):
