@@ -1,12 +1,13 @@
 """A picture of the Workers pane watching a core queue group it is not part of.
 
 Stable data: two worker programs (plain nats-py, named `worker-a` and `worker-b`, one queue
-subscription each on `my.subject.*` in group `workers`). Only worker-a is subscribed while the
-tutorial's five messages are published, so it has all five; worker-b joins afterwards and has
-none: the counts, shares and fairness are the same every run (a queue group spreads at random, so
-two members sharing the messages would not be). The clocks stand still (see conftest), so both
-were first and last seen "now" and every rate is 0/s. `--watch my.subject.*@workers` picks the
-group at start-up; the pane is then maximized (z).
+subscription each on `my.subject.*` in group `workers`), started once the tutorial's flow has
+moved the clocks on (see test_snapshots): so both are first and last seen "now", and every rate
+is 0/s. Only worker-a is subscribed while five tasks are published, so it has all five; worker-b
+joins afterwards and has none: the counts, shares and fairness are the same every run (a queue
+group spreads at random, so two members sharing the messages would not be).
+`--watch my.subject.*@workers` waits for the group and picks it when it appears; the pane is then
+maximized (z).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import sys
 from collections.abc import Iterator
 from typing import Any
 
+import nats
 import pytest
 from textual.pilot import Pilot
 
@@ -89,10 +91,23 @@ def test_watching_a_queue_group(
     (100%) and worker-b with 0, both active, seen now; fairness "-" (a member has none)."""
 
     async def run_before(pilot: Pilot[Any]) -> None:
-        workers.start("worker-a")
-        await tutorial_flow(pilot, stopped_clocks)
-        workers.start("worker-b")
+        await tutorial_flow(pilot, stopped_clocks)  # the clocks stand still from here on
+        workers.start("worker-a")  # (first seen after the clocks moved: "now", every run)
+        nc = await nats.connect(workers.url)
+        for n in range(1, 6):
+            await nc.publish("my.subject.work", f"Task {n}".encode())
+        await nc.drain()
         pane = pilot.app.query_one(WorkersPane)
+        await wait_until(
+            pilot,
+            lambda: (
+                pane.watcher.snapshot is not None
+                and [m.delivered for m in pane.watcher.snapshot.members] == [5]
+            ),
+            timeout=15,
+            what="worker-a watched with its five tasks",
+        )
+        workers.start("worker-b")
 
         def both_in() -> bool:
             snapshot = pane.watcher.snapshot
