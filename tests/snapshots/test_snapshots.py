@@ -48,6 +48,7 @@ from jstui.nats.feeds.feed import FeedState
 from jstui.nats.session import ConnectionState
 from jstui.widgets.feeds import FeedsPane
 from jstui.widgets.status import StatusLine
+from jstui.widgets.workers import WorkersPane
 from tests.app.conftest import screen_text, wait_until
 from tests.snapshots.conftest import PINNED_SERVER_VERSION, SnapshotApp, StoppedClocks
 from tests.snapshots.store_template import STREAM
@@ -154,6 +155,12 @@ async def tutorial_flow(
         pilot,
         lambda: stored in status.plain and "rtt 0.0 ms" in status.plain,
         what="status figures",
+    )
+    workers = app.dashboard.query_one(WorkersPane)  # on screen, it says what it looked at
+    await wait_until(
+        pilot,
+        lambda: workers.discovered or not workers.region.area,
+        what="the Workers pane's first look",
     )
     await _settle(pilot)
 

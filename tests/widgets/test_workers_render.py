@@ -2,8 +2,18 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from rich.style import Style
 
+from jstui.nats.observe.groups import (
+    ConsumerFigures,
+    GroupKind,
+    GroupRef,
+    WatchedMember,
+    WatchSnapshot,
+    WatchState,
+)
 from jstui.nats.observe.model import QueueMember, Subscription, connections_from_connz
 from jstui.nats.session import Session
 from jstui.nats.workers.member import Member, MemberState
@@ -23,6 +33,13 @@ from jstui.widgets.workers.render import (
     seq_line,
     share_bar,
     summary_text,
+)
+from jstui.widgets.workers.watch_render import (
+    short_subject,
+    watch_columns,
+    watch_details,
+    watch_rows,
+    watch_summary,
 )
 
 
@@ -134,3 +151,94 @@ def test_details_of_a_jetstream_pool_include_consumer_and_exactly_once() -> None
 
 def test_empty_text_says_how_to_start() -> None:
     assert "No worker pool yet." in empty_text().plain
+
+
+# -- the watch view ------------------------------------------------------------------------------
+
+HOSTILE = "evil\x1b[2J[red]x[/red]\u202e"
+
+
+def watched(
+    label: str, subject: str, delivered: int, state: WatchState = WatchState.ACTIVE, note: str = ""
+) -> WatchedMember:
+    return WatchedMember(
+        key=f"s/{label}",
+        label=label,
+        server="s",
+        subject=subject,
+        client="python3 2.16.0",
+        delivered=delivered,
+        rate=0.0,
+        share=delivered / 40,
+        first_seen=100.0,
+        last_seen=160.0,
+        state=state,
+        note=note,
+    )
+
+
+def make_snapshot() -> WatchSnapshot:
+    ref = GroupRef(GroupKind.PUSH, "_INBOX.O9", "workers", "orders", "workers")
+    figures = ConsumerFigures(
+        delivered=40, stream_seq=40, ack_floor=38, pending=5, ack_pending=2, redelivered=1,
+        waiting=0, rate=2.5, deliver_subject="_INBOX.O9", deliver_group="workers",
+        filter_subjects=("orders.*",), push_bound=True,
+    )  # fmt: skip
+    members = (
+        watched("a", "_INBOX.O9", 40),
+        watched(HOSTILE, "_INBOX.abcdefghijklmnopqrstuvwxyzXTi", 0, WatchState.ORPHAN,
+                "subscribed to _INBOX.\u2026XTi, but consumer workers delivers to _INBOX.O9"),
+    )  # fmt: skip
+    return WatchSnapshot(
+        ref, members, figures, None, None, 40, ("source: system account",), "system account", 160.0
+    )
+
+
+def test_short_subjects_keep_both_ends_and_are_sanitized() -> None:
+    assert short_subject("my.subject.*", 20) == "my.subject.*"
+    cut = short_subject("_INBOX.abcdefghijklmnopqrstuvwxyzXTi", 12)
+    assert len(cut) == 12 and cut.startswith("_INBOX") and cut.endswith("XTi")
+    assert "\x1b" not in short_subject("a\x1bb", 10)
+
+
+def test_watch_columns_fit_the_table() -> None:
+    for width in (78, 100, 158):
+        for kind in GroupKind:
+            for cluster in (False, True):
+                columns = watch_columns(kind, width, cluster)
+                assert sum(c.width for c in columns) <= width - 1, (width, kind, cluster)
+
+
+def test_watch_rows_sanitize_and_mark_the_orphan() -> None:
+    snapshot = make_snapshot()
+    columns = watch_columns(snapshot.ref.kind, 158, cluster=False)
+    rows = watch_rows(snapshot, columns, plain)
+    assert list(rows) == ["s/a", f"s/{HOSTILE}"]
+    orphan = " ".join(str(cell) for cell in rows[f"s/{HOSTILE}"])
+    assert "\x1b" not in orphan and "\u202e" not in orphan and "\u241b" in orphan
+    assert "orphan" in orphan and "1m" in orphan  # first seen 60 s before the poll
+    assert "40" in " ".join(str(cell) for cell in rows["s/a"])
+
+
+def test_watch_texts_give_the_consumer_figures_and_the_notes() -> None:
+    snapshot = make_snapshot()
+    summary = watch_summary(snapshot, plain).plain
+    assert "watching (not joined) deliver group orders/workers" in summary
+    details = watch_details(snapshot, plain).plain
+    assert "consumer delivered 40" in details and "pending 5" in details
+    assert "ack pending 2" in details and "redelivered 1" in details
+    assert "waiting pulls 0" in details and "ack floor 38" in details
+    assert "but consumer workers delivers to _INBOX.O9" in details
+    assert "source: system account" in details
+    assert "\x1b" not in details
+
+
+def test_a_service_group_shows_requests_errors_and_average_time() -> None:
+    ref = GroupRef(GroupKind.SERVICE, "svc.echo", "q", service="svc", endpoint="echo")
+    member = replace(watched("i1", "svc.echo", 10), errors=2, average_ns=1_500_000)
+    snapshot = WatchSnapshot(ref, (member,), None, None, None, 10, (), "", 160.0)
+    columns = watch_columns(ref.kind, 78, cluster=False)
+    assert [c.label.strip() for c in columns][:4] == ["member", "requests", "errors", "avg"]
+    row = " ".join(str(cell) for cell in watch_rows(snapshot, columns, plain)["s/i1"])
+    assert "10" in row and "2" in row and "1.5ms" in row
+    assert "requests to members 10" in watch_details(snapshot, plain).plain

@@ -1,75 +1,77 @@
-"""The Workers pane: worker pools inside jstui, and a live picture of how the work is spread.
+"""The Workers pane: jstui's own worker pools, and any group on the server watched from outside.
 
-One row per member (jstui's own, then members found outside jstui through the monitoring
-endpoint): a bar of its share of the messages handled, count and percentage, a sparkline of its
-rate, in-flight, acks, naks, redeliveries and state. Under the table: totals and fairness, the
-consumer's figures, the load generator's progress, the exactly-once check and external members.
+At the top, the group list (`groups.GroupList`): jstui's pools and every group `discover_groups`
+finds (core queue groups, JetStream deliver groups and pull consumers, micro-service endpoints),
+refreshed every few seconds by a `PeriodicPoll` while the pane is visible and connected. Below
+it, the entry under the list's cursor: a jstui pool in the pool view (`pools.PoolPanel`: members
+acted on with the pane's keys), any other group in the watch view (`watch.WatchPanel`: polled
+about once a second, never joined). Before anything shows, a note says what was looked at and
+how to start a pool or run workers.
 
-The message path never touches a widget: members bump counters, and a 4 Hz timer redraws the
-table (keyed rows, changed cells only) and the text under it, built by `render` (pure); consumer
-info and the monitoring endpoint are polled about once a second by a `PeriodicPoll`.
-
-The `--workers` pools start once connected; a JetStream pool whose stream does not exist yet
-waits for it (`wait_for_stream`), and the pane says "waiting for a stream on SUBJECT" meanwhile.
+`--workers` pools start once connected (a JetStream one waits for its stream, and the note says
+so); `--watch NAME` picks the matching group once the first discovery is in, brings the pane to
+the front, asks with a chooser when the name fits several groups, and waits for it otherwise.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-from collections.abc import Coroutine
 from functools import partial
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from rich.style import Style
 from rich.text import Text
-from textual import work
+from textual import on, work
 from textual.app import ComposeResult, SystemCommand
 from textual.binding import Binding, BindingType
-from textual.coordinate import Coordinate
 from textual.reactive import var
 from textual.widgets import DataTable, Static
-from textual.widgets.data_table import RowDoesNotExist
 
-from jstui.dialogs.confirm import ConfirmScreen
-from jstui.dialogs.worker_load import WorkerLoadScreen
-from jstui.dialogs.worker_member import WorkerMemberScreen
-from jstui.dialogs.worker_pool import WorkerPoolScreen
+from jstui.dialogs.group_chooser import GroupChooserScreen
 from jstui.format.text import sanitize
-from jstui.format.units import format_duration_short
 from jstui.nats.errors import JstuiError, SpecErrors
-from jstui.nats.observe.model import Connection, queue_members
+from jstui.nats.observe.groups import GroupRef, GroupSummary, discover_groups, match_groups
 from jstui.nats.session import ConnectionState, ConnectionStatus
 from jstui.nats.stream_lookup import wait_for_stream
-from jstui.nats.workers.load import LoadGenerator, LoadSpec, LoadState, default_task_subject
-from jstui.nats.workers.member import Member, MemberState
 from jstui.nats.workers.pool import WorkerPool
-from jstui.nats.workers.spec import MemberSettings, PoolMode, PoolSpec, parse_workers_option
+from jstui.nats.workers.spec import PoolSpec, parse_workers_option
 from jstui.widgets.base import Pane, PeriodicPoll
-from jstui.widgets.workers.render import (
-    FIXED,
-    PCT,
-    PoolView,
-    column_widths,
-    details_text,
-    empty_text,
-    pool_rows,
-    summary_text,
-)
+from jstui.widgets.workers.groups import POOL_PREFIX, GroupEntry, GroupList, group_entry, pool_entry
+from jstui.widgets.workers.panel import ShownText
+from jstui.widgets.workers.pools import PoolPanel
+from jstui.widgets.workers.render import PoolView, empty_text
+from jstui.widgets.workers.watch import WatchPanel
 
 REDRAW_HZ = 4
-POLL_SECONDS = 1.0
+DISCOVERY_SECONDS = 3.0
 
 
 class EmptyNote(Static, can_focus=True):
-    """What the pane says before any pool runs; focusable so the pane's keys work."""
+    """What the pane says while there is nothing to show; focusable so the pane's keys work."""
 
 
 class WorkersPane(Pane):
     PANE_TITLE = "Workers"
     PANE_HELP = (
-        "Workers runs pools of queue-group members inside jstui and draws how the messages are "
-        "spread among them. Press n to start a pool (a core queue group, a JetStream deliver "
+        "Workers lists every group that shares work on the server (core queue groups, JetStream "
+        "deliver groups and pull consumers, micro-service endpoints) and jstui's own worker "
+        "pools, and draws how the messages are spread among their members. The list at the top "
+        "is refreshed every few seconds; move its cursor (up/down, [ and ]) to choose what is "
+        "shown under it. w (or the palette's \u201cWatch a group\u2026\u201d) opens a chooser; "
+        "jstui --watch NAME opens the pane on a group at start-up (a queue group name, "
+        "SUBJECT@QUEUE, STREAM/CONSUMER or a micro service name).\n\n"
+        "Watching a group never joins it: jstui only asks the server. One row per member: its "
+        "connection name (or address and client library), the server holding it in a cluster, "
+        "its subscription's subject, what the server delivered to it since it connected, the "
+        "rate, its share, and when it was first and last seen. States: active, idle (nothing "
+        "lately), left (gone; its last counts stay), other filter, and orphan: a member of a "
+        "deliver group subscribed to another subject than the one the consumer delivers to gets "
+        "nothing, for ever (several js.subscribe(queue=...) starting at once race to set the "
+        "deliver subject; a fixed deliver subject avoids it). Under the table: the total and the "
+        "fairness, the consumer's figures (delivered, pending, ack pending, redelivered, waiting "
+        "pulls, ack floor), and notes. Pull consumers: the server does not say which client got "
+        "what, so only the consumer's figures show. Micro services: requests, errors and "
+        "average processing time per instance.\n\n"
+        "jstui's own pools: press n to start one (a core queue group, a JetStream deliver "
         "group, or JetStream pull members sharing one durable consumer), or start jstui with "
         "--workers SUBJECT; press g to publish tasks to it.\n\n"
         "Each row is a member. The bar and percentage are its share of the messages the pool "
@@ -78,8 +80,7 @@ class WorkersPane(Pane):
         "core pools: ok, failed and dropped), and its state. A killed member's in-flight column "
         "shows what it held when it died: \u21ba for JetStream (redelivered to the others after "
         "the ack wait), \u2717 for core (lost). Rows marked external are subscribers in the same "
-        "queue group on other connections, found through the server's monitoring endpoint; their "
-        "count is what the server delivered to them.\n\n"
+        "queue group on other connections; their count is what the server delivered to them.\n\n"
         "Under the table: tasks published, delivered, acked and outstanding; fairness as the "
         "max/min ratio of the counts (1.00 is perfectly even) and their coefficient of variation "
         "(0% is even), over the members still running; for JetStream pools the consumer's num "
@@ -98,7 +99,7 @@ class WorkersPane(Pane):
         "Keys act on the selected row: space pauses or resumes (a paused member finishes what "
         "it holds and takes nothing new), k kills, x removes, e changes its processing time and "
         "failure rate; a adds a member, s stops the pool (deleting the consumer jstui created), "
-        "[ and ] switch between pools."
+        "[ and ] switch between pools and groups."
     )
 
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -107,15 +108,20 @@ class WorkersPane(Pane):
         Binding("a", "add_member", "Add"),
         Binding("k", "kill_member", "Kill"),
         Binding("space", "pause_member", "Pause", key_display="space"),
+        Binding("w", "watch_group", "Watch"),
         Binding("x", "remove_member", "Remove member", show=False),
         Binding("e", "edit_member", "Edit member", show=False),
         Binding("s", "stop_pool", "Stop pool", show=False),
         Binding(
-            "left_square_bracket", "cycle_pool(-1)", "Previous pool", show=False, key_display="["
+            "left_square_bracket", "cycle_pool(-1)", "Previous group", show=False, key_display="["
         ),
-        Binding("right_square_bracket", "cycle_pool(1)", "Next pool", show=False, key_display="]"),
+        Binding("right_square_bracket", "cycle_pool(1)", "Next group", show=False, key_display="]"),
     ]
     CHANGING_ACTIONS = frozenset({"new_pool", "generate", "add_member"})
+    POOL_ACTIONS = frozenset(
+        {"generate", "add_member", "kill_member", "pause_member", "remove_member", "edit_member"}
+    )
+    """Keys that act on a pool's members: not offered while a watched group is shown."""
 
     COMPONENT_CLASSES: ClassVar[set[str]] = {
         "workers--bar",
@@ -132,83 +138,88 @@ class WorkersPane(Pane):
         "workers--label",
     }
 
-    current: var[int] = var(0, init=False)
-    """Index in `views` of the pool shown; [ and ] change it."""
     empty: var[bool] = var(True, toggle_class="-empty")
-    """No pool runs: the note on how to start one replaces the picture."""
+    """Nothing to list: the note on what was looked at replaces the picture."""
+    showing: var[str] = var("")
+    """What is shown under the list: "pool", "watch" or ""."""
 
     def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(id=id, classes=classes)
-        self.views: list[PoolView] = []
         self._startup_done = False
         self._waiting: dict[str, str] = {}
         """--workers options waiting for their stream, with what they wait for."""
-        self._columns_for: tuple[PoolMode, int, int] | None = None
-        self._shown: dict[str, tuple[str, tuple[object, ...]]] = {}
+        self.groups: list[GroupSummary] = []
+        """What the last discovery found."""
+        self.discovery_note = ""
+        self.discovered = False
+        self.watch_pending: str | None = None
+        """A --watch NAME not resolved yet."""
+        self._texts = ShownText()
+        self._discovery: PeriodicPoll | None = None
+        self.group_list = GroupList(id="workers-groups")
+        self.pools = PoolPanel(self, self._style, id="workers-pool")
+        """jstui's own pools, and the pool view."""
+        self.watcher = WatchPanel(self, self._style, id="workers-watch")
+        """The watch view: a group seen from outside."""
 
     # -- layout ------------------------------------------------------------------------------------
 
     def compose(self) -> ComposeResult:
-        yield Static(id="workers-summary", markup=False)
-        table: DataTable[Text] = DataTable(
-            id="workers-table", cursor_type="row", cell_padding=0, zebra_stripes=False
-        )
-        yield table
-        yield Static(id="workers-details", markup=False)
-        yield EmptyNote(empty_text(), id="workers-empty", markup=False)
+        yield self.group_list
+        yield EmptyNote(id="workers-empty", markup=False)
+        yield self.pools
+        yield self.watcher
 
     def on_mount(self) -> None:
         super().on_mount()
+        self.watch_pending = self.host.settings.watch
+        self.pools.changed = self._pools_changed
         self.set_interval(1 / REDRAW_HZ, self.redraw)
-        self._poll = PeriodicPoll(
+        self._discovery = PeriodicPoll(
             self,
-            POLL_SECONDS,
-            self._poll_shown_pool,
-            description="worker pool poll",
+            DISCOVERY_SECONDS,
+            self._discover,
+            description="group discovery",
             when=lambda: (
-                self.view is not None and self.session.status.state is ConnectionState.CONNECTED
+                self.session.status.state is ConnectionState.CONNECTED
+                and (self.watch_pending is not None or self._visible())
             ),
         )
+        self._show_note()
 
-    async def on_unmount(self) -> None:
-        # Delete the consumers jstui created before the connection goes (the app drains it next).
-        for view in self.views:
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(view.pool.stop(), 2.0)
+    def on_show(self) -> None:
+        # Brought to the front (small layout, maximized pane): look now, not up to 3 s later.
+        if self._discovery is not None:
+            self._discovery.wake()
 
-    # -- pools ----------------------------------------------------------------------------------
+    def _visible(self) -> bool:
+        return self.app.screen is self.screen and self.region.area > 0
 
-    def validate_current(self, index: int) -> int:
-        return max(0, min(index, len(self.views) - 1))
+    # -- pools -------------------------------------------------------------------------------------
 
-    def watch_current(self) -> None:
-        self.redraw()
+    @property
+    def views(self) -> list[PoolView]:
+        return self.pools.views
 
     @property
     def view(self) -> PoolView | None:
-        """The pool shown, with what the pane keeps beside it; None before any pool runs."""
-        return self.views[min(self.current, len(self.views) - 1)] if self.views else None
+        return self.pools.view
 
     @property
     def pool(self) -> WorkerPool | None:
-        view = self.view
+        view = self.pools.view
         return view.pool if view else None
 
     async def start_pool(self, spec: PoolSpec) -> WorkerPool:
-        """Start a pool and show it (the pool dialog calls this; errors keep the dialog open)."""
-        pool = WorkerPool(self.session, spec, name=self._pool_name(spec))
-        await pool.start()
-        self.views.append(PoolView(pool))
-        self.current = len(self.views) - 1
-        self.redraw()  # also when it was already the last index
-        return pool
+        return await self.pools.start_pool(spec)
 
-    def _pool_name(self, spec: PoolSpec) -> str:
-        names = {view.pool.name for view in self.views}
-        name, n = spec.queue, 2
-        while name in names:
-            name, n = f"{spec.queue}#{n}", n + 1
-        return name
+    def _pools_changed(self) -> None:
+        """A pool started or stopped: list it (or not) and show the current one."""
+        self.refresh_groups()
+        view = self.pools.view
+        if view is not None:
+            self.group_list.select(pool_entry(view).key)
+        self._show_selected()
 
     def connection_changed(self, status: ConnectionStatus) -> None:
         if status.state is ConnectionState.CONNECTED and not self._startup_done:
@@ -240,202 +251,183 @@ class WorkersPane(Pane):
             self.report_error(f"--workers {option}: {error}")
 
     def _show_waiting(self, option: str, text: str) -> None:
-        """Say, above the note shown before any pool runs, which --workers pool waits and why."""
+        """Say, above the note shown before anything runs, which --workers pool waits and why."""
         if text:
             self._waiting[option] = text
         else:
             self._waiting.pop(option, None)
+        self._show_note()
+
+    # -- groups ------------------------------------------------------------------------------------
+
+    async def _discover(self) -> None:
+        self.groups, self.discovery_note = await discover_groups(self.session, self.host.observer)
+        self.discovered = True
+        self.refresh_groups()
+        if self.watch_pending is not None:
+            self._resolve_watch(self.watch_pending)
+
+    def entries(self) -> list[GroupEntry]:
+        """jstui's pools first, then the groups seen on the server."""
+        return [pool_entry(view) for view in self.pools.views] + [
+            group_entry(summary) for summary in self.groups
+        ]
+
+    def refresh_groups(self) -> None:
+        entries = self.entries()
+        self.empty = not entries
+        self.group_list.show(entries)
+        self._show_note()
+        if not self.showing and entries:
+            self._show_selected()
+
+    @on(DataTable.RowHighlighted, "#workers-groups")
+    def _group_highlighted(self) -> None:
+        self._show_selected()
+
+    @on(DataTable.RowSelected, "#workers-groups")
+    def _group_chosen(self) -> None:
+        self._show_selected()
+        target = "#workers-table" if self.showing == "pool" else "#watch-table"
+        self.query_one(target, DataTable).focus()
+
+    def _show_selected(self) -> None:
+        """Show the entry under the group list's cursor below the list."""
+        key = self.group_list.selected_key
+        entry = self.group_list.entries.get(key or "")
+        if entry is None:
+            self.showing = ""
+        elif key and key.startswith(POOL_PREFIX):
+            names = [pool_entry(view).key for view in self.pools.views]
+            if key in names:
+                self.pools.current = names.index(key)
+            self.showing = "pool"
+            self.pools.redraw()
+        elif entry.ref is not None:
+            self.watcher.follow(entry.ref)
+            self.showing = "watch"
+
+    def watch_showing(self, showing: str) -> None:
+        self.set_class(showing == "pool", "-pool")
+        self.set_class(showing == "watch", "-watch")
+        self.refresh_bindings()
+
+    def show_group(self, ref: GroupRef) -> None:
+        """Show `ref` in the watch view and bring the pane to the front."""
+        entry = group_entry(GroupSummary(ref, 0, 0))
+        if entry.key not in self.group_list.entries:  # (chosen from a discovery since replaced)
+            self.groups.append(GroupSummary(ref, 0, 0))
+            self.refresh_groups()
+        self.group_list.select(entry.key)
+        self._show_selected()
+        self.post_message(self.ShowRequested(self))
+
+    def _resolve_watch(self, name: str) -> None:
+        """--watch NAME: one match is watched, several open the chooser, none keeps waiting."""
+        refs = match_groups(name, self.groups)
+        if not refs:
+            self._show_note()
+            return
+        self.watch_pending = None
+        self.border_subtitle = ""
+        self._show_note()
+        if len(refs) == 1:
+            self.show_group(refs[0])
+            return
+        chosen = [g for g in self.groups if g.ref in refs]
+        self.post_message(self.ShowRequested(self, then=partial(self._choose, name, chosen)))
+
+    def _choose(self, name: str, groups: list[GroupSummary]) -> None:
+        question = f"{name} fits {len(groups)} groups: which one?"
+        screen = GroupChooserScreen("Watch a group", question, groups)
+        self.app.push_screen(screen, self._chosen)
+
+    def _chosen(self, ref: GroupRef | None) -> None:
+        if ref is not None:
+            self.show_group(ref)
+
+    def action_watch_group(self) -> None:
+        if not self.groups:
+            self._info(f"No group seen yet. {self._looked_at()}")
+            return
+        question = "Groups seen on the server (watching never joins them):"
+        screen = GroupChooserScreen("Watch a group", question, self.groups)
+        self.app.push_screen(screen, self._chosen)
+
+    def _looked_at(self) -> str:
+        source = sanitize(self.host.observer.describe(), max_len=200)
+        note = sanitize(self.discovery_note, max_len=300)
+        return f"Looked at: {source}." + (f" {note}" if note else "")
+
+    def _show_note(self) -> None:
+        """The note under the list: --workers pools waiting, --watch waiting, what was looked at
+        and how to start a pool or run workers."""
         note = Text()
         for waiting, why in self._waiting.items():
             note.append(sanitize(f"--workers {waiting}: {why}", max_len=300), style="bold")
             note.append("\n\n")
+        if self.watch_pending is not None:
+            waiting_for = f"waiting for group {sanitize(self.watch_pending, max_len=100)}"
+            self.border_subtitle = waiting_for
+            note.append(waiting_for + " (--watch)\n\n", style="bold")
+        if self.discovered:
+            note.append("No queue group, consumer or micro service seen. ", style="bold")
+            note.append(self._looked_at() + "\n\n")
         note.append_text(empty_text())
-        self.query_one("#workers-empty", EmptyNote).update(note)
+        self._texts.set(self.query_one("#workers-empty", EmptyNote), note)
+
+    # -- actions -----------------------------------------------------------------------------------
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if not self.offers(action):
+            return False
+        # The member keys act on jstui's pools: while a group is watched they are not offered.
+        return not (action in self.POOL_ACTIONS and self.showing == "watch")
 
     def _info(self, text: str) -> None:
         self.notify(sanitize(text, max_len=500), markup=False)
 
-    def _selected_member(self) -> Member | None:
-        pool = self.pool
-        if pool is None:
-            self._info("No worker pool: press n to start one.")
-            return None
-        table = self.query_one("#workers-table", DataTable)
-        if table.row_count == 0:
-            return None
-        try:
-            key = table.coordinate_to_cell_key(Coordinate(table.cursor_row, 0)).row_key.value
-        except Exception:
-            return None
-        if key and key.startswith("m"):
-            member = pool.member(int(key[1:]))
-            if member is not None:
-                return member
-        if key and key.startswith("x"):
-            self._info("That is an external member: jstui can only watch it.")
-        return None
-
-    # -- actions ---------------------------------------------------------------------------------
-
-    def _writable(self, action: str) -> bool:
-        with self.reporting_errors():
-            self.session.check_writable(action)
-            return True
-        return False
-
     def action_new_pool(self) -> None:
-        if not self._writable("starting a worker pool"):
-            return
-        self.app.push_screen(WorkerPoolScreen(self.start_pool), self._pool_started)
-
-    def _pool_started(self, pool: WorkerPool | None) -> None:
-        if pool is not None:
-            self._info(f"Pool {pool.name} started: {pool.spec.describe()}, press g for load")
-            self.query_one("#workers-table", DataTable).focus()
+        self.pools.new_pool()
 
     def action_generate(self) -> None:
-        view = self.view
-        if view is None:
-            self._info("No worker pool: press n to start one.")
-            return
-        if not self._writable("publishing tasks"):
-            return
-        if view.generator is not None and view.generator.state is LoadState.RUNNING:
-            self._info("The load generator is still running for this pool.")
-            return
-        pool = view.pool
-        screen = WorkerLoadScreen(
-            default_task_subject(pool.spec.subject), jetstream=pool.spec.mode.jetstream
-        )
-        self.app.push_screen(screen, partial(self._load_chosen, view))
-
-    def _load_chosen(self, view: PoolView, spec: LoadSpec | None) -> None:
-        if spec is None:
-            return
-        if view.generator is not None:
-            view.published_before += view.generator.published
-        generator = LoadGenerator(self.session, spec, view.pool.ledger)
-        view.generator = generator
-        view.load_worker = self._run_load(generator)
-
-    @work(group="workers-load", exit_on_error=False, description="worker load generator")
-    async def _run_load(self, generator: LoadGenerator) -> None:
-        with self.reporting_errors(title="Load generator"):
-            await generator.run()
+        self.pools.generate()
 
     def action_add_member(self) -> None:
-        pool = self.pool
-        if pool is None:
-            self._info("No worker pool: press n to start one.")
-            return
-        self._act(self._add(pool))
-
-    async def _add(self, pool: WorkerPool) -> None:
-        member = await pool.add_member()
-        self._info(f"{member.name} joined pool {pool.name}")
+        self.pools.add_member()
 
     def action_remove_member(self) -> None:
-        member = self._selected_member()
-        if member is not None:
-            self._act(member.pool.remove_member(member))
+        self.pools.remove_member()
 
     def action_pause_member(self) -> None:
-        member = self._selected_member()
-        if member is not None:
-            self._act(member.toggle_pause())
+        self.pools.pause_member()
 
     def action_kill_member(self) -> None:
-        member = self._selected_member()
-        if member is None:
-            return
-        if member.state in (MemberState.KILLED, MemberState.STOPPED):
-            self._info(f"{member.name} is already {member.state.value}; space starts it again")
-            return
-        self._act(self._kill(member))
-
-    async def _kill(self, member: Member) -> None:
-        held = await member.kill()
-        pool = member.pool
-        if pool.spec.mode.jetstream:
-            wait = format_duration_short(pool.ack_wait)
-            self._info(
-                f"{member.name} killed holding {held} unacked: redelivered to the others after "
-                f"the ack wait ({wait})"
-            )
-        else:
-            self._info(f"{member.name} killed: {held} queued messages lost (core has no acks)")
+        self.pools.kill_member()
 
     def action_edit_member(self) -> None:
-        member = self._selected_member()
-        if member is None:
-            return
-        screen = WorkerMemberScreen(
-            member.name, member.settings, core=member.pool.spec.mode is PoolMode.CORE
-        )
-
-        def chosen(settings: MemberSettings | None) -> None:
-            if settings is not None:
-                member.set_settings(settings)
-                self._info(f"{member.name}: {settings.describe()}")
-
-        self.app.push_screen(screen, chosen)
+        self.pools.edit_member()
 
     def action_stop_pool(self) -> None:
-        view = self.view
-        if view is None:
-            self._info("No worker pool to stop.")
-            return
-        pool = view.pool
-        question = Text.assemble(
-            "Stop pool ",
-            (sanitize(pool.name), "bold"),
-            f" ({len(pool.members)} members)?",
-        )
-        if pool.created_consumer and not pool.spec.keep_consumer:
-            question.append("\nIts consumer ")
-            question.append(sanitize(pool.consumer_name), style="bold")
-            question.append(" is deleted; unacked messages stay in the stream.")
-        elif pool.spec.mode.jetstream:
-            question.append("\nThe consumer ")
-            question.append(sanitize(pool.consumer_name), style="bold")
-            question.append(" is kept.")
-
-        def confirmed(yes: bool | None) -> None:
-            if yes:
-                self._act(self._stop(view))
-
-        self.app.push_screen(
-            ConfirmScreen("Stop worker pool", question, confirm_label="Stop"), confirmed
-        )
-
-    async def _stop(self, view: PoolView) -> None:
-        if view.load_worker is not None:
-            view.load_worker.cancel()
-        if view.generator is not None:
-            view.generator.cancel_pending()
-        await view.pool.stop()
-        if view in self.views:
-            self.views.remove(view)
-            self.current = self.current  # clamped to the pools left
-        self._info(f"Pool {view.pool.name} stopped")
-        self.redraw()
+        self.pools.stop_pool()
 
     def action_cycle_pool(self, step: int) -> None:
-        if len(self.views) > 1:
-            self.current = (self.current + step) % len(self.views)
-
-    def _act(self, coro: Coroutine[Any, Any, None]) -> None:
-        self._run_action(coro)
-
-    @work(group="workers-action", exit_on_error=False, description="worker member action")
-    async def _run_action(self, coro: Coroutine[Any, Any, None]) -> None:
-        with self.reporting_errors():
-            await coro
-        self.redraw()
+        """[ and ]: the previous or next entry of the group list."""
+        table = self.group_list
+        if table.row_count > 1:
+            table.move_cursor(row=(table.cursor_row + step) % table.row_count)
 
     def palette_commands(self) -> list[SystemCommand]:
         return self.offered(
             [
+                (
+                    "watch_group",
+                    self.palette_command(
+                        "Watch a group\u2026",
+                        "Watch a queue group, consumer or service without joining it (w)",
+                        self.action_watch_group,
+                    ),
+                ),
                 (
                     "new_pool",
                     self.palette_command(
@@ -465,117 +457,19 @@ class WorkersPane(Pane):
             ]
         )
 
-    # -- polling ---------------------------------------------------------------------------------
-
-    def _is_own(self, connection: Connection) -> bool:
-        """jstui's own connection (its members are drawn from the pool itself)."""
-        status = self.session.status
-        return connection.cid == self.session.nc.client_id and (
-            not connection.server or connection.server == status.server_name
-        )
-
-    async def _poll_shown_pool(self) -> None:
-        view = self.view
-        if view is None:
-            return
-        pool = view.pool
-        await pool.refresh_consumer()
-        identity = pool.queue_identity()
-        if identity is None:
-            view.externals = []
-            view.external_note = "pull members are not queue subscribers: not visible"
-            return
-        try:
-            seen = await self.host.observer.connections(filter_subject=identity[0])
-            view.externals = queue_members(seen.connections, *identity, exclude=self._is_own)
-            view.external_note = seen.note if seen.partial else ""
-        except JstuiError as error:
-            view.externals = []
-            view.external_note = str(error)
-
     # -- drawing -----------------------------------------------------------------------------------
 
     def _style(self, name: str) -> Style:
         return self.get_component_rich_style(f"workers--{name}", partial=True)
 
     def redraw(self) -> None:
-        view = self.view
-        self.empty = view is None
-        summary = self.query_one("#workers-summary", Static)
-        details = self.query_one("#workers-details", Static)
-        table = self.query_one("#workers-table", DataTable)
-        if view is None:
-            self._set(summary, Text())
-            self._set(details, Text())
-            if table.row_count:
-                table.clear()
-            if table.has_focus:
-                self.query_one("#workers-empty").focus()
-            return
-        pool = view.pool
-        pool.tick()
-        with self.app.batch_update():
-            self._set(summary, summary_text(view, self.current, len(self.views), self._style))
-            self._draw_table(table, view)
-            self._set(details, details_text(view, self._style))
-
-    def _set(self, static: Static, text: Text) -> None:
-        """Update only when the text changed: an update re-renders (and re-lays out) the widget."""
-        key = (text.plain, tuple(text.spans))
-        if self._shown.get(static.id or "") != key:
-            self._shown[static.id or ""] = key
-            static.update(text)
-
-    # table
-
-    def _ensure_columns(self, table: DataTable[Text], mode: PoolMode) -> tuple[int, int]:
-        width = table.size.width or self.size.width or 76
-        bar_w, spark_w = column_widths(width)
-        wanted = (mode, bar_w, spark_w)
-        if self._columns_for == wanted:
-            return bar_w, spark_w
-        self._columns_for = wanted
-        table.clear(columns=True)
-        labels = ("ok", "fail", "drop") if mode is PoolMode.CORE else ("ack", "nak", "redl")
-
-        def right(label: str, width: int) -> Text:
-            return Text(label.rjust(width), style="bold")
-
-        table.add_column(Text("member"), key="name", width=FIXED["name"])
-        table.add_column(Text("share"), key="share", width=bar_w + PCT)
-        table.add_column(right("count", FIXED["count"]), key="count", width=FIXED["count"])
-        spark_label = f" last {spark_w}s" if spark_w >= 9 else " rate"
-        table.add_column(Text(spark_label), key="spark", width=spark_w + 1)
-        table.add_column(right("msg/s", FIXED["rate"]), key="rate", width=FIXED["rate"])
-        table.add_column(right("in-fl", FIXED["inflight"]), key="inflight", width=FIXED["inflight"])
-        table.add_column(right(labels[0], FIXED["ack"]), key="ack", width=FIXED["ack"])
-        table.add_column(right(labels[1], FIXED["nak"]), key="nak", width=FIXED["nak"])
-        table.add_column(right(labels[2], FIXED["redl"]), key="redl", width=FIXED["redl"])
-        table.add_column(Text(" state"), key="state", width=FIXED["state"])
-        return bar_w, spark_w
-
-    def _draw_table(self, table: DataTable[Text], view: PoolView) -> None:
-        bar_w, spark_w = self._ensure_columns(table, view.pool.spec.mode)
-        rows = pool_rows(view, bar_w, spark_w, self._style)
-        existing = [key.value for key in table.rows]
-        if existing != list(rows)[: len(existing)] or len(existing) > len(rows):
-            # members left (or pools switched): rebuild, keeping the cursor on the same row index
-            cursor = table.cursor_row
-            table.clear()
-            for key, cells in rows.items():
-                table.add_row(*cells, key=key)
-            if rows:
-                table.move_cursor(row=min(cursor, len(rows) - 1))
-            return
-        columns = list(table.columns)
-        for key, cells in rows.items():
-            if key not in existing:
-                table.add_row(*cells, key=key)
-                continue
-            try:
-                current = table.get_row(key)
-            except RowDoesNotExist:
-                continue
-            for column, old, new in zip(columns, current, cells, strict=False):
-                if old != new:
-                    table.update_cell(key, column, new)
+        """The 4 Hz timer: the pools' rows in the list and the pool shown move with every
+        message; the watch view redraws on its own poll."""
+        if self.pools.views:
+            self.group_list.show(self.entries())
+        if self.showing == "pool":
+            self.pools.redraw()
+        note = self.query_one("#workers-empty", EmptyNote)
+        focused = self.screen.focused
+        if self.empty and focused not in (None, note) and self in focused.ancestors:
+            note.focus()  # the focused widget was hidden: keep the pane's keys working
