@@ -135,7 +135,7 @@ async def test_a_pull_consumer_shows_its_figures_and_no_members(
         await puller.flush()
 
         groups, note = await discover_groups(session, observer)
-        assert note.startswith("core groups of this account only (for the whole server")
+        assert note.startswith("Other accounts' groups are not visible; for the whole server")
         found = [g for g in groups if g.ref.stream == unique]
         assert [(g.ref.kind, g.ref.consumer, g.ref.title) for g in found] == [
             (GroupKind.PULL, "pullers", f"{unique}/pullers")

@@ -165,6 +165,7 @@ class WorkersPane(Pane):
     # -- layout ------------------------------------------------------------------------------------
 
     def compose(self) -> ComposeResult:
+        yield Static(id="workers-waiting", markup=False)
         yield self.group_list
         yield EmptyNote(id="workers-empty", markup=False)
         yield self.pools
@@ -251,12 +252,17 @@ class WorkersPane(Pane):
             self.report_error(f"--workers {option}: {error}")
 
     def _show_waiting(self, option: str, text: str) -> None:
-        """Say, above the note shown before anything runs, which --workers pool waits and why."""
+        """Say, above the group list, which --workers pool waits and why (whatever else shows)."""
         if text:
             self._waiting[option] = text
         else:
             self._waiting.pop(option, None)
-        self._show_note()
+        lines = Text("\n").join(
+            Text(sanitize(f"--workers {waiting}: {why}", max_len=300), style="bold")
+            for waiting, why in self._waiting.items()
+        )
+        self.query_one("#workers-waiting", Static).update(lines)
+        self.set_class(bool(self._waiting), "-waiting")
 
     # -- groups ------------------------------------------------------------------------------------
 
@@ -360,12 +366,9 @@ class WorkersPane(Pane):
         return f"Looked at: {source}." + (f" {note}" if note else "")
 
     def _show_note(self) -> None:
-        """The note under the list: --workers pools waiting, --watch waiting, what was looked at
-        and how to start a pool or run workers."""
+        """The note shown when no group is seen: --watch waiting, what was looked at and how to
+        start a pool or run workers."""
         note = Text()
-        for waiting, why in self._waiting.items():
-            note.append(sanitize(f"--workers {waiting}: {why}", max_len=300), style="bold")
-            note.append("\n\n")
         if self.watch_pending is not None:
             waiting_for = f"waiting for group {sanitize(self.watch_pending, max_len=100)}"
             self.border_subtitle = waiting_for

@@ -175,8 +175,8 @@ class GroupDiscovery:
             return (), str(error)
         if view.source is SourceKind.ACCOUNT:
             hint = self.observer.status.hint()
-            return view.connections, "core groups of this account only" + (
-                f" ({hint})" if hint else ""
+            return view.connections, "Other accounts' groups are not visible" + (
+                f"; {hint}." if hint else "."
             )
         return view.connections, (view.note if view.partial or not view.servers else "")
 
