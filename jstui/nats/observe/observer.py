@@ -386,11 +386,7 @@ class Observer:
         if self.sees_servers or await self._system_ready():
             answers, source, note = await self.server_data("CONNZ", options)
             if source is not None:
-                connections = [
-                    conn
-                    for answer in answers
-                    for conn in connections_from_connz(answer.data, answer.server)
-                ]
+                connections = await _parse_connections(answers)
                 if filter_subject:  # HTTP ignores the filter; without the account, $SYS too
                     connections = [
                         conn
@@ -471,6 +467,24 @@ class Observer:
         if self.status.monitor_ok:
             return "monitoring: " + ", ".join(client.shown_url for client in self._monitors)
         return "this account only ($SYS.REQ.ACCOUNT.PING.CONNZ)"
+
+
+PARSE_IN_THREAD_CONNECTIONS = 200
+"""Above this many connections the answers are turned into models in a worker thread: 1,000
+take ~16 ms of Python, which the GIL then hands back to the event loop every few ms instead of
+holding the loop for all of it."""
+
+
+async def _parse_connections(answers: Sequence[ServerData]) -> list[Connection]:
+    def parse() -> list[Connection]:
+        return [
+            conn
+            for answer in answers
+            for conn in connections_from_connz(answer.data, answer.server)
+        ]
+
+    count = sum(len(answer.data.get("connections") or ()) for answer in answers)
+    return await asyncio.to_thread(parse) if count > PARSE_IN_THREAD_CONNECTIONS else parse()
 
 
 def _with_jetstream(summary: ServerSummary, js: JetStreamServer) -> ServerSummary:

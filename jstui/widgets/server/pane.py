@@ -50,6 +50,7 @@ from jstui.widgets.server.render import (
     server_counters,
     sources_text,
 )
+from jstui.widgets.table import LiveTable
 
 SERVERS_POLL_SECONDS = 2.0
 CONNECTIONS_POLL_SECONDS = 2.0
@@ -129,7 +130,7 @@ class ServerPane(Pane):
     def compose(self) -> ComposeResult:
         yield Static(id="server-sources", markup=False)
         yield Static(id="server-note", markup=False)
-        servers: DataTable[Text] = DataTable(
+        servers: LiveTable[Text] = LiveTable(
             id="servers-table", cursor_type="row", zebra_stripes=True
         )
         for column in SERVER_COLUMNS:
@@ -138,7 +139,7 @@ class ServerPane(Pane):
         yield Static(id="server-cluster", markup=False)
         yield Static(id="connections-heading", markup=False)
         yield Input(placeholder="filter: name, address, client, account", id="connections-filter")
-        connections: DataTable[Text] = DataTable(
+        connections: LiveTable[Text] = LiveTable(
             id="connections-table", cursor_type="row", zebra_stripes=True
         )
         for column in CONNECTION_COLUMNS:
@@ -171,12 +172,12 @@ class ServerPane(Pane):
         return self.host.observer
 
     @property
-    def servers_table(self) -> DataTable[Text]:
-        return self.query_one("#servers-table", DataTable)
+    def servers_table(self) -> LiveTable[Text]:
+        return self.query_one("#servers-table", LiveTable)
 
     @property
-    def connections_table(self) -> DataTable[Text]:
-        return self.query_one("#connections-table", DataTable)
+    def connections_table(self) -> LiveTable[Text]:
+        return self.query_one("#connections-table", LiveTable)
 
     def _now(self) -> float:
         return self.session.clocks.wall()
@@ -274,7 +275,7 @@ class ServerPane(Pane):
 
     async def _diff(
         self,
-        table: DataTable[Text],
+        table: LiveTable[Text],
         shown: dict[str, tuple[str, ...]],
         wanted: dict[str, tuple[str, ...]],
         columns: Sequence[Column],
@@ -299,6 +300,7 @@ class ServerPane(Pane):
                 for key in gone[start : start + APPLY_SLICE]:
                     table.remove_row(key)
                     del shown[key]
+                updates: list[tuple[str, str, Text]] = []
                 for key, cells in changed[start : start + APPLY_SLICE]:
                     old = shown.get(key)
                     if old is None:
@@ -306,15 +308,14 @@ class ServerPane(Pane):
                             *(build(key, i, value) for i, value in enumerate(cells)), key=key
                         )
                     else:
-                        for index, (before, after) in enumerate(zip(old, cells, strict=True)):
-                            if before != after:
-                                table.update_cell(
-                                    key,
-                                    columns[index].key,
-                                    build(key, index, after),
-                                    update_width=False,
-                                )
+                        updates += [
+                            (key, columns[index].key, build(key, index, after))
+                            for index, (before, after) in enumerate(zip(old, cells, strict=True))
+                            if before != after
+                        ]
                     shown[key] = cells
+                # only the changed rows are drawn again (DataTable.update_cell redraws all)
+                table.update_cells(updates)
 
     # -- connections ---------------------------------------------------------------------------
 
