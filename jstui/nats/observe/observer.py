@@ -75,7 +75,7 @@ class ObserverStatus:
         "--system-context)"
     )
     system_ok: bool = False
-    account: str = "not tried yet"
+    account: str = "not asked yet"
     account_ok: bool | None = None
 
     def hint(self) -> str:
@@ -190,6 +190,8 @@ class Observer:
             await asyncio.gather(
                 self._find_monitors(), self._connect_system(), self._find_account()
             )
+            if self.sees_servers and self.status.account_ok is None:
+                self.status.account = "not needed: a wider source answers"
 
     async def _find_account(self) -> None:
         """The app's account (`$SYS.REQ.USER.INFO`, which any user may ask), for the filters."""
@@ -229,7 +231,7 @@ class Observer:
             if isinstance(answer, dict)
         ]
         failed = [
-            f"{client.shown_url}: {answer}"
+            str(answer)  # MonitorError: its text names the URL
             for client, answer in zip(clients, answers, strict=True)
             if not isinstance(answer, dict)
         ]
@@ -243,7 +245,7 @@ class Observer:
             self.status.monitor = (
                 f"found at {shown} (probed)"
                 if found
-                else f"not found on port 8222 of the server's host ({failed[0]})"
+                else f"not found on port 8222 of the server's host: {failed[0]}"
             )
         elif found:
             self.status.monitor = shown + (
