@@ -24,6 +24,7 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Static, TextArea
 
+from jstui.dialogs.message_detail import aligned_rows
 from jstui.dialogs.publish import PublishScreen
 from jstui.dialogs.stream_browser import render_message
 from jstui.format.payload import PayloadView, next_view, pretty_json
@@ -45,17 +46,6 @@ def _iso(moment: float) -> str:
         .isoformat(timespec="milliseconds")
         .replace("+00:00", "Z")
     )
-
-
-def _rows_text(rows: list[tuple[str, str]]) -> Text:
-    """Aligned ``name  value`` lines; values must be sanitized already."""
-    width = max(len(name) for name, _ in rows)
-    text = Text()
-    for name, value in rows:
-        text.append(f"{name.rjust(width)}  ", style="bold")
-        text.append(f"{value}\n")
-    text.rstrip()
-    return text
 
 
 def advisory_rows(advisory: Advisory) -> list[tuple[str, str]]:
@@ -112,7 +102,7 @@ class AdvisoryDetailScreen(ModalScreen[None]):
         with Vertical(classes="dialog detail-dialog advisory-detail") as box:
             box.border_title = f"Advisory #{self.advisory.index:,}"
             with VerticalScroll(id="detail-top"):
-                yield Static(_rows_text(advisory_rows(self.advisory)), id="detail-meta")
+                yield Static(aligned_rows(advisory_rows(self.advisory)), id="detail-meta")
             yield Static(Text("JSON"), id="detail-payload-title")
             yield TextArea(self.json_text, id="detail-payload", read_only=True, compact=True)
             with Horizontal(classes="dialog-buttons detail-buttons"):
@@ -179,7 +169,7 @@ class DeadLetterDetailScreen(ModalScreen[None]):
             ("deliveries", "-" if letter.deliveries is None else format_count(letter.deliveries)),
             ("received", _iso(letter.received)),
         ]
-        return _rows_text(rows)
+        return aligned_rows(rows)
 
     def _original_text(self) -> Text:
         original = self.original

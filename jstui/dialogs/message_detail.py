@@ -89,6 +89,11 @@ def metadata_text(message: FeedMessage, feed: Feed | None = None) -> Text:
         answered = feed.acks.get(message.index)
         if answered is not None:
             rows.append(("answered", answered.value))
+    return aligned_rows(rows)
+
+
+def aligned_rows(rows: list[tuple[str, str]]) -> Text:
+    """Aligned ``name  value`` lines, names right-aligned in bold; values sanitized already."""
     width = max(len(name) for name, _ in rows)
     text = Text()
     for name, value in rows:
