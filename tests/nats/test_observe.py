@@ -232,15 +232,20 @@ async def test_gather_stops_at_the_expected_count_and_says_no_responders(session
     assert nobody.no_responders and not nobody.replies
 
 
-async def test_system_source_sees_every_connection_and_the_server(
-    session: Session, nats_server: EmbeddedServer
-) -> None:
+async def system_observer(session: Session, server: EmbeddedServer) -> Observer:
+    """An observer with the server's system user, started."""
     system = SystemConnection(
-        [nats_server.url],
-        {"user": nats_server.system_user, "password": nats_server.system_password},
+        [server.url], {"user": server.system_user, "password": server.system_password}
     )
     observer = Observer(session, system=system)
     await observer.start()
+    return observer
+
+
+async def test_system_source_sees_every_connection_and_the_server(
+    session: Session, nats_server: EmbeddedServer
+) -> None:
+    observer = await system_observer(session, nats_server)
     try:
         assert observer.status.system_ok, observer.status.system
         seen = await observer.connections()
@@ -318,12 +323,7 @@ async def test_a_subject_filter_through_the_system_account_names_the_account(
 ) -> None:
     await nc.subscribe(f"{unique}.jobs", queue="crew")
     await nc.flush()
-    system = SystemConnection(
-        [nats_server.url],
-        {"user": nats_server.system_user, "password": nats_server.system_password},
-    )
-    observer = Observer(session, system=system)
-    await observer.start()
+    observer = await system_observer(session, nats_server)
     try:
         assert observer.account == "$G"
         seen = await observer.connections(filter_subject=f"{unique}.jobs")
