@@ -4,8 +4,9 @@ consumer, or a jstui JetStream pool): `ConsumerDeadLetters`.
 Data flow: the app's one `DeadLetters` collects the account's max-deliveries and terminated
 advisories on the message path; a view names its consumer with `show(stream, consumer)` (or
 `show(None)` for a core group or a service: no line at all) and asks for `line(style)` whenever
-it draws. The deque is read, and the line rebuilt, only when the watch's dead-letter counter,
-the consumer shown or the originals read changed, so a 4 Hz redraw costs a tuple comparison.
+it draws. The deque is read only when the watch's dead-letter counter or the consumer shown
+changed, and the line rebuilt only when that or the originals read of the few it lists changed,
+so a 4 Hz redraw costs a few dictionary look-ups.
 The view's own poll (never the message path) calls `fetch()`, which reads the missing originals
 of the newest few (at most `DEAD_LETTERS_SHOWN` reads, by sequence, without consuming).
 """
@@ -36,7 +37,6 @@ class ConsumerDeadLetters:
         self._read_for: tuple[object, ...] | None = None
         self._line_for: tuple[object, ...] | None = None
         self._line: Text | None = None
-        self._fetches = 0
 
     def show(self, stream: str | None, consumer: str = "") -> None:
         """Follow the dead letters of `stream`/`consumer` from now on; None: of nothing."""
@@ -70,7 +70,9 @@ class ConsumerDeadLetters:
         self.refresh()
         if self.target is None:
             return None
-        wanted = (self._read_for, self._fetches, self.letters.watch.started)
+        # the originals may also have been read by the Events pane or the detail dialog
+        read = tuple(self.letters.cached_original(letter) is not None for letter in self._shown())
+        wanted = (self._read_for, read, self.letters.watch.started)
         if wanted != self._line_for or self._line is None:
             self._line_for = wanted
             self._line = dead_letters_text(
@@ -86,13 +88,14 @@ class ConsumerDeadLetters:
         other than about one message (the server away) stops here and is tried next time."""
         self.refresh()
         missing = [
-            letter
-            for letter in self.held[-DEAD_LETTERS_SHOWN:]
-            if self.letters.cached_original(letter) is None
+            letter for letter in self._shown() if self.letters.cached_original(letter) is None
         ]
         if not missing:
             return
         with contextlib.suppress(JstuiError):  # the line keeps its "…"; the next poll tries again
             for letter in missing:
                 await self.letters.original(letter)
-        self._fetches += 1
+
+    def _shown(self) -> list[DeadLetter]:
+        """The dead letters the line lists (the newest few)."""
+        return self.held[-DEAD_LETTERS_SHOWN:]
