@@ -10,6 +10,7 @@ from typing import Any
 from nats.aio.client import Client
 from nats.aio.msg import Msg
 from nats.js.api import AckPolicy, ConsumerConfig, StreamConfig
+from nats.js.client import JetStreamContext
 from textual.pilot import Pilot
 
 from jstui.app import JstuiApp
@@ -30,9 +31,24 @@ def pane_of(app: JstuiApp) -> WorkersPane:
     return pane
 
 
-async def _open_newest(pilot: Pilot[Any], pane: WorkersPane) -> None:
-    """D offered (footer) and opening the newest dead letter with its original payload."""
+async def _dead_letter_shown_and_opened(
+    pilot: Pilot[Any], pane: WorkersPane, js: JetStreamContext, subject: str
+) -> None:
+    """None shown and D not offered; one message every member naks, shown with its payload
+    (sanitized) within seconds; D opens it with the original."""
     app = pilot.app
+    assert isinstance(app, JstuiApp)
+    await wait_until(pilot, lambda: "dead letters none" in screen_text(app))
+    assert pane.check_action("open_dead_letter", ()) is False  # no D without one
+    await js.publish(subject, PAYLOAD)
+    await wait_until(
+        pilot,
+        lambda: (
+            "dead letters 1 (max deliveries 1, terminated 0): seq 1 " + SHOWN in screen_text(app)
+        ),
+        what="the dead letter with its payload",
+    )
+    assert "\x1b" not in screen_text(app)
     assert pane.check_action("open_dead_letter", ()) is True
     pane.focus()
     await pilot.press("D")
@@ -50,7 +66,7 @@ async def test_a_watched_deliver_group_shows_its_dead_letter_and_d_opens_it(
 ) -> None:
     js = nc.jetstream()
     await js.add_stream(StreamConfig(name=unique, subjects=[f"{unique}.>"]))
-    deliver = f"{unique}.deliver"
+    core_subject = f"{unique}.plain"
     await js.add_consumer(
         unique,
         ConsumerConfig(
@@ -72,32 +88,20 @@ async def test_a_watched_deliver_group_shows_its_dead_letter_and_d_opens_it(
 
     try:
         await nc.subscribe(f"_deliver.{unique}", queue="crew", cb=nak)
-        await nc.subscribe(deliver, queue="plain", cb=nak)  # a core group: no dead letters
+        await nc.subscribe(core_subject, queue="plain", cb=nak)  # a core group: no dead letters
         await nc.flush()
         app = make_app(watch=f"{unique}/crew", start_pane="workers")
         async with app.run_test(size=SIZE) as pilot:
             await wait_connected(pilot)
             pane = pane_of(app)
             await wait_until(pilot, lambda: pane.watcher.snapshot is not None, what="watched")
-            await wait_until(pilot, lambda: "dead letters none" in screen_text(app))
-            assert pane.check_action("open_dead_letter", ()) is False  # no D without one
-            await js.publish(f"{unique}.jobs", PAYLOAD)
-            await wait_until(
-                pilot,
-                lambda: (
-                    "dead letters 1 (max deliveries 1, terminated 0): seq 1 " + SHOWN
-                    in screen_text(app)
-                ),
-                what="the dead letter with its payload",
-            )
-            assert "\x1b" not in screen_text(app)
-            await _open_newest(pilot, pane)
+            await _dead_letter_shown_and_opened(pilot, pane, js, f"{unique}.jobs")
             # another consumer of the same stream has none
             pane.show_group(GroupRef(GroupKind.PULL, stream=unique, consumer="idle"))
             await wait_until(pilot, lambda: "dead letters none" in screen_text(app))
             assert pane.check_action("open_dead_letter", ()) is False
             # a core queue group: no dead-letter line at all
-            pane.show_group(GroupRef(GroupKind.CORE, subject=deliver, queue="plain"))
+            pane.show_group(GroupRef(GroupKind.CORE, subject=core_subject, queue="plain"))
             await wait_until(
                 pilot,
                 lambda: (s := pane.watcher.snapshot) is not None and s.ref.queue == "plain",
@@ -133,16 +137,6 @@ async def test_a_jetstream_pool_shows_the_dead_letters_of_its_consumer(
             await wait_connected(pilot)
             pane = pane_of(app)
             await wait_until(pilot, lambda: pane.showing == "pool", what="the pool shown")
-            await wait_until(pilot, lambda: "dead letters none" in screen_text(app))
-            await js.publish(f"{unique}.jobs", PAYLOAD)
-            await wait_until(
-                pilot,
-                lambda: (
-                    "dead letters 1 (max deliveries 1, terminated 0): seq 1 " + SHOWN
-                    in screen_text(app)
-                ),
-                what="the pool's dead letter with its payload",
-            )
-            await _open_newest(pilot, pane)
+            await _dead_letter_shown_and_opened(pilot, pane, js, f"{unique}.jobs")
     finally:
         await js.delete_stream(unique)
