@@ -2,10 +2,24 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
+from types import SimpleNamespace
+from typing import cast
 
+from nats.aio.msg import Msg
 from rich.style import Style
+from rich.text import Text
 
+from jstui.nats.observe.advisories import MAX_DELIVERIES, AdvisoryWatch
+from jstui.nats.observe.deadletters import (
+    GONE,
+    WHY_MAX_DELIVERIES,
+    WHY_TERMINATED,
+    DeadLetter,
+    DeadLetters,
+    Original,
+)
 from jstui.nats.observe.groups import (
     ConsumerFigures,
     GroupKind,
@@ -16,15 +30,19 @@ from jstui.nats.observe.groups import (
 )
 from jstui.nats.observe.model import QueueMember, Subscription, connections_from_connz
 from jstui.nats.session import Session
+from jstui.nats.streams.service import StreamService
+from jstui.nats.streams.summaries import StoredMessage
 from jstui.nats.workers.member import Member, MemberState
 from jstui.nats.workers.pool import WorkerPool
 from jstui.nats.workers.spec import PoolMode, PoolSpec
+from jstui.widgets.workers.dead_letters import ConsumerDeadLetters
 from jstui.widgets.workers.render import (
     EIGHTHS,
     FIXED,
     PCT,
     PoolView,
     column_widths,
+    dead_letters_text,
     details_text,
     empty_text,
     percent_text,
@@ -242,3 +260,78 @@ def test_a_service_group_shows_requests_errors_and_average_time() -> None:
     row = " ".join(str(cell) for cell in watch_rows(snapshot, columns, plain)["s/i1"])
     assert "10" in row and "2" in row and "1.5ms" in row
     assert "requests to members 10" in watch_details(snapshot, plain).plain
+
+
+# -- dead letters ---------------------------------------------------------------------------------
+
+
+def letter(seq: int, why: str = WHY_MAX_DELIVERIES, consumer: str = "crew") -> DeadLetter:
+    return DeadLetter(seq, 0.0, "S", consumer, stream_seq=seq, deliveries=2, why=why)
+
+
+def original(seq: int, data: bytes) -> Original:
+    return Original(StoredMessage("S", seq, "jobs", None, None, data))
+
+
+def test_the_dead_letters_line_counts_by_why_and_previews_the_newest_sanitized() -> None:
+    letters = [letter(1), letter(2), letter(3, WHY_TERMINATED), letter(4), letter(5)]
+    originals = {
+        5: original(5, b"img 5\x1b[2J[b]x[/b]"),
+        4: Original(None, GONE),
+        2: original(2, b"old"),  # not among the newest three: not listed
+    }
+    text = dead_letters_text(letters, lambda d: originals.get(d.stream_seq or 0), plain).plain
+    assert text.startswith("dead letters 5 (max deliveries 4, terminated 1): ")
+    assert "seq 5 'img 5\u241b[2J[b]x[/b]'" in text  # escape visible, markup as text
+    assert f"seq 4 ({GONE})" in text
+    assert "seq 3 \u2026" in text  # not read yet
+    assert "seq 2" not in text and "+2 older" in text
+    assert text.index("seq 5") < text.index("seq 4") < text.index("seq 3")  # newest first
+    assert "\x1b" not in text
+    long = dead_letters_text(
+        [letter(9)], lambda d: original(9, b"x" * 500), plain
+    ).plain  # the preview is cut
+    assert len(long) < 120
+
+
+def test_the_dead_letters_line_says_none_or_not_watched() -> None:
+    assert dead_letters_text([], lambda d: None, plain).plain.startswith("dead letters none")
+    assert "not watched yet" in dead_letters_text([], lambda d: None, plain, watched=False).plain
+
+
+def test_the_lines_under_the_tables_end_with_the_dead_letters_line_when_given() -> None:
+    line = Text("dead letters none")
+    assert details_text(make_view(PoolMode.PULL), plain, line).plain.endswith("dead letters none")
+    assert "dead letters" not in details_text(make_view(), plain).plain
+    snapshot = make_snapshot()
+    assert "dead letters none" in watch_details(snapshot, plain, line).plain
+    assert "dead letters" not in watch_details(snapshot, plain).plain
+
+
+def dead_letter_advisory(watch: AdvisoryWatch, consumer: str, seq: int) -> None:
+    body = {"type": "io.nats.jetstream.advisory.v1.max_deliver", "stream": "S"}
+    body |= {"consumer": consumer, "stream_seq": seq, "deliveries": 2}
+    subject = f"$JS.EVENT.ADVISORY.{MAX_DELIVERIES}.S.{consumer}"
+    watch.on_message(cast(Msg, SimpleNamespace(subject=subject, data=json.dumps(body).encode())))
+
+
+def test_consumer_dead_letters_read_the_deque_only_when_one_came_and_only_theirs() -> None:
+    watch = AdvisoryWatch()
+    letters = DeadLetters(watch, StreamService(Session(servers=("nats://127.0.0.1:1",))))
+    flips: list[bool] = []
+    shown = ConsumerDeadLetters(letters, lambda: flips.append(bool(shown.held)))
+    assert shown.line(plain) is None  # nothing followed (a core group, a service): no line
+    shown.show("S", "crew")
+    first = shown.line(plain)
+    assert first is not None and first.plain == "dead letters not watched yet"  # (not started)
+    assert shown.line(plain) is first  # nothing changed: the same line, the deque not read
+    dead_letter_advisory(watch, "other", 1)  # another consumer's
+    assert shown.newest is None and shown.line(plain) is not first
+    assert not flips
+    dead_letter_advisory(watch, "crew", 2)
+    line = shown.line(plain)
+    assert line is not None and line.plain.startswith("dead letters 1 ") and "seq 2" in line.plain
+    assert shown.newest is not None and shown.newest.stream_seq == 2
+    assert flips == [True]  # the pane offers D from now on
+    shown.show(None)
+    assert shown.line(plain) is None and shown.newest is None and flips == [True, False]

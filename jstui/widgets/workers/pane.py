@@ -26,9 +26,11 @@ from textual.binding import Binding, BindingType
 from textual.reactive import var
 from textual.widgets import DataTable, Static
 
+from jstui.dialogs.advisory_detail import DeadLetterDetailScreen
 from jstui.dialogs.group_chooser import GroupChooserScreen
 from jstui.format.text import sanitize
 from jstui.nats.errors import JstuiError, SpecErrors
+from jstui.nats.observe.deadletters import DeadLetter
 from jstui.nats.observe.groups import GroupRef, GroupSummary, discover_groups, match_groups
 from jstui.nats.session import ConnectionState, ConnectionStatus
 from jstui.nats.stream_lookup import wait_for_stream
@@ -99,7 +101,14 @@ class WorkersPane(Pane):
         "Keys act on the selected row: space pauses or resumes (a paused member finishes what "
         "it holds and takes nothing new), k kills, x removes, e changes its processing time and "
         "failure rate; a adds a member, s stops the pool (deleting the consumer jstui created), "
-        "[ and ] switch between pools and groups."
+        "[ and ] switch between pools and groups.\n\n"
+        "Dead letters: messages a JetStream consumer gave up on, because a message reached the "
+        "consumer's max deliveries (every member nakked it or let its ack wait run out) or a "
+        "member terminated it. The server says so in an advisory; jstui follows them from its "
+        "start. For a watched deliver group or pull consumer, and for a JetStream pool, the "
+        "last line under the table counts them and lists the newest by stream sequence with "
+        "the start of the original payload (read from the stream without consuming it); D "
+        "opens the newest, with \u201cpublish again\u201d. The Events pane lists them all."
     )
 
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -109,6 +118,7 @@ class WorkersPane(Pane):
         Binding("k", "kill_member", "Kill"),
         Binding("space", "pause_member", "Pause", key_display="space"),
         Binding("w", "watch_group", "Watch"),
+        Binding("D", "open_dead_letter", "Dead letter"),
         Binding("x", "remove_member", "Remove member", show=False),
         Binding("e", "edit_member", "Edit member", show=False),
         Binding("s", "stop_pool", "Stop pool", show=False),
@@ -384,8 +394,22 @@ class WorkersPane(Pane):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if not self.offers(action):
             return False
+        if action == "open_dead_letter":  # only when the group shown has one
+            return self._shown_dead_letters() is not None
         # The member keys act on jstui's pools: while a group is watched they are not offered.
         return not (action in self.POOL_ACTIONS and self.showing == "watch")
+
+    def _shown_dead_letters(self) -> DeadLetter | None:
+        """The newest dead letter of the pool or group shown, if any."""
+        if self.showing == "pool":
+            return self.pools.dead.newest
+        return self.watcher.dead.newest if self.showing == "watch" else None
+
+    def action_open_dead_letter(self) -> None:
+        letter = self._shown_dead_letters()
+        if letter is not None:
+            screen = DeadLetterDetailScreen(self.host.dead_letters, letter, self.session)
+            self.app.push_screen(screen)
 
     def _info(self, text: str) -> None:
         self.notify(sanitize(text, max_len=500), markup=False)

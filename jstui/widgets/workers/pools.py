@@ -10,6 +10,8 @@ The message path never touches a widget: members bump counters, and the pane's 4
 `redraw` (keyed rows, changed cells only), which draws what `render` (pure) builds; consumer info
 and the other members of the group are polled about once a second by a `PeriodicPoll`, only
 while the pool view is shown. The pane's keys call the pool actions here (`generate`, `kill`...).
+A JetStream pool's lines end with its consumer's dead letters (`ConsumerDeadLetters`: the deque
+is read only when one came; that poll reads the missing originals, a few at most).
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Callable, Coroutine
-from functools import partial
+from functools import cached_property, partial
 from typing import Any
 
 from rich.text import Text
@@ -40,6 +42,7 @@ from jstui.nats.workers.member import Member, MemberState
 from jstui.nats.workers.pool import WorkerPool
 from jstui.nats.workers.spec import MemberSettings, PoolMode, PoolSpec
 from jstui.widgets.base import Pane
+from jstui.widgets.workers.dead_letters import ConsumerDeadLetters
 from jstui.widgets.workers.panel import TablePanel, update_rows
 from jstui.widgets.workers.render import (
     FIXED,
@@ -71,6 +74,12 @@ class PoolPanel(TablePanel):
 
     def has_subject(self) -> bool:
         return self.view is not None
+
+    @cached_property
+    def dead(self) -> ConsumerDeadLetters:
+        """The dead letters of the shown pool's consumer (none followed for core pools)."""
+        # D is offered only when the pool shown has dead letters
+        return ConsumerDeadLetters(self.pane.host.dead_letters, self.pane.refresh_bindings)
 
     async def on_unmount(self) -> None:
         # Delete the consumers jstui created before the connection goes (the app drains it next).
@@ -293,6 +302,7 @@ class PoolPanel(TablePanel):
             return
         pool = view.pool
         await pool.refresh_consumer()
+        await self.dead.fetch()
         identity = pool.queue_identity()
         if identity is None:
             view.externals = []
@@ -315,16 +325,19 @@ class PoolPanel(TablePanel):
         view = self.view
         table = self.table
         if view is None:
+            self.dead.show(None)
             self.set_texts(Text(), Text())
             if table.row_count:
                 table.clear()
             return
-        view.pool.tick()
+        pool = view.pool
+        pool.tick()
+        self.dead.show(pool.stream if pool.spec.mode.jetstream else None, pool.consumer_name)
         with self.app.batch_update():
             self._draw_table(table, view)
             self.set_texts(
                 summary_text(view, self.current, len(self.views), self._style_of),
-                details_text(view, self._style_of),
+                details_text(view, self._style_of, self.dead.line(self._style_of)),
             )
 
     def _ensure_columns(self, table: DataTable[Text], mode: PoolMode) -> tuple[int, int]:

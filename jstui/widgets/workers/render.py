@@ -1,5 +1,6 @@
 """Pure builders of the Workers pane's picture: share bars, member rows, the summary line and the
-lines under the table (totals, fairness, consumer, load, exactly-once check, external members).
+lines under the table (totals, fairness, consumer, load, exactly-once check, external members,
+and the dead letters of the consumer shown, which the watch view draws too).
 
 Data flow: a `PoolView` (the service's `WorkerPool` with what the pane keeps beside it) goes in,
 Rich `Text` comes out. Colours come from a `StyleOf` function (the pane reads its component
@@ -17,8 +18,10 @@ from rich.style import Style
 from rich.text import Text
 from textual.worker import Worker
 
+from jstui.format.payload import payload_preview
 from jstui.format.text import sanitize
 from jstui.format.units import format_count, format_duration_short, format_rate
+from jstui.nats.observe.deadletters import WHY_MAX_DELIVERIES, DeadLetter, Original
 from jstui.nats.observe.model import QueueMember
 from jstui.nats.workers.load import LoadGenerator
 from jstui.nats.workers.member import MemberState
@@ -43,6 +46,10 @@ FIXED = {
     "state": 10,
 }
 """Fixed column widths (content only: cell padding is 0, numbers carry their own leading space)."""
+DEAD_LETTERS_SHOWN = 3
+"""Dead letters listed (the newest) in the line under the table."""
+DEAD_PREVIEW = 24
+"""Characters of a dead letter's payload in that line."""
 PCT = 5
 """Width of the percentage after a share bar."""
 _MIN_BAR, _MIN_SPARK, _MAX_SPARK = 6, 5, 40
@@ -227,8 +234,55 @@ def pool_rows(view: PoolView, bar_w: int, spark_w: int, style: StyleOf) -> dict[
     return rows
 
 
-def details_text(view: PoolView, style: StyleOf) -> Text:
-    """The lines under the table: totals, fairness, consumer, load, exactly-once, externals."""
+def dead_letters_text(
+    letters: list[DeadLetter],
+    original_of: Callable[[DeadLetter], Original | None],
+    style: StyleOf,
+    *,
+    watched: bool = True,
+) -> Text:
+    """The dead-letters line: how many (by why), then the newest few by stream sequence with a
+    preview of the original payload once read (`original_of`: cached originals, no I/O).
+    `watched`: False while jstui does not yet follow the account's advisories."""
+    label, muted = style("label"), style("muted")
+    text = Text()
+    text.append("dead letters ", style=label)
+    if not letters:
+        text.append("none" if watched else "not watched yet", style=muted)
+        if watched:
+            text.append(" since jstui started", style=muted)
+        return text
+    max_deliveries = sum(1 for letter in letters if letter.why == WHY_MAX_DELIVERIES)
+    terminated = len(letters) - max_deliveries
+    text.append(format_count(len(letters)), style=style("bad"))
+    text.append(
+        f" (max deliveries {format_count(max_deliveries)}, terminated {format_count(terminated)})",
+        style=label,
+    )
+    text.append(": ")
+    newest = letters[-DEAD_LETTERS_SHOWN:][::-1]
+    for number, letter in enumerate(newest):
+        if number:
+            text.append(" \u00b7 ", style=muted)
+        seq = "?" if letter.stream_seq is None else str(letter.stream_seq)
+        text.append(f"seq {seq} ")
+        original = original_of(letter)
+        if original is None:
+            text.append("\u2026", style=muted)  # read on the next poll
+        elif original.message is None:
+            text.append(f"({sanitize(original.problem, max_len=60)})", style=muted)
+        else:
+            preview = payload_preview(original.message.data, DEAD_PREVIEW)
+            text.append(f"'{preview}'", style="bold")
+    if len(letters) > len(newest):
+        text.append(f" \u00b7 +{format_count(len(letters) - len(newest))} older", style=muted)
+    text.append(" \u00b7 D opens the newest", style=muted)
+    return text
+
+
+def details_text(view: PoolView, style: StyleOf, dead_letters: Text | None = None) -> Text:
+    """The lines under the table: totals, fairness, consumer, load, exactly-once, externals,
+    and `dead_letters` (the line `dead_letters_text` built) when given."""
     pool = view.pool
     label, muted = style("label"), style("muted")
     good, warn, bad = style("good"), style("warn"), style("bad")
@@ -319,6 +373,8 @@ def details_text(view: PoolView, style: StyleOf) -> Text:
     else:
         line.append("none in this queue group", style=muted)
     lines.append(line)
+    if dead_letters is not None:
+        lines.append(dead_letters)
 
     out = Text("\n").join(lines)
     out.no_wrap = True

@@ -4,16 +4,21 @@ Data flow: the pane calls `follow(ref)` when the user picks a group in the group
 `PeriodicPoll` (about 1 Hz, only while this view is shown and the connection is up) asks
 `GroupWatch.poll()` for a `WatchSnapshot`, and `draw` brings the table to it with keyed rows and
 changed cells only (nothing is redrawn when nothing changed), and the texts above and under it
-(built by `watch_render`, which sanitizes everything the server said).
+(built by `watch_render`, which sanitizes everything the server said). For a deliver group or
+a pull consumer the lines under it end with the consumer's dead letters (`ConsumerDeadLetters`:
+the deque is read only when one came; missing originals are read in this poll, a few at most).
 """
 
 from __future__ import annotations
 
+from functools import cached_property
+
 from rich.text import Text
 
 from jstui.format.text import sanitize
-from jstui.nats.observe.groups import GroupRef, GroupWatch, WatchSnapshot
+from jstui.nats.observe.groups import GroupKind, GroupRef, GroupWatch, WatchSnapshot
 from jstui.widgets.base import Pane
+from jstui.widgets.workers.dead_letters import ConsumerDeadLetters
 from jstui.widgets.workers.panel import TablePanel, update_rows
 from jstui.widgets.workers.render import StyleOf
 from jstui.widgets.workers.watch_render import (
@@ -41,6 +46,12 @@ class WatchPanel(TablePanel):
     def has_subject(self) -> bool:
         return self.group is not None
 
+    @cached_property
+    def dead(self) -> ConsumerDeadLetters:
+        """The dead letters of the watched consumer (none followed for core groups, services)."""
+        # D is offered only when the group shown has dead letters
+        return ConsumerDeadLetters(self.pane.host.dead_letters, self.pane.refresh_bindings)
+
     @property
     def ref(self) -> GroupRef | None:
         return self.group.ref if self.group else None
@@ -51,6 +62,8 @@ class WatchPanel(TablePanel):
             return
         self.group = GroupWatch(self.pane.session, self.pane.host.observer, ref)
         self.snapshot = None
+        jetstream = ref.kind in (GroupKind.PUSH, GroupKind.PULL)
+        self.dead.show(ref.stream if jetstream else None, ref.consumer)
         self.table.clear()
         waiting = Text("watching ", style=self._style_of("label"))
         waiting.append(sanitize(ref.title, max_len=200), style="bold")
@@ -63,6 +76,7 @@ class WatchPanel(TablePanel):
         if group is None:
             return
         snapshot = await group.poll()
+        await self.dead.fetch()
         if group is self.group:  # (not when the user picked another group meanwhile)
             self.snapshot = snapshot
             self.draw()
@@ -84,7 +98,8 @@ class WatchPanel(TablePanel):
                     table.add_column(column.header(), key=column.key, width=column.width)
             update_rows(table, watch_rows(snapshot, columns, self._style_of))
             self.set_texts(
-                watch_summary(snapshot, self._style_of), watch_details(snapshot, self._style_of)
+                watch_summary(snapshot, self._style_of),
+                watch_details(snapshot, self._style_of, self.dead.line(self._style_of)),
             )
 
     def on_resize(self) -> None:

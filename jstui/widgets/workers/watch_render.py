@@ -3,7 +3,8 @@
 Data flow: a `WatchSnapshot` (from `GroupWatch.poll`) goes in, Rich `Text` comes out: the line
 above the table, the table's columns and keyed rows (one per member: label, server in a cluster,
 its subscription's subject, delivered, rate, share bar, first and last seen, state), and the
-lines under it (totals and fairness, the consumer's figures, member notes, the snapshot's notes).
+lines under it (totals and fairness, the consumer's figures, member notes, the snapshot's notes,
+the consumer's dead letters).
 Everything in a snapshot came from the server, so every text goes through `sanitize`; colours
 come from a `StyleOf` function, so this runs and is tested without the app.
 """
@@ -192,9 +193,12 @@ def watch_summary(snapshot: WatchSnapshot, style: StyleOf) -> Text:
     return text
 
 
-def watch_details(snapshot: WatchSnapshot, style: StyleOf) -> Text:
-    """The lines under the table: totals and fairness, the consumer's figures, why members get
-    nothing, and the snapshot's notes."""
+def watch_details(
+    snapshot: WatchSnapshot, style: StyleOf, dead_letters: Text | None = None
+) -> Text:
+    """The lines under the table: totals and fairness, the consumer's figures, `dead_letters`
+    (the line `render.dead_letters_text` built) when given, why members get nothing, and the
+    snapshot's notes."""
     label, muted, warn = style("label"), style("muted"), style("warn")
     lines: list[Text] = []
     active = sum(1 for m in snapshot.members if m.state is WatchState.ACTIVE)
@@ -237,6 +241,8 @@ def watch_details(snapshot: WatchSnapshot, style: StyleOf) -> Text:
             line.append(" filter ", style=label)
             line.append(", ".join(sanitize(s, max_len=100) for s in consumer.filter_subjects))
         lines.append(line)
+    if dead_letters is not None:
+        lines.append(dead_letters)
     for member in snapshot.members:
         if member.note and member.state is not WatchState.ACTIVE:
             line = Text()
