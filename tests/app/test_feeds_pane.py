@@ -49,9 +49,14 @@ async def type_text(pilot: Pilot[Any], text: str) -> None:
 
 
 async def fill(pilot: Pilot[Any], selector: str, text: str) -> None:
-    """Click a field, empty it and paste `text` (a terminal paste: one event, not a key each)."""
-    await pilot.click(selector)
+    """Focus a field, empty it and paste `text` (a terminal paste: one event, not a key each).
+
+    Focused, not clicked: a click aims at where the field was a moment ago, and a form that is
+    still laying out (a mode change shows other rows) can move it, so the click lands beside it
+    and the keys that should empty the field go elsewhere."""
     widget = pilot.app.screen.query_one(selector)
+    widget.focus()
+    await pilot.pause()
     if isinstance(widget, Input):
         await pilot.press("ctrl+a", "ctrl+k")
     elif isinstance(widget, TextArea):
