@@ -172,13 +172,19 @@ class MonitorClient:
             return False
         return data.get("status") == "ok"
 
-    async def connz(self, *, closed: bool = False) -> dict[str, Any]:
-        """Every connection with subscription detail, paged on `total` (at most
-        `MAX_CONNECTIONS`); the pages are joined into one answer whose `partial` says whether
-        some were left out."""
-        params: dict[str, Any] = {"subs": "detail", "limit": CONNZ_PAGE, "offset": 0}
+    async def connz(
+        self, *, closed: bool = False, subscriptions: bool = True, cid: int | None = None
+    ) -> dict[str, Any]:
+        """Every connection (with subscription detail unless `subscriptions` is False; only
+        connection `cid` when given), paged on `total` (at most `MAX_CONNECTIONS`); the pages are
+        joined into one answer whose `partial` says whether some were left out."""
+        params: dict[str, Any] = {"limit": CONNZ_PAGE, "offset": 0}
+        if subscriptions:
+            params["subs"] = "detail"
         if closed:
             params["state"] = "closed"
+        if cid is not None:
+            params["cid"] = cid
         first: dict[str, Any] = await self.get("/connz", params)
         connections = list(first.get("connections") or [])
         total = int(first.get("total") or len(connections))

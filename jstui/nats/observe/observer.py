@@ -342,7 +342,11 @@ class Observer:
             params = _http_params(options)
             results = await asyncio.gather(
                 *(
-                    client.connz(closed=options.get("state") == "closed")
+                    client.connz(
+                        closed=options.get("state") == "closed",
+                        subscriptions=options.get("subs") == "detail",
+                        cid=options.get("cid"),
+                    )
                     if kind == "CONNZ"
                     else client.get(path, params)
                     for client in self._monitors
@@ -368,18 +372,28 @@ class Observer:
         return "; ".join(parts)
 
     async def connections(
-        self, *, filter_subject: str | None = None, closed: bool = False
+        self,
+        *,
+        filter_subject: str | None = None,
+        closed: bool = False,
+        subscriptions: bool = True,
+        cid: int | None = None,
     ) -> ConnectionsView:
         """Connections with subscription detail, from the best source.
 
         `filter_subject` keeps the connections with a subscription on that subject (server-side
-        with `$SYS`, where it makes the answer for one group tiny; locally for HTTP). Raises
-        `JstuiError` with what was tried when no source answers.
+        with `$SYS`, where it makes the answer for one group tiny; locally for HTTP).
+        `subscriptions=False` leaves the subscription lists out (a connections table needs only
+        their count: the answer is about half as large); `cid` asks for that connection id only
+        (on every server: ids are per server). Raises `JstuiError` with what was tried when no
+        source answers.
         """
         start = time.perf_counter()
-        options: dict[str, Any] = {"subs": "detail"}
+        options: dict[str, Any] = {"subs": "detail"} if subscriptions else {}
         if closed:
             options["state"] = "closed"
+        if cid is not None:
+            options["cid"] = cid
         if filter_subject and self.account:
             # `$SYS` filters by subject only within one account ("filter by subject only valid
             # with account filtering"): the app's own, where its queue groups live.

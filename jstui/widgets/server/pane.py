@@ -20,7 +20,7 @@ from collections.abc import Callable, Sequence
 from typing import ClassVar
 
 from rich.text import Text
-from textual import on
+from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.coordinate import Coordinate
@@ -323,7 +323,9 @@ class ServerPane(Pane):
         observer = self.observer
         await observer.start()
         try:
-            view = await observer.connections()
+            # the table shows subscription counts only: their lists (half the answer) are asked
+            # for one connection when its detail opens
+            view = await observer.connections(subscriptions=False)
         except JstuiError as error:
             self._show_sources()
             self._heading(f"cannot list connections: {sanitize(str(error), max_len=300)}")
@@ -463,4 +465,17 @@ class ServerPane(Pane):
     def _connection_chosen(self, event: DataTable.RowSelected) -> None:
         connection = self.selected_connection
         if connection is not None:
-            self.app.push_screen(ConnectionDetailScreen(connection, now=self._now()))
+            self._open_detail(connection)
+
+    @work(exclusive=True, group="connection-detail", exit_on_error=False)
+    async def _open_detail(self, connection: Connection) -> None:
+        """The connection with its subscriptions, read now; the table's copy if that fails."""
+        detailed = connection
+        try:
+            view = await self.observer.connections(cid=connection.cid)
+            detailed = next(
+                (found for found in view.connections if found.key == connection.key), connection
+            )
+        except JstuiError as error:
+            self.notify(sanitize(f"subscriptions not read: {error}", max_len=300), markup=False)
+        self.app.push_screen(ConnectionDetailScreen(detailed, now=self._now()))
