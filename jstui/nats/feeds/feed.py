@@ -343,9 +343,7 @@ class Feed:
         self.state = FeedState.LIVE
 
     async def _start_core(self) -> None:
-        if self.spec.queue:
-            # A member of a real queue group takes its share of the group's messages away from
-            # the other members: that changes what the group's programs get.
+        if self.spec.queue:  # a member takes its share of the group's messages from the others
             self.session.check_writable("join a queue group (it takes messages from its members)")
         self._sub = await subscribe_direct(
             self.session.nc,
