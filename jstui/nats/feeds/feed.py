@@ -3,9 +3,8 @@
 A `Feed` is built from a `FeedSpec` (spec.py: what the subscribe dialog or `--feed SUBJECT[,opts]`
 asked for) and runs in one of three modes:
 
-- ``core``: a plain subscription (wildcards, optional queue group) whose messages nats-py's read
-  loop hands straight to the ring buffer (`direct.py`): no client-side queue, so no slow-consumer
-  drops; what a screen cannot show is counted as skipped;
+- ``core``: a plain subscription (wildcards, optional queue group: refused read-only) handed by
+  nats-py's read loop straight to the ring buffer (`direct.py`): no client-side queue to overflow;
 - ``js`` (non-consuming, the default for streams): an ordered consumer on the stream that captures
   the subject, with a deliver policy. Work-queue and interest streams are never given a consumer in
   this mode (a consumer there removes or retains messages, nats-notes section 10): they are browsed
@@ -22,10 +21,9 @@ message exactly once (the definitions are in docs/architecture.md, "Feed counter
     received = shown + filtered + skipped + dropped + pending
 
 `take_new` also marks each accounted message still in the ring buffer as shown, filtered or
-skipped (one byte per buffer slot, `_marks`), so that `refilter` can re-account the messages in
-the buffer under a new filter and the counters keep adding up. `older` pages back through the
-buffer (skipped messages stay reachable); `export` writes the buffer, or what the filter shows.
-This module imports nothing from Textual.
+skipped (one byte per slot, `_marks`), so that `refilter` can re-account the buffer under a new
+filter and the counters keep adding up. `older` pages back through the buffer (skipped messages
+stay reachable); `export` writes the buffer, or what the filter shows. No Textual here.
 """
 
 from __future__ import annotations
