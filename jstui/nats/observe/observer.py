@@ -25,12 +25,10 @@ from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any
 
-from jstui.format.redact import redact_url
 from jstui.nats.errors import JstuiError
 from jstui.nats.observe.http import MonitorClient, MonitorError, probe_url
 from jstui.nats.observe.model import (
     Connection,
-    JetStreamServer,
     ServerSummary,
     as_int,
     as_text,
@@ -469,7 +467,7 @@ class Observer:
             summary = server_from_varz(answer.data)
             js = jetstream.get(summary.name) or jetstream.get(answer.server)
             if js is not None:
-                summary = _with_jetstream(summary, js)
+                summary = replace(summary, jetstream=js)
             summaries.append(summary)
         summaries.sort(key=lambda summary: summary.name)
         return ServersView(tuple(summaries), source, note, time.perf_counter() - start)
@@ -477,9 +475,7 @@ class Observer:
     def describe(self) -> str:
         """One line: the sources in use, for a pane's note."""
         if self.status.system_ok:
-            return (
-                f"system account ({redact_url(self.system.shown_servers) if self.system else ''})"
-            )
+            return f"system account ({self.system.shown_servers if self.system else ''})"
         if self.status.monitor_ok:
             return "monitoring: " + ", ".join(client.shown_url for client in self._monitors)
         return "this account only ($SYS.REQ.ACCOUNT.PING.CONNZ)"
@@ -501,7 +497,3 @@ async def _parse_connections(answers: Sequence[ServerData]) -> list[Connection]:
 
     count = sum(len(answer.data.get("connections") or ()) for answer in answers)
     return await asyncio.to_thread(parse) if count > PARSE_IN_THREAD_CONNECTIONS else parse()
-
-
-def _with_jetstream(summary: ServerSummary, js: JetStreamServer) -> ServerSummary:
-    return replace(summary, jetstream=js)
