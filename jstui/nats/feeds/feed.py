@@ -51,6 +51,7 @@ from jstui.nats.errors import JstuiError, ValidationError, translate
 from jstui.nats.feeds.counts import Accounts, FeedCounts
 from jstui.nats.feeds.filter import NO_FILTER, FeedFilter
 from jstui.nats.feeds.message import AckKind, FeedMessage, JsMeta, export_ndjson, export_target
+from jstui.nats.feeds.ordered import OrderedConsumer
 from jstui.nats.feeds.spec import Deliver, FeedMode, FeedSpec
 from jstui.nats.session import Session
 from jstui.nats.stats import RateMeter
@@ -145,6 +146,7 @@ class Feed:
         self._metered_count = 0
         self._metered_bytes = 0
         self._sub: Subscription | None = None
+        self._ordered: OrderedConsumer | None = None
         self._sids: set[int] = set()
         self._browse_task: asyncio.Task[None] | None = None
         self._closed = asyncio.Event()
@@ -195,6 +197,8 @@ class Feed:
         # An ordered consumer re-subscribes under a new sid after a reset; keep every sid it had.
         if self._sub is not None:
             self._sids.add(self._sub._id)
+        if self._ordered is not None:
+            self._sids.update(self._ordered.sids)
 
     @property
     def pending(self) -> int:
@@ -412,28 +416,28 @@ class Feed:
 
     async def _start_ordered(self, last_seq: int) -> None:
         spec = self.spec
-        config = ConsumerConfig()
+        start = ConsumerConfig()
         if spec.deliver is Deliver.TIME:
-            # Ordered consumers restart from a sequence after a gap; nats-py keeps opt_start_time
-            # in that request, so start from the sequence of that time instead.
+            # A reset restarts from a sequence: start from the sequence of that time as well.
             when = spec.start_time()
             assert when is not None
-            config.deliver_policy = DeliverPolicy.BY_START_SEQUENCE
-            config.opt_start_seq = await self._start_seq_for_time(when, last_seq)
+            start.deliver_policy = DeliverPolicy.BY_START_SEQUENCE
+            start.opt_start_seq = await self._start_seq_for_time(when, last_seq)
+        elif spec.deliver is Deliver.NEW:
+            # The same as "new", and a reset before the first message knows where to start.
+            start.deliver_policy = DeliverPolicy.BY_START_SEQUENCE
+            start.opt_start_seq = last_seq + 1
         else:
-            self._apply_deliver(config)
-        sub = await self.session.js.subscribe(
-            spec.subject,
-            stream=self.stream,
-            cb=self._on_message,
-            ordered_consumer=True,
-            config=config,
-            pending_msgs_limit=JS_PENDING_MSGS,
-            pending_bytes_limit=JS_PENDING_BYTES,
+            self._apply_deliver(start)
+        ordered = OrderedConsumer(
+            self.session, self.stream, spec.subject, start, self._receive, renamed=self._renamed
         )
-        self._sub = sub
-        self.consumer = getattr(sub, "_consumer", "")
+        await ordered.start()
+        self._ordered = ordered
         self._track_sid()
+
+    def _renamed(self, consumer: str) -> None:
+        self.consumer = consumer
 
     def _apply_deliver(self, config: ConsumerConfig) -> None:
         spec = self.spec
@@ -544,6 +548,10 @@ class Feed:
     async def stop(self) -> None:
         """Unsubscribe (or stop browsing). Safe to call twice, and while disconnected."""
         self._closed.set()
+        ordered, self._ordered = self._ordered, None
+        if ordered is not None:
+            self._sids.update(ordered.sids)
+            await ordered.stop()
         task, self._browse_task = self._browse_task, None
         if task is not None:
             task.cancel()
