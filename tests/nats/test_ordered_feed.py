@@ -144,7 +144,7 @@ async def test_sequence_gap_resets_from_the_last_delivered(
     lost: list[str] = []
 
     def lose_the_1000th(self: OrderedConsumer, msg: Msg) -> None:
-        if not lost and ".1000." in msg.reply and msg.reply.split(".")[5] == "1000":
+        if not lost and msg.reply.startswith("$JS.ACK.") and msg.reply.split(".")[5] == "1000":
             lost.append(msg.reply)  # as if it never arrived: the next one shows a gap
             return
         original(self, msg)
@@ -156,6 +156,49 @@ async def test_sequence_gap_resets_from_the_last_delivered(
         assert lost and ordered_of(feed).resets == 1
         assert seqs(feed) == list(range(1, total + 1))
         assert [m.data for m in feed.buffer] == [str(i).encode() for i in range(total)]
+
+
+async def test_heartbeat_reveals_a_lost_last_message(
+    session: Session,
+    nc: Client,
+    unique: str,
+    short_heartbeat: None,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The last message lost: no later message shows the gap, the idle heartbeat's
+    # Nats-Last-Consumer does, and the reset brings the message back.
+    await fill(nc, unique, unique, 20)
+    original: Callable[[OrderedConsumer, Msg], None] = OrderedConsumer._on_delivery
+    lost: list[str] = []
+
+    def lose_the_last(self: OrderedConsumer, msg: Msg) -> None:
+        if not lost and msg.reply.startswith("$JS.ACK.") and msg.reply.split(".")[5] == "20":
+            lost.append(msg.reply)
+            return
+        original(self, msg)
+
+    monkeypatch.setattr(OrderedConsumer, "_on_delivery", lose_the_last)
+    feed = Feed(session, FeedSpec.create(f"{unique}.>", "js"))
+    async with feed:
+        await eventually(lambda: feed.count == 20, what="the lost message, after a reset")
+        assert lost and ordered_of(feed).resets == 1
+        assert seqs(feed) == list(range(1, 21))
+
+
+async def test_deliver_new_reset_before_any_message_replays_nothing(
+    session: Session, nc: Client, unique: str, short_heartbeat: None
+) -> None:
+    # A reset before the first message starts where "new" started, not at the stream's start.
+    await fill(nc, unique, unique, 30)
+    feed = Feed(session, FeedSpec.create(f"{unique}.>", "js", deliver="new"))
+    async with feed:
+        first = feed.consumer
+        await nc.jsm().delete_consumer(unique, first)
+        await eventually(lambda: feed.consumer != first, what="a new consumer")
+        await nc.jetstream().publish(f"{unique}.b", b"new")
+        await eventually(lambda: feed.count >= 1, what="the new message")
+        await asyncio.sleep(0.3)
+        assert seqs(feed) == [31] and feed.buffer[0].data == b"new"
 
 
 async def test_purge_during_a_feed_shows_nothing_twice(
