@@ -201,6 +201,23 @@ async def test_deliver_new_reset_before_any_message_replays_nothing(
         assert seqs(feed) == [31] and feed.buffer[0].data == b"new"
 
 
+async def test_stream_deleted_then_back_the_feed_says_so_and_recovers(
+    session: Session, nc: Client, unique: str, short_heartbeat: None
+) -> None:
+    await fill(nc, unique, unique, 5)
+    js = nc.jetstream()
+    feed = Feed(session, FeedSpec.create(f"{unique}.>", "js"))
+    async with feed:
+        await eventually(lambda: feed.count == 5)
+        await js.delete_stream(unique)
+        await eventually(lambda: "not found" in feed.error, what="the reason on the feed")
+        assert feed.state.value == "live"  # it keeps trying
+        await js.add_stream(name=unique, subjects=[f"{unique}.>"])
+        await js.publish(f"{unique}.b", b"back")
+        await eventually(lambda: feed.count == 6, timeout=20, what="the message after")
+        assert feed.error == "" and feed.buffer[-1].data == b"back"
+
+
 async def test_purge_during_a_feed_shows_nothing_twice(
     session: Session, nc: Client, unique: str
 ) -> None:

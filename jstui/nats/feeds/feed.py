@@ -388,7 +388,13 @@ class Feed:
             self._browse_task = asyncio.create_task(reader.run(first))
         elif spec.mode is FeedMode.JETSTREAM:
             self._ordered = await open_ordered(
-                self.session, self.stream, spec, info.state.last_seq, self._receive, self._renamed
+                self.session,
+                self.stream,
+                spec,
+                info.state.last_seq,
+                self._receive,
+                self._renamed,
+                self._problem,
             )
             self._track_sid()
         else:

@@ -78,11 +78,15 @@ async def open_ordered(
     last_seq: int,
     deliver: Callable[[Msg], None],
     renamed: Callable[[str], None],
+    problem: Callable[[str], None],
 ) -> OrderedConsumer:
     """Start the ordered consumer of a non-consuming feed on `stream` (whose last sequence is
-    `last_seq`), handing each message to `deliver`; `renamed` learns each consumer's name."""
+    `last_seq`), handing each message to `deliver`; `renamed` learns each consumer's name and
+    `problem` why a reset cannot re-create it ("" once it can)."""
     start = await _ordered_start(session, stream, spec, last_seq)
-    ordered = OrderedConsumer(session, stream, spec.subject, start, deliver, renamed=renamed)
+    ordered = OrderedConsumer(
+        session, stream, spec.subject, start, deliver, renamed=renamed, problem=problem
+    )
     await ordered.start()
     return ordered
 

@@ -99,6 +99,7 @@ class OrderedConsumer:
         *,
         heartbeat: float | None = None,
         renamed: Callable[[str], None] | None = None,
+        problem: Callable[[str], None] | None = None,
     ) -> None:
         self.session = session
         self.stream = stream
@@ -111,9 +112,11 @@ class OrderedConsumer:
         """Every subscription id this consumer had (one more per reset)."""
         self.resets = 0
         self.error = ""
-        """Why the last re-creation failed ("" once a consumer runs again)."""
+        """Why the last re-creation failed ("" once a consumer runs again); `problem` hears
+        each change."""
         self._deliver = deliver
         self._renamed = renamed
+        self._problem = problem
         self._sub: Subscription | None = None
         self._next_cseq = 1
         """The consumer sequence the next message must carry."""
@@ -231,20 +234,36 @@ class OrderedConsumer:
             delay = RETRY_FIRST
             while not self._closing:
                 try:
+                    await self._check_stream_sequences()
                     await self._create()
                 except (nats.errors.Error, TimeoutError, JstuiError) as error:
                     # A request that timed out may still have made a consumer: a new inbox for
                     # the next try, so that it never pushes next to its successor.
                     await self._drop_inbox()
-                    self.error = str(translate(error))
+                    self._set_error(f"re-creating the consumer: {translate(error)}")
                     _log.info("ordered consumer on %s: %s", self.stream, self.error)
                     await asyncio.sleep(delay)
                     delay = min(delay * 2, RETRY_MAX)
                     continue
-                self.error = ""
+                self._set_error("")
                 return
         finally:
             self._reset_task = None
+
+    async def _check_stream_sequences(self) -> None:
+        """A stream whose last sequence is below the last one delivered was deleted and made
+        again: its sequences start over and all it holds is new here, so start from 1."""
+        if not self._last_sseq:
+            return
+        info = await self.session.jsm.stream_info(self.stream)
+        if info.state.last_seq < int(self._last_sseq):
+            self._last_sseq = "0"
+
+    def _set_error(self, text: str) -> None:
+        if text != self.error:
+            self.error = text
+            if self._problem is not None:
+                self._problem(text)
 
     async def _drop_inbox(self) -> None:
         sub, self._sub = self._sub, None
