@@ -43,6 +43,9 @@ from nats.js.api import ConsumerConfig
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from feed_ingest import log, median  # noqa: E402  (the helpers of the feed benchmark)
 
 from jstui.nats.direct import is_direct, subscribe_direct  # noqa: E402
 from jstui.nats.feeds.ordered import HEARTBEAT_SECONDS, ordered_config  # noqa: E402
@@ -53,17 +56,6 @@ TOTAL = 200_000
 PAYLOAD = b"0123456789abcdef"
 TARGET = 0.85
 TICK = 0.010
-
-
-def log(text: str) -> None:
-    """Progress on stderr; the one line of figures goes to stdout."""
-    print(f"[{time.strftime('%H:%M:%S')}] {text}", file=sys.stderr, flush=True)
-
-
-def median(values: list[float]) -> float:
-    ordered = sorted(values)
-    middle = len(ordered) // 2
-    return ordered[middle] if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2
 
 
 def cpu_seconds() -> float:

@@ -8,7 +8,7 @@ server's flow control is answered through a drain of 200k messages; nothing is l
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 
 import pytest
 from nats.aio.client import Client
@@ -108,30 +108,42 @@ async def hold_flow_control(monkeypatch: pytest.MonkeyPatch) -> asyncio.Event:
     return release
 
 
-async def test_consumer_deleted_mid_drain_resumes_without_gap_or_duplicate(
+STALLED_TOTAL = 50_000
+
+
+@pytest.fixture
+async def stalled(
     session: Session,
     nc: Client,
     unique: str,
     short_heartbeat: None,
     monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    total = 50_000
-    await fill(nc, unique, unique, total)
+) -> AsyncIterator[tuple[Feed, asyncio.Event]]:
+    """A started feed on 50k stored messages, sitting mid-drain until the event is set."""
+    await fill(nc, unique, unique, STALLED_TOTAL)
     release = await hold_flow_control(monkeypatch)
-    feed = Feed(session, FeedSpec.create(f"{unique}.>", "js", buffer=total))
-    async with feed:
-        await eventually(lambda: feed.count > 0, what="the drain to start")
-        await asyncio.sleep(0.3)  # the server waits for an answer to its flow control
-        stalled_at = feed.count
-        assert 0 < stalled_at < total
-        first = feed.consumer
-        await nc.jsm().delete_consumer(unique, first)
-        release.set()
-        await eventually(lambda: feed.count == total, timeout=30, what="the rest after a reset")
-        assert seqs(feed) == list(range(1, total + 1))
-        assert ordered_of(feed).resets >= 1 and feed.consumer != first
-        await eventually(lambda: ordered_of(feed)._background == set(), what="old deleted")
-        assert await consumer_names(nc, unique) == [feed.consumer]
+    feed = Feed(session, FeedSpec.create(f"{unique}.>", "js", buffer=STALLED_TOTAL + 10))
+    await feed.start()
+    await eventually(lambda: feed.count > 0, what="the drain to start")
+    await asyncio.sleep(0.3)  # the server waits for an answer to its flow control
+    assert 0 < feed.count < STALLED_TOTAL
+    yield feed, release
+    await feed.stop()
+
+
+async def test_consumer_deleted_mid_drain_resumes_without_gap_or_duplicate(
+    nc: Client, unique: str, stalled: tuple[Feed, asyncio.Event]
+) -> None:
+    feed, release = stalled
+    first = feed.consumer
+    await nc.jsm().delete_consumer(unique, first)
+    release.set()
+    await eventually(lambda: feed.count == STALLED_TOTAL, timeout=30, what="the rest")
+    assert seqs(feed) == list(range(1, STALLED_TOTAL + 1))
+    assert ordered_of(feed).resets >= 1 and feed.consumer != first
+    await eventually(lambda: ordered_of(feed)._background == set(), what="old deleted")
+    assert await consumer_names(nc, unique) == [feed.consumer]
+    await feed.stop()
     assert await consumer_names(nc, unique) == []
 
 
@@ -237,28 +249,18 @@ async def test_purge_during_a_feed_shows_nothing_twice(
 
 
 async def test_purge_mid_drain_then_new_messages(
-    session: Session,
-    nc: Client,
-    unique: str,
-    short_heartbeat: None,
-    monkeypatch: pytest.MonkeyPatch,
+    nc: Client, unique: str, stalled: tuple[Feed, asyncio.Event]
 ) -> None:
     # The flow-control answers held back are lost; the server's next heartbeat names the one it
     # waits for (Nats-Consumer-Stalled), and answering that one gets the drain going again.
-    total = 50_000
-    await fill(nc, unique, unique, total)
-    release = await hold_flow_control(monkeypatch)
-    feed = Feed(session, FeedSpec.create(f"{unique}.>", "js", buffer=total + 10))
-    async with feed:
-        await eventually(lambda: feed.count > 0, what="the drain to start")
-        await asyncio.sleep(0.3)
-        await nc.jetstream().purge_stream(unique)
-        release.set()
-        await nc.jetstream().publish(f"{unique}.after", b"after")
-        await eventually(lambda: feed.buffer[-1].data == b"after", what="the new message")
-        got = seqs(feed)
-        assert got == sorted(set(got)) and got[-1] == total + 1  # in order, none twice
-        assert ordered_of(feed).resets == 0  # the stalled answer sufficed
+    feed, release = stalled
+    await nc.jetstream().purge_stream(unique)
+    release.set()
+    await nc.jetstream().publish(f"{unique}.after", b"after")
+    await eventually(lambda: feed.buffer[-1].data == b"after", what="the new message")
+    got = seqs(feed)
+    assert got == sorted(set(got)) and got[-1] == STALLED_TOTAL + 1  # in order, none twice
+    assert ordered_of(feed).resets == 0  # the stalled answer sufficed
 
 
 async def test_flow_control_through_200k_messages(
