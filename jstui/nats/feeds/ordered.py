@@ -6,11 +6,9 @@ consumer). nats-py's version gives each message to a callback task, and checks e
 awaits on the read path; here the subscription to the consumer's inbox uses direct delivery
 (`jstui.nats.direct`), so nats-py's read loop calls `_on_delivery` for each message, which checks
 the consumer sequence and hands the message to the feed's `deliver` (append and count). Nothing
-awaits per message; the read loop yields after each socket read, so the UI gets a turn while a
-big backlog drains.
+awaits per message: the UI gets its turns between the read loop's reads, as with core feeds.
 
-The consumer is kept honest the way nats.go's is (`js.go`, `checkOrderedMsgs`,
-`resetOrderedConsumer`):
+The checks are nats-py 2.16's (`nats/aio/client.py` `_process_msg`, `nats/js/client.py` `_JSI`):
 
 - every message's `$JS.ACK.<domain.account.>stream.consumer.delivered.sseq.cseq.ts.pending` reply
   subject is split once: a consumer sequence that is not the next one means a gap;
@@ -25,6 +23,9 @@ On a gap the consumer is RESET: the old inbox is dropped at once (nothing more o
 feed), a new consumer on a new inbox starts at the last stream sequence delivered + 1 (nothing
 missed, nothing twice), the old one is deleted in the background, and the feed goes on counting.
 A failed re-creation (stream gone, no connection) is retried with back-off and said in `error`.
+Two things differ from nats-py: a reset before the first message starts where the feed started
+(nats-py starts at stream sequence 1, replaying a "new" feed's stream), and a stream deleted and
+made again (its sequences start over) is read from its first message.
 """
 
 from __future__ import annotations
@@ -36,7 +37,6 @@ from collections.abc import Callable, Coroutine
 from dataclasses import replace
 
 import nats.errors
-import nats.js.errors
 from nats.aio.msg import Msg
 from nats.aio.subscription import Subscription
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
