@@ -6,9 +6,10 @@ asked for) and runs in one of three modes:
 - ``core``: a plain subscription (wildcards, optional queue group: refused read-only) handed by
   nats-py's read loop straight to the ring buffer (`direct.py`): no client-side queue to overflow;
 - ``js`` (non-consuming, the default for streams): an ordered consumer on the stream that captures
-  the subject, with a deliver policy. Work-queue and interest streams are never given a consumer in
-  this mode (a consumer there removes or retains messages, nats-notes section 10): they are browsed
-  with get-message by sequence instead, so looking leaves them exactly as they were;
+  the subject, with a deliver policy (ordered.py; jetstream.py starts it). Work-queue and interest
+  streams are never given a consumer in this mode (a consumer there removes or retains messages,
+  nats-notes section 10): they are read with get-message by sequence instead (jetstream.py), so
+  looking leaves them exactly as they were;
 - ``consume``: a durable (or ephemeral) push consumer with explicit acks; the user acks, naks or
   terminates each message. `max_ack_pending` is kept within the client's pending limit, so the
   server throttles instead of the client dropping.
@@ -30,31 +31,39 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import time
 from collections import deque
 from collections.abc import Iterable
 from dataclasses import replace
-from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import nats.errors
 import nats.js.errors
 from nats.aio.msg import Msg
 from nats.aio.subscription import Subscription
-from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy, RetentionPolicy
+from nats.js.api import AckPolicy, ConsumerConfig
 
 from jstui.nats.direct import subscribe_direct
 from jstui.nats.errors import JstuiError, ValidationError, translate
 from jstui.nats.feeds.counts import Accounts, FeedCounts
 from jstui.nats.feeds.filter import NO_FILTER, FeedFilter
+from jstui.nats.feeds.jetstream import (
+    GetMessageReader,
+    deliver_config,
+    open_ordered,
+    retention_of,
+    stream_info,
+)
 from jstui.nats.feeds.message import AckKind, FeedMessage, JsMeta, export_ndjson, export_target
 from jstui.nats.feeds.spec import Deliver, FeedMode, FeedSpec
 from jstui.nats.session import Session
 from jstui.nats.stats import RateMeter
 from jstui.nats.stream_lookup import find_stream, wait_for_stream
+
+if TYPE_CHECKING:
+    from jstui.nats.feeds.ordered import OrderedConsumer
 
 __all__ = [
     "CORE_PENDING_BYTES",
@@ -77,9 +86,6 @@ JS_PENDING_BYTES = 64 * 1024 * 1024
 JS_MAX_ACK_PENDING = 1_000
 """Consuming feeds: at most this many unacknowledged messages out (<= JS_PENDING_MSGS)."""
 
-BROWSE_IDLE_SECONDS = 0.25
-"""How long a browsing feed (work-queue or interest stream) waits when it has caught up."""
-BROWSE_RETRY_MAX = 2.0
 API_TIMEOUT = 5  # whole seconds: nats-py types flush(timeout) as int
 SLICE_SECONDS = 0.010
 """How long the callback may run back to back before it lets the loop run other tasks."""
@@ -145,6 +151,7 @@ class Feed:
         self._metered_count = 0
         self._metered_bytes = 0
         self._sub: Subscription | None = None
+        self._ordered: OrderedConsumer | None = None
         self._sids: set[int] = set()
         self._browse_task: asyncio.Task[None] | None = None
         self._closed = asyncio.Event()
@@ -167,7 +174,7 @@ class Feed:
         )
 
     async def _on_message(self, msg: Msg) -> None:
-        # JetStream feeds get their messages through nats-py's callback task, which calls back to
+        # Consuming feeds get their messages through nats-py's callback task, which calls back to
         # back while its queue holds messages and never yields, so a flood would hold the loop
         # (and every key press) for the whole queue. Every 64 messages, check how long this
         # burst has run; past a slice, give the loop a turn.
@@ -195,6 +202,8 @@ class Feed:
         # An ordered consumer re-subscribes under a new sid after a reset; keep every sid it had.
         if self._sub is not None:
             self._sids.add(self._sub._id)
+        if self._ordered is not None:
+            self._sids.update(self._ordered.sids)
 
     @property
     def pending(self) -> int:
@@ -366,90 +375,39 @@ class Feed:
             self.state, self.waiting = FeedState.STARTING, ""
         elif not self.stream:
             self.stream = await find_stream(self.session, spec.subject)
-        jsm = self.session.jsm
-        try:
-            info = await jsm.stream_info(self.stream)
-        except nats.js.errors.NotFoundError:
-            raise JstuiError(f"stream {self.stream!r} not found") from None
-        retention = info.config.retention
-        self.retention = (
-            retention.value if isinstance(retention, RetentionPolicy) else str(retention)
-        )
+        info = await stream_info(self.session, self.stream)
+        self.retention = retention_of(info)
         if spec.mode is FeedMode.JETSTREAM and self.retention in ("workqueue", "interest"):
             # A consumer here would remove (work queue) or hold (interest) messages: browse instead.
             self.browsing = True
             self.notes.append(
                 f"{self.retention} stream: read with get-message, nothing is consumed"
             )
-            first = await self._browse_start(info.state.first_seq, info.state.last_seq)
-            self._browse_task = asyncio.create_task(self._browse_loop(first))
-            return
-        if spec.mode is FeedMode.JETSTREAM:
-            await self._start_ordered(info.state.last_seq)
+            reader = GetMessageReader(self.session, self.stream, spec, self._append, self._problem)
+            first = await reader.start(info.state.first_seq, info.state.last_seq)
+            self._browse_task = asyncio.create_task(reader.run(first))
+        elif spec.mode is FeedMode.JETSTREAM:
+            self._ordered = await open_ordered(
+                self.session,
+                self.stream,
+                spec,
+                info.state.last_seq,
+                self._receive,
+                self._renamed,
+                self._problem,
+            )
+            self._track_sid()
         else:
             await self._start_consuming()
 
+    def _renamed(self, consumer: str) -> None:
+        self.consumer = consumer
+
+    def _problem(self, text: str) -> None:
+        self.error = text
+
     def _waiting(self, text: str) -> None:
         self.state, self.waiting = FeedState.WAITING, text
-
-    async def _start_seq_for_time(self, moment: datetime, last_seq: int) -> int:
-        """The first stream sequence at or after `moment` (last_seq + 1 when there is none)."""
-        request = json.dumps({"start_time": moment.isoformat().replace("+00:00", "Z")})
-        try:
-            reply = await self.session.nc.request(
-                f"{self._api_prefix()}.STREAM.MSG.GET.{self.stream}",
-                request.encode(),
-                timeout=API_TIMEOUT,
-            )
-            answer = json.loads(reply.data)
-        except (nats.errors.Error, TimeoutError, ValueError) as error:
-            raise translate(error) from error
-        seq = answer.get("message", {}).get("seq") if isinstance(answer, dict) else None
-        return int(seq) if seq else last_seq + 1
-
-    def _api_prefix(self) -> str:
-        return getattr(self.session.jsm, "_prefix", "$JS.API")
-
-    async def _start_ordered(self, last_seq: int) -> None:
-        spec = self.spec
-        config = ConsumerConfig()
-        if spec.deliver is Deliver.TIME:
-            # Ordered consumers restart from a sequence after a gap; nats-py keeps opt_start_time
-            # in that request, so start from the sequence of that time instead.
-            when = spec.start_time()
-            assert when is not None
-            config.deliver_policy = DeliverPolicy.BY_START_SEQUENCE
-            config.opt_start_seq = await self._start_seq_for_time(when, last_seq)
-        else:
-            self._apply_deliver(config)
-        sub = await self.session.js.subscribe(
-            spec.subject,
-            stream=self.stream,
-            cb=self._on_message,
-            ordered_consumer=True,
-            config=config,
-            pending_msgs_limit=JS_PENDING_MSGS,
-            pending_bytes_limit=JS_PENDING_BYTES,
-        )
-        self._sub = sub
-        self.consumer = getattr(sub, "_consumer", "")
-        self._track_sid()
-
-    def _apply_deliver(self, config: ConsumerConfig) -> None:
-        spec = self.spec
-        policy = {
-            Deliver.ALL: DeliverPolicy.ALL,
-            Deliver.NEW: DeliverPolicy.NEW,
-            Deliver.LAST: DeliverPolicy.LAST,
-            Deliver.LAST_PER_SUBJECT: DeliverPolicy.LAST_PER_SUBJECT,
-            Deliver.SEQUENCE: DeliverPolicy.BY_START_SEQUENCE,
-            Deliver.TIME: DeliverPolicy.BY_START_TIME,
-        }[spec.deliver]
-        config.deliver_policy = policy
-        if spec.deliver is Deliver.SEQUENCE:
-            config.opt_start_seq = spec.start_seq
-        elif spec.deliver is Deliver.TIME:
-            config.opt_start_time = spec.start_time()
 
     async def _start_consuming(self) -> None:
         spec = self.spec
@@ -467,11 +425,9 @@ class Feed:
                         "this durable has no max_ack_pending: a burst may be dropped client side"
                     )
         if config is None:
-            config = ConsumerConfig(
-                ack_policy=AckPolicy.EXPLICIT,
-                max_ack_pending=min(JS_MAX_ACK_PENDING, pending_limit),
-            )
-            self._apply_deliver(config)
+            config = deliver_config(spec)
+            config.ack_policy = AckPolicy.EXPLICIT
+            config.max_ack_pending = min(JS_MAX_ACK_PENDING, pending_limit)
         self.notes.append("consuming: acknowledged messages leave work-queue streams")
         sub = await self.session.js.subscribe(
             spec.subject,
@@ -487,60 +443,6 @@ class Feed:
         self.consumer = getattr(sub, "_consumer", "") or (spec.durable or "")
         self._track_sid()
 
-    # -- browsing (work-queue and interest streams, non-consuming) -------------------------------
-
-    async def _browse_start(self, first_seq: int, last_seq: int) -> int:
-        """Deliver the starting messages a policy asks for; return the sequence to go on from."""
-        spec = self.spec
-        jsm = self.session.jsm
-        if spec.deliver is Deliver.ALL:
-            return max(1, first_seq)
-        if spec.deliver is Deliver.NEW:
-            return last_seq + 1
-        if spec.deliver is Deliver.SEQUENCE:
-            return max(1, spec.start_seq or 1)
-        if spec.deliver is Deliver.TIME:
-            when = spec.start_time()
-            assert when is not None
-            return await self._start_seq_for_time(when, last_seq)
-        if spec.deliver is Deliver.LAST:
-            with contextlib.suppress(nats.js.errors.NotFoundError):
-                raw = await jsm.get_msg(self.stream, subject=spec.subject)
-                self._append_raw(raw)
-            return last_seq + 1
-        # last per subject: the last message of every subject the filter matches, in order
-        info = await jsm.stream_info(self.stream, subjects_filter=spec.subject)
-        lasts = []
-        for subject in list(info.state.subjects or {})[: spec.buffer]:
-            with contextlib.suppress(nats.js.errors.NotFoundError):
-                lasts.append(await jsm.get_msg(self.stream, subject=subject))
-        for raw in sorted(lasts, key=lambda r: r.seq or 0):
-            self._append_raw(raw)
-        return last_seq + 1
-
-    def _append_raw(self, raw: Any) -> None:
-        meta = JsMeta(stream=self.stream, stream_seq=raw.seq or 0, timestamp=raw.time)
-        self._append(raw.subject or "", raw.data or b"", raw.headers, meta)
-
-    async def _browse_loop(self, seq: int) -> None:
-        jsm = self.session.jsm
-        backoff = 0.1
-        while True:
-            try:
-                raw = await jsm.get_msg(self.stream, seq=seq, subject=self.spec.subject, next=True)
-            except nats.js.errors.NotFoundError:
-                await asyncio.sleep(BROWSE_IDLE_SECONDS)
-                continue
-            except (nats.errors.Error, TimeoutError, JstuiError) as error:
-                self.error = str(translate(error))
-                await asyncio.sleep(backoff)
-                backoff = min(backoff * 2, BROWSE_RETRY_MAX)
-                continue
-            backoff = 0.1
-            self.error = ""
-            self._append_raw(raw)
-            seq = (raw.seq or seq) + 1
-
     async def stop(self) -> None:
         """Unsubscribe (or stop browsing). Safe to call twice, and while disconnected."""
         self._closed.set()
@@ -549,6 +451,10 @@ class Feed:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
+        ordered, self._ordered = self._ordered, None
+        if ordered is not None:  # unsubscribes and deletes its consumer
+            self._sids.update(ordered.sids)
+            await ordered.stop()
         sub, self._sub = self._sub, None
         if sub is not None:
             self._sids.add(sub._id)
