@@ -9,12 +9,13 @@ connection measures exactly that wait: its PONG comes back behind the queue.
 Data flow: a core feed joins its session's `FloodGuard` (`guard_for`) when it subscribes and
 leaves when it is suspended or stops. While a feed is registered, the guard's ticker (an asyncio
 task, no Textual) wakes every `QUIET_TICK` seconds, or every `BUSY_TICK` while a feed receives at
-least `MIN_RATE`; then it keeps one PING in flight and reads how long the oldest unanswered one
-has waited (the lag), and how late the ticker itself woke (a loop frozen by other work delays the
-PONG too, without any queue on the wire). It hands these and each feed's message count to a
-`SaturationDetector`, which is pure (unit-tested with a fake clock) and says when to suspend which
-feed: the one receiving the most, never a quiet one below `MIN_RATE`. The guard then calls
-`Feed.suspend(rate)`, which unsubscribes at the server; the user resumes the feed by hand.
+least `MIN_RATE`. While a feed receives at least `PING_RATE` it keeps one PING in flight and reads
+how long the oldest unanswered one has waited (the lag), and how late the ticker itself woke (a
+loop frozen by other work delays the PONG too, without any queue on the wire). It hands these and
+each feed's message count to a `SaturationDetector`, which is pure (unit-tested with a fake clock)
+and says when to suspend which feed: the one receiving the most, never a quiet one below
+`MIN_RATE`. The guard then calls `Feed.suspend(rate, lag)`, which unsubscribes at the server; the
+user resumes the feed by hand.
 """
 
 from __future__ import annotations
@@ -49,6 +50,9 @@ SUSTAIN = 0.100
 """How long the lag must stay over the limit: one slow PONG is not a flood."""
 MIN_RATE = 5_000.0
 """A feed receiving less than this (msgs/s) is never suspended: it cannot be the flood."""
+PING_RATE = 1_000.0
+"""While some feed receives at least this (msgs/s), a PING is kept in flight, so that the lag is
+already being measured when a flood starts."""
 COOLDOWN = 1.0
 """After a suspension, the backlog already on the wire still drains for a moment: wait this long
 before judging again, so that a second feed is not blamed for the first one's queue."""
@@ -204,7 +208,7 @@ class FloodGuard:
                 lag = self.lag(now)
                 verdict = self.detector.observe(now, lag, now - started - period, guarded)
                 period = BUSY_TICK if busy >= self.detector.min_rate else QUIET_TICK
-                if period == BUSY_TICK:
+                if busy >= PING_RATE:
                     self._send_ping(now)
                 elif self._ping is not None and self._ping.done():
                     self._ping = None  # quiet again: an old round trip says nothing of the next
