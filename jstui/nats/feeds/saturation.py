@@ -73,7 +73,8 @@ class Suspension:
     """Messages per second it received while the connection fell behind (the offered rate was
     higher still: this is what the client managed to read)."""
     lag: float
-    """How far behind the connection was, in seconds, when it was suspended."""
+    """How long its unanswered PING had waited when it was suspended: a lower bound of how far
+    behind the connection was (the PONG may still have had far to go)."""
 
 
 class SaturationDetector(Generic[Key]):

@@ -387,5 +387,5 @@ def suspension_text(feed: Feed) -> str:
     about = f"{rate / 1000:,.0f}k" if rate >= 1000 else f"{rate:,.0f}"  # an estimate: no digits
     return (
         f"not received since {since}: over {about} msgs/s is more than this connection can "
-        f"carry ({suspension.lag:.1f} s behind) \u00b7 R to resume"
+        f"carry (at least {suspension.lag:.1f} s behind) \u00b7 R to resume"
     )
