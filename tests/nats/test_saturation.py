@@ -18,16 +18,17 @@ class Run:
         self.counts: dict[str, int] = {}
 
     def step(
-        self, lag: float, rates: dict[str, float], late: float = 0.0
+        self, lag: float, rates: dict[str, float], late: float = 0.0, backlog: float = 0.0
     ) -> tuple[str, float] | None:
         self.now += TICK
         for key, rate in rates.items():
             self.counts[key] = self.counts.get(key, 0) + round(rate * TICK)
-        return self.detector.observe(self.now, lag, late, dict(self.counts))
+        return self.detector.observe(self.now, lag, late, dict(self.counts), backlog)
 
 
 def detector() -> SaturationDetector[str]:
-    return SaturationDetector(lag_limit=0.1, sustain=0.1, min_rate=5_000, cooldown=1.0)
+    # sustain between two and three ticks: the float sums of the fake clock cannot tip it
+    return SaturationDetector(lag_limit=0.1, sustain=0.075, min_rate=5_000, cooldown=1.0)
 
 
 def test_a_connection_that_keeps_up_is_never_saturated() -> None:
@@ -55,6 +56,23 @@ def test_one_slow_answer_is_not_a_flood() -> None:
     assert run.step(0.3, {"feed": 50_000}) is None  # over the limit: not sustained yet
     assert run.step(0.004, {"feed": 50_000}) is None  # answered quickly again
     assert run.step(0.3, {"feed": 50_000}) is None  # a new window starts here
+
+
+def test_a_backlog_waiting_unread_is_seen_before_any_pong() -> None:
+    run = Run(detector())
+    run.step(0.0, {"flood": 0})
+    assert run.step(0.0, {"flood": 200_000}, backlog=0.4) is None  # the first sample over it
+    assert run.step(0.0, {"flood": 200_000}, backlog=0.6) is None
+    verdict = run.step(0.0, {"flood": 200_000}, backlog=0.8)
+    assert verdict is not None and verdict[0] == "flood"
+
+
+def test_a_backlog_that_drains_at_once_is_not_a_flood() -> None:
+    # after a frozen loop the socket holds what arrived meanwhile; a client that keeps up reads it
+    run = Run(detector())
+    for _ in range(10):
+        assert run.step(0.002, {"feed": 40_000}, backlog=0.5) is None
+        assert run.step(0.002, {"feed": 40_000}, backlog=0.01) is None
 
 
 def test_a_frozen_loop_is_not_a_flood() -> None:

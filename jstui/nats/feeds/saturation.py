@@ -20,12 +20,13 @@ user resumes the feed by hand.
 
 from __future__ import annotations
 
+import array
 import asyncio
 import contextlib
 import time
 from collections.abc import Hashable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Generic, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
 if TYPE_CHECKING:
     from jstui.nats.session import Session
@@ -46,8 +47,9 @@ Key = TypeVar("Key", bound=Hashable)
 LAG_LIMIT = 0.100
 """Seconds a PONG may queue behind messages before the connection counts as saturated. A
 connection that keeps up answers in a few milliseconds, even at 40k msgs/s."""
-SUSTAIN = 0.100
-"""How long the lag must stay over the limit: one slow PONG is not a flood."""
+SUSTAIN = 0.050
+"""How long the lag must stay over the limit (two samples in a row at least, however quick the
+ticks): one slow PONG or one backlog after a frozen loop is not a flood."""
 MIN_RATE = 5_000.0
 """A feed receiving less than this (msgs/s) is never suspended: it cannot be the flood."""
 PING_RATE = 1_000.0
@@ -61,6 +63,9 @@ QUIET_TICK = 0.100
 """Ticker periods while some feed is fast, and otherwise (ten cheap wake-ups a second, only while
 a core feed is open: a flood is noticed within this)."""
 PING_TIMEOUT = 10  # whole seconds: nats-py types flush(timeout) as int
+WIRE_OVERHEAD = 32
+"""Bytes of protocol around each message's payload (`MSG subject sid size` and two CRLFs), to turn
+nats-py's payload byte count into what was read from the socket."""
 
 
 @dataclass(frozen=True)
@@ -97,6 +102,8 @@ class SaturationDetector(Generic[Key]):
         self._last_counts: dict[Key, int] = {}
         self._since: float | None = None
         """When the lag went over the limit (None: it is under it)."""
+        self._window = 0.0
+        """Where the rates of a saturated stretch are measured from (the sample before it)."""
         self._since_counts: dict[Key, int] = {}
         self._quiet_until = float("-inf")
 
@@ -109,27 +116,35 @@ class SaturationDetector(Generic[Key]):
         return {key: (count - last.get(key, count)) / elapsed for key, count in counts.items()}
 
     def observe(
-        self, now: float, lag: float, late: float, counts: Mapping[Key, int]
+        self,
+        now: float,
+        lag: float,
+        late: float,
+        counts: Mapping[Key, int],
+        backlog: float = 0.0,
     ) -> tuple[Key, float] | None:
         """One sample: `lag` is how long the connection's oldest unanswered PING has waited (or
         the last round trip), `late` how late the sampling itself woke (a frozen loop delays the
-        PONG without any queue on the wire), `counts` each feed's messages received so far.
+        PONG without any queue on the wire), `counts` each feed's messages received so far, and
+        `backlog` how many seconds of reading the data already waiting unread would take.
 
         Returns the feed to suspend and its rate while saturated, or None.
         """
         fast = max(self.rates(now, counts).values(), default=0.0) >= self.min_rate
         previous_time, previous_counts = self._last_time, self._last_counts
         self._last_time, self._last_counts = now, dict(counts)
-        if now < self._quiet_until or lag - max(0.0, late) < self.lag_limit or not fast:
+        behind = max(lag - max(0.0, late), backlog)
+        if now < self._quiet_until or behind < self.lag_limit or not fast:
             self._since = None
             return None
         if self._since is None:
-            # saturated at least since the previous sample: measure the rates from there
-            self._since = previous_time if previous_time is not None else now
+            # saturated from now on; the rates are measured from the previous sample
+            self._since = now
+            self._window = previous_time if previous_time is not None else now
             self._since_counts = previous_counts
-        elapsed = now - self._since
-        if elapsed < self.sustain or elapsed <= 0:
+        if now - self._since < self.sustain or now <= self._window:
             return None
+        elapsed = now - self._window
         base = self._since_counts
         window = {key: (count - base.get(key, count)) / elapsed for key, count in counts.items()}
         key, rate = max(window.items(), key=lambda item: item[1])
@@ -161,6 +176,8 @@ class FloodGuard:
         self._ping: asyncio.Task[None] | None = None
         self._ping_sent = 0.0
         self._ping_answered: float | None = None
+        self._read: tuple[float, int] | None = None
+        """When the wire counters were last read, and the bytes read by then (`backlog`)."""
 
     def join(self, feed: Guarded) -> None:
         self.feeds[id(feed)] = feed
@@ -181,6 +198,19 @@ class FloodGuard:
             return 0.0
         answered = self._ping_answered
         return (answered if answered is not None else now) - self._ping_sent
+
+    def backlog(self, now: float) -> float:
+        """Seconds of reading that the data waiting unread would take at the rate the client read
+        since the last call: seen at once, while a PONG behind the same data is still on its way.
+        0 when unknown."""
+        with contextlib.suppress(Exception):  # not connected, or not a TCP transport
+            nc = self.session.nc
+            read = nc.stats["in_bytes"] + nc.stats["in_msgs"] * WIRE_OVERHEAD
+            previous, self._read = self._read, (now, read)
+            waiting = _unread_bytes(nc)
+            if previous is not None and now > previous[0] and read > previous[1]:
+                return waiting / ((read - previous[1]) / (now - previous[0]))
+        return 0.0
 
     def _send_ping(self, now: float) -> None:
         if self._ping is not None and not self._ping.done():
@@ -207,7 +237,9 @@ class FloodGuard:
                 guarded = {k: c for k, c in counts.items() if self.feeds[k].flood_protection}
                 busy = max(self.detector.rates(now, guarded).values(), default=0.0)
                 lag = self.lag(now)
-                verdict = self.detector.observe(now, lag, now - started - period, guarded)
+                backlog = self.backlog(now)
+                late = now - started - period
+                verdict = self.detector.observe(now, lag, late, guarded, backlog)
                 period = BUSY_TICK if busy >= self.detector.min_rate else QUIET_TICK
                 if busy >= PING_RATE:
                     self._send_ping(now)
@@ -217,10 +249,23 @@ class FloodGuard:
                     key, rate = verdict
                     feed = self.feeds.get(key)
                     if feed is not None:
-                        await feed.suspend(rate, lag)
+                        await feed.suspend(rate, max(lag, backlog))
         finally:
             if self._ping is not None:
                 self._ping.cancel()
+
+
+def _unread_bytes(nc: Any) -> int:
+    """Bytes received on the connection and not parsed yet: the socket's receive queue (FIONREAD)
+    plus asyncio's reader buffer. Raises where either cannot be read (not TCP, not POSIX)."""
+    import fcntl
+    import termios
+
+    transport = nc._transport
+    sock = transport._io_writer.get_extra_info("socket")
+    queued = array.array("i", [0])
+    fcntl.ioctl(sock.fileno(), termios.FIONREAD, queued)
+    return queued[0] + len(transport._io_reader._buffer)
 
 
 _GUARDS: dict[int, FloodGuard] = {}
