@@ -1,26 +1,39 @@
-"""Feed ingest: how much of a flood jstui takes in, and whether the UI stays usable meanwhile.
+"""Feed ingest and flood protection: how much of a flood jstui takes in, and whether the rest of the
+app stays usable while one core feed is flooded (issue #11).
 
-One run, one embedded nats-server. The publisher, the bare subscriber and the echo responder each
+One run, one embedded nats-server. The publishers, the bare subscriber and the echo responder each
 run in a process of their own (this same file with --publish / --raw / --respond); jstui runs
-headless in this process, the real app with one core feed open (`--feed SUBJECT`).
+headless in this process, the real app with two core feeds open (`--feed SUBJECT,core` and a
+quiet one) at 160x45.
 
-Phases (each a few seconds):
+Phases:
 
 1. RSS: 10,000 messages, then 990,000 more as fast as the publisher goes (16 B payloads); the
-   peak RSS of this process after each (`ru_maxrss`).
-2. For 16 B and 1 KiB payloads, ROUNDS times each (--rounds): an unpaced flood of FLOOD seconds
-   - received by a bare nats-py subscriber whose callback only counts (the raw ceiling), all
-     rounds before the app starts;
-   - received and counted by jstui's feed (appended to the ring buffer, or counted as dropped by
-     the client past the pending limit).
-   Rate = messages / (time of the last - time of the first), each side timed by its own clock.
-   The figures are medians over the rounds; the ratio is median jstui / median raw.
-3. Paced floods at 20k and 40k msgs/s (16 B), and the unpaced 16 B floods above: every 30 ms a key
-   (`[`, a no-op "previous feed") is sent the way a terminal sends it, timed until the screen
-   refresh after its action ran; every 50 ms a core request goes out on the app's shared
-   connection to the echo responder. p50 / p99 of both.
+   peak RSS of this process after each (`ru_maxrss`). Flood protection off.
+2. Ingest, flood protection OFF (`Feed.flood_protection = False`: with it on, the feed would be
+   suspended within a fraction of a second and there would be nothing left to measure). For 16 B
+   and 1 KiB payloads, ROUNDS times each (--rounds), alternating A B A B: an unpaced flood of
+   INGEST_SECONDS received (A) by a bare subscriber in its own process using the same direct
+   delivery as jstui (`subscribe_direct`, its handler only counting: the fastest honest
+   reference), on a subject of its own while the app sits idle, then (B) by jstui's feed
+   (appended to the ring buffer and drawn). Rate = messages / (time of the last - time of the
+   first), each side timed by its own clock; medians over the rounds, ratio = jstui / bare.
+3. Paced floods at 20k and 40k msgs/s (16 B), protection on (they must not be suspended).
+4. Unpaced 16 B floods of FLOOD_SECONDS with protection ON, ROUNDS times, while a second core feed
+   receives a paced 1k msgs/s stream whose payloads carry their send time.
 
-Prints one line. Run: /work/venv/bin/python benchmarks/feed_ingest.py
+In phases 3 and 4, every 30 ms a key (End, "follow the tail" on the flooded feed's view: it takes
+and draws the newest lines) is sent the way a terminal sends it, timed until the screen refresh
+after its action ran (one key in flight); and
+every 10 ms a core request goes out on the app's shared connection to the echo responder, each in
+its own task and timed from when it was due, so a stalled loop counts for every request it held
+(at least 200 samples per phase). Phase 4 also reports how far behind the quiet feed fell (arrival
+- send time, p99 and max), whether and how soon the flooded feed was suspended, and how long after
+the flood ended a request was answered in under RECOVERED_RTT again (the backlog drained).
+
+Prints one line; exits 1 when a target of issue #11 is missed: ingest ratio >= 0.85 at 16 B and
+1 KiB, key p99 < 250 ms and request p99 < 500 ms during the unpaced flood, key p99 < 100 ms at 20k
+and 40k msgs/s. Run: python benchmarks/feed_ingest.py [--rounds 3]
 """
 
 from __future__ import annotations
@@ -41,12 +54,18 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 SUBJECT = "bench.feed"
+RAW_SUBJECT = "bench.raw"
+QUIET_SUBJECT = "bench.quiet"
 ECHO = "bench.echo"
+INGEST_SECONDS = 2.5
 FLOOD_SECONDS = 3.0
 PACED_SECONDS = 4.0
+QUIET_RATE = 1_000
 KEY_EVERY = 0.030
-REQUEST_EVERY = 0.050
+REQUEST_EVERY = 0.010
 QUIET = 0.6
+RECOVERED_RTT = 0.025
+TARGETS = {"ratio": 0.85, "key_flood": 0.250, "req_flood": 0.500, "key_paced": 0.100}
 
 
 def log(text: str) -> None:
@@ -70,10 +89,14 @@ def pct(values: list[float], q: float) -> float:
 # -- helper processes ----------------------------------------------------------------------------
 
 
-async def publish(url: str, size: int, rate: float, seconds: float, count: int) -> None:
-    """Publish `count` messages (or for `seconds`) at `rate` per second (0 = unpaced)."""
+async def publish(
+    url: str, subject: str, size: int, rate: float, seconds: float, count: int
+) -> None:
+    """Publish `count` messages (or for `seconds`) at `rate` per second (0 = unpaced). A paced
+    publisher of a payload size 0 sends its send time instead (for the quiet feed's lag)."""
     nc = await nats.connect(url, pending_size=8 * 1024 * 1024)
     payload = b"x" * size
+    stamped = size == 0
     sent = 0
     start = time.perf_counter()
     batch = 100 if not rate else max(1, int(rate / 200))  # paced: a batch every ~5 ms
@@ -83,7 +106,7 @@ async def publish(url: str, size: int, rate: float, seconds: float, count: int) 
             break
         n = batch if not count else min(batch, count - sent)
         for _ in range(n):
-            await nc.publish(SUBJECT, payload)
+            await nc.publish(subject, b"%.6f" % time.time() if stamped else payload)
         sent += n
         if rate:
             ahead = start + sent / rate - time.perf_counter()
@@ -97,34 +120,33 @@ async def publish(url: str, size: int, rate: float, seconds: float, count: int) 
 
 
 async def raw_subscriber(url: str) -> None:
-    """Count messages in the callback until QUIET seconds pass without any (drops reported)."""
-    counts = {"n": 0, "drops": 0, "first": 0.0, "last": 0.0}
+    """The reference: direct delivery as jstui's core feeds get it, the handler only counting;
+    waits until QUIET seconds pass without a message."""
+    from jstui.nats.direct import is_direct, subscribe_direct
 
-    async def on_error(error: Exception) -> None:
-        if isinstance(error, nats.errors.SlowConsumerError):
-            counts["drops"] += 1
+    counts = {"n": 0, "first": 0.0, "last": 0.0}
 
-    nc = await nats.connect(url, error_cb=on_error)
-
-    async def cb(msg: Any) -> None:
+    def count(msg: Any) -> None:
         now = time.time()
         if not counts["n"]:
             counts["first"] = now
         counts["n"] += 1
         counts["last"] = now
 
-    await nc.subscribe(SUBJECT, cb=cb)
+    nc = await nats.connect(url)
+    sub = await subscribe_direct(
+        nc, RAW_SUBJECT, count, pending_msgs_limit=0, pending_bytes_limit=0
+    )
+    assert is_direct(sub)
     await nc.flush()
     print("ready", flush=True)
     while not counts["n"]:
         await asyncio.sleep(0.01)
     seen = -1
-    while seen != counts["n"] + counts["drops"]:
-        seen = counts["n"] + counts["drops"]
+    while seen != counts["n"]:
+        seen = counts["n"]
         await asyncio.sleep(QUIET)
-    print(
-        f"received {counts['n']} {counts['drops']} {counts['first']} {counts['last']}", flush=True
-    )
+    print(f"received {counts['n']} 0 {counts['first']} {counts['last']}", flush=True)
     await nc.close()
 
 
@@ -156,8 +178,16 @@ async def read_line(proc: subprocess.Popen[str]) -> str:
     return line.strip()
 
 
-async def run_publisher(url: str, size: int, rate: float, seconds: float, count: int = 0) -> None:
-    proc = spawn("--publish", url, str(size), str(rate), str(seconds), str(count))
+def start_publisher(
+    url: str, size: int, rate: float, seconds: float, count: int = 0, subject: str = SUBJECT
+) -> subprocess.Popen[str]:
+    return spawn("--publish", url, subject, str(size), str(rate), str(seconds), str(count))
+
+
+async def run_publisher(
+    url: str, size: int, rate: float, seconds: float, count: int = 0, subject: str = SUBJECT
+) -> None:
+    proc = start_publisher(url, size, rate, seconds, count, subject)
     await read_line(proc)
     await asyncio.to_thread(proc.wait)
 
@@ -165,7 +195,7 @@ async def run_publisher(url: str, size: int, rate: float, seconds: float, count:
 async def raw_ceiling(url: str, size: int) -> float:
     sub = spawn("--raw", url)
     assert await read_line(sub) == "ready"
-    await run_publisher(url, size, 0, FLOOD_SECONDS)
+    await run_publisher(url, size, 0, INGEST_SECONDS, subject=RAW_SUBJECT)
     fields = (await read_line(sub)).split()
     await asyncio.to_thread(sub.wait)
     n, first, last = int(fields[1]), float(fields[3]), float(fields[4])
@@ -193,33 +223,45 @@ class Probe:
         self.requests: list[float] = []
         self._sent: float | None = None
         probe = self
-        original = FeedsPane.action_switch
+        original = FeedsPane.action_follow
 
-        def timed_switch(pane: FeedsPane, delta: int) -> None:
-            original(pane, delta)
+        def timed_follow(pane: FeedsPane) -> None:
+            original(pane)
             sent = probe._sent
             if sent is not None:
                 probe._sent = None
                 pane.call_after_refresh(lambda: probe.keys.append(time.perf_counter() - sent))
 
-        FeedsPane.action_switch = timed_switch  # type: ignore[method-assign]
+        FeedsPane.action_follow = timed_follow  # type: ignore[method-assign]
 
     async def keys_loop(self, stop: asyncio.Event) -> None:
         driver = self.app._driver
         while not stop.is_set():
             if self._sent is None:
                 self._sent = time.perf_counter()
-                driver.send_message(self.events.Key("left_square_bracket", "["))
+                driver.send_message(self.events.Key("end", None))
             await asyncio.sleep(KEY_EVERY)
 
+    async def request(self, due: float) -> None:
+        with contextlib.suppress(Exception):
+            await self.app.session.nc.request(ECHO, b"ping", timeout=10)
+            self.requests.append(time.perf_counter() - due)
+
     async def requests_loop(self, stop: asyncio.Event) -> None:
-        nc = self.app.session.nc
+        """One request every REQUEST_EVERY, each in its own task, timed from when it was due:
+        a loop stall delays every request it holds, not just the one in flight."""
+        tasks: list[asyncio.Task[None]] = []
+        start = time.perf_counter()
+        due = start
         while not stop.is_set():
-            start = time.perf_counter()
-            with contextlib.suppress(Exception):
-                await nc.request(ECHO, b"ping", timeout=5)
-                self.requests.append(time.perf_counter() - start)
-            await asyncio.sleep(REQUEST_EVERY)
+            tasks.append(asyncio.create_task(self.request(due)))
+            due += REQUEST_EVERY
+            await asyncio.sleep(max(0.0, due - time.perf_counter()))
+            if time.perf_counter() - due > REQUEST_EVERY:  # stalled: the missed ones are due now
+                while due < time.perf_counter() and not stop.is_set():
+                    tasks.append(asyncio.create_task(self.request(due)))
+                    due += REQUEST_EVERY
+        await asyncio.gather(*tasks)
 
     async def during(self, work: Any) -> tuple[list[float], list[float]]:
         self.keys, self.requests = [], []
@@ -238,35 +280,14 @@ class Probe:
 
 async def wait_quiet(feed: Any) -> None:
     seen = -1
-    while seen != feed.count + feed.slow_drops:
-        seen = feed.count + feed.slow_drops
+    while seen != feed.count:
+        seen = feed.count
         await asyncio.sleep(QUIET)
 
 
-LAST_DROP = [0.0]
-
-
-def time_drops() -> None:
-    """Wrap the session's error callback to note when the last slow-consumer drop happened (so a
-    flood's window ends at the last message received, appended or dropped)."""
-    import nats.errors
-
-    from jstui.nats.session import Session
-
-    original = Session._on_error
-
-    async def on_error(self: Session, exc: Exception) -> None:
-        if isinstance(exc, nats.errors.SlowConsumerError):
-            LAST_DROP[0] = time.time()
-        await original(self, exc)
-
-    Session._on_error = on_error  # type: ignore[method-assign]
-
-
-async def app_flood(url: str, feed: Any, size: int, probe: Probe | None) -> tuple[float, Any]:
-    """Unpaced flood into the app's feed: messages received and counted per second, i.e.
-    appended to the ring buffer or counted as dropped past the client's pending limit."""
-    start_count, start_drops = feed.count, feed.slow_drops
+async def app_ingest(url: str, feed: Any, size: int) -> float:
+    """Unpaced flood into the app's feed, protection off: messages appended per second."""
+    start_count = feed.count
     first_time: list[float] = []
 
     async def watch_first() -> None:
@@ -276,73 +297,106 @@ async def app_flood(url: str, feed: Any, size: int, probe: Probe | None) -> tupl
         first_time.append(first if first is not None else time.time())
 
     watcher = asyncio.create_task(watch_first())
-
-    async def flood() -> None:
-        await run_publisher(url, size, 0, FLOOD_SECONDS)
-        await wait_quiet(feed)
-
-    probed = await probe.during(flood()) if probe else (await flood(), None)
+    await run_publisher(url, size, 0, INGEST_SECONDS)
+    await wait_quiet(feed)
     await watcher
-    appended, dropped = feed.count - start_count, feed.slow_drops - start_drops
-    last = max(feed.buffer[-1].time, LAST_DROP[0] if dropped else 0.0)
-    log(f"flood {size} B: {appended:,} appended, {dropped:,} dropped (slow)")
-    return (appended + dropped) / max(1e-6, last - first_time[0]), probed
+    appended = feed.count - start_count
+    return appended / max(1e-6, feed.buffer[-1].time - first_time[0])
 
 
-async def bench(rounds: int) -> str:
+async def recovery_time(nc: Any, ended: float) -> float:
+    """Seconds from the flood's end until a request is answered in under RECOVERED_RTT."""
+    while True:
+        sent = time.perf_counter()
+        with contextlib.suppress(Exception):
+            await nc.request(ECHO, b"ping", timeout=10)
+        now = time.perf_counter()
+        if now - sent < RECOVERED_RTT:
+            return max(0.0, sent - ended)
+        if now - ended > 30:
+            return float("nan")
+
+
+class FloodRound:
+    """One unpaced 16 B flood into the protected feed while the quiet feed gets 1k msgs/s."""
+
+    def __init__(self, url: str, app: Any, feed: Any, quiet: Any) -> None:
+        self.url, self.app, self.feed, self.quiet = url, app, feed, quiet
+        self.recovery = float("nan")
+        self.suspended_after = float("nan")
+        """Seconds from the flood's first message to the feed's suspension."""
+        self.quiet_lags: list[float] = []
+
+    async def run(self) -> None:
+        quiet_from, flood_from = self.quiet.count, self.feed.count
+        first: list[float] = []
+
+        async def first_arrival() -> None:
+            while self.feed.count == flood_from:
+                await asyncio.sleep(0.002)
+            first.append(time.time())
+
+        watcher = asyncio.create_task(first_arrival())
+        pacer = start_publisher(self.url, 0, QUIET_RATE, FLOOD_SECONDS + 1.0, subject=QUIET_SUBJECT)
+        await asyncio.sleep(0.5)  # the quiet stream is flowing before the flood starts
+        await run_publisher(self.url, 16, 0, FLOOD_SECONDS)
+        ended = time.perf_counter()
+        self.recovery = await recovery_time(self.app.session.nc, ended)
+        await asyncio.to_thread(pacer.wait)
+        suspension = self.feed.suspended
+        await watcher
+        if suspension is not None:  # from the flood's first message
+            self.suspended_after = suspension.since - first[0]
+        self.quiet_lags = [
+            m.time - float(m.data) for m in self.quiet.buffer if m.index > quiet_from
+        ]
+        if self.feed.state.value == "suspended":
+            await self.feed.resume()
+        await wait_quiet(self.feed)
+
+
+async def bench(rounds: int) -> tuple[str, bool]:
     from jstui.app import JstuiApp
     from jstui.config import Settings
     from jstui.nats.embedded import EmbeddedServer
     from jstui.nats.session import ConnectionState
     from jstui.widgets.feeds import FeedsPane
 
-    time_drops()
     server = EmbeddedServer()
     server.start()
     echo = spawn("--respond", server.url)
     try:
         assert await read_line(echo) == "ready"
-        raw: dict[int, list[float]] = {16: [], 1024: []}
-        for _ in range(rounds):
-            for size in (16, 1024):
-                raw[size].append(await raw_ceiling(server.url, size))
-                log(f"raw {size} B: {raw[size][-1]:,.0f}/s")
-        app = JstuiApp(Settings(servers=(server.url,), feeds=(SUBJECT,)))
+        feeds = (f"{SUBJECT},core", f"{QUIET_SUBJECT},core")
+        app = JstuiApp(Settings(servers=(server.url,), feeds=feeds))
         async with app.run_test(headless=True, size=(160, 45)) as pilot:
             while app.session.status.state is not ConnectionState.CONNECTED:
                 await asyncio.sleep(0.05)
             pane = app.dashboard.query_one(FeedsPane)
-            while not pane.views or pane.views[0].feed.state.value != "live":
+            while len(pane.views) < 2 or any(v.feed.state.value != "live" for v in pane.views):
                 await asyncio.sleep(0.05)
             await pilot.press("2")
-            feed = pane.views[0].feed
+            feed, quiet = (view.feed for view in pane.views)
             probe = Probe(app)
-            log("app ready done")
+            log("app ready")
 
-            # RSS: 10k, then 1M in all
+            feed.flood_protection = False
             await run_publisher(server.url, 16, 0, 0, count=10_000)
             await wait_quiet(feed)
             rss_10k = peak_rss_mib()
-            log("10k done")
-            t0 = time.perf_counter()
             await run_publisher(server.url, 16, 0, 0, count=990_000)
             await wait_quiet(feed)
-            million_secs = time.perf_counter() - t0 - QUIET
             rss_1m = peak_rss_mib()
-            total_1m = feed.count + feed.slow_drops
             log("1M done")
 
+            raw: dict[int, list[float]] = {16: [], 1024: []}
             ingest: dict[int, list[float]] = {16: [], 1024: []}
-            keys_flood: list[float] = []
-            req_flood: list[float] = []
             for _ in range(rounds):
-                rate, (keys, reqs) = await app_flood(server.url, feed, 16, probe)
-                ingest[16].append(rate)
-                keys_flood += keys
-                req_flood += reqs
-                rate, _ = await app_flood(server.url, feed, 1024, None)
-                ingest[1024].append(rate)
-                log(f"jstui: {ingest[16][-1]:,.0f}/s (16 B), {ingest[1024][-1]:,.0f}/s (1 KiB)")
+                for size in (16, 1024):  # A B A B: the reference, then jstui, per size
+                    raw[size].append(await raw_ceiling(server.url, size))
+                    ingest[size].append(await app_ingest(server.url, feed, size))
+                    log(f"{size} B: bare {raw[size][-1]:,.0f}/s jstui {ingest[size][-1]:,.0f}/s")
+            feed.flood_protection = True
 
             paced: dict[int, tuple[list[float], list[float]]] = {}
             for rate in (20_000, 40_000):
@@ -352,7 +406,23 @@ async def bench(rounds: int) -> str:
                     await wait_quiet(feed)
 
                 paced[rate] = await probe.during(paced_run())
-                log("paced done")
+                log(f"paced {rate} done, feed {feed.state.value}")
+                if feed.state.value == "suspended":
+                    await feed.resume()
+
+            keys_flood: list[float] = []
+            req_flood: list[float] = []
+            floods: list[FloodRound] = []
+            for _ in range(rounds):
+                flood = FloodRound(server.url, app, feed, quiet)
+                keys, reqs = await probe.during(flood.run())
+                keys_flood += keys
+                req_flood += reqs
+                floods.append(flood)
+                log(
+                    f"flood: suspended after {flood.suspended_after:.2f} s, console normal "
+                    f"{flood.recovery:.2f} s after its end"
+                )
             counts = feed.counts()
             balanced = counts.received == counts.accounted  # docs/architecture.md
     finally:
@@ -360,51 +430,79 @@ async def bench(rounds: int) -> str:
             echo.stdin.close()
         echo.wait(timeout=5)
         server.stop()
+    return report(
+        rounds, raw, ingest, paced, keys_flood, req_flood, floods, rss_10k, rss_1m, balanced
+    )
 
+
+def report(
+    rounds: int,
+    raw: dict[int, list[float]],
+    ingest: dict[int, list[float]],
+    paced: dict[int, tuple[list[float], list[float]]],
+    keys_flood: list[float],
+    req_flood: list[float],
+    floods: list[FloodRound],
+    rss_10k: float,
+    rss_1m: float,
+    balanced: bool,
+) -> tuple[str, bool]:
     def ms(values: list[float], q: float) -> str:
         return f"{pct(values, q) * 1000:.0f}"
 
     parts = []
+    met = balanced
     for size, label in ((16, "16"), (1024, "1k")):
         raw_rate, app_rate = median(raw[size]), median(ingest[size])
+        ratio = app_rate / raw_rate
+        met &= ratio >= TARGETS["ratio"]
         parts.append(
-            f"raw{label}={raw_rate:,.0f}/s jstui{label}={app_rate:,.0f}/s "
-            f"ratio{label}={app_rate / raw_rate:.2f} (medians of {rounds})"
+            f"bare{label}={raw_rate:,.0f}/s jstui{label}={app_rate:,.0f}/s ratio{label}={ratio:.2f}"
         )
-    for label, (keys, reqs) in (
-        ("20k", paced[20_000]),
-        ("40k", paced[40_000]),
-        ("flood", (keys_flood, req_flood)),
-    ):
+    for rate, (keys, reqs) in paced.items():
+        met &= pct(keys, 99) < TARGETS["key_paced"]
         parts.append(
-            f"key@{label} p50={ms(keys, 50)}ms p99={ms(keys, 99)}ms "
-            f"req@{label} p50={ms(reqs, 50)}ms p99={ms(reqs, 99)}ms"
+            f"key@{rate // 1000}k p50={ms(keys, 50)}ms p99={ms(keys, 99)}ms "
+            f"req p50={ms(reqs, 50)}ms p99={ms(reqs, 99)}ms"
         )
+    met &= pct(keys_flood, 99) < TARGETS["key_flood"] and pct(req_flood, 99) < TARGETS["req_flood"]
+    lags = [lag for flood in floods for lag in flood.quiet_lags]
+    parts.append(
+        f"flood: key p50={ms(keys_flood, 50)}ms p99={ms(keys_flood, 99)}ms "
+        f"req p50={ms(req_flood, 50)}ms p99={ms(req_flood, 99)}ms (n={len(req_flood)}) "
+        f"suspended after {median([f.suspended_after for f in floods]):.2f}s "
+        f"quiet feed behind p99={ms(lags, 99)}ms max={ms(lags, 100)}ms "
+        f"console normal {median([f.recovery for f in floods]):.2f}s after"
+    )
     parts.append(
         f"rss10k={rss_10k:.1f}MiB rss1M={rss_1m:.1f}MiB (+{rss_1m - rss_10k:.1f}) "
-        f"1M_in={million_secs:.1f}s total={total_1m:,} balanced={balanced}"
+        f"balanced={balanced} medians of {rounds} -> {'met' if met else 'MISSED'}"
     )
-    return " | ".join(parts)
+    return " | ".join(parts), met
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--publish", nargs=5, metavar=("URL", "SIZE", "RATE", "SECS", "COUNT"))
+    parser.add_argument(
+        "--publish", nargs=6, metavar=("URL", "SUBJECT", "SIZE", "RATE", "SECS", "COUNT")
+    )
     parser.add_argument("--raw", metavar="URL")
     parser.add_argument("--respond", metavar="URL")
     parser.add_argument(
-        "--rounds", type=int, default=3, help="floods per payload size and side (default 3)"
+        "--rounds", type=int, default=3, help="rounds per payload size and side (default 3)"
     )
     args = parser.parse_args()
     if args.publish:
-        url, size, rate, secs, count = args.publish
-        asyncio.run(publish(url, int(size), float(rate), float(secs), int(count)))
+        url, subject, size, rate, secs, count = args.publish
+        asyncio.run(publish(url, subject, int(size), float(rate), float(secs), int(count)))
     elif args.raw:
         asyncio.run(raw_subscriber(args.raw))
     elif args.respond:
         asyncio.run(responder(args.respond))
     else:
-        print(asyncio.run(bench(max(1, args.rounds))), flush=True)
+        line, met = asyncio.run(bench(max(1, args.rounds)))
+        print(line, flush=True)
+        sys.exit(0 if met else 1)
 
 
 if __name__ == "__main__":

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from nats.aio.client import Client
+from nats.aio.client import DEFAULT_BUFFER_SIZE, Client
 from nats.aio.msg import Msg
 
 
@@ -19,6 +19,7 @@ def apply_client_fixes(nc: Client) -> None:
     _guard_late_pongs(nc)
     order_flush_pings(nc)
     tolerate_undecodable_subjects(nc)
+    yield_between_full_reads(nc)
 
 
 def _guard_late_pongs(nc: Client) -> None:
@@ -98,3 +99,22 @@ def tolerate_undecodable_subjects(nc: Client) -> None:
         return message  # a Msg, or the subclass the client was configured with
 
     nc._build_message = build_message  # type: ignore[method-assign]
+
+
+def yield_between_full_reads(nc: Client) -> None:
+    """Give the loop a turn after each full read of a flood, not only when the socket is empty.
+
+    nats-py's read loop reads 32 KiB, parses it and reads again; asyncio's reader returns at once
+    while its buffer holds data (up to 256 KiB per socket read), so an unpaced flood held the loop
+    for eight reads in a row, 100-250 ms on a loaded machine, before a key press or a timer ran. A
+    full read means more is waiting: yield then. Short reads (no flood) cost nothing more.
+    """
+    parser = nc._ps
+    parse = parser.parse
+
+    async def parse_then_yield(data: bytes = b"") -> None:
+        await parse(data)
+        if len(data) >= DEFAULT_BUFFER_SIZE:
+            await asyncio.sleep(0)
+
+    parser.parse = parse_then_yield  # type: ignore[method-assign]

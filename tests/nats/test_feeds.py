@@ -4,9 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import json
+import subprocess
+import sys
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from nats.aio.client import Client
@@ -16,7 +21,7 @@ from jstui.nats import direct as direct_module
 from jstui.nats.direct import is_direct
 from jstui.nats.errors import NoStreamError, ReadOnlyError, SpecErrors, ValidationError
 from jstui.nats.feeds import feed as feeds_module
-from jstui.nats.feeds.feed import Feed
+from jstui.nats.feeds.feed import Feed, FeedState
 from jstui.nats.feeds.filter import FeedFilter
 from jstui.nats.feeds.message import AckKind, FeedMessage, message_to_json, parse_ack_reply
 from jstui.nats.feeds.spec import Deliver, FeedMode, FeedSpec, parse_feed_option, parse_since
@@ -443,3 +448,106 @@ def test_message_to_json_core_message_keeps_reply() -> None:
     obj = message_to_json(message)
     assert obj["reply"] == "_INBOX.1" and "stream" not in obj
     assert obj["received"] == "1970-01-01T00:00:00Z"
+
+
+# -- flood protection -----------------------------------------------------------------------------
+
+FLOOD_SCRIPT = """
+import asyncio, sys, nats
+async def main(url, subject):
+    nc = await nats.connect(url, pending_size=8 * 1024 * 1024)
+    print("ready", flush=True)
+    while True:
+        for _ in range(100):
+            await nc.publish(subject, b"0123456789abcdef")
+        await asyncio.sleep(0)
+asyncio.run(main(sys.argv[1], sys.argv[2]))
+"""
+
+
+@contextlib.contextmanager
+def flooding(url: str, subject: str) -> Iterator[subprocess.Popen[str]]:
+    """A separate process publishing 16-byte messages on `subject` as fast as it can, until the
+    block ends: more than one Python client can read (the case of issue #11)."""
+    proc = subprocess.Popen(
+        [sys.executable, "-c", FLOOD_SCRIPT, url, subject], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert proc.stdout is not None and proc.stdout.readline().strip() == "ready"
+        yield proc
+    finally:
+        proc.kill()
+        proc.wait(timeout=10)
+
+
+async def test_a_flooding_core_feed_is_suspended_and_the_rest_keeps_working(
+    session: Session, nc: Client, nats_url: str, unique: str
+) -> None:
+    flood = Feed(session, FeedSpec(f"{unique}.flood"))
+    quiet = Feed(session, FeedSpec(f"{unique}.quiet"))
+
+    async def echo(msg: Any) -> None:
+        await msg.respond(msg.data)
+
+    await nc.subscribe(f"{unique}.echo", cb=echo)
+    await nc.flush()
+    stop = asyncio.Event()
+
+    async def paced() -> None:  # the quiet feed's publisher: 100 msgs/s
+        while not stop.is_set():
+            await nc.publish(f"{unique}.quiet", b"tick")
+            await asyncio.sleep(0.01)
+
+    async with flood, quiet:
+        ticker = asyncio.create_task(paced())
+        try:
+            with flooding(nats_url, f"{unique}.flood"):
+                await eventually(lambda: flood.count > 0, 20, "the flood to arrive")
+                # a request on the shared connection is answered while the flood goes on
+                reply = await session.nc.request(f"{unique}.echo", b"still here", timeout=30)
+                assert reply.data == b"still here"
+                await eventually(
+                    lambda: flood.state is FeedState.SUSPENDED, 30, "the flooding feed to suspend"
+                )
+                suspension = flood.suspended
+                assert suspension is not None and suspension.rate >= 5_000
+                received = flood.count
+                before = quiet.count
+                # the quiet feed is not blamed and keeps receiving while the flood goes on
+                await eventually(lambda: quiet.count > before + 20, 30, "the quiet feed")
+                assert quiet.state is FeedState.LIVE
+                assert flood.count == received  # nothing is received, nothing counted
+                reply = await session.nc.request(f"{unique}.echo", b"fast again", timeout=30)
+                assert reply.data == b"fast again"
+                assert_balanced(flood)
+                await flood.resume()  # the flood goes on: it is suspended again
+                assert flood.state in (FeedState.LIVE, FeedState.SUSPENDED)
+                await eventually(lambda: flood.count > received, 30, "the resumed feed")
+                await eventually(
+                    lambda: flood.state is FeedState.SUSPENDED, 30, "a second suspension"
+                )
+            # once the flood is over, resuming keeps the feed live and receiving
+            await flood.resume()
+            assert flood.state is FeedState.LIVE and flood.suspended is None
+            await nc.publish(f"{unique}.flood", b"after")
+            await eventually(
+                lambda: flood.buffer and flood.buffer[-1].data == b"after", 20, "a late message"
+            )
+            assert quiet.state is FeedState.LIVE
+            assert_balanced(flood)
+            assert_balanced(quiet)
+        finally:
+            stop.set()
+            await ticker
+    assert flood.state is FeedState.CLOSED
+
+
+async def test_a_feed_without_flood_protection_keeps_receiving(
+    session: Session, nats_url: str, unique: str
+) -> None:
+    feed = Feed(session, FeedSpec(f"{unique}.flood"))
+    feed.flood_protection = False
+    async with feed:
+        with flooding(nats_url, f"{unique}.flood"):
+            await eventually(lambda: feed.count > 200_000, 60, "200,000 messages")
+        assert feed.state is FeedState.LIVE

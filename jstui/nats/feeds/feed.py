@@ -57,6 +57,7 @@ from jstui.nats.feeds.jetstream import (
     stream_info,
 )
 from jstui.nats.feeds.message import AckKind, FeedMessage, JsMeta, export_ndjson, export_target
+from jstui.nats.feeds.saturation import Suspension, guard_for
 from jstui.nats.feeds.spec import Deliver, FeedMode, FeedSpec
 from jstui.nats.session import Session
 from jstui.nats.stats import RateMeter
@@ -96,6 +97,9 @@ class FeedState(StrEnum):
     """A start-up feed waits for the stream that will capture its subject."""
     STARTING = "starting"
     LIVE = "live"
+    SUSPENDED = "suspended"
+    """A core feed unsubscribed by the flood guard (saturation.py): nothing is received until
+    `resume()`."""
     FAILED = "failed"
     CLOSED = "closed"
 
@@ -147,6 +151,11 @@ class Feed:
         read by the feed's log and the detail screen alike."""
         self.acks_sent = 0
         """Bumped with every acknowledgement, so a view knows when to redraw without diffing."""
+        self.flood_protection = True
+        """A core feed that floods the connection is suspended (saturation.py); off, it keeps
+        receiving whatever it costs (the ingest benchmark measures that way)."""
+        self.suspended: Suspension | None = None
+        """Set while the feed is suspended: since when, and how fast it was receiving."""
         self._clock = session.clocks.wall if clock is None else clock
         self._metered_count = 0
         self._metered_bytes = 0
@@ -361,8 +370,33 @@ class Feed:
             pending_bytes_limit=CORE_PENDING_BYTES,
         )
         self._track_sid()
+        guard_for(self.session).join(self)
         # "live" means the server has the subscription: nothing published after start() is missed
         await self.session.nc.flush(timeout=API_TIMEOUT)
+
+    async def suspend(self, rate: float, lag: float = 0.0) -> None:
+        """Unsubscribe a live core feed at the server: it floods the connection (`rate` msgs/s
+        received while the connection fell `lag` seconds behind). Nothing more is received, so
+        nothing more is counted; `resume()` subscribes again."""
+        if self.state is not FeedState.LIVE or self.spec.mode is not FeedMode.CORE:
+            return
+        sub, self._sub = self._sub, None
+        self.state = FeedState.SUSPENDED
+        self.suspended = Suspension(since=self._clock(), rate=rate, lag=lag)
+        guard_for(self.session).leave(self)
+        if sub is not None:
+            with contextlib.suppress(Exception):  # disconnected: the server has no subscription
+                await sub.unsubscribe()
+
+    async def resume(self) -> None:
+        """Subscribe a suspended feed again (it may be suspended again if the flood goes on)."""
+        if self.state is not FeedState.SUSPENDED:
+            return
+        try:
+            await self._start_core()
+        except (nats.errors.Error, TimeoutError) as error:
+            raise translate(error, subject=self.spec.subject) from error
+        self.state, self.suspended = FeedState.LIVE, None
 
     async def _start_jetstream(self, wait: bool) -> None:
         spec = self.spec
@@ -446,6 +480,8 @@ class Feed:
     async def stop(self) -> None:
         """Unsubscribe (or stop browsing). Safe to call twice, and while disconnected."""
         self._closed.set()
+        if self.spec.mode is FeedMode.CORE:
+            guard_for(self.session).leave(self)
         task, self._browse_task = self._browse_task, None
         if task is not None:
             task.cancel()

@@ -28,7 +28,7 @@ from jstui.dialogs.feed_dialog import ExportDialog, FeedDialog, FilterDialog
 from jstui.dialogs.message_detail import MessageDetailScreen
 from jstui.dialogs.publish import PublishScreen
 from jstui.format.text import sanitize
-from jstui.nats.feeds.feed import Feed, choose_mode
+from jstui.nats.feeds.feed import Feed, FeedState, choose_mode
 from jstui.nats.feeds.filter import FeedFilter
 from jstui.nats.feeds.message import AckKind, FeedMessage
 from jstui.nats.feeds.spec import FeedSpec, parse_feed_option
@@ -78,7 +78,11 @@ class FeedsPane(Pane):
         "Moving the cursor or scrolling up holds the view still and counts '+N new'; End goes "
         "back to the tail. Enter opens a message: metadata, headers, payload as text, JSON or "
         "hex, copy, publish again. / filters by subject pattern and payload regex without "
-        "unsubscribing; e exports what the filter shows, or the whole buffer, as NDJSON."
+        "unsubscribing; e exports what the filter shows, or the whole buffer, as NDJSON.\n\n"
+        "A core feed that receives more than the connection can carry (its replies and the other "
+        "feeds would queue behind it for seconds) is suspended: unsubscribed at the server, so "
+        "nothing more is received or counted. Its state line says since when and how fast it "
+        "came; R subscribes again."
     )
     # priority: checked when the key arrives, not after it has bubbled up from the focused log
     # through six widgets (one loop turn each): in a flood that halves the key-press latency
@@ -90,6 +94,7 @@ class FeedsPane(Pane):
         Binding("slash", "filter", "Filter", key_display="/", priority=True),
         Binding("e", "export", "Export", priority=True),
         Binding("x", "close_feed", "Close feed", priority=True),
+        Binding("R", "resume_feed", "Resume", key_display="R", priority=True),
         Binding(
             "left_square_bracket",
             "switch(-1)",
@@ -282,6 +287,23 @@ class FeedsPane(Pane):
         view = self.current
         if view is not None:
             self.run_worker(self.close_feed(view), group="feeds-close", exit_on_error=False)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "resume_feed":  # shown in the footer only while it can do something
+            view = self.current
+            return view is not None and view.feed.state is FeedState.SUSPENDED
+        return super().check_action(action, parameters)
+
+    def action_resume_feed(self) -> None:
+        view = self.current
+        if view is not None and view.feed.state is FeedState.SUSPENDED:
+            self.run_worker(self._resume(view), group="feeds-resume", exit_on_error=False)
+
+    async def _resume(self, view: FeedView) -> None:
+        with self.reporting_errors(title="Resume"):
+            await view.feed.resume()
+        view.refresh_stats()
+        self.refresh_bindings()
 
     def action_detail(self) -> None:
         view = self.current

@@ -15,6 +15,8 @@ the filter bar is data-bound to `filter` and describes it.
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from rich.text import Text
 from textual import events, on
 from textual.app import ComposeResult
@@ -49,6 +51,7 @@ STATE_MARKS = {
     FeedState.WAITING: "\u25cc waiting",
     FeedState.STARTING: "\u25cb starting",
     FeedState.LIVE: "\u25cf live",
+    FeedState.SUSPENDED: "\u25a0 suspended",
     FeedState.FAILED: "\u2716 failed",
     FeedState.CLOSED: "\u25cb closed",
 }
@@ -303,6 +306,8 @@ class FeedView(Vertical):
         text.append("  ")
         if state is FeedState.FAILED:
             detail = feed.error
+        elif state is FeedState.SUSPENDED:
+            detail = f"{suspension_text(feed)} \u00b7 {feed.describe()}"
         elif state is FeedState.WAITING:
             # the mark says "waiting": "waiting  for a stream on X", not "waiting  waiting ..."
             detail = f"{feed.waiting.removeprefix('waiting ')} \u00b7 {feed.describe()}"
@@ -350,6 +355,9 @@ class FeedView(Vertical):
         if info != self._shown_info:
             self._shown_info = info
             self._info.update(info, layout=False)
+            # a suspended feed's line wraps (styles/feeds.tcss) and the footer offers R
+            self.set_class(self.feed.state is FeedState.SUSPENDED, "-suspended")
+            self.refresh_bindings()
         counts = self._counts_text()
         if counts != self._shown_counts:
             relayout = counts.cell_len != self._shown_counts.cell_len
@@ -367,3 +375,17 @@ class FeedView(Vertical):
     @on(events.Click, "#feed-new")
     def _clicked_new(self) -> None:
         self.follow()
+
+
+def suspension_text(feed: Feed) -> str:
+    """Why a suspended feed receives nothing, and since when (saturation.py decided it)."""
+    suspension = feed.suspended
+    if suspension is None:
+        return "R to resume"
+    since = datetime.fromtimestamp(suspension.since).strftime("%H:%M:%S")
+    rate = suspension.rate
+    about = f"{rate / 1000:,.0f}k" if rate >= 1000 else f"{rate:,.0f}"  # an estimate: no digits
+    return (
+        f"not received since {since}: over {about} msgs/s is more than this connection can "
+        f"carry (at least {suspension.lag:.1f} s behind) \u00b7 R to resume"
+    )
