@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from pathlib import PurePath
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from textual import on, work
 from textual.app import App, SystemCommand
@@ -14,8 +14,6 @@ from textual.worker import Worker, WorkerState
 
 from jstui.config import Settings
 from jstui.dashboard import DashboardScreen
-from jstui.dialogs.connect_failed import ConnectFailedScreen
-from jstui.dialogs.help import HelpScreen, KeySection
 from jstui.format.redact import redact_url
 from jstui.format.text import sanitize
 from jstui.gctuning import CollectorTuning
@@ -31,6 +29,9 @@ from jstui.nats.streams.service import StreamService
 from jstui.paths import stylesheets
 from jstui.widgets.base import Pane
 from jstui.widgets.registry import PANES
+
+if TYPE_CHECKING:
+    from jstui.dialogs.help import KeySection
 
 EXIT_CANNOT_CONNECT = 2
 
@@ -123,6 +124,8 @@ class JstuiApp(App[int]):
         try:
             await self.session.connect()
         except ConnectError as error:
+            from jstui.dialogs.connect_failed import ConnectFailedScreen  # rarely needed
+
             retry = await self.push_screen_wait(ConnectFailedScreen(str(error)))
             if retry:
                 self._connect()
@@ -138,7 +141,10 @@ class JstuiApp(App[int]):
         text = str(error) if isinstance(error, JstuiError) else f"{type(error).__name__}: {error}"
         self.notify(sanitize(redact_url(text)), title="Error", severity="error", markup=False)
 
-    def action_help(self) -> None:
+    async def action_help(self) -> None:
+        from jstui.dialogs.help import HelpScreen  # dialogs load when first opened
+
+        await self.dashboard.build_all_panes()  # the help lists the keys of every pane
         self.push_screen(HelpScreen(self._key_sections(), self._pane_notes()))
 
     def _key_sections(self) -> list[KeySection]:
@@ -151,12 +157,12 @@ class JstuiApp(App[int]):
             ("ctrl+q", "quit"),
         ]
         sections: list[KeySection] = [("Everywhere", general)]
-        for pane in self.dashboard.panes:
+        for pane in self.dashboard.built_panes:  # all of them once `action_help` built them
             sections.append((pane.PANE_TITLE, _bindings_of([pane, *pane.query("*")])))
         return sections
 
     def _pane_notes(self) -> list[tuple[str, str]]:
-        return [(pane.PANE_TITLE, pane.PANE_HELP) for pane in self.dashboard.panes]
+        return [(pane.PANE_TITLE, pane.PANE_HELP) for pane in self.dashboard.built_panes]
 
     def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)
