@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Iterable
 from pathlib import PurePath
 from typing import TYPE_CHECKING, ClassVar
@@ -18,7 +19,7 @@ from jstui.format.redact import redact_url
 from jstui.format.text import sanitize
 from jstui.gctuning import CollectorTuning
 from jstui.messages import ConnectionChanged
-from jstui.nats.embedded import EmbeddedServer
+from jstui.nats.embedded import EmbeddedServer, EmbeddedServerError
 from jstui.nats.errors import ConnectError, JstuiError
 from jstui.nats.observe.advisories import AdvisoryWatch
 from jstui.nats.observe.deadletters import DeadLetters
@@ -121,6 +122,12 @@ class JstuiApp(App[int]):
 
     @work(exclusive=True, group="connect", exit_on_error=False, description="connect to NATS")
     async def _connect(self) -> None:
+        if self.embedded is not None:  # started in the background while the UI was imported
+            try:
+                await asyncio.to_thread(self.embedded.wait_until_ready)
+            except EmbeddedServerError as error:
+                self.exit(return_code=1, message=f"jstui: {error}")
+                return
         try:
             await self.session.connect()
         except ConnectError as error:
