@@ -131,8 +131,15 @@ def _pty_child(slave: int) -> None:
     fcntl.ioctl(slave, termios.TIOCSCTTY, 0)
 
 
-def until_on_screen(argv: list[str], needle: str, cwd: Path) -> float:
-    """Seconds from spawning `argv` in a 160x45 pty to `needle` on its screen; then SIGTERM."""
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (/proc/PID/stat), its children left out."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def until_on_screen(argv: list[str], needle: str, cwd: Path) -> tuple[float, float]:
+    """Seconds from spawning `argv` in a 160x45 pty to `needle` on its screen, and the CPU time
+    the process used until then (less noisy on a busy machine); then SIGTERM."""
     master, slave = os.openpty()
     fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", ROWS, COLUMNS, 0, 0))
     env = {**os.environ, "TERM": "xterm-256color", "COLORTERM": "truecolor"}
@@ -151,6 +158,7 @@ def until_on_screen(argv: list[str], needle: str, cwd: Path) -> float:
     )
     os.close(slave)
     seen = None
+    cpu = 0.0
     try:
         while seen is None:
             if time.perf_counter() - started > TIMEOUT:
@@ -164,6 +172,7 @@ def until_on_screen(argv: list[str], needle: str, cwd: Path) -> float:
                 raise SystemExit(f"{argv[0]} exited before showing {needle!r}") from None
             if screen.feed(chunk, needle):
                 seen = time.perf_counter() - started
+                cpu = cpu_seconds(process.pid)
     finally:
         process.send_signal(signal.SIGTERM)
         deadline = time.monotonic() + 10
@@ -177,7 +186,7 @@ def until_on_screen(argv: list[str], needle: str, cwd: Path) -> float:
             process.kill()
         process.wait()
         os.close(master)
-    return seen
+    return seen, cpu
 
 
 class Screen:
@@ -228,15 +237,19 @@ def main() -> None:
         reference_app = [str(python), str(work / "reference_app.py")]
         reference_click = [str(python), str(work / "reference_click.py"), "--help"]
         # one unmeasured round of each, so that the first measured one finds warm caches
-        until_on_screen(reference_app, "connected", work)
+        until_on_screen(reference_app, NEEDLE, work)
         until_on_screen([str(jstui)], NEEDLE, work)
         spawn: dict[str, list[float]] = {"reference": [], "jstui": []}
+        cpu: dict[str, list[float]] = {"reference": [], "jstui": []}
         for round_number in range(1, options.rounds + 1):
-            spawn["reference"].append(until_on_screen(reference_app, "connected", work))
-            spawn["jstui"].append(until_on_screen([str(jstui)], NEEDLE, work))
+            for side, argv in (("reference", reference_app), ("jstui", [str(jstui)])):
+                seconds, cpu_used = until_on_screen(argv, NEEDLE, work)
+                spawn[side].append(seconds)
+                cpu[side].append(cpu_used)
             log(
-                f"spawn round {round_number}: reference {spawn['reference'][-1] * 1000:.0f} ms, "
-                f"jstui {spawn['jstui'][-1] * 1000:.0f} ms"
+                f"spawn round {round_number}: reference {spawn['reference'][-1] * 1000:.0f} ms "
+                f"(CPU {cpu['reference'][-1] * 1000:.0f}), jstui {spawn['jstui'][-1] * 1000:.0f} "
+                f"ms (CPU {cpu['jstui'][-1] * 1000:.0f})"
             )
         helps: dict[str, list[float]] = {"reference": [], "jstui": []}
         for _ in range(options.help_rounds):
@@ -245,13 +258,16 @@ def main() -> None:
     finally:
         shutil.rmtree(work, ignore_errors=True)
     spawn_ratio = median(spawn["jstui"]) / median(spawn["reference"])
+    cpu_ratio = median(cpu["jstui"]) / median(cpu["reference"])
     help_ratio = median(helps["jstui"]) / median(helps["reference"])
     screen = "pyte" if Screen()._pyte is not None else "byte stream"
     print(
         f"spawn→'{NEEDLE}' 160x45 (medians of {options.rounds} alternated rounds, {screen}): "
         f"Textual one-Static app {median(spawn['reference']) * 1000:.0f} ms, "
         f"jstui {median(spawn['jstui']) * 1000:.0f} ms, ratio {spawn_ratio:.2f} "
-        f"(target ≤ {SPAWN_TARGET}); --help ({options.help_rounds} rounds): bare click "
+        f"(target ≤ {SPAWN_TARGET}; CPU until then {median(cpu['reference']) * 1000:.0f} / "
+        f"{median(cpu['jstui']) * 1000:.0f} ms, ratio {cpu_ratio:.2f}); "
+        f"--help ({options.help_rounds} rounds): bare click "
         f"{median(helps['reference']) * 1000:.0f} ms, "
         f"jstui {median(helps['jstui']) * 1000:.0f} ms, "
         f"ratio {help_ratio:.2f} (target ≤ {HELP_TARGET}); load {os.getloadavg()[0]:.1f}"
