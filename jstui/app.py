@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Callable, Iterable
 from pathlib import PurePath
 from typing import TYPE_CHECKING, ClassVar
@@ -60,7 +61,8 @@ def observer_for(settings: Settings, session: Session) -> Observer:
 
 class JstuiApp(App[int]):
     """jstui. `embedded` is the server jstui started itself, if any (shown in the status line);
-    `clocks` is where every time, age, rate and round-trip time shown is read from."""
+    `clocks` is where every time, age, rate and round-trip time shown is read from; `collector`
+    the garbage-collector tuning, applied after the first frame (the command paused it)."""
 
     TITLE = "jstui"
     CSS_PATH: ClassVar[list[str | PurePath]] = [*stylesheets()]
@@ -74,6 +76,7 @@ class JstuiApp(App[int]):
         *,
         embedded: EmbeddedServer | None = None,
         clocks: Clocks | None = None,
+        collector: CollectorTuning | None = None,
     ) -> None:
         super().__init__()
         self.settings = settings
@@ -85,8 +88,10 @@ class JstuiApp(App[int]):
         """JetStream advisories of the account, on the shared connection (Events, Workers)."""
         self.dead_letters = DeadLetters(self.advisories, StreamService(self.session))
         self._observer_started = False
+        self._first_connect: asyncio.Future[None] | None = None
+        """The connection attempt started at load, until the connect worker awaits it."""
         self.dashboard = DashboardScreen()
-        self.collector = CollectorTuning()
+        self.collector = collector or CollectorTuning()
         self._unmounted = False
         if settings.theme:
             self.theme = settings.theme
@@ -94,9 +99,20 @@ class JstuiApp(App[int]):
     def get_default_screen(self) -> Screen[None]:
         return self.dashboard
 
+    def on_load(self) -> None:
+        # Reaching the server is round trips (and the embedded server's boot): started before
+        # the screen is composed, they overlap with that work instead of following it. The
+        # connect worker, started once the app is mounted, takes the outcome.
+        self._first_connect = asyncio.ensure_future(self._reach_server())
+
     def on_mount(self) -> None:
         self._connect()
         self.call_after_refresh(self._tune_collector)  # once the first screen is built
+
+    async def _reach_server(self) -> None:
+        if self.embedded is not None:  # started in the background while the UI was imported
+            await asyncio.to_thread(self.embedded.wait_until_ready)
+        await self.session.connect()
 
     def _tune_collector(self) -> None:
         if not self._unmounted:  # an app that quits at once must not leave the process tuned
@@ -104,6 +120,10 @@ class JstuiApp(App[int]):
 
     async def on_unmount(self) -> None:
         self._unmounted = True
+        if self._first_connect is not None:  # quit before the connect worker took it over
+            self._first_connect.cancel()
+            with contextlib.suppress(BaseException):
+                await self._first_connect
         self.collector.restore()
         await self.advisories.stop()
         await self.observer.close()
@@ -124,14 +144,11 @@ class JstuiApp(App[int]):
 
     @work(exclusive=True, group="connect", exit_on_error=False, description="connect to NATS")
     async def _connect(self) -> None:
-        if self.embedded is not None:  # started in the background while the UI was imported
-            try:
-                await asyncio.to_thread(self.embedded.wait_until_ready)
-            except EmbeddedServerError as error:
-                self.exit(return_code=1, message=f"jstui: {error}")
-                return
+        first, self._first_connect = self._first_connect, None
         try:
-            await self.session.connect()
+            await (first if first is not None else self._reach_server())
+        except EmbeddedServerError as error:
+            self.exit(return_code=1, message=f"jstui: {error}")
         except ConnectError as error:
             from jstui.dialogs.connect_failed import ConnectFailedScreen  # rarely needed
 

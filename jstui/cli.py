@@ -211,14 +211,18 @@ def run(settings: Settings) -> int:
     The embedded server is started first and boots while Textual and the app are imported (the
     slow part of start-up); the app waits until it is ready, after its first frame.
     """
+    from jstui.gctuning import CollectorTuning
     from jstui.nats.embedded import EmbeddedServer, EmbeddedServerError
 
+    collector = CollectorTuning()
+    collector.pause()  # until the first frame: start-up builds much and frees little
     embedded: EmbeddedServer | None = None
     if settings.embedded:
         embedded = EmbeddedServer(port=settings.port, store_dir=settings.store_dir)
         try:
             embedded.start_in_background()
         except EmbeddedServerError as error:
+            collector.restore()
             click.echo(f"jstui: {error}", err=True)
             return 1
         settings = _with_embedded_server(settings, embedded)
@@ -228,10 +232,11 @@ def run(settings: Settings) -> int:
         from jstui.shutdown import end_on_signals
 
         _check_theme(settings.theme)
-        app = JstuiApp(settings, embedded=embedded)
+        app = JstuiApp(settings, embedded=embedded, collector=collector)
         restore_signals = end_on_signals(app, embedded)  # SIGTERM/SIGHUP end it like ctrl+q
         app.run()
     finally:
+        collector.restore()  # also when the app never ran (a bad --theme)
         if restore_signals is not None:
             restore_signals()
         if embedded is not None:

@@ -7,6 +7,7 @@ runs the real command line in a fresh interpreter and reports which of those mod
 
 from __future__ import annotations
 
+import gc
 import subprocess
 import sys
 
@@ -59,3 +60,22 @@ def test_help_and_usage_errors_load_neither_textual_nor_nats(args: list[str]) ->
     loaded, code = _loaded_by(*args)
     assert code in {"0", "2"}, code
     assert loaded == [], f"jstui {' '.join(args)} imported {loaded}"
+
+
+def test_the_collector_paused_for_start_up_runs_again_once_tuned() -> None:
+    """The command pauses the collector while the UI is imported and built; the app's tuning,
+    applied after the first frame (or its restore, if the app never ran), switches it back on."""
+    from jstui.gctuning import CollectorTuning
+
+    before = gc.get_threshold()
+    for end in ("apply", "restore"):
+        tuning = CollectorTuning()
+        tuning.pause()
+        try:
+            assert not gc.isenabled() and tuning.paused
+            getattr(tuning, end)()
+            assert gc.isenabled() and not tuning.paused, end
+        finally:
+            tuning.restore()
+            gc.enable()
+        assert gc.get_threshold() == before
