@@ -79,3 +79,19 @@ def test_the_collector_paused_for_start_up_runs_again_once_tuned() -> None:
             tuning.restore()
             gc.enable()
         assert gc.get_threshold() == before
+
+
+def test_the_panes_shown_at_start_load_no_dialog() -> None:
+    """Dialogs are imported when first opened; the app and the grid's panes load none of them."""
+    from jstui.dashboard import GRID_PANES
+    from jstui.widgets.registry import PANES
+
+    modules = ["jstui.app", *(entry.module for entry in PANES[:GRID_PANES])]
+    probe = (
+        f"import importlib, sys\nfor name in {modules!r}: importlib.import_module(name)\n"
+        "print(sorted(m for m in sys.modules if m.startswith('jstui.dialogs.')))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, check=True
+    )
+    assert done.stdout.strip() == "[]"
