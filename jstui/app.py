@@ -133,9 +133,7 @@ class JstuiApp(App[int]):
         self.dashboard.post_message(ConnectionChanged(status))
         if status.state is ConnectionState.CONNECTED and not self._observer_started:
             self._observer_started = True  # once: the sources outlive reconnects
-            # After the frame that shows "connected" (the dashboard handles the message above
-            # first): the user waits for that frame, not for the observation sources.
-            self.dashboard.call_after_refresh(self._start_observer)
+            self._start_observer()
 
     @work(group="observer", exit_on_error=False, description="find the observation sources")
     async def _start_observer(self) -> None:
