@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import Callable, Iterable
 from pathlib import PurePath
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from textual import on, work
 from textual.app import App, SystemCommand
@@ -14,13 +16,11 @@ from textual.worker import Worker, WorkerState
 
 from jstui.config import Settings
 from jstui.dashboard import DashboardScreen
-from jstui.dialogs.connect_failed import ConnectFailedScreen
-from jstui.dialogs.help import HelpScreen, KeySection
 from jstui.format.redact import redact_url
 from jstui.format.text import sanitize
 from jstui.gctuning import CollectorTuning
 from jstui.messages import ConnectionChanged
-from jstui.nats.embedded import EmbeddedServer
+from jstui.nats.embedded import EmbeddedServer, EmbeddedServerError
 from jstui.nats.errors import ConnectError, JstuiError
 from jstui.nats.observe.advisories import AdvisoryWatch
 from jstui.nats.observe.deadletters import DeadLetters
@@ -31,6 +31,9 @@ from jstui.nats.streams.service import StreamService
 from jstui.paths import stylesheets
 from jstui.widgets.base import Pane
 from jstui.widgets.registry import PANES
+
+if TYPE_CHECKING:
+    from jstui.dialogs.help import KeySection
 
 EXIT_CANNOT_CONNECT = 2
 
@@ -58,7 +61,8 @@ def observer_for(settings: Settings, session: Session) -> Observer:
 
 class JstuiApp(App[int]):
     """jstui. `embedded` is the server jstui started itself, if any (shown in the status line);
-    `clocks` is where every time, age, rate and round-trip time shown is read from."""
+    `clocks` is where every time, age, rate and round-trip time shown is read from; `collector`
+    the garbage-collector tuning, applied after the first frame (the command paused it)."""
 
     TITLE = "jstui"
     CSS_PATH: ClassVar[list[str | PurePath]] = [*stylesheets()]
@@ -72,6 +76,7 @@ class JstuiApp(App[int]):
         *,
         embedded: EmbeddedServer | None = None,
         clocks: Clocks | None = None,
+        collector: CollectorTuning | None = None,
     ) -> None:
         super().__init__()
         self.settings = settings
@@ -83,8 +88,10 @@ class JstuiApp(App[int]):
         """JetStream advisories of the account, on the shared connection (Events, Workers)."""
         self.dead_letters = DeadLetters(self.advisories, StreamService(self.session))
         self._observer_started = False
+        self._first_connect: asyncio.Future[None] | None = None
+        """The connection attempt started at load, until the connect worker awaits it."""
         self.dashboard = DashboardScreen()
-        self.collector = CollectorTuning()
+        self.collector = collector or CollectorTuning()
         self._unmounted = False
         if settings.theme:
             self.theme = settings.theme
@@ -92,9 +99,20 @@ class JstuiApp(App[int]):
     def get_default_screen(self) -> Screen[None]:
         return self.dashboard
 
+    def on_load(self) -> None:
+        # Reaching the server is round trips (and the embedded server's boot): started before
+        # the screen is composed, they overlap with that work instead of following it. The
+        # connect worker, started once the app is mounted, takes the outcome.
+        self._first_connect = asyncio.ensure_future(self._reach_server())
+
     def on_mount(self) -> None:
         self._connect()
         self.call_after_refresh(self._tune_collector)  # once the first screen is built
+
+    async def _reach_server(self) -> None:
+        if self.embedded is not None:  # started in the background while the UI was imported
+            await asyncio.to_thread(self.embedded.wait_until_ready)
+        await self.session.connect()
 
     def _tune_collector(self) -> None:
         if not self._unmounted:  # an app that quits at once must not leave the process tuned
@@ -102,6 +120,10 @@ class JstuiApp(App[int]):
 
     async def on_unmount(self) -> None:
         self._unmounted = True
+        if self._first_connect is not None:  # quit before the connect worker took it over
+            self._first_connect.cancel()
+            with contextlib.suppress(BaseException):
+                await self._first_connect
         self.collector.restore()
         await self.advisories.stop()
         await self.observer.close()
@@ -120,9 +142,14 @@ class JstuiApp(App[int]):
 
     @work(exclusive=True, group="connect", exit_on_error=False, description="connect to NATS")
     async def _connect(self) -> None:
+        first, self._first_connect = self._first_connect, None
         try:
-            await self.session.connect()
+            await (first if first is not None else self._reach_server())
+        except EmbeddedServerError as error:
+            self.exit(return_code=1, message=f"jstui: {error}")
         except ConnectError as error:
+            from jstui.dialogs.connect_failed import ConnectFailedScreen  # rarely needed
+
             retry = await self.push_screen_wait(ConnectFailedScreen(str(error)))
             if retry:
                 self._connect()
@@ -138,7 +165,10 @@ class JstuiApp(App[int]):
         text = str(error) if isinstance(error, JstuiError) else f"{type(error).__name__}: {error}"
         self.notify(sanitize(redact_url(text)), title="Error", severity="error", markup=False)
 
-    def action_help(self) -> None:
+    async def action_help(self) -> None:
+        from jstui.dialogs.help import HelpScreen  # dialogs load when first opened
+
+        await self.dashboard.build_all_panes()  # the help lists the keys of every pane
         self.push_screen(HelpScreen(self._key_sections(), self._pane_notes()))
 
     def _key_sections(self) -> list[KeySection]:
@@ -151,12 +181,12 @@ class JstuiApp(App[int]):
             ("ctrl+q", "quit"),
         ]
         sections: list[KeySection] = [("Everywhere", general)]
-        for pane in self.dashboard.panes:
+        for pane in self.dashboard.built_panes:  # all of them once `action_help` built them
             sections.append((pane.PANE_TITLE, _bindings_of([pane, *pane.query("*")])))
         return sections
 
     def _pane_notes(self) -> list[tuple[str, str]]:
-        return [(pane.PANE_TITLE, pane.PANE_HELP) for pane in self.dashboard.panes]
+        return [(pane.PANE_TITLE, pane.PANE_HELP) for pane in self.dashboard.built_panes]
 
     def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)

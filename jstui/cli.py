@@ -2,24 +2,18 @@
 
 from __future__ import annotations
 
-import logging
 import sys
 from collections.abc import Callable
-from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
-from textual.theme import BUILTIN_THEMES
 
 from jstui import __version__
-from jstui.config import ConfigError, Settings, resolve_settings
-from jstui.logfile import start_log
-from jstui.nats.embedded import EmbeddedServer, EmbeddedServerError, prepare_store
-from jstui.nats.errors import JstuiError
-from jstui.nats.feeds.spec import parse_feed_option
-from jstui.nats.responders.spec import parse_responder_option
-from jstui.nats.workers.spec import WORKERS_SYNTAX, parse_workers_option
+
+if TYPE_CHECKING:
+    from jstui.config import Settings
+    from jstui.nats.embedded import EmbeddedServer
 
 _FILE = click.Path(dir_okay=False, path_type=Path)
 
@@ -36,16 +30,23 @@ RESPONDER_HELP = (
     "queue=NAME, count=N, behaviour=echo|upper|delay=MS|random=MIN-MAX|fail|error, name=NAME, "
     "stream=NAME, durable=NAME, max-age=DURATION. Bare words work too: SUBJECT,stored,upper."
 )
-WORKERS_HELP = f"Start a worker pool at launch (repeatable). {WORKERS_SYNTAX}"
+WORKERS_HELP = (  # spelled out, not imported: the import would slow --help (test_cli compares)
+    "Start a worker pool at launch (repeatable). SUBJECT[,option...]: mode=core|group|pull, "
+    "queue=NAME, count=N (default 3), durable=NAME, stream=NAME, ack-wait=DURATION, "
+    "max-ack-pending=N, batch=N, delay=MS|MIN-MAX, fail=PCT[:nak|noack]."
+)
 
 StartupParser = Callable[[str], object]
-
-_log = logging.getLogger(__name__)
 
 
 def _check_startup_options(settings: Settings) -> None:
     """Parse every --feed, --responder and --workers value now, so a typo stops jstui with a
     message before the UI opens instead of failing later inside it."""
+    from jstui.nats.errors import JstuiError
+    from jstui.nats.feeds.spec import parse_feed_option
+    from jstui.nats.responders.spec import parse_responder_option
+    from jstui.nats.workers.spec import parse_workers_option
+
     checks: list[tuple[str, tuple[str, ...], StartupParser]] = [
         ("--feed", settings.feeds, parse_feed_option),
         ("--responder", settings.responders, parse_responder_option),
@@ -62,8 +63,7 @@ def _check_startup_options(settings: Settings) -> None:
 
 def _check_pane(name: str) -> None:
     """A usage error naming the valid panes when `--pane` names none of the registry's."""
-    # The registry imports the panes (and Textual): paid only when --pane is given.
-    from jstui.widgets.registry import entry_named
+    from jstui.widgets.registry import entry_named  # names the panes without importing them
 
     try:
         entry_named(name)
@@ -176,6 +176,12 @@ def main(**flags: Any) -> None:
     With no server named, jstui starts an embedded nats-server (JetStream on, 127.0.0.1, a free
     port) and stops it on exit. Press ? in the app for every key.
     """
+    # Imported only now: `--help`, `--version` and click's usage errors load neither Textual
+    # nor nats-py (tests/test_startup_guards.py checks it).
+    from jstui.config import ConfigError, resolve_settings
+    from jstui.logfile import start_log
+    from jstui.nats.embedded import EmbeddedServerError, prepare_store
+
     try:
         settings = resolve_settings(flags)
     except ConfigError as error:
@@ -188,11 +194,6 @@ def main(**flags: Any) -> None:
             raise click.BadParameter(str(error), param_hint="--store") from error
     if settings.start_pane is not None:
         _check_pane(settings.start_pane)
-    if settings.theme and settings.theme not in BUILTIN_THEMES:
-        known = ", ".join(sorted(BUILTIN_THEMES))
-        raise click.BadParameter(
-            f"unknown theme {settings.theme!r}; one of: {known}", param_hint="--theme"
-        )
     try:
         stop_log = start_log(settings)
     except ConfigError as error:
@@ -205,36 +206,67 @@ def main(**flags: Any) -> None:
 
 
 def run(settings: Settings) -> int:
-    """Start the embedded server if needed, run the app, stop the server; return the exit status."""
-    # Textual's import is slow; --help should not pay for it
-    from jstui.app import JstuiApp
-    from jstui.shutdown import end_on_signals
+    """Start the embedded server if needed, run the app, stop the server; return the exit status.
 
+    The embedded server is started first and boots while Textual and the app are imported (the
+    slow part of start-up); the app waits until it is ready, after its first frame.
+    """
+    from jstui.gctuning import CollectorTuning
+    from jstui.nats.embedded import EmbeddedServer, EmbeddedServerError
+
+    collector = CollectorTuning()
+    collector.pause()  # until the first frame: start-up builds much and frees little
     embedded: EmbeddedServer | None = None
     if settings.embedded:
         embedded = EmbeddedServer(port=settings.port, store_dir=settings.store_dir)
         try:
-            embedded.start()
+            embedded.start_in_background()
         except EmbeddedServerError as error:
+            collector.restore()
             click.echo(f"jstui: {error}", err=True)
             return 1
-        system = Settings(
-            servers=(embedded.url,),
-            user=embedded.system_user,
-            password=embedded.system_password,
-        )
-        settings = replace(
-            settings, servers=(embedded.url,), monitor_url=embedded.monitor_url, system=system
-        )
-        _log.info("embedded nats-server at %s, store %s", embedded.url, embedded.store_dir)
+        settings = _with_embedded_server(settings, embedded)
     restore_signals = None
     try:
-        app = JstuiApp(settings, embedded=embedded)
+        from jstui.app import JstuiApp
+        from jstui.shutdown import end_on_signals
+
+        _check_theme(settings.theme)
+        app = JstuiApp(settings, embedded=embedded, collector=collector)
         restore_signals = end_on_signals(app, embedded)  # SIGTERM/SIGHUP end it like ctrl+q
         app.run()
     finally:
+        collector.restore()  # also when the app never ran (a bad --theme)
         if restore_signals is not None:
             restore_signals()
         if embedded is not None:
             embedded.stop()
     return app.return_code or 0
+
+
+def _with_embedded_server(settings: Settings, embedded: EmbeddedServer) -> Settings:
+    """The settings pointed at the embedded server, with its system user for observation."""
+    import logging
+    from dataclasses import replace
+
+    from jstui.config import Settings
+
+    system = Settings(
+        servers=(embedded.url,), user=embedded.system_user, password=embedded.system_password
+    )
+    logging.getLogger(__name__).info(
+        "embedded nats-server at %s, store %s", embedded.url, embedded.store_dir
+    )
+    return replace(
+        settings, servers=(embedded.url,), monitor_url=embedded.monitor_url, system=system
+    )
+
+
+def _check_theme(theme: str | None) -> None:
+    """A usage error naming Textual's themes when `--theme` names none of them. Checked once
+    Textual is imported for the app: importing it for this alone would slow every start-up."""
+    from textual.theme import BUILTIN_THEMES
+
+    if theme and theme not in BUILTIN_THEMES:
+        known = ", ".join(sorted(BUILTIN_THEMES))
+        raise click.BadParameter(f"unknown theme {theme!r}; one of: {known}", param_hint="--theme")

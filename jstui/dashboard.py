@@ -1,17 +1,20 @@
 """The main screen: status line, pane switcher, the panes of the registry and the footer.
 
 The panes, their number keys and the switcher's tabs all come from the pane registry
-(`jstui.widgets.registry.PANES`). The app hands connection changes to the dashboard, which shows
-them in the status line and passes a copy to every pane. The status line's figures (RTT,
-JetStream usage) come from a `PeriodicPoll`. The layout is state: `compact` (a small terminal: one
-pane at a time, the switcher shown) and `current_pane` (the one shown then) set CSS classes, and
+(`jstui.widgets.registry.PANES`). Only the panes shown at start are composed (the grid's, or the
+`--pane` one) with those that have start-up work (`--feed`, `--responder`, `--workers`, `--watch`);
+`pane(number)` builds any other the first time it is asked for, so a hidden pane costs nothing, not
+even its module's import, until it is shown. The app hands connection changes to the dashboard,
+which shows them in the status line and passes a copy to every pane built. The status line's figures
+(RTT, JetStream usage) come from a `PeriodicPoll`. The layout is state: `compact` (a small terminal:
+one pane at a time, the switcher shown) and `current_pane` (the one shown then) set CSS classes, and
 styles/app.tcss shows and hides the panes from them. A pane asks to come to the front with
 `Pane.ShowRequested`; the settings' `start_pane` opens jstui on one pane, maximized.
 
 A large terminal shows the first `GRID_PANES` panes in a 2x2 grid; the panes after them (Server,
-Events, ...) have no room there, so their number key shows them maximized over the grid, and
-leaving them (`z`, or a grid pane's key) brings the grid back. The switcher, shown in both
-layouts, is where the user sees that they exist.
+Events, ...) have no room there, so their number key shows them maximized over the grid, and leaving
+them (`z`, or a grid pane's key) brings the grid back. The switcher, shown in both layouts, is where
+the user sees that they exist.
 """
 
 from __future__ import annotations
@@ -25,12 +28,13 @@ from textual.containers import Grid
 from textual.css.query import NoMatches
 from textual.reactive import var
 from textual.screen import Screen
+from textual.widget import AwaitMount
 
 from jstui.messages import ConnectionChanged
 from jstui.nats.session import ConnectionState
 from jstui.widgets.base import Pane, PeriodicPoll, SessionHost
 from jstui.widgets.navigation import KeysFooter, PaneSwitcher
-from jstui.widgets.registry import PANES, entry_named
+from jstui.widgets.registry import PANES, PaneEntry, entry_named
 from jstui.widgets.status import StatusLine
 
 COMPACT_WIDTH = 120
@@ -62,6 +66,15 @@ class DashboardScreen(Screen[None]):
     _last_grid_pane: int = 1
     """The grid pane to come back to when a pane beyond the grid is left."""
 
+    def __init__(self) -> None:
+        super().__init__()
+        self._built: dict[int, Pane] = {}
+        """The panes built so far, by number."""
+        self._mounting: dict[int, AwaitMount] = {}
+        """Panes built after the screen's compose, until someone waits for their mount."""
+        self._start_pane_opened = False
+        """Until the start pane is shown, the grid is not what the user sees: build nothing."""
+
     def compose(self) -> ComposeResult:
         host = self._host
         yield StatusLine(
@@ -72,22 +85,78 @@ class DashboardScreen(Screen[None]):
         )
         yield PaneSwitcher(PANES, id="pane-switcher")
         with Grid(id="panes"):
-            for entry in PANES:
-                pane = entry.build()
-                pane.set_class(entry.number > GRID_PANES, "-beyond-grid")
-                yield pane
+            for number in self._panes_at_start():
+                yield self._new_pane(PANES[number - 1])
         yield KeysFooter().data_bind(compact=DashboardScreen.compact)
 
     @property
     def _host(self) -> _DashboardHost:
         return self.app  # type: ignore[return-value]
 
+    def _panes_at_start(self) -> list[int]:
+        """The numbers of the panes composed with the screen: those shown first, and those the
+        settings give work to at start-up (their pane opens the feeds, responders, pools)."""
+        settings = self._host.settings
+        if settings.start_pane is None:
+            shown = set(range(1, GRID_PANES + 1))
+        else:
+            shown = {entry_named(settings.start_pane).number}
+        with_work = {
+            "feeds": bool(settings.feeds),
+            "requests": bool(settings.responders),
+            "workers": bool(settings.workers or settings.watch),
+        }
+        shown |= {entry_named(name).number for name, wanted in with_work.items() if wanted}
+        return sorted(shown)
+
+    def _new_pane(self, entry: PaneEntry) -> Pane:
+        pane = entry.build()
+        pane.set_class(entry.number > GRID_PANES, "-beyond-grid")
+        self._built[entry.number] = pane
+        return pane
+
+    @property
+    def built_panes(self) -> list[Pane]:
+        """The panes built so far, in number order (the others have not been shown yet)."""
+        return [self._built[number] for number in sorted(self._built)]
+
     @property
     def panes(self) -> list[Pane]:
-        return sorted(self.query(Pane), key=lambda pane: pane.number)
+        """Every pane of the registry, in number order; those not built yet are built now."""
+        return [self.pane(entry.number) for entry in PANES]
 
     def pane(self, number: int) -> Pane:
-        return next(pane for pane in self.panes if number == pane.number)
+        """The pane with this number key, built (and mounted in its place) if it was not yet.
+
+        A pane built late is told the connection's state at once, as the others were when it
+        changed; its own compose and mount follow, before it handles that message.
+        """
+        built = self._built.get(number)
+        if built is not None:
+            return built
+        later = [pane for known, pane in sorted(self._built.items()) if known > number]
+        pane = self._new_pane(PANES[number - 1])
+        pane.set_class(number == self.current_pane, "current")
+        self._mounting[number] = self.query_one("#panes", Grid).mount(
+            pane, before=later[0] if later else None
+        )
+        pane.post_message(ConnectionChanged(self._host.session.status))
+        return pane
+
+    async def build_all_panes(self) -> None:
+        """Build every pane not built yet and wait until they are mounted (the help screen
+        reads the keys of their widgets)."""
+        for entry in PANES:
+            self.pane(entry.number)
+        mounting, self._mounting = self._mounting, {}
+        for mounted in mounting.values():
+            await mounted
+
+    def _ensure_grid(self) -> None:
+        """Build the grid's panes that are missing (jstui started on one pane maximized)."""
+        if self._start_pane_opened and not self.compact and self.maximized is None:
+            for number in range(1, GRID_PANES + 1):
+                self.pane(number)
 
     def on_mount(self) -> None:
         self.query_one(StatusLine).show(self._host.session.status)
@@ -107,18 +176,25 @@ class DashboardScreen(Screen[None]):
         start = self._host.settings.start_pane
         if start is None:
             self.pane(1).focus_pane()
-            return
-        pane = self.pane(entry_named(start).number)
-        self.action_show_pane(pane.number)
-        self.maximize(pane, container=False)
+        else:
+            pane = self.pane(entry_named(start).number)
+            self.action_show_pane(pane.number)
+            self.maximize(pane, container=False)
+        self._start_pane_opened = True
 
     def on_resize(self, event: events.Resize) -> None:
         self.compact = event.size.width < COMPACT_WIDTH or event.size.height < COMPACT_HEIGHT
         if self.compact:
-            self._mark_current(self._focused_pane() or self.pane(1))
+            self._mark_current(self._focused_pane() or self.pane(self._first_pane()))
         elif self.current_pane > GRID_PANES and self.maximized is None:
             # back from the small layout on a pane that has no room in the grid
             self.maximize(self.pane(self.current_pane), container=False)
+        else:
+            self._ensure_grid()
+
+    def _first_pane(self) -> int:
+        start = self._host.settings.start_pane
+        return 1 if start is None else entry_named(start).number
 
     def _focused_pane(self) -> Pane | None:
         focused = self.focused
@@ -133,7 +209,7 @@ class DashboardScreen(Screen[None]):
         self.current_pane = current.number
 
     def watch_current_pane(self, number: int) -> None:
-        for pane in self.panes:
+        for pane in self.built_panes:
             pane.set_class(number == pane.number, "current")
         self.query_one(PaneSwitcher).highlight(number)
 
@@ -161,7 +237,10 @@ class DashboardScreen(Screen[None]):
         self._mark_current(pane)
         if number > GRID_PANES and not self.compact and self.maximized is not pane:
             self.maximize(pane, container=False)
-        pane.focus_pane()
+        if pane.is_mounted:
+            pane.focus_pane()
+        else:  # just built: its widgets exist once it is mounted and laid out
+            pane.call_after_refresh(pane.focus_pane)
 
     @on(Pane.ShowRequested)
     def _show_requested(self, message: Pane.ShowRequested) -> None:
@@ -173,6 +252,10 @@ class DashboardScreen(Screen[None]):
     @on(PaneSwitcher.PaneClicked)
     def _tab_clicked(self, message: PaneSwitcher.PaneClicked) -> None:
         self.action_show_pane(message.number)
+
+    def watch_maximized(self, maximized: object) -> None:
+        if maximized is None:  # the grid comes back: it may miss panes if jstui began on one
+            self._ensure_grid()
 
     def action_toggle_maximize(self) -> None:
         if self.maximized is not None:
@@ -187,7 +270,7 @@ class DashboardScreen(Screen[None]):
     @on(ConnectionChanged)
     def _connection_changed(self, message: ConnectionChanged) -> None:
         self.query_one(StatusLine).show(message.status)
-        for pane in self.panes:
+        for pane in self.built_panes:  # a pane built later is told then
             pane.post_message(ConnectionChanged(message.status))
 
     async def _fetch_status_figures(self) -> None:

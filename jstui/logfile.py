@@ -23,7 +23,6 @@ from jstui import __version__
 from jstui.config import ConfigError, Settings
 from jstui.config.settings import error_reason
 from jstui.format.redact import redact_secrets, redact_url
-from jstui.nats.calllog import PAYLOADS
 
 LOGGERS = ("jstui", "nats")
 FORMAT = "%(asctime)s %(levelname)-7s %(name)s: %(message)s"
@@ -57,6 +56,8 @@ def start_log(settings: Settings) -> Callable[[], None]:
     path = settings.log_file
     if path is None:
         return lambda: None
+    from jstui.nats.calllog import PAYLOADS  # loads nats-py: only with a log file
+
     handler = _open(path)
     handler.setFormatter(logging.Formatter(FORMAT))
     handler.addFilter(SecretFilter(settings.secret_values()))

@@ -26,6 +26,14 @@ def test_help_lists_every_option() -> None:
         assert option in result.output
 
 
+def test_workers_help_spells_the_syntax_the_parser_reads() -> None:
+    """cli.py spells the --workers syntax out (importing it would slow --help): keep them equal."""
+    from jstui.cli import WORKERS_HELP
+    from jstui.nats.workers.spec import WORKERS_SYNTAX
+
+    assert WORKERS_HELP.endswith(WORKERS_SYNTAX)
+
+
 def test_version() -> None:
     result = CliRunner().invoke(main, ["--version"])
     assert result.exit_code == 0 and __version__ in result.output

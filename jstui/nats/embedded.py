@@ -12,9 +12,6 @@ SIGKILL of jstui leaves an orphaned server behind.
 
 from __future__ import annotations
 
-import contextlib
-import ctypes
-import ctypes.util
 import os
 import secrets
 import shutil
@@ -25,8 +22,10 @@ import sys
 import sysconfig
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import IO
 
 from jstui.nats.errors import JstuiError
 
@@ -220,14 +219,26 @@ def _port_is_free(host: str, port: int) -> bool:
         return True
 
 
-def _die_with_parent() -> None:
-    """Runs in the child before exec: ask the kernel to SIGKILL it when jstui dies."""
-    libc_name = ctypes.util.find_library("c")
-    if not libc_name:
-        return
-    with contextlib.suppress(OSError, AttributeError):
-        libc = ctypes.CDLL(libc_name, use_errno=True)
-        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+def _die_with_parent() -> Callable[[], None] | None:
+    """What the child runs before exec on Linux: ask the kernel to SIGKILL it when jstui dies.
+
+    `prctl` is looked up here, in the parent, once: the child only calls it (looking libc up by
+    name, as `ctypes.util.find_library` does, runs `ldconfig` in a subprocess). ctypes is
+    imported here because only a start of the server needs it.
+    """
+    if not sys.platform.startswith("linux"):
+        return None
+    import ctypes
+
+    try:
+        prctl = ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):
+        return None
+
+    def ask_for_sigkill() -> None:
+        prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+
+    return ask_for_sigkill
 
 
 def _server_sends_info(host: str, port: int, timeout: float) -> bool:
@@ -297,20 +308,41 @@ class ServerProcess:
         Returns "" when ready, else why not: the last line of the server's stderr, with `secret`
         (the system password) blotted out in case the server quoted its config.
         """
+        stderr_capture = self._popen(binary, config_file, log_file)
+        return self._await_ready(stderr_capture, address, ready_timeout, secret)
+
+    def _popen(self, binary: Path, config_file: Path, log_file: Path | None) -> IO[bytes]:
+        """Start `nats-server -c config_file` without waiting; returns the file that captures
+        its stderr, for `_await_ready`, which closes it."""
         log = open(log_file, "ab") if log_file else subprocess.DEVNULL  # noqa: SIM115
-        stderr_capture = tempfile.TemporaryFile()  # noqa: SIM115 (closed on every path below)
+        stderr_capture = tempfile.TemporaryFile()  # noqa: SIM115 (closed by _await_ready)
         try:
             self._process = subprocess.Popen(
                 [str(binary), "-c", str(config_file)],
                 stdin=subprocess.DEVNULL,
                 stdout=log,
                 stderr=stderr_capture,
-                preexec_fn=_die_with_parent if sys.platform.startswith("linux") else None,
+                preexec_fn=_die_with_parent(),
                 start_new_session=True,  # a Ctrl+C in the terminal goes to jstui, which stops it
             )
+        except BaseException:
+            stderr_capture.close()
+            raise
         finally:
             if not isinstance(log, int):  # an opened log file, not subprocess.DEVNULL
                 log.close()
+        return stderr_capture
+
+    def _await_ready(
+        self,
+        stderr_capture: IO[bytes],
+        address: tuple[str, int],
+        ready_timeout: float,
+        secret: str = "",
+    ) -> str:
+        """Wait until the process started by `_popen` sends INFO on `address`: "" when it does,
+        else why not (see `_launch`)."""
+        assert self._process is not None  # started by _popen
         deadline = time.monotonic() + ready_timeout
         with stderr_capture:
             while time.monotonic() < deadline:
@@ -365,28 +397,14 @@ class EmbeddedServer(ServerProcess):
     _temp_dir: tempfile.TemporaryDirectory[str] | None = field(default=None, init=False, repr=False)
     _config_dir: Path | None = field(default=None, init=False, repr=False)
     _system_password: str = field(default="", init=False, repr=False)
+    _starting: IO[bytes] | None = field(default=None, init=False, repr=False)
+    """The stderr capture of a server started in the background and not yet seen ready."""
 
     def start(self, ready_timeout: float = 10.0) -> EmbeddedServer:
         """Start the server and wait until it accepts clients; retries once on a port race."""
-        binary = self.binary or find_nats_server()
-        if self.store_dir is None:
-            remove_stale_stores()
-            self._temp_dir = tempfile.TemporaryDirectory(prefix=TEMP_STORE_PREFIX)
-            self.store_dir = Path(self._temp_dir.name)
-            (self.store_dir / OWNER_FILE).write_text(_owner_mark())
-        try:
-            prepare_store(self.store_dir)
-        except EmbeddedServerError:
-            self._cleanup_temp()
-            raise
+        binary = self._prepare()
         wanted_port, wanted_monitor = self.port, self.monitor_port
         last_error = ""
-        if wanted_port and not _port_is_free(self.host, wanted_port):
-            self._cleanup_temp()
-            raise EmbeddedServerError(
-                f"embedded nats-server did not start: port {wanted_port} is already in use"
-            )
-        self._system_password = secrets.token_urlsafe(24)
         for _attempt in range(3):
             self.port = wanted_port or free_port(self.host)
             self.monitor_port = wanted_monitor or free_port(self.host)
@@ -398,23 +416,60 @@ class EmbeddedServer(ServerProcess):
         self._cleanup_temp()
         raise EmbeddedServerError(f"embedded nats-server did not start: {last_error}")
 
+    def start_in_background(self) -> EmbeddedServer:
+        """Start the server without waiting for it, so that it boots while jstui imports its
+        UI; `wait_until_ready` waits. The address is known at once (`url`). No retry on a port
+        race here: the ports were free a moment before the server was started."""
+        binary = self._prepare()
+        self.port = self.port or free_port(self.host)
+        self.monitor_port = self.monitor_port or free_port(self.host)
+        try:
+            self._starting = self._popen(binary, self._write_config(), self.log_file)
+        except OSError as error:
+            self._cleanup_temp()
+            raise EmbeddedServerError(f"embedded nats-server did not start: {error}") from error
+        return self
+
+    def wait_until_ready(self, ready_timeout: float = 10.0) -> None:
+        """Return once a server started by `start_in_background` accepts clients (at once if it
+        already did, or if it was started by `start`); `EmbeddedServerError` if it cannot."""
+        starting, self._starting = self._starting, None
+        if starting is None:
+            return
+        error = self._await_ready(
+            starting, (self.host, self.port), ready_timeout, self._system_password
+        )
+        if error:
+            self._cleanup_temp()
+            raise EmbeddedServerError(f"embedded nats-server did not start: {error}")
+
+    def _prepare(self) -> Path:
+        """Find the binary, make the store and the password, check a port that was asked for."""
+        binary = self.binary or find_nats_server()
+        if self.store_dir is None:
+            remove_stale_stores()
+            self._temp_dir = tempfile.TemporaryDirectory(prefix=TEMP_STORE_PREFIX)
+            self.store_dir = Path(self._temp_dir.name)
+            (self.store_dir / OWNER_FILE).write_text(_owner_mark())
+        try:
+            prepare_store(self.store_dir)
+        except EmbeddedServerError:
+            self._cleanup_temp()
+            raise
+        if self.port and not _port_is_free(self.host, self.port):
+            self._cleanup_temp()
+            raise EmbeddedServerError(
+                f"embedded nats-server did not start: port {self.port} is already in use"
+            )
+        self._system_password = secrets.token_urlsafe(24)
+        return binary
+
     def _spawn(self, binary: Path, ready_timeout: float, new_config: bool) -> str:
         """Launch from the config file, written first when `new_config` or when there is none."""
-        if self._config_dir is None:
-            self._config_dir = make_private_folder(TEMP_CONFIG_PREFIX)
-            new_config = True
-        config_file = self._config_dir / CONFIG_NAME
-        if new_config or not config_file.exists():
-            assert self.store_dir is not None  # set by start() before any spawn
-            write_server_config(
-                config_file,
-                host=self.host,
-                port=self.port,
-                monitor_port=self.monitor_port,
-                server_name=self.server_name,
-                store_dir=self.store_dir,
-                system_password=self._system_password,
-            )
+        if new_config or self._config_dir is None or not (self._config_dir / CONFIG_NAME).exists():
+            config_file = self._write_config()
+        else:
+            config_file = self._config_dir / CONFIG_NAME
         return self._launch(
             binary,
             config_file,
@@ -424,8 +479,26 @@ class EmbeddedServer(ServerProcess):
             self._system_password,
         )
 
+    def _write_config(self) -> Path:
+        """Write the config file (in a private folder made on first use); returns its path."""
+        if self._config_dir is None:
+            self._config_dir = make_private_folder(TEMP_CONFIG_PREFIX)
+        assert self.store_dir is not None  # set by _prepare() before any spawn
+        return write_server_config(
+            self._config_dir / CONFIG_NAME,
+            host=self.host,
+            port=self.port,
+            monitor_port=self.monitor_port,
+            server_name=self.server_name,
+            store_dir=self.store_dir,
+            system_password=self._system_password,
+        )
+
     def stop(self, timeout: float = 5.0) -> None:
         """Stop gracefully (SIGTERM), then SIGKILL if it does not exit in time."""
+        if self._starting is not None:  # stopped before anyone waited for it
+            self._starting.close()
+            self._starting = None
         self._terminate(timeout)
         self._cleanup_temp()
 

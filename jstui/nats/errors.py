@@ -2,15 +2,11 @@
 
 Widgets catch `JstuiError` and show `str(error)`: every message is one short line that says what
 failed and why. JetStream errors keep the server's `err_code` (the stable identifier; `code` is
-shared by many unrelated errors) and its description.
+shared by many unrelated errors) and its description. This module imports nothing heavy: the
+configuration layer and `jstui --help` import it before anything else is loaded.
 """
 
 from __future__ import annotations
-
-import asyncio
-
-import nats.errors
-import nats.js.errors
 
 # JetStream err_codes jstui reacts to (nats-server server/errors.json).
 ERR_STREAM_NOT_FOUND = 10059
@@ -97,6 +93,12 @@ def translate(exc: BaseException, *, subject: str | None = None) -> JstuiError:
     """Turn a nats-py or asyncio exception into a typed, one-line `JstuiError`."""
     if isinstance(exc, JstuiError):
         return exc
+    # Imported here, not at the top: the configuration layer raises these errors too, and
+    # `jstui --help` or a usage error must not load nats-py (nats-py is loaded by the time
+    # anything has a nats-py exception to translate).
+    import nats.errors
+    import nats.js.errors
+
     if isinstance(exc, nats.js.errors.NoStreamResponseError):
         return NoStreamError(subject or "?")
     if isinstance(exc, nats.js.errors.ServiceUnavailableError) and exc.err_code is None:
@@ -110,7 +112,8 @@ def translate(exc: BaseException, *, subject: str | None = None) -> JstuiError:
         return NotConnectedError("not connected to the server")
     if isinstance(exc, nats.errors.NoServersError):
         return NotConnectedError("no server is reachable")
-    if isinstance(exc, TimeoutError | asyncio.TimeoutError | nats.errors.TimeoutError):
+    # asyncio.TimeoutError is TimeoutError since Python 3.11 (and asyncio is a slow import)
+    if isinstance(exc, TimeoutError | nats.errors.TimeoutError):
         return RequestTimeoutError("timed out waiting for the server")
     if isinstance(exc, nats.errors.BadSubjectError):
         return ValidationError("subject", "invalid subject")

@@ -1,22 +1,22 @@
 """The pane registry: the one list of the dashboard's panes, in the order of their number keys.
 
-Adding a pane is adding one `PaneEntry` to `PANES` (a `Pane` subclass says its own title and
-help). Everything else reads this list: the dashboard builds the panes from it and binds their
-number keys, the compact switcher shows their short names, the app's palette offers "Go to
-<title>" for each and the help lists their keys, and `--pane NAME` accepts their names.
+Adding a pane is adding one `PaneEntry` to `PANES`: its name, title, tab label and the module and
+class that implement it. The registry names the class without importing it, so that `--pane NAME`
+is checked, the switcher drawn and the number keys bound without loading every pane (and, through
+the panes, every dialog): `PaneEntry.build` imports a pane's module the first time that pane is
+built, which the dashboard does when the pane is first shown. Everything else reads this list: the
+dashboard builds the panes from it and binds their number keys, the compact switcher shows their
+short names, the app's palette offers "Go to <title>" for each and the help lists their keys.
 """
 
 from __future__ import annotations
 
+import importlib
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, cast
 
-from jstui.widgets.base import Pane
-from jstui.widgets.events import EventsPane
-from jstui.widgets.feeds import FeedsPane
-from jstui.widgets.requests import RequestsPane
-from jstui.widgets.server import ServerPane
-from jstui.widgets.streams import StreamsPane
-from jstui.widgets.workers import WorkersPane
+if TYPE_CHECKING:
+    from jstui.widgets.base import Pane
 
 __all__ = ["PANES", "PaneEntry", "entry_named", "pane_names"]
 
@@ -24,11 +24,14 @@ __all__ = ["PANES", "PaneEntry", "entry_named", "pane_names"]
 @dataclass(frozen=True)
 class PaneEntry:
     """One pane of the dashboard: `name` is what `--pane` takes (lower case, one word) and the
-    pane's DOM id stem; `tab` is the short label of the compact switcher."""
+    pane's DOM id stem; `title` is the pane's `PANE_TITLE` (a test keeps the two equal); `tab` is
+    the short label of the compact switcher; `module` and `class_name` say where the pane lives."""
 
     name: str
-    pane_class: type[Pane]
+    title: str
     tab: str
+    module: str
+    class_name: str
     number: int = 0
     """The pane's number key; `PANES` numbers the entries 1, 2, ... in order."""
 
@@ -37,8 +40,9 @@ class PaneEntry:
         return str(self.number)
 
     @property
-    def title(self) -> str:
-        return self.pane_class.PANE_TITLE
+    def pane_class(self) -> type[Pane]:
+        """The pane's class, its module imported now if it was not yet."""
+        return cast("type[Pane]", getattr(importlib.import_module(self.module), self.class_name))
 
     @property
     def dom_id(self) -> str:
@@ -64,18 +68,18 @@ def _numbered(*entries: PaneEntry) -> tuple[PaneEntry, ...]:
     if len(set(names)) != len(names) or len(entries) > 9:
         raise ValueError(f"pane names must be unique and at most 9 panes: {names}")
     return tuple(
-        PaneEntry(entry.name, entry.pane_class, entry.tab, number)
+        PaneEntry(entry.name, entry.title, entry.tab, entry.module, entry.class_name, number)
         for number, entry in enumerate(entries, 1)
     )
 
 
 PANES: tuple[PaneEntry, ...] = _numbered(
-    PaneEntry("streams", StreamsPane, tab="Streams"),
-    PaneEntry("feeds", FeedsPane, tab="Feeds"),
-    PaneEntry("requests", RequestsPane, tab="Req/Reply"),
-    PaneEntry("workers", WorkersPane, tab="Workers"),
-    PaneEntry("server", ServerPane, tab="Server"),
-    PaneEntry("events", EventsPane, tab="Events"),
+    PaneEntry("streams", "Streams", "Streams", "jstui.widgets.streams", "StreamsPane"),
+    PaneEntry("feeds", "Feeds", "Feeds", "jstui.widgets.feeds", "FeedsPane"),
+    PaneEntry("requests", "Request/Reply", "Req/Reply", "jstui.widgets.requests", "RequestsPane"),
+    PaneEntry("workers", "Workers", "Workers", "jstui.widgets.workers", "WorkersPane"),
+    PaneEntry("server", "Server", "Server", "jstui.widgets.server", "ServerPane"),
+    PaneEntry("events", "Events", "Events", "jstui.widgets.events", "EventsPane"),
 )
 
 

@@ -255,3 +255,61 @@ async def test_escape_does_not_send_a_maximized_pane_away(make_app: AppFactory) 
         await pilot.press(str(last.number), "escape")
         await pilot.pause()
         assert app.dashboard.maximized is last
+
+
+# -- panes are built when first shown ---------------------------------------------------------
+
+
+def test_the_registry_names_each_pane_by_its_own_title() -> None:
+    for entry in PANES:
+        assert entry.title == entry.pane_class.PANE_TITLE, entry.name
+
+
+async def test_hidden_panes_are_built_when_first_shown(make_app: AppFactory) -> None:
+    app = make_app()
+    async with app.run_test(size=(160, 45)) as pilot:
+        await wait_connected(pilot)
+        assert [pane.number for pane in app.dashboard.built_panes] == [1, 2, 3, 4]
+        server = entry_named("server")
+        await pilot.press(server.key)
+        await wait_until(pilot, lambda: app.dashboard.maximized is not None, what="maximized")
+        assert [pane.number for pane in app.dashboard.built_panes] == [1, 2, 3, 4, server.number]
+        await wait_until(pilot, lambda: "5 Server" in screen_text(app), what="the Server pane")
+        pane = app.dashboard.pane(server.number)
+        await wait_until(pilot, lambda: pane.has_focus_within, what="focus in Server")
+
+
+async def test_a_start_pane_alone_is_built_and_the_grid_when_restored(
+    make_app: AppFactory,
+) -> None:
+    app = make_app(start_pane="events")
+    async with app.run_test(size=(160, 45)) as pilot:
+        await wait_connected(pilot)
+        events = entry_named("events")
+        await wait_until(pilot, lambda: app.dashboard.maximized is not None, what="maximized")
+        assert [pane.number for pane in app.dashboard.built_panes] == [events.number]
+        await pilot.press("z")
+        await wait_until(pilot, lambda: "4 Workers" in screen_text(app), what="the grid")
+        grid = app.dashboard.built_panes[:4]
+        assert [pane.number for pane in grid] == [1, 2, 3, 4]
+        for pane in grid:
+            assert pane.region.width > 40 and pane.region.height > 10, pane.PANE_TITLE
+
+
+async def test_start_up_work_builds_its_pane_with_the_start_pane(make_app: AppFactory) -> None:
+    app = make_app(start_pane="server", feeds=("jstui.start.>",))
+    async with app.run_test(size=(160, 45)) as pilot:
+        await wait_connected(pilot)
+        numbers = {pane.number for pane in app.dashboard.built_panes}
+        assert numbers == {entry_named("server").number, entry_named("feeds").number}
+
+
+async def test_help_lists_the_panes_not_shown_yet(make_app: AppFactory) -> None:
+    app = make_app()
+    async with app.run_test(size=(160, 45)) as pilot:
+        await wait_connected(pilot)
+        await pilot.press("question_mark")
+        await wait_until(pilot, lambda: isinstance(app.screen, HelpScreen), what="the help")
+        sections = dict(app._key_sections())
+        assert {entry.title for entry in PANES} <= set(sections)
+        assert sections["Events"], "the Events pane's keys"

@@ -137,7 +137,9 @@ async def tutorial_flow(
     await wait_until(pilot, lambda: feed.counts().shown == len(messages), what="feed lines")
     clocks.advance(3)
 
-    table: DataTable[Any] = app.dashboard.query_one("#streams-table", DataTable)
+    streams = app.dashboard.pane(1)  # built now when jstui started on another pane
+    await wait_until(pilot, lambda: streams.is_mounted, what="the Streams pane")
+    table: DataTable[Any] = streams.query_one("#streams-table", DataTable)
 
     def stream_row_shows_all() -> bool:
         try:

@@ -14,10 +14,8 @@ import asyncio
 import json
 import logging
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
-
-import httpx
 
 from jstui.format.redact import redact_url
 from jstui.nats.errors import JstuiError
@@ -32,6 +30,9 @@ CONNZ_PAGE = 1024
 """nats-server's own default and largest useful page; a walk pages on `total`."""
 MAX_CONNECTIONS = 20_000
 """A walk of `/connz` stops here (20 pages); the caller says the list is partial."""
+
+if TYPE_CHECKING:
+    import httpx  # imported where a client is made: it is slow to import, and start-up pays
 
 _log = logging.getLogger(__name__)
 
@@ -77,7 +78,9 @@ class MonitorClient:
         self.timeout = timeout
         self.server_name = ""
         """The server's name, once `identify()` has read it."""
-        self._client = httpx.AsyncClient(
+        import httpx
+
+        self._client: httpx.AsyncClient = httpx.AsyncClient(
             base_url=self.url,
             timeout=timeout,
             headers={"Accept": "application/json", "User-Agent": "jstui"},
@@ -107,6 +110,8 @@ class MonitorClient:
         return data
 
     async def _fetch(self, path: str, params: dict[str, Any]) -> bytes:
+        import httpx  # loaded by __init__ already
+
         try:
             async with self._client.stream("GET", path, params=params) as response:
                 if response.status_code != 200:

@@ -24,9 +24,6 @@ from textual.css.query import NoMatches
 from textual.timer import Timer
 from textual.widgets import Static, TabbedContent, TabPane
 
-from jstui.dialogs.feed_dialog import ExportDialog, FeedDialog, FilterDialog
-from jstui.dialogs.message_detail import MessageDetailScreen
-from jstui.dialogs.publish import PublishScreen
 from jstui.format.text import sanitize
 from jstui.nats.feeds.feed import Feed, FeedState, choose_mode
 from jstui.nats.feeds.filter import FeedFilter
@@ -237,6 +234,8 @@ class FeedsPane(Pane):
     # -- actions ---------------------------------------------------------------------------------
 
     def action_new_feed(self) -> None:
+        from jstui.dialogs.feed_dialog import FeedDialog  # on first use (start-up)
+
         subject = ""
         view = self.current
         if view is not None:
@@ -252,6 +251,8 @@ class FeedsPane(Pane):
             self.run_worker(self.open_feed(spec), group="feeds-open", exit_on_error=False)
 
     def action_publish(self) -> None:
+        from jstui.dialogs.publish import PublishScreen  # on first use (start-up)
+
         view = self.current
         subject = ""
         jetstream: bool | None = None
@@ -306,6 +307,8 @@ class FeedsPane(Pane):
         self.refresh_bindings()
 
     def action_detail(self) -> None:
+        from jstui.dialogs.message_detail import MessageDetailScreen
+
         view = self.current
         if view is None:
             return
@@ -317,6 +320,8 @@ class FeedsPane(Pane):
         self.app.push_screen(MessageDetailScreen(message, view.feed))
 
     def action_filter(self) -> None:
+        from jstui.dialogs.feed_dialog import FilterDialog  # on first use (start-up)
+
         view = self.current
         if view is None:
             return
@@ -329,6 +334,8 @@ class FeedsPane(Pane):
             view.set_filter(flt)
 
     def action_export(self) -> None:
+        from jstui.dialogs.feed_dialog import ExportDialog  # on first use (start-up)
+
         view = self.current
         if view is None:
             return

@@ -29,8 +29,6 @@ from textual.reactive import var
 from textual.timer import Timer
 from textual.widgets import DataTable, Sparkline, Static, TabbedContent, TabPane
 
-from jstui.dialogs.request_form import RequestFormScreen
-from jstui.dialogs.responder_form import ResponderFormScreen
 from jstui.format.payload import PayloadView, next_view, render_payload
 from jstui.format.text import sanitize
 from jstui.nats.errors import JstuiError, ValidationError
@@ -285,6 +283,8 @@ class RequestsPane(Pane):
         self.send_request(record.spec)
 
     def _open_form(self, spec: RequestSpec | None) -> None:
+        from jstui.dialogs.request_form import RequestFormScreen  # on first use (start-up)
+
         def sent(result: RequestSpec | None) -> None:
             if result is not None:
                 self.send_request(result)
@@ -292,6 +292,8 @@ class RequestsPane(Pane):
         self.app.push_screen(RequestFormScreen(self.saved, spec), sent)
 
     def action_add_responder(self) -> None:
+        from jstui.dialogs.responder_form import ResponderFormScreen  # on first use (start-up)
+
         record = self._last_record
         members = list(self.responders or ())
         subject = record.spec.subject if record else members[-1].spec.subject if members else ""

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Sequence
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from rich.text import Text
 from textual import on, work
@@ -25,10 +25,6 @@ from textual.reactive import var
 from textual.screen import Screen
 from textual.widgets import DataTable, Static
 
-from jstui.dialogs.confirm import ConfirmScreen
-from jstui.dialogs.stream_browser import StreamBrowserScreen
-from jstui.dialogs.stream_form import StreamFormScreen
-from jstui.dialogs.stream_purge import PurgeRequest, StreamPurgeScreen
 from jstui.format.text import sanitize
 from jstui.format.units import format_count
 from jstui.nats.errors import translate
@@ -39,6 +35,9 @@ from jstui.nats.streams.spec import StreamSpec
 from jstui.nats.streams.summaries import ConsumerSummary, StreamSummary
 from jstui.widgets.base import Pane, PeriodicPoll
 from jstui.widgets.streams.render import COLUMNS, cell, render_detail, row_cells
+
+if TYPE_CHECKING:
+    from jstui.dialogs.stream_purge import PurgeRequest
 
 POLL_SECONDS = 1.0
 """How often the table is refreshed from the server (the issue asks for about once a second)."""
@@ -360,6 +359,8 @@ class StreamsPane(Pane):
 
     @work(group="streams-action", exit_on_error=False, description="create stream")
     async def _new_stream(self) -> None:
+        from jstui.dialogs.stream_form import StreamFormScreen  # on first use (start-up)
+
         result = await self.app.push_screen_wait(StreamFormScreen(self.service))
         if result is not None:
             self._selected = result.name
@@ -372,6 +373,8 @@ class StreamsPane(Pane):
 
     @work(group="streams-action", exit_on_error=False, description="edit stream")
     async def _edit_stream(self, name: str) -> None:
+        from jstui.dialogs.stream_form import StreamFormScreen  # on first use (start-up)
+
         with self.reporting_errors():
             config = await self.service.config(name)
             current = StreamSpec.from_config(config)
@@ -388,6 +391,9 @@ class StreamsPane(Pane):
 
     @work(group="streams-action", exit_on_error=False, description="purge stream")
     async def _purge_stream(self, name: str) -> None:
+        from jstui.dialogs.confirm import ConfirmScreen  # on first use (start-up)
+        from jstui.dialogs.stream_purge import StreamPurgeScreen  # on first use (start-up)
+
         with self.reporting_errors():
             summary = await self.service.summary(name)
             request = await self.app.push_screen_wait(StreamPurgeScreen(summary))
@@ -423,6 +429,8 @@ class StreamsPane(Pane):
 
     @work(group="streams-action", exit_on_error=False, description="delete stream")
     async def _delete_stream(self, name: str) -> None:
+        from jstui.dialogs.confirm import ConfirmScreen  # on first use (start-up)
+
         with self.reporting_errors():
             summary = await self.service.summary(name)
             question = Text.assemble(
@@ -444,6 +452,8 @@ class StreamsPane(Pane):
             self._changed(f"Deleted stream {name}")
 
     def action_browse_stream(self) -> None:
+        from jstui.dialogs.stream_browser import StreamBrowserScreen
+
         name = self._need_selection()
         if name is not None:
             self.app.push_screen(StreamBrowserScreen(self.service, name))

@@ -26,8 +26,6 @@ from textual.binding import Binding, BindingType
 from textual.reactive import var
 from textual.widgets import DataTable, Static
 
-from jstui.dialogs.advisory_detail import DeadLetterDetailScreen
-from jstui.dialogs.group_chooser import GroupChooserScreen
 from jstui.format.text import sanitize
 from jstui.nats.errors import JstuiError, SpecErrors
 from jstui.nats.observe.deadletters import DeadLetter
@@ -354,6 +352,8 @@ class WorkersPane(Pane):
         self.post_message(self.ShowRequested(self, then=partial(self._choose, name, chosen)))
 
     def _choose(self, name: str, groups: list[GroupSummary]) -> None:
+        from jstui.dialogs.group_chooser import GroupChooserScreen  # on first use (start-up)
+
         question = f"{name} fits {len(groups)} groups: which one?"
         screen = GroupChooserScreen("Watch a group", question, groups)
         self.app.push_screen(screen, self._chosen)
@@ -363,6 +363,8 @@ class WorkersPane(Pane):
             self.show_group(ref)
 
     def action_watch_group(self) -> None:
+        from jstui.dialogs.group_chooser import GroupChooserScreen  # on first use (start-up)
+
         if not self.groups:
             self._info(f"No group seen yet. {self._looked_at()}")
             return
@@ -406,6 +408,8 @@ class WorkersPane(Pane):
         return self.watcher.dead.newest if self.showing == "watch" else None
 
     def action_open_dead_letter(self) -> None:
+        from jstui.dialogs.advisory_detail import DeadLetterDetailScreen
+
         letter = self._shown_dead_letters()
         if letter is not None:
             screen = DeadLetterDetailScreen(self.host.dead_letters, letter, self.session)

@@ -28,10 +28,6 @@ from textual.coordinate import Coordinate
 from textual.reactive import var
 from textual.widgets import DataTable
 
-from jstui.dialogs.confirm import ConfirmScreen
-from jstui.dialogs.worker_load import WorkerLoadScreen
-from jstui.dialogs.worker_member import WorkerMemberScreen
-from jstui.dialogs.worker_pool import WorkerPoolScreen
 from jstui.format.text import sanitize
 from jstui.format.units import format_duration_short
 from jstui.nats.errors import JstuiError
@@ -149,6 +145,8 @@ class PoolPanel(TablePanel):
         return False
 
     def new_pool(self) -> None:
+        from jstui.dialogs.worker_pool import WorkerPoolScreen  # on first use (start-up)
+
         if self._writable("starting a worker pool"):
             self.app.push_screen(WorkerPoolScreen(self.start_pool), self._pool_started)
 
@@ -158,6 +156,8 @@ class PoolPanel(TablePanel):
             self.query_one("#workers-table", DataTable).focus()
 
     def generate(self) -> None:
+        from jstui.dialogs.worker_load import WorkerLoadScreen  # on first use (start-up)
+
         view = self.view
         if view is None:
             self._info("No worker pool: press n to start one.")
@@ -230,6 +230,8 @@ class PoolPanel(TablePanel):
             self._info(f"{member.name} killed: {held} queued messages lost (core has no acks)")
 
     def edit_member(self) -> None:
+        from jstui.dialogs.worker_member import WorkerMemberScreen  # on first use (start-up)
+
         member = self._selected_member()
         if member is None:
             return
@@ -245,6 +247,8 @@ class PoolPanel(TablePanel):
         self.app.push_screen(screen, chosen)
 
     def stop_pool(self) -> None:
+        from jstui.dialogs.confirm import ConfirmScreen  # on first use (start-up)
+
         view = self.view
         if view is None:
             self._info("No worker pool to stop.")

@@ -1,0 +1,97 @@
+"""Start-up guards that need no timing: what `jstui --help` and a usage error leave unloaded.
+
+Textual and nats-py take most of jstui's start-up; `--help`, `--version` and a mistyped option
+must not pay for them (issue #11 asks for `--help` within twice a bare click program's). Each case
+runs the real command line in a fresh interpreter and reports which of those modules it loaded.
+"""
+
+from __future__ import annotations
+
+import gc
+import subprocess
+import sys
+
+import pytest
+
+HEAVY = ("textual", "nats", "asyncio")
+"""Loaded by the app anyway, and too slow to load for a help text (asyncio alone takes ~30 ms)."""
+
+PROBE = f"""
+import sys
+from jstui.cli import main
+code = None
+try:
+    main(sys.argv[1:], prog_name="jstui")
+except SystemExit as exit:
+    code = exit.code
+loaded = sorted({{name.split(".")[0] for name in sys.modules}} & {set(HEAVY)!r})
+print("LOADED:" + ",".join(loaded), "EXIT:" + str(code), file=sys.stderr)
+"""
+
+
+def _loaded_by(*args: str) -> tuple[list[str], str]:
+    """The heavy packages a `jstui ARGS` run imported, and its exit status."""
+    done = subprocess.run(
+        [sys.executable, "-c", PROBE, *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    last = done.stderr.strip().splitlines()[-1]
+    loaded, _, code = last.removeprefix("LOADED:").partition(" EXIT:")
+    return [name for name in loaded.split(",") if name], code
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["--help"],
+        ["--version"],
+        ["--port", "not-a-number"],  # click's own usage error
+        ["--no-such-option"],
+        ["--pane", "no-such-pane"],  # jstui's usage errors, after the settings are resolved
+        ["--feed", "bad subject,deliver=never"],
+        ["--server", "nats://127.0.0.1:4222", "--creds", "/no/such/file"],
+    ],
+    ids=["help", "version", "bad-port", "unknown-option", "bad-pane", "bad-feed", "bad-creds"],
+)
+def test_help_and_usage_errors_load_neither_textual_nor_nats(args: list[str]) -> None:
+    loaded, code = _loaded_by(*args)
+    assert code in {"0", "2"}, code
+    assert loaded == [], f"jstui {' '.join(args)} imported {loaded}"
+
+
+def test_the_collector_paused_for_start_up_runs_again_once_tuned() -> None:
+    """The command pauses the collector while the UI is imported and built; the app's tuning,
+    applied after the first frame (or its restore, if the app never ran), switches it back on."""
+    from jstui.gctuning import CollectorTuning
+
+    before = gc.get_threshold()
+    for end in ("apply", "restore"):
+        tuning = CollectorTuning()
+        tuning.pause()
+        try:
+            assert not gc.isenabled() and tuning.paused
+            getattr(tuning, end)()
+            assert gc.isenabled() and not tuning.paused, end
+        finally:
+            tuning.restore()
+            gc.enable()
+        assert gc.get_threshold() == before
+
+
+def test_the_panes_shown_at_start_load_no_dialog() -> None:
+    """Dialogs are imported when first opened; the app and the grid's panes load none of them."""
+    from jstui.dashboard import GRID_PANES
+    from jstui.widgets.registry import PANES
+
+    modules = ["jstui.app", *(entry.module for entry in PANES[:GRID_PANES])]
+    probe = (
+        f"import importlib, sys\nfor name in {modules!r}: importlib.import_module(name)\n"
+        "print(sorted(m for m in sys.modules if m.startswith('jstui.dialogs.')))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, check=True
+    )
+    assert done.stdout.strip() == "[]"
