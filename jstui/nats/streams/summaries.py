@@ -56,8 +56,9 @@ class StreamSummary:
     created: datetime | None
     sealed: bool
     allow_direct: bool
-    raw_config: Mapping[str, Any] | None = field(default=None, compare=False, repr=False)
-    """The config as the server sent it (JSON); `config` models it when someone asks."""
+    raw_config: Mapping[str, Any] | None = field(default=None, hash=False, repr=False)
+    """The config as the server sent it (JSON); `config` models it when someone asks. Compared:
+    an edit that changes only a limit must still count as a change."""
     placement: StreamPlacement | None = field(default=None, repr=False)
     """Leader, replicas, mirror and sources (None on a standalone server with neither)."""
 

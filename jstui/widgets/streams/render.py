@@ -212,6 +212,16 @@ def placement_lines(placement: StreamPlacement | None) -> list[Text]:
     return lines
 
 
+def detail_ages(
+    summary: StreamSummary, consumers: Sequence[ConsumerSummary] | None, now: float
+) -> tuple[str, ...]:
+    """Every age the detail shows ("3s ago"), as shown: the detail needs drawing again when one
+    of them reads differently, not whenever the clock moved."""
+    moments = [summary.first_time, summary.last_time, summary.created]
+    moments += [consumer.last_active for consumer in consumers or ()]
+    return tuple(format_age(now - moment.timestamp()) for moment in moments if moment is not None)
+
+
 def render_detail(
     summary: StreamSummary,
     consumers: Sequence[ConsumerSummary] | None,
