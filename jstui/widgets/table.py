@@ -33,7 +33,9 @@ from typing import Any, TypeVar
 from rich.cells import cell_len
 from textual._two_way_dict import TwoWayDict
 from textual.geometry import Size
+from textual.render import measure
 from textual.widgets import DataTable
+from textual.widgets._data_table import default_cell_formatter
 from textual.widgets.data_table import CellDoesNotExist, ColumnKey, Row, RowKey
 
 __all__ = ["ColumnWidths", "LiveTable"]
@@ -156,11 +158,18 @@ class LiveTable(DataTable[CellType]):
         )
 
     def update_cells(
-        self, changes: Iterable[tuple[RowKey | str, ColumnKey | str, CellType]]
+        self,
+        changes: Iterable[tuple[RowKey | str, ColumnKey | str, CellType]],
+        *,
+        widen: bool = False,
     ) -> int:
         """Set each (row, column) to its value, without re-measuring column widths; returns how
-        many rows changed. `CellDoesNotExist` for a row or column the table does not have."""
+        many rows changed. `CellDoesNotExist` for a row or column the table does not have.
+
+        With `widen`, a sized-to-fit column grows to a new value wider than it (measuring that
+        value only; a column never narrows here, which would mean measuring all of it)."""
         rows: set[RowKey] = set()
+        widened = False
         for row, column, value in changes:
             row_key = RowKey(row) if isinstance(row, str) else row
             column_key = ColumnKey(column) if isinstance(column, str) else column
@@ -170,7 +179,14 @@ class LiveTable(DataTable[CellType]):
                 )
             self._data[row_key][column_key] = value
             rows.add(row_key)
-        if rows:
+            if widen:
+                widened |= self._widen(column_key, value)
+        if widened:
+            self._update_count += 1  # the columns to its right moved: every row draws anew
+            self._require_update_dimensions = True
+            self.check_idle()
+            self.refresh()
+        elif rows:
             self._forget_rows(rows)
             if len(rows) > max(self.size.height, 1):
                 # Each `refresh_row` sums the heights above its row: at 1,000 rows one repaint
@@ -180,6 +196,16 @@ class LiveTable(DataTable[CellType]):
                 for row_key in rows:
                     self.refresh_row(self.get_row_index(row_key))
         return len(rows)
+
+    def _widen(self, column_key: ColumnKey, value: CellType) -> bool:
+        column = self.columns[column_key]
+        if not column.auto_width:
+            return False
+        width = measure(self.app.console, default_cell_formatter(value), 1)
+        if width <= column.content_width:
+            return False
+        column.content_width = width
+        return True
 
     def _forget_rows(self, rows: set[RowKey]) -> None:
         """Drop the render cache entries of `rows`; every other row's stay valid."""
