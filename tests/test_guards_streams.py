@@ -32,6 +32,7 @@ def test_a_cursor_move_in_the_streams_pane_does_not_wake_the_list() -> None:
 
     from jstui.widgets.streams.pane import StreamsPane
 
-    handler = inspect.getsource(StreamsPane._row_highlighted)
-    assert "refresh_now" not in handler
-    assert "_poll.wake" not in handler.replace("_consumer_poll.wake", "")
+    for handler in (StreamsPane._row_highlighted, StreamsPane._select):
+        source = inspect.getsource(handler)
+        assert "refresh_now" not in source
+        assert "_poll.wake" not in source.replace("_consumer_poll.wake", "")

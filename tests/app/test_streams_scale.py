@@ -196,3 +196,21 @@ async def test_a_message_to_one_stream_changes_only_its_row(scale_server: Embedd
         assert set(changed_rows) == {"scale_0042"}
         after = {name: _plain(pane, name, "messages") for name in pane.shown}
         assert {name for name in after if after[name] != before[name]} == {"scale_0042"}
+
+
+async def test_a_refresh_between_a_key_and_its_highlight_keeps_the_cursor(
+    scale_server: EmbeddedServer,
+) -> None:
+    """The cursor moved, its RowHighlighted is still queued, and a refresh lands in between: the
+    refresh must follow the cursor, not pull it back to the previous stream."""
+    app = JstuiApp(Settings(servers=(scale_server.url,)))
+    async with app.run_test(size=(160, 45)) as pilot:
+        pane = await _filled(pilot)
+        pane.table.focus()
+        await wait_until(pilot, lambda: pane.selected == "scale_0000", what="first row")
+        pane.table.move_cursor(row=5)  # as the down key does; the highlight is handled later
+        pane.apply(list(pane._summaries.values()))
+        assert pane.table.cursor_row == 5
+        await wait_until(pilot, lambda: pane.selected == "scale_0005", what="row 5 selected")
+        await wait_until(pilot, lambda: _detail_shows(app, "scale_0005"), what="its detail")
+        assert pane.table.cursor_row == 5

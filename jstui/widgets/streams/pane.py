@@ -306,6 +306,10 @@ class StreamsPane(Pane):
     def _place(self, *, scroll: bool) -> None:
         """Show the rows the view asks for, in its order, and keep the cursor on its stream."""
         table = self.table
+        if self._selected in self._shown:
+            # A key may have moved the cursor while its RowHighlighted waits in the queue: the
+            # cursor is the truth, or this refresh would pull it back to the previous stream.
+            self._select(self._key_at_cursor())
         names = self.view.order(self._summaries.values())
         with self.app.batch_update():
             if table.place_rows(names, self._row_of):
@@ -355,13 +359,18 @@ class StreamsPane(Pane):
     @on(DataTable.RowHighlighted, "#streams-table")
     def _row_highlighted(self, event: DataTable.RowHighlighted) -> None:
         # The row under the cursor now: the event's own key may be stale after a sort.
-        name = self._key_at_cursor()
+        if self._select(self._key_at_cursor()):
+            self._show_detail()  # what the pane holds for it, at once
+
+    def _select(self, name: str | None) -> bool:
+        """Make `name` the selected stream; True when it changed. Its consumers follow (their
+        own poll is woken); the list is not asked again."""
         if name is None or name == self._selected:
-            return
+            return False
         self._selected = name
-        self._show_detail()  # what the pane holds for it, at once
         if self._consumer_poll is not None:
-            self._consumer_poll.wake()  # its consumers follow; the list is not asked again
+            self._consumer_poll.wake()
+        return True
 
     @on(DataTable.RowSelected, "#streams-table")
     def _row_selected(self, event: DataTable.RowSelected) -> None:
