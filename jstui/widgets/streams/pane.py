@@ -19,7 +19,7 @@ as markup.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Hashable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from typing import ClassVar
 
 from rich.text import Text
@@ -46,7 +46,14 @@ from jstui.nats.streams.service import StreamService
 from jstui.nats.streams.spec import StreamSpec
 from jstui.nats.streams.summaries import ConsumerSummary, StreamSummary
 from jstui.widgets.base import Pane, PeriodicPoll
-from jstui.widgets.streams.render import COLUMNS, cell, detail_ages, render_detail, row_cells
+from jstui.widgets.streams.render import (
+    COLUMNS,
+    cell,
+    detail_ages,
+    detail_shape,
+    render_detail,
+    row_cells,
+)
 from jstui.widgets.streams.rows import TableView
 from jstui.widgets.table import ColumnWidths, LiveTable
 
@@ -119,8 +126,10 @@ class StreamsPane(Pane):
         self._consumers: dict[str, list[ConsumerSummary]] = {}
         self._selected: str | None = None
         self._loaded = False
-        self._detail_inputs: Hashable = None
+        self._detail_inputs: object = None
         """What the detail on screen was drawn from: an equal poll draws nothing."""
+        self._detail_shape: object = None
+        """What decides the detail's lines (see `render.detail_shape`)."""
         self._poll: PeriodicPoll | None = None
         self._consumer_poll: PeriodicPoll | None = None
 
@@ -433,7 +442,7 @@ class StreamsPane(Pane):
         summary = self._summaries.get(self._selected or "")
         if summary is None:
             if self._detail_inputs is not None:
-                self._detail_inputs = None
+                self._detail_inputs = self._detail_shape = None
                 body.update("")
             return
         consumers = self._consumers.get(summary.name)
@@ -448,8 +457,15 @@ class StreamsPane(Pane):
         )
         if inputs == self._detail_inputs:
             return  # an unchanged poll: no render, no layout
+        shape = detail_shape(summary, consumers, width)
         self._detail_inputs = inputs
-        body.update(render_detail(summary, consumers, width=width, now=now))
+        # New values in the same lines (a busy stream's counts and ages, each second) repaint the
+        # detail only; a layout (a full-screen repaint) only when its lines may have changed.
+        body.update(
+            render_detail(summary, consumers, width=width, now=now),
+            layout=shape != self._detail_shape,
+        )
+        self._detail_shape = shape
 
     def on_resize(self) -> None:
         self._show_detail()

@@ -222,6 +222,24 @@ def detail_ages(
     return tuple(format_age(now - moment.timestamp()) for moment in moments if moment is not None)
 
 
+def detail_shape(
+    summary: StreamSummary, consumers: Sequence[ConsumerSummary] | None, width: int
+) -> tuple[object, ...]:
+    """What decides how many lines the detail takes: equal shapes, equal heights. Counts enter
+    by their number of digits, so a busy stream's growing figures keep its shape."""
+    return (
+        summary.name,
+        summary.description,
+        summary.subjects,
+        summary.sealed,
+        summary.placement,
+        summary.raw_config,
+        tuple(len(str(n)) for n in (summary.messages, summary.bytes, summary.last_seq)),
+        None if consumers is None else len(consumers),
+        width,
+    )
+
+
 def render_detail(
     summary: StreamSummary,
     consumers: Sequence[ConsumerSummary] | None,
