@@ -225,17 +225,26 @@ def detail_ages(
 def detail_shape(
     summary: StreamSummary, consumers: Sequence[ConsumerSummary] | None, width: int
 ) -> tuple[object, ...]:
-    """What decides how many lines the detail takes: equal shapes, equal heights. Counts enter
-    by their number of digits, so a busy stream's growing figures keep its shape."""
+    """What decides how many lines the detail takes: equal shapes, equal heights, so moving from
+    one stream to a like one needs no layout. Text that may wrap enters whole; the rest by its
+    length (counts by their digits, config values by their printed length)."""
+
+    def may_wrap(text: str) -> str | None:
+        return text if len(text) > width // 2 else None
+
+    config = summary.raw_config or {}
     return (
-        summary.name,
-        summary.description,
-        summary.subjects,
+        may_wrap(summary.name + summary.description),
+        may_wrap(", ".join(summary.subjects)),
         summary.sealed,
         summary.placement,
-        summary.raw_config,
+        tuple(
+            (key, len(str(value)))
+            for key, value in sorted(config.items())
+            if key not in ("name", "subjects", "description")
+        ),
         tuple(len(str(n)) for n in (summary.messages, summary.bytes, summary.last_seq)),
-        None if consumers is None else len(consumers),
+        len(consumers) + 1 if consumers else 1,  # "loading…" and "none" take one line alike
         width,
     )
 
