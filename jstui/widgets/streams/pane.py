@@ -18,6 +18,7 @@ as markup.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections.abc import Iterable, Sequence
 from typing import ClassVar
@@ -48,17 +49,19 @@ from jstui.nats.streams.summaries import ConsumerSummary, StreamSummary
 from jstui.widgets.base import Pane, PeriodicPoll
 from jstui.widgets.streams.render import (
     COLUMNS,
-    cell,
     detail_ages,
     detail_shape,
     render_detail,
-    row_cells,
 )
-from jstui.widgets.streams.rows import TableView
-from jstui.widgets.table import ColumnWidths, LiveTable
+from jstui.widgets.streams.rows import HeldRows, TableView
+from jstui.widgets.table import LiveTable
 
 POLL_SECONDS = 1.0
 """How often the table is refreshed from the server (the issue asks for about once a second)."""
+
+TAKE_SLICE = 128
+"""Streams diffed in one go: 128 changed rows are ~10 ms of the UI loop here, so a page of 256
+busy streams is applied in two slices, with keys and frames in between."""
 
 EMPTY_HINT = (
     "No streams on this server yet.\n\n"
@@ -116,13 +119,7 @@ class StreamsPane(Pane):
     def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(id=id, classes=classes)
         self._service: StreamService | None = None
-        self._summaries: dict[str, StreamSummary] = {}
-        """Every stream of the last list, by name (shown or filtered out)."""
-        self._cells: dict[str, tuple[str, ...]] = {}
-        """The plain text of each stream's row, by name: the diff is made against it."""
-        self._shown: dict[str, tuple[str, ...]] = {}
-        """The rows in the table and the text they show (what `_widths` counts)."""
-        self._widths = ColumnWidths([column.label for column in COLUMNS])
+        self._rows = HeldRows()
         self._consumers: dict[str, list[ConsumerSummary]] = {}
         self._selected: str | None = None
         self._loaded = False
@@ -213,9 +210,14 @@ class StreamsPane(Pane):
         return self._selected
 
     @property
+    def _summaries(self) -> dict[str, StreamSummary]:
+        """Every stream of the last list, by name."""
+        return self._rows.summaries
+
+    @property
     def shown(self) -> list[str]:
         """The names in the table, top to bottom."""
-        return list(self._shown)
+        return list(self._rows.shown)
 
     # -- refreshing ----------------------------------------------------------------------------
 
@@ -254,7 +256,10 @@ class StreamsPane(Pane):
         try:
             # Each page is applied as it comes: the loop gets its turn between pages.
             async for page in self.service.stream_pages():
-                self._take(page)
+                for start in range(0, len(page), TAKE_SLICE):
+                    if start:
+                        await asyncio.sleep(0)  # keys and frames get their turn
+                    self._take(page[start : start + TAKE_SLICE])
                 listed.update(summary.name for summary in page)
         except Exception as error:  # keep the table alive whatever happens; say what it was
             self.problem = f"cannot list streams: {sanitize(str(translate(error)))}"
@@ -284,74 +289,35 @@ class StreamsPane(Pane):
 
     def _take(self, summaries: Iterable[StreamSummary]) -> None:
         """Hold the streams of one page; rows on screen get their changed cells written."""
-        changes: list[tuple[str, str, Text]] = []
-        for summary in summaries:
-            name = summary.name
-            if self._summaries.get(name) == summary:
-                continue  # the common case at scale: one comparison, nothing drawn
-            self._summaries[name] = summary
-            self._cells[name] = cells = row_cells(summary)
-            before = self._shown.get(name)
-            if before is None or before == cells:
-                continue
-            self._shown[name] = cells
-            self._widths.change(before, cells)
-            changes.extend(
-                (name, column.key, cell(column, new))
-                for column, old, new in zip(COLUMNS, before, cells, strict=True)
-                if old != new
-            )
+        changes = self._rows.take(summaries)
         if changes:
             self.table.update_cells(changes)
 
     def _finish(self, listed: set[str]) -> None:
         """After the last page: forget streams that went, then place rows, widths, cursor."""
-        for name in [name for name in self._summaries if name not in listed]:
-            del self._summaries[name]
-            del self._cells[name]
+        self._rows.keep_only(listed)
         self._loaded = True
         self._place(scroll=False)
 
     def _place(self, *, scroll: bool) -> None:
         """Show the rows the view asks for, in its order, and keep the cursor on its stream."""
         table = self.table
-        if self._selected in self._shown:
+        if self._selected in self._rows.shown:
             # A key may have moved the cursor while its RowHighlighted waits in the queue: the
             # cursor is the truth, or this refresh would pull it back to the previous stream.
             self._select(self._key_at_cursor())
         names = self.view.order(self._summaries.values())
         with self.app.batch_update():
-            if table.place_rows(names, self._row_of):
-                wanted = set(names)
-                for name in [name for name in self._shown if name not in wanted]:
-                    self._widths.remove(self._shown.pop(name))
-                shown: dict[str, tuple[str, ...]] = {}
-                for name in names:
-                    cells = self._shown.get(name)
-                    if cells is None:
-                        cells = self._cells[name]
-                        self._widths.add(cells)
-                    shown[name] = cells
-                self._shown = shown
-            table.set_widths(
-                dict(zip((c.key for c in COLUMNS), self._widths.widths(), strict=True))
-            )
+            self._rows.place(table, names)
             keep = self._selected
-            if keep in self._shown:
+            if keep in self._rows.shown:
                 index = table.get_row_index(keep)
-                if index != table.cursor_row:
+                if index != table.cursor_row or scroll:
                     table.move_cursor(row=index, scroll=scroll)
-                elif scroll:
-                    table.move_cursor(row=index, scroll=True)
             else:
                 self._selected = self._key_at_cursor()
             self._show_title(len(names))
             self._show_detail()
-
-    def _row_of(self, name: str) -> list[Text]:
-        return [
-            cell(column, value) for column, value in zip(COLUMNS, self._cells[name], strict=True)
-        ]
 
     def _show_title(self, shown: int) -> None:
         extra = self.view.describe(shown, len(self._summaries))
