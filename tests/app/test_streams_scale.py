@@ -9,8 +9,9 @@ that changes one row and no other. No timing thresholds: only generous liveness 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -80,6 +81,16 @@ async def _filled(pilot: Pilot[Any]) -> StreamsPane:
     return pane
 
 
+@contextlib.asynccontextmanager
+async def filled_app(
+    server: EmbeddedServer,
+) -> AsyncIterator[tuple[JstuiApp, Pilot[Any], StreamsPane]]:
+    """The app at 160x45 on `server`, once its Streams table shows all 1,000 rows."""
+    app = JstuiApp(Settings(servers=(server.url,)))
+    async with app.run_test(size=(160, 45)) as pilot:
+        yield app, pilot, await _filled(pilot)
+
+
 def _detail_shows(app: JstuiApp, name: str) -> bool:
     """The detail's title line (the name alone on its line) is on screen."""
     return any(line.strip(" │┃▌▐█") == name for line in screen_text(app).splitlines())
@@ -93,9 +104,7 @@ def _plain(pane: StreamsPane, name: str, column: str) -> str:
 async def test_every_stream_is_a_row_and_the_cursor_shows_its_detail_without_listing(
     scale_server: EmbeddedServer,
 ) -> None:
-    app = JstuiApp(Settings(servers=(scale_server.url,)))
-    async with app.run_test(size=(160, 45)) as pilot:
-        pane = await _filled(pilot)
+    async with filled_app(scale_server) as (app, pilot, pane):
         assert pane.shown == [name_of(i) for i in range(STREAMS)]
         assert _plain(pane, "scale_0500", "messages") == "5"
         pane.table.focus()  # a click would land on a header, which sorts
@@ -114,9 +123,7 @@ async def test_every_stream_is_a_row_and_the_cursor_shows_its_detail_without_lis
 
 
 async def test_a_filter_narrows_and_escape_clears_it(scale_server: EmbeddedServer) -> None:
-    app = JstuiApp(Settings(servers=(scale_server.url,)))
-    async with app.run_test(size=(160, 45)) as pilot:
-        pane = await _filled(pilot)
+    async with filled_app(scale_server) as (app, pilot, pane):
         pane.table.focus()  # a click would land on a header, which sorts
         await pilot.press("slash")
         app.post_message(events.Paste("SCALE_001"))  # any case
@@ -132,9 +139,7 @@ async def test_a_filter_narrows_and_escape_clears_it(scale_server: EmbeddedServe
 
 
 async def test_a_filter_by_subject(scale_server: EmbeddedServer) -> None:
-    app = JstuiApp(Settings(servers=(scale_server.url,)))
-    async with app.run_test(size=(160, 45)) as pilot:
-        pane = await _filled(pilot)
+    async with filled_app(scale_server) as (app, pilot, pane):
         pane.table.focus()  # a click would land on a header, which sorts
         await pilot.press("slash")
         app.post_message(events.Paste("scale.0999."))
@@ -145,9 +150,7 @@ async def test_a_filter_by_subject(scale_server: EmbeddedServer) -> None:
 async def test_sorting_orders_numbers_and_keeps_the_cursor_on_its_stream(
     scale_server: EmbeddedServer,
 ) -> None:
-    app = JstuiApp(Settings(servers=(scale_server.url,)))
-    async with app.run_test(size=(160, 45)) as pilot:
-        pane = await _filled(pilot)
+    async with filled_app(scale_server) as (_app, pilot, pane):
         pane.table.focus()  # a click would land on a header, which sorts
         for _ in range(3):
             await pilot.press("down")
@@ -171,9 +174,7 @@ async def test_sorting_orders_numbers_and_keeps_the_cursor_on_its_stream(
 
 
 async def test_a_message_to_one_stream_changes_only_its_row(scale_server: EmbeddedServer) -> None:
-    app = JstuiApp(Settings(servers=(scale_server.url,)))
-    async with app.run_test(size=(160, 45)) as pilot:
-        pane = await _filled(pilot)
+    async with filled_app(scale_server) as (_app, pilot, pane):
         await wait_until(pilot, lambda: pane._poll is not None and pane._poll.runs >= 2)
         changed_rows: list[RowKey | str] = []
         table = pane.table
@@ -203,9 +204,7 @@ async def test_a_refresh_between_a_key_and_its_highlight_keeps_the_cursor(
 ) -> None:
     """The cursor moved, its RowHighlighted is still queued, and a refresh lands in between: the
     refresh must follow the cursor, not pull it back to the previous stream."""
-    app = JstuiApp(Settings(servers=(scale_server.url,)))
-    async with app.run_test(size=(160, 45)) as pilot:
-        pane = await _filled(pilot)
+    async with filled_app(scale_server) as (app, pilot, pane):
         pane.table.focus()
         await wait_until(pilot, lambda: pane.selected == "scale_0000", what="first row")
         pane.table.move_cursor(row=5)  # as the down key does; the highlight is handled later
