@@ -18,7 +18,8 @@ rounds alternate keys and no keys within each scenario instead). Targets are abs
   time of one refresh (the CPU time of every synchronous slice of the list poll, plus the wall
   time from its end to the screen refresh that shows it), median (target < 100 ms); slice1000:
   the longest single slice of that poll (CPU time; ~20 ms is the aim); stall1000: the worst lag
-  of a 10 ms ticker on the UI loop over the run (wall time, so load shows in it);
+  of a 10 ms ticker on the UI loop over the run (wall time, so load shows in it); gc1000: the
+  longest garbage collection meanwhile (CPU time; it may fall inside a slice or a stall);
 - quiet1000: key p50/p99 once the publisher stopped (target p99 < 100 ms); lists10s: how many
   times the whole stream list was fetched in 10 s of keys (target: about 10, one a second);
 - page40 / page40_filtered: one message browser page of 40 messages, newest first, without and
@@ -31,6 +32,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import statistics
 import subprocess
 import sys
@@ -172,7 +174,9 @@ class Probe:
         self.expected: str | None = None
         self.refreshes: list[float] = []
         self.longest_slice = 0.0
-        self.lags: list[float] = []
+        self.longest_gc = 0.0
+        self._gc_started = 0.0
+        gc.callbacks.append(self._on_gc)
         original_detail = pane._show_detail
 
         def show_detail() -> None:
@@ -200,6 +204,12 @@ class Probe:
             return run()  # type: ignore[return-value]
 
         pane._poll._poll = timed_poll  # type: ignore[assignment]
+
+    def _on_gc(self, phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            self._gc_started = time.thread_time()
+        else:
+            self.longest_gc = max(self.longest_gc, time.thread_time() - self._gc_started)
 
     async def keys(self, seconds: float) -> list[float]:
         """Cursor keys for `seconds` (down to the end, then up); the latencies in ms."""
@@ -288,7 +298,7 @@ async def measure(server: EmbeddedServer, seconds: float, rounds: int) -> dict[s
         publisher = Publisher(url, 1000)
         try:
             await asyncio.sleep(2)
-            probe.refreshes, probe.longest_slice = [], 0.0
+            probe.refreshes, probe.longest_slice, probe.longest_gc = [], 0.0, 0.0
             keys, stalls = [], []
             for _ in range(rounds):
                 stalls.append(await probe.ticker(seconds / 2))
@@ -297,6 +307,7 @@ async def measure(server: EmbeddedServer, seconds: float, rounds: int) -> dict[s
             r["refresh1000"] = statistics.median(probe.refreshes) * 1000
             r["slice1000"] = probe.longest_slice * 1000
             r["stall1000"] = max(stalls)
+            r["gc1000"] = probe.longest_gc * 1000
         finally:
             publisher.stop()
 
@@ -340,7 +351,8 @@ def main() -> None:
         f"busy200 key p50={r['busy200_p50']:.0f}ms p99={r['busy200_p99']:.0f}ms "
         f"cpu={r['cpu200']:.0f}% | busy1000 key p50={r['busy1000_p50']:.0f}ms "
         f"p99={r['busy1000_p99']:.0f}ms refresh={r['refresh1000']:.0f}ms "
-        f"slice={r['slice1000']:.0f}ms stall={r['stall1000']:.0f}ms | quiet1000 key "
+        f"slice={r['slice1000']:.0f}ms stall={r['stall1000']:.0f}ms gc={r['gc1000']:.0f}ms "
+        f"| quiet1000 key "
         f"p50={r['quiet1000_p50']:.0f}ms p99={r['quiet1000_p99']:.0f}ms "
         f"lists/10s={r['lists10s']:.1f} | page40={r['page40']:.1f}ms "
         f"page40_filtered={r['page40_filtered']:.1f}ms"
