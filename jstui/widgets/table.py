@@ -7,34 +7,169 @@ updated every two seconds then costs a full redraw per poll (~150 ms of a 160-co
 this machine, measured with `benchmarks/observe.py`), and keys wait behind it.
 
 `update_cells` writes the new values and drops only the changed rows' entries from the render
-caches (cells, row lines, screen lines, renderables), then refreshes those rows' regions. Adding,
-removing and sorting rows keep Textual's own behaviour. The caches are private to Textual's
-`DataTable`; Textual is pinned (pyproject.toml) and tests/widgets/test_table.py checks that an
-update still shows and that other rows stay cached, so an upgrade that changes them fails there.
+caches (cells, row lines, screen lines, renderables), then refreshes those rows' regions (or the
+whole widget, once, when more rows changed than a screen shows). Adding, removing and sorting rows
+keep Textual's own behaviour.
+
+At 1,000 rows Textual's own bookkeeping is the cost: every changed or added cell is measured
+again on idle (a smaller value re-measures its whole column), `remove_row` rebuilds the row index
+per row, and `refresh_row` sums the heights of every row above. So a table that knows its values
+can take over: `ColumnWidths` keeps the widest plain value per column from counts (a change costs
+O(1), never a re-measure), `set_widths` hands those widths to the table (and from then on added
+rows are not measured), and `place_rows` makes the table hold exactly the given rows in the given
+order in one step (a filter, a sort, streams that came and went).
+
+The caches are private to Textual's `DataTable`; Textual is pinned (pyproject.toml) and
+tests/widgets/test_table.py checks that an update still shows, that other rows stay cached and
+that `place_rows`/`set_widths` show what they promise, so an upgrade that changes them fails there.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, TypeVar
 
+from rich.cells import cell_len
+from textual._two_way_dict import TwoWayDict
+from textual.geometry import Size
+from textual.render import measure
 from textual.widgets import DataTable
-from textual.widgets.data_table import CellDoesNotExist, ColumnKey, RowKey
+from textual.widgets._data_table import default_cell_formatter
+from textual.widgets.data_table import CellDoesNotExist, ColumnKey, Row, RowKey
 
-__all__ = ["LiveTable"]
+__all__ = ["ColumnWidths", "LiveTable"]
 
 CellType = TypeVar("CellType")
 
 
+class ColumnWidths:
+    """The widest value of each column (at least its label), from the plain strings shown.
+
+    Each column keeps how many of its values have each width, so adding, removing or changing a
+    row costs a few dictionary updates, and a column narrows as soon as its widest value goes.
+    """
+
+    def __init__(self, labels: Sequence[str]) -> None:
+        self._labels = [cell_len(label) for label in labels]
+        self._counts: list[Counter[int]] = [Counter() for _ in labels]
+
+    def add(self, values: Sequence[str]) -> None:
+        for counts, value in zip(self._counts, values, strict=True):
+            counts[cell_len(value)] += 1
+
+    def remove(self, values: Sequence[str]) -> None:
+        for counts, value in zip(self._counts, values, strict=True):
+            width = cell_len(value)
+            counts[width] -= 1
+            if counts[width] <= 0:
+                del counts[width]
+
+    def change(self, before: Sequence[str], after: Sequence[str]) -> None:
+        for counts, old, new in zip(self._counts, before, after, strict=True):
+            if old != new:
+                old_width, new_width = cell_len(old), cell_len(new)
+                if old_width != new_width:
+                    counts[old_width] -= 1
+                    if counts[old_width] <= 0:
+                        del counts[old_width]
+                    counts[new_width] += 1
+
+    def clear(self) -> None:
+        for counts in self._counts:
+            counts.clear()
+
+    def widths(self) -> tuple[int, ...]:
+        """Each column's width: its widest value, or its label when that is wider."""
+        return tuple(
+            max(label, max(counts, default=0))
+            for label, counts in zip(self._labels, self._counts, strict=True)
+        )
+
+
 class LiveTable(DataTable[CellType]):
-    """A `DataTable` with `update_cells`: changes redraw their rows, not the whole table."""
+    """A `DataTable` with `update_cells`: changes redraw their rows, not the whole table; with
+    `set_widths` and `place_rows` its owner sets widths and rows without any re-measuring."""
+
+    _widths_given = False
+    """`set_widths` was called: the owner keeps the widths, new rows need no measuring."""
+
+    def set_widths(self, widths: Mapping[ColumnKey | str, int]) -> bool:
+        """Give columns their content widths (padding excluded); returns whether any changed.
+
+        Only a change costs a redraw of the visible rows; the same widths again cost nothing."""
+        self._widths_given = True
+        changed = False
+        for key, width in widths.items():
+            column = self.columns[ColumnKey(key) if isinstance(key, str) else key]
+            if column.auto_width or column.width != width:
+                column.auto_width = False
+                column.width = column.content_width = width
+                changed = True
+        if changed:
+            self._update_count += 1  # part of every render cache key: all rows draw anew
+            self._size_to_widths()
+            self.refresh()
+        return changed
+
+    def place_rows(self, keys: Sequence[str], cells: Callable[[str], Sequence[CellType]]) -> bool:
+        """Hold exactly the rows `keys`, in that order; `cells(key)` gives a new row's values.
+
+        Rows that stay keep their values (change them with `update_cells`). Returns whether
+        anything changed; the same rows in the same order cost one comparison."""
+        order = self._row_locations
+        if len(keys) == len(order) and all(
+            order.get(RowKey(key)) == index for index, key in enumerate(keys)
+        ):
+            return False
+        wanted = {RowKey(key) for key in keys}
+        for gone in [key for key in self.rows if key not in wanted]:
+            del self.rows[gone]
+            del self._data[gone]
+        column_keys = [column.key for column in self.ordered_columns]
+        for key in keys:
+            row_key = RowKey(key)
+            if row_key not in self.rows:
+                self._data[row_key] = dict(zip(column_keys, cells(key), strict=True))
+                self.rows[row_key] = Row(row_key, 1)
+                if not self._widths_given:
+                    self._new_rows.add(row_key)
+        self._row_locations = TwoWayDict({RowKey(key): index for index, key in enumerate(keys)})
+        self._update_count += 1
+        self._require_update_dimensions = True
+        self.check_idle()
+        # Clamp the cursor into the new rows; the owner moves it onto its row afterwards.
+        self.cursor_coordinate = self.cursor_coordinate
+        self.hover_coordinate = self.hover_coordinate
+        self.refresh()
+        return True
+
+    def _update_dimensions(self, new_rows: Iterable[Any]) -> None:
+        if self._widths_given:
+            self._size_to_widths()  # the owner's widths hold: nothing to measure
+        else:
+            super()._update_dimensions(new_rows)
+
+    def _size_to_widths(self) -> None:
+        width = sum(column.get_render_width(self) for column in self.columns.values())
+        header = self.header_height if self.show_header else 0
+        self.virtual_size = Size(
+            width + self._row_label_column_width, self._total_row_height + header
+        )
 
     def update_cells(
-        self, changes: Iterable[tuple[RowKey | str, ColumnKey | str, CellType]]
+        self,
+        changes: Iterable[tuple[RowKey | str, ColumnKey | str, CellType]],
+        *,
+        widen: bool = False,
     ) -> int:
         """Set each (row, column) to its value, without re-measuring column widths; returns how
-        many rows changed. `CellDoesNotExist` for a row or column the table does not have."""
+        many rows changed. `CellDoesNotExist` for a row or column the table does not have.
+
+        With `widen`, a sized-to-fit column grows to a new value wider than it (measuring that
+        value only; a column never narrows here, which would mean measuring all of it)."""
         rows: set[RowKey] = set()
+        widened = False
         for row, column, value in changes:
             row_key = RowKey(row) if isinstance(row, str) else row
             column_key = ColumnKey(column) if isinstance(column, str) else column
@@ -44,11 +179,33 @@ class LiveTable(DataTable[CellType]):
                 )
             self._data[row_key][column_key] = value
             rows.add(row_key)
-        if rows:
+            if widen:
+                widened |= self._widen(column_key, value)
+        if widened:
+            self._update_count += 1  # the columns to its right moved: every row draws anew
+            self._require_update_dimensions = True
+            self.check_idle()
+            self.refresh()
+        elif rows:
             self._forget_rows(rows)
-            for row_key in rows:
-                self.refresh_row(self.get_row_index(row_key))
+            if len(rows) > max(self.size.height, 1):
+                # Each `refresh_row` sums the heights above its row: at 1,000 rows one repaint
+                # of what shows (the unchanged lines come from the cache) is far cheaper.
+                self.refresh()
+            else:
+                for row_key in rows:
+                    self.refresh_row(self.get_row_index(row_key))
         return len(rows)
+
+    def _widen(self, column_key: ColumnKey, value: CellType) -> bool:
+        column = self.columns[column_key]
+        if not column.auto_width:
+            return False
+        width = measure(self.app.console, default_cell_formatter(value), 1)
+        if width <= column.content_width:
+            return False
+        column.content_width = width
+        return True
 
     def _forget_rows(self, rows: set[RowKey]) -> None:
         """Drop the render cache entries of `rows`; every other row's stay valid."""

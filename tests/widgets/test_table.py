@@ -1,4 +1,5 @@
-"""`LiveTable.update_cells`: the changed rows show their new values, the others stay cached.
+"""`LiveTable`: `update_cells` shows changed rows and keeps the others cached; `place_rows` and
+`set_widths` show what they promise; `ColumnWidths` follows the widest value without measuring.
 
 These tests pin what `LiveTable` relies on in Textual's private `DataTable` caches: an upgrade of
 Textual that changes them fails here, not on a user's screen.
@@ -8,9 +9,9 @@ from __future__ import annotations
 
 import pytest
 from textual.app import App, ComposeResult
-from textual.widgets.data_table import CellDoesNotExist
+from textual.widgets.data_table import CellDoesNotExist, ColumnKey
 
-from jstui.widgets.table import LiveTable
+from jstui.widgets.table import ColumnWidths, LiveTable
 
 
 class TableApp(App[None]):
@@ -57,3 +58,65 @@ async def test_an_update_of_a_missing_cell_is_refused() -> None:
         with pytest.raises(CellDoesNotExist):
             table.update_cells([("nope", "name", "x")])
         assert table.update_cells([]) == 0
+
+
+def test_column_widths_follow_the_widest_value_both_ways() -> None:
+    widths = ColumnWidths(["Name", "N"])
+    assert widths.widths() == (4, 1)
+    widths.add(("alpha", "12"))
+    widths.add(("be", "1,234"))
+    assert widths.widths() == (5, 5)
+    widths.change(("be", "1,234"), ("be", "9"))
+    assert widths.widths() == (5, 2)  # the widest went: narrower at once, nothing re-measured
+    widths.remove(("alpha", "12"))
+    assert widths.widths() == (4, 1)  # the label is the floor
+    widths.add(("中文", "x"))  # wide characters count as two cells
+    assert widths.widths() == (4, 1)
+    widths.add(("中文中文中", "x"))
+    assert widths.widths() == (10, 1)
+
+
+async def test_place_rows_orders_adds_and_removes_in_one_step() -> None:
+    app = TableApp()
+    async with app.run_test(size=(40, 20)) as pilot:
+        table = app.query_one(LiveTable)
+        table.set_widths({"name": 8, "count": 3})
+        table.move_cursor(row=table.get_row_index("r5"))
+        keys = ["r5", "new", "r1"]
+        assert table.place_rows(keys, lambda key: (f"{key}-x", "7"))
+        assert [row.key.value for row in table.ordered_rows] == keys
+        assert table.get_cell("new", "name") == "new-x"
+        assert table.get_cell("r5", "name") == "row-5"  # kept rows keep their values
+        assert not table.place_rows(keys, lambda key: ("never", "asked"))
+        assert table.row_count == 3 and table.cursor_row <= 2
+        await pilot.pause()
+        text = _screen(app)
+        assert "row-5" in text and "new-x" in text and "row-1" in text and "row-2" not in text
+        assert table.virtual_size.height == 3 + 1  # rows and the header
+
+
+async def test_set_widths_sizes_columns_and_new_rows_are_not_measured() -> None:
+    app = TableApp()
+    async with app.run_test(size=(60, 20)) as pilot:
+        table = app.query_one(LiveTable)
+        await pilot.pause()
+        assert table.set_widths({"name": 12, "count": 5})
+        assert not table.set_widths({"name": 12, "count": 5})  # the same widths cost nothing
+        table.place_rows(["r1", "long"], lambda key: ("a-much-longer-value", "1"))
+        await pilot.pause()
+        assert [c.get_render_width(table) for c in table.ordered_columns] == [14, 7]
+        assert "a-much-longe" in _screen(app)  # cut at the given width, not re-measured
+
+
+async def test_widen_grows_a_column_to_a_wider_value() -> None:
+    app = TableApp()
+    async with app.run_test(size=(60, 20)) as pilot:
+        table = app.query_one(LiveTable)
+        await pilot.pause()
+        assert table.columns[ColumnKey("name")].content_width == len("row-29")
+        table.update_cells([("r3", "name", "a-much-longer-value")], widen=True)
+        await pilot.pause()
+        assert table.columns[ColumnKey("name")].content_width == len("a-much-longer-value")
+        assert "a-much-longer-value" in _screen(app)
+        table.update_cells([("r3", "name", "x")], widen=True)  # never narrows here
+        assert table.columns[ColumnKey("name")].content_width == len("a-much-longer-value")

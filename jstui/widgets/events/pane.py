@@ -54,6 +54,7 @@ from jstui.widgets.events.render import (
     dead_letter_cells,
 )
 from jstui.widgets.streams.render import Column, cell
+from jstui.widgets.table import LiveTable
 
 REDRAW_HZ = 4
 FETCH_SECONDS = 1.0
@@ -163,8 +164,8 @@ class EventsPane(Pane):
                 yield self._table("dead-letters-table", DEAD_LETTER_COLUMNS)
 
     @staticmethod
-    def _table(table_id: str, columns: tuple[Column, ...]) -> DataTable[Text]:
-        table: DataTable[Text] = DataTable(id=table_id, cursor_type="row", zebra_stripes=True)
+    def _table(table_id: str, columns: tuple[Column, ...]) -> LiveTable[Text]:
+        table: LiveTable[Text] = LiveTable(id=table_id, cursor_type="row", zebra_stripes=True)
         for column in columns:
             table.add_column(
                 Text(column.label, justify="right" if column.numeric else "left"), key=column.key
@@ -193,8 +194,8 @@ class EventsPane(Pane):
         return self.query_one("#events-table", DataTable)
 
     @property
-    def dead_letters_table(self) -> DataTable[Text]:
-        return self.query_one("#dead-letters-table", DataTable)
+    def dead_letters_table(self) -> LiveTable[Text]:
+        return self.query_one("#dead-letters-table", LiveTable)
 
     @property
     def on_dead_letters(self) -> bool:
@@ -306,11 +307,16 @@ class EventsPane(Pane):
                     )
                 elif old != cells:
                     row = str(letter.index)
-                    for column, before, after in zip(DEAD_LETTER_COLUMNS, old, cells, strict=True):
-                        if before != after:
-                            table.update_cell(
-                                row, column.key, cell(column, after), update_width=True
+                    table.update_cells(
+                        [
+                            (row, column.key, cell(column, after))
+                            for column, before, after in zip(
+                                DEAD_LETTER_COLUMNS, old, cells, strict=True
                             )
+                            if before != after
+                        ],
+                        widen=True,  # grows to a wider value, never re-measures the column
+                    )
                 self._letter_cells[letter.index] = cells
             self._letter_rows = wanted
             self.set_class(bool(held), "-has-dead-letters")

@@ -1,17 +1,26 @@
 """The Streams pane: a live table of the server's streams, the selected stream's configuration,
-state and consumers, and the keys that create, edit, purge, delete and browse streams.
+state and consumers, and the keys that create, edit, purge, delete, browse, filter and sort.
 
-Data flow: a `PeriodicPoll` asks the server for the stream list about once a second (and for the
-selected stream's consumers), then diffs the keyed table rows in place inside `app.batch_update()`,
-so the cursor and the scroll position survive every refresh. A change made here wakes the poll at
-once. What a row and the detail show is built by `render` (pure); every string that came from the
-server is sanitized there and handed to widgets as rich `Text`, never as markup.
+Data flow: one `PeriodicPoll` lists the streams about once a second, page by page (the API pages
+by 256; there is no "changed since"). Each page is diffed against what the pane holds as it
+arrives: a stream whose summary is unchanged costs one comparison, a changed one gets its row's
+plain strings rebuilt (`render`) and only its changed cells written (`LiveTable.update_cells`).
+After the last page, `rows.TableView` (filter, sort) gives the names to show and
+`LiveTable.place_rows` puts them in order; column widths come from the strings held
+(`ColumnWidths`), never from measuring cells. The cursor stays on its stream throughout.
+
+A second poll fetches only the selected stream's consumers; moving the cursor shows at once what
+the pane already holds for that stream and wakes that poll, never the list. The detail is redrawn
+only when what it shows changed (summary, consumers, width, the ages as displayed). Every string
+that came from the server is sanitized in `render` and handed to widgets as rich `Text`, never
+as markup.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, ClassVar
 
 from rich.text import Text
@@ -23,7 +32,7 @@ from textual.coordinate import Coordinate
 from textual.css.query import NoMatches
 from textual.reactive import var
 from textual.screen import Screen
-from textual.widgets import DataTable, Static
+from textual.widgets import DataTable, Input, Static
 
 from jstui.format.text import sanitize
 from jstui.format.units import format_count
@@ -34,13 +43,24 @@ from jstui.nats.streams.service import StreamService
 from jstui.nats.streams.spec import StreamSpec
 from jstui.nats.streams.summaries import ConsumerSummary, StreamSummary
 from jstui.widgets.base import Pane, PeriodicPoll
-from jstui.widgets.streams.render import COLUMNS, cell, render_detail, row_cells
+from jstui.widgets.streams.render import (
+    COLUMNS,
+    detail_ages,
+    detail_shape,
+    render_detail,
+)
+from jstui.widgets.streams.rows import HeldRows, TableView
+from jstui.widgets.table import LiveTable
 
 if TYPE_CHECKING:
     from jstui.dialogs.stream_purge import PurgeRequest
 
 POLL_SECONDS = 1.0
 """How often the table is refreshed from the server (the issue asks for about once a second)."""
+
+TAKE_SLICE = 128
+"""Streams diffed in one go: 128 changed rows are ~10 ms of the UI loop here, so a page of 256
+busy streams is applied in two slices, with keys and frames in between."""
 
 EMPTY_HINT = (
     "No streams on this server yet.\n\n"
@@ -51,7 +71,8 @@ EMPTY_HINT = (
 
 
 class StreamsPane(Pane):
-    """The streams of the account, refreshed live, with create / edit / purge / delete / browse."""
+    """The streams of the account, refreshed live, with create / edit / purge / delete / browse,
+    a filter and sorting by any column."""
 
     PANE_TITLE = "Streams"
     PANE_HELP = (
@@ -63,7 +84,12 @@ class StreamsPane(Pane):
         "see the selected stream's whole configuration and state, and its consumers: pending "
         "is how many stored messages the consumer has not yet been sent, ack pending how many "
         "it was sent but has not acknowledged, redelivered how many were sent more than once, "
-        "and when it was last active. n creates a stream, e edits the selected one (fields the "
+        "and when it was last active. / filters the table by a piece of a stream's name or "
+        "subjects (any case; the title then says how many streams match), Enter goes back to "
+        "the table and Escape clears the filter. s sorts by the next column, S flips the "
+        "order, and a click on a column's header sorts by it (again: the other way); numbers "
+        "sort as numbers. The cursor stays on its stream through refreshes, filter and sort. "
+        "n creates a stream, e edits the selected one (fields the "
         "server cannot change are shown disabled), p purges messages (all, on one subject, or "
         "all but the newest N), d deletes it; each destructive change asks first and names how "
         "many messages go. b or Enter opens the message browser, which reads messages by "
@@ -81,6 +107,10 @@ class StreamsPane(Pane):
         Binding("p", "purge_stream", "Purge"),
         Binding("d", "delete_stream", "Delete"),
         Binding("b", "browse_stream", "Browse"),
+        Binding("slash", "filter", "Filter", key_display="/", show=False),
+        Binding("s", "next_sort", "Sort", show=False),
+        Binding("S", "flip_sort", "Reverse sort", show=False),
+        Binding("escape", "clear_filter", "Clear filter", show=False),
         Binding("r", "refresh_now", "Refresh", show=False),
     ]
     CHANGING_ACTIONS = frozenset({"new_stream", "edit_stream", "purge_stream", "delete_stream"})
@@ -88,23 +118,39 @@ class StreamsPane(Pane):
     def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(id=id, classes=classes)
         self._service: StreamService | None = None
-        self._cells: dict[str, tuple[str, ...]] = {}
-        """The plain text shown in each row, by stream name: the diff is made against it."""
-        self._summaries: dict[str, StreamSummary] = {}
+        self._rows = HeldRows()
         self._consumers: dict[str, list[ConsumerSummary]] = {}
         self._selected: str | None = None
         self._loaded = False
+        self._detail_inputs: object = None
+        """What the detail on screen was drawn from: an equal poll draws nothing."""
+        self._detail_shape: object = None
+        """What decides the detail's lines (see `render.detail_shape`)."""
         self._poll: PeriodicPoll | None = None
+        self._consumer_poll: PeriodicPoll | None = None
 
     empty: var[bool] = var(False, toggle_class="-empty")
     """The server has no stream (once the first list came): the hint replaces the detail."""
     problem: var[str] = var("")
     """What keeps the table from being current (already sanitized); shown above the detail."""
+    view: var[TableView] = var(TableView)
+    """The table's filter and sort; a change re-orders the rows the pane holds at once."""
+    filtering: var[bool] = var(False)
+    """The filter input shows (after /, until Escape)."""
 
     # -- layout --------------------------------------------------------------------------------
 
     def compose(self) -> ComposeResult:
-        table: DataTable[Text] = DataTable(
+        filter_input = Input(
+            placeholder="filter: part of a name or subject (Escape clears)",
+            id="streams-filter",
+        )
+        # Hidden and disabled until /: the screen's first focus goes to the first focusable
+        # widget whether displayed or not, and keys typed then must not land in the filter.
+        filter_input.display = False
+        filter_input.disabled = True
+        yield filter_input
+        table: LiveTable[Text] = LiveTable(
             id="streams-table", cursor_type="row", zebra_stripes=True
         )
         for column in COLUMNS:
@@ -133,6 +179,13 @@ class StreamsPane(Pane):
             description="streams table",
             when=lambda: self._can_poll() and not self._covered(),
         )
+        self._consumer_poll = PeriodicPoll(
+            self,
+            POLL_SECONDS,
+            self._refresh_consumers,
+            description="selected stream's consumers",
+            when=lambda: self._can_poll() and not self._covered() and self._selected is not None,
+        )
         self.app.screen_change_signal.subscribe(self, self._screen_changed)
 
     def _screen_changed(self, screen: Screen[object]) -> None:
@@ -147,13 +200,23 @@ class StreamsPane(Pane):
         return self._service
 
     @property
-    def table(self) -> DataTable[Text]:
-        return self.query_one("#streams-table", DataTable)
+    def table(self) -> LiveTable[Text]:
+        return self.query_one("#streams-table", LiveTable)
 
     @property
     def selected(self) -> str | None:
         """The name of the stream under the cursor, if any."""
         return self._selected
+
+    @property
+    def _summaries(self) -> dict[str, StreamSummary]:
+        """Every stream of the last list, by name."""
+        return self._rows.summaries
+
+    @property
+    def shown(self) -> list[str]:
+        """The names in the table, top to bottom."""
+        return list(self._rows.shown)
 
     # -- refreshing ----------------------------------------------------------------------------
 
@@ -171,9 +234,10 @@ class StreamsPane(Pane):
             self.problem = f"not connected ({status.state.value})"
 
     def refresh_now(self) -> None:
-        """Ask the poll to run at once (after a change, or on selection)."""
-        if self._poll is not None:
-            self._poll.wake()
+        """Ask both polls to run at once (after a change)."""
+        for poll in (self._poll, self._consumer_poll):
+            if poll is not None:
+                poll.wake()
 
     def action_refresh_now(self) -> None:
         self.refresh_now()
@@ -187,15 +251,24 @@ class StreamsPane(Pane):
         return self.app.screen is not self.screen
 
     async def _refresh_once(self) -> None:
+        listed: set[str] = set()
         try:
-            summaries = await self.service.list_streams()
+            # Each page is applied as it comes: the loop gets its turn between pages.
+            async for page in self.service.stream_pages():
+                for start in range(0, len(page), TAKE_SLICE):
+                    if start:
+                        await asyncio.sleep(0)  # keys and frames get their turn
+                    self._take(page[start : start + TAKE_SLICE])
+                listed.update(summary.name for summary in page)
         except Exception as error:  # keep the table alive whatever happens; say what it was
             self.problem = f"cannot list streams: {sanitize(str(translate(error)))}"
             return
         self.problem = ""
-        self.apply(summaries)
+        self._finish(listed)
+
+    async def _refresh_consumers(self) -> None:
         selected = self._selected
-        if selected is None or not fits_api_subject(selected):
+        if selected is None or selected not in self._summaries or not fits_api_subject(selected):
             # Any name the server accepted fits (it refuses dots, wildcards and whitespace);
             # a name that could not be put into an API subject is said in the detail.
             return
@@ -209,45 +282,45 @@ class StreamsPane(Pane):
             self._show_detail()
 
     def apply(self, summaries: Sequence[StreamSummary]) -> None:
-        """Diff the rows against `summaries`: remove, update changed cells, add, keep the cursor."""
+        """Make the table show `summaries` (all streams of the account) in one step."""
+        self._take(summaries)
+        self._finish({summary.name for summary in summaries})
+
+    def _take(self, summaries: Iterable[StreamSummary]) -> None:
+        """Hold the streams of one page; rows on screen get their changed cells written."""
+        changes = self._rows.take(summaries)
+        if changes:
+            self.table.update_cells(changes)
+
+    def _finish(self, listed: set[str]) -> None:
+        """After the last page: forget streams that went, then place rows, widths, cursor."""
+        self._rows.keep_only(listed)
+        self._loaded = True
+        self._place(scroll=False)
+
+    def _place(self, *, scroll: bool) -> None:
+        """Show the rows the view asks for, in its order, and keep the cursor on its stream."""
         table = self.table
-        summaries = sorted(summaries, key=lambda s: s.name.casefold())
-        wanted = {s.name: s for s in summaries}
-        keep = self._selected
-        added = False
+        if self._selected in self._rows.shown:
+            # A key may have moved the cursor while its RowHighlighted waits in the queue: the
+            # cursor is the truth, or this refresh would pull it back to the previous stream.
+            self._select(self._key_at_cursor())
+        names = self.view.order(self._summaries.values())
         with self.app.batch_update():
-            for name in [n for n in self._cells if n not in wanted]:
-                table.remove_row(name)
-                del self._cells[name]
-            for summary in summaries:
-                cells = row_cells(summary)
-                old = self._cells.get(summary.name)
-                if old is None:
-                    table.add_row(
-                        *(cell(c, v) for c, v in zip(COLUMNS, cells, strict=True)),
-                        key=summary.name,
-                    )
-                    added = True
-                elif old != cells:
-                    for column, before, after in zip(COLUMNS, old, cells, strict=True):
-                        if before != after:
-                            table.update_cell(
-                                summary.name, column.key, cell(column, after), update_width=True
-                            )
-                self._cells[summary.name] = cells
-            if added:
-                table.sort("name", key=lambda cell: cell.plain.casefold())
-            self._summaries = wanted
-            self._loaded = True
-            if keep in wanted:
+            self._rows.place(table, names)
+            keep = self._selected
+            if keep in self._rows.shown:
                 index = table.get_row_index(keep)
-                if index != table.cursor_row:
-                    table.move_cursor(row=index, scroll=False)
-            elif wanted:
-                self._selected = self._key_at_cursor()
+                if index != table.cursor_row or scroll:
+                    table.move_cursor(row=index, scroll=scroll)
             else:
-                self._selected = None
+                self._selected = self._key_at_cursor()
+            self._show_title(len(names))
             self._show_detail()
+
+    def _show_title(self, shown: int) -> None:
+        extra = self.view.describe(shown, len(self._summaries))
+        self.border_title = f"{self.number} {self.PANE_TITLE}" + (f" · {extra}" if extra else "")
 
     def _key_at_cursor(self) -> str | None:
         table = self.table
@@ -260,16 +333,68 @@ class StreamsPane(Pane):
     @on(DataTable.RowHighlighted, "#streams-table")
     def _row_highlighted(self, event: DataTable.RowHighlighted) -> None:
         # The row under the cursor now: the event's own key may be stale after a sort.
-        name = self._key_at_cursor()
+        if self._select(self._key_at_cursor()):
+            self._show_detail()  # what the pane holds for it, at once
+
+    def _select(self, name: str | None) -> bool:
+        """Make `name` the selected stream; True when it changed. Its consumers follow (their
+        own poll is woken); the list is not asked again."""
         if name is None or name == self._selected:
-            return
+            return False
         self._selected = name
-        self._show_detail()
-        self.refresh_now()  # fetch the newly selected stream's consumers now
+        if self._consumer_poll is not None:
+            self._consumer_poll.wake()
+        return True
 
     @on(DataTable.RowSelected, "#streams-table")
     def _row_selected(self, event: DataTable.RowSelected) -> None:
         self.action_browse_stream()
+
+    @on(DataTable.HeaderSelected, "#streams-table")
+    def _header_selected(self, event: DataTable.HeaderSelected) -> None:
+        if event.column_key.value is not None:
+            self.view = self.view.sorted_by(event.column_key.value)
+
+    # -- filter and sort -----------------------------------------------------------------------
+
+    def action_filter(self) -> None:
+        self.filtering = True
+        self.query_one("#streams-filter", Input).focus()
+
+    def action_clear_filter(self) -> None:
+        self.query_one("#streams-filter", Input).value = ""
+        self.view = TableView(sort=self.view.sort, descending=self.view.descending)
+        self.filtering = False
+        self.table.focus()
+
+    def action_next_sort(self) -> None:
+        self.view = self.view.next_sort()
+
+    def action_flip_sort(self) -> None:
+        self.view = self.view.sorted_by(self.view.sort)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "clear_filter" and not (self.filtering or self.view.filter):
+            return False  # Escape keeps its meaning elsewhere when there is nothing to clear
+        return super().check_action(action, parameters)
+
+    @on(Input.Changed, "#streams-filter")
+    def _filter_changed(self, event: Input.Changed) -> None:
+        self.view = TableView(event.value, self.view.sort, self.view.descending)
+
+    @on(Input.Submitted, "#streams-filter")
+    def _filter_submitted(self, event: Input.Submitted) -> None:
+        self.table.focus()
+
+    def watch_filtering(self, filtering: bool) -> None:
+        with contextlib.suppress(NoMatches):
+            filter_input = self.query_one("#streams-filter", Input)
+            filter_input.display = filtering
+            filter_input.disabled = not filtering
+
+    def watch_view(self) -> None:
+        if self._loaded:
+            self._place(scroll=True)
 
     def watch_problem(self, text: str) -> None:
         self.set_class(bool(text), "-problem")
@@ -281,11 +406,31 @@ class StreamsPane(Pane):
         body = self.query_one("#streams-detail-body", Static)
         summary = self._summaries.get(self._selected or "")
         if summary is None:
-            body.update("")
+            if self._detail_inputs is not None:
+                self._detail_inputs = self._detail_shape = None
+                body.update("")
             return
         consumers = self._consumers.get(summary.name)
         width = max(self.query_one("#streams-detail").size.width, 40)
-        body.update(render_detail(summary, consumers, width=width, now=self.session.clocks.wall()))
+        now = self.session.clocks.wall()
+        inputs = (
+            summary,
+            tuple(consumers or ()),
+            consumers is None,
+            width,
+            detail_ages(summary, consumers, now),
+        )
+        if inputs == self._detail_inputs:
+            return  # an unchanged poll: no render, no layout
+        shape = detail_shape(summary, consumers, width)
+        self._detail_inputs = inputs
+        # New values in the same lines (a busy stream's counts and ages, each second) repaint the
+        # detail only; a layout (a full-screen repaint) only when its lines may have changed.
+        body.update(
+            render_detail(summary, consumers, width=width, now=now),
+            layout=shape != self._detail_shape,
+        )
+        self._detail_shape = shape
 
     def on_resize(self) -> None:
         self._show_detail()

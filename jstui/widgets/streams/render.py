@@ -212,6 +212,43 @@ def placement_lines(placement: StreamPlacement | None) -> list[Text]:
     return lines
 
 
+def detail_ages(
+    summary: StreamSummary, consumers: Sequence[ConsumerSummary] | None, now: float
+) -> tuple[str, ...]:
+    """Every age the detail shows ("3s ago"), as shown: the detail needs drawing again when one
+    of them reads differently, not whenever the clock moved."""
+    moments = [summary.first_time, summary.last_time, summary.created]
+    moments += [consumer.last_active for consumer in consumers or ()]
+    return tuple(format_age(now - moment.timestamp()) for moment in moments if moment is not None)
+
+
+def detail_shape(
+    summary: StreamSummary, consumers: Sequence[ConsumerSummary] | None, width: int
+) -> tuple[object, ...]:
+    """What decides how many lines the detail takes: equal shapes, equal heights, so moving from
+    one stream to a like one needs no layout. Text that may wrap enters whole; the rest by its
+    length (counts by their digits, config values by their printed length)."""
+
+    def may_wrap(text: str) -> str | None:
+        return text if len(text) > width // 2 else None
+
+    config = summary.raw_config or {}
+    return (
+        may_wrap(summary.name + summary.description),
+        may_wrap(", ".join(summary.subjects)),
+        summary.sealed,
+        summary.placement,
+        tuple(
+            (key, len(str(value)))
+            for key, value in sorted(config.items())
+            if key not in ("name", "subjects", "description")
+        ),
+        tuple(len(str(n)) for n in (summary.messages, summary.bytes, summary.last_seq)),
+        len(consumers) + 1 if consumers else 1,  # "loading…" and "none" take one line alike
+        width,
+    )
+
+
 def render_detail(
     summary: StreamSummary,
     consumers: Sequence[ConsumerSummary] | None,
