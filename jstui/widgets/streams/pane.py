@@ -438,47 +438,24 @@ class StreamsPane(Pane):
     # -- actions -------------------------------------------------------------------------------
 
     def palette_commands(self) -> list[SystemCommand]:
+        offers = (
+            ("new_stream", "New stream", "Create a stream (Streams pane, n)"),
+            ("edit_stream", "Edit stream", "Edit the selected stream (Streams pane, e)"),
+            (
+                "purge_stream",
+                "Purge stream",
+                "Remove messages from the selected stream (Streams pane, p)",
+            ),
+            ("delete_stream", "Delete stream", "Delete the selected stream (Streams pane, d)"),
+            (
+                "browse_stream",
+                "Browse stream",
+                "Read the selected stream's messages without consuming (Streams pane, b)",
+            ),
+        )
         return self.offered(
-            [
-                (
-                    "new_stream",
-                    self.palette_command(
-                        "New stream", "Create a stream (Streams pane, n)", self.action_new_stream
-                    ),
-                ),
-                (
-                    "edit_stream",
-                    self.palette_command(
-                        "Edit stream",
-                        "Edit the selected stream (Streams pane, e)",
-                        self.action_edit_stream,
-                    ),
-                ),
-                (
-                    "purge_stream",
-                    self.palette_command(
-                        "Purge stream",
-                        "Remove messages from the selected stream (Streams pane, p)",
-                        self.action_purge_stream,
-                    ),
-                ),
-                (
-                    "delete_stream",
-                    self.palette_command(
-                        "Delete stream",
-                        "Delete the selected stream (Streams pane, d)",
-                        self.action_delete_stream,
-                    ),
-                ),
-                (
-                    "browse_stream",
-                    self.palette_command(
-                        "Browse stream",
-                        "Read the selected stream's messages without consuming (Streams pane, b)",
-                        self.action_browse_stream,
-                    ),
-                ),
-            ]
+            (action, self.palette_command(title, help_text, getattr(self, f"action_{action}")))
+            for action, title, help_text in offers
         )
 
     def _writable(self, action: str) -> bool:
