@@ -491,7 +491,12 @@ class WorkersPane(Pane):
 
     def redraw(self) -> None:
         """The 4 Hz timer: the pools' rows in the list and the pool shown move with every
-        message; the watch view redraws on its own poll."""
+        message; the watch view redraws on its own poll. Hidden, the pane draws nothing: the
+        pool keeps its rates going, and the rows catch up when the pane is shown."""
+        if not self.shown:
+            if self.pools.view is not None:
+                self.pools.view.pool.tick()
+            return
         if self.pools.views:
             self.group_list.show(self.entries())
         if self.showing == "pool":
