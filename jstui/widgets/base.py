@@ -83,13 +83,19 @@ class PeriodicPoll:
         self._wake.set()
 
     async def _loop(self) -> None:
+        loop = asyncio.get_running_loop()
         while True:
             self._wake.clear()
             if self._when():
                 self.runs += 1
                 await self._poll()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self.seconds)
+            # The loop wakes every period even when `when` says no (a hidden pane): a timer
+            # handle setting the event costs less than the task asyncio.wait_for makes each time.
+            timeout = loop.call_later(self.seconds, self._wake.set)
+            try:
+                await self._wake.wait()
+            finally:
+                timeout.cancel()
 
 
 class Pane(Vertical):
