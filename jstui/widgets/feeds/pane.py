@@ -6,11 +6,10 @@ view, which draws at most a screenful plus a margin of the newest messages in on
 feeds need no 15 Hz: after a second with nothing new the timer drops to a cheap look at the
 feeds' counters 4 times a second (`_look`), which goes back to 15 Hz on the first new message;
 meanwhile the views tick once a second, for the decaying rates and the sparkline. With no feed
-open there is no timer at all. While the pane is hidden nothing is drawn; the rates go on. The pane
-turns keys into calls on the current view (pause, follow, filter) or its feed (acknowledge), and
-opens the dialogs (subscribe, publish, filter, export, message detail) with the feed they act on;
-what a dialog returns comes back through its callback. Failures the user caused are reported with
-`Pane.report_error`.
+open there is no timer at all. The pane turns keys into calls on the current view (pause, follow,
+filter) or its feed (acknowledge), and opens the dialogs (subscribe, publish, filter, export,
+message detail) with the feed they act on; what a dialog returns comes back through its callback.
+Failures the user caused are reported with `Pane.report_error`.
 """
 
 from __future__ import annotations
@@ -183,13 +182,11 @@ class FeedsPane(Pane):
     def _tick(self, *, stats: bool = False) -> None:
         """The busy timer: every view draws what arrived (`stats`: and redraws its counters);
         a quiet second slows the timer down."""
-        views = self._ticked
-        if not self.shown:
-            for view in views:
-                view.feed.sample_rates()  # nothing drawn, but the rates go on
-        else:
-            for view in views:
-                view.tick(stats=stats)
+        # A hidden pane ticks too: its views account for what arrives (shown, skipped) as it
+        # comes; left for later, a flood would push messages out of the ring buffer unaccounted
+        # and they would count as dropped. Quiet, a tick draws nothing anyway.
+        for view in self._ticked:
+            view.tick(stats=stats)
         activity = self._activity()
         now = time.monotonic()
         if activity != self._seen_activity:
@@ -197,9 +194,6 @@ class FeedsPane(Pane):
             self._active_at = now
         elif self._busy and now - self._active_at >= QUIET_AFTER_SECONDS:
             self._pace(busy=False)
-
-    def on_show(self) -> None:
-        self.call_later(self._tick, stats=True)  # shown again: draw what arrived meanwhile
 
     def _look(self) -> None:
         """The quiet timer: back to 15 Hz at once when anything moved, else tick once a second."""
