@@ -5,6 +5,10 @@ A pane's number (its key) is given by the pane registry (`jstui.widgets.registry
 dashboard builds it. A pane never reaches for the dashboard: to come to the front (before a
 palette command opens its dialog, say) it posts `Pane.ShowRequested`, which the dashboard handles.
 
+A pane is idle when it cannot be seen: `shown` follows Textual's Show and Hide events (a pane
+beyond the grid, a pane the small layout hides, a pane behind a maximized one), and the timers a
+pane makes with `interval_while_shown` run only while it is shown, so hidden panes do no drawing.
+
 A pane lists the actions that change something in `CHANGING_ACTIONS`. In `--read-only` mode
 `check_action` hides them (Textual then neither shows them in the footer nor runs their keys),
 and `offered` drops the palette commands that run them; the service layer refuses them anyway.
@@ -17,10 +21,12 @@ import contextlib
 from collections.abc import Awaitable, Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, ClassVar, Protocol, cast
 
+from textual import events, on
 from textual.app import SystemCommand
 from textual.containers import Vertical
 from textual.dom import DOMNode
 from textual.message import Message
+from textual.timer import Timer
 
 from jstui.format.text import sanitize
 from jstui.messages import ConnectionChanged
@@ -77,13 +83,19 @@ class PeriodicPoll:
         self._wake.set()
 
     async def _loop(self) -> None:
+        loop = asyncio.get_running_loop()
         while True:
             self._wake.clear()
             if self._when():
                 self.runs += 1
                 await self._poll()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self.seconds)
+            # The loop wakes every period even when `when` says no (a hidden pane): a timer
+            # handle setting the event costs less than the task asyncio.wait_for makes each time.
+            timeout = loop.call_later(self.seconds, self._wake.set)
+            try:
+                await self._wake.wait()
+            finally:
+                timeout.cancel()
 
 
 class Pane(Vertical):
@@ -100,6 +112,9 @@ class Pane(Vertical):
 
     number: int = 0
     """The pane's number key (1, 2, ...), set by the registry entry that builds the pane."""
+    shown: bool = False
+    """The pane is on screen (Textual sent Show, and no Hide since): laid out with room."""
+    _shown_timers: list[tuple[Timer, Callable[[], object]]] | None = None
 
     class ShowRequested(Message):
         """A pane asks to be brought to the front; the dashboard decides what that means (in the
@@ -112,6 +127,28 @@ class Pane(Vertical):
 
     def on_mount(self) -> None:
         self.border_title = f"{self.number} {self.PANE_TITLE}"
+
+    def interval_while_shown(self, seconds: float, callback: Callable[[], object]) -> Timer:
+        """A timer calling `callback` every `seconds` while the pane is `shown`, paused while it
+        is hidden; when the pane is shown again the callback runs at once, to catch up."""
+        timer = self.set_interval(seconds, callback, pause=not self.shown)
+        if self._shown_timers is None:
+            self._shown_timers = []
+        self._shown_timers.append((timer, callback))
+        return timer
+
+    @on(events.Show)
+    def _resume_shown_timers(self) -> None:
+        self.shown = True
+        for timer, callback in self._shown_timers or ():
+            timer.resume()
+            self.call_later(callback)
+
+    @on(events.Hide)
+    def _pause_shown_timers(self) -> None:
+        self.shown = False
+        for timer, _callback in self._shown_timers or ():
+            timer.pause()
 
     @property
     def host(self) -> SessionHost:

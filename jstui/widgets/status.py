@@ -71,7 +71,9 @@ def render_status(
 
 
 class StatusLine(Static):
-    """One line at the top of the dashboard; redrawn when the state or the polled figures change."""
+    """One line at the top of the dashboard; redrawn only when what it says changed (the status
+    poll brings the same figures most of the time), and never laid out again: its size is fixed
+    by the stylesheet (one line, the screen's width)."""
 
     def __init__(
         self, *, embedded: bool, read_only: bool, context: str | None = None, **kwargs: object
@@ -83,6 +85,7 @@ class StatusLine(Static):
         self._status = ConnectionStatus()
         self._rtt: float | None = None
         self._usage: JetStreamUsage | None = None
+        self._shown: Text | None = None
 
     def show(
         self,
@@ -97,7 +100,10 @@ class StatusLine(Static):
             self._rtt = rtt
         if usage is not None:
             self._usage = usage
-        self.update(self._text())
+        text = self._text()
+        if text != self._shown:
+            self._shown = text
+            self.update(text, layout=False)
 
     def _text(self) -> Text:
         return render_status(

@@ -75,7 +75,12 @@ async def open_feed(pilot: Pilot[Any], subject: str, mode: str = "core") -> Feed
         await pilot.click(f"#mode-{mode}")
     before = len(pane(app).views)
     await pilot.click("#feed-ok")
-    await wait_until(pilot, lambda: len(pane(app).views) == before + 1, what="a new feed tab")
+    await wait_until(
+        pilot,
+        # the tab is mounted before it is made the active one
+        lambda: len(pane(app).views) == before + 1 and pane(app).current is pane(app).views[-1],
+        what="a new feed tab, shown",
+    )
     view = current(app)
     await wait_until(pilot, lambda: view.feed.state.value == "live", what="feed live")
     return view

@@ -179,7 +179,7 @@ class EventsPane(Pane):
         self.watcher = self.host.advisories
         self.letters = self.host.dead_letters
         self.include_api = self.watcher.include_api
-        self.set_interval(1 / REDRAW_HZ, self.redraw)
+        self.interval_while_shown(1 / REDRAW_HZ, self.redraw)
         self._poll = PeriodicPoll(
             self,
             FETCH_SECONDS,

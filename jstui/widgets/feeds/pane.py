@@ -2,15 +2,19 @@
 
 Data flow (design.md, "Data flow of a live message"): nats-py appends each message to the feed's
 ring buffer (`jstui.nats.feeds.Feed`); the pane's one timer (15 Hz) calls `FeedView.tick` on every
-view, which draws at most a screenful plus a margin of the newest messages in one batch. The pane
-turns keys into calls on the current view (pause, follow, filter) or its feed (acknowledge), and
-opens the dialogs (subscribe, publish, filter, export, message detail) with the feed they act on;
-what a dialog returns comes back through its callback. Failures the user caused are reported with
-`Pane.report_error`.
+view, which draws at most a screenful plus a margin of the newest messages in one batch. Quiet
+feeds need no 15 Hz: after a second with nothing new the timer drops to a cheap look at the
+feeds' counters 4 times a second (`_look`), which goes back to 15 Hz on the first new message;
+meanwhile the views tick once a second, for the decaying rates and the sparkline. With no feed
+open there is no timer at all. The pane turns keys into calls on the current view (pause, follow,
+filter) or its feed (acknowledge), and opens the dialogs (subscribe, publish, filter, export,
+message detail) with the feed they act on; what a dialog returns comes back through its callback.
+Failures the user caused are reported with `Pane.report_error`.
 """
 
 from __future__ import annotations
 
+import time
 from datetime import datetime
 from functools import partial
 from pathlib import Path
@@ -38,6 +42,12 @@ __all__ = ["FeedsPane", "default_export_path"]
 
 TICK_SECONDS = 1 / 15
 """Redraw rate of the feeds (10-20 Hz: smooth, and cheap because each tick is one batch)."""
+QUIET_AFTER_SECONDS = 1.0
+"""With nothing new for this long, the feeds are quiet and the timer slows down."""
+QUIET_LOOK_SECONDS = 1 / 4
+"""While quiet, how often the counters are looked at: the first new message shows within this."""
+QUIET_TICK_SECONDS = 1.0
+"""While quiet, how often the views tick anyway (rates decay, the sparkline moves on)."""
 ACK_MARKS = {AckKind.ACK: "acked", AckKind.NAK: "nak'd", AckKind.TERM: "terminated"}
 
 
@@ -118,6 +128,13 @@ class FeedsPane(Pane):
         super().__init__(id=id)
         self._started_feeds = False
         self._timer: Timer | None = None
+        self._busy = True
+        self._quiet_ticks = 0
+        self._seen_activity: tuple[object, ...] = ()
+        self._active_at = 0.0
+        self._ticked: list[FeedView] = []
+        """The views the timer ticks, kept here: a DOM query four times a second would cost
+        more than the rest of an idle tick."""
         self._next_id = 0
 
     def compose(self) -> ComposeResult:
@@ -127,7 +144,20 @@ class FeedsPane(Pane):
     def on_mount(self) -> None:
         super().on_mount()
         self.query_one("#feeds-tabs").display = False
-        self._timer = self.set_interval(TICK_SECONDS, self._tick)
+        self._pace(busy=True)
+
+    def _pace(self, *, busy: bool) -> None:
+        """Run the timer at 15 Hz (`busy`) or at the quiet rate (none while no feed is open)."""
+        if self._timer is not None:
+            self._timer.stop()
+            self._timer = None
+        self._busy = busy
+        self._quiet_ticks = 0
+        if not busy and not self._ticked:
+            return
+        self._timer = self.set_interval(
+            TICK_SECONDS if busy else QUIET_LOOK_SECONDS, self._tick if busy else self._look
+        )
 
     # -- views -----------------------------------------------------------------------------------
 
@@ -144,9 +174,42 @@ class FeedsPane(Pane):
         found = pane.query(FeedView)
         return found.first() if found else None
 
-    def _tick(self) -> None:
-        for view in self.views:
-            view.tick()
+    def _activity(self) -> tuple[object, ...]:
+        """What a view's tick would draw or count, in short: unchanged means nothing to do."""
+        return tuple(
+            (view.feed.count, view.feed.state, view.feed.acks_sent, view.feed.error, view.paused)
+            for view in self._ticked
+        )
+
+    def _tick(self, *, stats: bool = False) -> None:
+        """The busy timer: every view draws what arrived (`stats`: and redraws its counters);
+        a quiet second slows the timer down."""
+        # A hidden pane ticks too: its views account for what arrives (shown, skipped) as it
+        # comes; left for later, a flood would push messages out of the ring buffer unaccounted
+        # and they would count as dropped. Quiet, a tick draws nothing anyway.
+        for view in self._ticked:
+            view.tick(stats=stats)
+        activity = self._activity()
+        now = time.monotonic()
+        if activity != self._seen_activity:
+            self._seen_activity = activity
+            self._active_at = now
+        elif self._busy and now - self._active_at >= QUIET_AFTER_SECONDS:
+            self._pace(busy=False)
+
+    def _look(self) -> None:
+        """The quiet timer: back to 15 Hz at once when anything moved, else tick once a second."""
+        activity = self._activity()
+        if activity != self._seen_activity:
+            self._seen_activity = activity
+            self._active_at = time.monotonic()
+            self._pace(busy=True)
+            self._tick()
+            return
+        self._quiet_ticks += 1
+        if self._quiet_ticks * QUIET_LOOK_SECONDS >= QUIET_TICK_SECONDS:
+            self._quiet_ticks = 0
+            self._tick(stats=True)
 
     async def open_feed(
         self, spec: FeedSpec, *, activate: bool = True, wait_for_stream: bool = False
@@ -161,6 +224,9 @@ class FeedsPane(Pane):
         tabs.display = True
         self.query_one("#feeds-empty").display = False
         await tabs.add_pane(TabPane(Content(_tab_title(spec)), view, id=pane_id))
+        self._ticked.append(view)
+        if self._timer is None:
+            self._pace(busy=True)
         if activate or len(self.views) == 1:
             tabs.active = pane_id
             if self.screen.focused is None or self in self.screen.focused.ancestors_with_self:
@@ -176,6 +242,8 @@ class FeedsPane(Pane):
         if pane.id is None:
             return
         view.closing = True
+        if view in self._ticked:
+            self._ticked.remove(view)
         await tabs.remove_pane(pane.id)
         view.release()
         if not self.views:

@@ -166,8 +166,9 @@ class FeedView(Vertical):
 
     # -- the timer ------------------------------------------------------------------------------
 
-    def tick(self) -> None:
-        """Draw what arrived (unless paused); refresh counters every few ticks."""
+    def tick(self, *, stats: bool = False) -> None:
+        """Draw what arrived (unless paused); refresh counters every few ticks, or now (`stats`:
+        the pane's once-a-second tick while the feed is quiet)."""
         feed = self.feed
         log = self.log_widget
         if self.closing or not log.is_mounted:
@@ -188,7 +189,7 @@ class FeedView(Vertical):
                 # view short of the tail: following means showing the newest line
                 log.scroll_end(animate=False, immediate=True, x_axis=False)
         self._ticks += 1
-        if self._ticks % STATS_EVERY == 0:
+        if stats or self._ticks % STATS_EVERY == 0:
             self.refresh_stats()
 
     def _preview_width(self) -> int:

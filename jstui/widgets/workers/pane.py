@@ -24,6 +24,7 @@ from textual import on, work
 from textual.app import ComposeResult, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.reactive import var
+from textual.timer import Timer
 from textual.widgets import DataTable, Static
 
 from jstui.format.text import sanitize
@@ -164,6 +165,8 @@ class WorkersPane(Pane):
         """A --watch NAME not resolved yet."""
         self._texts = ShownText()
         self._discovery: PeriodicPoll | None = None
+        self._redraw_timer: Timer | None = None
+        """Runs while jstui has pools: without them there is nothing to redraw between polls."""
         self.group_list = GroupList(id="workers-groups")
         self.pools = PoolPanel(self, self._style, id="workers-pool")
         """jstui's own pools, and the pool view."""
@@ -183,7 +186,6 @@ class WorkersPane(Pane):
         super().on_mount()
         self.watch_pending = self.host.settings.watch
         self.pools.changed = self._pools_changed
-        self.set_interval(1 / REDRAW_HZ, self.redraw)
         self._discovery = PeriodicPoll(
             self,
             DISCOVERY_SECONDS,
@@ -224,6 +226,12 @@ class WorkersPane(Pane):
 
     def _pools_changed(self) -> None:
         """A pool started or stopped: list it (or not) and show the current one."""
+        if self.pools.views and self._redraw_timer is None:
+            self._redraw_timer = self.set_interval(1 / REDRAW_HZ, self.redraw)
+        elif not self.pools.views and self._redraw_timer is not None:
+            self._redraw_timer.stop()
+            self._redraw_timer = None
+            self.call_after_refresh(self.redraw)  # the last pool's rows go
         self.refresh_groups()
         view = self.pools.view
         if view is not None:
@@ -494,13 +502,25 @@ class WorkersPane(Pane):
         return self.get_component_rich_style(f"workers--{name}", partial=True)
 
     def redraw(self) -> None:
-        """The 4 Hz timer: the pools' rows in the list and the pool shown move with every
-        message; the watch view redraws on its own poll."""
+        """The 4 Hz timer while jstui has pools: their rows in the list and the pool shown move
+        with every message; the watch view redraws on its own poll. Hidden, the pane draws
+        nothing: the pool keeps its rates going, and the rows catch up when the pane is shown."""
+        if not self.shown:
+            if self.pools.view is not None:
+                self.pools.view.pool.tick()
+            return
         if self.pools.views:
             self.group_list.show(self.entries())
         if self.showing == "pool":
             self.pools.redraw()
+
+    def watch_empty(self, empty: bool) -> None:
+        if empty:
+            self.call_after_refresh(self._focus_note)
+
+    def _focus_note(self) -> None:
+        """Nothing listed any more: the focused table was hidden, keep the pane's keys working."""
         note = self.query_one("#workers-empty", EmptyNote)
         focused = self.screen.focused
         if self.empty and focused not in (None, note) and self in focused.ancestors:
-            note.focus()  # the focused widget was hidden: keep the pane's keys working
+            note.focus()
