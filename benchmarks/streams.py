@@ -221,7 +221,7 @@ class Probe:
         end = time.monotonic() + seconds
         while time.monotonic() < end:
             row = table.cursor_row
-            shown = self.pane.shown
+            shown = self.pane.row_names
             if row >= len(shown) - 1:
                 down = False
             elif row <= 0:

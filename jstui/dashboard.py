@@ -43,7 +43,8 @@ COMPACT_HEIGHT = 32
 GRID_PANES = 4
 """Panes shown together in the large layout; the others are shown maximized, one at a time."""
 STATUS_POLL_SECONDS = 2.0
-FOCUS_CHECK_SECONDS = 0.25
+FOCUS_CHECK_SECONDS = 1.0
+"""Fallback for focus lost without a Blur (a focused widget removed); a Blur checks at once."""
 
 
 class DashboardScreen(Screen[None]):
@@ -222,6 +223,11 @@ class DashboardScreen(Screen[None]):
     def on_screen_resume(self) -> None:
         # A dialog that closes may leave nothing focused (its opener was hidden or removed
         # meanwhile); with no focus the panes' keys would stop working until a click.
+        self.call_after_refresh(self._ensure_focus)
+
+    def on_descendant_blur(self) -> None:
+        # Focus left a widget: if it went nowhere (the widget was hidden or disabled), give it
+        # back to the current pane after this refresh, without waiting for the fallback timer.
         self.call_after_refresh(self._ensure_focus)
 
     def _ensure_focus(self) -> None:

@@ -65,17 +65,10 @@ async def tutorial_stream(nats_url: str) -> AsyncIterator[str]:
     await nc.close()
 
 
-STREAMS_DETAIL_REDRAWN = pytest.mark.xfail(
-    strict=True,
-    reason="the Streams pane redraws its stream detail on every poll (its own helper's part of "
-    "issue #11); strict: once that lands this passes, and the mark must go",
-)
-
-
 @pytest.mark.parametrize(
     "start_pane",
     [
-        pytest.param(None, id="grid", marks=STREAMS_DETAIL_REDRAWN),
+        pytest.param(None, id="grid"),
         pytest.param("feeds", id="feeds-maximized"),
     ],
 )
@@ -126,17 +119,22 @@ async def test_hidden_panes_keep_their_timers_paused(make_app: AppFactory) -> No
     app = make_app()
     async with app.run_test(size=(160, 45)) as pilot:
         await wait_connected(pilot)
-        events = app.dashboard.query_one(EventsPane)  # beyond the grid: hidden
         await wait_until(pilot, lambda: app.dashboard.query_one(FeedsPane).shown, what="shown")
-        assert not events.shown
-        # Textual's Timer has no public "paused" flag; `_active` is the event its loop waits on
-        assert all(not timer._active.is_set() for timer, _ in events._shown_timers or ())
+        # Beyond the grid: not even built until it is first shown, so no timer of its own yet.
+        assert not app.dashboard.query(EventsPane)
         await pilot.press("6")
+        await wait_until(pilot, lambda: app.dashboard.query(EventsPane), what="the Events pane")
+        events = app.dashboard.query_one(EventsPane)
         await wait_until(pilot, lambda: events.shown, what="the Events pane shown")
-        assert all(timer._active.is_set() for timer, _ in events._shown_timers or ())
+        assert events._shown_timers
+        # Textual's Timer has no public "paused" flag; `_active` is the event its loop waits on
+        assert all(timer._active.is_set() for timer, _ in events._shown_timers)
         await pilot.press("z")
-        await wait_until(pilot, lambda: not events.shown, what="the Events pane hidden again")
-        assert all(not timer._active.is_set() for timer, _ in events._shown_timers or ())
+        await wait_until(pilot, lambda: not events.shown, what="the Events pane hidden")
+        assert all(not timer._active.is_set() for timer, _ in events._shown_timers)
+        await pilot.press("6")
+        await wait_until(pilot, lambda: events.shown, what="the Events pane shown again")
+        assert all(timer._active.is_set() for timer, _ in events._shown_timers)
 
 
 async def test_the_workers_pane_ticks_only_while_jstui_has_pools(

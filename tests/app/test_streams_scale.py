@@ -105,14 +105,14 @@ async def test_every_stream_is_a_row_and_the_cursor_shows_its_detail_without_lis
     scale_server: EmbeddedServer,
 ) -> None:
     async with filled_app(scale_server) as (app, pilot, pane):
-        assert pane.shown == [name_of(i) for i in range(STREAMS)]
+        assert pane.row_names == [name_of(i) for i in range(STREAMS)]
         assert _plain(pane, "scale_0500", "messages") == "5"
         pane.table.focus()  # a click would land on a header, which sorts
         runs = pane._poll.runs if pane._poll else 0
         started = time.monotonic()
         for _ in range(12):
             await pilot.press("down")
-        await wait_until(pilot, lambda: pane.selected == pane.shown[pane.table.cursor_row])
+        await wait_until(pilot, lambda: pane.selected == pane.row_names[pane.table.cursor_row])
         assert pane.selected is not None
         selected = pane.selected
         await wait_until(pilot, lambda: _detail_shows(app, selected), what="its detail")
@@ -127,14 +127,14 @@ async def test_a_filter_narrows_and_escape_clears_it(scale_server: EmbeddedServe
         pane.table.focus()  # a click would land on a header, which sorts
         await pilot.press("slash")
         app.post_message(events.Paste("SCALE_001"))  # any case
-        await wait_until(pilot, lambda: len(pane.shown) == 10, what="ten matches")
-        assert pane.shown == [name_of(i) for i in range(10, 20)]
+        await wait_until(pilot, lambda: len(pane.row_names) == 10, what="ten matches")
+        assert pane.row_names == [name_of(i) for i in range(10, 20)]
         assert "10 of 1,000 streams" in str(pane.border_title)
         await pilot.press("enter")
         assert app.focused is pane.table
-        assert pane.selected in pane.shown
+        assert pane.selected in pane.row_names
         await pilot.press("escape")
-        await wait_until(pilot, lambda: len(pane.shown) == STREAMS, what="all rows back")
+        await wait_until(pilot, lambda: len(pane.row_names) == STREAMS, what="all rows back")
         assert "of 1,000" not in str(pane.border_title)
 
 
@@ -143,7 +143,7 @@ async def test_a_filter_by_subject(scale_server: EmbeddedServer) -> None:
         pane.table.focus()  # a click would land on a header, which sorts
         await pilot.press("slash")
         app.post_message(events.Paste("scale.0999."))
-        await wait_until(pilot, lambda: pane.shown == ["scale_0999"], what="one match")
+        await wait_until(pilot, lambda: pane.row_names == ["scale_0999"], what="one match")
         await wait_until(pilot, lambda: pane.selected == "scale_0999", what="cursor on it")
 
 
@@ -156,19 +156,19 @@ async def test_sorting_orders_numbers_and_keeps_the_cursor_on_its_stream(
             await pilot.press("down")
         await wait_until(pilot, lambda: pane.selected == "scale_0003", what="scale_0003")
         await pilot.press("s")  # Msgs, ascending: the empty streams first, by name
-        await wait_until(pilot, lambda: pane.shown[-1] == "scale_0500", what="sorted by Msgs")
-        assert pane.shown[-3:] == ["scale_0123", "scale_0007", "scale_0500"]
+        await wait_until(pilot, lambda: pane.row_names[-1] == "scale_0500", what="sorted by Msgs")
+        assert pane.row_names[-3:] == ["scale_0123", "scale_0007", "scale_0500"]
         assert pane.selected == "scale_0003"
-        assert pane.table.cursor_row == pane.shown.index("scale_0003")
+        assert pane.table.cursor_row == pane.row_names.index("scale_0003")
         await pilot.press("S")
-        await wait_until(pilot, lambda: pane.shown[0] == "scale_0500", what="descending")
-        assert pane.shown[:4] == ["scale_0500", "scale_0007", "scale_0123", "scale_0000"]
+        await wait_until(pilot, lambda: pane.row_names[0] == "scale_0500", what="descending")
+        assert pane.row_names[:4] == ["scale_0500", "scale_0007", "scale_0123", "scale_0000"]
         assert "by Msgs, descending" in str(pane.border_title)
-        assert pane.table.cursor_row == pane.shown.index("scale_0003")
+        assert pane.table.cursor_row == pane.row_names.index("scale_0003")
         # A click on the Name header sorts by name again.
         name_header = pane.table.columns[next(iter(pane.table.columns))]
         await pilot.click("#streams-table", offset=(2, 0))
-        await wait_until(pilot, lambda: pane.shown[0] == "scale_0000", what="by name")
+        await wait_until(pilot, lambda: pane.row_names[0] == "scale_0000", what="by name")
         assert name_header.label.plain == "Name"
         assert pane.selected == "scale_0003"
 
@@ -186,7 +186,7 @@ async def test_a_message_to_one_stream_changes_only_its_row(scale_server: Embedd
             return original(changes)
 
         table.update_cells = recording  # type: ignore[method-assign]
-        before = {name: _plain(pane, name, "messages") for name in pane.shown}
+        before = {name: _plain(pane, name, "messages") for name in pane.row_names}
         nc = await nats.connect(scale_server.url)
         try:
             await nc.jetstream().publish("scale.0042.x", b"hello")
@@ -195,7 +195,7 @@ async def test_a_message_to_one_stream_changes_only_its_row(scale_server: Embedd
         await wait_until(pilot, lambda: _plain(pane, "scale_0042", "messages") == "1", 15)
         await wait_until(pilot, lambda: pane._poll is not None and pane._poll.runs >= 1)
         assert set(changed_rows) == {"scale_0042"}
-        after = {name: _plain(pane, name, "messages") for name in pane.shown}
+        after = {name: _plain(pane, name, "messages") for name in pane.row_names}
         assert {name for name in after if after[name] != before[name]} == {"scale_0042"}
 
 

@@ -214,7 +214,7 @@ class StreamsPane(Pane):
         return self._rows.summaries
 
     @property
-    def shown(self) -> list[str]:
+    def row_names(self) -> list[str]:
         """The names in the table, top to bottom."""
         return list(self._rows.shown)
 
@@ -320,7 +320,9 @@ class StreamsPane(Pane):
 
     def _show_title(self, shown: int) -> None:
         extra = self.view.describe(shown, len(self._summaries))
-        self.border_title = f"{self.number} {self.PANE_TITLE}" + (f" · {extra}" if extra else "")
+        title = f"{self.number} {self.PANE_TITLE}" + (f" · {extra}" if extra else "")
+        if title != self.border_title:  # setting it redraws the pane even when equal
+            self.border_title = title
 
     def _key_at_cursor(self) -> str | None:
         table = self.table
