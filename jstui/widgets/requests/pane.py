@@ -15,6 +15,7 @@ waits for it (`wait_for_stream`), and the pane says "waiting for a stream on SUB
 
 from __future__ import annotations
 
+import asyncio
 import time
 from functools import partial
 from pathlib import Path
@@ -122,12 +123,18 @@ class RequestsPane(Pane):
         self.saved = SavedRequests(self.saved_requests_dir)
         self._stats_rows: dict[str, int] = {}  # subject -> count shown
         self._seen_version = -1
+        """The console's version the history shows; `_stats_version`: the one the stats show."""
+        self._stats_version = -1
         self._detail_key: tuple[int, int, PayloadView | None] | None = None
         self._graph_key: tuple[str, int] | None = None
         self._view: PayloadView | None = None
         self._detail_view_used: PayloadView | None = None
         self._last_rebuild = 0.0
         self._soon_timer: Timer | None = None
+        self._history_drawn_at = 0.0
+        """When `_draw_outcome` or the soon timer last drew the history (monotonic seconds)."""
+        self._sending: set[asyncio.Task[None]] = set()
+        """Requests in flight (plain tasks, cancelled when the pane goes)."""
         self._started_from_settings = False
         self._last_record: RequestRecord | None = None
         self._waiting: dict[str, str] = {}
@@ -285,11 +292,14 @@ class RequestsPane(Pane):
         self.send_request(record.spec)
 
     def _open_form(self, spec: RequestSpec | None) -> None:
-        def sent(result: RequestSpec | None) -> None:
-            if result is not None:
-                self.send_request(result)
+        def closed(sent: RequestSpec | None) -> None:
+            if sent is not None:
+                # The row was added under the form, where the table could not scroll to it.
+                history = self.query_one(HistoryTable)
+                history.move_cursor(row=history.cursor_row, animate=False)
 
-        self.app.push_screen(RequestFormScreen(self.saved, spec), sent)
+        form = RequestFormScreen(self.saved, spec, send=self.send_request)
+        self.app.push_screen(form, closed)
 
     def action_add_responder(self) -> None:
         record = self._last_record
@@ -360,28 +370,61 @@ class RequestsPane(Pane):
 
     # -- sending and starting (workers) --------------------------------------------------------
 
-    def send_request(self, spec: RequestSpec) -> None:
-        """Send `spec` in a worker; its row appears in the history and gets selected."""
+    def send_request(self, spec: RequestSpec) -> asyncio.Task[None]:
+        """Send `spec` now; its row appears in the history and gets selected, and its outcome is
+        drawn as soon as it is known.
+
+        A plain task, not a Textual worker: the request goes out on this turn of the loop, while
+        the screen under the closing form is still being redrawn, and its reply can make that
+        very redraw (a worker costs state messages and starts a turn later)."""
         self.query_one(HistoryTable).follow_next = True
         self._show_tab("requests-history-tab")
-        self._send(spec)
+        task = asyncio.create_task(self._send(spec), name="jstui request")
+        self._sending.add(task)
+        task.add_done_callback(self._sent)
+        return task
 
-    @work(group="requests-send", exit_on_error=False, description="send a request")
     async def _send(self, spec: RequestSpec) -> None:
         assert self.console is not None
         self._soon()  # the row appears while the request waits (a gather can take seconds)
         with self.reporting_errors(title="Request refused"):  # read-only: nothing was sent
             self._last_record = await self.console.send(spec)
+            self._draw_outcome()
+
+    def _sent(self, task: asyncio.Task[None]) -> None:
+        self._sending.discard(task)
+        if not task.cancelled() and (error := task.exception()) is not None:
+            self.app.log.error("sending a request failed", error)
+            self.report_error(f"the request failed: {error}", title="Request")
+
+    def on_unmount(self) -> None:
+        for task in self._sending:
+            task.cancel()
+
+    def _draw_outcome(self) -> None:
+        """Draw a finished request now (its row, the detail, the summary): the reply is what the
+        user waits for. A burst (a held key, a script) is redrawn once per SOON_SECONDS instead,
+        and the statistics, graph and responders follow on the timer."""
+        now = time.monotonic()
+        if now - self._history_drawn_at < SOON_SECONDS:
             self._soon()
+            return
+        if self._soon_timer is not None:  # (set when the request was sent: no longer needed)
+            self._soon_timer.stop()
+            self._soon_timer = None
+        self._history_drawn_at = now
+        self._show_summary()
+        self._sync_history()
 
     def _soon(self) -> None:
-        """Redraw shortly: a finished request shows at once to a person, while a burst (a held
-        key, many requests in flight) coalesces into one redraw per SOON_SECONDS."""
+        """Redraw shortly: a request still waiting shows its row to a person at once, while a
+        burst (a held key, many requests in flight) coalesces into one redraw per SOON_SECONDS."""
         if self._soon_timer is None:
             self._soon_timer = self.set_timer(SOON_SECONDS, self._redraw_soon)
 
     def _redraw_soon(self) -> None:
         self._soon_timer = None
+        self._history_drawn_at = time.monotonic()
         self._show_summary()
         self.refresh_views()
 
@@ -414,20 +457,25 @@ class RequestsPane(Pane):
 
     def refresh_views(self) -> None:
         """Redraw what changed since the last call (called at 2 Hz and after actions)."""
-        if self.console is None or not self.display:
-            return  # hidden (another pane shown on a small terminal): catch up when shown
-        if self.console.version != self._seen_version:
-            records = self.console.history
-            history = self.query_one(HistoryTable)
-            gone = [record_id for record_id in history.shown if record_id not in records]
-            if not self._in_burst(len(gone)):
-                self._seen_version = self.console.version
-                with self.app.batch_update():
-                    history.sync(records, gone, self.app.theme_variables)
-                    self._sync_stats()
-                self._update_detail()
+        self._sync_history()
+        self._sync_stats()
         self._sync_graph()
         self._sync_responders()
+
+    def _sync_history(self) -> None:
+        """Bring the history rows and the detail up to date."""
+        if self.console is None or not self.display:
+            return  # hidden (another pane shown on a small terminal): catch up when shown
+        if self.console.version == self._seen_version:
+            return
+        records = self.console.history
+        history = self.query_one(HistoryTable)
+        gone = [record_id for record_id in history.shown if record_id not in records]
+        if self._in_burst(len(gone)):
+            return
+        self._seen_version = self.console.version
+        history.sync(records, gone, self.app.theme_variables)
+        self._update_detail()
 
     def _sync_responders(self) -> None:
         if self.responders is None:
@@ -455,7 +503,9 @@ class RequestsPane(Pane):
         return False
 
     def _sync_stats(self) -> None:
-        assert self.console is not None
+        if self.console is None or self.console.version == self._stats_version:
+            return
+        self._stats_version = self.console.version
         table = self.query_one("#requests-stats", DataTable)
         for subject, stats in self.console.stats.items():
             shown = self._stats_rows.get(subject)
