@@ -178,7 +178,7 @@ class RequestsPane(Pane):
             ("latest", "spark"),
         ):
             stats.add_column(label, key=key)
-        self.set_interval(REFRESH_SECONDS, self.refresh_views)
+        self._refresh_timer = self.set_interval(REFRESH_SECONDS, self._tick)
         self._show_summary()
         if self.session.status.state is ConnectionState.CONNECTED:
             self.connection_changed(self.session.status)
@@ -382,6 +382,7 @@ class RequestsPane(Pane):
         task = asyncio.create_task(self._send(spec), name="jstui request")
         self._sending.add(task)
         task.add_done_callback(self._sent)
+        self._wake()
         return task
 
     async def _send(self, spec: RequestSpec) -> None:
@@ -438,6 +439,7 @@ class RequestsPane(Pane):
         with self.reporting_errors(title="Responder not started"):
             await self.responders.start(spec, runner=self._run_responder)
         self.refresh_views()
+        self._wake()
 
     def _run_responder(self, responder: Responder) -> None:
         self.run_worker(
@@ -448,6 +450,22 @@ class RequestsPane(Pane):
         )
 
     # -- redraw (timer) ------------------------------------------------------------------------
+
+    def _tick(self) -> None:
+        """The 2 Hz redraw; it stops once everything is drawn and nothing can change (no request
+        in flight, no responder running), and `_wake` starts it again."""
+        self.refresh_views()
+        members = self.responders.responders if self.responders is not None else {}
+        running = any(member.running for member in members.values())
+        drawn = self.console is None or self.console.version == self._seen_version
+        if drawn and not self._sending and not running:
+            self._refresh_timer.pause()
+
+    def _wake(self) -> None:
+        self._refresh_timer.resume()
+
+    def on_show(self) -> None:
+        self._wake()  # catch up with what changed while hidden (a small terminal)
 
     def selected_record(self) -> RequestRecord | None:
         selected = self.query_one(HistoryTable).selected_id
