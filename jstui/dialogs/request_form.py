@@ -228,6 +228,7 @@ class RequestFormScreen(FormScreen[RequestSpec | None]):
         spec = self._spec_from_fields()
         if spec is None:
             return
+        self._clear_errors()
         name = self.query_one("#request-name", Input).value
         try:
             name = SavedRequests.check_name(name)
@@ -267,9 +268,13 @@ class RequestFormScreen(FormScreen[RequestSpec | None]):
             self.show_errors(errors.errors)
             self._message("fix the fields marked in red")
             return None
+        return spec
+
+    def _clear_errors(self) -> None:
+        """Clear the messages of a failed attempt (only when the form stays open: clearing them
+        redraws every row, which Send, closing the form, need not wait for)."""
         self.show_errors({})
         self._message("")
-        return spec
 
     def _message(self, message: str, ok: bool = False) -> None:
         widget = self.query_one("#request-form-message", Static)

@@ -294,9 +294,9 @@ class RequestsPane(Pane):
     def _open_form(self, spec: RequestSpec | None) -> None:
         def closed(sent: RequestSpec | None) -> None:
             if sent is not None:
-                # The row was added under the form, where the table could not scroll to it.
-                history = self.query_one(HistoryTable)
-                history.move_cursor(row=history.cursor_row, animate=False)
+                # Drawn now, the reply (when it came while the form waited) is in the one
+                # redraw of the screen the form uncovers.
+                self._draw_now()
 
         form = RequestFormScreen(self.saved, spec, send=self.send_request)
         self.app.push_screen(form, closed)
@@ -402,20 +402,33 @@ class RequestsPane(Pane):
         for task in self._sending:
             task.cancel()
 
+    def _covered(self) -> bool:
+        """A dialog (the request form, say) is on top: drawing under it would redraw the whole
+        dimmed background, so the pane draws when it is uncovered (see `_open_form`, `_tick`)."""
+        return self.app.screen is not self.screen
+
     def _draw_outcome(self) -> None:
         """Draw a finished request now (its row, the detail, the summary): the reply is what the
         user waits for. A burst (a held key, a script) is redrawn once per SOON_SECONDS instead,
         and the statistics, graph and responders follow on the timer."""
-        now = time.monotonic()
-        if now - self._history_drawn_at < SOON_SECONDS:
+        if self._covered():
+            return
+        if time.monotonic() - self._history_drawn_at < SOON_SECONDS:
             self._soon()
             return
+        self._draw_now()
+
+    def _draw_now(self) -> None:
         if self._soon_timer is not None:  # (set when the request was sent: no longer needed)
             self._soon_timer.stop()
             self._soon_timer = None
-        self._history_drawn_at = now
+        self._history_drawn_at = time.monotonic()
         self._show_summary()
         self._sync_history()
+        # A row added while the table was covered could not be scrolled to: scroll now.
+        history = self.query_one(HistoryTable)
+        if history.row_count:
+            history.move_cursor(row=history.cursor_row, animate=False)
 
     def _soon(self) -> None:
         """Redraw shortly: a request still waiting shows its row to a person at once, while a
@@ -425,6 +438,8 @@ class RequestsPane(Pane):
 
     def _redraw_soon(self) -> None:
         self._soon_timer = None
+        if self._covered():
+            return  # the form that sent it is still closing: it draws as it closes
         self._history_drawn_at = time.monotonic()
         self._show_summary()
         self.refresh_views()
@@ -454,6 +469,8 @@ class RequestsPane(Pane):
     def _tick(self) -> None:
         """The 2 Hz redraw; it stops once everything is drawn and nothing can change (no request
         in flight, no responder running), and `_wake` starts it again."""
+        if self._covered():
+            return  # catch up once uncovered
         self.refresh_views()
         members = self.responders.responders if self.responders is not None else {}
         running = any(member.running for member in members.values())
