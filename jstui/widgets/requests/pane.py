@@ -1,13 +1,13 @@
 """The Request/Reply pane: a console for requests and the responders jstui runs.
 
-`render` builds the text of the detail and the rows (pure); `responders` holds the Responders
-tab's table.
+`render` builds the text of the detail and the rows (pure); `history`, `stats` and `responders`
+hold the three tabs' tables.
 
 Three tabs: History (one row per request, the selected one in full below), Stats (latency per
 subject with a sparkline) and Responders (jstui's responders with their counters). The service
 objects (`RequestConsole`, `ResponderManager`) own the data; NATS callbacks only append to it and
-bump counters, and a 2 Hz timer redraws what changed (keyed rows; a burst of requests that
-pushes many rows out rebuilds the table once a second instead).
+bump counters. A request is a task sent on the key; its outcome is drawn the moment it is known
+(row, detail, summary), and a 2 Hz timer, paused while nothing can change, redraws the rest.
 
 The `--responder` responders start once connected; a stored one whose stream does not exist yet
 waits for it (`wait_for_stream`), and the pane says "waiting for a stream on SUBJECT" meanwhile.
@@ -46,16 +46,15 @@ from jstui.nats.stats import LatencyStats
 from jstui.nats.stream_lookup import wait_for_stream
 from jstui.widgets.base import Pane
 from jstui.widgets.requests.history import REBUILD_AFTER, HistoryTable
-from jstui.widgets.requests.render import cell, render_record, status_style
+from jstui.widgets.requests.render import render_record, status_style
 from jstui.widgets.requests.responders import ResponderTable
-from jstui.widgets.sparkline import spark
+from jstui.widgets.requests.stats import StatsTable
 
 REFRESH_SECONDS = 0.5
 HISTORY_ROWS = 200
 """Requests kept and listed; the oldest go first."""
 BURST_REDRAW_SECONDS = 1.0
 SOON_SECONDS = 0.05
-SPARK_SAMPLES = 12
 GRAPH_SAMPLES = 120
 
 
@@ -121,7 +120,6 @@ class RequestsPane(Pane):
         self.console: RequestConsole | None = None
         self.responders: ResponderManager | None = None
         self.saved = SavedRequests(self.saved_requests_dir)
-        self._stats_rows: dict[str, int] = {}  # subject -> count shown
         self._seen_version = -1
         """The console's version the history shows; `_stats_version`: the one the stats show."""
         self._stats_version = -1
@@ -151,7 +149,7 @@ class RequestsPane(Pane):
                         markup=False,
                     )
             with TabPane("Stats", id="requests-stats-tab"):
-                yield DataTable(id="requests-stats", cursor_type="row")
+                yield StatsTable(id="requests-stats")
                 yield Static("", id="requests-graph-title", markup=False)
                 yield Sparkline([], id="requests-graph")
             with TabPane("Responders", id="requests-responders-tab"):
@@ -167,17 +165,6 @@ class RequestsPane(Pane):
         super().on_mount()
         self.console = RequestConsole(self.session, max_history=HISTORY_ROWS)
         self.responders = ResponderManager(self.session)
-        stats = self.query_one("#requests-stats", DataTable)
-        for label, key in (
-            ("subject", "subject"),
-            ("count", "count"),
-            ("p50", "p50"),
-            ("p90", "p90"),
-            ("p99", "p99"),
-            ("max", "max"),
-            ("latest", "spark"),
-        ):
-            stats.add_column(label, key=key)
         self._refresh_timer = self.set_interval(REFRESH_SECONDS, self._tick)
         self._show_summary()
         if self.session.status.state is ConnectionState.CONNECTED:
@@ -294,9 +281,7 @@ class RequestsPane(Pane):
     def _open_form(self, spec: RequestSpec | None) -> None:
         def closed(sent: RequestSpec | None) -> None:
             if sent is not None:
-                # Drawn now, the reply (when it came while the form waited) is in the one
-                # redraw of the screen the form uncovers.
-                self._draw_now()
+                self._draw_now()  # (the row drawn under the form is scrolled to now)
 
         form = RequestFormScreen(self.saved, spec, send=self.send_request)
         self.app.push_screen(form, closed)
@@ -362,8 +347,7 @@ class RequestsPane(Pane):
             return
         self.console.clear()
         self.query_one(HistoryTable).forget()
-        self.query_one("#requests-stats", DataTable).clear()
-        self._stats_rows.clear()
+        self.query_one(StatsTable).forget()
         self._last_record = None
         self._detail_key = None
         self.refresh_views()
@@ -402,17 +386,11 @@ class RequestsPane(Pane):
         for task in self._sending:
             task.cancel()
 
-    def _covered(self) -> bool:
-        """A dialog (the request form, say) is on top: drawing under it would redraw the whole
-        dimmed background, so the pane draws when it is uncovered (see `_open_form`, `_tick`)."""
-        return self.app.screen is not self.screen
-
     def _draw_outcome(self) -> None:
         """Draw a finished request now (its row, the detail, the summary): the reply is what the
-        user waits for. A burst (a held key, a script) is redrawn once per SOON_SECONDS instead,
-        and the statistics, graph and responders follow on the timer."""
-        if self._covered():
-            return
+        user waits for (drawn under the closing form, it is in the redraw the form's closing
+        makes). A burst (a held key, a script) is redrawn once per SOON_SECONDS instead, and the
+        statistics, graph and responders follow on the timer."""
         if time.monotonic() - self._history_drawn_at < SOON_SECONDS:
             self._soon()
             return
@@ -438,8 +416,6 @@ class RequestsPane(Pane):
 
     def _redraw_soon(self) -> None:
         self._soon_timer = None
-        if self._covered():
-            return  # the form that sent it is still closing: it draws as it closes
         self._history_drawn_at = time.monotonic()
         self._show_summary()
         self.refresh_views()
@@ -469,8 +445,8 @@ class RequestsPane(Pane):
     def _tick(self) -> None:
         """The 2 Hz redraw; it stops once everything is drawn and nothing can change (no request
         in flight, no responder running), and `_wake` starts it again."""
-        if self._covered():
-            return  # catch up once uncovered
+        if self.app.screen is not self.screen:
+            return  # a dialog covers the pane: redrawing the dimmed background is wasted work
         self.refresh_views()
         members = self.responders.responders if self.responders is not None else {}
         running = any(member.running for member in members.values())
@@ -541,28 +517,7 @@ class RequestsPane(Pane):
         if self.console is None or self.console.version == self._stats_version:
             return
         self._stats_version = self.console.version
-        table = self.query_one("#requests-stats", DataTable)
-        for subject, stats in self.console.stats.items():
-            shown = self._stats_rows.get(subject)
-            if shown == stats.count:
-                continue
-            cells = [
-                cell(sanitize(subject, max_len=200)),
-                cell(f"{stats.count:,}"),
-                cell(format_latency(stats.p50)),
-                cell(format_latency(stats.p90)),
-                cell(format_latency(stats.p99)),
-                cell(format_latency(stats.max)),
-                cell(spark(stats.samples(SPARK_SAMPLES), SPARK_SAMPLES)),
-            ]
-            if shown is None:
-                table.add_row(*cells, key=subject)
-            else:
-                for column, new_cell in zip(
-                    ("count", "p50", "p90", "p99", "max", "spark"), cells[1:], strict=True
-                ):
-                    table.update_cell(subject, column, new_cell)
-            self._stats_rows[subject] = stats.count
+        self.query_one(StatsTable).sync(self.console.stats)
 
     def _selected_stats(self) -> tuple[str, LatencyStats] | None:
         table = self.query_one("#requests-stats", DataTable)
