@@ -281,7 +281,7 @@ class RequestsPane(Pane):
     def _open_form(self, spec: RequestSpec | None) -> None:
         def closed(sent: RequestSpec | None) -> None:
             if sent is not None:
-                self._draw_now()  # (the row drawn under the form is scrolled to now)
+                self._draw_now()  # with the reply when it came while the form waited
 
         form = RequestFormScreen(self.saved, spec, send=self.send_request)
         self.app.push_screen(form, closed)
@@ -355,12 +355,8 @@ class RequestsPane(Pane):
     # -- sending and starting (workers) --------------------------------------------------------
 
     def send_request(self, spec: RequestSpec) -> asyncio.Task[None]:
-        """Send `spec` now; its row appears in the history and gets selected, and its outcome is
-        drawn as soon as it is known.
-
-        A plain task, not a Textual worker: the request goes out on this turn of the loop, while
-        the screen under the closing form is still being redrawn, and its reply can make that
-        very redraw (a worker costs state messages and starts a turn later)."""
+        """Send `spec` now; its row appears in the history, selected, and its outcome is drawn as
+        soon as it is known. A plain task: a Textual worker costs state messages and a turn."""
         self.query_one(HistoryTable).follow_next = True
         self._show_tab("requests-history-tab")
         task = asyncio.create_task(self._send(spec), name="jstui request")
@@ -379,18 +375,22 @@ class RequestsPane(Pane):
     def _sent(self, task: asyncio.Task[None]) -> None:
         self._sending.discard(task)
         if not task.cancelled() and (error := task.exception()) is not None:
-            self.app.log.error("sending a request failed", error)
             self.report_error(f"the request failed: {error}", title="Request")
 
     def on_unmount(self) -> None:
-        for task in self._sending:
+        for task in self._sending:  # (a worker would be cancelled by Textual)
             task.cancel()
+
+    def _covered(self) -> bool:
+        """A dialog is on top: drawing waits until it closes (its redraw then has everything)."""
+        return self.app.screen is not self.screen
 
     def _draw_outcome(self) -> None:
         """Draw a finished request now (its row, the detail, the summary): the reply is what the
-        user waits for (drawn under the closing form, it is in the redraw the form's closing
-        makes). A burst (a held key, a script) is redrawn once per SOON_SECONDS instead, and the
-        statistics, graph and responders follow on the timer."""
+        user waits for. A burst (a held key, a script) is redrawn once per SOON_SECONDS instead,
+        and the statistics, graph and responders follow on the timer."""
+        if self._covered():
+            return  # under the form that sent it: drawn as the form closes
         if time.monotonic() - self._history_drawn_at < SOON_SECONDS:
             self._soon()
             return
@@ -403,8 +403,7 @@ class RequestsPane(Pane):
         self._history_drawn_at = time.monotonic()
         self._show_summary()
         self._sync_history()
-        # A row added while the table was covered could not be scrolled to: scroll now.
-        history = self.query_one(HistoryTable)
+        history = self.query_one(HistoryTable)  # (a row added under a dialog: scroll to it)
         if history.row_count:
             history.move_cursor(row=history.cursor_row, animate=False)
 
@@ -416,6 +415,8 @@ class RequestsPane(Pane):
 
     def _redraw_soon(self) -> None:
         self._soon_timer = None
+        if self._covered():
+            return  # the form that sent it is still closing: it draws as it closes
         self._history_drawn_at = time.monotonic()
         self._show_summary()
         self.refresh_views()
@@ -443,10 +444,9 @@ class RequestsPane(Pane):
     # -- redraw (timer) ------------------------------------------------------------------------
 
     def _tick(self) -> None:
-        """The 2 Hz redraw; it stops once everything is drawn and nothing can change (no request
-        in flight, no responder running), and `_wake` starts it again."""
-        if self.app.screen is not self.screen:
-            return  # a dialog covers the pane: redrawing the dimmed background is wasted work
+        """The 2 Hz redraw; it stops when all is drawn and nothing can change (`_wake` restarts)."""
+        if self._covered():
+            return  # catch up once uncovered
         self.refresh_views()
         members = self.responders.responders if self.responders is not None else {}
         running = any(member.running for member in members.values())
