@@ -1,48 +1,64 @@
-"""Request-reply round trip: a bare nats-py `nc.request` loop against jstui's console path.
+"""Request console: the Send key to the reply on screen, against a bare `nc.request` loop.
 
-One run, one embedded nats-server, one echo responder (plain nats-py, in a process of its own).
-Rounds alternate between
+One run, one embedded nats-server, one echo responder (plain nats-py, in a process of its own)
+on ``bench.echo.*``; every sample has a subject of its own (``bench.echo.00042``), so that its
+reply is told apart on screen from the ones before. Rounds alternate (A B A B ...):
 
-- **bare**: a plain asyncio program (no Textual): `await nc.request(subject, payload)`;
-- **app**: `await app.session.nc.request(...)` inside the running headless app (all panes
-  mounted): what the Textual loop and the other panes cost, with no console bookkeeping;
-- **console**: the same requests through `RequestConsole.send` inside the running headless app
-  (the Request/Reply pane mounted, its 2 Hz timer redrawing history and statistics, every other
-  pane running), on the app's shared connection: a history record, the reply kept, the per-subject
-  latency statistics updated;
-- **ui**: the same through the pane's own send path (`RequestsPane.send_request`, a Textual worker
-  per request, as the form's Send button does), timed until the record is finished.
+- **bare** (the reference): a plain asyncio program, `await nc.request(subject, payload)`, one in
+  flight, timed around the call with `time.perf_counter()`;
+- **ui**: the real app headless at 160x45, every pane as at start. For each sample the Request
+  form is opened with ``n`` and filled with the sample's subject and a payload while nothing is
+  timed; then ctrl+s is sent the way a terminal sends it, and the time runs until the screen
+  update whose terminal output (built as a terminal driver builds it, escape sequences and all)
+  shows the request's history row as replied (``bench.echo.00042 ... replied``).
 
-Latency is measured the same way for all three: `time.perf_counter()` around one request, one in
-flight at a time. Prints one line: p50 and p99 of each path and their ratios.
+The CPU time jstui's process spent from the key to that update is printed too: on a shared
+machine it tells how much work the path is when the wall-clock figures are mostly waiting for a
+core. After its key samples each app round also times `RequestConsole.send` (``console``: the
+service alone, on the app's loop) as before; it costs a fraction of a second.
 
-    /work/venv/bin/python benchmarks/request.py [--requests N] [--rounds R]
+Prints one line: p50 and p99 of each path, the p50 and p99 ratios of ui to bare, and exits 1
+when the p50 ratio misses the issue's target (ui p50 <= 1.3x bare p50).
+
+    /work/main/.venv/bin/python benchmarks/request.py [--samples N] [--rounds R]
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import re
 import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import nats
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from textual import events  # noqa: E402
+from textual._compositor import CompositorUpdate  # noqa: E402
+from textual.screen import Screen  # noqa: E402
+from textual.widgets import Input, TextArea  # noqa: E402
+
 from jstui.app import JstuiApp  # noqa: E402
 from jstui.config import Settings  # noqa: E402
+from jstui.dialogs.request_form import RequestFormScreen  # noqa: E402
 from jstui.nats.embedded import EmbeddedServer  # noqa: E402
 from jstui.nats.requests.spec import RequestSpec  # noqa: E402
 from jstui.nats.session import ConnectionState  # noqa: E402
 from jstui.widgets.requests import RequestsPane  # noqa: E402
 
-SUBJECT = "bench.echo"
-PAYLOAD = b"x" * 16
-WARMUP = 200
+SUBJECTS = "bench.echo.*"
+PAYLOAD = b"ping"
+ESCAPES = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
+TARGET_RATIO = 1.3
+WARMUP = 20
+SETTLE = 0.05
+"""Seconds left between two key samples, so one sample's late redraws do not land in the next."""
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -51,14 +67,18 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[index]
 
 
+def subject(sample: int) -> str:
+    return f"bench.echo.{sample % 100_000:05d}"
+
+
 async def serve(url: str) -> None:
     """The responder process: echo every request until stdin closes."""
     nc = await nats.connect(url)
 
-    async def echo(msg: nats.aio.msg.Msg) -> None:
+    async def answer(msg: nats.aio.msg.Msg) -> None:
         await msg.respond(msg.data)
 
-    await nc.subscribe(SUBJECT, cb=echo)
+    await nc.subscribe(SUBJECTS, cb=answer)
     await nc.flush()
     print("ready", flush=True)
     loop = asyncio.get_running_loop()
@@ -69,60 +89,111 @@ async def serve(url: str) -> None:
 async def bare(url: str, count: int) -> list[float]:
     nc = await nats.connect(url)
     try:
-        for _ in range(WARMUP):
-            await nc.request(SUBJECT, PAYLOAD, timeout=5)
+        for sample in range(WARMUP):
+            await nc.request(subject(sample), PAYLOAD, timeout=5)
         samples = []
-        for _ in range(count):
+        for sample in range(count):
             start = time.perf_counter()
-            await nc.request(SUBJECT, PAYLOAD, timeout=5)
+            await nc.request(subject(sample), PAYLOAD, timeout=5)
             samples.append(time.perf_counter() - start)
         return samples
     finally:
         await nc.drain()
 
 
-async def console(url: str, count: int) -> tuple[list[float], list[float], list[float]]:
+class ScreenWatch:
+    """Renders every screen update to terminal output, as a terminal driver does (the headless
+    driver skips that part), and notes when the awaited pattern first appears in its text."""
+
+    def __init__(self, app: JstuiApp) -> None:
+        self.awaited: re.Pattern[str] | None = None
+        self.seen_at = 0.0
+        self.seen_cpu = 0.0
+        self.seen = asyncio.Event()
+        original = app._display
+
+        def display(screen: Screen[Any], renderable: Any) -> None:
+            original(screen, renderable)
+            if isinstance(renderable, CompositorUpdate):
+                output = renderable.render_segments(app.console)
+                if self.awaited is not None and self.awaited.search(ESCAPES.sub("", output)):
+                    self.seen_at = time.perf_counter()
+                    self.seen_cpu = time.process_time()
+                    self.awaited = None
+                    self.seen.set()
+
+        app._display = display  # type: ignore[method-assign]
+
+    def expect_replied(self, subject: str) -> None:
+        """Wait for the history row of the request on `subject` to say it was answered."""
+        self.seen.clear()
+        self.awaited = re.compile(re.escape(subject) + " +replied")
+
+
+def visible(app: JstuiApp) -> str:
+    """The history's state and what the screen shows of the requests, to say what went wrong."""
+    table = app.dashboard.query_one("#requests-history")
+    lines = app.screen._compositor.render_full_update().render_segments(app.console)
+    shown = [line for line in ESCAPES.sub("", lines).splitlines() if "bench.echo" in line]
+    return (
+        f"rows {table.row_count} cursor {table.cursor_row} scroll {table.scroll_y}/"
+        f"{table.max_scroll_y} screen {app.screen}\n" + "\n".join(shown)
+    )
+
+
+async def open_form(pilot: Any, app: JstuiApp) -> RequestFormScreen:
+    await pilot.press("n")
+    deadline = time.monotonic() + 30
+    while not (isinstance(app.screen, RequestFormScreen) and app.screen.is_mounted):
+        if time.monotonic() > deadline:
+            raise SystemExit("the request form did not open")
+        await asyncio.sleep(0.005)
+    return app.screen
+
+
+async def app_round(url: str, count: int) -> tuple[list[float], list[float], list[float]]:
     app = JstuiApp(Settings(servers=(url,)))
-    spec = RequestSpec(SUBJECT, payload=PAYLOAD, timeout=5)
+    watch = ScreenWatch(app)
     async with app.run_test(size=(160, 45)) as pilot:
         while app.session.status.state is not ConnectionState.CONNECTED:
             await pilot.pause(0.05)
         await pilot.pause(0.5)
         pane = app.dashboard.query_one(RequestsPane)
-        assert pane.console is not None
-        for _ in range(WARMUP):
-            await pane.console.send(spec)
-        shared = []
-        for _ in range(count):
-            start = time.perf_counter()
-            await app.session.nc.request(SUBJECT, PAYLOAD, timeout=5)
-            shared.append(time.perf_counter() - start)
+        pane.focus_pane()
+        driver = app._driver
+        assert driver is not None and pane.console is not None
+        ui: list[float] = []
+        ui_cpu: list[float] = []
+        for sample in range(-WARMUP, count):
+            form = await open_form(pilot, app)
+            form.query_one("#request-subject", Input).value = subject(sample)
+            form.query_one("#request-payload", TextArea).text = PAYLOAD.decode()
+            await pilot.pause()  # the form shows what it holds before the key
+            watch.expect_replied(subject(sample))
+            start, start_cpu = time.perf_counter(), time.process_time()
+            driver.send_message(events.Key("ctrl+s", "\x13"))
+            try:
+                await asyncio.wait_for(watch.seen.wait(), 30)
+            except TimeoutError:
+                what = visible(app)
+                raise SystemExit(f"sample {sample}: the reply never showed\n{what}") from None
+            if sample >= 0:
+                ui.append(watch.seen_at - start)
+                ui_cpu.append(watch.seen_cpu - start_cpu)
+            await asyncio.sleep(SETTLE)
+        spec = RequestSpec(subject(0), payload=PAYLOAD, timeout=5)
         direct = []
         for _ in range(count):
             start = time.perf_counter()
             record = await pane.console.send(spec)
             direct.append(time.perf_counter() - start)
             assert record.replies, record.status
-        ui = []
-        for _ in range(count):
-            before = pane.console.history
-            last = next(reversed(before)) if before else 0
-            start = time.perf_counter()
-            pane.send_request(spec)
-            while True:
-                newest = pane.console.history.get(last + 1)
-                if newest is not None and newest.finished:
-                    break
-                await asyncio.sleep(0)
-            ui.append(time.perf_counter() - start)
-        # The history is bounded: the app kept at most its limit whatever was sent.
-        assert len(pane.console.history) <= pane.console.max_history
-    return shared, direct, ui
+    return ui, ui_cpu, direct
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--requests", type=int, default=1000, help="requests per round and path")
+    parser.add_argument("--samples", type=int, default=50, help="key samples per round and path")
     parser.add_argument("--rounds", type=int, default=4)
     parser.add_argument("--serve", metavar="URL", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -143,44 +214,38 @@ def main() -> None:
         if responder.stdout.readline().strip() != "ready":
             raise SystemExit("the responder did not start")
         bare_all: list[float] = []
-        app_all: list[float] = []
-        console_all: list[float] = []
         ui_all: list[float] = []
+        cpu_all: list[float] = []
+        console_all: list[float] = []
         for _ in range(args.rounds):
-            bare_all += asyncio.run(bare(server.url, args.requests))
-            shared, direct, ui = asyncio.run(console(server.url, args.requests))
-            app_all += shared
-            console_all += direct
+            bare_all += asyncio.run(bare(server.url, args.samples))
+            ui, ui_cpu, direct = asyncio.run(app_round(server.url, args.samples))
             ui_all += ui
+            cpu_all += ui_cpu
+            console_all += direct
     finally:
         if responder.stdin is not None:
             responder.stdin.close()
         responder.wait(10)
         server.stop()
 
-    figures = {
-        name: (percentile(v, 50) * 1e6, percentile(v, 99) * 1e6)
-        for name, v in (
-            ("bare", bare_all),
-            ("app", app_all),
-            ("console", console_all),
-            ("ui", ui_all),
-        )
-    }
-    b50, b99 = figures["bare"]
-    a50, a99 = figures["app"]
-    c50, c99 = figures["console"]
-    u50, u99 = figures["ui"]
+    def us(values: list[float], q: float) -> float:
+        return percentile(values, q) * 1e6
+
+    b50, b99 = us(bare_all, 50), us(bare_all, 99)
+    u50, u99 = us(ui_all, 50), us(ui_all, 99)
+    c50, c99 = us(console_all, 50), us(console_all, 99)
+    cpu50 = us(cpu_all, 50)
+    ratio = u50 / b50
     print(
-        f"request round trip, {len(bare_all)} per path: "
-        f"bare p50 {b50:.0f}us p99 {b99:.0f}us | "
-        f"app p50 {a50:.0f}us p99 {a99:.0f}us | "
+        f"request Send key to reply on screen, {len(ui_all)} samples per path in "
+        f"{args.rounds} alternated rounds: bare p50 {b50:.0f}us p99 {b99:.0f}us | "
+        f"ui p50 {u50:.0f}us p99 {u99:.0f}us (jstui's CPU p50 {cpu50:.0f}us) | "
         f"console p50 {c50:.0f}us p99 {c99:.0f}us | "
-        f"ui p50 {u50:.0f}us p99 {u99:.0f}us | "
-        f"console/bare p50 {c50 / b50:.2f} p99 {c99 / b99:.2f} | "
-        f"console/app p50 {c50 / a50:.2f} | "
-        f"ui/bare p50 {u50 / b50:.2f} p99 {u99 / b99:.2f}"
+        f"ui/bare p50 {ratio:.2f} p99 {u99 / b99:.2f} (target p50 <= {TARGET_RATIO})"
     )
+    if ratio > TARGET_RATIO:
+        sys.exit(1)
 
 
 if __name__ == "__main__":

@@ -4,11 +4,18 @@ A request to edit again or a saved one (a file anyone may have written) fills th
 `jstui.format.editable`: Textual's `Input` and `TextArea` draw their text unescaped, so header
 values go in escaped and a payload that is not plain text goes in escaped with "Payload as:
 escaped", which reads back to exactly the bytes it was. Saved names are shown sanitized.
+
+Send hands the spec to the `send` function the pane gave (which starts the request at once) and
+closes the form when the request is answered or after `CLOSE_GRACE` seconds, whichever comes
+first: the screen under the form is then redrawn once, with the reply already in it, instead of
+once for the form closing and again for the reply. The form dismisses with the spec it sent.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+from collections.abc import Callable
 from typing import ClassVar
 
 from rich.text import Text
@@ -35,6 +42,9 @@ _PAYLOAD_FORMATS = [
     ("text: as typed", PayloadFormat.TEXT.value),
     ("escaped: \\x1b, \\u202e, \\\\ ... become bytes", PayloadFormat.ESCAPED.value),
 ]
+CLOSE_GRACE = 0.05
+"""Seconds the form stays after Send while the request is on its way (a quick reply is drawn in the
+same redraw as the form closing; a slow one shows as waiting)."""
 
 
 class RequestFormScreen(FormScreen[RequestSpec | None]):
@@ -50,10 +60,19 @@ class RequestFormScreen(FormScreen[RequestSpec | None]):
         Binding("ctrl+s", "send", "Send"),
     ]
 
-    def __init__(self, saved: SavedRequests, spec: RequestSpec | None = None) -> None:
+    def __init__(
+        self,
+        saved: SavedRequests,
+        spec: RequestSpec | None = None,
+        *,
+        send: Callable[[RequestSpec], asyncio.Future[None]] | None = None,
+    ) -> None:
         super().__init__()
         self._saved = saved
         self._spec = spec
+        self._send = send
+        """Starts the request; without it the form only dismisses with the spec."""
+        self._sent = False
         self._loaded: dict[str, RequestSpec] = {}
 
     def compose(self) -> ComposeResult:
@@ -209,6 +228,7 @@ class RequestFormScreen(FormScreen[RequestSpec | None]):
         spec = self._spec_from_fields()
         if spec is None:
             return
+        self._clear_errors()
         name = self.query_one("#request-name", Input).value
         try:
             name = SavedRequests.check_name(name)
@@ -248,9 +268,13 @@ class RequestFormScreen(FormScreen[RequestSpec | None]):
             self.show_errors(errors.errors)
             self._message("fix the fields marked in red")
             return None
+        return spec
+
+    def _clear_errors(self) -> None:
+        """Clear the messages of a failed attempt (only when the form stays open: clearing them
+        redraws every row, which Send, closing the form, need not wait for)."""
         self.show_errors({})
         self._message("")
-        return spec
 
     def _message(self, message: str, ok: bool = False) -> None:
         widget = self.query_one("#request-form-message", Static)
@@ -258,22 +282,30 @@ class RequestFormScreen(FormScreen[RequestSpec | None]):
         widget.set_class(ok, "-ok")
         widget.display = bool(message)
 
-    def action_send(self) -> None:
+    async def action_send(self) -> None:
+        if self._sent:
+            return  # Send pressed again while the request goes out: it is sent once
         spec = self._spec_from_fields()
-        if spec is not None:
-            self.dismiss(spec)
+        if spec is None:
+            return
+        if self._send is not None:
+            self._sent = True
+            sending = self._send(spec)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(asyncio.shield(sending), CLOSE_GRACE)
+        self.dismiss(spec)
 
     def action_cancel(self) -> None:
         self.dismiss(None)
 
     @on(Button.Pressed, "#request-send")
-    def _send_pressed(self) -> None:
-        self.action_send()
+    async def _send_pressed(self) -> None:
+        await self.action_send()
 
     @on(Input.Submitted, "#request-subject, #request-timeout, #request-max_replies")
-    def _submitted(self, event: Input.Submitted) -> None:
+    async def _submitted(self, event: Input.Submitted) -> None:
         event.stop()
-        self.action_send()
+        await self.action_send()
 
     @on(Button.Pressed, "#request-cancel")
     def _cancel_pressed(self) -> None:

@@ -3,19 +3,24 @@ detail, failures shown in the console, responders started and stopped, re-send, 
 
 from __future__ import annotations
 
+import asyncio
 import re
+import time
 from pathlib import Path
 from typing import Any
 
 import nats.errors
 import pytest
 from nats.aio.client import Client
+from nats.aio.msg import Msg
 from textual.pilot import Pilot
-from textual.widgets import DataTable, Select, TabbedContent
+from textual.widget import Widget
+from textual.widgets import DataTable, Select, Static, TabbedContent
 
 from jstui.app import JstuiApp
 from jstui.dialogs.request_form import RequestFormScreen
 from jstui.dialogs.responder_form import ResponderFormScreen
+from jstui.nats.requests.spec import RequestSpec
 from jstui.widgets.requests import RequestsPane
 from tests.app.conftest import AppFactory, screen_text, wait_connected, wait_until
 
@@ -315,3 +320,52 @@ async def test_responders_show_failed_when_the_connection_closes_for_good(
             what="the responder marked failed",
         )
         assert app.is_running
+
+
+async def test_a_reply_is_drawn_the_moment_it_arrives(
+    make_app: AppFactory, nc: Client, unique: str
+) -> None:
+    # No timer between the reply and the screen: when the record is finished, its row, the
+    # detail and the summary already show the reply.
+    async def echo(msg: Msg) -> None:
+        await msg.respond(msg.data)
+
+    await nc.subscribe(f"{unique}.echo", cb=echo)
+    await nc.flush()
+    app = make_app()
+    async with app.run_test(size=(160, 45)) as pilot:
+        await wait_connected(pilot)
+        pane = _pane(app)
+        assert pane.console is not None
+        pane.send_request(RequestSpec(f"{unique}.echo", payload=b"hi", timeout=TIMEOUT))
+        deadline = time.monotonic() + TIMEOUT
+        while not any(record.finished for record in pane.console.history.values()):
+            assert time.monotonic() < deadline, "the request never finished"
+            await asyncio.sleep(0)  # not a pause: a redraw timer would get its turn
+        assert "replied" in _row_texts(_history(app))[-1]
+        assert "replied in" in str(pane.query_one("#requests-summary", Static).render())
+
+
+async def test_an_idle_console_redraws_nothing(
+    make_app: AppFactory, unique: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    app = make_app(responders=(f"{unique}.idle,name=Echo",))
+    async with app.run_test(size=(160, 45)) as pilot:
+        await wait_connected(pilot)
+        pane = _pane(app)
+        await wait_until(pilot, lambda: len(pane.responders or ()) == 1, what="responder")
+        pane.send_request(RequestSpec(f"{unique}.idle", payload=b"hi", timeout=TIMEOUT))
+        await _wait_row(pilot, app, 1, "replied")
+        await pilot.pause(1.5)  # the timer's redraws of stats and responders are done
+
+        redraws: list[str] = []
+        refresh = Widget.refresh
+
+        def counted(widget: Widget, *args: Any, **kwargs: Any) -> Widget:
+            if widget is pane or pane in widget.ancestors:
+                redraws.append(f"{widget!r} {kwargs}")
+            return refresh(widget, *args, **kwargs)
+
+        monkeypatch.setattr(Widget, "refresh", counted)
+        await pilot.pause(2.0)  # four ticks of the pane's 2 Hz timer
+        assert redraws == []

@@ -1,13 +1,13 @@
 """The Request/Reply pane: a console for requests and the responders jstui runs.
 
-`render` builds the text of the detail and the rows (pure); `responders` holds the Responders
-tab's table.
+`render` builds the text of the detail and the rows (pure); `history`, `stats` and `responders`
+hold the three tabs' tables.
 
 Three tabs: History (one row per request, the selected one in full below), Stats (latency per
 subject with a sparkline) and Responders (jstui's responders with their counters). The service
 objects (`RequestConsole`, `ResponderManager`) own the data; NATS callbacks only append to it and
-bump counters, and a 2 Hz timer redraws what changed (keyed rows; a burst of requests that
-pushes many rows out rebuilds the table once a second instead).
+bump counters. A request is a task sent on the key; its outcome is drawn the moment it is known
+(row, detail, summary), and a 2 Hz timer, paused while nothing can change, redraws the rest.
 
 The `--responder` responders start once connected; a stored one whose stream does not exist yet
 waits for it (`wait_for_stream`), and the pane says "waiting for a stream on SUBJECT" meanwhile.
@@ -15,6 +15,7 @@ waits for it (`wait_for_stream`), and the pane says "waiting for a stream on SUB
 
 from __future__ import annotations
 
+import asyncio
 import time
 from functools import partial
 from pathlib import Path
@@ -43,16 +44,15 @@ from jstui.nats.stats import LatencyStats
 from jstui.nats.stream_lookup import wait_for_stream
 from jstui.widgets.base import Pane
 from jstui.widgets.requests.history import REBUILD_AFTER, HistoryTable
-from jstui.widgets.requests.render import cell, render_record, status_style
+from jstui.widgets.requests.render import render_record, status_style
 from jstui.widgets.requests.responders import ResponderTable
-from jstui.widgets.sparkline import spark
+from jstui.widgets.requests.stats import StatsTable
 
 REFRESH_SECONDS = 0.5
 HISTORY_ROWS = 200
 """Requests kept and listed; the oldest go first."""
 BURST_REDRAW_SECONDS = 1.0
 SOON_SECONDS = 0.05
-SPARK_SAMPLES = 12
 GRAPH_SAMPLES = 120
 
 
@@ -118,14 +118,19 @@ class RequestsPane(Pane):
         self.console: RequestConsole | None = None
         self.responders: ResponderManager | None = None
         self.saved = SavedRequests(self.saved_requests_dir)
-        self._stats_rows: dict[str, int] = {}  # subject -> count shown
         self._seen_version = -1
+        """The console's version the history shows; `_stats_version`: the one the stats show."""
+        self._stats_version = -1
         self._detail_key: tuple[int, int, PayloadView | None] | None = None
         self._graph_key: tuple[str, int] | None = None
         self._view: PayloadView | None = None
         self._detail_view_used: PayloadView | None = None
         self._last_rebuild = 0.0
         self._soon_timer: Timer | None = None
+        self._history_drawn_at = 0.0
+        """When `_draw_outcome` or the soon timer last drew the history (monotonic seconds)."""
+        self._sending: set[asyncio.Task[None]] = set()
+        """Requests in flight (plain tasks, cancelled when the pane goes)."""
         self._started_from_settings = False
         self._last_record: RequestRecord | None = None
         self._waiting: dict[str, str] = {}
@@ -142,7 +147,7 @@ class RequestsPane(Pane):
                         markup=False,
                     )
             with TabPane("Stats", id="requests-stats-tab"):
-                yield DataTable(id="requests-stats", cursor_type="row")
+                yield StatsTable(id="requests-stats")
                 yield Static("", id="requests-graph-title", markup=False)
                 yield Sparkline([], id="requests-graph")
             with TabPane("Responders", id="requests-responders-tab"):
@@ -158,18 +163,7 @@ class RequestsPane(Pane):
         super().on_mount()
         self.console = RequestConsole(self.session, max_history=HISTORY_ROWS)
         self.responders = ResponderManager(self.session)
-        stats = self.query_one("#requests-stats", DataTable)
-        for label, key in (
-            ("subject", "subject"),
-            ("count", "count"),
-            ("p50", "p50"),
-            ("p90", "p90"),
-            ("p99", "p99"),
-            ("max", "max"),
-            ("latest", "spark"),
-        ):
-            stats.add_column(label, key=key)
-        self.set_interval(REFRESH_SECONDS, self.refresh_views)
+        self._refresh_timer = self.set_interval(REFRESH_SECONDS, self._tick)
         self._show_summary()
         if self.session.status.state is ConnectionState.CONNECTED:
             self.connection_changed(self.session.status)
@@ -285,11 +279,12 @@ class RequestsPane(Pane):
     def _open_form(self, spec: RequestSpec | None) -> None:
         from jstui.dialogs.request_form import RequestFormScreen  # on first use (start-up)
 
-        def sent(result: RequestSpec | None) -> None:
-            if result is not None:
-                self.send_request(result)
+        def closed(sent: RequestSpec | None) -> None:
+            if sent is not None:
+                self._draw_now()  # with the reply when it came while the form waited
 
-        self.app.push_screen(RequestFormScreen(self.saved, spec), sent)
+        form = RequestFormScreen(self.saved, spec, send=self.send_request)
+        self.app.push_screen(form, closed)
 
     def action_add_responder(self) -> None:
         from jstui.dialogs.responder_form import ResponderFormScreen  # on first use (start-up)
@@ -354,36 +349,77 @@ class RequestsPane(Pane):
             return
         self.console.clear()
         self.query_one(HistoryTable).forget()
-        self.query_one("#requests-stats", DataTable).clear()
-        self._stats_rows.clear()
+        self.query_one(StatsTable).forget()
         self._last_record = None
         self._detail_key = None
         self.refresh_views()
 
     # -- sending and starting (workers) --------------------------------------------------------
 
-    def send_request(self, spec: RequestSpec) -> None:
-        """Send `spec` in a worker; its row appears in the history and gets selected."""
+    def send_request(self, spec: RequestSpec) -> asyncio.Task[None]:
+        """Send `spec` now; its row appears in the history, selected, and its outcome is drawn as
+        soon as it is known. A plain task: a Textual worker costs state messages and a turn."""
         self.query_one(HistoryTable).follow_next = True
         self._show_tab("requests-history-tab")
-        self._send(spec)
+        task = asyncio.create_task(self._send(spec), name="jstui request")
+        self._sending.add(task)
+        task.add_done_callback(self._sent)
+        self._wake()
+        return task
 
-    @work(group="requests-send", exit_on_error=False, description="send a request")
     async def _send(self, spec: RequestSpec) -> None:
         assert self.console is not None
         self._soon()  # the row appears while the request waits (a gather can take seconds)
         with self.reporting_errors(title="Request refused"):  # read-only: nothing was sent
             self._last_record = await self.console.send(spec)
+            self._draw_outcome()
+
+    def _sent(self, task: asyncio.Task[None]) -> None:
+        self._sending.discard(task)
+        if not task.cancelled() and (error := task.exception()) is not None:
+            self.report_error(f"the request failed: {error}", title="Request")
+
+    def on_unmount(self) -> None:
+        for task in self._sending:  # (a worker would be cancelled by Textual)
+            task.cancel()
+
+    def _covered(self) -> bool:
+        """A dialog is on top: drawing waits until it closes (its redraw then has everything)."""
+        return self.app.screen is not self.screen
+
+    def _draw_outcome(self) -> None:
+        """Draw a finished request now (its row, the detail, the summary): the reply is what the
+        user waits for. A burst (a held key, a script) is redrawn once per SOON_SECONDS instead,
+        and the statistics, graph and responders follow on the timer."""
+        if self._covered():
+            return  # under the form that sent it: drawn as the form closes
+        if time.monotonic() - self._history_drawn_at < SOON_SECONDS:
             self._soon()
+            return
+        self._draw_now()
+
+    def _draw_now(self) -> None:
+        if self._soon_timer is not None:  # (set when the request was sent: no longer needed)
+            self._soon_timer.stop()
+            self._soon_timer = None
+        self._history_drawn_at = time.monotonic()
+        self._show_summary()
+        self._sync_history()
+        history = self.query_one(HistoryTable)  # (a row added under a dialog: scroll to it)
+        if history.row_count:
+            history.move_cursor(row=history.cursor_row, animate=False)
 
     def _soon(self) -> None:
-        """Redraw shortly: a finished request shows at once to a person, while a burst (a held
-        key, many requests in flight) coalesces into one redraw per SOON_SECONDS."""
+        """Redraw shortly: a request still waiting shows its row to a person at once, while a
+        burst (a held key, many requests in flight) coalesces into one redraw per SOON_SECONDS."""
         if self._soon_timer is None:
             self._soon_timer = self.set_timer(SOON_SECONDS, self._redraw_soon)
 
     def _redraw_soon(self) -> None:
         self._soon_timer = None
+        if self._covered():
+            return  # the form that sent it is still closing: it draws as it closes
+        self._history_drawn_at = time.monotonic()
         self._show_summary()
         self.refresh_views()
 
@@ -397,6 +433,7 @@ class RequestsPane(Pane):
         with self.reporting_errors(title="Responder not started"):
             await self.responders.start(spec, runner=self._run_responder)
         self.refresh_views()
+        self._wake()
 
     def _run_responder(self, responder: Responder) -> None:
         self.run_worker(
@@ -408,6 +445,23 @@ class RequestsPane(Pane):
 
     # -- redraw (timer) ------------------------------------------------------------------------
 
+    def _tick(self) -> None:
+        """The 2 Hz redraw; it stops when all is drawn and nothing can change (`_wake` restarts)."""
+        if self._covered():
+            return  # catch up once uncovered
+        self.refresh_views()
+        members = self.responders.responders if self.responders is not None else {}
+        running = any(member.running for member in members.values())
+        drawn = self.console is None or self.console.version == self._seen_version
+        if drawn and not self._sending and not running:
+            self._refresh_timer.pause()
+
+    def _wake(self) -> None:
+        self._refresh_timer.resume()
+
+    def on_show(self) -> None:
+        self._wake()  # catch up with what changed while hidden (a small terminal)
+
     def selected_record(self) -> RequestRecord | None:
         selected = self.query_one(HistoryTable).selected_id
         if self.console is None or selected is None:
@@ -416,20 +470,25 @@ class RequestsPane(Pane):
 
     def refresh_views(self) -> None:
         """Redraw what changed since the last call (called at 2 Hz and after actions)."""
-        if self.console is None or not self.display:
-            return  # hidden (another pane shown on a small terminal): catch up when shown
-        if self.console.version != self._seen_version:
-            records = self.console.history
-            history = self.query_one(HistoryTable)
-            gone = [record_id for record_id in history.shown if record_id not in records]
-            if not self._in_burst(len(gone)):
-                self._seen_version = self.console.version
-                with self.app.batch_update():
-                    history.sync(records, gone, self.app.theme_variables)
-                    self._sync_stats()
-                self._update_detail()
+        self._sync_history()
+        self._sync_stats()
         self._sync_graph()
         self._sync_responders()
+
+    def _sync_history(self) -> None:
+        """Bring the history rows and the detail up to date."""
+        if self.console is None or not self.display:
+            return  # hidden (another pane shown on a small terminal): catch up when shown
+        if self.console.version == self._seen_version:
+            return
+        records = self.console.history
+        history = self.query_one(HistoryTable)
+        gone = [record_id for record_id in history.shown if record_id not in records]
+        if self._in_burst(len(gone)):
+            return
+        self._seen_version = self.console.version
+        history.sync(records, gone, self.app.theme_variables)
+        self._update_detail()
 
     def _sync_responders(self) -> None:
         if self.responders is None:
@@ -457,29 +516,10 @@ class RequestsPane(Pane):
         return False
 
     def _sync_stats(self) -> None:
-        assert self.console is not None
-        table = self.query_one("#requests-stats", DataTable)
-        for subject, stats in self.console.stats.items():
-            shown = self._stats_rows.get(subject)
-            if shown == stats.count:
-                continue
-            cells = [
-                cell(sanitize(subject, max_len=200)),
-                cell(f"{stats.count:,}"),
-                cell(format_latency(stats.p50)),
-                cell(format_latency(stats.p90)),
-                cell(format_latency(stats.p99)),
-                cell(format_latency(stats.max)),
-                cell(spark(stats.samples(SPARK_SAMPLES), SPARK_SAMPLES)),
-            ]
-            if shown is None:
-                table.add_row(*cells, key=subject)
-            else:
-                for column, new_cell in zip(
-                    ("count", "p50", "p90", "p99", "max", "spark"), cells[1:], strict=True
-                ):
-                    table.update_cell(subject, column, new_cell)
-            self._stats_rows[subject] = stats.count
+        if self.console is None or self.console.version == self._stats_version:
+            return
+        self._stats_version = self.console.version
+        self.query_one(StatsTable).sync(self.console.stats)
 
     def _selected_stats(self) -> tuple[str, LatencyStats] | None:
         table = self.query_one("#requests-stats", DataTable)

@@ -1,0 +1,69 @@
+"""The Stats tab's table: one keyed row per subject with its first-reply latency percentiles.
+
+Data flow: the pane hands it `RequestConsole.stats` when the console's version changed; rows whose
+count moved get their cells updated, new subjects are appended, nothing else is touched.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from rich.text import Text
+from textual.widgets import DataTable
+
+from jstui.format.text import sanitize
+from jstui.nats.requests.record import format_latency
+from jstui.nats.stats import LatencyStats
+from jstui.widgets.requests.render import cell
+from jstui.widgets.sparkline import spark
+
+SPARK_SAMPLES = 12
+STATS_COLUMNS = (
+    ("subject", "subject"),
+    ("count", "count"),
+    ("p50", "p50"),
+    ("p90", "p90"),
+    ("p99", "p99"),
+    ("max", "max"),
+    ("latest", "spark"),
+)
+"""Label and key of each column."""
+
+
+class StatsTable(DataTable[Text]):
+    """Latency per subject; the row key is the subject."""
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id, cursor_type="row")
+        self.shown: dict[str, int] = {}
+        """Subject -> the request count its row shows."""
+
+    def on_mount(self) -> None:
+        for label, key in STATS_COLUMNS:
+            self.add_column(label, key=key)
+
+    def forget(self) -> None:
+        self.clear()
+        self.shown.clear()
+
+    def sync(self, stats_by_subject: Mapping[str, LatencyStats]) -> None:
+        """Add the new subjects and update the rows whose count changed."""
+        for subject, stats in stats_by_subject.items():
+            shown = self.shown.get(subject)
+            if shown == stats.count:
+                continue
+            cells = [
+                cell(sanitize(subject, max_len=200)),
+                cell(f"{stats.count:,}"),
+                cell(format_latency(stats.p50)),
+                cell(format_latency(stats.p90)),
+                cell(format_latency(stats.p99)),
+                cell(format_latency(stats.max)),
+                cell(spark(stats.samples(SPARK_SAMPLES), SPARK_SAMPLES)),
+            ]
+            if shown is None:
+                self.add_row(*cells, key=subject)
+            else:
+                for (_, column), new_cell in zip(STATS_COLUMNS[1:], cells[1:], strict=True):
+                    self.update_cell(subject, column, new_cell)
+            self.shown[subject] = stats.count
