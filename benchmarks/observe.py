@@ -107,8 +107,12 @@ async def measure(settings: Settings, count: int, seconds: float) -> dict[str, A
     probe = KeyProbe(app)
     async with app.run_test(size=(160, 45)) as pilot:
         app.dashboard.action_show_pane(5)  # beyond the grid: built and shown maximized
-        pane = app.dashboard.query_one(ServerPane)
         deadline = time.monotonic() + 60
+        while not app.dashboard.query(ServerPane) or not app.dashboard.query_one(ServerPane).query(
+            "#connections-table"
+        ):
+            await pilot.pause(0.05)  # built on first show, composed a moment later
+        pane = app.dashboard.query_one(ServerPane)
         while pane.connections_table.row_count < count:
             if time.monotonic() > deadline:
                 raise SystemExit(f"the table never filled ({pane.connections_table.row_count})")
