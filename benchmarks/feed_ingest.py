@@ -46,9 +46,11 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from statistics import median
 from typing import Any
 
 import nats
+from progress import log
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -66,17 +68,6 @@ REQUEST_EVERY = 0.010
 QUIET = 0.6
 RECOVERED_RTT = 0.025
 TARGETS = {"ratio": 0.85, "key_flood": 0.250, "req_flood": 0.500, "key_paced": 0.100}
-
-
-def log(text: str) -> None:
-    """Progress on stderr; the one line of figures goes to stdout."""
-    print(f"[{time.strftime('%H:%M:%S')}] {text}", file=sys.stderr, flush=True)
-
-
-def median(values: list[float]) -> float:
-    ordered = sorted(values)
-    middle = len(ordered) // 2
-    return ordered[middle] if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2
 
 
 def pct(values: list[float], q: float) -> float:

@@ -34,6 +34,9 @@ import tempfile
 import termios
 import time
 from pathlib import Path
+from statistics import median
+
+from progress import log
 
 ROOT = Path(__file__).resolve().parent.parent
 COLUMNS, ROWS = 160, 45
@@ -67,17 +70,6 @@ def main(server):
 
 main()
 '''
-
-
-def log(text: str) -> None:
-    """Progress on stderr; the one line of figures goes to stdout."""
-    print(f"[{time.strftime('%H:%M:%S')}] {text}", file=sys.stderr, flush=True)
-
-
-def median(values: list[float]) -> float:
-    ordered = sorted(values)
-    middle = len(ordered) // 2
-    return ordered[middle] if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2
 
 
 def install(venv: Path) -> Path:
