@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 from textual.pilot import Pilot
@@ -13,6 +13,9 @@ from textual.pilot import Pilot
 from jstui.app import JstuiApp
 from jstui.config import Settings
 from jstui.nats.session import ConnectionState
+from jstui.widgets.base import Pane
+
+PaneT = TypeVar("PaneT", bound=Pane)
 
 AppFactory = Callable[..., JstuiApp]
 
@@ -47,6 +50,21 @@ async def wait_connected(pilot: Pilot[Any]) -> None:
         pilot, lambda: app.session.status.state is ConnectionState.CONNECTED, what="connection"
     )
     await pilot.pause()
+
+
+async def built_pane(pilot: Pilot[Any], pane_type: type[PaneT]) -> PaneT:
+    """The dashboard's pane of `pane_type` once it is built and composed. Panes beyond the grid
+    are built when first shown: right after the key that shows one, it may not exist yet."""
+    app = pilot.app
+    assert isinstance(app, JstuiApp)
+
+    def composed() -> bool:
+        found = app.dashboard.query(pane_type)
+        return bool(found) and found.first().is_mounted and bool(found.first().children)
+
+    await wait_until(pilot, composed, what=f"the {pane_type.__name__} built")
+    await pilot.pause()
+    return app.dashboard.query_one(pane_type)
 
 
 def screen_text(app: JstuiApp) -> str:

@@ -18,7 +18,7 @@ from jstui.nats.cluster import EmbeddedCluster
 from jstui.nats.embedded import EmbeddedServer
 from jstui.widgets.server import ServerPane
 from jstui.widgets.streams import StreamsPane
-from tests.app.conftest import AppFactory, screen_text, wait_connected, wait_until
+from tests.app.conftest import AppFactory, built_pane, screen_text, wait_connected, wait_until
 
 HOSTILE_NAME = "\x1b]52;c;AAAA\x07evil"
 
@@ -52,7 +52,7 @@ async def test_servers_and_connections_with_a_hostile_client_name(
     async with app.run_test(size=(100, 40)) as pilot:  # compact: the Server pane alone
         await wait_connected(pilot)
         await pilot.press("5")
-        pane = app.dashboard.query_one(ServerPane)
+        pane = await built_pane(pilot, ServerPane)
         servers = pane.servers_table
         connections = pane.connections_table
         await wait_until(pilot, lambda: servers.row_count == 1, what="the server row")
@@ -103,7 +103,7 @@ async def test_monitoring_unreachable_is_said_and_the_rest_works(
     async with app.run_test(size=(100, 40)) as pilot:  # compact: one pane at a time
         await wait_connected(pilot)
         await pilot.press("5")
-        pane = app.dashboard.query_one(ServerPane)
+        pane = await built_pane(pilot, ServerPane)
         note = pane.query_one("#server-note", Static)
         await wait_until(pilot, lambda: "Server figures need" in _plain(note), what="the note")
         sources = _plain(pane.query_one("#server-sources", Static))
@@ -135,7 +135,7 @@ async def test_a_cluster_shows_cluster_a_meta_leader_and_r3_placement(
     async with app.run_test(size=(160, 45)) as pilot:
         await wait_connected(pilot)
         await pilot.press("5")  # beyond the grid: shown maximized
-        pane = app.dashboard.query_one(ServerPane)
+        pane = await built_pane(pilot, ServerPane)
         await wait_until(pilot, lambda: pane.servers_table.row_count == 3, what="three nodes")
         leader = cluster.meta_leader()
         await wait_until(

@@ -27,7 +27,7 @@ from jstui.nats.embedded import EmbeddedServer
 from jstui.nats.observe.observer import ConnectionsView, ServersView
 from jstui.nats.session import ConnectionState
 from jstui.widgets.server import ServerPane
-from tests.app.conftest import wait_until
+from tests.app.conftest import built_pane, wait_until
 from tests.snapshots.conftest import PINNED_SERVER_VERSION, SnapshotApp
 from tests.snapshots.test_snapshots import WIDE, _settle
 
@@ -78,7 +78,7 @@ def server_pane(app: JstuiApp) -> Callable[[Pilot[Any]], Any]:
         )
         assert session.status.server_version == PINNED_SERVER_VERSION
         await pilot.press("5")  # beyond the grid: shown maximized
-        pane = app.dashboard.query_one(ServerPane)
+        pane = await built_pane(pilot, ServerPane)
         while "sort: name" not in str(pane.query_one("#connections-heading").render()):
             await pilot.press("s")
         pane.refresh_now()
