@@ -191,6 +191,14 @@ class Observer:
             if self.sees_servers and self.status.account_ok is None:
                 self.status.account = "not needed: a wider source answers"
 
+    async def _sources_found(self) -> None:
+        """Questions wait until `start()` has found the sources. A pane can ask before the app's
+        `start()` ran, or while it runs (a lazily built pane polls as soon as it is shown); an
+        answer then would come from no source, or the own account, while the system account is
+        still connecting. Before a connection there is nothing to find: no waiting then."""
+        if self._started or self.session.connected:
+            await self.start()
+
     async def _find_account(self) -> None:
         """The app's account (`$SYS.REQ.USER.INFO`, which any user may ask), for the filters."""
         if not self.session.connected:
@@ -324,6 +332,7 @@ class Observer:
         if kind not in SERVER_KINDS:
             raise ValueError(f"unknown server question {kind}")
         options = options or {}
+        await self._sources_found()
         if await self._system_ready():
             assert self.system is not None
             await self._refresh_expected()
@@ -386,6 +395,7 @@ class Observer:
         (on every server: ids are per server). Raises `JstuiError` with what was tried when no
         source answers.
         """
+        await self._sources_found()
         start = time.perf_counter()
         options: dict[str, Any] = {"subs": "detail"} if subscriptions else {}
         if closed:
