@@ -3,7 +3,7 @@ a monitoring endpoint that does not answer, and a 3-node cluster."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import nats
@@ -19,6 +19,20 @@ from jstui.nats.embedded import EmbeddedServer
 from jstui.widgets.server import ServerPane
 from jstui.widgets.streams import StreamsPane
 from tests.app.conftest import AppFactory, built_pane, screen_text, wait_connected, wait_until
+
+
+@pytest.fixture(scope="module")
+def nats_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedServer]:
+    """A server of this module's own: what earlier tests left on the shared one (seen after
+    tests/app/test_requests_pane.py) kept the Server pane's first answers from coming in time.
+    Overrides the session fixture, so `nats_url`, `nc` and `make_app` use it too."""
+    server = EmbeddedServer(
+        store_dir=tmp_path_factory.mktemp("server-pane"), server_name="jstui-test"
+    )
+    server.start()
+    yield server
+    server.stop()
+
 
 HOSTILE_NAME = "\x1b]52;c;AAAA\x07evil"
 
