@@ -266,6 +266,13 @@ class Session:
 
     # -- life cycle ------------------------------------------------------------------------------
 
+    def _deciding_error(self) -> BaseException | None:
+        """The error that explains the failed connect: a refusal of the credentials wins over
+        the connection reset that often follows it (the server closes right after saying why)."""
+        errors = self._connect_errors
+        refusals = [error for error in errors if _is_auth_error(error)]
+        return refusals[-1] if refusals else (errors[-1] if errors else None)
+
     def _all_refused(self) -> bool:
         """Every server refused the connection twice: nothing listens there, no use waiting."""
         refused = sum(isinstance(e, ConnectionRefusedError) for e in self._connect_errors)
@@ -304,7 +311,7 @@ class Session:
             )
             decided_task.cancel()
             self._connect_decided = None
-            last_error = self._connect_errors[-1] if self._connect_errors else None
+            last_error = self._deciding_error()
             if not connect_task.done():
                 connect_task.cancel()
                 with contextlib.suppress(BaseException):
