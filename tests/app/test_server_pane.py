@@ -23,9 +23,12 @@ from tests.app.conftest import AppFactory, built_pane, screen_text, wait_connect
 
 @pytest.fixture(scope="module")
 def nats_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedServer]:
-    """A server of this module's own: what earlier tests left on the shared one (seen after
-    tests/app/test_requests_pane.py) kept the Server pane's first answers from coming in time.
-    Overrides the session fixture, so `nats_url`, `nc` and `make_app` use it too."""
+    """A server of this module's own, so the pane lists this module's connections only.
+
+    Once these tests timed out after tests/app/test_requests_pane.py on the shared server;
+    later that pair passed, and the shared server then held no connection and no leftover
+    subscription (checked through /connz), so nothing leaks there. Overrides the session
+    fixture, so `nats_url`, `nc` and `make_app` use it too."""
     server = EmbeddedServer(
         store_dir=tmp_path_factory.mktemp("server-pane"), server_name="jstui-test"
     )
