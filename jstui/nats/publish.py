@@ -23,8 +23,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import re
+import secrets
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -296,7 +297,14 @@ async def publish_once(session: Session, spec: PublishSpec, i: int = 1) -> Publi
 
 
 class BulkPublish:
-    """Publish `spec.count` messages; read the counters from a timer while `run()` goes on."""
+    """Publish `spec.count` messages; read the counters from a timer while `run()` goes on.
+
+    Every message ends in exactly one of: acked (stored), duplicates (the stream already held its
+    id), failed (the server said no), unknown (no answer in time: it may or may not be stored).
+    When `done` is set all four are final and add up to `sent`. JetStream messages always carry
+    a message id (``jstui-<run>-<i>`` unless the user gave one), so `resend()` of the
+    unacknowledged ones is safe within the stream's duplicate window.
+    """
 
     def __init__(
         self,
@@ -306,16 +314,24 @@ class BulkPublish:
         clock: Callable[[], float] = time.monotonic,
         max_in_flight: int = MAX_IN_FLIGHT,
         on_stored: Callable[[PubAck], None] | None = None,
+        numbers: Sequence[int] | None = None,
+        run_id: str = "",
     ) -> None:
         self.session = session
         self._on_stored = on_stored
         """Called with each JetStream acknowledgement of a newly stored (not duplicate) message."""
         self.spec = spec
+        self.numbers: Sequence[int] = numbers if numbers is not None else range(1, spec.count + 1)
+        """The message numbers this run sends: all of them, or those a resend sends again."""
+        self.run_id = run_id or secrets.token_hex(4)
         self.jetstream = False
         self.sent = 0
         self.acked = 0
         self.duplicates = 0
         self.failed = 0
+        self.unknown = 0
+        self.unacknowledged: list[int] = []
+        """Numbers of the messages that failed or stayed unknown, in order once `done`."""
         self.error = ""
         """The first error, one line."""
         self.last_ack: PubAck | None = None
@@ -327,14 +343,18 @@ class BulkPublish:
         self.finished = 0.0
         self._clock = clock
         self._max_in_flight = max(1, max_in_flight)
-        self._in_flight: set[asyncio.Future[PubAck]] = set()
+        self._in_flight: dict[asyncio.Future[PubAck], int] = {}
         self._room = asyncio.Event()
         self._room.set()
         self._cancel = asyncio.Event()
 
     @property
     def total(self) -> int:
-        return self.spec.count
+        return len(self.numbers)
+
+    @property
+    def in_flight(self) -> int:
+        return len(self._in_flight)
 
     @property
     def confirmed(self) -> int:
@@ -355,16 +375,33 @@ class BulkPublish:
         elapsed = self.elapsed
         return self.confirmed / elapsed if elapsed > 0 else 0.0
 
+    def message_id(self, i: int) -> str:
+        """The id message number `i` carries (JetStream): the user's, or this run's own."""
+        if self.spec.msg_id:
+            return self.spec.msg_id  # templated per message in `PublishSpec.message`
+        return f"jstui-{self.run_id}-{i}"
+
+    def resend(self) -> BulkPublish:
+        """A run that sends the unacknowledged messages again, with the same message ids."""
+        return BulkPublish(
+            self.session,
+            self.spec,
+            clock=self._clock,
+            max_in_flight=self._max_in_flight,
+            on_stored=self._on_stored,
+            numbers=list(self.unacknowledged),
+            run_id=self.run_id,
+        )
+
     def cancel(self) -> None:
         """Stop sending; acknowledgements already in flight are still counted."""
         self.cancelled = True
         self._cancel.set()
 
     def abandon(self) -> None:
-        """Stop sending and stop waiting: acknowledgements still in flight count as failed."""
+        """Stop sending and stop waiting: acknowledgements still in flight count as unknown."""
         self.cancel()
-        for future in list(self._in_flight):
-            future.cancel()
+        self._give_up_waiting()
 
     def describe(self) -> str:
         kind = "JetStream" if self.jetstream else "core"
@@ -372,8 +409,19 @@ class BulkPublish:
         if self.jetstream:
             parts.append(f"{self.acked:,} acked")
             if self.duplicates:
-                parts.append(f"{self.duplicates:,} duplicates")
-        if self.failed:
+                parts.append(f"{self.duplicates:,} already stored (duplicates)")
+            if self.done:
+                parts.append(f"{self.failed:,} failed")
+                unknown = f"{self.unknown:,} unknown"
+                if self.unknown:
+                    unknown += " (no ack: may or may not be stored)"
+                parts.append(unknown)
+            else:
+                if self.failed:
+                    parts.append(f"{self.failed:,} failed")
+                if self._in_flight:
+                    parts.append(f"{len(self._in_flight):,} awaiting ack")
+        elif self.failed:
             parts.append(f"{self.failed:,} failed")
         if self.elapsed > 0:
             parts.append(f"{self.average_rate():,.0f} msgs/s")
@@ -382,15 +430,18 @@ class BulkPublish:
         return ", ".join(parts)
 
     def _on_ack(self, future: asyncio.Future[PubAck]) -> None:
-        self._in_flight.discard(future)
+        number = self._in_flight.pop(future, None)
+        if number is None:
+            return  # already counted as unknown when the run stopped waiting for it
         if len(self._in_flight) < self._max_in_flight:
             self._room.set()
         if future.cancelled():
-            self.failed += 1
+            self._count_unknown(number)
             return
         error = future.exception()
         if error is not None:
             self.failed += 1
+            self.unacknowledged.append(number)
             if not self.error:
                 self.error = str(translate(error, subject=self.spec.subject))
             if isinstance(error, nats.js.errors.NoStreamResponseError):
@@ -406,6 +457,23 @@ class BulkPublish:
                 self._on_stored(ack)
         self.ack_meter.add(1)
 
+    def _count_unknown(self, number: int) -> None:
+        self.unknown += 1
+        self.unacknowledged.append(number)
+
+    def _give_up_waiting(self) -> None:
+        """Count what is still in flight as unknown now, not in callbacks that run later."""
+        waiting, self._in_flight = self._in_flight, {}
+        for future, number in waiting.items():
+            future.remove_done_callback(self._on_ack)
+            if future.done() and not future.cancelled():
+                self._in_flight[future] = number
+                self._on_ack(future)  # answered in this very turn: count the real outcome
+            else:
+                future.cancel()
+                self._count_unknown(number)
+        self._room.set()
+
     async def run(self) -> None:
         """Send everything (or until cancelled), then wait for the acknowledgements in flight."""
         self.session.check_writable("publish")
@@ -419,8 +487,18 @@ class BulkPublish:
             if not self.error:
                 self.error = str(translate(error, subject=spec.subject))
         finally:
+            self._give_up_waiting()
+            self.unacknowledged.sort()
             self.finished = self._clock()
             self.done = True
+
+    def _message(
+        self, i: int, templated: bool, fixed: tuple[bytes, dict[str, str] | None]
+    ) -> tuple[bytes, dict[str, str] | None]:
+        payload, headers = self.spec.message(i) if templated else fixed
+        if self.jetstream and not self.spec.msg_id:
+            headers = {**(headers or {}), MSG_ID_HEADER: self.message_id(i)}
+        return payload, headers
 
     async def _send_all(self) -> None:
         spec = self.spec
@@ -429,18 +507,15 @@ class BulkPublish:
         templated = bool(spec.msg_id) or (
             spec.template and has_template(spec.payload.decode("utf-8", "replace"))
         )
-        fixed_payload, fixed_headers = spec.message(1)
+        fixed = spec.message(1)
         interval = 1.0 / spec.rate if spec.rate else 0.0
         batch = 0
-        for i in range(1, spec.count + 1):
+        for position, i in enumerate(self.numbers):
             if self._cancel.is_set():
                 return
-            if templated:
-                payload, headers = spec.message(i)
-            else:
-                payload, headers = fixed_payload, fixed_headers
+            payload, headers = self._message(i, templated, fixed)
             if interval:
-                ahead = self.started + (i - 1) * interval - self._clock()
+                ahead = self.started + position * interval - self._clock()
                 if ahead > 0.002:
                     await asyncio.sleep(ahead)  # paced: sleep off the lead, a batch at a time
                     batch = 0
@@ -453,7 +528,7 @@ class BulkPublish:
                 # No wait_stall: it costs an asyncio.wait_for (a task and a loop turn) per message,
                 # and `_max_in_flight` stays below nats-py's own limit, so it would never wait.
                 future = await js.publish_async(spec.subject, payload, headers=headers)
-                self._in_flight.add(future)
+                self._in_flight[future] = i
                 future.add_done_callback(self._on_ack)
             else:
                 await nc.publish(spec.subject, payload, headers=headers)
@@ -468,9 +543,7 @@ class BulkPublish:
         if self.jetstream:
             pending = list(self._in_flight)
             if pending:
-                _, late = await asyncio.wait(pending, timeout=ACK_TIMEOUT + 1)
-                for future in late:
-                    future.cancel()
+                await asyncio.wait(pending, timeout=ACK_TIMEOUT + 1)
         else:
             with contextlib.suppress(nats.errors.Error, TimeoutError):
                 await self.session.nc.flush(timeout=ACK_TIMEOUT)
