@@ -185,11 +185,13 @@ class PublishScreen(FormScreen[None]):
             with Horizontal(classes="dialog-buttons"):
                 yield Button("Publish", id="publish-ok", variant="primary")
                 yield Button("Stop", id="publish-stop", variant="error")
+                yield Button("Resend", id="publish-resend", variant="warning")
                 yield Button("Close", id="publish-close")
 
     def on_mount(self) -> None:
         self.query_one("#publish-progress").display = False
         self.query_one("#publish-stop").display = False
+        self.query_one("#publish-resend").display = False
         target = "#publish-payload" if self._subject else "#publish-subject"
         self.query_one(target).focus()
         if self._subject_left_out:
@@ -261,13 +263,17 @@ class PublishScreen(FormScreen[None]):
         self.published += 1
         self._result(f"\u2713 {result.describe()}", ok=not result.duplicate)
 
+    def _publish_bulk(self, spec: PublishSpec) -> None:
+        self._run_bulk(BulkPublish(self.session, spec))
+
     @work(exclusive=True, group="publish", exit_on_error=False, description="bulk publish")
-    async def _publish_bulk(self, spec: PublishSpec) -> None:
-        bulk = self._bulk = BulkPublish(self.session, spec)
+    async def _run_bulk(self, bulk: BulkPublish) -> None:
+        self._bulk = bulk
         bar = self.query_one("#publish-progress", ProgressBar)
-        bar.update(total=spec.count, progress=0)
+        bar.update(total=bulk.total, progress=0)
         bar.display = True
         self.query_one("#publish-stop").display = True
+        self.query_one("#publish-resend").display = False
         self._progress_timer = self.set_interval(0.1, self._show_progress)
         try:
             await bulk.run()
@@ -276,9 +282,24 @@ class PublishScreen(FormScreen[None]):
         finally:
             if self._progress_timer is not None:
                 self._progress_timer.stop()
-            self._show_progress()
             self.query_one("#publish-stop").display = False
         self.published += bulk.confirmed
+        self._show_progress()  # `run` returns only once every outcome is counted
+        self._offer_resend(bulk)
+
+    def _offer_resend(self, bulk: BulkPublish) -> None:
+        missing = len(bulk.unacknowledged)
+        resend = self.query_one("#publish-resend", Button)
+        resend.display = bulk.jetstream and missing > 0
+        if not resend.display:
+            return
+        resend.label = f"Resend {missing:,}"
+        self._result(
+            f"{bulk.describe()} \u00b7 {missing:,} without an acknowledgement. Resend sends "
+            "them again with the same message ids: within the stream's duplicate window the "
+            "server drops those it already stored.",
+            ok=False,
+        )
 
     def _show_progress(self) -> None:
         bulk = self._bulk
@@ -290,7 +311,13 @@ class PublishScreen(FormScreen[None]):
             text += f" \u00b7 now {format_rate(bulk.meter.rate())}"
         if bulk.error:
             text += f" \u00b7 {bulk.error}"
-        self._result(text, ok=not bulk.error)
+        self._result(text, ok=not bulk.error and not bulk.unacknowledged)
+
+    @on(Button.Pressed, "#publish-resend")
+    def _resend(self) -> None:
+        bulk = self._bulk
+        if bulk is not None and bulk.done and bulk.unacknowledged:
+            self._run_bulk(bulk.resend())
 
     @on(Button.Pressed, "#publish-stop")
     def _stop(self) -> None:
