@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
+from nats.aio.client import Client
 from textual.pilot import Pilot
 from textual.widgets import DataTable, Input, Select
 
@@ -16,6 +18,7 @@ from jstui.nats.embedded import EmbeddedServer
 from jstui.nats.workers.member import MemberState
 from jstui.nats.workers.spec import Delay, MemberSettings, PoolMode
 from jstui.widgets.workers import WorkersPane
+from jstui.widgets.workers.groups import pool_entry
 from tests.app.conftest import AppFactory, screen_text, wait_connected, wait_until
 from tests.nats.test_observe import External
 
@@ -302,3 +305,34 @@ async def test_small_terminal_shows_the_pane_alone(make_app: AppFactory, unique:
         text = screen_text(app)
         assert "core group" in text and "fairness" in text
         assert pane.region.width >= 78
+
+
+async def test_a_pool_switched_to_shows_only_its_own_recent_rate(
+    make_app: AppFactory, nc: Client, unique: str
+) -> None:
+    """Tasks handled by a pool while another is shown are not drawn as one burst when it is
+    switched to: every pool's rates are measured all the time, shown or not."""
+    app = make_app(workers=(f"{unique}.a.*,count=2", f"{unique}.b.*,count=2"))
+    async with app.run_test(size=(160, 45)) as pilot:
+        await wait_connected(pilot)
+        pane = pane_of(app)
+        await wait_until(pilot, lambda: len(pane.pools.views) == 2, what="two pools")
+        await pilot.press("4")
+        shown = pane.pool
+        other = next(view for view in pane.pools.views if view.pool is not shown)
+        subject = other.pool.spec.subject.replace("*", "task")
+        for i in range(200):
+            await nc.publish(subject, b"%d" % i)
+        await nc.flush()
+        await wait_until(pilot, lambda: other.pool.totals().handled == 200, what="200 handled")
+        await asyncio.sleep(2.5)  # longer than the 2 s a rate looks back over
+        pane.group_list.select(pool_entry(other).key)
+        await wait_until(pilot, lambda: pane.pool is other.pool, what="switched")
+        await pilot.pause(0.3)  # a redraw tick or more
+        assert other.pool.rate == 0.0
+        table = pane.query_one("#workers-table", DataTable)
+        await wait_until(
+            pilot, lambda: f"m{other.pool.members[0].index}" in row_texts(pane), what="its rows"
+        )
+        rates = [str(table.get_cell(f"m{m.index}", "rate")).strip() for m in other.pool.members]
+        assert rates == ["0/s"] * len(rates)

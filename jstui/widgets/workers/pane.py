@@ -503,11 +503,12 @@ class WorkersPane(Pane):
 
     def redraw(self) -> None:
         """The 4 Hz timer while jstui has pools: their rows in the list and the pool shown move
-        with every message; the watch view redraws on its own poll. Hidden, the pane draws
-        nothing: the pool keeps its rates going, and the rows catch up when the pane is shown."""
+        with every message; the watch view redraws on its own poll. Every pool's rates are
+        ticked here, shown or not; hidden, the pane draws nothing, and the rows catch up when the
+        pane is shown."""
+        for view in self.pools.views:  # every pool, shown or not: a rate is that pool's own
+            view.pool.tick()  # (one left unticked would show all it did meanwhile as one second)
         if not self.shown:
-            if self.pools.view is not None:
-                self.pools.view.pool.tick()
             return
         if self.pools.views:
             self.group_list.show(self.entries())

@@ -334,8 +334,7 @@ class PoolPanel(TablePanel):
             if table.row_count:
                 table.clear()
             return
-        pool = view.pool
-        pool.tick()
+        pool = view.pool  # its rates are ticked by the pane's timer, with every other pool's
         self.dead.show(pool.stream if pool.spec.mode.jetstream else None, pool.consumer_name)
         with self.app.batch_update():
             self._draw_table(table, view)
