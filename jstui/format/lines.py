@@ -31,6 +31,7 @@ __all__ = [
     "head_width",
     "header_line",
     "seq_text",
+    "time_of_day",
 ]
 
 TIME_WIDTH = 12
@@ -69,6 +70,11 @@ class LineMessage(Protocol):
     def header_count(self) -> int: ...
     @property
     def meta(self) -> LineMeta | None: ...
+
+
+def time_of_day(moment: float) -> str:
+    """Local wall-clock time to the second: ``14:03:59``."""
+    return time.strftime("%H:%M:%S", time.localtime(moment))
 
 
 def clock_text(moment: float) -> str:

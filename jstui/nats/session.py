@@ -76,6 +76,24 @@ class ConnectionStatus:
     cluster: str = ""
     jetstream: bool = False
     error: str = ""
+    since: float = 0.0
+    """Wall-clock time the state began (0: not known)."""
+    outage: Outage | None = None
+    """The last time the connection was lost: still going while reconnecting."""
+
+
+@dataclass(frozen=True)
+class Outage:
+    """A lost connection: when it was lost, when it came back (0 while it has not), and why,
+    once jstui knows (the embedded server died; the server closed it as a slow consumer)."""
+
+    lost: float
+    back: float = 0.0
+    cause: str = ""
+
+    @property
+    def seconds(self) -> float:
+        return self.back - self.lost if self.back else 0.0
 
 
 @dataclass(frozen=True)
@@ -140,6 +158,9 @@ class Session:
     """Messages nats-py dropped per subscription id because its pending limit was reached."""
     callback_errors: int = 0
     """Exceptions raised inside subscription callbacks (nats-py reports them to error_cb)."""
+    lost_client: tuple[str, int | None] = ("", None)
+    """The server name and client id of the connection lost last (to ask the server why)."""
+    _next_cause: str = field(default="", repr=False)
     _nc: Client | None = field(default=None, repr=False)
     _js: JetStreamContext | None = field(default=None, repr=False)
     _jsm: JetStreamManager | None = field(default=None, repr=False)
@@ -241,10 +262,48 @@ class Session:
 
     async def _on_disconnected(self) -> None:
         if not self._closing and self.status.state is ConnectionState.CONNECTED:
-            self._set_status(state=ConnectionState.RECONNECTING)
+            self._lose_connection()
+
+    def _lose_connection(self, **changes: Any) -> None:
+        """The connection is gone: reconnecting from now, an outage begins."""
+        now = self.clocks.wall()
+        nc = self._nc
+        self.lost_client = (self.status.server_name, nc.client_id if nc else None)
+        self._set_status(
+            state=ConnectionState.RECONNECTING,
+            since=now,
+            outage=Outage(lost=now, cause=self._next_cause),
+            **changes,
+        )
+        self._next_cause = ""
 
     async def _on_reconnected(self) -> None:
-        self._set_status(state=ConnectionState.CONNECTED, error="", **self._server_fields())
+        now = self.clocks.wall()
+        outage = self.status.outage
+        if outage is not None and not outage.back:
+            outage = replace(outage, back=now)
+        self._set_status(
+            state=ConnectionState.CONNECTED,
+            error="",
+            since=now,
+            outage=outage,
+            **self._server_fields(),
+        )
+
+    def explain_outage(self, cause: str) -> None:
+        """Say why the connection is lost (shown with the outage, and kept once it is back).
+        Said while the client still thinks it is connected, it waits for the outage to come."""
+        outage = self.status.outage
+        if self.status.state is ConnectionState.RECONNECTING and outage is not None:
+            self._set_status(outage=replace(outage, cause=cause))
+        elif self.status.state is ConnectionState.CONNECTED:
+            self._next_cause = cause
+
+    def explain_last_outage(self, cause: str) -> None:
+        """Say why the last outage happened, learnt after it ended (the server's reason)."""
+        outage = self.status.outage
+        if outage is not None:
+            self._set_status(outage=replace(outage, cause=cause))
 
     async def _on_closed(self) -> None:
         if self.status.state is not ConnectionState.FAILED:
@@ -289,7 +348,12 @@ class Session:
         self._connect_errors = []
         self._connect_decided = decided = asyncio.Event()
         _log.info("connecting to %s", self.shown_servers)
-        self._set_status(state=ConnectionState.CONNECTING, url=self.shown_servers, error="")
+        self._set_status(
+            state=ConnectionState.CONNECTING,
+            url=self.shown_servers,
+            error="",
+            since=self.clocks.wall(),
+        )
         options: dict[str, Any] = {
             "name": self.name,
             "connect_timeout": 2,
@@ -334,6 +398,7 @@ class Session:
         jetstream = await self._probe_jetstream()
         self._set_status(
             state=ConnectionState.CONNECTED,
+            since=self.clocks.wall(),
             jetstream=jetstream,
             error="" if jetstream else "JetStream is not enabled for this account or server",
             **self._server_fields(),
@@ -354,9 +419,8 @@ class Session:
                 continue
             reading = nc._reading_task
             if reading is not None and reading.done():
-                self._set_status(
-                    state=ConnectionState.RECONNECTING,
-                    error="the client stopped reading from the server; reconnecting",
+                self._lose_connection(
+                    error="the client stopped reading from the server; reconnecting"
                 )
                 await nc._process_op_err(nats.errors.StaleConnectionError())
 
