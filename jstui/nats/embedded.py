@@ -294,6 +294,12 @@ class ServerProcess:
     def running(self) -> bool:
         return self._process is not None and self._process.poll() is None
 
+    @property
+    def exit_code(self) -> int | None:
+        """How a server that ended on its own ended (negative: the signal that killed it);
+        None while it runs, and after `stop()` or `kill()`, which are not deaths to report."""
+        return self._process.poll() if self._process is not None else None
+
     def _launch(
         self,
         binary: Path,
