@@ -26,7 +26,8 @@ from jstui.nats.observe.advisories import AdvisoryWatch
 from jstui.nats.observe.deadletters import DeadLetters
 from jstui.nats.observe.observer import Observer
 from jstui.nats.observe.system import SystemConnection
-from jstui.nats.session import Clocks, ConnectionState, ConnectionStatus, Session
+from jstui.nats.outages import EmbeddedWatch, explain_closed_connection
+from jstui.nats.session import Clocks, ConnectionState, ConnectionStatus, Outage, Session
 from jstui.nats.streams.service import StreamService
 from jstui.paths import stylesheets
 from jstui.widgets.base import Pane
@@ -88,6 +89,8 @@ class JstuiApp(App[int]):
         """JetStream advisories of the account, on the shared connection (Events, Workers)."""
         self.dead_letters = DeadLetters(self.advisories, StreamService(self.session))
         self._observer_started = False
+        self._asked: Outage | None = None
+        """The last outage whose cause the server was asked for."""
         self._first_connect: asyncio.Future[None] | None = None
         """The connection attempt started at load, until the connect worker awaits it."""
         self.dashboard = DashboardScreen()
@@ -131,9 +134,22 @@ class JstuiApp(App[int]):
 
     def _on_session_status(self, status: ConnectionStatus) -> None:
         self.dashboard.post_message(ConnectionChanged(status))
-        if status.state is ConnectionState.CONNECTED and not self._observer_started:
+        if status.state is not ConnectionState.CONNECTED:
+            return
+        if not self._observer_started:
             self._observer_started = True  # once: the sources outlive reconnects
             self._start_observer()
+            if self.embedded is not None:
+                watch = EmbeddedWatch(self.embedded, self.session)
+                self.run_worker(watch.run(), group="embedded-watch", exit_on_error=False)
+        outage = status.outage
+        if outage is not None and outage.back and not outage.cause and outage is not self._asked:
+            self._asked = outage  # once per outage: its cause comes back as a new status
+            self._ask_why_closed()
+
+    @work(group="outage", exit_on_error=False, description="ask why the connection closed")
+    async def _ask_why_closed(self) -> None:
+        await explain_closed_connection(self.session, self.observer)
 
     @work(group="observer", exit_on_error=False, description="find the observation sources")
     async def _start_observer(self) -> None:

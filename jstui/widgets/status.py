@@ -1,13 +1,15 @@
 """The status line: connection state, server (its URL already masked by the session), the natscli
-context in use, RTT and the account's JetStream usage."""
+context in use, RTT and the account's JetStream usage. While reconnecting it says since when and,
+once known, why; once back, the last outage stays at the end of the line: when, how long, why."""
 
 from __future__ import annotations
 
 from rich.text import Text
 from textual.widgets import Static
 
+from jstui.format.lines import time_of_day
 from jstui.format.text import sanitize
-from jstui.format.units import format_size
+from jstui.format.units import format_duration_short, format_size
 from jstui.nats.session import ConnectionState, ConnectionStatus, JetStreamUsage
 
 _STATE_STYLE = {
@@ -38,6 +40,13 @@ def render_status(
     """The status line as plain text; every server-provided string is sanitized."""
     label, style = _STATE_STYLE[status.state]
     text = Text(label, style=style)
+    outage = status.outage
+    if status.state is ConnectionState.RECONNECTING:
+        if status.since:
+            text.append(f" since {time_of_day(status.since)}", style=style)
+        if outage is not None and outage.cause:
+            text.append("  ")
+            text.append(sanitize(outage.cause), style="bold red")
     if status.url:
         text.append("  ")
         text.append(sanitize(status.url), style="bold")
@@ -62,6 +71,13 @@ def render_status(
             f"mem {_limit(usage.memory, usage.max_memory, size=True)} · "
             f"file {_limit(usage.storage, usage.max_storage, size=True)}"
         )
+    if status.state is ConnectionState.CONNECTED and outage is not None and outage.back:
+        text.append(
+            f"  last outage {time_of_day(outage.lost)}, {format_duration_short(outage.seconds)}",
+            style="yellow",
+        )
+        if outage.cause:
+            text.append(f": {sanitize(outage.cause)}", style="yellow")
     if read_only:
         text.append("  READ-ONLY", style="bold reverse")
     if status.error:

@@ -1,0 +1,39 @@
+"""What the app says when its own embedded nats-server dies: the status line shows since when it
+is reconnecting and why, jstui restarts the server on the same store, and once back the line
+keeps the last outage (when, how long, why)."""
+
+from __future__ import annotations
+
+import os
+import signal
+
+from jstui.app import JstuiApp
+from jstui.config import Settings
+from jstui.nats.embedded import EmbeddedServer
+from jstui.widgets.status import StatusLine
+from tests.app.conftest import wait_connected, wait_until
+
+
+async def test_the_embedded_server_killed_is_said_restarted_and_reconnected(
+    fresh_server: EmbeddedServer,
+) -> None:
+    app = JstuiApp(Settings(servers=(fresh_server.url,)), embedded=fresh_server)
+    async with app.run_test(size=(160, 45)) as pilot:
+        await wait_connected(pilot)
+        line = app.dashboard.query_one(StatusLine)
+        pid = fresh_server.pid
+        assert pid is not None
+        os.kill(pid, signal.SIGKILL)
+        await wait_until(
+            pilot,
+            lambda: (
+                "reconnecting since" in line.plain
+                and "embedded nats-server killed by SIGKILL" in line.plain
+            ),
+            what="the outage said",
+        )
+        await wait_until(
+            pilot, lambda: "● connected" in line.plain, timeout=20, what="connected again"
+        )
+        await wait_until(pilot, lambda: "last outage" in line.plain, what="the last outage")
+        assert "restarted on the same store" in line.plain and fresh_server.pid != pid
