@@ -74,6 +74,8 @@ class ConnectionStatus:
     server_version: str = ""
     server_id: str = ""
     cluster: str = ""
+    servers_known: int = 0
+    """Servers the client can fail over to (the URLs given and those the cluster announced)."""
     jetstream: bool = False
     error: str = ""
     since: float = 0.0
@@ -321,7 +323,11 @@ class Session:
             "server_version": str(info.get("version", "")),
             "server_id": str(info.get("server_id", "")),
             "cluster": str(info.get("cluster", "")),
+            "servers_known": len(nc.servers),
         }
+
+    async def _on_discovered_server(self) -> None:
+        self._set_status(**self._server_fields())  # a server joined: one more to fail over to
 
     # -- life cycle ------------------------------------------------------------------------------
 
@@ -365,6 +371,7 @@ class Session:
             "disconnected_cb": self._on_disconnected,
             "reconnected_cb": self._on_reconnected,
             "closed_cb": self._on_closed,
+            "discovered_server_cb": self._on_discovered_server,
             **self.connect_options,
         }
         connect_task = asyncio.ensure_future(nats.connect(servers=list(self.servers), **options))

@@ -61,6 +61,8 @@ def render_status(
             text.append(f" v{sanitize(status.server_version)}", style="dim")
     if status.cluster:
         text.append(f"  cluster {sanitize(status.cluster)}")
+        if status.servers_known > 1:
+            text.append(f" ({status.servers_known} servers known)", style="dim")
     if rtt is not None and status.state is ConnectionState.CONNECTED:
         text.append(f"  rtt {rtt * 1000:.1f} ms")
     if usage is not None and status.state is ConnectionState.CONNECTED:

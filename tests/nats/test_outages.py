@@ -11,10 +11,12 @@ from pathlib import Path
 
 from nats.aio.msg import Msg
 
+from jstui.nats.cluster import EmbeddedCluster
 from jstui.nats.embedded import EmbeddedServer, free_port
 from jstui.nats.observe.observer import Observer
 from jstui.nats.outages import EmbeddedWatch, describe_exit, explain_closed_connection
 from jstui.nats.session import ConnectionState, Session
+from jstui.widgets.status import render_status
 from tests.config.test_connect import running_server
 from tests.conftest import eventually
 
@@ -101,3 +103,17 @@ async def test_a_slow_consumer_disconnect_is_explained_by_the_server(tmp_path: P
             outage = session.status.outage
             assert outage is not None and outage.cause == reason
             await observer.close()
+
+
+async def test_connected_to_one_node_the_session_knows_the_whole_cluster(
+    cluster: EmbeddedCluster,
+) -> None:
+    """Given one node's URL, the client learns the others from the cluster (for fail-over)."""
+    async with Session([cluster.nodes[0].url]) as session:
+        await eventually(lambda: session.status.servers_known == 3, what="3 servers known")
+        assert session.status.cluster and session.status.server_name == "n1"
+        text = render_status(
+            session.status, rtt=None, usage=None, embedded=False, read_only=False
+        ).plain
+        assert f"cluster {session.status.cluster} (3 servers known)" in text
+        assert "n1" in text
