@@ -11,7 +11,7 @@ from jstui.app import JstuiApp
 from jstui.config import Settings
 from jstui.nats.embedded import EmbeddedServer
 from jstui.widgets.status import StatusLine
-from tests.app.conftest import wait_connected, wait_until
+from tests.app.conftest import AppFactory, wait_connected, wait_until
 
 
 async def test_the_embedded_server_killed_is_said_restarted_and_reconnected(
@@ -37,3 +37,20 @@ async def test_the_embedded_server_killed_is_said_restarted_and_reconnected(
         )
         await wait_until(pilot, lambda: "last outage" in line.plain, what="the last outage")
         assert "restarted on the same store" in line.plain and fresh_server.pid != pid
+
+
+async def test_reconnect_now_from_the_palette(make_app: AppFactory) -> None:
+    app = make_app()
+    async with app.run_test(size=(160, 45)) as pilot:
+        await wait_connected(pilot)
+        line = app.dashboard.query_one(StatusLine)
+        await pilot.press("ctrl+p")
+        await pilot.press(*"Reconnect now")
+        await pilot.pause(0.3)
+        await pilot.press("enter")
+        await wait_until(
+            pilot,
+            lambda: "last outage" in line.plain and "reconnect asked for" in line.plain,
+            what="the reconnect said",
+        )
+        assert "● connected" in line.plain
