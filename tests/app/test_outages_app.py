@@ -7,11 +7,14 @@ from __future__ import annotations
 import os
 import signal
 
+from textual.widgets import DataTable
+
 from jstui.app import JstuiApp
 from jstui.config import Settings
 from jstui.nats.embedded import EmbeddedServer
 from jstui.widgets.status import StatusLine
-from tests.app.conftest import AppFactory, wait_connected, wait_until
+from jstui.widgets.workers import WorkersPane
+from tests.app.conftest import AppFactory, screen_text, wait_connected, wait_until
 
 
 async def test_the_embedded_server_killed_is_said_restarted_and_reconnected(
@@ -54,3 +57,31 @@ async def test_reconnect_now_from_the_palette(make_app: AppFactory) -> None:
             what="the reconnect said",
         )
         assert "● connected" in line.plain
+
+
+async def test_a_pool_says_it_is_waiting_while_the_connection_is_lost(
+    fresh_server: EmbeddedServer, unique: str
+) -> None:
+    app = JstuiApp(Settings(servers=(fresh_server.url,), workers=(f"{unique}.w.*,count=2",)))
+    async with app.run_test(size=(160, 45)) as pilot:
+        await wait_connected(pilot)
+        await pilot.press("4")
+        pane = app.dashboard.query_one(WorkersPane)
+        await wait_until(pilot, lambda: pane.pool is not None, what="the pool")
+        await wait_until(pilot, lambda: "2/2 running" in screen_text(app), what="running")
+        fresh_server.kill()
+        await wait_until(
+            pilot,
+            lambda: "2/2 waiting: connection lost since" in screen_text(app),
+            what="the pool waiting",
+        )
+        table = pane.query_one("#workers-table", DataTable)
+        await wait_until(
+            pilot,
+            lambda: all(str(table.get_row(key)[-1]).strip() == "waiting" for key in ("m1", "m2")),
+            what="each member waiting",
+        )
+        fresh_server.restart()
+        await wait_until(
+            pilot, lambda: "2/2 running" in screen_text(app), timeout=20, what="running again"
+        )
