@@ -6,12 +6,16 @@ from __future__ import annotations
 
 import os
 import signal
+from typing import Any
 
+from textual.pilot import Pilot
 from textual.widgets import DataTable
 
 from jstui.app import JstuiApp
 from jstui.config import Settings
 from jstui.nats.embedded import EmbeddedServer
+from jstui.nats.session import Session
+from jstui.widgets.feeds import FeedsPane, FeedView
 from jstui.widgets.status import StatusLine
 from jstui.widgets.workers import WorkersPane
 from tests.app.conftest import AppFactory, screen_text, wait_connected, wait_until
@@ -84,4 +88,50 @@ async def test_a_pool_says_it_is_waiting_while_the_connection_is_lost(
         fresh_server.restart()
         await wait_until(
             pilot, lambda: "2/2 running" in screen_text(app), timeout=20, what="running again"
+        )
+
+
+async def show_feed(pilot: Pilot[Any], feeds: FeedsPane, view: FeedView) -> None:
+    """Switch tabs with `]` until `view` is the one shown."""
+    for _ in range(len(feeds.views)):
+        if feeds.current is view:
+            return
+        await pilot.press("right_square_bracket")
+        await pilot.pause()
+    assert feeds.current is view
+
+
+async def test_feeds_say_what_the_outage_means_for_them(
+    fresh_server: EmbeddedServer, unique: str
+) -> None:
+    """A JetStream feed: "reconnecting", then live again from where it was. A core feed: after
+    the outage, for how long it received nothing."""
+    js_feed, core_feed = f"{unique}.s.*", f"{unique}.core"
+    async with Session([fresh_server.url]) as setup:
+        await setup.js.add_stream(name=unique, subjects=[f"{unique}.s.>"])
+        await setup.js.publish(f"{unique}.s.a", b"before")
+    app = JstuiApp(Settings(servers=(fresh_server.url,), feeds=(js_feed, core_feed)))
+    async with app.run_test(size=(160, 45)) as pilot:
+        await wait_connected(pilot)
+        await pilot.press("2")
+        feeds = app.dashboard.query_one(FeedsPane)
+        await wait_until(pilot, lambda: len(feeds.views) == 2, what="two feeds")
+        views = {view.feed.spec.subject: view for view in feeds.views}
+        await wait_until(pilot, lambda: views[js_feed].feed.count == 1, what="the stored one")
+        await show_feed(pilot, feeds, views[js_feed])
+        fresh_server.kill()
+        await wait_until(
+            pilot,
+            lambda: (
+                "◌ reconnecting" in screen_text(app) and "resuming from seq 2" in screen_text(app)
+            ),
+            what="the JetStream feed waiting",
+        )
+        fresh_server.restart()
+        await wait_until(pilot, lambda: "● live" in screen_text(app), timeout=20, what="live")
+        await show_feed(pilot, feeds, views[core_feed])
+        await wait_until(
+            pilot,
+            lambda: "messages then were missed" in screen_text(app),
+            what="the core feed's gap",
         )
