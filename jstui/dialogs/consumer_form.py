@@ -239,9 +239,9 @@ class ConsumerFormScreen(FormScreen[ConsumerEntry | None]):
     def on_mount(self) -> None:
         self.query_one("#consumer-form-error").display = False
         self._show_mode(self._current.mode if self._current else "pull")
-        wanted = ("description",) if self.editing else ("stream" if not self._first_stream else "name",)
-        first = next((key for key in wanted if key not in self._kept), None)
-        if first is not None:
+        # The first field to type in: the description on edit, else the stream until one is set.
+        first = "description" if self.editing else "name" if self._first_stream else "stream"
+        if first not in self._kept:
             self.query_one(f"#field-{first}").focus()
 
     @on(Select.Changed, "#field-mode")
