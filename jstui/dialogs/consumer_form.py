@@ -94,9 +94,11 @@ IDENTITY = frozenset({"stream", "name"})
 KEPT_NOTE = "contains control characters: kept as it is"
 
 
-def editable(value: str) -> bool:
-    """Whether `value` can go into a field as it is: printable text (and line breaks)."""
-    return all(line.isprintable() for line in value.split("\n"))
+def editable(key: str, value: str) -> bool:
+    """Whether `value` can go into the field of `key` as it is: printable text only (line breaks
+    too in the metadata box, a `TextArea`; an `Input` holds one line)."""
+    lines = value.split("\n") if key == "metadata" else [value]
+    return all(line.isprintable() for line in lines)
 
 
 class ConsumerFormScreen(FormScreen[ConsumerEntry | None]):
@@ -134,7 +136,7 @@ class ConsumerFormScreen(FormScreen[ConsumerEntry | None]):
         if current is not None:
             for key, _label, _placeholder in FIELDS:
                 value = getattr(current, key)
-                if isinstance(value, str) and (key in IDENTITY or not editable(value)):
+                if isinstance(value, str) and (key in IDENTITY or not editable(key, value)):
                     self._kept[key] = value
 
     @property

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -18,6 +19,7 @@ from textual.widgets import Checkbox, Select, Static
 from jstui.app import JstuiApp
 from jstui.dialogs.confirm import ConfirmScreen
 from jstui.dialogs.consumer_form import ConsumerFormScreen
+from jstui.dialogs.consumer_pause import ConsumerPauseScreen, pause_until
 from jstui.widgets.consumers import ConsumersPane
 from tests.app.conftest import AppFactory, built_pane, screen_text, wait_connected, wait_until
 from tests.app.test_streams_pane import fill
@@ -205,3 +207,63 @@ def test_pane_is_registered_as_consumers() -> None:
     entry = entry_named("consumers")
     assert entry.pane_class is ConsumersPane and entry.title == ConsumersPane.PANE_TITLE
     assert isinstance(JstuiApp, type)
+
+
+async def test_pause_for_a_while_then_resume_and_one_stream(
+    make_app: AppFactory, nc: Client, stream: str
+) -> None:
+    js = nc.jetstream()
+    await js.pull_subscribe(f"{stream}.a", durable="napper", stream=stream)
+    app = make_app(start_pane="consumers")
+    async with app.run_test(size=(160, 45), notifications=True) as pilot:
+        pane = await open_pane(pilot, stream, count=1)
+        await pilot.press("p")
+        await wait_until(
+            pilot, lambda: isinstance(app.screen, ConsumerPauseScreen), what="pause dialog"
+        )
+        await fill(pilot, "#pause-until", "yesterday")
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: "a while (30m, 2h, 1d) or a time" in screen_text(app))
+        await fill(pilot, "#pause-until", "2h")
+        await pilot.press("enter")
+        await wait_until(
+            pilot,
+            lambda: pane.selected is not None and pane.selected.paused,
+            what="paused in the table",
+        )
+        assert "for 1h59m" in screen_text(app) or "for 2h" in screen_text(app)
+        info = await nc.request(f"$JS.API.CONSUMER.INFO.{stream}.napper", b"")
+        assert json.loads(info.data)["paused"] is True
+
+        await pilot.press("u")
+        await wait_until(
+            pilot,
+            lambda: pane.selected is not None and not pane.selected.paused,
+            what="resumed",
+        )
+        info = await nc.request(f"$JS.API.CONSUMER.INFO.{stream}.napper", b"")
+        assert not json.loads(info.data).get("paused")
+
+        # o keeps the selected consumer's stream only; the title says which.
+        await pilot.press("escape")  # the filter goes: every stream's consumers again
+        await wait_until(pilot, lambda: not pane.filter_text, what="filter cleared")
+        await select(pilot, pane, "napper")
+        await pilot.press("o")
+        await wait_until(pilot, lambda: pane.only_stream == stream, what="one stream")
+        await wait_until(
+            pilot,
+            lambda: pane.row_keys == [f"{stream}\0napper"],
+            what="only that stream's consumers",
+        )
+        assert f"stream {stream}" in str(pane.border_title)
+        await pilot.press("o")
+        await wait_until(pilot, lambda: pane.only_stream is None, what="every stream again")
+
+
+def test_pause_until_reads_a_while_or_a_time() -> None:
+    now = datetime(2026, 12, 3, 17, 0, tzinfo=UTC).timestamp()
+    assert pause_until("30m", now) == datetime(2026, 12, 3, 17, 30, tzinfo=UTC)
+    assert pause_until("2026-12-04T00:00:00Z", now) == datetime(2026, 12, 4, tzinfo=UTC)
+    for bad in ("", "soon", "2020-01-01T00:00:00Z"):
+        with pytest.raises(ValueError):
+            pause_until(bad, now)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime
 
 from rich.console import Group, RenderableType
@@ -25,17 +24,13 @@ from jstui.format.units import (
     format_duration_short,
 )
 from jstui.nats.consumers.summaries import ConsumerEntry
+from jstui.widgets.streams.render import Column, cell
+
+__all__ = ["COLUMNS", "Column", "cell", "render_detail", "row_cells"]
 
 NAME_WIDTH = 24
 FILTER_WIDTH = 24
 """Widest a name or filter cell gets; longer values end in an ellipsis (the detail shows all)."""
-
-
-@dataclass(frozen=True)
-class Column:
-    key: str
-    label: str
-    numeric: bool = False
 
 
 COLUMNS: tuple[Column, ...] = (
@@ -92,11 +87,6 @@ def row_cells(entry: ConsumerEntry, now: float) -> tuple[str, ...]:
         sanitize(entry.deliver_policy, max_len=24),
         sanitize(entry.ack_policy, max_len=16),
     )
-
-
-def cell(column: Column, value: str) -> Text:
-    """A table cell: numbers right-aligned, never wrapped."""
-    return Text(value, justify="right" if column.numeric else "left", no_wrap=True)
 
 
 def _config_value(key: str, value: object) -> str:
