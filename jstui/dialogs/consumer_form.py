@@ -200,8 +200,11 @@ class ConsumerFormScreen(FormScreen[ConsumerEntry | None]):
                 CHECKBOXES[key], value=value, id=widget_id, compact=True, disabled=disabled
             )
         if key in SELECTS:
+            known = [choice[1] for choice in SELECTS[key]]
+            # A policy a newer server has and this list not: offered as it is, so it stays.
+            extra = [] if value in known else [(sanitize(value, max_len=40), value)]
             return Select(
-                SELECTS[key],
+                [*SELECTS[key], *extra],
                 value=value,
                 allow_blank=False,
                 id=widget_id,
