@@ -60,7 +60,7 @@ FIELDS: tuple[tuple[str, str, str], ...] = (
     ("max_waiting", "Max waiting", "pull: parked pull requests, e.g. 512"),
     ("replicas", "Replicas", "empty = the stream's"),
     ("mem_storage", "Memory", ""),
-    ("inactive_threshold", "Inactive after", "e.g. 1h: removed after that long unused"),
+    ("inactive_threshold", "Inactive after", "e.g. 1h; empty: never if durable, else 5s"),
     ("headers_only", "Headers only", ""),
     ("metadata", "Metadata", "key=value, one a line"),
 )

@@ -245,3 +245,25 @@ async def test_consumers_of_plain_nats_py_programs_are_listed_with_their_figures
     assert group.deliver_group == "grp"  # type: ignore[attr-defined]
     assert group.push_bound  # type: ignore[attr-defined]
     await pushed.unsubscribe()
+
+
+async def test_a_server_named_ephemeral_consumer_can_be_edited(
+    nc: Client, consumers: ConsumerService, stream: str
+) -> None:
+    # Its config carries no name (only the info does): the edit must not take that for a
+    # change made elsewhere.
+    resp = await _raw(
+        nc,
+        f"CONSUMER.CREATE.{stream}",
+        {
+            "stream_name": stream,
+            "config": {"ack_policy": "explicit", "inactive_threshold": 60 * 10**9},
+        },
+    )
+    name = str(resp["name"])
+    entry = await consumers.info(stream, name)
+    assert entry.kind == "pull ephemeral" and "name" not in entry.config
+    base = ConsumerSpec.from_config(stream, entry.config, name=entry.name)
+    edited = ConsumerSpec.from_config(stream, entry.config, name=entry.name)
+    edited.description = "short-lived"
+    assert (await consumers.update(edited, base=base)).description == "short-lived"

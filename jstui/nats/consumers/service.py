@@ -194,7 +194,7 @@ class ConsumerService:
             raise SpecErrors(errors)
         raw = await self._raw_info(base.stream, base.name)
         current: dict[str, Any] = raw.get("config") or {}
-        now = ConsumerSpec.from_config(base.stream, current)
+        now = ConsumerSpec.from_config(base.stream, current, name=str(raw.get("name") or ""))
         elsewhere = now.changed_fields(base)
         if elsewhere:
             raise JstuiError(

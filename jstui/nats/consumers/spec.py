@@ -27,6 +27,8 @@ tests/nats/test_consumer_service.py):
   max ack pending below -1 (stored as -1).
 - A create with the name of an existing consumer and the same config succeeds; with another config
   it fails with 10148 "consumer already exists".
+- An ephemeral consumer created without a name is named by the server, in the reply and the info
+  but not in its config; without an inactive threshold it goes after 5 s unused.
 """
 
 from __future__ import annotations
@@ -342,8 +344,11 @@ class ConsumerSpec:
         return self.name.strip()
 
     @classmethod
-    def from_config(cls, stream: str, config: dict[str, Any]) -> ConsumerSpec:
-        """The form filled from a consumer's raw config (as the server reports it)."""
+    def from_config(
+        cls, stream: str, config: dict[str, Any], *, name: str | None = None
+    ) -> ConsumerSpec:
+        """The form filled from a consumer's raw config (as the server reports it). `name` is
+        the info's own: a consumer the server named has none in its config."""
         filters = config.get("filter_subjects") or (
             [config["filter_subject"]] if config.get("filter_subject") else []
         )
@@ -351,7 +356,7 @@ class ConsumerSpec:
         push = bool(config.get("deliver_subject"))
         return cls(
             stream=stream,
-            name=str(config.get("name") or config.get("durable_name") or ""),
+            name=name or str(config.get("name") or config.get("durable_name") or ""),
             durable=bool(config.get("durable_name")),
             mode="push" if push else "pull",
             description=str(config.get("description") or ""),

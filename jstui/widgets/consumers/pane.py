@@ -442,8 +442,7 @@ class ConsumersPane(Pane):
 
         with self.reporting_errors():
             fresh = await self.service.info(entry.stream, entry.name)
-            current = ConsumerSpec.from_config(fresh.stream, fresh.config)
-            current.name = fresh.name  # an ephemeral consumer's name is not in its config
+            current = ConsumerSpec.from_config(fresh.stream, fresh.config, name=fresh.name)
             result = await self.app.push_screen_wait(
                 ConsumerFormScreen(self.service, current=current)
             )
