@@ -26,7 +26,7 @@ from jstui.format.units import (
 from jstui.nats.consumers.summaries import ConsumerEntry
 from jstui.widgets.streams.render import Column, cell
 
-__all__ = ["COLUMNS", "Column", "cell", "render_detail", "row_cells"]
+__all__ = ["COLUMNS", "Column", "cell", "render_detail", "row_cells", "row_clock"]
 
 NAME_WIDTH = 24
 FILTER_WIDTH = 24
@@ -67,6 +67,12 @@ def paused_text(entry: ConsumerEntry, now: float) -> str:
     if entry.pause_until is None:
         return "yes"
     return f"for {format_duration_short(max(entry.pause_until.timestamp() - now, 0))}"
+
+
+def row_clock(entry: ConsumerEntry, now: float) -> tuple[str, str]:
+    """The cells of a row that move with the clock alone (last active, paused for): a row whose
+    entry and clock cells are as before needs no new strings."""
+    return _age(entry.last_active, now), paused_text(entry, now)
 
 
 def row_cells(entry: ConsumerEntry, now: float) -> tuple[str, ...]:
