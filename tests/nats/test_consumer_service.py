@@ -84,6 +84,15 @@ async def test_each_kind_is_created_and_listed(consumers: ConsumerService, strea
         )
     )
     assert by_subject.num_pending == 2
+    since = await consumers.create(
+        ConsumerSpec(
+            stream=stream,
+            name="since",
+            deliver_policy="by_start_time",
+            start_time=(datetime.now(UTC) + timedelta(hours=1)).isoformat(),
+        )
+    )
+    assert since.num_pending == 0  # nothing stored after a time still to come
     listed = {(e.name, e.kind) for e in await consumers.list_all(stream)}
     assert ("pull", "pull durable") in listed and ("push", "push durable") in listed
     assert (ephemeral.name, "pull ephemeral") in listed

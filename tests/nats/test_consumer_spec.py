@@ -110,3 +110,17 @@ def test_metadata_lines() -> None:
         except ValueError:
             continue
         raise AssertionError(f"{bad!r} accepted")
+
+
+def test_deliver_by_start_time_is_sent_in_utc() -> None:
+    spec = ConsumerSpec(
+        stream="S", name="t", deliver_policy="by_start_time", start_time="2026-12-03 18:00+01:00"
+    )
+    wire = wire_config(spec)
+    assert wire["opt_start_time"] == "2026-12-03T17:00:00.000000Z"
+    assert (
+        "start_time"
+        in ConsumerSpec(
+            stream="S", name="t", deliver_policy="by_start_time", start_time="tomorrow"
+        ).validate()
+    )
