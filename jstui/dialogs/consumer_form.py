@@ -13,7 +13,8 @@ what changed). The stream and the name of a consumer being edited are shown the 
 In edit mode the fields the server will not change (measured, see `ConsumerSpec.IMMUTABLE`) are
 disabled with the reason under them. Bad input is shown under each field, a refusal from the
 server above the buttons with its own (sanitized) words; the form stays open with what was typed.
-Choosing pull or push shows only the fields that mode has.
+Choosing pull or push shows only the fields that mode has; a start sequence or time shows only
+with the deliver policy that reads it.
 """
 
 from __future__ import annotations
@@ -244,6 +245,7 @@ class ConsumerFormScreen(FormScreen[ConsumerEntry | None]):
     def on_mount(self) -> None:
         self.query_one("#consumer-form-error").display = False
         self._show_mode(self._current.mode if self._current else "pull")
+        self._show_start(self._current.deliver_policy if self._current else "all")
         # The first field to type in: the description on edit, else the stream until one is set.
         first = "description" if self.editing else "name" if self._first_stream else "stream"
         if first not in self._kept:
@@ -253,11 +255,20 @@ class ConsumerFormScreen(FormScreen[ConsumerEntry | None]):
     def _mode_changed(self, event: Select.Changed) -> None:
         self._show_mode(str(event.value))
 
+    @on(Select.Changed, "#field-deliver_policy")
+    def _policy_changed(self, event: Select.Changed) -> None:
+        self._show_start(str(event.value))
+
     def _show_mode(self, mode: str) -> None:
         for key in PUSH_ONLY:
             self.row(key).display = mode == "push"
         for key in PULL_ONLY:
             self.row(key).display = mode == "pull"
+
+    def _show_start(self, policy: str) -> None:
+        """The start sequence or time only with the deliver policy that reads it."""
+        self.row("start_seq").display = policy == "by_start_sequence"
+        self.row("start_time").display = policy == "by_start_time"
 
     # -- reading -------------------------------------------------------------------------------
 

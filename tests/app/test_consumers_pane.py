@@ -90,6 +90,7 @@ async def test_list_filter_create_edit_and_delete(
         form = await open_form(pilot, "n")
         assert form.query_one("#field-stream", Select).value == stream
         assert not form.query_one("#row-deliver_subject").display  # a pull consumer has none
+        assert not form.query_one("#row-start_seq").display  # deliver all reads no start
         await fill(pilot, "#field-name", "reports")
         await fill(pilot, "#field-filter_subjects", f"{stream}.b")
         await fill(pilot, "#field-ack_wait", "1m")
