@@ -25,6 +25,7 @@ ORDER = (
     "startup",
     "idle",
     "streams",
+    "consumers",
     "feed_ingest",
     "direct_delivery",
     "js_feed",
