@@ -74,7 +74,10 @@ def server_pane(app: JstuiApp) -> Callable[[Pilot[Any]], Any]:
         _mask_observer(app)
         session = app.session
         await wait_until(
-            pilot, lambda: session.status.state is ConnectionState.CONNECTED, what="connection"
+            pilot,
+            lambda: session.status.state is ConnectionState.CONNECTED,
+            timeout=30,  # a loaded machine (the suite's heaviest tests run beside it)
+            what="connection",
         )
         assert session.status.server_version == PINNED_SERVER_VERSION
         await pilot.press("5")  # beyond the grid: shown maximized
@@ -91,7 +94,7 @@ def server_pane(app: JstuiApp) -> Callable[[Pilot[Any]], Any]:
             ports = [str(connections.get_cell_at((row, 2))) for row in range(2)]
             return mem == "10M" and all(":4000" in port for port in ports)
 
-        await wait_until(pilot, masked_and_complete, what="masked figures")
+        await wait_until(pilot, masked_and_complete, timeout=30, what="masked figures")
         await _settle(pilot)
 
     return run_before
