@@ -95,3 +95,24 @@ def test_the_panes_shown_at_start_load_no_dialog() -> None:
         [sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, check=True
     )
     assert done.stdout.strip() == "[]"
+
+
+def test_switching_the_collector_back_on_does_not_walk_what_start_up_built() -> None:
+    """What was built while the collector was paused goes straight to the old generation: no
+    young collection is pending over it when the collector runs again (it took 60 ms)."""
+    from jstui.gctuning import CollectorTuning
+
+    threshold = gc.get_threshold()
+    gc.set_threshold(threshold[0], 1_000_000, threshold[2])  # a young pass stops in the middle
+    tuning = CollectorTuning()
+    tuning.pause()
+    try:
+        built = [[number] for number in range(50_000)]  # tracked objects, as widgets are
+        assert gc.get_count()[0] >= 50_000
+        tuning.apply()
+        # a young collection would have left them in the middle generation
+        assert any(item is built[0] for item in gc.get_objects(generation=2))
+    finally:
+        tuning.restore()
+        gc.set_threshold(*threshold)
+        gc.enable()
