@@ -8,6 +8,7 @@ runs the real command line in a fresh interpreter and reports which of those mod
 from __future__ import annotations
 
 import gc
+import ssl
 import subprocess
 import sys
 
@@ -116,3 +117,29 @@ def test_switching_the_collector_back_on_does_not_walk_what_start_up_built() -> 
         tuning.restore()
         gc.set_threshold(*threshold)
         gc.enable()
+
+
+async def test_a_plain_http_monitoring_client_loads_no_certificates() -> None:
+    """Loading the system's CAs took ~15 ms of start-up for the embedded server's http://
+    endpoint, which never uses them; https still verifies against them."""
+    import httpx
+
+    from jstui.nats.observe.http import MonitorClient
+
+    def context_of(client: MonitorClient) -> ssl.SSLContext:
+        transport = client._client._transport
+        assert isinstance(transport, httpx.AsyncHTTPTransport)
+        context = transport._pool._ssl_context
+        assert context is not None
+        return context
+
+    plain = MonitorClient("http://127.0.0.1:8222")
+    secure = MonitorClient("https://127.0.0.1:8222")
+    try:
+        plain_context, secure_context = context_of(plain), context_of(secure)
+        assert plain_context.cert_store_stats()["x509_ca"] == 0
+        assert plain_context.verify_mode is ssl.CERT_REQUIRED  # an https redirect fails closed
+        assert secure_context.cert_store_stats()["x509_ca"] > 0
+    finally:
+        await plain.aclose()
+        await secure.aclose()

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import ssl
 import time
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
@@ -61,6 +62,16 @@ def probe_url(server_url: str, port: int = 8222) -> str | None:
     return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
 
 
+def _tls_context(url: str) -> ssl.SSLContext | bool:
+    """What verifies TLS for `url`: the system's CAs for https (httpx's default, True). An http
+    URL (the embedded server's, the probe's) gets a context with no CA loaded, which costs
+    nothing to make (loading the CAs took ~15 ms at start-up) and fails closed: a redirect to
+    https cannot be verified, so it is refused rather than trusted."""
+    if urlsplit(url).scheme.lower() == "https":
+        return True
+    return ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+
+
 async def decode_json(body: bytes) -> Any:
     """`json.loads`, in a thread for a large body (the event loop keeps drawing meanwhile)."""
     if len(body) > PARSE_IN_THREAD:
@@ -85,6 +96,7 @@ class MonitorClient:
             timeout=timeout,
             headers={"Accept": "application/json", "User-Agent": "jstui"},
             follow_redirects=True,
+            verify=_tls_context(self.url),
         )
 
     async def aclose(self) -> None:
