@@ -138,7 +138,10 @@ class JstuiApp(App[int]):
             return
         if not self._observer_started:
             self._observer_started = True  # once: the sources outlive reconnects
-            self._start_observer()
+            # After the frame that shows "connected" (queued behind the message above): finding
+            # the sources imports httpx and makes a client (~50 ms). A pane that asks earlier
+            # starts them itself (`Observer._sources_found`).
+            self.dashboard.call_after_refresh(self._start_observer)
             if self.embedded is not None:
                 watch = EmbeddedWatch(self.embedded, self.session)
                 self.run_worker(watch.run(), group="embedded-watch", exit_on_error=False)
