@@ -1,10 +1,13 @@
 """The main screen: status line, pane switcher, the panes of the registry and the footer.
 
 The panes, their number keys and the switcher's tabs all come from the pane registry
-(`jstui.widgets.registry.PANES`). Only the panes shown at start are composed (the grid's, or the
-`--pane` one) with those that have start-up work (`--feed`, `--responder`, `--workers`, `--watch`);
-`pane(number)` builds any other the first time it is asked for, so a hidden pane costs nothing, not
-even its module's import, until it is shown. The app hands connection changes to the dashboard,
+(`jstui.widgets.registry.PANES`). Only the panes shown at start are built (the grid's, or the
+`--pane` one) with those that have start-up work (`--feed`, `--responder`, `--workers`, `--watch`),
+and only after the first frame, one per refresh: the status line, switcher and footer come first
+(the grid's cells stay empty for a moment), and the connection, made meanwhile, is shown as soon
+as it is up instead of after ~200 widgets and their modules. `pane(number)` builds any other the
+first time it is asked for, so a hidden pane costs nothing, not even its module's import, until it
+is shown. The app hands connection changes to the dashboard,
 which shows them in the status line and passes a copy to every pane built. The status line's figures
 (RTT, JetStream usage) come from a `PeriodicPoll`. The layout is state: `compact` (a small terminal:
 one pane at a time, the switcher shown) and `current_pane` (the one shown then) set CSS classes, and
@@ -75,6 +78,8 @@ class DashboardScreen(Screen[None]):
         """Panes built after the screen's compose, until someone waits for their mount."""
         self._start_pane_opened = False
         """Until the start pane is shown, the grid is not what the user sees: build nothing."""
+        self._to_build: list[int] = []
+        """Panes still to build after the first frame, one per refresh (`_build_panes_at_start`)."""
 
     def compose(self) -> ComposeResult:
         host = self._host
@@ -85,9 +90,7 @@ class DashboardScreen(Screen[None]):
             context=host.settings.context,
         )
         yield PaneSwitcher(PANES, id="pane-switcher")
-        with Grid(id="panes"):
-            for number in self._panes_at_start():
-                yield self._new_pane(PANES[number - 1])
+        yield Grid(id="panes")  # filled after the first frame (`_build_panes_at_start`)
         yield KeysFooter().data_bind(compact=DashboardScreen.compact)
 
     @property
@@ -171,7 +174,18 @@ class DashboardScreen(Screen[None]):
         # Focus can also vanish later, when a pane hides the focused widget (a tab switch, a
         # row removed); a cheap check keeps the keys working whatever caused it.
         self.set_interval(FOCUS_CHECK_SECONDS, self._ensure_focus)
-        self.call_after_refresh(self._open_start_pane)
+        self._to_build = self._panes_at_start()
+        self.call_after_refresh(self._open_start_pane)  # builds that pane, then the others:
+        self.call_after_refresh(self._build_panes_at_start)
+
+    def _build_panes_at_start(self) -> None:
+        """Build the next pane shown at start, then the one after it once that is drawn: the
+        loop stays free for keys and the connection between them."""
+        while self._to_build and self._to_build[0] in self._built:
+            self._to_build.pop(0)
+        if self._to_build:
+            self.pane(self._to_build.pop(0))
+            self.call_after_refresh(self._build_panes_at_start)
 
     def _open_start_pane(self) -> None:
         start = self._host.settings.start_pane

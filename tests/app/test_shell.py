@@ -16,6 +16,7 @@ from jstui.dialogs.request_form import RequestFormScreen
 from jstui.dialogs.stream_form import StreamFormScreen
 from jstui.dialogs.worker_pool import WorkerPoolScreen
 from jstui.nats.embedded import free_port
+from jstui.widgets.base import Pane
 from jstui.widgets.navigation import PaneSwitcher, PaneTab
 from jstui.widgets.registry import PANES, entry_named
 from jstui.widgets.status import StatusLine
@@ -265,10 +266,34 @@ def test_the_registry_names_each_pane_by_its_own_title() -> None:
         assert entry.title == entry.pane_class.PANE_TITLE, entry.name
 
 
+class _FirstFrameWatch(JstuiApp):
+    """Counts the panes when the first frame is done (the app tunes the collector then)."""
+
+    panes_at_first_frame: int | None = None
+
+    def _tune_collector(self) -> None:
+        if self.panes_at_first_frame is None:
+            self.panes_at_first_frame = len(self.dashboard.query(Pane))
+        super()._tune_collector()
+
+
+async def test_the_first_frame_waits_for_no_pane(nats_url: str) -> None:
+    """The screen's first frame is its shell only; the grid's panes (~200 widgets and their
+    modules) are built after it, one per refresh, so the connection shows without them."""
+    app = _FirstFrameWatch(Settings(servers=(nats_url,)))
+    async with app.run_test(size=(160, 45)) as pilot:
+        await wait_until(pilot, lambda: app.panes_at_first_frame is not None, what="a frame")
+        assert app.panes_at_first_frame == 0
+        await wait_until(pilot, lambda: len(app.dashboard.built_panes) == 4, what="the grid")
+
+
 async def test_hidden_panes_are_built_when_first_shown(make_app: AppFactory) -> None:
     app = make_app()
     async with app.run_test(size=(160, 45)) as pilot:
         await wait_connected(pilot)
+        await wait_until(
+            pilot, lambda: len(app.dashboard.built_panes) == 4, what="the grid's panes built"
+        )
         assert [pane.number for pane in app.dashboard.built_panes] == [1, 2, 3, 4]
         server = entry_named("server")
         await pilot.press(server.key)
@@ -300,6 +325,8 @@ async def test_start_up_work_builds_its_pane_with_the_start_pane(make_app: AppFa
     app = make_app(start_pane="server", feeds=("jstui.start.>",))
     async with app.run_test(size=(160, 45)) as pilot:
         await wait_connected(pilot)
+        await wait_until(pilot, lambda: len(app.dashboard.built_panes) == 2, what="two panes")
+        await pilot.pause(0.2)  # no third one follows
         numbers = {pane.number for pane in app.dashboard.built_panes}
         assert numbers == {entry_named("server").number, entry_named("feeds").number}
 
