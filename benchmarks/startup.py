@@ -9,7 +9,9 @@ Then, alternating reference and jstui rounds (A B A B ..., `--rounds` of each):
 
 - spawn in a pseudo-terminal of 160x45 → the screen shows "connected": `jstui` (embedded server,
   no options) against a minimal Textual app that shows one `Static` reading "connected" (the time
-  to its text on screen). Both are stopped with SIGTERM after each round.
+  to its text on screen). Both are stopped with SIGTERM after each round. jstui builds its grid's
+  panes after its first frame, so the same rounds also time, without a target, the full dashboard:
+  `FULL_NEEDLE`, the last grid pane's text, on screen.
 - `--help` to its exit: `jstui --help` against a bare click program's `--help`.
 
 The screen is read by feeding the terminal output to `pyte` when it is installed, else by looking
@@ -41,6 +43,8 @@ from progress import log
 ROOT = Path(__file__).resolve().parent.parent
 COLUMNS, ROWS = 160, 45
 NEEDLE = "connected"
+FULL_NEEDLE = "No worker pool yet"
+"""The Workers pane's text: the fourth grid pane, built last, is drawn."""
 SPAWN_TARGET = 1.5
 HELP_TARGET = 2.0
 TIMEOUT = 30.0
@@ -129,9 +133,10 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def until_on_screen(argv: list[str], needle: str, cwd: Path) -> tuple[float, float]:
-    """Seconds from spawning `argv` in a 160x45 pty to `needle` on its screen, and the CPU time
-    the process used until then (less noisy on a busy machine); then SIGTERM."""
+def until_on_screen(argv: list[str], *needles: str, cwd: Path) -> tuple[list[float], float]:
+    """Seconds from spawning `argv` in a 160x45 pty to each of `needles` on its screen, and the
+    CPU time the process used until the first showed (less noisy on a busy machine); then
+    SIGTERM once all showed."""
     master, slave = os.openpty()
     fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", ROWS, COLUMNS, 0, 0))
     env = {**os.environ, "TERM": "xterm-256color", "COLORTERM": "truecolor"}
@@ -149,22 +154,26 @@ def until_on_screen(argv: list[str], needle: str, cwd: Path) -> tuple[float, flo
         close_fds=True,
     )
     os.close(slave)
-    seen = None
+    seen: dict[str, float] = {}
     cpu = 0.0
     try:
-        while seen is None:
+        while len(seen) < len(needles):
             if time.perf_counter() - started > TIMEOUT:
-                raise SystemExit(f"{argv[0]}: {needle!r} not on screen after {TIMEOUT:.0f} s")
+                missing = [needle for needle in needles if needle not in seen]
+                raise SystemExit(f"{argv[0]}: {missing} not on screen after {TIMEOUT:.0f} s")
             ready, _, _ = select.select([master], [], [], 0.5)
             if not ready:
                 continue
             try:
                 chunk = os.read(master, 65536)
             except OSError:
-                raise SystemExit(f"{argv[0]} exited before showing {needle!r}") from None
-            if screen.feed(chunk, needle):
-                seen = time.perf_counter() - started
-                cpu = cpu_seconds(process.pid)
+                raise SystemExit(f"{argv[0]} exited before showing {needles!r}") from None
+            screen.feed(chunk)
+            for needle in needles:
+                if needle not in seen and screen.shows(needle):
+                    seen[needle] = time.perf_counter() - started
+                    if needle == needles[0]:
+                        cpu = cpu_seconds(process.pid)
     finally:
         process.send_signal(signal.SIGTERM)
         deadline = time.monotonic() + 10
@@ -178,7 +187,7 @@ def until_on_screen(argv: list[str], needle: str, cwd: Path) -> tuple[float, flo
             process.kill()
         process.wait()
         os.close(master)
-    return seen, cpu
+    return [seen[needle] for needle in needles], cpu
 
 
 class Screen:
@@ -194,12 +203,15 @@ class Screen:
         self._pyte = pyte.Screen(COLUMNS, ROWS)
         self._stream = pyte.ByteStream(self._pyte)
 
-    def feed(self, chunk: bytes, needle: str) -> bool:
-        """Take `chunk`; True once `needle` shows."""
+    def feed(self, chunk: bytes) -> None:
         if self._pyte is None:
             self._received += chunk
+        else:
+            self._stream.feed(chunk)
+
+    def shows(self, needle: str) -> bool:
+        if self._pyte is None:
             return needle.encode() in self._received
-        self._stream.feed(chunk)
         return any(needle in line for line in self._pyte.display)
 
 
@@ -229,19 +241,25 @@ def main() -> None:
         reference_app = [str(python), str(work / "reference_app.py")]
         reference_click = [str(python), str(work / "reference_click.py"), "--help"]
         # one unmeasured round of each, so that the first measured one finds warm caches
-        until_on_screen(reference_app, NEEDLE, work)
-        until_on_screen([str(jstui)], NEEDLE, work)
+        until_on_screen(reference_app, NEEDLE, cwd=work)
+        until_on_screen([str(jstui)], NEEDLE, cwd=work)
         spawn: dict[str, list[float]] = {"reference": [], "jstui": []}
+        full: list[float] = []
         cpu: dict[str, list[float]] = {"reference": [], "jstui": []}
         for round_number in range(1, options.rounds + 1):
-            for side, argv in (("reference", reference_app), ("jstui", [str(jstui)])):
-                seconds, cpu_used = until_on_screen(argv, NEEDLE, work)
-                spawn[side].append(seconds)
-                cpu[side].append(cpu_used)
+            (seconds,), cpu_used = until_on_screen(reference_app, NEEDLE, cwd=work)
+            spawn["reference"].append(seconds)
+            cpu["reference"].append(cpu_used)
+            (seconds, full_seconds), cpu_used = until_on_screen(
+                [str(jstui)], NEEDLE, FULL_NEEDLE, cwd=work
+            )
+            spawn["jstui"].append(seconds)
+            cpu["jstui"].append(cpu_used)
+            full.append(full_seconds)
             log(
                 f"spawn round {round_number}: reference {spawn['reference'][-1] * 1000:.0f} ms "
                 f"(CPU {cpu['reference'][-1] * 1000:.0f}), jstui {spawn['jstui'][-1] * 1000:.0f} "
-                f"ms (CPU {cpu['jstui'][-1] * 1000:.0f})"
+                f"ms (CPU {cpu['jstui'][-1] * 1000:.0f}), full dashboard {full[-1] * 1000:.0f} ms"
             )
         helps: dict[str, list[float]] = {"reference": [], "jstui": []}
         for _ in range(options.help_rounds):
@@ -259,6 +277,7 @@ def main() -> None:
         f"jstui {median(spawn['jstui']) * 1000:.0f} ms, ratio {spawn_ratio:.2f} "
         f"(target ≤ {SPAWN_TARGET}; CPU until then {median(cpu['reference']) * 1000:.0f} / "
         f"{median(cpu['jstui']) * 1000:.0f} ms, ratio {cpu_ratio:.2f}); "
+        f"jstui's full dashboard {median(full) * 1000:.0f} ms (no target); "
         f"--help ({options.help_rounds} rounds): bare click "
         f"{median(helps['reference']) * 1000:.0f} ms, "
         f"jstui {median(helps['jstui']) * 1000:.0f} ms, "
