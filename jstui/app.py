@@ -34,6 +34,8 @@ from jstui.widgets.base import Pane
 from jstui.widgets.registry import PANES
 
 if TYPE_CHECKING:
+    from rich.console import RenderableType
+
     from jstui.dialogs.help import KeySection
 
 EXIT_CANNOT_CONNECT = 2
@@ -95,6 +97,8 @@ class JstuiApp(App[int]):
         """The connection attempt started at load, until the connect worker awaits it."""
         self.dashboard = DashboardScreen()
         self.collector = collector or CollectorTuning()
+        self._exit_after_mounts: asyncio.Future[None] | None = None
+        """`exit` waiting for panes under way to mount (held so that the task is not lost)."""
         self._unmounted = False
         if settings.theme:
             self.theme = settings.theme
@@ -116,6 +120,24 @@ class JstuiApp(App[int]):
         if self.embedded is not None:  # started in the background while the UI was imported
             await asyncio.to_thread(self.embedded.wait_until_ready)
         await self.session.connect()
+
+    def exit(
+        self, result: int | None = None, return_code: int = 0, message: RenderableType | None = None
+    ) -> None:
+        """Exit once the panes being built have mounted (the grid's are built after the first
+        frame: a quit right after it, SIGTERM or ctrl+q, would close a pane mid-mount)."""
+        mounting = self.dashboard.stop_building()
+        if not mounting:
+            super().exit(result, return_code, message)
+            return
+
+        async def exit_once_mounted() -> None:
+            for mounted in mounting:
+                with contextlib.suppress(Exception):  # one that failed cannot be waited for
+                    await mounted
+            super(JstuiApp, self).exit(result, return_code, message)
+
+        self._exit_after_mounts = asyncio.ensure_future(exit_once_mounted())
 
     def _tune_collector(self) -> None:
         if not self._unmounted:  # an app that quits at once must not leave the process tuned

@@ -80,6 +80,8 @@ class DashboardScreen(Screen[None]):
         """Until the start pane is shown, the grid is not what the user sees: build nothing."""
         self._to_build: list[int] = []
         """Panes still to build after the first frame, one per refresh (`_build_panes_at_start`)."""
+        self._quitting = False
+        """Set by `stop_building`: the app is about to close, build nothing more at start-up."""
 
     def compose(self) -> ComposeResult:
         host = self._host
@@ -147,6 +149,14 @@ class DashboardScreen(Screen[None]):
         pane.post_message(ConnectionChanged(self._host.session.status))
         return pane
 
+    def stop_building(self) -> list[AwaitMount]:
+        """Build no more panes at start-up; the mounts of panes built late that may still be
+        under way. The app waits for them before it closes: a pane whose compose comes after
+        the app began closing mounts no children, and its own mount handler then fails."""
+        self._quitting = True
+        self._to_build.clear()
+        return list(self._mounting.values())
+
     async def build_all_panes(self) -> None:
         """Build every pane not built yet and wait until they are mounted (the help screen
         reads the keys of their widgets)."""
@@ -188,9 +198,12 @@ class DashboardScreen(Screen[None]):
             self.call_after_refresh(self._build_panes_at_start)
 
     def _open_start_pane(self) -> None:
+        if self._quitting:  # quit before the first frame (SIGTERM, ctrl+q)
+            return
         start = self._host.settings.start_pane
         if start is None:
-            self.pane(1).focus_pane()
+            first = self.pane(1)  # built just now: focused once it is mounted
+            first.call_after_refresh(first.focus_pane)
         else:
             pane = self.pane(entry_named(start).number)
             self.action_show_pane(pane.number)
