@@ -149,6 +149,15 @@ class DashboardScreen(Screen[None]):
         pane.post_message(ConnectionChanged(self._host.session.status))
         return pane
 
+    @property
+    def start_panes_built(self) -> bool:
+        """Every pane shown at start is built and mounted (they follow the first frame)."""
+        return (
+            self._start_pane_opened
+            and not self._to_build
+            and all(pane.is_mounted for pane in self._built.values())
+        )
+
     def stop_building(self) -> list[AwaitMount]:
         """Build no more panes at start-up; the mounts of panes built late that may still be
         under way. The app waits for them before it closes: a pane whose compose comes after
@@ -259,7 +268,9 @@ class DashboardScreen(Screen[None]):
 
     def _ensure_focus(self) -> None:
         if self.focused is None and self.app.screen is self:
-            self.pane(self.current_pane).focus_pane()
+            pane = self.pane(self.current_pane)
+            if pane.is_mounted:  # one being built is focused once mounted (`action_show_pane`)
+                pane.focus_pane()
 
     def action_show_pane(self, number: int) -> None:
         pane = self.pane(number)

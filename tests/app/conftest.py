@@ -49,6 +49,8 @@ async def wait_connected(pilot: Pilot[Any]) -> None:
     await wait_until(
         pilot, lambda: app.session.status.state is ConnectionState.CONNECTED, what="connection"
     )
+    # the panes shown at start are built after the first frame, one per refresh
+    await wait_until(pilot, lambda: app.dashboard.start_panes_built, what="the panes")
     await pilot.pause()
 
 

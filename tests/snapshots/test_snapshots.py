@@ -124,6 +124,8 @@ async def tutorial_flow(
         f"the pictures were taken with nats-server {PINNED_SERVER_VERSION}, this is "
         f"{session.status.server_version}: review them with --snapshot-update"
     )
+    # the panes shown at start are built after the first frame, one per refresh
+    await wait_until(pilot, lambda: app.dashboard.start_panes_built, what="the panes")
     feeds = app.dashboard.query_one(FeedsPane)
     await wait_until(
         pilot,
