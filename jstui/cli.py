@@ -41,7 +41,10 @@ StartupParser = Callable[[str], object]
 
 def _check_startup_options(settings: Settings) -> None:
     """Parse every --feed, --responder and --workers value now, so a typo stops jstui with a
-    message before the UI opens instead of failing later inside it."""
+    message before the UI opens instead of failing later inside it. The parsers are imported only
+    for options given: they load Rich, and the embedded server starts only after this check."""
+    if not (settings.feeds or settings.responders or settings.workers):
+        return
     from jstui.nats.errors import JstuiError
     from jstui.nats.feeds.spec import parse_feed_option
     from jstui.nats.responders.spec import parse_responder_option
