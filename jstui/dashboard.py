@@ -3,11 +3,12 @@
 The panes, their number keys and the switcher's tabs all come from the pane registry
 (`jstui.widgets.registry.PANES`). Only the panes shown at start are built (the grid's, or the
 `--pane` one) with those that have start-up work (`--feed`, `--responder`, `--workers`, `--watch`),
-and only after the first frame, one per refresh: the status line, switcher and footer come first
-(the grid's cells stay empty for a moment), and the connection, made meanwhile, is shown as soon
-as it is up instead of after ~200 widgets and their modules. `pane(number)` builds any other the
-first time it is asked for, so a hidden pane costs nothing, not even its module's import, until it
-is shown. The app hands connection changes to the dashboard,
+and only after the first frame and the first connection attempt's outcome (or
+`PANES_AFTER_SECONDS`), one per refresh: the status line, switcher and footer come first (the
+grid's cells stay empty for a moment), and "connected" is drawn as soon as it is true instead of
+after ~200 widgets and their modules; the panes, which show nothing without it, follow at once.
+`pane(number)` builds any other the first time it is asked for, so a hidden pane costs nothing,
+not even its module's import, until it is shown. The app hands connection changes to the dashboard,
 which shows them in the status line and passes a copy to every pane built. The status line's figures
 (RTT, JetStream usage) come from a `PeriodicPoll`. The layout is state: `compact` (a small terminal:
 one pane at a time, the switcher shown) and `current_pane` (the one shown then) set CSS classes, and
@@ -31,6 +32,7 @@ from textual.containers import Grid
 from textual.css.query import NoMatches
 from textual.reactive import var
 from textual.screen import Screen
+from textual.timer import Timer
 from textual.widget import AwaitMount
 
 from jstui.messages import ConnectionChanged
@@ -46,6 +48,9 @@ COMPACT_HEIGHT = 32
 GRID_PANES = 4
 """Panes shown together in the large layout; the others are shown maximized, one at a time."""
 STATUS_POLL_SECONDS = 2.0
+PANES_AFTER_SECONDS = 1.0
+"""The panes shown at start are built once the first connection attempt has an outcome, so that
+the frame saying so is not held up by them; at the latest this long after the screen mounted."""
 FOCUS_CHECK_SECONDS = 1.0
 """Fallback for focus lost without a Blur (a focused widget removed); a Blur checks at once."""
 
@@ -82,6 +87,8 @@ class DashboardScreen(Screen[None]):
         """Panes still to build after the first frame, one per refresh (`_build_panes_at_start`)."""
         self._quitting = False
         """Set by `stop_building`: the app is about to close, build nothing more at start-up."""
+        self._building_started = False
+        self._build_timer: Timer | None = None
 
     def compose(self) -> ComposeResult:
         host = self._host
@@ -194,6 +201,18 @@ class DashboardScreen(Screen[None]):
         # row removed); a cheap check keeps the keys working whatever caused it.
         self.set_interval(FOCUS_CHECK_SECONDS, self._ensure_focus)
         self._to_build = self._panes_at_start()
+        if self._host.session.status.state is ConnectionState.CONNECTING:
+            self._build_timer = self.set_timer(PANES_AFTER_SECONDS, self._start_building)
+        else:
+            self._start_building()
+
+    def _start_building(self) -> None:
+        """Build the panes shown at start, after the next frame (once)."""
+        if self._building_started:
+            return
+        self._building_started = True
+        if self._build_timer is not None:
+            self._build_timer.stop()
         self.call_after_refresh(self._open_start_pane)  # builds that pane, then the others:
         self.call_after_refresh(self._build_panes_at_start)
 
@@ -267,6 +286,8 @@ class DashboardScreen(Screen[None]):
         self.call_after_refresh(self._ensure_focus)
 
     def _ensure_focus(self) -> None:
+        if not self._start_pane_opened:  # it gets the focus; building pane 1 here would be wrong
+            return
         if self.focused is None and self.app.screen is self:
             pane = self.pane(self.current_pane)
             if pane.is_mounted:  # one being built is focused once mounted (`action_show_pane`)
@@ -314,6 +335,8 @@ class DashboardScreen(Screen[None]):
     @on(ConnectionChanged)
     def _connection_changed(self, message: ConnectionChanged) -> None:
         self.query_one(StatusLine).show(message.status)
+        if message.status.state is not ConnectionState.CONNECTING:
+            self._start_building()  # after the frame that shows the outcome
         for pane in self.built_panes:  # a pane built later is told then
             pane.post_message(ConnectionChanged(message.status))
 
