@@ -35,10 +35,13 @@ from jstui.widgets.registry import PANES
 
 if TYPE_CHECKING:
     from rich.console import RenderableType
+    from textual.widget import AwaitMount
 
     from jstui.dialogs.help import KeySection
 
 EXIT_CANNOT_CONNECT = 2
+EXIT_MOUNT_WAIT = 1.0
+"""At most this long a quit waits for panes being built (SIGTERM's deadline is 1.5 s)."""
 
 
 def session_for(settings: Settings, clocks: Clocks | None = None) -> Session:
@@ -132,9 +135,14 @@ class JstuiApp(App[int]):
             return
 
         async def exit_once_mounted() -> None:
-            for mounted in mounting:
-                with contextlib.suppress(Exception):  # one that failed cannot be waited for
-                    await mounted
+            async def mounted(awaited: AwaitMount) -> None:
+                await awaited
+
+            # bounded: a mount that never completes must not keep jstui from quitting
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(
+                    asyncio.gather(*(mounted(each) for each in mounting)), EXIT_MOUNT_WAIT
+                )
             super(JstuiApp, self).exit(result, return_code, message)
 
         self._exit_after_mounts = asyncio.ensure_future(exit_once_mounted())

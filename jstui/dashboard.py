@@ -171,7 +171,11 @@ class DashboardScreen(Screen[None]):
         the app began closing mounts no children, and its own mount handler then fails."""
         self._quitting = True
         self._to_build.clear()
-        return list(self._mounting.values())
+        return [
+            mounting
+            for number, mounting in self._mounting.items()
+            if not self._built[number].is_mounted
+        ]
 
     async def build_all_panes(self) -> None:
         """Build every pane not built yet and wait until they are mounted (the help screen
