@@ -11,9 +11,9 @@ After the last page, `rows.TableView` (filter, sort) gives the names to show and
 
 A second poll fetches only the selected stream's consumers; moving the cursor shows at once what
 the pane already holds for that stream and wakes that poll, never the list. The detail is redrawn
-only when what it shows changed (summary, consumers, width, the ages as displayed). Every string
-that came from the server is sanitized in `render` and handed to widgets as rich `Text`, never
-as markup.
+only where its text changed (`PartsView` renders the parts whose text changed and repaints only
+the lines that differ: a ticking age rewrites one line). Every string that came from the server
+is sanitized in `render` and handed to widgets as rich `Text`, never as markup.
 """
 
 from __future__ import annotations
@@ -43,12 +43,8 @@ from jstui.nats.streams.service import StreamService
 from jstui.nats.streams.spec import StreamSpec
 from jstui.nats.streams.summaries import ConsumerSummary, StreamSummary
 from jstui.widgets.base import Pane, PeriodicPoll
-from jstui.widgets.streams.render import (
-    COLUMNS,
-    detail_ages,
-    detail_shape,
-    render_detail,
-)
+from jstui.widgets.streams.parts import PartsView
+from jstui.widgets.streams.render import COLUMNS, detail_parts
 from jstui.widgets.streams.rows import HeldRows, TableView
 from jstui.widgets.table import LiveTable
 
@@ -122,10 +118,6 @@ class StreamsPane(Pane):
         self._consumers: dict[str, list[ConsumerSummary]] = {}
         self._selected: str | None = None
         self._loaded = False
-        self._detail_inputs: object = None
-        """What the detail on screen was drawn from: an equal poll draws nothing."""
-        self._detail_shape: object = None
-        """What decides the detail's lines (see `render.detail_shape`)."""
         self._poll: PeriodicPoll | None = None
         self._consumer_poll: PeriodicPoll | None = None
 
@@ -162,7 +154,7 @@ class StreamsPane(Pane):
         yield Static(id="streams-problem", markup=False)
         # Focusable, so that Tab reaches it and the arrow keys scroll a long detail.
         with VerticalScroll(id="streams-detail"):
-            yield Static(id="streams-detail-body")
+            yield PartsView(id="streams-detail-body")
         yield Static(EMPTY_HINT, id="streams-empty", markup=False)
 
     def on_mount(self) -> None:
@@ -405,34 +397,16 @@ class StreamsPane(Pane):
 
     def _show_detail(self) -> None:
         self.empty = self._loaded and not self._summaries
-        body = self.query_one("#streams-detail-body", Static)
+        body = self.query_one("#streams-detail-body", PartsView)
         summary = self._summaries.get(self._selected or "")
         if summary is None:
-            if self._detail_inputs is not None:
-                self._detail_inputs = self._detail_shape = None
-                body.update("")
+            body.show(())
             return
         consumers = self._consumers.get(summary.name)
         width = max(self.query_one("#streams-detail").size.width, 40)
         now = self.session.clocks.wall()
-        inputs = (
-            summary,
-            tuple(consumers or ()),
-            consumers is None,
-            width,
-            detail_ages(summary, consumers, now),
-        )
-        if inputs == self._detail_inputs:
-            return  # an unchanged poll: no render, no layout
-        shape = detail_shape(summary, consumers, width)
-        self._detail_inputs = inputs
-        # New values in the same lines (a busy stream's counts and ages, each second) repaint the
-        # detail only; a layout (a full-screen repaint) only when its lines may have changed.
-        body.update(
-            render_detail(summary, consumers, width=width, now=now),
-            layout=shape != self._detail_shape,
-        )
-        self._detail_shape = shape
+        # Only the lines whose text changed are drawn again (an age, a count): `PartsView`.
+        body.show(detail_parts(summary, consumers, width=width, now=now))
 
     def on_resize(self) -> None:
         self._show_detail()
