@@ -52,7 +52,9 @@ if TYPE_CHECKING:
     from jstui.dialogs.stream_purge import PurgeRequest
 
 POLL_SECONDS = 1.0
-"""How often the table is refreshed from the server (the issue asks for about once a second)."""
+"""How often the table is refreshed from the server (the issue asks for about once a second)..."""
+POLL_LONGEST = 5.0
+"""...while its answers change; unchanged ones stretch the period up to this (`PeriodicPoll`)."""
 
 TAKE_SLICE = 128
 """Streams diffed in one go: 128 changed rows are ~10 ms of the UI loop here, so a page of 256
@@ -170,6 +172,7 @@ class StreamsPane(Pane):
             self._refresh_once,
             description="streams table",
             when=lambda: self._can_poll() and not self._covered(),
+            longest=POLL_LONGEST,
         )
         self._consumer_poll = PeriodicPoll(
             self,
@@ -177,6 +180,7 @@ class StreamsPane(Pane):
             self._refresh_consumers,
             description="selected stream's consumers",
             when=lambda: self._can_poll() and not self._covered() and self._selected is not None,
+            longest=POLL_LONGEST,
         )
         self.app.screen_change_signal.subscribe(self, self._screen_changed)
 
@@ -242,8 +246,9 @@ class StreamsPane(Pane):
         """True while a dialog or the browser is over the dashboard: nobody reads the table."""
         return self.app.screen is not self.screen
 
-    async def _refresh_once(self) -> None:
-        listed: set[str] = set()
+    async def _refresh_once(self) -> bool | None:
+        """List the streams; False when nothing changed (the poll then slows down)."""
+        version, listed = self._rows.version, set[str]()
         try:
             # Each page is applied as it comes: the loop gets its turn between pages.
             async for page in self.service.stream_pages():
@@ -254,24 +259,28 @@ class StreamsPane(Pane):
                 listed.update(summary.name for summary in page)
         except Exception as error:  # keep the table alive whatever happens; say what it was
             self.problem = f"cannot list streams: {sanitize(str(translate(error)))}"
-            return
+            return None
         self.problem = ""
         self._finish(listed)
+        return self._rows.version != version
 
-    async def _refresh_consumers(self) -> None:
+    async def _refresh_consumers(self) -> bool | None:
+        """Fetch the selected stream's consumers; False when they did not change."""
         selected = self._selected
         if selected is None or selected not in self._summaries or not fits_api_subject(selected):
             # Any name the server accepted fits (it refuses dots, wildcards and whitespace);
             # a name that could not be put into an API subject is said in the detail.
-            return
+            return None
         try:
             consumers = await self.service.consumers(selected)
         except Exception as error:
             self.problem = f"cannot list consumers: {sanitize(str(translate(error)))}"
-            return
+            return None
+        unchanged = self._consumers.get(selected) == consumers
         self._consumers = {selected: consumers}
         if selected == self._selected:
             self._show_detail()
+        return not unchanged
 
     def apply(self, summaries: Sequence[StreamSummary]) -> None:
         """Make the table show `summaries` (all streams of the account) in one step."""
@@ -338,6 +347,8 @@ class StreamsPane(Pane):
         self._selected = name
         if self._consumer_poll is not None:
             self._consumer_poll.wake()
+        if self._poll is not None:
+            self._poll.hurry()  # the user looks: the list back to once a second, not at once
         return True
 
     @on(DataTable.RowSelected, "#streams-table")
