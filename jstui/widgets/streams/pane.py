@@ -55,6 +55,9 @@ POLL_SECONDS = 1.0
 """How often the table is refreshed from the server (the issue asks for about once a second)..."""
 POLL_LONGEST = 5.0
 """...while its answers change; unchanged ones stretch the period up to this (`PeriodicPoll`)."""
+AGES_SECONDS = 1.0
+"""The detail's ages ("3s ago") are brought up to date this often while the pane is shown, between
+polls that may have slowed down; only a line whose text changed is drawn again."""
 
 TAKE_SLICE = 128
 """Streams diffed in one go: 128 changed rows are ~10 ms of the UI loop here, so a page of 256
@@ -182,6 +185,7 @@ class StreamsPane(Pane):
             when=lambda: self._can_poll() and not self._covered() and self._selected is not None,
             longest=POLL_LONGEST,
         )
+        self.interval_while_shown(AGES_SECONDS, self._show_detail)
         self.app.screen_change_signal.subscribe(self, self._screen_changed)
 
     def _screen_changed(self, screen: Screen[object]) -> None:
