@@ -253,6 +253,7 @@ class StreamsPane(Pane):
     async def _refresh_once(self) -> bool | None:
         """List the streams; False when nothing changed (the poll then slows down)."""
         version, listed = self._rows.version, set[str]()
+        selected_before = self._summaries.get(self._selected or "")
         try:
             # Each page is applied as it comes: the loop gets its turn between pages.
             async for page in self.service.stream_pages():
@@ -266,6 +267,9 @@ class StreamsPane(Pane):
             return None
         self.problem = ""
         self._finish(listed)
+        selected = self._summaries.get(self._selected or "")
+        if selected != selected_before and self._consumer_poll is not None:
+            self._consumer_poll.wake()  # messages came or went: its consumers moved too
         return self._rows.version != version
 
     async def _refresh_consumers(self) -> bool | None:
