@@ -283,6 +283,8 @@ class DashboardScreen(Screen[None]):
         self.query_one(StatusLine).show(message.status)
         for pane in self.built_panes:  # a pane built later is told then
             pane.post_message(ConnectionChanged(message.status))
+        if message.status.state is ConnectionState.CONNECTED:
+            PeriodicPoll.hurry_all()  # (re)connected: polls that slowed down look again soon
 
     async def _fetch_status_figures(self) -> bool:
         """Show RTT and usage; True when the usage changed (the RTT's jitter is no change)."""
