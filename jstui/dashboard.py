@@ -48,6 +48,8 @@ COMPACT_HEIGHT = 32
 GRID_PANES = 4
 """Panes shown together in the large layout; the others are shown maximized, one at a time."""
 STATUS_POLL_SECONDS = 2.0
+STATUS_POLL_LONGEST = 8.0
+"""While the account's JetStream usage stays the same the status poll slows down to this."""
 PANES_AFTER_SECONDS = 1.0
 """The panes shown at start are built once the first connection attempt has an outcome, so that
 the frame saying so is not held up by them; at the latest this long after the screen mounted."""
@@ -194,12 +196,15 @@ class DashboardScreen(Screen[None]):
 
     def on_mount(self) -> None:
         self.query_one(StatusLine).show(self._host.session.status)
+        self._usage: object = None
+        """The JetStream usage the status poll saw last."""
         self.status_poll = PeriodicPoll(
             self,
             STATUS_POLL_SECONDS,
             self._fetch_status_figures,
             description="status poll",
             when=lambda: self._host.session.status.state is ConnectionState.CONNECTED,
+            longest=STATUS_POLL_LONGEST,
         )
         # Focus can also vanish later, when a pane hides the focused widget (a tab switch, a
         # row removed); a cheap check keeps the keys working whatever caused it.
@@ -343,12 +348,25 @@ class DashboardScreen(Screen[None]):
             self._start_building()  # after the frame that shows the outcome
         for pane in self.built_panes:  # a pane built later is told then
             pane.post_message(ConnectionChanged(message.status))
+        if message.status.state is ConnectionState.CONNECTED:
+            PeriodicPoll.hurry_all()  # (re)connected: polls that slowed down look again soon
 
-    async def _fetch_status_figures(self) -> None:
+    async def _fetch_status_figures(self) -> bool:
+        """Show RTT and usage; True when the usage changed (the RTT's jitter is no change)."""
         session = self._host.session
         rtt = await session.rtt()
         usage = await session.jetstream_usage()
         self.query_one(StatusLine).show(rtt=rtt, usage=usage)
+        changed, self._usage = usage != self._usage, usage
+        if changed:
+            # Messages stored or removed somewhere in the account: the polls that slowed down
+            # while nothing changed (the Streams list, say) look again within their base period.
+            PeriodicPoll.hurry_all()
+        return changed
+
+    def on_key(self) -> None:
+        # The user is active: every poll back to its base period (none runs at once for it).
+        PeriodicPoll.hurry_all()
 
 
 class _DashboardHost(SessionHost):

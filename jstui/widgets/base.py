@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import weakref
 from collections.abc import Awaitable, Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, ClassVar, Protocol, cast
 
@@ -59,7 +60,14 @@ class PeriodicPoll:
     whose result nobody can see (not connected, a dialog on top) is skipped, not queued.
     Expected failures are the poll's own business; anything else ends the worker and reaches the
     app's central handler.
+
+    The period adapts, so that an idle jstui is idle: a run that returns ``False`` (its answer
+    did not change) doubles the period, up to ``longest``; any other result (``True``, ``None``)
+    and `wake()` bring it back to ``seconds`` at once, and `hurry()` (the user is active) brings
+    it back without running now. A poll that never returns ``False`` keeps a fixed period.
     """
+
+    _all: ClassVar[weakref.WeakSet[PeriodicPoll]] = weakref.WeakSet()
 
     def __init__(
         self,
@@ -69,33 +77,70 @@ class PeriodicPoll:
         *,
         description: str,
         when: Callable[[], bool] = lambda: True,
+        longest: float | None = None,
     ) -> None:
         self.seconds = seconds
+        """The base period: while answers change, and after a wake."""
+        self.longest = max(seconds, longest or seconds)
+        """The longest period unchanged answers stretch it to."""
+        self.period = seconds
+        """The period now: the wait after the run that just finished."""
         self._poll = poll
         self._when = when
         self._wake = asyncio.Event()
+        self._timeout: asyncio.TimerHandle | None = None
+        self._finished = 0.0
         self.runs = 0
+        PeriodicPoll._all.add(self)
         owner.run_worker(
             self._loop(), group=f"poll {description}", description=description, exit_on_error=False
         )
 
     def wake(self) -> None:
+        """Run now (or when the run in progress ends), and poll at the base period again."""
+        self.period = self.seconds
         self._wake.set()
+
+    def hurry(self) -> None:
+        """Back to the base period: the next run comes at most `seconds` after the last one."""
+        if self.period == self.seconds:
+            return
+        self.period = self.seconds
+        if self._timeout is not None and not self._wake.is_set():
+            self._timeout.cancel()
+            self._timeout = asyncio.get_running_loop().call_at(
+                self._finished + self.seconds, self._wake.set
+            )
+
+    @classmethod
+    def hurry_all(cls) -> None:
+        """Every poll of the process back to its base period (a key pressed, say)."""
+        for poll in list(cls._all):
+            poll.hurry()
 
     async def _loop(self) -> None:
         loop = asyncio.get_running_loop()
-        while True:
-            self._wake.clear()
-            if self._when():
-                self.runs += 1
-                await self._poll()
-            # The loop wakes every period even when `when` says no (a hidden pane): a timer
-            # handle setting the event costs less than the task asyncio.wait_for makes each time.
-            timeout = loop.call_later(self.seconds, self._wake.set)
-            try:
-                await self._wake.wait()
-            finally:
-                timeout.cancel()
+        try:
+            while True:
+                self._wake.clear()
+                if self._when():
+                    self.runs += 1
+                    changed = await self._poll()
+                    if changed is False and not self._wake.is_set():
+                        self.period = min(self.period * 2, self.longest)
+                    else:
+                        self.period = self.seconds
+                # The loop wakes every period even when `when` says no (a hidden pane): a timer
+                # handle setting the event costs less than the task asyncio.wait_for makes.
+                self._finished = loop.time()
+                self._timeout = loop.call_later(self.period, self._wake.set)
+                try:
+                    await self._wake.wait()
+                finally:
+                    self._timeout.cancel()
+                    self._timeout = None
+        finally:
+            PeriodicPoll._all.discard(self)
 
 
 class Pane(Vertical):

@@ -28,15 +28,17 @@ from jstui.app import JstuiApp
 from jstui.config import Settings
 from jstui.nats.feeds.feed import FeedState
 from jstui.nats.session import Clocks
+from jstui.widgets.base import PeriodicPoll
 from jstui.widgets.events import EventsPane
 from jstui.widgets.feeds import FeedsPane
+from jstui.widgets.streams import StreamsPane
 from jstui.widgets.workers import WorkersPane
 from tests.app.conftest import AppFactory, screen_text, wait_connected, wait_until
 
 SETTLE_SECONDS = 3.0
 """Start-up over: the first polls answered, the feed's timer slowed down (after a quiet second)."""
 WATCH_SECONDS = 4.0
-"""Longer than every poll's period (streams 1 s, status 2 s, groups 3 s)."""
+"""Longer than every poll's base period (streams 1 s, status 2 s, groups 3 s)."""
 
 
 class FrameCounter:
@@ -73,7 +75,7 @@ async def tutorial_stream(nats_url: str) -> AsyncIterator[str]:
     ],
 )
 async def test_an_idle_dashboard_draws_nothing(
-    nats_url: str, tutorial_stream: str, start_pane: str | None
+    nats_url: str, tutorial_stream: str, start_pane: str | None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     stopped = Clocks(wall=lambda: 1_717_243_200.0, monotonic=lambda: 1_000_000.0)
     settings = Settings(servers=(nats_url,), feeds=("idle.subject.*,js",), start_pane=start_pane)
@@ -92,6 +94,20 @@ async def test_an_idle_dashboard_draws_nothing(
         counter = FrameCounter(app)
         await asyncio.sleep(WATCH_SECONDS)
         assert counter.frames == 0, f"{counter.frames} frames drawn while nothing changed"
+        # Unchanged answers slowed the polls down (`PeriodicPoll`)...
+        polls = [app.dashboard.status_poll]
+        if start_pane is None:
+            streams = app.dashboard.query_one(StreamsPane)
+            polls += [streams._poll, streams._consumer_poll]
+        for poll in polls:
+            assert poll is not None and poll.period > poll.seconds, poll
+        if start_pane is None:
+            # ...and a key brings them back to their base period (each runs soon, then slows
+            # again). Keys bound with priority (the feed log's) never reach the screen.
+            hurried: list[PeriodicPoll] = []
+            monkeypatch.setattr(PeriodicPoll, "hurry", lambda poll: hurried.append(poll))
+            await pilot.press("down")
+            await wait_until(pilot, lambda: set(polls) <= set(hurried), what="the polls hurried")
 
 
 async def test_a_quiet_feed_slows_its_timer_and_wakes_on_the_first_message(

@@ -11,9 +11,9 @@ After the last page, `rows.TableView` (filter, sort) gives the names to show and
 
 A second poll fetches only the selected stream's consumers; moving the cursor shows at once what
 the pane already holds for that stream and wakes that poll, never the list. The detail is redrawn
-only when what it shows changed (summary, consumers, width, the ages as displayed). Every string
-that came from the server is sanitized in `render` and handed to widgets as rich `Text`, never
-as markup.
+only where its text changed (`PartsView` renders the parts whose text changed and repaints only
+the lines that differ: a ticking age rewrites one line). Every string that came from the server
+is sanitized in `render` and handed to widgets as rich `Text`, never as markup.
 """
 
 from __future__ import annotations
@@ -43,12 +43,8 @@ from jstui.nats.streams.service import StreamService
 from jstui.nats.streams.spec import StreamSpec
 from jstui.nats.streams.summaries import ConsumerSummary, StreamSummary
 from jstui.widgets.base import Pane, PeriodicPoll
-from jstui.widgets.streams.render import (
-    COLUMNS,
-    detail_ages,
-    detail_shape,
-    render_detail,
-)
+from jstui.widgets.streams.parts import PartsView
+from jstui.widgets.streams.render import COLUMNS, detail_parts
 from jstui.widgets.streams.rows import HeldRows, TableView
 from jstui.widgets.table import LiveTable
 
@@ -56,7 +52,12 @@ if TYPE_CHECKING:
     from jstui.dialogs.stream_purge import PurgeRequest
 
 POLL_SECONDS = 1.0
-"""How often the table is refreshed from the server (the issue asks for about once a second)."""
+"""How often the table is refreshed from the server (the issue asks for about once a second)..."""
+POLL_LONGEST = 5.0
+"""...while its answers change; unchanged ones stretch the period up to this (`PeriodicPoll`)."""
+AGES_SECONDS = 1.0
+"""The detail's ages ("3s ago") are brought up to date this often while the pane is shown, between
+polls that may have slowed down; only a line whose text changed is drawn again."""
 
 TAKE_SLICE = 128
 """Streams diffed in one go: 128 changed rows are ~10 ms of the UI loop here, so a page of 256
@@ -122,10 +123,6 @@ class StreamsPane(Pane):
         self._consumers: dict[str, list[ConsumerSummary]] = {}
         self._selected: str | None = None
         self._loaded = False
-        self._detail_inputs: object = None
-        """What the detail on screen was drawn from: an equal poll draws nothing."""
-        self._detail_shape: object = None
-        """What decides the detail's lines (see `render.detail_shape`)."""
         self._poll: PeriodicPoll | None = None
         self._consumer_poll: PeriodicPoll | None = None
 
@@ -162,7 +159,7 @@ class StreamsPane(Pane):
         yield Static(id="streams-problem", markup=False)
         # Focusable, so that Tab reaches it and the arrow keys scroll a long detail.
         with VerticalScroll(id="streams-detail"):
-            yield Static(id="streams-detail-body")
+            yield PartsView(id="streams-detail-body")
         yield Static(EMPTY_HINT, id="streams-empty", markup=False)
 
     def on_mount(self) -> None:
@@ -178,6 +175,7 @@ class StreamsPane(Pane):
             self._refresh_once,
             description="streams table",
             when=lambda: self._can_poll() and not self._covered(),
+            longest=POLL_LONGEST,
         )
         self._consumer_poll = PeriodicPoll(
             self,
@@ -185,7 +183,9 @@ class StreamsPane(Pane):
             self._refresh_consumers,
             description="selected stream's consumers",
             when=lambda: self._can_poll() and not self._covered() and self._selected is not None,
+            longest=POLL_LONGEST,
         )
+        self.interval_while_shown(AGES_SECONDS, self._show_detail)
         self.app.screen_change_signal.subscribe(self, self._screen_changed)
 
     def _screen_changed(self, screen: Screen[object]) -> None:
@@ -250,8 +250,10 @@ class StreamsPane(Pane):
         """True while a dialog or the browser is over the dashboard: nobody reads the table."""
         return self.app.screen is not self.screen
 
-    async def _refresh_once(self) -> None:
-        listed: set[str] = set()
+    async def _refresh_once(self) -> bool | None:
+        """List the streams; False when nothing changed (the poll then slows down)."""
+        version, listed = self._rows.version, set[str]()
+        selected_before = self._summaries.get(self._selected or "")
         try:
             # Each page is applied as it comes: the loop gets its turn between pages.
             async for page in self.service.stream_pages():
@@ -262,24 +264,31 @@ class StreamsPane(Pane):
                 listed.update(summary.name for summary in page)
         except Exception as error:  # keep the table alive whatever happens; say what it was
             self.problem = f"cannot list streams: {sanitize(str(translate(error)))}"
-            return
+            return None
         self.problem = ""
         self._finish(listed)
+        selected = self._summaries.get(self._selected or "")
+        if selected != selected_before and self._consumer_poll is not None:
+            self._consumer_poll.wake()  # messages came or went: its consumers moved too
+        return self._rows.version != version
 
-    async def _refresh_consumers(self) -> None:
+    async def _refresh_consumers(self) -> bool | None:
+        """Fetch the selected stream's consumers; False when they did not change."""
         selected = self._selected
         if selected is None or selected not in self._summaries or not fits_api_subject(selected):
             # Any name the server accepted fits (it refuses dots, wildcards and whitespace);
             # a name that could not be put into an API subject is said in the detail.
-            return
+            return None
         try:
             consumers = await self.service.consumers(selected)
         except Exception as error:
             self.problem = f"cannot list consumers: {sanitize(str(translate(error)))}"
-            return
+            return None
+        unchanged = self._consumers.get(selected) == consumers
         self._consumers = {selected: consumers}
         if selected == self._selected:
             self._show_detail()
+        return not unchanged
 
     def apply(self, summaries: Sequence[StreamSummary]) -> None:
         """Make the table show `summaries` (all streams of the account) in one step."""
@@ -346,6 +355,8 @@ class StreamsPane(Pane):
         self._selected = name
         if self._consumer_poll is not None:
             self._consumer_poll.wake()
+        if self._poll is not None:
+            self._poll.hurry()  # the user looks: the list back to once a second, not at once
         return True
 
     @on(DataTable.RowSelected, "#streams-table")
@@ -405,34 +416,16 @@ class StreamsPane(Pane):
 
     def _show_detail(self) -> None:
         self.empty = self._loaded and not self._summaries
-        body = self.query_one("#streams-detail-body", Static)
+        body = self.query_one("#streams-detail-body", PartsView)
         summary = self._summaries.get(self._selected or "")
         if summary is None:
-            if self._detail_inputs is not None:
-                self._detail_inputs = self._detail_shape = None
-                body.update("")
+            body.show(())
             return
         consumers = self._consumers.get(summary.name)
         width = max(self.query_one("#streams-detail").size.width, 40)
         now = self.session.clocks.wall()
-        inputs = (
-            summary,
-            tuple(consumers or ()),
-            consumers is None,
-            width,
-            detail_ages(summary, consumers, now),
-        )
-        if inputs == self._detail_inputs:
-            return  # an unchanged poll: no render, no layout
-        shape = detail_shape(summary, consumers, width)
-        self._detail_inputs = inputs
-        # New values in the same lines (a busy stream's counts and ages, each second) repaint the
-        # detail only; a layout (a full-screen repaint) only when its lines may have changed.
-        body.update(
-            render_detail(summary, consumers, width=width, now=now),
-            layout=shape != self._detail_shape,
-        )
-        self._detail_shape = shape
+        # Only the lines whose text changed are drawn again (an age, a count): `PartsView`.
+        body.show(detail_parts(summary, consumers, width=width, now=now))
 
     def on_resize(self) -> None:
         self._show_detail()

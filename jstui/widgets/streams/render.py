@@ -3,7 +3,8 @@ stream (state, placement in a cluster, consumers, configuration).
 
 Data flow: `StreamSummary` and `ConsumerSummary` values from the service go in, plain strings and
 Rich renderables come out; every string from the server goes through `jstui.format.sanitize`. No
-widget, no I/O: the pane calls these on each refresh and they are tested without the app.
+widget, no I/O: the pane calls these on each refresh and they are tested without the app. The
+detail comes as keyed parts (`detail_parts`) for `PartsView`, which renders only what changed.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from rich.console import Group, RenderableType
 from rich.table import Table
@@ -23,6 +25,9 @@ from jstui.nats.names import fits_api_subject
 from jstui.nats.observe.cluster_view import replica_state
 from jstui.nats.streams.placement import SourceState, StreamPlacement
 from jstui.nats.streams.summaries import ConsumerSummary, StreamSummary
+
+if TYPE_CHECKING:
+    from jstui.widgets.streams.parts import Part
 
 NAME_WIDTH = 24
 SUBJECTS_WIDTH = 24
@@ -130,10 +135,33 @@ def _pairs_grid(pairs: Sequence[tuple[str, str]], per_row: int) -> Table:
     return grid
 
 
-def _consumers_table(
-    consumers: Sequence[ConsumerSummary], *, width: int, now: float
-) -> RenderableType:
-    wide = width >= 100
+def _consumer_rows(
+    consumers: Sequence[ConsumerSummary], *, wide: bool, now: float
+) -> tuple[tuple[str, ...], ...]:
+    """Each consumer's cells as shown (sanitized), ages included."""
+    rows = []
+    for consumer in consumers:
+        active = (
+            format_age(now - consumer.last_active.timestamp()) if consumer.last_active else "never"
+        )
+        cells = [
+            _clip(consumer.name, 28),
+            format_count(consumer.num_pending),
+            format_count(consumer.num_ack_pending),
+            format_count(consumer.num_redelivered),
+            active,
+        ]
+        if wide:
+            kind = ("push" if consumer.push else "pull") + (
+                " durable" if consumer.durable else " ephemeral"
+            )
+            cells.append(kind)
+            cells.append(_clip(", ".join(consumer.filter_subjects) or "all", 30))
+        rows.append(tuple(cells))
+    return tuple(rows)
+
+
+def _consumers_table(rows: Sequence[tuple[str, ...]], *, wide: bool) -> RenderableType:
     table = Table(box=None, padding=(0, 1), show_edge=False, header_style="bold", pad_edge=False)
     table.add_column("Consumer", no_wrap=True, max_width=28)
     table.add_column("Pending", justify="right")
@@ -143,24 +171,8 @@ def _consumers_table(
     if wide:
         table.add_column("Kind", no_wrap=True)
         table.add_column("Filter", no_wrap=True, max_width=30)
-    for consumer in consumers:
-        active = (
-            format_age(now - consumer.last_active.timestamp()) if consumer.last_active else "never"
-        )
-        cells = [
-            Text(_clip(consumer.name, 28)),
-            Text(format_count(consumer.num_pending)),
-            Text(format_count(consumer.num_ack_pending)),
-            Text(format_count(consumer.num_redelivered)),
-            Text(active),
-        ]
-        if wide:
-            kind = ("push" if consumer.push else "pull") + (
-                " durable" if consumer.durable else " ephemeral"
-            )
-            cells.append(Text(kind))
-            cells.append(Text(_clip(", ".join(consumer.filter_subjects) or "all", 30)))
-        table.add_row(*cells)
+    for cells in rows:
+        table.add_row(*(Text(value) for value in cells))
     return table
 
 
@@ -212,63 +224,22 @@ def placement_lines(placement: StreamPlacement | None) -> list[Text]:
     return lines
 
 
-def detail_ages(
-    summary: StreamSummary, consumers: Sequence[ConsumerSummary] | None, now: float
-) -> tuple[str, ...]:
-    """Every age the detail shows ("3s ago"), as shown: the detail needs drawing again when one
-    of them reads differently, not whenever the clock moved."""
-    moments = [summary.first_time, summary.last_time, summary.created]
-    moments += [consumer.last_active for consumer in consumers or ()]
-    return tuple(format_age(now - moment.timestamp()) for moment in moments if moment is not None)
-
-
-def detail_shape(
-    summary: StreamSummary, consumers: Sequence[ConsumerSummary] | None, width: int
-) -> tuple[object, ...]:
-    """What decides how many lines the detail takes: equal shapes, equal heights, so moving from
-    one stream to a like one needs no layout. Text that may wrap enters whole; the rest by its
-    length (counts by their digits, config values by their printed length)."""
-
-    def may_wrap(text: str) -> str | None:
-        return text if len(text) > width // 2 else None
-
-    config = summary.raw_config or {}
-    return (
-        may_wrap(summary.name + summary.description),
-        may_wrap(", ".join(summary.subjects)),
-        summary.sealed,
-        summary.placement,
-        tuple(
-            (key, len(str(value)))
-            for key, value in sorted(config.items())
-            if key not in ("name", "subjects", "description")
-        ),
-        tuple(len(str(n)) for n in (summary.messages, summary.bytes, summary.last_seq)),
-        len(consumers) + 1 if consumers else 1,  # "loading…" and "none" take one line alike
-        width,
-    )
-
-
-def render_detail(
+def detail_parts(
     summary: StreamSummary,
     consumers: Sequence[ConsumerSummary] | None,
     *,
     width: int,
     now: float | None = None,
-) -> RenderableType:
+) -> list[Part]:
     """The selected stream: state, consumers, then its whole configuration (the part that changes
-    comes first, so a quarter pane shows it without scrolling). Server strings are sanitized."""
+    comes first, so a quarter pane shows it without scrolling). Server strings are sanitized.
+
+    Each part comes with a key holding every string it shows, so `PartsView` renders again only
+    a part whose text changed: an age ticking in the consumers' table leaves the configuration
+    alone, and the creation time, whose age ticks for the first hour, is a line of its own."""
     now = time.time() if now is None else now
     config = summary.config
     per_row = 3 if width >= 110 else 2 if width >= 60 else 1
-
-    title = Text()
-    title.append(sanitize(summary.name), style="bold")
-    if summary.sealed:
-        title.append("  sealed", style="bold reverse")
-    if summary.description:
-        title.append("  ")
-        title.append(sanitize(summary.description, max_len=400), style="italic")
 
     state: list[tuple[str, str]] = [
         ("Messages", format_count(summary.messages)),
@@ -295,34 +266,78 @@ def render_detail(
             ("Dup window", _limit_duration(config.duplicate_window)),
         ]
     settings.append(("Direct get", "allowed" if summary.allow_direct else "no"))
-    settings.append(("Created", _when(summary.created, now)))
 
-    parts: list[RenderableType] = [title, _pairs_grid(state, per_row)]
+    head = (summary.name, summary.sealed, summary.description, tuple(state), per_row)
+    parts: list[Part] = [(head, lambda: Group(_title(summary), _pairs_grid(state, per_row)))]
     placement = placement_lines(summary.placement)
     if placement:
-        parts.append(Text())
-        parts.append(Text("Placement", style="bold underline"))
-        parts.extend(placement)
-    parts.append(Text())
-    heading = Text("Consumers", style="bold underline")
+        parts.append((tuple(placement), lambda: Group(Text(), _heading("Placement"), *placement)))
+
+    wide = width >= 100
+    rows = _consumer_rows(consumers or (), wide=wide, now=now)
+    usable = fits_api_subject(summary.name)
+    consumers_key = (summary.consumer_count, usable, consumers is None, rows, wide)
+    parts.append((consumers_key, lambda: _consumers_part(summary, consumers, rows, wide=wide)))
+
+    subjects = sanitize(", ".join(summary.subjects) or "-", max_len=2000)
+    configuration = (subjects, tuple(settings), per_row)
+    parts.append((configuration, lambda: _configuration_part(subjects, settings, per_row)))
+    created = _when(summary.created, now)
+    parts.append((created, lambda: _labelled("Created ", created)))
+    return parts
+
+
+def _title(summary: StreamSummary) -> Text:
+    title = Text()
+    title.append(sanitize(summary.name), style="bold")
+    if summary.sealed:
+        title.append("  sealed", style="bold reverse")
+    if summary.description:
+        title.append("  ")
+        title.append(sanitize(summary.description, max_len=400), style="italic")
+    return title
+
+
+def _heading(label: str) -> Text:
+    return Text(label, style="bold underline")
+
+
+def _labelled(label: str, value: str) -> Text:
+    line = Text()
+    line.append(label, style="bold")
+    line.append(value)
+    return line
+
+
+def _consumers_part(
+    summary: StreamSummary,
+    consumers: Sequence[ConsumerSummary] | None,
+    rows: Sequence[tuple[str, ...]],
+    *,
+    wide: bool,
+) -> RenderableType:
+    heading = _heading("Consumers")
     heading.append(f" {format_count(summary.consumer_count)}", style="bold")
-    parts.append(heading)
     if not fits_api_subject(summary.name):
         # Never seen from nats-server 2.15 (it refuses such names), but a name that cannot be one
         # token of an API subject would send every request about it elsewhere.
         unusable = "jstui cannot manage this stream: its name cannot be put in a subject."
-        parts.append(Text(unusable, style="dim"))
+        body: RenderableType = Text(unusable, style="dim")
     elif consumers is None:
-        parts.append(Text("loading…", style="dim"))
+        body = Text("loading…", style="dim")
     elif not consumers:
-        parts.append(Text("none", style="dim"))
+        body = Text("none", style="dim")
     else:
-        parts.append(_consumers_table(consumers, width=width, now=now))
-    parts.append(Text())
-    parts.append(Text("Configuration", style="bold underline"))
-    subjects = Text()
-    subjects.append("Subjects ", style="bold")
-    subjects.append(sanitize(", ".join(summary.subjects) or "-", max_len=2000))
-    parts.append(subjects)
-    parts.append(_pairs_grid(settings, per_row))
-    return Group(*parts)
+        body = _consumers_table(rows, wide=wide)
+    return Group(Text(), heading, body)
+
+
+def _configuration_part(
+    subjects: str, settings: Sequence[tuple[str, str]], per_row: int
+) -> RenderableType:
+    return Group(
+        Text(),
+        _heading("Configuration"),
+        _labelled("Subjects ", subjects),
+        _pairs_grid(settings, per_row),
+    )

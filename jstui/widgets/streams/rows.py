@@ -98,6 +98,8 @@ class HeldRows:
         self.shown: dict[str, tuple[str, ...]] = {}
         """The rows in the table, top to bottom, and the text they show (what widths count)."""
         self._widths = ColumnWidths([column.label for column in COLUMNS])
+        self.version = 0
+        """Counts the changes to `summaries`: equal before and after a list, nothing changed."""
 
     def take(self, summaries: Iterable[StreamSummary]) -> list[tuple[str, str, Text]]:
         """Hold these streams; returns the changed cells of rows on screen, to be written."""
@@ -107,6 +109,7 @@ class HeldRows:
             if self.summaries.get(name) == summary:
                 continue  # the common case at scale: one comparison, nothing drawn
             self.summaries[name] = summary
+            self.version += 1
             self._cells[name] = cells = row_cells(summary)
             before = self.shown.get(name)
             if before is None or before == cells:
@@ -125,6 +128,7 @@ class HeldRows:
         for name in [name for name in self.summaries if name not in listed]:
             del self.summaries[name]
             del self._cells[name]
+            self.version += 1
 
     def place(self, table: LiveTable[Text], names: Sequence[str]) -> None:
         """Make `table` show `names` in that order, sized to the widest values shown."""

@@ -44,6 +44,8 @@ from jstui.widgets.workers.watch import WatchPanel
 
 REDRAW_HZ = 4
 DISCOVERY_SECONDS = 3.0
+DISCOVERY_LONGEST = 12.0
+"""While discovery finds the same groups its period stretches up to this (`PeriodicPoll`)."""
 
 
 class EmptyNote(Static, can_focus=True):
@@ -195,6 +197,7 @@ class WorkersPane(Pane):
                 self.session.status.state is ConnectionState.CONNECTED
                 and (self.watch_pending is not None or self._visible())
             ),
+            longest=DISCOVERY_LONGEST,
         )
         self._show_note()
 
@@ -282,12 +285,16 @@ class WorkersPane(Pane):
 
     # -- groups ------------------------------------------------------------------------------------
 
-    async def _discover(self) -> None:
-        self.groups, self.discovery_note = await discover_groups(self.session, self.host.observer)
+    async def _discover(self) -> bool:
+        """Look for groups; False when the same ones were found (discovery then slows down)."""
+        found = await discover_groups(self.session, self.host.observer)
+        changed = not self.discovered or found != (self.groups, self.discovery_note)
+        self.groups, self.discovery_note = found
         self.discovered = True
         self.refresh_groups()
         if self.watch_pending is not None:
             self._resolve_watch(self.watch_pending)
+        return changed
 
     def entries(self) -> list[GroupEntry]:
         """jstui's pools first, then the groups seen on the server."""
