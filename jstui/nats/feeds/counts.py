@@ -155,6 +155,19 @@ class Accounts:
         """Account for everything not taken yet as skipped (or overwritten, if already gone)."""
         self.take(buffer, count, 0)
 
+    def skip_through(self, buffer: deque[FeedMessage], last: int) -> None:
+        """Account for messages cursor+1..last as skipped (overwritten, if already gone) without
+        looking at them; the newer ones stay pending. One slice assignment, whatever the count."""
+        new = last - self.cursor
+        if new <= 0:
+            return
+        oldest = buffer[0].index if buffer else last + 1
+        in_buffer = max(0, min(new, last - oldest + 1))
+        self.cursor = last
+        self.overwritten += new - in_buffer
+        self.skipped += in_buffer
+        self._mark_range(last - in_buffer + 1, last, SKIPPED)
+
     def refilter(
         self, buffer: deque[FeedMessage], flt: FeedFilter, limit: int
     ) -> list[FeedMessage]:

@@ -256,6 +256,11 @@ class Feed:
         """Count everything not yet drawn as skipped (e.g. the view was cleared)."""
         self.accounts.skip_pending(self.buffer, self.count)
 
+    def skip_all_but(self, newest: int) -> None:
+        """Count everything not yet drawn as skipped except the `newest` messages, which stay
+        pending for the next `take_new` (a view that draws a flood less often than it ticks)."""
+        self.accounts.skip_through(self.buffer, self.count - max(0, newest))
+
     def refilter(self, flt: FeedFilter, limit: int) -> list[FeedMessage]:
         """The newest `limit` accounted messages that pass `flt`, oldest first, for a redraw
         under a new filter; the counters are re-accounted so that they follow the filter."""
