@@ -40,6 +40,8 @@ __all__ = ["FeedView"]
 STATS_EVERY = 3
 """Counters and sparkline are redrawn every third tick (5 Hz at the pane's 15 Hz); so are the
 lines while more arrive per tick than a screen shows (`tick`)."""
+COUNTS_SPARE = 6
+"""Cells the counters' line reserves to grow into before the screen is laid out again."""
 MARGIN_LINES = 20
 """Lines drawn per tick beyond what fits on screen, so a quick scroll up finds them."""
 MIN_SUBJECT = 8
@@ -115,6 +117,7 @@ class FeedView(Vertical):
         self._acks_drawn = 0
         self._shown_info = self._info_text()
         self._shown_counts = self._counts_text()
+        self._counts_width = self._shown_counts.cell_len
         self._info = Static(self._shown_info, id="feed-info", markup=False)
         self._counts = Static(self._shown_counts, id="feed-counts", markup=False)
         self._spark = Sparkline(id="feed-spark")
@@ -367,12 +370,22 @@ class FeedView(Vertical):
         if info != self._shown_info:
             self._shown_info = info
             self._info.update(info, layout=False)
-            # a suspended feed's line wraps (styles/feeds.tcss) and the footer offers R
-            self.set_class(self.feed.state is FeedState.SUSPENDED, "-suspended")
-            self.refresh_bindings()
+            suspended = self.feed.state is FeedState.SUSPENDED
+            if suspended != self.has_class("-suspended"):
+                # a suspended feed's line wraps (styles/feeds.tcss) and the footer offers R;
+                # only then: new bindings rebuild the footer, a layout of the whole screen
+                self.set_class(suspended, "-suspended")
+                self.refresh_bindings()
+        # The counters' width is their text's (width auto), and a new width lays out the whole
+        # screen: while numbers grow (a drain), that was every few ticks. So the text is padded
+        # to the widest so far, which grows by COUNTS_SPARE cells at a time.
         counts = self._counts_text()
+        width = counts.cell_len
+        relayout = width > self._counts_width
+        if relayout:
+            self._counts_width = width + COUNTS_SPARE
+        counts.pad_right(self._counts_width - width)
         if counts != self._shown_counts:
-            relayout = counts.cell_len != self._shown_counts.cell_len
             self._shown_counts = counts
             self._counts.update(counts, layout=relayout)
         self._spark.data = self.feed.meter.history()  # repaints only when a value changed
