@@ -156,6 +156,8 @@ class Feed:
         receiving whatever it costs (the ingest benchmark measures that way)."""
         self.suspended: Suspension | None = None
         """Set while the feed is suspended: since when, and how fast it was receiving."""
+        self.started_at = 0.0
+        """When `start()` began to subscribe (the feed's clock, like its messages' times)."""
         self._clock = session.clocks.wall if clock is None else clock
         self._metered_count = 0
         self._metered_bytes = 0
@@ -349,6 +351,7 @@ class Feed:
         With `wait_for_stream` (start-up feeds), a JetStream feed whose stream does not exist yet
         waits for it in state `WAITING` instead of failing.
         """
+        self.started_at = self._clock()
         try:
             if self.spec.mode is FeedMode.CORE:
                 await self._start_core()
