@@ -614,6 +614,41 @@ async def test_a_backlog_is_drawn_at_the_counters_rate_and_counted_as_it_comes(
         feeds._pace(busy=True)
 
 
+async def test_growing_counters_keep_their_width_between_a_few_steps(
+    make_app: AppFactory, nc: Client, unique: str
+) -> None:
+    """The counters' line is as wide as its text, and a new width lays out the whole screen; while
+    a drain makes the numbers grow a digit every few ticks, the line keeps a reserve to grow into
+    (the view's counters are driven by hand, the pane's timer held)."""
+    app = make_app()
+    async with app.run_test(size=BIG) as pilot:
+        await wait_connected(pilot)
+        view = await open_feed(pilot, f"{unique}.grow")
+        feeds = pane(app)
+        assert feeds._timer is not None
+        feeds._timer.stop()
+        counts = view.query_one("#feed-counts")
+        widths: list[int] = []
+        texts: list[int] = []
+        sent = 0
+        for total in (1, 10, 100, 1000):
+            for i in range(sent, total):
+                await nc.publish(f"{unique}.grow", f"n{i}".encode())
+            sent = total
+            await nc.flush()
+            await wait_until(pilot, lambda total=total: view.feed.count == total, what="received")
+            view._ticks = 0  # the counters' tick
+            view.tick()
+            await pilot.pause()
+            texts.append(len(view._counts_text().plain))
+            widths.append(counts.size.width)
+        assert texts == sorted(set(texts)), texts  # a digit more each time
+        assert all(width >= text for width, text in zip(widths, texts, strict=True))
+        # fewer new widths (screen layouts) than the text took
+        assert len(set(widths)) < len(texts), (texts, widths)
+        feeds._pace(busy=True)
+
+
 async def test_export_offers_what_is_shown_and_asks_before_replacing(
     make_app: AppFactory, nc: Client, unique: str, tmp_path: Path, monkeypatch: Any
 ) -> None:
