@@ -17,7 +17,9 @@ The counters are defined once, in docs/architecture.md ("Feed counters"):
 Data flow: `Feed` appends to its ring buffer and bumps `count` (hot path, nothing here). The
 view's timer calls `Feed.take_new`, which calls `Accounts.take`: every message since the last
 call is given exactly one of shown / filtered / skipped / overwritten, and each one still in the
-buffer gets a one-byte mark (`_marks`, a ring indexed like the buffer). A new filter calls
+buffer gets a one-byte mark (`_marks`, a ring indexed like the buffer). Between the draws of a
+backlog, `Accounts.skip_through` marks all but the newest messages skipped without looking at
+them (one slice assignment), and the newest stay pending for the next draw. A new filter calls
 `Accounts.refilter`: the marks of the messages still in the buffer are taken back out of the
 counters and the messages are accounted again under the new filter, so the counters follow the
 filter and still add up. Nothing here imports Textual or touches the network.
