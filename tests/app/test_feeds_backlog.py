@@ -7,10 +7,27 @@ tick count set to say whether it is the counters' tick (every `STATS_EVERY`-th).
 
 from __future__ import annotations
 
-from nats.aio.client import Client
+from typing import Any
 
+from nats.aio.client import Client
+from textual.pilot import Pilot
+
+from jstui.app import JstuiApp
+from jstui.widgets.feeds import FeedView
 from tests.app.conftest import AppFactory, wait_connected, wait_until
 from tests.app.test_feeds_pane import BIG, open_feed, pane
+
+
+async def held_feed(pilot: Pilot[Any], subject: str) -> FeedView:
+    """Open a core feed on `subject` and stop the pane's timer: the ticks are the test's."""
+    await wait_connected(pilot)
+    view = await open_feed(pilot, subject)
+    assert isinstance(pilot.app, JstuiApp)
+    timer = pane(pilot.app)._timer
+    assert timer is not None
+    timer.stop()
+    await pilot.pause()
+    return view
 
 
 async def test_a_backlog_is_drawn_at_the_counters_rate_and_counted_as_it_comes(
@@ -22,12 +39,7 @@ async def test_a_backlog_is_drawn_at_the_counters_rate_and_counted_as_it_comes(
     view's ticks are driven by hand (the pane's timer held) so that no timing is involved."""
     app = make_app()
     async with app.run_test(size=BIG) as pilot:
-        await wait_connected(pilot)
-        view = await open_feed(pilot, f"{unique}.backlog")
-        feeds = pane(app)
-        assert feeds._timer is not None
-        feeds._timer.stop()  # the ticks are this test's from here on
-        await pilot.pause()
+        view = await held_feed(pilot, f"{unique}.backlog")
         log = view.log_widget
         drawn = len(log.refs)
         for i in range(1, 1001):
@@ -63,7 +75,7 @@ async def test_a_backlog_is_drawn_at_the_counters_rate_and_counted_as_it_comes(
         view.tick()
         newest = log.message_at(len(log.refs) - 1)
         assert newest is not None and newest.data == b"one more"
-        feeds._pace(busy=True)
+        pane(app)._pace(busy=True)
 
 
 async def test_growing_counters_keep_their_width_between_a_few_steps(
@@ -74,11 +86,7 @@ async def test_growing_counters_keep_their_width_between_a_few_steps(
     (the view's counters are driven by hand, the pane's timer held)."""
     app = make_app()
     async with app.run_test(size=BIG) as pilot:
-        await wait_connected(pilot)
-        view = await open_feed(pilot, f"{unique}.grow")
-        feeds = pane(app)
-        assert feeds._timer is not None
-        feeds._timer.stop()
+        view = await held_feed(pilot, f"{unique}.grow")
         counts = view.query_one("#feed-counts")
         widths: list[int] = []
         texts: list[int] = []
@@ -98,4 +106,4 @@ async def test_growing_counters_keep_their_width_between_a_few_steps(
         assert all(width >= text for width, text in zip(widths, texts, strict=True))
         # fewer new widths (screen layouts) than the text took
         assert len(set(widths)) < len(texts), (texts, widths)
-        feeds._pace(busy=True)
+        pane(app)._pace(busy=True)
