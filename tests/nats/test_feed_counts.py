@@ -77,6 +77,34 @@ async def test_counters_add_up_in_every_mode_while_paused_and_in_a_flood(
         assert_balanced(feed)
 
 
+async def test_skipping_all_but_the_newest_keeps_the_counters_adding_up(
+    session: Session, nc: Client, unique: str
+) -> None:
+    """What a view does between the draws of a backlog (`Feed.skip_all_but`): the older messages
+    are skipped (overwritten, if the ring buffer already lost them), the newest stay pending."""
+    subject = f"{unique}.backlog"
+    feed = Feed(session, FeedSpec.create(subject, "core", buffer=100))
+    async with feed:
+        await publish(nc, subject, 1, 250)
+        await nc.flush()
+        await eventually(lambda: feed.count == 250, what="250 received")
+        feed.skip_all_but(30)
+        c = feed.counts()
+        assert (c.pending, c.overwritten, c.skipped, c.shown) == (30, 150, 70, 0)
+        assert_balanced(feed)
+        feed.skip_all_but(30)  # nothing new: nothing changes
+        assert feed.counts() == c
+        shown = feed.take_new(limit=10)
+        assert [m.data for m in shown] == [
+            f"m{i} {'even' if i % 2 == 0 else 'odd'}".encode() for i in range(241, 251)
+        ]
+        c = feed.counts()
+        assert (c.pending, c.skipped, c.shown) == (0, 90, 10)
+        assert_balanced(feed)
+        skipped = feed.older(241, NO_FILTER, 500)  # still in the buffer: reachable
+        assert [m.index for m in skipped] == list(range(151, 241))
+
+
 async def test_skipped_messages_are_reachable_by_paging_back(
     session: Session, nc: Client, unique: str
 ) -> None:

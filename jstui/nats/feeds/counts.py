@@ -17,7 +17,9 @@ The counters are defined once, in docs/architecture.md ("Feed counters"):
 Data flow: `Feed` appends to its ring buffer and bumps `count` (hot path, nothing here). The
 view's timer calls `Feed.take_new`, which calls `Accounts.take`: every message since the last
 call is given exactly one of shown / filtered / skipped / overwritten, and each one still in the
-buffer gets a one-byte mark (`_marks`, a ring indexed like the buffer). A new filter calls
+buffer gets a one-byte mark (`_marks`, a ring indexed like the buffer). Between the draws of a
+backlog, `Accounts.skip_through` marks all but the newest messages skipped without looking at
+them (one slice assignment), and the newest stay pending for the next draw. A new filter calls
 `Accounts.refilter`: the marks of the messages still in the buffer are taken back out of the
 counters and the messages are accounted again under the new filter, so the counters follow the
 filter and still add up. Nothing here imports Textual or touches the network.
@@ -154,6 +156,19 @@ class Accounts:
     def skip_pending(self, buffer: deque[FeedMessage], count: int) -> None:
         """Account for everything not taken yet as skipped (or overwritten, if already gone)."""
         self.take(buffer, count, 0)
+
+    def skip_through(self, buffer: deque[FeedMessage], last: int) -> None:
+        """Account for messages cursor+1..last as skipped (overwritten, if already gone) without
+        looking at them; the newer ones stay pending. One slice assignment, whatever the count."""
+        new = last - self.cursor
+        if new <= 0:
+            return
+        oldest = buffer[0].index if buffer else last + 1
+        in_buffer = max(0, min(new, last - oldest + 1))
+        self.cursor = last
+        self.overwritten += new - in_buffer
+        self.skipped += in_buffer
+        self._mark_range(last - in_buffer + 1, last, SKIPPED)
 
     def refilter(
         self, buffer: deque[FeedMessage], flt: FeedFilter, limit: int

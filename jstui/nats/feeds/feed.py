@@ -158,6 +158,8 @@ class Feed:
         receiving whatever it costs (the ingest benchmark measures that way)."""
         self.suspended: Suspension | None = None
         """Set while the feed is suspended: since when, and how fast it was receiving."""
+        self.started_at = 0.0
+        """When `start()` began to subscribe (the feed's clock, like its messages' times)."""
         self._clock = session.clocks.wall if clock is None else clock
         self._metered_count = 0
         self._metered_bytes = 0
@@ -260,6 +262,11 @@ class Feed:
         """Count everything not yet drawn as skipped (e.g. the view was cleared)."""
         self.accounts.skip_pending(self.buffer, self.count)
 
+    def skip_all_but(self, newest: int) -> None:
+        """Count everything not yet drawn as skipped except the `newest` messages, which stay
+        pending for the next `take_new` (a view that draws a flood less often than it ticks)."""
+        self.accounts.skip_through(self.buffer, self.count - max(0, newest))
+
     def refilter(self, flt: FeedFilter, limit: int) -> list[FeedMessage]:
         """The newest `limit` accounted messages that pass `flt`, oldest first, for a redraw
         under a new filter; the counters are re-accounted so that they follow the filter."""
@@ -348,6 +355,7 @@ class Feed:
         With `wait_for_stream` (start-up feeds), a JetStream feed whose stream does not exist yet
         waits for it in state `WAITING` instead of failing.
         """
+        self.started_at = self._clock()
         try:
             if self.spec.mode is FeedMode.CORE:
                 await self._start_core()

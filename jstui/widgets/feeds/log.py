@@ -123,7 +123,9 @@ class FeedLog(Log):
         self._lines.extend(lines)
         if self.max_lines is not None and len(self._lines) > self.max_lines:
             self._prune_max_lines()
-        widest = max(map(cell_len, lines))
+        # At least as wide as the view: lines are formatted to fit it, but their widths vary by a
+        # cell or two (sequence numbers grow), and each new widest line would lay out the screen
+        widest = max(max(map(cell_len, lines)), self.scrollable_content_region.width)
         if widest > self._width:
             self._width = widest
         self._grow_to(Size(self._width, len(self._lines)))

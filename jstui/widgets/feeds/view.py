@@ -3,14 +3,15 @@ lines (`FeedLog`), and the "+N new" and filter bars.
 
 Data flow: the pane's timer calls `tick()` on every view. Unless the view is paused, `tick` takes
 at most a screenful plus a margin of the newest matching messages from the feed's ring buffer
-(`Feed.take_new`), formats them (`jstui.format.lines`) and adds them to the `FeedLog` in one batch;
-every `STATS_EVERY` ticks it redraws the counters (defined in docs/architecture.md, "Feed
-counters", and shown term by term), which change only the widgets whose text changed. Moving the
-cursor up past the first line pages back through the ring buffer (`Feed.older`): the messages
-skipped in a flood stay reachable. A new filter re-accounts the buffer (`Feed.refilter`) and
-redraws. The view's state is reactive: `paused` sets the `-paused` class and `filter` the
-`-filtered` class, and `styles/feeds.tcss` shows the "+N new" bar and the filter bar from them;
-the filter bar is data-bound to `filter` and describes it.
+(`Feed.take_new`), formats them (`jstui.format.lines`) and adds them to the `FeedLog` in one batch
+(while more arrive per tick than a screen shows, only every `STATS_EVERY` ticks: the older ones
+are counted as skipped in between, `Feed.skip_all_but`); every `STATS_EVERY` ticks it redraws the
+counters (defined in docs/architecture.md, "Feed counters", and shown term by term), which change
+only the widgets whose text changed. Moving the cursor up past the first line pages back through
+the ring buffer (`Feed.older`): the messages skipped in a flood stay reachable. A new filter
+re-accounts the buffer (`Feed.refilter`) and redraws. The view's state is reactive: `paused` sets
+the `-paused` class and `filter` the `-filtered` class, and `styles/feeds.tcss` shows the "+N new"
+bar and the filter bar from them; the filter bar is data-bound to `filter` and describes it.
 """
 
 from __future__ import annotations
@@ -38,7 +39,10 @@ from jstui.widgets.feeds.log import LOG_LINES, FeedLog
 __all__ = ["FeedView"]
 
 STATS_EVERY = 3
-"""Counters and sparkline are redrawn every third tick (5 Hz at the pane's 15 Hz)."""
+"""Counters and sparkline are redrawn every third tick (5 Hz at the pane's 15 Hz); so are the
+lines while more arrive per tick than a screen shows (`tick`)."""
+COUNTS_SPARE = 6
+"""Cells the counters' line reserves to grow into before the screen is laid out again."""
 MARGIN_LINES = 20
 """Lines drawn per tick beyond what fits on screen, so a quick scroll up finds them."""
 MIN_SUBJECT = 8
@@ -114,6 +118,7 @@ class FeedView(Vertical):
         self._acks_drawn = 0
         self._shown_info = self._info_text()
         self._shown_counts = self._counts_text()
+        self._counts_width = self._shown_counts.cell_len
         self._info = Static(self._shown_info, id="feed-info", markup=False)
         self._counts = Static(self._shown_counts, id="feed-counts", markup=False)
         self._spark = Sparkline(id="feed-spark")
@@ -180,17 +185,26 @@ class FeedView(Vertical):
             log.refresh()
         if not self.paused and log.is_vertical_scrollbar_grabbed:
             self.pause("scrolled")
+        due = self._ticks % STATS_EVERY == 0
+        self._ticks += 1
         if not self.paused:
-            height = log.scrollable_content_region.height or 40
-            messages = feed.take_new(height + MARGIN_LINES, self.filter)
+            limit = (log.scrollable_content_region.height or 40) + MARGIN_LINES
+            if not (due or stats) and feed.pending > limit and not self.filter.active:
+                # A backlog (a drain, a flood): more arrived than a screen shows, and the lines
+                # go by too fast to read. Draw it at the rate of the counters, not of the tick:
+                # each frame costs a render, a layout of the log and the garbage it leaves. The
+                # older ones are accounted now (skipped, as a draw would count them), so the
+                # ring buffer never overwrites more than before; the newest screenful waits.
+                feed.skip_all_but(limit)
+                return
+            messages = feed.take_new(limit, self.filter)
             if messages:
                 self._write(messages)
             elif log.scroll_offset.y < log.max_scroll_y:
                 # a write made while the screen was not laid out (a dialog on top) left the
                 # view short of the tail: following means showing the newest line
                 log.scroll_end(animate=False, immediate=True, x_axis=False)
-        self._ticks += 1
-        if stats or self._ticks % STATS_EVERY == 0:
+        if stats or due:
             self.refresh_stats()
 
     def _preview_width(self) -> int:
@@ -364,12 +378,22 @@ class FeedView(Vertical):
         if info != self._shown_info:
             self._shown_info = info
             self._info.update(info, layout=False)
-            # a suspended feed's line wraps (styles/feeds.tcss) and the footer offers R
-            self.set_class(self.feed.state is FeedState.SUSPENDED, "-suspended")
-            self.refresh_bindings()
+            suspended = self.feed.state is FeedState.SUSPENDED
+            if suspended != self.has_class("-suspended"):
+                # a suspended feed's line wraps (styles/feeds.tcss) and the footer offers R;
+                # only then: new bindings rebuild the footer, a layout of the whole screen
+                self.set_class(suspended, "-suspended")
+                self.refresh_bindings()
+        # The counters' width is their text's (width auto), and a new width lays out the whole
+        # screen: while numbers grow (a drain), that was every few ticks. So the text is padded
+        # to the widest so far, which grows by COUNTS_SPARE cells at a time.
         counts = self._counts_text()
+        width = counts.cell_len
+        relayout = width > self._counts_width
+        if relayout:
+            self._counts_width = width + COUNTS_SPARE
+        counts.pad_right(self._counts_width - width)
         if counts != self._shown_counts:
-            relayout = counts.cell_len != self._shown_counts.cell_len
             self._shown_counts = counts
             self._counts.update(counts, layout=relayout)
         self._spark.data = self.feed.meter.history()  # repaints only when a value changed

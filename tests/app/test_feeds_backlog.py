@@ -1,0 +1,109 @@
+"""The Feeds pane under a backlog (a drain, a flood), driven by hand so that no timing is involved:
+what a tick draws and counts, and the counters' line that keeps its width while numbers grow.
+
+The pane's timer is stopped in each test and the view's `tick` called directly, with the view's
+tick count set to say whether it is the counters' tick (every `STATS_EVERY`-th).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from nats.aio.client import Client
+from textual.pilot import Pilot
+
+from jstui.app import JstuiApp
+from jstui.widgets.feeds import FeedView
+from tests.app.conftest import AppFactory, wait_connected, wait_until
+from tests.app.test_feeds_pane import BIG, open_feed, pane
+
+
+async def held_feed(pilot: Pilot[Any], subject: str) -> FeedView:
+    """Open a core feed on `subject` and stop the pane's timer: the ticks are the test's."""
+    await wait_connected(pilot)
+    view = await open_feed(pilot, subject)
+    assert isinstance(pilot.app, JstuiApp)
+    timer = pane(pilot.app)._timer
+    assert timer is not None
+    timer.stop()
+    await pilot.pause()
+    return view
+
+
+async def test_a_backlog_is_drawn_at_the_counters_rate_and_counted_as_it_comes(
+    make_app: AppFactory, nc: Client, unique: str
+) -> None:
+    """More than a screen per tick (a drain, a flood) is drawn every STATS_EVERY ticks, not on
+    every one; in between the older messages are accounted as skipped, so the ring buffer never
+    overwrites more than before, and the newest screenful is what the next draw shows. The
+    view's ticks are driven by hand (the pane's timer held) so that no timing is involved."""
+    app = make_app()
+    async with app.run_test(size=BIG) as pilot:
+        view = await held_feed(pilot, f"{unique}.backlog")
+        log = view.log_widget
+        drawn = len(log.refs)
+        for i in range(1, 1001):
+            await nc.publish(f"{unique}.backlog", f"n{i}".encode())
+        await nc.flush()
+        await wait_until(pilot, lambda: view.feed.count == 1000, what="1000 received")
+        limit = log.scrollable_content_region.height + 20  # MARGIN_LINES
+        view._ticks = 1  # not the counters' tick
+        view.tick()
+        c = view.feed.counts()
+        assert len(log.refs) == drawn, "a backlog is not drawn between the counters' ticks"
+        assert (c.pending, c.skipped) == (limit, 1000 - limit)
+        assert c.received == c.accounted == 1000
+        view.tick()  # nothing more came: the flood is over, its newest screenful is drawn now
+        c = view.feed.counts()
+        assert c.pending == 0 and c.shown == limit and c.received == c.accounted
+        newest = log.message_at(len(log.refs) - 1)
+        assert newest is not None and newest.data == b"n1000"
+        for i in range(1001, 2001):
+            await nc.publish(f"{unique}.backlog", f"n{i}".encode())
+        await nc.flush()
+        await wait_until(pilot, lambda: view.feed.count == 2000, what="2000 received")
+        view._ticks = 3  # the counters' tick draws a backlog
+        view.tick()
+        c = view.feed.counts()
+        assert c.pending == 0 and c.shown == 2 * limit and c.received == c.accounted
+        newest = log.message_at(len(log.refs) - 1)
+        assert newest is not None and newest.data == b"n2000"
+        # a trickle (less than a screen) is drawn on every tick
+        await nc.publish(f"{unique}.backlog", b"one more")
+        await nc.flush()
+        await wait_until(pilot, lambda: view.feed.count == 2001, what="one more")
+        view.tick()
+        newest = log.message_at(len(log.refs) - 1)
+        assert newest is not None and newest.data == b"one more"
+        pane(app)._pace(busy=True)
+
+
+async def test_growing_counters_keep_their_width_between_a_few_steps(
+    make_app: AppFactory, nc: Client, unique: str
+) -> None:
+    """The counters' line is as wide as its text, and a new width lays out the whole screen; while
+    a drain makes the numbers grow a digit every few ticks, the line keeps a reserve to grow into
+    (the view's counters are driven by hand, the pane's timer held)."""
+    app = make_app()
+    async with app.run_test(size=BIG) as pilot:
+        view = await held_feed(pilot, f"{unique}.grow")
+        counts = view.query_one("#feed-counts")
+        widths: list[int] = []
+        texts: list[int] = []
+        sent = 0
+        for total in (1, 10, 100, 1000):
+            for i in range(sent, total):
+                await nc.publish(f"{unique}.grow", f"n{i}".encode())
+            sent = total
+            await nc.flush()
+            await wait_until(pilot, lambda total=total: view.feed.count == total, what="received")
+            view._ticks = 0  # the counters' tick
+            view.tick()
+            await pilot.pause()
+            texts.append(len(view._counts_text().plain))
+            widths.append(counts.size.width)
+        assert texts == sorted(set(texts)), texts  # a digit more each time
+        assert all(width >= text for width, text in zip(widths, texts, strict=True))
+        # fewer new widths (screen layouts) than the text took
+        assert len(set(widths)) < len(texts), (texts, widths)
+        pane(app)._pace(busy=True)
