@@ -1,7 +1,7 @@
 """The Request/Reply pane: a console for requests and the responders jstui runs.
 
 `render` builds the text of the detail and the rows (pure); `history`, `stats` and `responders`
-hold the three tabs' tables.
+hold the three tabs' tables; `help` the help text.
 
 Three tabs: History (one row per request, the selected one in full below), Stats (latency per
 subject with a sparkline) and Responders (jstui's responders with their counters). The service
@@ -43,6 +43,7 @@ from jstui.nats.session import ConnectionState, ConnectionStatus
 from jstui.nats.stats import LatencyStats
 from jstui.nats.stream_lookup import wait_for_stream
 from jstui.widgets.base import Pane
+from jstui.widgets.requests.help import REQUESTS_HELP
 from jstui.widgets.requests.history import REBUILD_AFTER, HistoryTable
 from jstui.widgets.requests.render import render_record, status_style
 from jstui.widgets.requests.responders import ResponderTable
@@ -58,41 +59,7 @@ GRAPH_SAMPLES = 120
 
 class RequestsPane(Pane):
     PANE_TITLE = "Request/Reply"
-    PANE_HELP = (
-        "Send requests and see every reply with its latency; run responders so the console works "
-        "with jstui alone. Press n for a request: mode 'request' is a core request (the first "
-        "reply wins), 'gather' collects every reply until the timeout or N replies, and 'stored' "
-        "publishes the request into a stream through JetStream with a reply-to header naming a "
-        "fresh inbox (jstui listens on it before publishing), shows the stream and sequence it "
-        "was stored at, and collects the replies of durable consumers until the timeout or N "
-        "replies.\n"
-        "History: one row per request (time, mode, subject, status: replied, N replies, timed "
-        "out, no responders, error), with the latency of the first and last reply. The selected "
-        "row is shown in full below: the headers as sent, each reply with its latency, the "
-        "responder's name when the reply carries one, payloads made safe, JSON pretty-printed, "
-        "binary in hex (v cycles text, JSON, hex). r re-sends the selected request, e edits it "
-        "first, c clears the history. In the form a request can be saved under a name and loaded "
-        "later (they are kept in jstui's folder of the user config directory).\n"
-        "Stats: per subject, how many requests were answered and the p50, p90, p99 and max of "
-        "their first-reply latency (percentiles over the last 10,000), with a sparkline of the "
-        "latest ones; the selected subject is drawn larger below.\n"
-        "Responders: a starts some. Core responders subscribe (in a queue group if one is given) "
-        "and respond; stored responders are durable push consumers with manual ack that publish "
-        "their reply to the reply-to header, then ack. Behaviours: echo, upper ('Response from "
-        "<name> : <REQUEST IN UPPER CASE>'), a fixed or random delay, fail (no reply), error (an "
-        "error header). Count starts several: with a queue group they share the requests, "
-        "without one each answers. Each row shows how many requests it answered and its mean "
-        "handling time; x stops the selected one. The form shows the --responder option that "
-        "starts the same at launch.\n"
-        "Which stored requests are answered: a new stored responder starts reading the stream "
-        "at 'now minus its answer window', so it still answers a request sent shortly before it "
-        "started, but not old ones; any request older than its window (the requester's timeout "
-        "when jstui sent it, else the responder's max age, 60 s by default) is acked without a "
-        "reply and counted as skipped. Core responders leave stored requests (they carry a "
-        "reply-to header) to the durables. Durables jstui creates are removed by the server an "
-        "hour after their last responder stopped. In read-only mode stored requests and "
-        "responders are refused."
-    )
+    PANE_HELP = REQUESTS_HELP
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("n", "new_request", "New request"),
