@@ -128,6 +128,12 @@ class RequestsPane(Pane):
 
     def on_mount(self) -> None:
         super().on_mount()
+        # What every request draws into, looked up once: a `query_one` walks the pane's widgets
+        # and matches a selector each time, a measurable part of the Send path.
+        self._tabs = self.query_one(TabbedContent)
+        self._history = self.query_one(HistoryTable)
+        self._detail = self.query_one("#requests-detail", Static)
+        self._summary = self.query_one("#requests-summary", Static)
         self.console = RequestConsole(self.session, max_history=HISTORY_ROWS)
         self.responders = ResponderManager(self.session)
         self._refresh_timer = self.set_interval(REFRESH_SECONDS, self._tick)
@@ -292,11 +298,11 @@ class RequestsPane(Pane):
         # After a dialog closes, Textual gives the focus back to the widget that had it, and
         # TabbedContent follows the focus: switch once that is done, and move the focus along.
         def switch() -> None:
-            self.query_one(TabbedContent).active = tab_id
+            self._tabs.active = tab_id
             # The new tab's widgets become visible only after the next refresh.
             self.call_after_refresh(self.focus_pane)
 
-        if self.query_one(TabbedContent).active != tab_id or self.app.screen is not self.screen:
+        if self._tabs.active != tab_id or self.app.screen is not self.screen:
             self.call_after_refresh(switch)
 
     def action_next_tab(self) -> None:
@@ -326,7 +332,7 @@ class RequestsPane(Pane):
     def send_request(self, spec: RequestSpec) -> asyncio.Task[None]:
         """Send `spec` now; its row appears in the history, selected, and its outcome is drawn as
         soon as it is known. A plain task: a Textual worker costs state messages and a turn."""
-        self.query_one(HistoryTable).follow_next = True
+        self._history.follow_next = True
         self._show_tab("requests-history-tab")
         task = asyncio.create_task(self._send(spec), name="jstui request")
         self._sending.add(task)
@@ -372,7 +378,7 @@ class RequestsPane(Pane):
         self._history_drawn_at = time.monotonic()
         self._show_summary()
         self._sync_history()
-        history = self.query_one(HistoryTable)  # (a row added under a dialog: scroll to it)
+        history = self._history  # (a row added under a dialog: scroll to it)
         if history.row_count:
             history.move_cursor(row=history.cursor_row, animate=False)
 
@@ -430,7 +436,7 @@ class RequestsPane(Pane):
         self._wake()  # catch up with what changed while hidden (a small terminal)
 
     def selected_record(self) -> RequestRecord | None:
-        selected = self.query_one(HistoryTable).selected_id
+        selected = self._history.selected_id
         if self.console is None or selected is None:
             return None
         return self.console.get(selected)
@@ -449,7 +455,7 @@ class RequestsPane(Pane):
         if self.console.version == self._seen_version:
             return
         records = self.console.history
-        history = self.query_one(HistoryTable)
+        history = self._history
         gone = [record_id for record_id in history.shown if record_id not in records]
         if self._in_burst(len(gone)):
             return
@@ -531,7 +537,7 @@ class RequestsPane(Pane):
 
     def _update_detail(self, force: bool = False) -> None:
         record = self.selected_record()
-        detail = self.query_one("#requests-detail", Static)
+        detail = self._detail
         if record is None:
             if self._detail_key is not None or force:
                 detail.update(Text("No requests yet: press n to send one.", style="dim"))
@@ -547,7 +553,7 @@ class RequestsPane(Pane):
         self._detail_view_used = self._view or render_payload(record.spec.payload[:1024])[0]
 
     def _show_summary(self) -> None:
-        summary = self.query_one("#requests-summary", Static)
+        summary = self._summary
         record = self._last_record
         if self._waiting:
             waiting = " · ".join(self._waiting.values())
