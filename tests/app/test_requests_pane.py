@@ -369,3 +369,31 @@ async def test_an_idle_console_redraws_nothing(
         monkeypatch.setattr(Widget, "refresh", counted)
         await pilot.pause(2.0)  # four ticks of the pane's 2 Hz timer
         assert redraws == []
+
+
+async def test_a_reply_right_after_its_waiting_row_is_drawn_at_once(
+    make_app: AppFactory, nc: Client, unique: str
+) -> None:
+    # A request that waits shows its row ("waiting") shortly after it is sent; a reply that comes
+    # a moment later must not be held back as if it were part of a burst of replies.
+    answer = asyncio.Event()
+
+    async def slow_echo(msg: Msg) -> None:
+        await answer.wait()
+        await msg.respond(msg.data)
+
+    await nc.subscribe(f"{unique}.slow", cb=slow_echo)
+    await nc.flush()
+    app = make_app()
+    async with app.run_test(size=(160, 45)) as pilot:
+        await wait_connected(pilot)
+        pane = _pane(app)
+        assert pane.console is not None
+        pane.send_request(RequestSpec(f"{unique}.slow", payload=b"hi", timeout=TIMEOUT))
+        await _wait_row(pilot, app, 1, "waiting")
+        answer.set()
+        deadline = time.monotonic() + TIMEOUT
+        while not any(record.finished for record in pane.console.history.values()):
+            assert time.monotonic() < deadline, "the request never finished"
+            await asyncio.sleep(0)  # not a pause: a redraw timer would get its turn
+        assert "replied" in _row_texts(_history(app))[-1]

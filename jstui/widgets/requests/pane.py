@@ -94,8 +94,9 @@ class RequestsPane(Pane):
         self._detail_view_used: PayloadView | None = None
         self._last_rebuild = 0.0
         self._soon_timer: Timer | None = None
-        self._history_drawn_at = 0.0
-        """When `_draw_outcome` or the soon timer last drew the history (monotonic seconds)."""
+        self._outcome_drawn_at = 0.0
+        """When `_draw_outcome` last drew an outcome at once (monotonic seconds). Only outcomes
+        count: a waiting row drawn just before must not hold back the reply that follows it."""
         self._sending: set[asyncio.Task[None]] = set()
         """Requests in flight (plain tasks, cancelled when the pane goes)."""
         self._started_from_settings = False
@@ -366,16 +367,17 @@ class RequestsPane(Pane):
         and the statistics, graph and responders follow on the timer."""
         if self._covered():
             return  # under the form that sent it: drawn as the form closes
-        if time.monotonic() - self._history_drawn_at < SOON_SECONDS:
+        now = time.monotonic()
+        if now - self._outcome_drawn_at < SOON_SECONDS:
             self._soon()
             return
+        self._outcome_drawn_at = now
         self._draw_now()
 
     def _draw_now(self) -> None:
         if self._soon_timer is not None:  # (set when the request was sent: no longer needed)
             self._soon_timer.stop()
             self._soon_timer = None
-        self._history_drawn_at = time.monotonic()
         self._show_summary()
         self._sync_history()
         history = self._history  # (a row added under a dialog: scroll to it)
@@ -392,7 +394,6 @@ class RequestsPane(Pane):
         self._soon_timer = None
         if self._covered():
             return  # the form that sent it is still closing: it draws as it closes
-        self._history_drawn_at = time.monotonic()
         self._show_summary()
         self.refresh_views()
 
