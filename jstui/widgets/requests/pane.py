@@ -95,8 +95,10 @@ class RequestsPane(Pane):
         self._last_rebuild = 0.0
         self._soon_timer: Timer | None = None
         self._outcome_drawn_at = 0.0
-        """When `_draw_outcome` last drew an outcome at once (monotonic seconds). Only outcomes
-        count: a waiting row drawn just before must not hold back the reply that follows it."""
+        """When a redraw last showed a new outcome (monotonic seconds), and which one: only those
+        count for the burst rule, so a waiting row drawn just before does not hold back the reply
+        that follows it."""
+        self._outcome_drawn: RequestRecord | None = None
         self._sending: set[asyncio.Task[None]] = set()
         """Requests in flight (plain tasks, cancelled when the pane goes)."""
         self._started_from_settings = False
@@ -367,17 +369,16 @@ class RequestsPane(Pane):
         and the statistics, graph and responders follow on the timer."""
         if self._covered():
             return  # under the form that sent it: drawn as the form closes
-        now = time.monotonic()
-        if now - self._outcome_drawn_at < SOON_SECONDS:
+        if time.monotonic() - self._outcome_drawn_at < SOON_SECONDS:
             self._soon()
             return
-        self._outcome_drawn_at = now
         self._draw_now()
 
     def _draw_now(self) -> None:
         if self._soon_timer is not None:  # (set when the request was sent: no longer needed)
             self._soon_timer.stop()
             self._soon_timer = None
+        self._note_outcome_drawn()
         self._show_summary()
         self._sync_history()
         history = self._history  # (a row added under a dialog: scroll to it)
@@ -394,8 +395,14 @@ class RequestsPane(Pane):
         self._soon_timer = None
         if self._covered():
             return  # the form that sent it is still closing: it draws as it closes
+        self._note_outcome_drawn()
         self._show_summary()
         self.refresh_views()
+
+    def _note_outcome_drawn(self) -> None:
+        if self._last_record is not self._outcome_drawn:
+            self._outcome_drawn = self._last_record
+            self._outcome_drawn_at = time.monotonic()
 
     def start_responders(self, spec: ResponderSpec) -> None:
         """Start `spec.count` responders, each one a worker on the shared connection."""
