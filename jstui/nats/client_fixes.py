@@ -155,11 +155,15 @@ def drop_unsubscribed_backlog(nc: Client) -> None:
         if parser.buf:  # the start of a control line the last read split
             data = bytes(parser.buf) + data
             parser.buf.clear()
-        first = _frame(data, 0)
-        if first is None or first[1] < 0 or first[1] in nc._subs:
+        try:
+            first = _frame(data, 0)
+            if first is None or first[1] < 0 or first[1] in nc._subs:
+                await parse(data)
+                return
+            live, dropped, dropped_bytes = drop_frames(data, nc._subs)
+        except (ValueError, IndexError):  # a malformed line: nats-py's parser says what is wrong
             await parse(data)
             return
-        live, dropped, dropped_bytes = drop_frames(data, nc._subs)
         nc.stats["in_msgs"] += dropped
         nc.stats["in_bytes"] += dropped_bytes
         await parse(live)

@@ -7,7 +7,9 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+import pytest
 from nats.aio.client import Client
+from nats.errors import ProtocolError
 from nats.protocol.parser import Parser
 
 from jstui.nats.client_fixes import drop_frames, drop_unsubscribed_backlog
@@ -95,3 +97,12 @@ async def test_a_request_is_answered_past_the_backlog_of_an_unsubscribed_flood(
     await flooded.unsubscribe()
     reply = await jstui_nc.request(f"{unique}.echo", b"ping", timeout=20)
     assert reply.data == b"ping"
+
+
+async def test_a_malformed_line_is_left_to_nats_py_to_report() -> None:
+    client = _Client()
+    parser = Parser(client)
+    client._ps = parser  # type: ignore[attr-defined]
+    drop_unsubscribed_backlog(client)  # type: ignore[arg-type]
+    with pytest.raises(ProtocolError):
+        await parser.parse(b"MSG flood 2 x\r\nxxxx\r\n")
