@@ -33,7 +33,8 @@ the flood ended a request was answered in under RECOVERED_RTT again (the backlog
 
 Prints one line; exits 1 when a target of issue #11 is missed: ingest ratio >= 0.85 at 16 B and
 1 KiB, key p99 < 250 ms and request p99 < 500 ms during the unpaced flood, key p99 < 100 ms at 20k
-and 40k msgs/s. Run: python benchmarks/feed_ingest.py [--rounds 3]
+and 40k msgs/s. Run: python benchmarks/feed_ingest.py [--rounds 3] [--only flood] (--only runs
+one phase, repeatable: rss, ingest, paced, flood; only its targets then decide the exit code).
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import math
 import resource
 import subprocess
 import sys
@@ -67,6 +69,7 @@ KEY_EVERY = 0.030
 REQUEST_EVERY = 0.010
 QUIET = 0.6
 RECOVERED_RTT = 0.025
+PHASES = frozenset({"rss", "ingest", "paced", "flood"})
 TARGETS = {"ratio": 0.85, "key_flood": 0.250, "req_flood": 0.500, "key_paced": 0.100}
 
 
@@ -75,6 +78,11 @@ def pct(values: list[float], q: float) -> float:
         return float("nan")
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, max(0, round(q / 100 * len(ordered)) - 1))]
+
+
+def ms(values: list[float], q: float) -> str:
+    """The q-th percentile of `values` (seconds) in whole milliseconds."""
+    return f"{pct(values, q) * 1000:.0f}"
 
 
 # -- helper processes ----------------------------------------------------------------------------
@@ -346,7 +354,7 @@ class FloodRound:
         await wait_quiet(self.feed)
 
 
-async def bench(rounds: int) -> tuple[str, bool]:
+async def bench(rounds: int, phases: frozenset[str] = PHASES) -> tuple[str, bool]:
     from jstui.app import JstuiApp
     from jstui.config import Settings
     from jstui.nats.embedded import EmbeddedServer
@@ -372,17 +380,19 @@ async def bench(rounds: int) -> tuple[str, bool]:
             log("app ready")
 
             feed.flood_protection = False
-            await run_publisher(server.url, 16, 0, 0, count=10_000)
-            await wait_quiet(feed)
-            rss_10k = peak_rss_mib()
-            await run_publisher(server.url, 16, 0, 0, count=990_000)
-            await wait_quiet(feed)
-            rss_1m = peak_rss_mib()
-            log("1M done")
+            rss_10k = rss_1m = float("nan")
+            if "rss" in phases:
+                await run_publisher(server.url, 16, 0, 0, count=10_000)
+                await wait_quiet(feed)
+                rss_10k = peak_rss_mib()
+                await run_publisher(server.url, 16, 0, 0, count=990_000)
+                await wait_quiet(feed)
+                rss_1m = peak_rss_mib()
+                log("1M done")
 
             raw: dict[int, list[float]] = {16: [], 1024: []}
             ingest: dict[int, list[float]] = {16: [], 1024: []}
-            for _ in range(rounds):
+            for _ in range(rounds if "ingest" in phases else 0):
                 for size in (16, 1024):  # A B A B: the reference, then jstui, per size
                     raw[size].append(await raw_ceiling(server.url, size))
                     ingest[size].append(await app_ingest(server.url, feed, size))
@@ -390,7 +400,7 @@ async def bench(rounds: int) -> tuple[str, bool]:
             feed.flood_protection = True
 
             paced: dict[int, tuple[list[float], list[float]]] = {}
-            for rate in (20_000, 40_000):
+            for rate in (20_000, 40_000) if "paced" in phases else ():
 
                 async def paced_run(rate: int = rate) -> None:
                     await run_publisher(server.url, 16, rate, PACED_SECONDS)
@@ -404,7 +414,7 @@ async def bench(rounds: int) -> tuple[str, bool]:
             keys_flood: list[float] = []
             req_flood: list[float] = []
             floods: list[FloodRound] = []
-            for _ in range(rounds):
+            for _ in range(rounds if "flood" in phases else 0):
                 flood = FloodRound(server.url, app, feed, quiet)
                 keys, reqs = await probe.during(flood.run())
                 keys_flood += keys
@@ -438,12 +448,9 @@ def report(
     rss_1m: float,
     balanced: bool,
 ) -> tuple[str, bool]:
-    def ms(values: list[float], q: float) -> str:
-        return f"{pct(values, q) * 1000:.0f}"
-
     parts = []
     met = balanced
-    for size, label in ((16, "16"), (1024, "1k")):
+    for size, label in ((16, "16"), (1024, "1k")) if raw[16] else ():
         raw_rate, app_rate = median(raw[size]), median(ingest[size])
         ratio = app_rate / raw_rate
         met &= ratio >= TARGETS["ratio"]
@@ -456,20 +463,27 @@ def report(
             f"key@{rate // 1000}k p50={ms(keys, 50)}ms p99={ms(keys, 99)}ms "
             f"req p50={ms(reqs, 50)}ms p99={ms(reqs, 99)}ms"
         )
-    met &= pct(keys_flood, 99) < TARGETS["key_flood"] and pct(req_flood, 99) < TARGETS["req_flood"]
-    lags = [lag for flood in floods for lag in flood.quiet_lags]
+    if floods:
+        parts.append(flood_report(keys_flood, req_flood, floods))
+        met &= pct(keys_flood, 99) < TARGETS["key_flood"]
+        met &= pct(req_flood, 99) < TARGETS["req_flood"]
+    rss = f"rss10k={rss_10k:.1f}MiB rss1M={rss_1m:.1f}MiB (+{rss_1m - rss_10k:.1f}) "
     parts.append(
+        f"{'' if math.isnan(rss_1m) else rss}"
+        f"balanced={balanced} medians of {rounds} -> {'met' if met else 'MISSED'}"
+    )
+    return " | ".join(parts), met
+
+
+def flood_report(keys_flood: list[float], req_flood: list[float], floods: list[FloodRound]) -> str:
+    lags = [lag for flood in floods for lag in flood.quiet_lags]
+    return (
         f"flood: key p50={ms(keys_flood, 50)}ms p99={ms(keys_flood, 99)}ms "
         f"req p50={ms(req_flood, 50)}ms p99={ms(req_flood, 99)}ms (n={len(req_flood)}) "
         f"suspended after {median([f.suspended_after for f in floods]):.2f}s "
         f"quiet feed behind p99={ms(lags, 99)}ms max={ms(lags, 100)}ms "
         f"console normal {median([f.recovery for f in floods]):.2f}s after"
     )
-    parts.append(
-        f"rss10k={rss_10k:.1f}MiB rss1M={rss_1m:.1f}MiB (+{rss_1m - rss_10k:.1f}) "
-        f"balanced={balanced} medians of {rounds} -> {'met' if met else 'MISSED'}"
-    )
-    return " | ".join(parts), met
 
 
 def main() -> None:
@@ -482,6 +496,12 @@ def main() -> None:
     parser.add_argument(
         "--rounds", type=int, default=3, help="rounds per payload size and side (default 3)"
     )
+    parser.add_argument(
+        "--only",
+        action="append",
+        choices=sorted(PHASES),
+        help="run only this phase (repeatable; default: all); its targets alone decide the exit",
+    )
     args = parser.parse_args()
     if args.publish:
         url, subject, size, rate, secs, count = args.publish
@@ -491,7 +511,8 @@ def main() -> None:
     elif args.respond:
         asyncio.run(responder(args.respond))
     else:
-        line, met = asyncio.run(bench(max(1, args.rounds)))
+        phases = frozenset(args.only) if args.only else PHASES
+        line, met = asyncio.run(bench(max(1, args.rounds), phases))
         print(line, flush=True)
         sys.exit(0 if met else 1)
 

@@ -63,6 +63,12 @@ PAYLOAD = b"ping"
 ESCAPES = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 TARGET_RATIO = 1.3
 WARMUP = 20
+TIMEOUT = 30.0
+"""Seconds every request may take: the form's 2 s default timed out now and then on a loaded
+machine (the row then said "timed out" and the run stopped as if a reply were not drawn); a
+request that fails is no latency sample, so the run stops and says how it ended."""
+OUTCOMES = " +(replied|timed out|no responders|error)"
+"""The history row's status words that end a request (`RequestStatus`)."""
 SETTLE = 0.05
 """Seconds left between two key samples, so one sample's late redraws do not land in the next."""
 
@@ -96,11 +102,11 @@ async def bare(url: str, count: int) -> list[float]:
     nc = await nats.connect(url)
     try:
         for sample in range(WARMUP):
-            await nc.request(subject(sample), PAYLOAD, timeout=5)
+            await nc.request(subject(sample), PAYLOAD, timeout=TIMEOUT)
         samples = []
         for sample in range(count):
             start = time.perf_counter()
-            await nc.request(subject(sample), PAYLOAD, timeout=5)
+            await nc.request(subject(sample), PAYLOAD, timeout=TIMEOUT)
             samples.append(time.perf_counter() - start)
         return samples
     finally:
@@ -113,6 +119,7 @@ class ScreenWatch:
 
     def __init__(self, app: JstuiApp) -> None:
         self.awaited: re.Pattern[str] | None = None
+        self.outcome = ""
         self.seen_at = 0.0
         self.seen_cpu = 0.0
         self.seen = asyncio.Event()
@@ -120,9 +127,10 @@ class ScreenWatch:
 
         def display(screen: Screen[Any], renderable: Any) -> None:
             original(screen, renderable)
-            if isinstance(renderable, CompositorUpdate):
+            if isinstance(renderable, CompositorUpdate) and self.awaited is not None:
                 output = renderable.render_segments(app.console)
-                if self.awaited is not None and self.awaited.search(ESCAPES.sub("", output)):
+                if found := self.awaited.search(ESCAPES.sub("", output)):
+                    self.outcome = found.group(1)
                     self.seen_at = time.perf_counter()
                     self.seen_cpu = time.process_time()
                     self.awaited = None
@@ -130,10 +138,10 @@ class ScreenWatch:
 
         app._display = display  # type: ignore[method-assign]
 
-    def expect_replied(self, subject: str) -> None:
-        """Wait for the history row of the request on `subject` to say it was answered."""
+    def expect_outcome(self, subject: str) -> None:
+        """Wait for the history row of the request on `subject` to show how it ended."""
         self.seen.clear()
-        self.awaited = re.compile(re.escape(subject) + " +replied")
+        self.awaited = re.compile(re.escape(subject) + OUTCOMES)
 
 
 def visible(app: JstuiApp) -> str:
@@ -176,15 +184,19 @@ async def app_round(
             form = await open_form(pilot, app)
             form.query_one("#request-subject", Input).value = subject(sample)
             form.query_one("#request-payload", TextArea).text = PAYLOAD.decode()
+            form.query_one("#request-timeout", Input).value = f"{TIMEOUT:g}s"
             await pilot.pause()  # the form shows what it holds before the key
-            watch.expect_replied(subject(sample))
+            watch.expect_outcome(subject(sample))
             start, start_cpu = time.perf_counter(), time.process_time()
             driver.send_message(events.Key("ctrl+s", "\x13"))
             try:
-                await asyncio.wait_for(watch.seen.wait(), 30)
+                await asyncio.wait_for(watch.seen.wait(), TIMEOUT + 30)
             except TimeoutError:
                 what = visible(app)
                 raise SystemExit(f"sample {sample}: the reply never showed\n{what}") from None
+            if watch.outcome != "replied":  # a request that failed: no figure, say why
+                what = visible(app)
+                raise SystemExit(f"sample {sample}: {watch.outcome}, not replied\n{what}")
             if sample >= 0:
                 ui.append(watch.seen_at - start)
                 ui_cpu.append(watch.seen_cpu - start_cpu)
@@ -194,10 +206,10 @@ async def app_round(
             # The pane's real Send path: what the form's Send calls, the history row added and
             # the reply drawn into it; the frame that shows it follows on the next refresh.
             start = time.perf_counter()
-            await pane.send_request(RequestSpec(subject(sample), payload=PAYLOAD, timeout=5))
+            await pane.send_request(RequestSpec(subject(sample), payload=PAYLOAD, timeout=TIMEOUT))
             sends.append(time.perf_counter() - start)
             assert pane._last_record is not None and pane._last_record.replies
-        spec = RequestSpec(subject(0), payload=PAYLOAD, timeout=5)
+        spec = RequestSpec(subject(0), payload=PAYLOAD, timeout=TIMEOUT)
         direct = []
         for _ in range(count):
             start = time.perf_counter()

@@ -9,17 +9,20 @@ reuses the client object.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Container
 from typing import Any
 
 from nats.aio.client import DEFAULT_BUFFER_SIZE, Client
 from nats.aio.msg import Msg
+from nats.protocol.parser import AWAITING_CONTROL_LINE, AWAITING_MSG_PAYLOAD
 
 
 def apply_client_fixes(nc: Client) -> None:
     _guard_late_pongs(nc)
     order_flush_pings(nc)
     tolerate_undecodable_subjects(nc)
-    yield_between_full_reads(nc)
+    drop_unsubscribed_backlog(nc)
+    yield_between_full_reads(nc)  # (after: it wraps the parse that drops, and sees full reads)
 
 
 def _guard_late_pongs(nc: Client) -> None:
@@ -118,3 +121,85 @@ def yield_between_full_reads(nc: Client) -> None:
             await asyncio.sleep(0)
 
     parser.parse = parse_then_yield  # type: ignore[method-assign]
+
+
+_MSG_OPS = (b"MSG ", b"HMSG ")
+_CRLF = b"\r\n"
+
+
+def drop_unsubscribed_backlog(nc: Client) -> None:
+    """Drop messages for subscriptions that are gone without parsing them one by one.
+
+    A flooded core feed is suspended by unsubscribing (jstui/nats/feeds/saturation.py), but the
+    server still sends all it had queued for it: up to seconds of reading, and every reply and
+    PONG waits behind it. nats-py parses each such message in full (about 2 us) only to drop it,
+    since no subscription has its sid. When a read starts with such a message, this takes the
+    read apart frame by frame (about 0.6 us a message), counts the dropped ones in `nc.stats` as
+    nats-py would, and parses only the rest. A read that starts with a live message (a feed that
+    keeps up, a flood not yet suspended) goes to the parser as it came.
+    """
+    parser = nc._ps
+    parse = parser.parse
+
+    async def parse_live(data: bytes = b"") -> None:
+        if parser.state == AWAITING_MSG_PAYLOAD:  # finish the message the last read split
+            rest = parser.needed + len(_CRLF) - len(parser.buf)
+            if rest > len(data):
+                await parse(data)
+                return
+            await parse(data[:rest])
+            data = data[rest:]
+        if parser.state != AWAITING_CONTROL_LINE or not data:
+            await parse(data)
+            return
+        if parser.buf:  # the start of a control line the last read split
+            data = bytes(parser.buf) + data
+            parser.buf.clear()
+        try:
+            first = _frame(data, 0)
+            if first is None or first[1] < 0 or first[1] in nc._subs:
+                await parse(data)
+                return
+            live, dropped, dropped_bytes = drop_frames(data, nc._subs)
+        except (ValueError, IndexError):  # a malformed line: nats-py's parser says what is wrong
+            await parse(data)
+            return
+        nc.stats["in_msgs"] += dropped
+        nc.stats["in_bytes"] += dropped_bytes
+        await parse(live)
+
+    parser.parse = parse_live  # type: ignore[method-assign]
+
+
+def _frame(data: bytes, pos: int) -> tuple[int, int, int] | None:
+    """The complete frame at `pos`: (its end, the sid of a MSG or HMSG or -1, its payload size
+    without headers); None when it is cut short (the rest comes with the next read)."""
+    eol = data.find(_CRLF, pos)
+    if eol < 0:
+        return None
+    if not data.startswith(_MSG_OPS, pos):
+        return eol + len(_CRLF), -1, 0  # PING, PONG, +OK, -ERR, INFO: one line
+    fields = data[pos:eol].split()  # op subject sid [reply] [header size] size
+    size = int(fields[-1])
+    end = eol + len(_CRLF) + size + len(_CRLF)
+    if end > len(data):
+        return None
+    payload = size - int(fields[-2]) if fields[0] == b"HMSG" else size  # as nats-py counts it
+    return end, int(fields[2]), payload
+
+
+def drop_frames(data: bytes, subscribed: Container[int]) -> tuple[bytes, int, int]:
+    """`data` without the complete messages for sids not `subscribed`, how many were dropped, and
+    their payload bytes. Other frames, and a last frame cut short, are kept in order."""
+    live = bytearray()
+    pos = dropped = dropped_bytes = 0
+    while (frame := _frame(data, pos)) is not None:
+        end, sid, size = frame
+        if sid >= 0 and sid not in subscribed:
+            dropped += 1
+            dropped_bytes += size
+        else:
+            live += data[pos:end]
+        pos = end
+    live += data[pos:]
+    return bytes(live), dropped, dropped_bytes

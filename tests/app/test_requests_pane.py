@@ -93,6 +93,16 @@ async def _wait_row(pilot: Pilot[Any], app: JstuiApp, count: int, status: str) -
     return _row_texts(table)[count - 1]
 
 
+async def _until_finished(pane: RequestsPane) -> None:
+    """Return as soon as a request of the pane is finished: not a pause, which would give a
+    redraw timer its turn (the reply must already be drawn then)."""
+    assert pane.console is not None
+    deadline = time.monotonic() + TIMEOUT
+    while not any(record.finished for record in pane.console.history.values()):
+        assert time.monotonic() < deadline, "the request never finished"
+        await asyncio.sleep(0)
+
+
 async def test_each_mode_through_the_form(make_app: AppFactory, nc: Client, unique: str) -> None:
     # The tutorial's shape (a stream on <prefix>.*, requests on <prefix>.requests), short names:
     # every character is a key press.
@@ -322,12 +332,20 @@ async def test_responders_show_failed_when_the_connection_closes_for_good(
         assert app.is_running
 
 
+@pytest.mark.parametrize("after_its_waiting_row", [False, True])
 async def test_a_reply_is_drawn_the_moment_it_arrives(
-    make_app: AppFactory, nc: Client, unique: str
+    make_app: AppFactory, nc: Client, unique: str, after_its_waiting_row: bool
 ) -> None:
     # No timer between the reply and the screen: when the record is finished, its row, the
-    # detail and the summary already show the reply.
+    # detail and the summary already show the reply. Also when the request waited long enough
+    # to show its row ("waiting") first: a reply a moment later is not held back as if it were
+    # part of a burst of replies.
+    answer = asyncio.Event()
+    if not after_its_waiting_row:
+        answer.set()
+
     async def echo(msg: Msg) -> None:
+        await answer.wait()
         await msg.respond(msg.data)
 
     await nc.subscribe(f"{unique}.echo", cb=echo)
@@ -338,10 +356,10 @@ async def test_a_reply_is_drawn_the_moment_it_arrives(
         pane = _pane(app)
         assert pane.console is not None
         pane.send_request(RequestSpec(f"{unique}.echo", payload=b"hi", timeout=TIMEOUT))
-        deadline = time.monotonic() + TIMEOUT
-        while not any(record.finished for record in pane.console.history.values()):
-            assert time.monotonic() < deadline, "the request never finished"
-            await asyncio.sleep(0)  # not a pause: a redraw timer would get its turn
+        if after_its_waiting_row:
+            await _wait_row(pilot, app, 1, "waiting")
+            answer.set()
+        await _until_finished(pane)
         assert "replied" in _row_texts(_history(app))[-1]
         assert "replied in" in str(pane.query_one("#requests-summary", Static).render())
 

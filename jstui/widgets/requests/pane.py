@@ -1,7 +1,7 @@
 """The Request/Reply pane: a console for requests and the responders jstui runs.
 
 `render` builds the text of the detail and the rows (pure); `history`, `stats` and `responders`
-hold the three tabs' tables.
+hold the three tabs' tables; `help` the help text.
 
 Three tabs: History (one row per request, the selected one in full below), Stats (latency per
 subject with a sparkline) and Responders (jstui's responders with their counters). The service
@@ -43,6 +43,7 @@ from jstui.nats.session import ConnectionState, ConnectionStatus
 from jstui.nats.stats import LatencyStats
 from jstui.nats.stream_lookup import wait_for_stream
 from jstui.widgets.base import Pane
+from jstui.widgets.requests.help import REQUESTS_HELP
 from jstui.widgets.requests.history import REBUILD_AFTER, HistoryTable
 from jstui.widgets.requests.render import render_record, status_style
 from jstui.widgets.requests.responders import ResponderTable
@@ -58,41 +59,7 @@ GRAPH_SAMPLES = 120
 
 class RequestsPane(Pane):
     PANE_TITLE = "Request/Reply"
-    PANE_HELP = (
-        "Send requests and see every reply with its latency; run responders so the console works "
-        "with jstui alone. Press n for a request: mode 'request' is a core request (the first "
-        "reply wins), 'gather' collects every reply until the timeout or N replies, and 'stored' "
-        "publishes the request into a stream through JetStream with a reply-to header naming a "
-        "fresh inbox (jstui listens on it before publishing), shows the stream and sequence it "
-        "was stored at, and collects the replies of durable consumers until the timeout or N "
-        "replies.\n"
-        "History: one row per request (time, mode, subject, status: replied, N replies, timed "
-        "out, no responders, error), with the latency of the first and last reply. The selected "
-        "row is shown in full below: the headers as sent, each reply with its latency, the "
-        "responder's name when the reply carries one, payloads made safe, JSON pretty-printed, "
-        "binary in hex (v cycles text, JSON, hex). r re-sends the selected request, e edits it "
-        "first, c clears the history. In the form a request can be saved under a name and loaded "
-        "later (they are kept in jstui's folder of the user config directory).\n"
-        "Stats: per subject, how many requests were answered and the p50, p90, p99 and max of "
-        "their first-reply latency (percentiles over the last 10,000), with a sparkline of the "
-        "latest ones; the selected subject is drawn larger below.\n"
-        "Responders: a starts some. Core responders subscribe (in a queue group if one is given) "
-        "and respond; stored responders are durable push consumers with manual ack that publish "
-        "their reply to the reply-to header, then ack. Behaviours: echo, upper ('Response from "
-        "<name> : <REQUEST IN UPPER CASE>'), a fixed or random delay, fail (no reply), error (an "
-        "error header). Count starts several: with a queue group they share the requests, "
-        "without one each answers. Each row shows how many requests it answered and its mean "
-        "handling time; x stops the selected one. The form shows the --responder option that "
-        "starts the same at launch.\n"
-        "Which stored requests are answered: a new stored responder starts reading the stream "
-        "at 'now minus its answer window', so it still answers a request sent shortly before it "
-        "started, but not old ones; any request older than its window (the requester's timeout "
-        "when jstui sent it, else the responder's max age, 60 s by default) is acked without a "
-        "reply and counted as skipped. Core responders leave stored requests (they carry a "
-        "reply-to header) to the durables. Durables jstui creates are removed by the server an "
-        "hour after their last responder stopped. In read-only mode stored requests and "
-        "responders are refused."
-    )
+    PANE_HELP = REQUESTS_HELP
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("n", "new_request", "New request"),
@@ -127,8 +94,11 @@ class RequestsPane(Pane):
         self._detail_view_used: PayloadView | None = None
         self._last_rebuild = 0.0
         self._soon_timer: Timer | None = None
-        self._history_drawn_at = 0.0
-        """When `_draw_outcome` or the soon timer last drew the history (monotonic seconds)."""
+        self._outcome_drawn_at = 0.0
+        """When a redraw last showed a new outcome (monotonic seconds), and which one: only those
+        count for the burst rule, so a waiting row drawn just before does not hold back the reply
+        that follows it."""
+        self._outcome_drawn: RequestRecord | None = None
         self._sending: set[asyncio.Task[None]] = set()
         """Requests in flight (plain tasks, cancelled when the pane goes)."""
         self._started_from_settings = False
@@ -161,6 +131,12 @@ class RequestsPane(Pane):
 
     def on_mount(self) -> None:
         super().on_mount()
+        # What every request draws into, looked up once: a `query_one` walks the pane's widgets
+        # and matches a selector each time, a measurable part of the Send path.
+        self._tabs = self.query_one(TabbedContent)
+        self._history = self.query_one(HistoryTable)
+        self._detail = self.query_one("#requests-detail", Static)
+        self._summary = self.query_one("#requests-summary", Static)
         self.console = RequestConsole(self.session, max_history=HISTORY_ROWS)
         self.responders = ResponderManager(self.session)
         self._refresh_timer = self.set_interval(REFRESH_SECONDS, self._tick)
@@ -325,11 +301,11 @@ class RequestsPane(Pane):
         # After a dialog closes, Textual gives the focus back to the widget that had it, and
         # TabbedContent follows the focus: switch once that is done, and move the focus along.
         def switch() -> None:
-            self.query_one(TabbedContent).active = tab_id
+            self._tabs.active = tab_id
             # The new tab's widgets become visible only after the next refresh.
             self.call_after_refresh(self.focus_pane)
 
-        if self.query_one(TabbedContent).active != tab_id or self.app.screen is not self.screen:
+        if self._tabs.active != tab_id or self.app.screen is not self.screen:
             self.call_after_refresh(switch)
 
     def action_next_tab(self) -> None:
@@ -359,7 +335,7 @@ class RequestsPane(Pane):
     def send_request(self, spec: RequestSpec) -> asyncio.Task[None]:
         """Send `spec` now; its row appears in the history, selected, and its outcome is drawn as
         soon as it is known. A plain task: a Textual worker costs state messages and a turn."""
-        self.query_one(HistoryTable).follow_next = True
+        self._history.follow_next = True
         self._show_tab("requests-history-tab")
         task = asyncio.create_task(self._send(spec), name="jstui request")
         self._sending.add(task)
@@ -393,7 +369,7 @@ class RequestsPane(Pane):
         and the statistics, graph and responders follow on the timer."""
         if self._covered():
             return  # under the form that sent it: drawn as the form closes
-        if time.monotonic() - self._history_drawn_at < SOON_SECONDS:
+        if time.monotonic() - self._outcome_drawn_at < SOON_SECONDS:
             self._soon()
             return
         self._draw_now()
@@ -402,10 +378,10 @@ class RequestsPane(Pane):
         if self._soon_timer is not None:  # (set when the request was sent: no longer needed)
             self._soon_timer.stop()
             self._soon_timer = None
-        self._history_drawn_at = time.monotonic()
+        self._note_outcome_drawn()
         self._show_summary()
         self._sync_history()
-        history = self.query_one(HistoryTable)  # (a row added under a dialog: scroll to it)
+        history = self._history  # (a row added under a dialog: scroll to it)
         if history.row_count:
             history.move_cursor(row=history.cursor_row, animate=False)
 
@@ -419,9 +395,14 @@ class RequestsPane(Pane):
         self._soon_timer = None
         if self._covered():
             return  # the form that sent it is still closing: it draws as it closes
-        self._history_drawn_at = time.monotonic()
+        self._note_outcome_drawn()
         self._show_summary()
         self.refresh_views()
+
+    def _note_outcome_drawn(self) -> None:
+        if self._last_record is not self._outcome_drawn:
+            self._outcome_drawn = self._last_record
+            self._outcome_drawn_at = time.monotonic()
 
     def start_responders(self, spec: ResponderSpec) -> None:
         """Start `spec.count` responders, each one a worker on the shared connection."""
@@ -463,7 +444,7 @@ class RequestsPane(Pane):
         self._wake()  # catch up with what changed while hidden (a small terminal)
 
     def selected_record(self) -> RequestRecord | None:
-        selected = self.query_one(HistoryTable).selected_id
+        selected = self._history.selected_id
         if self.console is None or selected is None:
             return None
         return self.console.get(selected)
@@ -482,7 +463,7 @@ class RequestsPane(Pane):
         if self.console.version == self._seen_version:
             return
         records = self.console.history
-        history = self.query_one(HistoryTable)
+        history = self._history
         gone = [record_id for record_id in history.shown if record_id not in records]
         if self._in_burst(len(gone)):
             return
@@ -564,7 +545,7 @@ class RequestsPane(Pane):
 
     def _update_detail(self, force: bool = False) -> None:
         record = self.selected_record()
-        detail = self.query_one("#requests-detail", Static)
+        detail = self._detail
         if record is None:
             if self._detail_key is not None or force:
                 detail.update(Text("No requests yet: press n to send one.", style="dim"))
@@ -580,7 +561,7 @@ class RequestsPane(Pane):
         self._detail_view_used = self._view or render_payload(record.spec.payload[:1024])[0]
 
     def _show_summary(self) -> None:
-        summary = self.query_one("#requests-summary", Static)
+        summary = self._summary
         record = self._last_record
         if self._waiting:
             waiting = " · ".join(self._waiting.values())
