@@ -109,7 +109,7 @@ def _check_pane(name: str) -> None:
 @click.option(
     "--pane",
     metavar="NAME",
-    help="Open on this pane, maximized: streams, feeds, requests, workers, server or events.",
+    help="Open on this pane, maximized: streams, feeds, requests, workers, server, events or kv.",
 )
 @click.option(
     "--port",

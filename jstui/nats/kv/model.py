@@ -12,10 +12,12 @@ other client. Pure values and functions, no I/O.
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from jstui.format.editable import EscapeError, unescape_bytes
 from jstui.format.text import quote_input
 from jstui.format.units import duration_ns, parse_count, parse_size
 from jstui.nats.streams.summaries import StreamSummary
@@ -31,6 +33,7 @@ __all__ = [
     "bucket_of_stream",
     "key_pattern_problem",
     "key_problem",
+    "value_bytes",
 ]
 
 KV_STREAM_PREFIX = "KV_"
@@ -87,6 +90,33 @@ def key_pattern_problem(pattern: str) -> str | None:
         if token not in ("*", ">") and not _KEY.fullmatch(token):
             return f"{quote_input(pattern)}: only letters, digits, - / _ = and the wildcards * >"
     return None
+
+
+VALUE_FORMATS = ("text", "json", "escaped")
+"""How a put form's value box is read: UTF-8 text as typed; the same, checked to be JSON; or
+backslash escapes turned into the bytes they stand for (`jstui.format.editable`)."""
+
+
+def value_bytes(text: str, value_format: str) -> bytes:
+    """The bytes a value box holding `text` stores; `ValueError` saying what is wrong (JSON that
+    does not parse, with line and column; a bad escape, with where)."""
+    if value_format == "escaped":
+        try:
+            return unescape_bytes(text)
+        except EscapeError as error:
+            raise ValueError(f"not valid escaped text: {error}") from None
+    if value_format == "json":
+        try:
+            json.loads(text)
+        except json.JSONDecodeError as error:
+            raise ValueError(
+                f"not valid JSON: {error.msg} (line {error.lineno}, column {error.colno})"
+            ) from None
+        except RecursionError:
+            raise ValueError("not valid JSON: nested too deeply") from None
+    elif value_format != "text":
+        raise ValueError("text, json or escaped")
+    return text.encode("utf-8", "surrogatepass")
 
 
 @dataclass(frozen=True)
