@@ -42,7 +42,7 @@ from jstui.nats.kv.watch import KeyWatch
 from jstui.nats.session import ConnectionState, ConnectionStatus
 from jstui.widgets.base import Pane, PeriodicPoll
 from jstui.widgets.kv import questions
-from jstui.widgets.kv.keys import HeldKeys
+from jstui.widgets.kv.keys import HeldKeys, KeysTable
 from jstui.widgets.kv.render import (
     BUCKET_COLUMNS,
     KEY_COLUMNS,
@@ -58,7 +58,11 @@ POLL_SECONDS = 2.0
 DRAIN_SECONDS = 0.1
 """How often the keys the watch changed are drawn: ten redraws a second at most, whatever the
 rate of changes."""
-AGE_SECONDS = 1.0
+AGE_ROWS_PER_TICK = 2
+"""Rows in view whose age is rewritten per drain tick. Drawing a row costs ~1 ms a cell here (five
+cells), and every age in view changes each second: all at once, a screenful is a 40-row frame
+that keys wait behind (p99 600 ms in benchmarks/kv.py); two a tick keep each frame small, and a
+screenful's ages are still at most a few seconds behind."""
 
 EMPTY_HINT = (
     "No key-value buckets on this server yet.\n\n"
@@ -147,6 +151,7 @@ class KvPane(Pane):
         self._loaded = False
         self._poll: PeriodicPoll | None = None
         self._stopping: set[asyncio.Task[None]] = set()
+        self._age_turn = 0
 
     empty: var[bool] = var(False, toggle_class="-empty")
     problem: var[str] = var("")
@@ -166,7 +171,7 @@ class KvPane(Pane):
         )
         pattern.disabled = True  # keys typed before / must not land in it
         yield pattern
-        keys: LiveTable[Text] = LiveTable(id="kv-keys", cursor_type="row", zebra_stripes=True)
+        keys = KeysTable(id="kv-keys", cursor_type="row", zebra_stripes=True)
         for column in KEY_COLUMNS:
             keys.add_column(cell(column, column.label), key=column.key)
         yield keys
@@ -185,7 +190,6 @@ class KvPane(Pane):
             when=lambda: self._can_poll() and self.app.screen is self.screen,
         )
         self.interval_while_shown(DRAIN_SECONDS, self._drain)
-        self.interval_while_shown(AGE_SECONDS, self._refresh_ages)
 
     def on_unmount(self) -> None:
         watch, self.key_watch = self.key_watch, None
@@ -330,25 +334,33 @@ class KvPane(Pane):
             self._drain()
 
     def _drain(self) -> None:
-        """Draw what the watch changed since the last tick: new rows placed, changed cells only."""
+        """Draw what changed since the last tick: new keys placed in order, then the changed
+        cells of the rows in view (a few of their ages among them)."""
         watch = self.key_watch
         if watch is None:
             return
-        if not watch.changed:
-            if watch.caught_up.is_set() and "loading" in str(self.border_title):
-                self._show_title()
-            return
         now = self.session.clocks.wall()
-        updates = self.keys.take(watch.take_changes(), now)
+        if watch.changed:
+            self.keys.take(watch.take_changes(), now)
         table = self.key_table
         with self.app.batch_update():
-            placed = self.keys.place(table)
-            if updates:
-                table.update_cells(updates)
-            self.keys.size(table)
-            if placed:
+            if self.keys.place(table):
                 self._keep_cursor()
+            view = self._rows_in_view()
+            # Round the rows in view from where the last tick stopped: none waits for long.
+            start = self._age_turn % max(len(view), 1)
+            self._age_turn = start + self.keys.age(
+                view[start:] + view[:start], now, AGE_ROWS_PER_TICK
+            )
+            if changes := self.keys.writes(view):
+                table.update_cells(changes)
+            self.keys.size(table)
             self._show_title()
+
+    def _rows_in_view(self) -> list[str]:
+        table = self.key_table
+        first = max(int(table.scroll_y), 0)
+        return self.keys.order[first : first + max(table.size.height, 1)]
 
     def _keep_cursor(self) -> None:
         table = self.key_table
@@ -359,15 +371,6 @@ class KvPane(Pane):
                 table.move_cursor(row=index, scroll=False)
         else:
             self._selected_key = self._key_at_cursor()
-
-    def _refresh_ages(self) -> None:
-        table = self.key_table
-        if not table.row_count:
-            return
-        first = max(int(table.scroll_y), 0)
-        shown = self.keys.order[first : first + max(table.size.height, 1)]
-        if updates := self.keys.ages(shown, self.session.clocks.wall()):
-            table.update_cells(updates)
 
     def _show_title(self) -> None:
         bucket, pattern = self._wanted
