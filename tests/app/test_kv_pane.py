@@ -243,3 +243,40 @@ async def test_read_only_refuses_every_change(
         await wait_until(pilot, lambda: isinstance(app.screen, KvHistoryScreen))
     entry = await kv.get("k")
     assert (entry.value, entry.revision) == (b"v", 1)
+
+
+def _line_background(app: JstuiApp, text: str) -> set[str]:
+    """The background colours of the screen line that shows `text`."""
+    for strip in app.screen._compositor.render_strips():
+        if text in strip.text:
+            return {
+                str(segment.style.bgcolor)
+                for segment in strip
+                if segment.text.strip() and segment.style and segment.style.bgcolor
+            }
+    raise AssertionError(f"{text!r} is not on screen")
+
+
+async def test_cursor_shows_on_its_row_through_moves_and_scrolls(
+    make_app: AppFactory, nc: Client, unique: str
+) -> None:
+    """The keys table caches rows whatever row the cursor is on: the cursor must still show on
+    exactly its row after moves that scroll the table and back."""
+    kv = await make_bucket(nc, unique)
+    for n in range(80):
+        await kv.put(f"key.{n:03d}", b"v%d" % n)
+    app = make_app(start_pane="kv")
+    async with app.run_test(size=(160, 45)) as pilot:
+        await wait_connected(pilot)
+        pane = await open_bucket(pilot, unique)
+        await wait_until(pilot, lambda: len(pane.keys.entries) == 80, what="80 keys")
+        await select_key(pilot, pane, "key.060")  # scrolled down
+        await select_key(pilot, pane, "key.058")  # and back up a little
+        await pilot.pause()
+        table = pane.key_table
+        cursor = str(table.get_component_styles("datatable--cursor").rich_style.bgcolor)
+        await wait_until(
+            pilot, lambda: cursor in _line_background(app, "key.058"), what="cursor on its row"
+        )
+        for other in ("key.059", "key.060", "key.057"):
+            assert cursor not in _line_background(app, other)
