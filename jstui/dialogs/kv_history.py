@@ -58,16 +58,7 @@ class KvHistoryScreen(ModalScreen[None]):
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog kv-history") as dialog:
             dialog.border_title = "Key history"
-            yield Static(
-                Text.assemble(
-                    "Key ",
-                    (sanitize(self._key), "bold"),
-                    " in bucket ",
-                    (sanitize(self._bucket), "bold"),
-                ),
-                id="kv-history-title",
-                markup=False,
-            )
+            yield Static(self._title(), id="kv-history-title", markup=False)
             table: DataTable[Text] = DataTable(id="kv-history-table", cursor_type="row")
             for label in ("Rev", "Op", "Time", "Value"):
                 table.add_column(label, key=label.lower())
@@ -75,6 +66,15 @@ class KvHistoryScreen(ModalScreen[None]):
             with VerticalScroll(id="kv-history-value"):
                 yield Static("reading…", id="kv-history-body", markup=False)
             yield Label("Arrows choose a revision, Escape closes.", classes="dialog-hint")
+
+    def _title(self, tail: str = "") -> Text:
+        return Text.assemble(
+            "Key ",
+            (sanitize(self._key), "bold"),
+            " in bucket ",
+            (sanitize(self._bucket), "bold"),
+            tail,
+        )
 
     def on_mount(self) -> None:
         self.query_one("#kv-history-table").focus()
@@ -99,14 +99,9 @@ class KvHistoryScreen(ModalScreen[None]):
                 Text(preview, no_wrap=True),
                 key=str(entry.revision),
             )
+        kept = len(entries)
         self.query_one("#kv-history-title", Static).update(
-            Text.assemble(
-                "Key ",
-                (sanitize(self._key), "bold"),
-                " in bucket ",
-                (sanitize(self._bucket), "bold"),
-                f": {format_count(len(entries))} kept revision{'s' * (len(entries) != 1)}",
-            )
+            self._title(f": {format_count(kept)} kept revision{'s' * (kept != 1)}")
         )
         self._show(0)
 

@@ -10,7 +10,7 @@ from nats.js.api import KeyValueConfig
 from nats.js.kv import KeyValue
 from textual import events
 from textual.pilot import Pilot
-from textual.widgets import Input, TextArea
+from textual.widgets import DataTable, Input, TextArea
 
 from jstui.app import JstuiApp
 from jstui.dialogs.confirm import ConfirmScreen
@@ -33,14 +33,7 @@ async def open_bucket(pilot: Pilot[Any], bucket: str) -> KvPane:
     app = pilot.app
     assert isinstance(app, JstuiApp)
     pane = await built_pane(pilot, KvPane)
-    table = pane.bucket_table
-    await wait_until(pilot, lambda: bucket in table.rows, what=f"bucket {bucket} listed")
-    table.focus()
-    for _ in range(table.row_count + 1):
-        target = table.get_row_index(bucket)
-        if table.cursor_row == target:
-            break
-        await pilot.press("down" if table.cursor_row < target else "up")
+    await cursor_to(pilot, pane.bucket_table, bucket)
     await wait_until(
         pilot,
         lambda: (
@@ -54,15 +47,19 @@ async def open_bucket(pilot: Pilot[Any], bucket: str) -> KvPane:
     return pane
 
 
-async def select_key(pilot: Pilot[Any], pane: KvPane, key: str) -> None:
-    table = pane.key_table
-    await wait_until(pilot, lambda: key in table.rows, what=f"key {key} shown")
+async def cursor_to(pilot: Pilot[Any], table: DataTable[Any], row: str) -> None:
+    """Move `table`'s cursor onto the row keyed `row` with the arrow keys."""
+    await wait_until(pilot, lambda: row in table.rows, what=f"{row} shown")
     table.focus()
     for _ in range(table.row_count + 1):
-        target = table.get_row_index(key)
+        target = table.get_row_index(row)
         if table.cursor_row == target:
             break
         await pilot.press("down" if table.cursor_row < target else "up")
+
+
+async def select_key(pilot: Pilot[Any], pane: KvPane, key: str) -> None:
+    await cursor_to(pilot, pane.key_table, key)
     await wait_until(pilot, lambda: pane.selected_key == key, what=f"{key} selected")
 
 
