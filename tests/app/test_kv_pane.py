@@ -277,3 +277,37 @@ async def test_cursor_shows_on_its_row_through_moves_and_scrolls(
         )
         for other in ("key.059", "key.060", "key.057"):
             assert cursor not in _line_background(app, other)
+
+
+async def test_hostile_value_is_edited_escaped_and_deleted_keys_purged(
+    make_app: AppFactory, nc: Client, unique: str
+) -> None:
+    kv = await make_bucket(nc, unique)
+    await kv.put("evil", HOSTILE.encode())
+    await kv.put("gone", b"x")
+    await kv.delete("gone")
+    app = make_app(start_pane="kv")
+    async with app.run_test(size=(160, 45)) as pilot:
+        await wait_connected(pilot)
+        pane = await open_bucket(pilot, unique)
+        await select_key(pilot, pane, "evil")
+        await pilot.press("e")
+        await wait_until(pilot, lambda: isinstance(app.screen, KvPutScreen), what="edit form")
+        form = app.screen
+        assert isinstance(form, KvPutScreen)
+        box = form.query_one("#kv-put-value", TextArea)
+        # Never raw into the box: escaped, and read back to exactly the stored bytes.
+        assert not any(bad in box.text for bad in ("\x1b", "\x07", "\u202e"))
+        assert "\\x1b" in box.text and "\\u202e" in box.text
+        assert form.value_format() == "escaped"
+        await pilot.press("ctrl+s")
+        await wait_until(pilot, lambda: app.screen is not form, what="saved")
+        entry = await kv.get("evil")
+        assert (entry.value, entry.revision) == (HOSTILE.encode(), 4)
+        # x removes the deleted key for good, after saying how many go.
+        await pilot.press("x")
+        await wait_until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        assert "Remove 1 deleted key from bucket" in screen_text(app)
+        await pilot.press("y")
+        await wait_until(pilot, lambda: "gone" not in pane.keys.entries, what="gone purged")
+    assert await consumers_of(nc, unique) == 0

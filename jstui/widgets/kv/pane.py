@@ -339,6 +339,11 @@ class KvPane(Pane):
         watch = self.key_watch
         if watch is None:
             return
+        if watch.error and not self.problem:
+            # The consumer went (bucket deleted, server lost it) and cannot be made again yet.
+            self.problem = f"watching keys: {sanitize(watch.error)}"
+        elif not watch.error and self.problem.startswith("watching keys"):
+            self.problem = ""
         now = self.session.clocks.wall()
         if watch.changed:
             self.keys.take(watch.take_changes(), now)
