@@ -6,10 +6,11 @@ one by default) and the key pattern (`>`, or what `/` set: `a.*`, `a.>`) decide 
 `KeyWatch` running: a change of either stops the old watch (its consumer deleted) and starts a new
 one, one switch at a time (`_switch_watch`). The watch stores each delivered entry by key inside
 the read loop; the pane takes the changed keys every `DRAIN_SECONDS` while it is shown
-(`_drain`): new keys are placed in key order in one step, changed rows get only their changed
-cells written (`HeldKeys`, `LiveTable.update_cells`), so a burst of 10,000 keys or a steady
-stream of updates costs one redraw a tick. Ages are rewritten once a second for the rows in view
-only. The cursor stays on its key throughout.
+(`_drain`): new keys are placed in key order in one step, changed rows in view get only their
+changed cells written and rows out of view when they come into view (`HeldKeys`,
+`LiveTable.update_cells`), so a burst of 10,000 keys or a steady stream of updates costs one
+small redraw a tick. Ages are rewritten a few rows in view a tick. The keys table
+(`KeysTable`) caches its rows whatever row the cursor is on. The cursor stays on its key.
 
 Every change (put, edit, delete, purge, purge deleted keys, create and delete a bucket) is one of
 `CHANGING_ACTIONS`: read-only mode neither offers nor runs it, and the service refuses it anyway.
@@ -28,7 +29,6 @@ from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult, SystemCommand
 from textual.binding import Binding, BindingType
-from textual.coordinate import Coordinate
 from textual.css.query import NoMatches
 from textual.reactive import var
 from textual.widgets import DataTable, Input, Static
@@ -42,7 +42,7 @@ from jstui.nats.kv.watch import KeyWatch
 from jstui.nats.session import ConnectionState, ConnectionStatus
 from jstui.widgets.base import Pane, PeriodicPoll
 from jstui.widgets.kv import questions
-from jstui.widgets.kv.keys import HeldKeys, KeysTable
+from jstui.widgets.kv.keys import HeldKeys, KeysTable, row_key_at_cursor
 from jstui.widgets.kv.render import (
     BUCKET_COLUMNS,
     KEY_COLUMNS,
@@ -69,15 +69,6 @@ EMPTY_HINT = (
     "Press c to create one (name, history, TTL, sizes). Buckets created by other programs "
     "(nats kv add, nats-py create_key_value...) appear here by themselves."
 )
-
-
-def row_key_at_cursor(table: LiveTable[Text]) -> str | None:
-    """The key of the row under the table's cursor (None when the table is empty)."""
-    if table.row_count == 0:
-        return None
-    row = min(max(table.cursor_row, 0), table.row_count - 1)
-    key = table.coordinate_to_cell_key(Coordinate(row, 0)).row_key.value
-    return str(key) if key is not None else None
 
 
 class KvPane(Pane):
