@@ -21,7 +21,6 @@ from typing import Any, cast
 
 from rich.segment import Segment
 from rich.style import Style
-from rich.text import Text
 from textual._segment_tools import line_crop
 from textual.cache import LRUCache
 from textual.coordinate import Coordinate
@@ -29,11 +28,11 @@ from textual.strip import Strip
 from textual.widgets.data_table import RowKey
 
 from jstui.nats.kv.model import KeyEntry
-from jstui.widgets.kv.render import AGE_COLUMN, KEY_COLUMNS, age_text, cell, key_cells
+from jstui.widgets.kv.render import AGE_COLUMN, KEY_COLUMNS, KeyCell, age_text, key_cells
 from jstui.widgets.table import ColumnWidths, LiveTable
 
 
-def row_key_at_cursor(table: LiveTable[Text]) -> str | None:
+def row_key_at_cursor(table: LiveTable[Any]) -> str | None:
     """The key of the row under the table's cursor (None when the table is empty)."""
     if table.row_count == 0:
         return None
@@ -46,7 +45,7 @@ NOWHERE = Coordinate(-2, 0)
 """A cursor on no row (-1 is the header's row index)."""
 
 
-class KeysTable(LiveTable[Text]):
+class KeysTable(LiveTable[KeyCell]):
     """The keys table: a row's rendering is cached whatever row the cursor is on.
 
     Textual keys its line and row caches on the cursor's coordinate, so each cursor move misses
@@ -166,7 +165,7 @@ class HeldKeys:
             if key in self._written:
                 self._stale.add(key)
 
-    def place(self, table: LiveTable[Text]) -> bool:
+    def place(self, table: LiveTable[KeyCell]) -> bool:
         """Put new keys into the table in order; False when none came."""
         if self._placed:
             return False
@@ -174,9 +173,9 @@ class HeldKeys:
         table.place_rows(self.order, self._row_of)
         return True
 
-    def writes(self, view: Sequence[str]) -> list[tuple[str, str, Text]]:
+    def writes(self, view: Sequence[str]) -> list[tuple[str, str, KeyCell]]:
         """The changed cells of the out-of-date rows among `view` (the keys in view)."""
-        changes: list[tuple[str, str, Text]] = []
+        changes: list[tuple[str, str, KeyCell]] = []
         if not self._stale:
             return changes
         for key in view:
@@ -185,7 +184,7 @@ class HeldKeys:
                 before, now = self._written[key], self._cells[key]
                 self._written[key] = now
                 changes.extend(
-                    (key, column.key, cell(column, new))
+                    (key, column.key, KeyCell(column, new))
                     for column, old, new in zip(KEY_COLUMNS, before, now, strict=True)
                     if old != new
                 )
@@ -208,7 +207,7 @@ class HeldKeys:
                     break
         return examined
 
-    def size(self, table: LiveTable[Text]) -> None:
+    def size(self, table: LiveTable[KeyCell]) -> None:
         """Give the table the widest value each column has held since the watch started.
 
         Columns never narrow while a watch runs: a width that changes redraws every row, and
@@ -217,7 +216,7 @@ class HeldKeys:
         self._sizes = tuple(max(a, b) for a, b in zip(self._sizes or widths, widths, strict=True))
         table.set_widths(dict(zip((c.key for c in KEY_COLUMNS), self._sizes, strict=True)))
 
-    def _row_of(self, key: str) -> list[Text]:
+    def _row_of(self, key: str) -> list[KeyCell]:
         cells = self._written[key] = self._cells[key]
         self._stale.discard(key)
-        return [cell(column, value) for column, value in zip(KEY_COLUMNS, cells, strict=True)]
+        return [KeyCell(column, value) for column, value in zip(KEY_COLUMNS, cells, strict=True)]

@@ -203,8 +203,8 @@ class KvPane(Pane):
         return self.query_one("#kv-buckets", LiveTable)
 
     @property
-    def key_table(self) -> LiveTable[Text]:
-        return self.query_one("#kv-keys", LiveTable)
+    def key_table(self) -> KeysTable:
+        return self.query_one("#kv-keys", KeysTable)
 
     @property
     def selected_bucket(self) -> str | None:
