@@ -204,9 +204,19 @@ class JstuiApp(App[int]):
     def _pane_notes(self) -> list[tuple[str, str]]:
         return [(pane.PANE_TITLE, pane.PANE_HELP) for pane in self.dashboard.built_panes]
 
+    @work(group="reconnect", exit_on_error=False, description="reconnect now")
+    async def action_reconnect(self) -> None:
+        if not await self.session.reconnect_now():
+            self.notify("Not connected: jstui is already trying to connect.", severity="warning")
+
     def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)
         yield SystemCommand("Help", "Show every key", self.action_help)
+        yield SystemCommand(
+            "Reconnect now",
+            "Drop the connection and connect again (another server of the cluster first)",
+            self.action_reconnect,
+        )
         for entry in PANES:
             yield SystemCommand(
                 entry.palette_title,

@@ -109,7 +109,8 @@ def _check_pane(name: str) -> None:
 @click.option(
     "--pane",
     metavar="NAME",
-    help="Open on this pane, maximized: streams, feeds, requests, workers, server, events or kv.",
+    help="Open maximized on this pane: streams, feeds, requests, workers, server, events,"
+    " consumers or kv.",
 )
 @click.option(
     "--port",

@@ -61,6 +61,8 @@ YIELD_EVERY = 100
 MAX_IN_FLIGHT = 2_000
 """JetStream acknowledgements awaited at once by one bulk publish."""
 ACK_TIMEOUT = 5  # whole seconds: nats-py types flush(timeout) as int
+STREAM_PROBE_PAUSE = 0.25
+"""While a stream has no leader, a bulk publish asks for its info this often until it answers."""
 
 _TEMPLATE_RE = re.compile(r"\{\{\s*(i|time)\s*\}\}")
 _HEADER_KEY_RE = re.compile(r"^[!-9;-~]+$")  # printable ASCII without ':' and spaces
@@ -347,6 +349,9 @@ class BulkPublish:
         self._room = asyncio.Event()
         self._room.set()
         self._cancel = asyncio.Event()
+        self.stream_lost_at = 0.0
+        """When a stream that had acknowledged messages stopped answering (503: no leader, in
+        an election); sending waits until it answers again. 0 while it answers."""
 
     @property
     def total(self) -> int:
@@ -421,6 +426,9 @@ class BulkPublish:
                     parts.append(f"{self.failed:,} failed")
                 if self._in_flight:
                     parts.append(f"{len(self._in_flight):,} awaiting ack")
+                if self.stream_lost_at:
+                    waited = self._clock() - self.stream_lost_at
+                    parts.append(f"waiting {waited:.0f}s for the stream to answer (no leader?)")
         elif self.failed:
             parts.append(f"{self.failed:,} failed")
         if self.elapsed > 0:
@@ -445,7 +453,10 @@ class BulkPublish:
             if not self.error:
                 self.error = str(translate(error, subject=self.spec.subject))
             if isinstance(error, nats.js.errors.NoStreamResponseError):
-                self.cancel()  # every other message would fail the same way
+                if self.last_ack is None:
+                    self.cancel()  # no stream at all: every other message would fail the same way
+                elif not self.stream_lost_at:
+                    self.stream_lost_at = self._clock()  # it answered before: wait for it
             return
         ack = future.result()
         self.last_ack = ack
@@ -513,6 +524,10 @@ class BulkPublish:
         for position, i in enumerate(self.numbers):
             if self._cancel.is_set():
                 return
+            if self.stream_lost_at:
+                await self._wait_for_stream()
+                if self._cancel.is_set():
+                    return
             payload, headers = self._message(i, templated, fixed)
             if interval:
                 ahead = self.started + position * interval - self._clock()
@@ -538,6 +553,17 @@ class BulkPublish:
             if batch >= YIELD_EVERY:
                 batch = 0
                 await asyncio.sleep(0)  # let the UI draw and the reader read
+
+    async def _wait_for_stream(self) -> None:
+        """Hold the sending until the stream answers its info again (a new leader elected)."""
+        stream = self.last_ack.stream if self.last_ack is not None else ""
+        while self.stream_lost_at and not self._cancel.is_set():
+            with contextlib.suppress(nats.errors.Error, nats.js.errors.Error, TimeoutError):
+                await self.session.jsm.stream_info(stream)
+                self.stream_lost_at = 0.0
+                return
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._cancel.wait(), STREAM_PROBE_PAUSE)
 
     async def _settle(self) -> None:
         if self.jetstream:

@@ -431,6 +431,16 @@ class Session:
                 )
                 await nc._process_op_err(nats.errors.StaleConnectionError())
 
+    async def reconnect_now(self) -> bool:
+        """Drop the connection and let nats-py connect again at once (to the next server of the
+        pool first). False when there is no live connection to drop: it is already trying."""
+        nc = self._nc
+        if nc is None or not nc.is_connected or self._closing:
+            return False
+        self.explain_outage("reconnect asked for from jstui")
+        await nc._process_op_err(nats.errors.StaleConnectionError())
+        return True
+
     async def _probe_jetstream(self) -> bool:
         try:
             await self.jsm.account_info()

@@ -80,6 +80,7 @@ PANES: tuple[PaneEntry, ...] = _numbered(
     PaneEntry("workers", "Workers", "Workers", "jstui.widgets.workers", "WorkersPane"),
     PaneEntry("server", "Server", "Server", "jstui.widgets.server", "ServerPane"),
     PaneEntry("events", "Events", "Events", "jstui.widgets.events", "EventsPane"),
+    PaneEntry("consumers", "Consumers", "Consumers", "jstui.widgets.consumers", "ConsumersPane"),
     PaneEntry("kv", "Key/Value", "KV", "jstui.widgets.kv", "KvPane"),
 )
 

@@ -12,6 +12,10 @@ from jstui.format.text import sanitize
 from jstui.format.units import format_duration_short, format_size
 from jstui.nats.session import ConnectionState, ConnectionStatus, JetStreamUsage
 
+SHORT_ID = 10
+"""How much of a server id the line shows for a server without a name (the rest is noise that
+pushed the outage and error text off the end of the line)."""
+
 _STATE_STYLE = {
     ConnectionState.CONNECTING: ("◌ connecting", "bold yellow"),
     ConnectionState.CONNECTED: ("● connected", "bold green"),
@@ -56,7 +60,10 @@ def render_status(
         text.append("  ctx: ", style="dim")
         text.append(sanitize(context), style="bold")
     if status.server_name:
-        text.append(f"  {sanitize(status.server_name)}")
+        name = status.server_name
+        if name == status.server_id and len(name) > SHORT_ID:
+            name = name[:SHORT_ID] + "\u2026"  # an unnamed server: its 56-character id, cut
+        text.append(f"  {sanitize(name)}")
         if status.server_version:
             text.append(f" v{sanitize(status.server_version)}", style="dim")
     if status.cluster:

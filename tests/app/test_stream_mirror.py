@@ -21,6 +21,9 @@ async def test_a_mirror_is_edited_and_saved_without_subjects(
     async with app.run_test(size=(160, 45)) as pilot:
         await wait_connected(pilot)
         await select_stream(pilot, mirror)
+        await wait_until(
+            pilot, lambda: f"Mirror {unique}_src" in screen_text(app), what="the detail says mirror"
+        )
         form = await open_form(pilot, "e")
         await fill(pilot, "#field-description", "a copy")
         await pilot.press("ctrl+s")

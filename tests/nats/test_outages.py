@@ -9,6 +9,7 @@ import os
 import signal
 from pathlib import Path
 
+from nats.aio.client import Client
 from nats.aio.msg import Msg
 
 from jstui.nats.cluster import EmbeddedCluster
@@ -117,3 +118,25 @@ async def test_connected_to_one_node_the_session_knows_the_whole_cluster(
         ).plain
         assert f"cluster {session.status.cluster} (3 servers known)" in text
         assert "n1" in text
+
+
+async def test_reconnect_now_drops_and_comes_back_with_subscriptions(
+    session: Session, nc: Client, unique: str
+) -> None:
+    got: list[Msg] = []
+
+    async def keep(msg: Msg) -> None:
+        got.append(msg)
+
+    await session.nc.subscribe(f"{unique}.after", cb=keep)
+    assert await session.reconnect_now()
+    await eventually(
+        lambda: session.status.outage is not None and session.status.outage.back > 0,
+        what="dropped and back",
+    )
+    assert session.status.state is ConnectionState.CONNECTED
+    assert session.status.outage is not None
+    assert session.status.outage.cause == "reconnect asked for from jstui"
+    await session.nc.flush()
+    await nc.publish(f"{unique}.after", b"still here")
+    await eventually(lambda: len(got) == 1, what="the subscription restored")

@@ -45,6 +45,8 @@ from nats.aio.msg import Msg
 from nats.aio.subscription import Subscription
 from nats.js.api import AckPolicy, ConsumerConfig
 
+from jstui.format.lines import time_of_day
+from jstui.format.units import format_duration_short
 from jstui.nats.direct import subscribe_direct
 from jstui.nats.errors import JstuiError, ValidationError, translate
 from jstui.nats.feeds.counts import Accounts, FeedCounts
@@ -59,7 +61,7 @@ from jstui.nats.feeds.jetstream import (
 from jstui.nats.feeds.message import AckKind, FeedMessage, JsMeta, export_ndjson, export_target
 from jstui.nats.feeds.saturation import Suspension, guard_for
 from jstui.nats.feeds.spec import Deliver, FeedMode, FeedSpec
-from jstui.nats.session import Session
+from jstui.nats.session import ConnectionState, Session
 from jstui.nats.stats import RateMeter
 from jstui.nats.stream_lookup import find_stream, wait_for_stream
 
@@ -165,6 +167,8 @@ class Feed:
         self._browse_task: asyncio.Task[None] | None = None
         self._closed = asyncio.Event()
         self._slice_start = time.perf_counter()
+        self._started_at = 0.0
+        """When it went live (wall clock): an outage before that is not this feed's gap."""
 
     # -- hot path ---------------------------------------------------------------------------------
 
@@ -357,6 +361,7 @@ class Feed:
             self.state, self.error = FeedState.FAILED, str(translated)
             raise translated from error
         self.state = FeedState.LIVE
+        self._started_at = self._clock()
 
     async def _start_core(self) -> None:
         if self.spec.queue:  # a member takes its share of the group's messages from the others
@@ -521,6 +526,42 @@ class Feed:
 
     async def __aexit__(self, *exc_info: object) -> None:
         await self.stop()
+
+    @property
+    def interrupted(self) -> bool:
+        """Live, but nothing can arrive this second: the connection is down, or the JetStream
+        consumer is being made again after it."""
+        if self.state is not FeedState.LIVE:
+            return False
+        ordered = self._ordered
+        return self.session.status.state is not ConnectionState.CONNECTED or (
+            ordered is not None and ordered.resuming
+        )
+
+    def outage_text(self) -> str:
+        """What the connection's state means for this feed, '' while it receives: since when
+        nothing arrives, where a JetStream feed goes on from, or the last gap of a core feed."""
+        status = self.session.status
+        ordered = self._ordered
+        connected = status.state is ConnectionState.CONNECTED
+        if ordered is not None and (ordered.resuming or not connected):
+            seq = ordered.next_sequence
+            where = f"from seq {seq:,}" if seq else "from where it started"
+            return f"resuming {where}: nothing stored is missed"
+        core = self.spec.mode is FeedMode.CORE
+        if not connected and self.state is FeedState.LIVE:
+            since = time_of_day(status.since) if status.since else "now"
+            if core:
+                return f"connection lost since {since}: messages now are missed"
+            kept = "keeps them" if self.spec.durable else "keeps them while the consumer lasts"
+            return f"connection lost since {since}: the server {kept}"
+        outage = status.outage
+        if core and outage is not None and outage.back > self._started_at:
+            return (
+                f"connection lost {time_of_day(outage.lost)} for "
+                f"{format_duration_short(outage.seconds)}: messages then were missed"
+            )
+        return ""
 
     def describe(self) -> str:
         """One line: mode, subject, stream and consumer."""

@@ -43,7 +43,7 @@ from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 
 from jstui.nats.direct import subscribe_direct
 from jstui.nats.errors import JstuiError, translate
-from jstui.nats.session import Session
+from jstui.nats.session import ConnectionState, ConnectionStatus, Session
 
 __all__ = ["HEARTBEAT_SECONDS", "MISSED_HEARTBEATS", "OrderedConsumer", "ordered_config"]
 
@@ -127,6 +127,8 @@ class OrderedConsumer:
         self._watch_task: asyncio.Task[None] | None = None
         self._background: set[asyncio.Task[None]] = set()
         self._closing = False
+        self._offline = False
+        """The connection is down: nothing arrives until it is back and the consumer reset."""
 
     # -- hot path: runs in nats-py's read loop, once per message ---------------------------------
 
@@ -183,6 +185,29 @@ class OrderedConsumer:
             await self._drop_inbox()
             raise
         self._watch_task = asyncio.create_task(self._watch_heartbeats())
+        self.session.add_listener(self._connection_changed)
+
+    @property
+    def resuming(self) -> bool:
+        """Not receiving: the connection is down, or the consumer is being made again."""
+        return self._offline or self._reset_task is not None
+
+    @property
+    def next_sequence(self) -> int | None:
+        """The stream sequence it goes on from (None before the first message: from where the
+        feed started)."""
+        return int(self._last_sseq) + 1 if self._last_sseq else None
+
+    def _connection_changed(self, status: ConnectionStatus) -> None:
+        """Reset as soon as the connection is back: a consumer made before the outage may be
+        gone (a restarted server, an outage longer than its inactive threshold) or may have
+        pushed into the gap; waiting for the heartbeat check took 10-15 s. The reset goes on
+        from the last sequence delivered and deletes the old consumer by name."""
+        if status.state is ConnectionState.RECONNECTING:
+            self._offline = True
+        elif status.state is ConnectionState.CONNECTED and self._offline:
+            self._offline = False
+            self._reset("the connection is back")
 
     async def _create(self) -> None:
         """Subscribe to a fresh inbox, then ask for a consumer that pushes to it."""
@@ -293,6 +318,7 @@ class OrderedConsumer:
     async def stop(self) -> None:
         """Unsubscribe and delete the consumer (a durable never comes here). Safe to call twice."""
         self._closing = True
+        self.session.remove_listener(self._connection_changed)
         for task in (self._watch_task, self._reset_task):
             if task is not None:
                 task.cancel()

@@ -279,6 +279,8 @@ class FeedsPane(Pane):
     # -- start-up feeds ------------------------------------------------------------------------
 
     def connection_changed(self, status: ConnectionStatus) -> None:
+        for view in self.views:  # "reconnecting", "resuming", a core feed's gap: said at once
+            view.refresh_stats()
         if status.state is ConnectionState.CONNECTED and not self._started_feeds:
             self._started_feeds = True
             self.run_worker(

@@ -32,6 +32,7 @@ from jstui.nats.errors import JstuiError
 from jstui.nats.feeds.feed import Feed, FeedState
 from jstui.nats.feeds.filter import NO_FILTER, FeedFilter
 from jstui.nats.feeds.message import FeedMessage
+from jstui.nats.session import ConnectionState
 from jstui.widgets.feeds.log import LOG_LINES, FeedLog
 
 __all__ = ["FeedView"]
@@ -301,10 +302,17 @@ class FeedView(Vertical):
         feed = self.feed
         state = feed.state
         label = STATE_MARKS[state]
-        if state is FeedState.LIVE and self.paused:
+        outage = feed.outage_text() if state is FeedState.LIVE else ""
+        if feed.interrupted:
+            connected = feed.session.status.state is ConnectionState.CONNECTED
+            label = "\u25cc resuming" if connected else "\u25cc reconnecting"
+        elif state is FeedState.LIVE and self.paused:
             label = "\u2016 paused" if self.pause_reason == "paused" else "\u2016 held (scrolled)"
         text = Text(label, style="bold")
         text.append("  ")
+        if outage:  # first: the rest of the line is what it always says
+            text.append(outage, style="bold")
+            text.append(" \u00b7 ")
         if state is FeedState.FAILED:
             detail = feed.error
         elif state is FeedState.SUSPENDED:

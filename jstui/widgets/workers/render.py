@@ -18,11 +18,13 @@ from rich.style import Style
 from rich.text import Text
 from textual.worker import Worker
 
+from jstui.format.lines import time_of_day
 from jstui.format.payload import payload_preview
 from jstui.format.text import sanitize
 from jstui.format.units import format_count, format_duration_short, format_rate
 from jstui.nats.observe.deadletters import WHY_MAX_DELIVERIES, DeadLetter, Original
 from jstui.nats.observe.model import QueueMember
+from jstui.nats.session import ConnectionState
 from jstui.nats.workers.load import LoadGenerator
 from jstui.nats.workers.member import MemberState
 from jstui.nats.workers.pool import PoolState, WorkerPool
@@ -136,6 +138,14 @@ def column_widths(table_width: int) -> tuple[int, int]:
     return bar_w, spark_w
 
 
+def _connection_lost_since(pool: WorkerPool) -> float | None:
+    """When the connection the members receive on was lost; None while it is up."""
+    status = pool.session.status
+    if status.state is ConnectionState.CONNECTED:
+        return None
+    return status.since or None
+
+
 def summary_text(view: PoolView, position: int, pools: int, style: StyleOf) -> Text:
     """The line above the table: mode, group, subject, members running, rate (pool `position`
     of `pools`, counted from 0)."""
@@ -151,6 +161,11 @@ def summary_text(view: PoolView, position: int, pools: int, style: StyleOf) -> T
     if pool.spec.mode.jetstream:
         text.append(f" ({sanitize(pool.stream)})", style=style("label"))
     active = sum(1 for m in pool.members if m.active)
+    lost = _connection_lost_since(pool)
+    if lost is not None:
+        text.append(f" \u00b7 {active}/{len(pool.members)} waiting: ")
+        text.append(f"connection lost since {time_of_day(lost)}", style=style("warn"))
+        return text
     text.append(f" \u00b7 {active}/{len(pool.members)} running \u00b7 ")
     text.append(format_rate(pool.rate), style="bold")
     if pool.state is not PoolState.RUNNING:
@@ -176,11 +191,14 @@ def pool_rows(view: PoolView, bar_w: int, spark_w: int, style: StyleOf) -> dict[
         return Text(format_count(value).rjust(width), style=style, no_wrap=True)
 
     rows: dict[str, list[Text]] = {}
+    offline = _connection_lost_since(pool) is not None
     for m in pool.members:
         share = m.handled / total
         third = m.abandoned + m.dropped if core else m.redelivered
         state_style = _STATE_STYLE.get(m.state, "muted")
         state = m.state.value
+        if offline and m.active:  # it runs, but nothing can reach it
+            state, state_style = "waiting", "paused"
         if m.state is MemberState.KILLED:
             # what it held when killed: redelivered later (JetStream) or lost (core)
             mark = "\u2717" if core else "\u21ba"

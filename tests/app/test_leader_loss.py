@@ -1,0 +1,118 @@
+"""A 3-node cluster loses the leader of an R3 stream (SIGKILL): a bulk publish running then ends
+with every message accounted for and a resend leaves each in the stream once; a publish succeeds
+within 15 s of the kill with no action by the user; the Streams pane names the new leader."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import time
+
+from nats.js.api import StreamConfig
+
+from jstui.app import JstuiApp
+from jstui.config import Settings
+from jstui.nats.cluster import EmbeddedCluster
+from jstui.nats.publish import BulkPublish, PublishSpec, publish_once
+from jstui.nats.session import Session
+from tests.app.conftest import screen_text, wait_connected, wait_until
+from tests.app.test_streams_pane import select_stream
+from tests.conftest import eventually
+
+
+async def _leader(session: Session, stream: str) -> str:
+    info = await session.jsm.stream_info(stream)
+    assert info.cluster is not None
+    return info.cluster.leader or ""
+
+
+async def _leader_off_the_meta_leader(
+    session: Session, cluster: EmbeddedCluster, stream: str
+) -> str:
+    """The stream's leader, moved off the meta leader first: killing the meta leader too would
+    need a new meta leader, which takes up to ~40 s on two busy cores (another test's business)."""
+    meta = cluster.meta_leader()
+    for _ in range(10):
+        leader = await _leader(session, stream)
+        if leader and leader != meta:
+            return leader
+        await session.nc.request(f"$JS.API.STREAM.LEADER.STEPDOWN.{stream}", b"", timeout=5)
+        await asyncio.sleep(1)
+    raise AssertionError(f"the leader of {stream} stays on the meta leader {meta}")
+
+
+async def test_losing_the_stream_leader_loses_nothing_silently(
+    fresh_cluster: EmbeddedCluster, unique: str
+) -> None:
+    count = 3000
+    async with Session(list(fresh_cluster.urls)) as session:
+        await session.jsm.add_stream(
+            StreamConfig(name=unique, subjects=[f"{unique}.>"], num_replicas=3)
+        )
+        leader = await _leader_off_the_meta_leader(session, fresh_cluster, unique)
+
+        spec = PublishSpec.create(f"{unique}.b", "n={{i}}", mode="js", count=count, rate=600)
+        bulk = BulkPublish(session, spec)
+        running = asyncio.create_task(bulk.run())
+        await eventually(lambda: bulk.sent >= 600, timeout=20, what="a part sent")
+        fresh_cluster.node_named(leader).kill()
+        killed_at = time.monotonic()
+
+        # A single publish, as the form sends it, succeeds without any action by the user.
+        async def publish_when_elected() -> None:
+            while True:
+                try:
+                    await publish_once(session, PublishSpec.create(f"{unique}.one", "after"))
+                    return
+                except Exception:
+                    await asyncio.sleep(0.25)
+
+        await asyncio.wait_for(publish_when_elected(), timeout=15)
+        assert time.monotonic() - killed_at < 15
+        new_leader = await _leader(session, unique)
+        assert new_leader and new_leader != leader
+
+        await asyncio.wait_for(running, timeout=60)
+        outcomes = bulk.acked + bulk.duplicates + bulk.failed + bulk.unknown
+        assert bulk.done and bulk.sent == outcomes, bulk.describe()
+        run = bulk
+        for _ in range(5):
+            if not run.unacknowledged:
+                break
+            run = run.resend()
+            await run.run()
+        assert not run.unacknowledged, run.describe()
+
+        info = await session.jsm.stream_info(unique, subjects_filter=f"{unique}.b")
+        numbers: list[int] = []
+        for seq in range(info.state.first_seq, info.state.last_seq + 1):
+            stored = await session.jsm.get_msg(unique, seq)
+            if stored.subject == f"{unique}.b":
+                match = re.fullmatch(rb"n=(\d+)", stored.data or b"")
+                assert match is not None
+                numbers.append(int(match.group(1)))
+        assert sorted(numbers) == list(range(1, count + 1))
+
+
+async def test_the_streams_detail_names_the_new_leader(
+    fresh_cluster: EmbeddedCluster, unique: str
+) -> None:
+    """In the app, the selected R3 stream's detail follows its leader across a SIGKILL."""
+    async with Session(list(fresh_cluster.urls)) as session:
+        await session.jsm.add_stream(
+            StreamConfig(name=unique, subjects=[f"{unique}.>"], num_replicas=3)
+        )
+        leader = await _leader_off_the_meta_leader(session, fresh_cluster, unique)
+    app = JstuiApp(Settings(servers=tuple(fresh_cluster.urls)))
+    async with app.run_test(size=(160, 45)) as pilot:
+        await wait_connected(pilot)
+        await select_stream(pilot, unique)
+        await wait_until(pilot, lambda: f"Leader {leader}" in screen_text(app), what="leader")
+        others = [node.name for node in fresh_cluster.nodes if node.name != leader]
+        fresh_cluster.node_named(leader).kill()
+        await wait_until(
+            pilot,
+            lambda: any(f"Leader {name}" in screen_text(app) for name in others),
+            timeout=30,
+            what="a new leader named",
+        )
