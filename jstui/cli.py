@@ -112,7 +112,8 @@ def _check_pane(name: str) -> None:
 @click.option(
     "--pane",
     metavar="NAME",
-    help="Open maximized on pane: streams, feeds, requests, workers, server, events or consumers.",
+    help="Open maximized on this pane: streams, feeds, requests, workers, server, events,"
+    " consumers or kv.",
 )
 @click.option(
     "--port",

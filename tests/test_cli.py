@@ -46,7 +46,7 @@ def test_version() -> None:
         (["--workers", "jobs,count=0"], "between 1 and 64"),
         (["--responder", "svc,behaviour=bogus"], "behaviour"),
         (["--theme", "no-such-theme"], "unknown theme"),
-        (["--pane", "kv"], "unknown pane 'kv'; one of: streams, feeds, requests, workers"),
+        (["--pane", "nosuch"], "unknown pane 'nosuch'; one of: streams, feeds, requests, workers"),
         (["--tls-cert", "/nonexistent.pem", "--server", "nats://127.0.0.1:1"], "--tls-cert"),
     ],
 )

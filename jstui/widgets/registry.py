@@ -81,6 +81,7 @@ PANES: tuple[PaneEntry, ...] = _numbered(
     PaneEntry("server", "Server", "Server", "jstui.widgets.server", "ServerPane"),
     PaneEntry("events", "Events", "Events", "jstui.widgets.events", "EventsPane"),
     PaneEntry("consumers", "Consumers", "Consumers", "jstui.widgets.consumers", "ConsumersPane"),
+    PaneEntry("kv", "Key/Value", "KV", "jstui.widgets.kv", "KvPane"),
 )
 
 

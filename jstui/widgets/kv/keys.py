@@ -1,0 +1,222 @@
+"""What the keys table holds: `HeldKeys`, every key the watch delivered, its row's strings, the
+rows in key order, what the table was last given, and the column widths.
+
+Data flow: the pane hands each batch of changed entries (`KeyWatch.take_changes`) to `take`, which
+records the new strings; a new key is inserted in order and `place` puts the keys into the table
+in one step (`LiveTable.place_rows`). A changed key that is already in the table is only marked
+out of date: `writes(view)` gives the changed cells of the out-of-date rows in view, which the
+pane writes with `LiveTable.update_cells`. A row that is not in view is written when it comes into
+view, so 100 updates a second spread over 10,000 keys cost what the few in view cost (each write
+of an unseen row would still cost Textual a walk over every row above it). Ages change without a
+message: `age` marks a few rows in view out of date each tick. Widths come from the strings held
+(`ColumnWidths`), never from measuring cells, and never narrow while a watch runs.
+"""
+
+from __future__ import annotations
+
+import bisect
+from collections.abc import Mapping, Sequence
+from itertools import chain
+from typing import Any, cast
+
+from rich.segment import Segment
+from rich.style import Style
+from textual._segment_tools import line_crop
+from textual.cache import LRUCache
+from textual.coordinate import Coordinate
+from textual.strip import Strip
+from textual.widgets.data_table import RowKey
+
+from jstui.nats.kv.model import KeyEntry
+from jstui.widgets.kv.render import AGE_COLUMN, KEY_COLUMNS, KeyCell, age_text, key_cells
+from jstui.widgets.table import ColumnWidths, LiveTable
+
+
+def row_key_at_cursor(table: LiveTable[Any]) -> str | None:
+    """The key of the row under the table's cursor (None when the table is empty)."""
+    if table.row_count == 0:
+        return None
+    row = min(max(table.cursor_row, 0), table.row_count - 1)
+    key = table.coordinate_to_cell_key(Coordinate(row, 0)).row_key.value
+    return str(key) if key is not None else None
+
+
+NOWHERE = Coordinate(-2, 0)
+"""A cursor on no row (-1 is the header's row index)."""
+
+
+class KeysTable(LiveTable[KeyCell]):
+    """The keys table: a row's rendering is cached whatever row the cursor is on.
+
+    Textual keys its line and row caches on the cursor's coordinate, so each cursor move misses
+    them for every line drawn next, and a move that scrolls draws the whole screenful from the
+    cells again (~1.4 ms a row on a loaded 2-core machine: 60 ms a key). With a row cursor only
+    "is this the cursor's (or the hover's) row" changes a row's look, so the other rows are handed
+    a cursor on no row and lines are cached by that: one entry serves a row whatever the cursor
+    does. The private methods are Textual 8.2.8's (pinned; `_render_line` is its own with that one
+    change of key); tests/app/test_kv_pane.py checks that the cursor still shows where it is.
+    """
+
+    def _render_line(self, y: int, x1: int, x2: int, base_style: Style) -> Strip:
+        if self.cursor_type != "row":
+            return super()._render_line(y, x1, x2, base_style)
+        width = self.size.width
+        try:
+            row_key, y_offset_in_row = self._get_offsets(y)
+        except LookupError:
+            return Strip.blank(width, base_style)
+        index = self._row_locations.get(row_key)
+        cache_key = (
+            y,  # first, as LiveTable._forget_rows expects
+            x1,
+            x2,
+            width,
+            index == self.cursor_coordinate.row,
+            index == self.hover_coordinate.row,
+            base_style,
+            self.cursor_type,
+            self._show_hover_cursor,
+            self._update_count,
+            self._pseudo_class_state,
+        )
+        # The same cache as Textual's own keys, so that `LiveTable._forget_rows` clears both.
+        lines = cast("LRUCache[Any, Strip]", self._line_cache)
+        if cache_key in lines:
+            return lines[cache_key]
+        fixed, scrollable = self._render_line_in_row(
+            row_key,
+            y_offset_in_row,
+            base_style,
+            cursor_location=self.cursor_coordinate,
+            hover_location=self.hover_coordinate,
+        )
+        fixed_width = sum(
+            column.get_render_width(self) for column in self.ordered_columns[: self.fixed_columns]
+        )
+        fixed_line: list[Segment] = list(chain.from_iterable(fixed)) if fixed else []
+        scrollable_line: list[Segment] = list(chain.from_iterable(scrollable))
+        segments = fixed_line + line_crop(scrollable_line, x1 + fixed_width, x2, width)
+        strip = Strip(segments).adjust_cell_length(width, base_style).simplify()
+        lines[cache_key] = strip
+        return strip
+
+    def _render_line_in_row(
+        self,
+        row_key: RowKey,
+        line_no: int,
+        base_style: Style,
+        cursor_location: Coordinate,
+        hover_location: Coordinate,
+    ) -> tuple[list[list[Segment]], list[list[Segment]]]:
+        if self.cursor_type == "row":
+            index = self._row_locations.get(row_key)
+            if cursor_location.row != index:
+                cursor_location = NOWHERE
+            if hover_location.row != index:
+                hover_location = NOWHERE
+        return super()._render_line_in_row(
+            row_key, line_no, base_style, cursor_location, hover_location
+        )
+
+
+class HeldKeys:
+    """Every key of the current watch and the strings its row shows."""
+
+    def __init__(self) -> None:
+        self.entries: dict[str, KeyEntry] = {}
+        self.order: list[str] = []
+        """The keys, sorted: the table's rows top to bottom."""
+        self._cells: dict[str, tuple[str, ...]] = {}
+        """Each key's row as it should read now."""
+        self._written: dict[str, tuple[str, ...]] = {}
+        """Each row as the table was given it."""
+        self._stale: set[str] = set()
+        """Keys whose `_cells` differ from `_written`."""
+        self._widths = ColumnWidths([column.label for column in KEY_COLUMNS])
+        self._sizes: tuple[int, ...] = ()
+        """The widths the table was given (see `size`)."""
+        self._placed = True
+
+    def clear(self) -> None:
+        self.entries.clear()
+        self.order.clear()
+        self._cells.clear()
+        self._written.clear()
+        self._stale.clear()
+        self._widths.clear()
+        self._sizes = ()
+        self._placed = False
+
+    def take(self, changed: Mapping[str, KeyEntry], now: float) -> None:
+        """Hold the changed entries: new keys wait for `place`, the others for `writes`."""
+        for key, entry in changed.items():
+            self.entries[key] = entry
+            self._set(key, key_cells(entry, now))
+
+    def _set(self, key: str, cells: tuple[str, ...]) -> None:
+        before = self._cells.get(key)
+        self._cells[key] = cells
+        if before is None:
+            bisect.insort(self.order, key)
+            self._widths.add(cells)
+            self._placed = False
+        elif before != cells:
+            self._widths.change(before, cells)
+            if key in self._written:
+                self._stale.add(key)
+
+    def place(self, table: LiveTable[KeyCell]) -> bool:
+        """Put new keys into the table in order; False when none came."""
+        if self._placed:
+            return False
+        self._placed = True
+        table.place_rows(self.order, self._row_of)
+        return True
+
+    def writes(self, view: Sequence[str]) -> list[tuple[str, str, KeyCell]]:
+        """The changed cells of the out-of-date rows among `view` (the keys in view)."""
+        changes: list[tuple[str, str, KeyCell]] = []
+        if not self._stale:
+            return changes
+        for key in view:
+            if key in self._stale:
+                self._stale.discard(key)
+                before, now = self._written[key], self._cells[key]
+                self._written[key] = now
+                changes.extend(
+                    (key, column.key, KeyCell(column, new))
+                    for column, old, new in zip(KEY_COLUMNS, before, now, strict=True)
+                    if old != new
+                )
+        return changes
+
+    def age(self, keys: Sequence[str], now: float, most: int) -> int:
+        """Mark out of date at most `most` of `keys` whose shown age is behind; returns how many
+        keys were looked at (the pane starts there next time, so every row gets its turn)."""
+        examined = marked = 0
+        for key in keys:
+            examined += 1
+            entry, cells = self.entries.get(key), self._cells.get(key)
+            if entry is None or cells is None:
+                continue
+            age = age_text(entry, now)
+            if age != cells[AGE_COLUMN]:
+                self._set(key, (*cells[:AGE_COLUMN], age, *cells[AGE_COLUMN + 1 :]))
+                marked += 1
+                if marked >= most:
+                    break
+        return examined
+
+    def size(self, table: LiveTable[KeyCell]) -> None:
+        """Give the table the widest value each column has held since the watch started.
+
+        Columns never narrow while a watch runs: a width that changes redraws every row, and
+        ages and values ("59s ago", "1m0s ago") would otherwise change widths every few ticks."""
+        widths = self._widths.widths()
+        self._sizes = tuple(max(a, b) for a, b in zip(self._sizes or widths, widths, strict=True))
+        table.set_widths(dict(zip((c.key for c in KEY_COLUMNS), self._sizes, strict=True)))
+
+    def _row_of(self, key: str) -> list[KeyCell]:
+        cells = self._written[key] = self._cells[key]
+        self._stale.discard(key)
+        return [KeyCell(column, value) for column, value in zip(KEY_COLUMNS, cells, strict=True)]

@@ -1,0 +1,593 @@
+"""The Key/Value pane: the account's buckets, and the selected bucket's keys on a live watch.
+
+Data flow: a `PeriodicPoll` lists the buckets every `POLL_SECONDS` (one paged list of the
+streams, the `KV_*` ones kept) into the small buckets table. The bucket under its cursor (the first
+one by default) and the key pattern (`>`, or what `/` set: `a.*`, `a.>`) decide the one
+`KeyWatch` running: a change of either stops the old watch (its consumer deleted) and starts a new
+one, one switch at a time (`_switch_watch`). The watch stores each delivered entry by key inside
+the read loop; the pane takes the changed keys every `DRAIN_SECONDS` while it is shown
+(`_drain`): new keys are placed in key order in one step, changed rows in view get only their
+changed cells written and rows out of view when they come into view (`HeldKeys`,
+`LiveTable.update_cells`), so a burst of 10,000 keys or a steady stream of updates costs one
+small redraw a tick. Ages are rewritten a few rows in view a tick. The keys table
+(`KeysTable`) caches its rows whatever row the cursor is on. The cursor stays on its key.
+
+Every change (put, edit, delete, purge, purge deleted keys, create and delete a bucket) is one of
+`CHANGING_ACTIONS`: read-only mode neither offers nor runs it, and the service refuses it anyway.
+Destructive ones ask first, saying what goes. An edit puts with the revision the table showed
+when the form opened, so a change made elsewhere since is never overwritten (the form says so).
+Every string from the server reaches the screen through `sanitize`, as `Text`, never as markup.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from typing import ClassVar
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult, SystemCommand
+from textual.binding import Binding, BindingType
+from textual.css.query import NoMatches
+from textual.reactive import var
+from textual.widgets import DataTable, Input, Static
+
+from jstui.format.text import sanitize
+from jstui.format.units import format_count
+from jstui.nats.errors import JstuiError, translate
+from jstui.nats.kv.model import BucketSummary, KeyEntry
+from jstui.nats.kv.service import KvService, check_pattern
+from jstui.nats.kv.watch import KeyWatch
+from jstui.nats.session import ConnectionState, ConnectionStatus
+from jstui.widgets.base import Pane, PeriodicPoll
+from jstui.widgets.kv import questions
+from jstui.widgets.kv.keys import HeldKeys, KeysTable, row_key_at_cursor
+from jstui.widgets.kv.render import (
+    BUCKET_COLUMNS,
+    KEY_COLUMNS,
+    bucket_cells,
+    cell,
+    changed_cells,
+    widest,
+)
+from jstui.widgets.table import LiveTable
+
+POLL_SECONDS = 2.0
+"""How often the bucket list (sizes, key counts) is asked again."""
+DRAIN_SECONDS = 0.1
+"""How often the keys the watch changed are drawn: ten redraws a second at most, whatever the
+rate of changes."""
+AGE_ROWS_PER_TICK = 2
+"""Rows in view whose age is rewritten per drain tick. Drawing a row costs ~1 ms a cell here (five
+cells), and every age in view changes each second: all at once, a screenful is a 40-row frame
+that keys wait behind (p99 600 ms in benchmarks/kv.py); two a tick keep each frame small, and a
+screenful's ages are still at most a few seconds behind."""
+
+EMPTY_HINT = (
+    "No key-value buckets on this server yet.\n\n"
+    "Press c to create one (name, history, TTL, sizes). Buckets created by other programs "
+    "(nats kv add, nats-py create_key_value...) appear here by themselves."
+)
+
+
+class KvPane(Pane):
+    """Buckets and the selected bucket's keys, live, with put / edit / delete / purge / history."""
+
+    PANE_TITLE = "Key/Value"
+    PANE_HELP = (
+        "The upper table lists the key-value buckets of the account: keys (deleted keys count "
+        "until their markers are purged), values stored (every kept revision), bytes, history "
+        "(revisions kept per key), TTL (how long a value lives), max value size, storage, "
+        "replicas (R) and compression. The lower table shows the selected bucket's keys, live: "
+        "the value (JSON is recognised and shown compact, in colour), the revision, the "
+        "operation (PUT, DEL for deleted, PURGE for purged) and the age. Changes made by other "
+        "programs appear as they happen. Tab moves between the tables; the bucket under the "
+        "cursor is the one shown. / filters keys by a pattern (a.* is one token under a, a.> "
+        "everything under a), Escape shows every key again. Enter or h shows the selected key's "
+        "history. n puts a new key (text, JSON checked before it is sent, or escaped bytes), e "
+        "edits the selected key: the edit is saved only if nobody changed the key since the "
+        "form opened, else the form says which revision is there now. d deletes the key (its "
+        "history stays until purged), p purges it with its whole history, x removes every "
+        "deleted key for good. c creates a bucket, D deletes the selected bucket with all its "
+        "keys. Each destructive change asks first. With --read-only every change is refused."
+    )
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("n", "new_key", "Put"),
+        Binding("e", "edit_key", "Edit"),
+        Binding("d", "delete_key", "Delete"),
+        Binding("p", "purge_key", "Purge"),
+        Binding("h", "key_history", "History"),
+        Binding("slash", "filter", "Filter", key_display="/"),
+        Binding("x", "purge_deletes", "Purge deleted", show=False),
+        Binding("c", "new_bucket", "New bucket", show=False),
+        Binding("D", "delete_bucket", "Delete bucket", show=False),
+        Binding("escape", "clear_filter", "Clear filter", show=False),
+        Binding("r", "refresh_now", "Refresh", show=False),
+    ]
+    CHANGING_ACTIONS = frozenset(
+        {
+            "new_key",
+            "edit_key",
+            "delete_key",
+            "purge_key",
+            "purge_deletes",
+            "new_bucket",
+            "delete_bucket",
+        }
+    )
+
+    DEFAULT_CSS = """
+    KvPane #kv-buckets { height: auto; max-height: 8; }
+    KvPane #kv-keys { height: 1fr; }
+    KvPane #kv-pattern { display: none; }
+    KvPane #kv-problem { display: none; color: $warning; height: auto; }
+    KvPane.-problem #kv-problem { display: block; }
+    KvPane #kv-empty { display: none; height: auto; padding: 1 2; color: $text-muted; }
+    KvPane.-empty #kv-empty { display: block; }
+    KvPane.-empty #kv-keys { display: none; }
+    """
+
+    def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
+        super().__init__(id=id, classes=classes)
+        self._service: KvService | None = None
+        self.buckets: dict[str, BucketSummary] = {}
+        self._bucket_cells: dict[str, tuple[str, ...]] = {}
+        self.keys = HeldKeys()
+        self.key_watch: KeyWatch | None = None
+        self._wanted: tuple[str | None, str] = (None, ">")
+        self._watch_lock = asyncio.Lock()
+        self._selected_key: str | None = None
+        self._loaded = False
+        self._poll: PeriodicPoll | None = None
+        self._stopping: set[asyncio.Task[None]] = set()
+        self._age_turn = 0
+
+    empty: var[bool] = var(False, toggle_class="-empty")
+    problem: var[str] = var("")
+    """What keeps the pane from being current (already sanitized)."""
+    pattern: var[str] = var(">")
+    """The key pattern the watch follows (`>`: every key)."""
+
+    # -- layout --------------------------------------------------------------------------------
+
+    def compose(self) -> ComposeResult:
+        buckets: LiveTable[Text] = LiveTable(id="kv-buckets", cursor_type="row")
+        for column in BUCKET_COLUMNS:
+            buckets.add_column(cell(column, column.label), key=column.key)
+        yield buckets
+        pattern = Input(
+            placeholder="key pattern: a.*, a.>, Enter applies, Escape clears", id="kv-pattern"
+        )
+        pattern.disabled = True  # keys typed before / must not land in it
+        yield pattern
+        keys = KeysTable(id="kv-keys", cursor_type="row", zebra_stripes=True)
+        for column in KEY_COLUMNS:
+            keys.add_column(cell(column, column.label), key=column.key)
+        yield keys
+        yield Static(id="kv-problem", markup=False)
+        yield Static(EMPTY_HINT, id="kv-empty", markup=False)
+
+    def on_mount(self) -> None:
+        if self.host.settings.read_only:
+            self.border_subtitle = "read-only: changes are refused"
+        self.problem = "connecting…"
+        self._poll = PeriodicPoll(
+            self,
+            POLL_SECONDS,
+            self._refresh_buckets,
+            description="key-value buckets",
+            when=lambda: self._can_poll() and self.app.screen is self.screen,
+        )
+        self.interval_while_shown(DRAIN_SECONDS, self._drain)
+
+    def on_unmount(self) -> None:
+        watch, self.key_watch = self.key_watch, None
+        self._wanted = (None, ">")
+        if watch is not None:
+            # The pane is going: its consumer must not outlive it (the server would keep it for
+            # its inactive threshold). The task is kept so that it is not collected half-way.
+            task = asyncio.get_running_loop().create_task(watch.stop())
+            self._stopping.add(task)
+            task.add_done_callback(self._stopping.discard)
+
+    @property
+    def service(self) -> KvService:
+        if self._service is None:
+            self._service = KvService(self.session)
+        return self._service
+
+    @property
+    def bucket_table(self) -> LiveTable[Text]:
+        return self.query_one("#kv-buckets", LiveTable)
+
+    @property
+    def key_table(self) -> KeysTable:
+        return self.query_one("#kv-keys", KeysTable)
+
+    @property
+    def selected_bucket(self) -> str | None:
+        return self._wanted[0]
+
+    @property
+    def selected_key(self) -> str | None:
+        return self._selected_key
+
+    # -- buckets -------------------------------------------------------------------------------
+
+    def connection_changed(self, status: ConnectionStatus) -> None:
+        if status.state is ConnectionState.CONNECTED and status.jetstream:
+            self.problem = ""
+            self.refresh_now()
+        elif status.state is ConnectionState.CONNECTED:
+            self.problem = sanitize(status.error or "JetStream is not enabled")
+        elif status.state is ConnectionState.RECONNECTING:
+            self.problem = "reconnecting… the tables show the last known state"
+        else:
+            self.problem = f"not connected ({status.state.value})"
+
+    def _can_poll(self) -> bool:
+        return self.session.connected and self.session.status.jetstream
+
+    def refresh_now(self) -> None:
+        if self._poll is not None:
+            self._poll.wake()
+
+    def action_refresh_now(self) -> None:
+        self.refresh_now()
+
+    async def _refresh_buckets(self) -> None:
+        try:
+            listed = await self.service.buckets()
+        except Exception as error:  # keep the pane alive; say what it was
+            self.problem = f"cannot list buckets: {sanitize(str(translate(error)))}"
+            return
+        if self.problem.startswith("cannot list"):
+            self.problem = ""
+        self.apply_buckets(listed)
+
+    def apply_buckets(self, listed: list[BucketSummary]) -> None:
+        """Show `listed` (every bucket, by name) and keep the cursor on its bucket."""
+        table = self.bucket_table
+        self.buckets = {bucket.name: bucket for bucket in listed}
+        cells = {bucket.name: bucket_cells(bucket) for bucket in listed}
+        changes = changed_cells(BUCKET_COLUMNS, self._bucket_cells, cells)
+        self._bucket_cells = cells
+        with self.app.batch_update():
+            table.place_rows(
+                list(cells),
+                lambda name: [cell(c, v) for c, v in zip(BUCKET_COLUMNS, cells[name], strict=True)],
+            )
+            if changes:
+                table.update_cells(changes)
+            table.set_widths(widest(BUCKET_COLUMNS, cells.values()))
+            self._loaded = True
+            self.empty = not cells
+            wanted = self._wanted[0]
+            if wanted in cells:
+                index = table.get_row_index(wanted)
+                if table.cursor_row != index:
+                    table.move_cursor(row=index)
+            else:
+                self._select_bucket(self._bucket_at_cursor())
+
+    def _bucket_at_cursor(self) -> str | None:
+        return row_key_at_cursor(self.bucket_table)
+
+    @on(DataTable.RowHighlighted, "#kv-buckets")
+    def _bucket_highlighted(self) -> None:
+        if self._loaded:
+            self._select_bucket(self._bucket_at_cursor())
+
+    def _select_bucket(self, name: str | None) -> None:
+        if name != self._wanted[0]:
+            self._selected_key = None
+            self._want(name, self.pattern)
+
+    # -- the watch -----------------------------------------------------------------------------
+
+    def _want(self, bucket: str | None, pattern: str, *, again: bool = False) -> None:
+        """Make the watch follow `pattern` in `bucket` (none: no watch); `again` restarts an
+        equal one (after a purge of delete markers, which no watch hears)."""
+        self._wanted = (bucket, pattern)
+        self._switch_watch(again)
+
+    @work(group="kv-watch", exit_on_error=False, description="switch key watch")
+    async def _switch_watch(self, again: bool) -> None:
+        async with self._watch_lock:
+            wanted = self._wanted
+            current = self.key_watch
+            if current is not None and (current.bucket, current.pattern) == wanted and not again:
+                return
+            if current is not None:
+                self.key_watch = None
+                await current.stop()
+            self.keys.clear()
+            self.keys.place(self.key_table)
+            self._show_title()
+            bucket, pattern = wanted
+            if bucket is None:
+                return
+            watch = KeyWatch(self.session, bucket, pattern)
+            try:
+                await watch.start()
+            except Exception as error:
+                await watch.stop()
+                self.problem = f"cannot watch {sanitize(bucket)}: {sanitize(str(translate(error)))}"
+                return
+            if self._wanted != wanted:
+                await watch.stop()  # the user moved on meanwhile; the next switch follows
+                return
+            if self.problem.startswith("cannot watch"):
+                self.problem = ""
+            self.key_watch = watch
+            self._drain()
+
+    def _drain(self) -> None:
+        """Draw what changed since the last tick: new keys placed in order, then the changed
+        cells of the rows in view (a few of their ages among them)."""
+        watch = self.key_watch
+        if watch is None:
+            return
+        if watch.error and not self.problem:
+            # The consumer went (bucket deleted, server lost it) and cannot be made again yet.
+            self.problem = f"watching keys: {sanitize(watch.error)}"
+        elif not watch.error and self.problem.startswith("watching keys"):
+            self.problem = ""
+        now = self.session.clocks.wall()
+        if watch.changed:
+            self.keys.take(watch.take_changes(), now)
+        table = self.key_table
+        with self.app.batch_update():
+            if self.keys.place(table):
+                self._keep_cursor()
+            view = self._rows_in_view()
+            # Round the rows in view from where the last tick stopped: none waits for long.
+            start = self._age_turn % max(len(view), 1)
+            self._age_turn = start + self.keys.age(
+                view[start:] + view[:start], now, AGE_ROWS_PER_TICK
+            )
+            if changes := self.keys.writes(view):
+                table.update_cells(changes)
+            self.keys.size(table)
+            self._show_title()
+
+    def _rows_in_view(self) -> list[str]:
+        table = self.key_table
+        first = max(int(table.scroll_y), 0)
+        return self.keys.order[first : first + max(table.size.height, 1)]
+
+    def _keep_cursor(self) -> None:
+        table = self.key_table
+        key = self._selected_key
+        if key is not None and key in self.keys.entries:
+            index = table.get_row_index(key)
+            if index != table.cursor_row:
+                table.move_cursor(row=index, scroll=False)
+        else:
+            self._selected_key = self._key_at_cursor()
+
+    def _show_title(self) -> None:
+        bucket, pattern = self._wanted
+        parts = [f"{self.number} {self.PANE_TITLE}"]
+        if bucket is not None:
+            parts.append(sanitize(bucket, max_len=60))
+            if pattern != ">":
+                parts.append(f"keys {sanitize(pattern, max_len=60)}")
+            watch = self.key_watch
+            loading = watch is None or not watch.caught_up.is_set()
+            count = format_count(len(self.keys.entries))
+            parts.append(f"{count} keys" + (" (loading…)" if loading else ""))
+        title = " · ".join(parts)
+        if title != self.border_title:
+            self.border_title = title
+
+    def _key_at_cursor(self) -> str | None:
+        return row_key_at_cursor(self.key_table)
+
+    @on(DataTable.RowHighlighted, "#kv-keys")
+    def _key_highlighted(self) -> None:
+        self._selected_key = self._key_at_cursor()
+
+    @on(DataTable.RowSelected, "#kv-keys")
+    def _key_chosen(self) -> None:
+        self.action_key_history()
+
+    # -- pattern filter ------------------------------------------------------------------------
+
+    def action_filter(self) -> None:
+        field = self.query_one("#kv-pattern", Input)
+        field.disabled = False
+        field.display = True
+        field.value = "" if self.pattern == ">" else self.pattern
+        field.focus()
+
+    @on(Input.Submitted, "#kv-pattern")
+    def _pattern_submitted(self, event: Input.Submitted) -> None:
+        try:
+            pattern = check_pattern(event.value)
+        except JstuiError as error:
+            self.report_error(error, title="Key pattern")
+            return
+        self.pattern = pattern
+        self.key_table.focus()
+
+    def action_clear_filter(self) -> None:
+        field = self.query_one("#kv-pattern", Input)
+        field.value = ""
+        field.display = False
+        field.disabled = True
+        self.pattern = ">"
+        self.key_table.focus()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "clear_filter":
+            with contextlib.suppress(NoMatches):
+                if not (self.pattern != ">" or self.query_one("#kv-pattern").display):
+                    return False  # Escape keeps its meaning elsewhere
+        return super().check_action(action, parameters)
+
+    def watch_pattern(self, pattern: str) -> None:
+        if self.is_mounted:
+            self._want(self._wanted[0], pattern)
+
+    def watch_problem(self, text: str) -> None:
+        self.set_class(bool(text), "-problem")
+        with contextlib.suppress(NoMatches):
+            self.query_one("#kv-problem", Static).update(Text(text))
+
+    # -- actions -------------------------------------------------------------------------------
+
+    def palette_commands(self) -> list[SystemCommand]:
+        offers = (
+            ("new_key", "Put key", "Put a key into the selected bucket (Key/Value pane, n)"),
+            ("edit_key", "Edit key", "Edit the selected key (Key/Value pane, e)"),
+            ("key_history", "Key history", "Every kept revision of the key (Key/Value pane, h)"),
+            ("new_bucket", "New bucket", "Create a key-value bucket (Key/Value pane, c)"),
+            ("delete_bucket", "Delete bucket", "Delete the selected bucket (Key/Value pane, D)"),
+            ("purge_deletes", "Purge deleted keys", "Remove deleted keys (Key/Value pane, x)"),
+        )
+        return self.offered(
+            (action, self.palette_command(title, help_text, getattr(self, f"action_{action}")))
+            for action, title, help_text in offers
+        )
+
+    def selected_entry(self) -> KeyEntry | None:
+        key = self._selected_key
+        return self.keys.entries.get(key) if key is not None else None
+
+    def _writable(self, action: str) -> bool:
+        """False (and the refusal shown) when jstui runs read-only."""
+        with self.reporting_errors(title="Read-only"):
+            self.session.check_writable(action)
+            return True
+        return False
+
+    def _need_bucket(self) -> str | None:
+        bucket = self.selected_bucket
+        if bucket is None or bucket not in self.buckets:
+            self.notify("Select a bucket first (or press c to create one).", markup=False)
+            return None
+        return bucket
+
+    def _need_entry(self) -> tuple[str, KeyEntry] | None:
+        bucket = self._need_bucket()
+        entry = self.selected_entry()
+        if bucket is None:
+            return None
+        if entry is None:
+            self.notify("Select a key first (or press n to put one).", markup=False)
+            return None
+        return bucket, entry
+
+    def _done(self, message: str) -> None:
+        self.notify(sanitize(message), markup=False)
+        self.refresh_now()
+
+    async def _confirmed(self, title: str, question: Text, label: str) -> bool:
+        from jstui.dialogs.confirm import ConfirmScreen  # on first use (start-up)
+
+        screen = ConfirmScreen(title, question, confirm_label=label)
+        confirmed: bool = await self.app.push_screen_wait(screen)
+        return confirmed
+
+    def action_new_key(self) -> None:
+        bucket = self._need_bucket()
+        if bucket is not None and self._writable("put key"):
+            self._put_key(bucket, None)
+
+    def action_edit_key(self) -> None:
+        chosen = self._need_entry()
+        if chosen is not None and self._writable("put key"):
+            self._put_key(*chosen)
+
+    @work(group="kv-action", exit_on_error=False, description="put key")
+    async def _put_key(self, bucket: str, entry: KeyEntry | None) -> None:
+        from jstui.dialogs.kv_put import KvPutScreen  # on first use (start-up)
+
+        revision = await self.app.push_screen_wait(KvPutScreen(self.service, bucket, entry))
+        if revision is not None:
+            self._done(f"Stored revision {revision} in bucket {bucket}")
+
+    def action_key_history(self) -> None:
+        chosen = self._need_entry()
+        if chosen is not None:
+            from jstui.dialogs.kv_history import KvHistoryScreen  # on first use (start-up)
+
+            bucket, entry = chosen
+            self.app.push_screen(KvHistoryScreen(self.service, bucket, entry.key))
+
+    def action_delete_key(self) -> None:
+        chosen = self._need_entry()
+        if chosen is not None and self._writable("delete key"):
+            self._delete_key(*chosen)
+
+    @work(group="kv-action", exit_on_error=False, description="delete key")
+    async def _delete_key(self, bucket: str, entry: KeyEntry) -> None:
+        question = questions.delete_key(bucket, entry.key)
+        if await self._confirmed("Delete key", question, "Delete"):
+            with self.reporting_errors():
+                await self.service.delete(bucket, entry.key)
+                self._done(f"Deleted key {entry.key}")
+
+    def action_purge_key(self) -> None:
+        chosen = self._need_entry()
+        if chosen is not None and self._writable("purge key"):
+            self._purge_key(*chosen)
+
+    @work(group="kv-action", exit_on_error=False, description="purge key")
+    async def _purge_key(self, bucket: str, entry: KeyEntry) -> None:
+        with self.reporting_errors():
+            revisions = len(await self.service.history(bucket, entry.key))
+            question = questions.purge_key(bucket, entry.key, revisions)
+            if await self._confirmed("Purge key", question, "Purge"):
+                await self.service.purge(bucket, entry.key)
+                self._done(f"Purged key {entry.key}")
+
+    def action_purge_deletes(self) -> None:
+        bucket = self._need_bucket()
+        if bucket is not None and self._writable("purge deleted keys"):
+            self._purge_deletes(bucket)
+
+    @work(group="kv-action", exit_on_error=False, description="purge deleted keys")
+    async def _purge_deletes(self, bucket: str) -> None:
+        with self.reporting_errors():
+            markers = await self.service.delete_markers(bucket)
+            if not markers:
+                self.notify(f"No deleted keys in {sanitize(bucket)}.", markup=False)
+                return
+            question = questions.purge_deletes(bucket, len(markers))
+            if await self._confirmed("Purge deleted keys", question, "Purge"):
+                count = await self.service.purge_deletes(bucket, markers)
+                self._want(bucket, self.pattern, again=True)  # no watch hears a stream purge
+                self._done(f"Removed {count} deleted key{'s' * (count != 1)} from {bucket}")
+
+    def action_new_bucket(self) -> None:
+        if self._writable("create bucket"):
+            self._new_bucket()
+
+    @work(group="kv-action", exit_on_error=False, description="create bucket")
+    async def _new_bucket(self) -> None:
+        from jstui.dialogs.kv_bucket_form import KvBucketFormScreen  # on first use (start-up)
+
+        created = await self.app.push_screen_wait(KvBucketFormScreen(self.service))
+        if created is not None:
+            self._select_bucket(created.name)
+            self._done(f"Created bucket {created.name}")
+
+    def action_delete_bucket(self) -> None:
+        bucket = self._need_bucket()
+        if bucket is not None and self._writable("delete bucket"):
+            self._delete_bucket(bucket)
+
+    @work(group="kv-action", exit_on_error=False, description="delete bucket")
+    async def _delete_bucket(self, name: str) -> None:
+        with self.reporting_errors():
+            bucket = await self.service.bucket(name)
+            question = questions.delete_bucket(bucket)
+            if await self._confirmed("Delete bucket", question, "Delete"):
+                if self.selected_bucket == name:
+                    self._want(None, self.pattern)  # the watch goes before its stream does
+                await self.service.delete_bucket(name)
+                self._done(f"Deleted bucket {name}")
