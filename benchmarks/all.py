@@ -26,6 +26,7 @@ ORDER = (
     "idle",
     "streams",
     "consumers",
+    "kv",
     "feed_ingest",
     "direct_delivery",
     "js_feed",
