@@ -16,6 +16,8 @@ from jstui.config import Settings
 from jstui.nats.embedded import EmbeddedServer
 from jstui.nats.session import Session
 from jstui.widgets.feeds import FeedsPane, FeedView
+from jstui.widgets.requests import RequestsPane
+from jstui.widgets.requests.responders import ResponderTable
 from jstui.widgets.status import StatusLine
 from jstui.widgets.workers import WorkersPane
 from tests.app.conftest import AppFactory, screen_text, wait_connected, wait_until
@@ -135,3 +137,29 @@ async def test_feeds_say_what_the_outage_means_for_them(
             lambda: "messages then were missed" in screen_text(app),
             what="the core feed's gap",
         )
+
+
+async def test_responders_say_they_are_waiting_while_the_connection_is_lost(
+    fresh_server: EmbeddedServer, unique: str
+) -> None:
+    app = JstuiApp(Settings(servers=(fresh_server.url,), responders=(f"{unique}.svc",)))
+    async with app.run_test(size=(160, 45)) as pilot:
+        await wait_connected(pilot)
+        await pilot.press("3")
+        pane = app.dashboard.query_one(RequestsPane)
+        await wait_until(
+            pilot,
+            lambda: pane.responders is not None and len(pane.responders.responders) == 1,
+            what="the responder",
+        )
+        table = pane.query_one(ResponderTable)
+        state = lambda: str(table.get_row_at(0)[4])  # noqa: E731
+        await wait_until(pilot, lambda: table.row_count == 1 and state() == "running")
+        fresh_server.kill()
+        await wait_until(
+            pilot,
+            lambda: state().startswith("waiting: connection lost since"),
+            what="the responder waiting",
+        )
+        fresh_server.restart()
+        await wait_until(pilot, lambda: state() == "running", timeout=20, what="running again")

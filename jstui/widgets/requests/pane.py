@@ -154,6 +154,8 @@ class RequestsPane(Pane):
         self.query_one(table_id, DataTable).focus()
 
     def connection_changed(self, status: ConnectionStatus) -> None:
+        if self.is_mounted:
+            self._sync_responders()  # "waiting: connection lost since ...", or running again
         if status.state in (ConnectionState.CLOSED, ConnectionState.FAILED):
             # nats-py gave up (or the server is gone for good): nothing answers any more
             if self.responders is not None:

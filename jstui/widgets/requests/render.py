@@ -14,11 +14,13 @@ from collections.abc import Mapping
 from rich.console import Group
 from rich.text import Text
 
+from jstui.format.lines import time_of_day
 from jstui.format.payload import PayloadView, render_payload
 from jstui.format.text import ELLIPSIS, headers_lines, sanitize
 from jstui.nats.requests.record import RequestRecord, RequestStatus, format_latency
 from jstui.nats.responders.running import Responder, ResponderState
 from jstui.nats.responders.spec import ResponderMode
+from jstui.nats.session import ConnectionState
 
 DETAIL_REPLIES = 50
 """Replies shown in full in the detail; the rest are counted."""
@@ -144,7 +146,11 @@ def responder_values(responder: Responder) -> tuple[str, ...]:
     """A responder row as plain (sanitized) strings, in the responders table's column order."""
     spec = responder.spec
     state = responder.state.value
-    if responder.state is ResponderState.FAILED:
+    status = responder.session.status
+    if responder.state is ResponderState.RUNNING and status.state is not ConnectionState.CONNECTED:
+        # it runs, but no request can reach it until the connection is back
+        state = f"waiting: connection lost since {time_of_day(status.since)}"
+    elif responder.state is ResponderState.FAILED:
         state = f"failed: {responder.error}"
     elif responder.skipped:
         state = f"{state}, {responder.skipped} skipped"
