@@ -34,7 +34,7 @@ from jstui.nats.feeds.filter import FeedFilter
 from jstui.nats.feeds.message import AckKind, FeedMessage
 from jstui.nats.feeds.spec import FeedSpec, parse_feed_option
 from jstui.nats.session import ConnectionState, ConnectionStatus
-from jstui.widgets.base import Pane
+from jstui.widgets.base import Pane, PeriodicPoll
 from jstui.widgets.feeds.log import FeedLog
 from jstui.widgets.feeds.view import FeedView
 
@@ -205,6 +205,9 @@ class FeedsPane(Pane):
             self._active_at = time.monotonic()
             self._pace(busy=True)
             self._tick()
+            # Messages after a quiet spell: the polls that slowed down while nothing changed
+            # (the Streams list's counts, the status line's usage) look again at their base pace.
+            PeriodicPoll.hurry_all()
             return
         self._quiet_ticks += 1
         if self._quiet_ticks * QUIET_LOOK_SECONDS >= QUIET_TICK_SECONDS:
