@@ -41,8 +41,9 @@ __all__ = ["FeedView"]
 STATS_EVERY = 3
 """Counters and sparkline are redrawn every third tick (5 Hz at the pane's 15 Hz); so are the
 lines while more arrive per tick than a screen shows (`tick`)."""
-COUNTS_SPARE = 6
-"""Cells the counters' line reserves to grow into before the screen is laid out again."""
+COUNTS_STEP = 12
+"""The counters' line is as wide as its text rounded up to a multiple of this: growing numbers
+lay out the screen only when they cross one."""
 MARGIN_LINES = 20
 """Lines drawn per tick beyond what fits on screen, so a quick scroll up finds them."""
 MIN_SUBJECT = 8
@@ -118,7 +119,8 @@ class FeedView(Vertical):
         self._acks_drawn = 0
         self._shown_info = self._info_text()
         self._shown_counts = self._counts_text()
-        self._counts_width = self._shown_counts.cell_len
+        self._counts_width = -(-self._shown_counts.cell_len // COUNTS_STEP) * COUNTS_STEP
+        self._shown_counts.pad_right(self._counts_width - self._shown_counts.cell_len)
         self._info = Static(self._shown_info, id="feed-info", markup=False)
         self._counts = Static(self._shown_counts, id="feed-counts", markup=False)
         self._spark = Sparkline(id="feed-spark")
@@ -386,13 +388,15 @@ class FeedView(Vertical):
                 self.refresh_bindings()
         # The counters' width is their text's (width auto), and a new width lays out the whole
         # screen: while numbers grow (a drain), that was every few ticks. So the text is padded
-        # to the widest so far, which grows by COUNTS_SPARE cells at a time.
+        # up to the next multiple of COUNTS_STEP cells: the width changes only when the text
+        # crosses one, and it depends on the text alone (not on what was shown before), so the
+        # same counters always look the same.
         counts = self._counts_text()
         width = counts.cell_len
-        relayout = width > self._counts_width
-        if relayout:
-            self._counts_width = width + COUNTS_SPARE
-        counts.pad_right(self._counts_width - width)
+        stepped = -(-width // COUNTS_STEP) * COUNTS_STEP
+        relayout = stepped != self._counts_width
+        self._counts_width = stepped
+        counts.pad_right(stepped - width)
         if counts != self._shown_counts:
             self._shown_counts = counts
             self._counts.update(counts, layout=relayout)
