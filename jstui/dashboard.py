@@ -84,6 +84,8 @@ class DashboardScreen(Screen[None]):
         self._mounting: dict[int, AwaitMount] = {}
         """Panes built after the screen's compose, until someone waits for their mount."""
         self._start_pane_opened = False
+        self._building_for: int | None = None
+        """The pane just switched to while it is still being built (see `_track_current_pane`)."""
         """Until the start pane is shown, the grid is not what the user sees: build nothing."""
         self._to_build: list[int] = []
         """Panes still to build after the first frame, one per refresh (`_build_panes_at_start`)."""
@@ -281,8 +283,13 @@ class DashboardScreen(Screen[None]):
     @on(events.DescendantFocus)
     def _track_current_pane(self) -> None:
         pane = self._focused_pane()
-        if pane is not None:
-            self._mark_current(pane)
+        if pane is None:
+            return
+        if self._building_for is not None and pane.number != self._building_for:
+            # The pane switched to is still being built: the focus its hidden predecessor
+            # handed on inside itself must not switch back to it.
+            return
+        self._mark_current(pane)
 
     def on_screen_resume(self) -> None:
         # A dialog that closes may leave nothing focused (its opener was hidden or removed
@@ -312,9 +319,16 @@ class DashboardScreen(Screen[None]):
         if number > GRID_PANES and not self.compact and self.maximized is not pane:
             self.maximize(pane, container=False)
         if pane.is_mounted:
+            self._building_for = None
             pane.focus_pane()
         else:  # just built: its widgets exist once it is mounted and laid out
-            pane.call_after_refresh(pane.focus_pane)
+            self._building_for = number
+            pane.call_after_refresh(self._focus_built, pane)
+
+    def _focus_built(self, pane: Pane) -> None:
+        if self._building_for == pane.number:
+            self._building_for = None
+        pane.focus_pane()
 
     @on(Pane.ShowRequested)
     def _show_requested(self, message: Pane.ShowRequested) -> None:
