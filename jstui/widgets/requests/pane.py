@@ -131,6 +131,8 @@ class RequestsPane(Pane):
 
     def on_mount(self) -> None:
         super().on_mount()
+        if not self.query(HistoryTable):
+            return  # mounted while the app quits, before its tabs were: nothing to set up
         # What every request draws into, looked up once: a `query_one` walks the pane's widgets
         # and matches a selector each time, a measurable part of the Send path.
         self._tabs = self.query_one(TabbedContent)
