@@ -246,6 +246,21 @@ class Pane(Vertical):
         filtered through `offered`."""
         return []
 
+    def offered_actions(self, offers: Iterable[tuple[str, str, str]]) -> list[SystemCommand]:
+        """Palette commands for ``(action, title, help)`` triples, each running the pane's
+        ``action_<action>``, filtered through `offered`."""
+        return self.offered(
+            (action, self.palette_command(title, help_text, getattr(self, f"action_{action}")))
+            for action, title, help_text in offers
+        )
+
+    def writable(self, action: str) -> bool:
+        """False (and the refusal shown) when jstui runs read-only."""
+        with self.reporting_errors(title="Read-only"):
+            self.session.check_writable(action)
+            return True
+        return False
+
     def palette_command(
         self, title: str, help_text: str, action: Callable[[], object]
     ) -> SystemCommand:

@@ -422,17 +422,7 @@ class ConsumersPane(Pane):
                 "Resume the selected paused consumer (Consumers pane, u)",
             ),
         )
-        return self.offered(
-            (action, self.palette_command(title, help_text, getattr(self, f"action_{action}")))
-            for action, title, help_text in offers
-        )
-
-    def _writable(self, action: str) -> bool:
-        """False (and the refusal shown) when jstui runs read-only."""
-        with self.reporting_errors(title="Read-only"):
-            self.session.check_writable(action)
-            return True
-        return False
+        return self.offered_actions(offers)
 
     def _need_selection(self) -> ConsumerEntry | None:
         entry = self.selected
@@ -445,7 +435,7 @@ class ConsumersPane(Pane):
         self.refresh_now()
 
     def action_new_consumer(self) -> None:
-        if self._writable("create consumer"):
+        if self.writable("create consumer"):
             self._new_consumer()
 
     @work(group="consumers-action", exit_on_error=False, description="create consumer")
@@ -468,7 +458,7 @@ class ConsumersPane(Pane):
 
     def action_edit_consumer(self) -> None:
         entry = self._need_selection()
-        if entry is not None and self._writable("edit consumer"):
+        if entry is not None and self.writable("edit consumer"):
             self._edit_consumer(entry)
 
     @work(group="consumers-action", exit_on_error=False, description="edit consumer")
@@ -486,7 +476,7 @@ class ConsumersPane(Pane):
 
     def action_delete_consumer(self) -> None:
         entry = self._need_selection()
-        if entry is not None and self._writable("delete consumer"):
+        if entry is not None and self.writable("delete consumer"):
             self._delete_consumer(entry)
 
     @work(group="consumers-action", exit_on_error=False, description="delete consumer")
@@ -527,7 +517,7 @@ class ConsumersPane(Pane):
 
     def action_pause_consumer(self) -> None:
         entry = self._need_selection()
-        if entry is None or not self._writable("pause consumer"):
+        if entry is None or not self.writable("pause consumer"):
             return
         if reason := self.service.pause_unsupported():
             self.report_error(reason, title="Pause")
@@ -547,7 +537,7 @@ class ConsumersPane(Pane):
 
     def action_resume_consumer(self) -> None:
         entry = self._need_selection()
-        if entry is None or not self._writable("resume consumer"):
+        if entry is None or not self.writable("resume consumer"):
             return
         if not entry.paused:
             self.notify("This consumer is not paused.", markup=False)

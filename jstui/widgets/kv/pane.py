@@ -448,21 +448,11 @@ class KvPane(Pane):
             ("delete_bucket", "Delete bucket", "Delete the selected bucket (Key/Value pane, D)"),
             ("purge_deletes", "Purge deleted keys", "Remove deleted keys (Key/Value pane, x)"),
         )
-        return self.offered(
-            (action, self.palette_command(title, help_text, getattr(self, f"action_{action}")))
-            for action, title, help_text in offers
-        )
+        return self.offered_actions(offers)
 
     def selected_entry(self) -> KeyEntry | None:
         key = self._selected_key
         return self.keys.entries.get(key) if key is not None else None
-
-    def _writable(self, action: str) -> bool:
-        """False (and the refusal shown) when jstui runs read-only."""
-        with self.reporting_errors(title="Read-only"):
-            self.session.check_writable(action)
-            return True
-        return False
 
     def _need_bucket(self) -> str | None:
         bucket = self.selected_bucket
@@ -494,12 +484,12 @@ class KvPane(Pane):
 
     def action_new_key(self) -> None:
         bucket = self._need_bucket()
-        if bucket is not None and self._writable("put key"):
+        if bucket is not None and self.writable("put key"):
             self._put_key(bucket, None)
 
     def action_edit_key(self) -> None:
         chosen = self._need_entry()
-        if chosen is not None and self._writable("put key"):
+        if chosen is not None and self.writable("put key"):
             self._put_key(*chosen)
 
     @work(group="kv-action", exit_on_error=False, description="put key")
@@ -520,7 +510,7 @@ class KvPane(Pane):
 
     def action_delete_key(self) -> None:
         chosen = self._need_entry()
-        if chosen is not None and self._writable("delete key"):
+        if chosen is not None and self.writable("delete key"):
             self._delete_key(*chosen)
 
     @work(group="kv-action", exit_on_error=False, description="delete key")
@@ -533,7 +523,7 @@ class KvPane(Pane):
 
     def action_purge_key(self) -> None:
         chosen = self._need_entry()
-        if chosen is not None and self._writable("purge key"):
+        if chosen is not None and self.writable("purge key"):
             self._purge_key(*chosen)
 
     @work(group="kv-action", exit_on_error=False, description="purge key")
@@ -547,7 +537,7 @@ class KvPane(Pane):
 
     def action_purge_deletes(self) -> None:
         bucket = self._need_bucket()
-        if bucket is not None and self._writable("purge deleted keys"):
+        if bucket is not None and self.writable("purge deleted keys"):
             self._purge_deletes(bucket)
 
     @work(group="kv-action", exit_on_error=False, description="purge deleted keys")
@@ -564,7 +554,7 @@ class KvPane(Pane):
                 self._done(f"Removed {count} deleted key{'s' * (count != 1)} from {bucket}")
 
     def action_new_bucket(self) -> None:
-        if self._writable("create bucket"):
+        if self.writable("create bucket"):
             self._new_bucket()
 
     @work(group="kv-action", exit_on_error=False, description="create bucket")
@@ -578,7 +568,7 @@ class KvPane(Pane):
 
     def action_delete_bucket(self) -> None:
         bucket = self._need_bucket()
-        if bucket is not None and self._writable("delete bucket"):
+        if bucket is not None and self.writable("delete bucket"):
             self._delete_bucket(bucket)
 
     @work(group="kv-action", exit_on_error=False, description="delete bucket")

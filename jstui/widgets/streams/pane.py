@@ -448,17 +448,7 @@ class StreamsPane(Pane):
                 "Read the selected stream's messages without consuming (Streams pane, b)",
             ),
         )
-        return self.offered(
-            (action, self.palette_command(title, help_text, getattr(self, f"action_{action}")))
-            for action, title, help_text in offers
-        )
-
-    def _writable(self, action: str) -> bool:
-        """False (and the refusal shown) when jstui runs read-only."""
-        with self.reporting_errors(title="Read-only"):
-            self.session.check_writable(action)
-            return True
-        return False
+        return self.offered_actions(offers)
 
     def _need_selection(self) -> str | None:
         if self._selected is None or self._selected not in self._summaries:
@@ -471,7 +461,7 @@ class StreamsPane(Pane):
         self.refresh_now()
 
     def action_new_stream(self) -> None:
-        if self._writable("create stream"):
+        if self.writable("create stream"):
             self._new_stream()
 
     @work(group="streams-action", exit_on_error=False, description="create stream")
@@ -485,7 +475,7 @@ class StreamsPane(Pane):
 
     def action_edit_stream(self) -> None:
         name = self._need_selection()
-        if name is not None and self._writable("edit stream"):
+        if name is not None and self.writable("edit stream"):
             self._edit_stream(name)
 
     @work(group="streams-action", exit_on_error=False, description="edit stream")
@@ -503,7 +493,7 @@ class StreamsPane(Pane):
 
     def action_purge_stream(self) -> None:
         name = self._need_selection()
-        if name is not None and self._writable("purge stream"):
+        if name is not None and self.writable("purge stream"):
             self._purge_stream(name)
 
     @work(group="streams-action", exit_on_error=False, description="purge stream")
@@ -541,7 +531,7 @@ class StreamsPane(Pane):
 
     def action_delete_stream(self) -> None:
         name = self._need_selection()
-        if name is not None and self._writable("delete stream"):
+        if name is not None and self.writable("delete stream"):
             self._delete_stream(name)
 
     @work(group="streams-action", exit_on_error=False, description="delete stream")

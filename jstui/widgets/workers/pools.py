@@ -138,16 +138,10 @@ class PoolPanel(TablePanel):
 
     # -- actions (the pane's keys) ---------------------------------------------------------------
 
-    def _writable(self, action: str) -> bool:
-        with self.pane.reporting_errors():
-            self.pane.session.check_writable(action)
-            return True
-        return False
-
     def new_pool(self) -> None:
         from jstui.dialogs.worker_pool import WorkerPoolScreen  # on first use (start-up)
 
-        if self._writable("starting a worker pool"):
+        if self.pane.writable("starting a worker pool"):
             self.app.push_screen(WorkerPoolScreen(self.start_pool), self._pool_started)
 
     def _pool_started(self, pool: WorkerPool | None) -> None:
@@ -162,7 +156,7 @@ class PoolPanel(TablePanel):
         if view is None:
             self._info("No worker pool: press n to start one.")
             return
-        if not self._writable("publishing tasks"):
+        if not self.pane.writable("publishing tasks"):
             return
         if view.generator is not None and view.generator.state is LoadState.RUNNING:
             self._info("The load generator is still running for this pool.")
