@@ -44,7 +44,10 @@ async def _dead_letter_view(pilot: Pilot[Any]) -> None:
     assert isinstance(app, JstuiApp)
     session = app.session
     await wait_until(
-        pilot, lambda: session.status.state is ConnectionState.CONNECTED, what="connection"
+        pilot,
+        lambda: session.status.state is ConnectionState.CONNECTED,
+        timeout=30,  # a busy two-core machine: the suite's heaviest tests run before these
+        what="connection",
     )
     assert session.status.server_version == PINNED_SERVER_VERSION
     pane = app.dashboard.query_one(EventsPane)

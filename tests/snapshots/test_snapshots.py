@@ -118,7 +118,10 @@ async def tutorial_flow(
     assert isinstance(app, JstuiApp)
     session = app.session
     await wait_until(
-        pilot, lambda: session.status.state is ConnectionState.CONNECTED, what="connection"
+        pilot,
+        lambda: session.status.state is ConnectionState.CONNECTED,
+        timeout=30,  # a busy two-core machine: the suite's heaviest tests run before these
+        what="connection",
     )
     assert session.status.server_version == PINNED_SERVER_VERSION, (
         f"the pictures were taken with nats-server {PINNED_SERVER_VERSION}, this is "

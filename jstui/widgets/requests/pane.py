@@ -26,6 +26,7 @@ from textual import on, work
 from textual.app import ComposeResult, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
+from textual.css.query import NoMatches
 from textual.reactive import var
 from textual.timer import Timer
 from textual.widgets import DataTable, Sparkline, Static, TabbedContent, TabPane
@@ -131,14 +132,15 @@ class RequestsPane(Pane):
 
     def on_mount(self) -> None:
         super().on_mount()
-        if not self.query(HistoryTable):
-            return  # mounted while the app quits, before its tabs were: nothing to set up
         # What every request draws into, looked up once: a `query_one` walks the pane's widgets
         # and matches a selector each time, a measurable part of the Send path.
-        self._tabs = self.query_one(TabbedContent)
-        self._history = self.query_one(HistoryTable)
-        self._detail = self.query_one("#requests-detail", Static)
-        self._summary = self.query_one("#requests-summary", Static)
+        try:
+            self._tabs = self.query_one(TabbedContent)
+            self._history = self.query_one(HistoryTable)
+            self._detail = self.query_one("#requests-detail", Static)
+            self._summary = self.query_one("#requests-summary", Static)
+        except NoMatches:
+            return  # mounted while the app quits, before all of its widgets: nothing to set up
         self.console = RequestConsole(self.session, max_history=HISTORY_ROWS)
         self.responders = ResponderManager(self.session)
         self._refresh_timer = self.set_interval(REFRESH_SECONDS, self._tick)
