@@ -277,6 +277,9 @@ async def measure(server: EmbeddedServer, seconds: float, rounds: int) -> dict[s
     app = JstuiApp(Settings(servers=(url,)))
     r: dict[str, float] = {}
     async with app.run_test(size=(160, 45)) as pilot:
+        # the grid's panes are built once the first connection attempt has an outcome
+        while not app.dashboard.start_panes_built:
+            await pilot.pause(0.05)
         pane = app.dashboard.query_one(StreamsPane)
         await wait_rows(pilot, pane, 201)  # and "big"
         pane.table.focus()
