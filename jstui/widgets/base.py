@@ -35,10 +35,22 @@ from jstui.nats.errors import JstuiError
 from jstui.nats.observe.advisories import AdvisoryWatch
 from jstui.nats.observe.deadletters import DeadLetters
 from jstui.nats.observe.observer import Observer
-from jstui.nats.session import ConnectionStatus, Session
+from jstui.nats.session import ConnectionState, ConnectionStatus, Session
 
 if TYPE_CHECKING:
     from jstui.config import Settings
+
+
+def jetstream_problem(status: ConnectionStatus, shown: str = "the table shows") -> str:
+    """What a JetStream pane says about the connection ('' when it can ask the server): the one
+    wording for the Streams, Consumers and Key/Value panes; `shown` names what stays on screen."""
+    if status.state is ConnectionState.CONNECTED:
+        return "" if status.jetstream else sanitize(status.error or "JetStream is not enabled")
+    if status.state is ConnectionState.RECONNECTING:
+        return f"reconnecting… {shown} the last known state"
+    if status.state is ConnectionState.CONNECTING:
+        return "connecting…"
+    return f"not connected ({status.state.value})"
 
 
 class SessionHost(Protocol):

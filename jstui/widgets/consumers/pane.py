@@ -35,8 +35,8 @@ from jstui.nats.consumers.service import ConsumerService
 from jstui.nats.consumers.spec import ConsumerSpec
 from jstui.nats.consumers.summaries import ConsumerEntry
 from jstui.nats.errors import translate
-from jstui.nats.session import ConnectionState, ConnectionStatus
-from jstui.widgets.base import Pane, PeriodicPoll
+from jstui.nats.session import ConnectionStatus
+from jstui.widgets.base import Pane, PeriodicPoll, jetstream_problem
 from jstui.widgets.consumers.render import COLUMNS, cell, render_detail, row_cells, row_clock
 from jstui.widgets.table import ColumnWidths, LiveTable
 
@@ -196,15 +196,9 @@ class ConsumersPane(Pane):
     # -- refreshing ----------------------------------------------------------------------------
 
     def connection_changed(self, status: ConnectionStatus) -> None:
-        if status.state is ConnectionState.CONNECTED and status.jetstream:
-            self.problem = ""
+        self.problem = jetstream_problem(status)
+        if not self.problem:
             self.refresh_now()
-        elif status.state is ConnectionState.CONNECTED:
-            self.problem = sanitize(status.error or "JetStream is not enabled")
-        elif status.state is ConnectionState.RECONNECTING:
-            self.problem = "reconnecting… the table shows the last known state"
-        else:
-            self.problem = f"not connected ({status.state.value})"
 
     def refresh_now(self) -> None:
         if self._poll is not None:

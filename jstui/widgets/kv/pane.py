@@ -39,8 +39,8 @@ from jstui.nats.errors import JstuiError, translate
 from jstui.nats.kv.model import BucketSummary, KeyEntry
 from jstui.nats.kv.service import KvService, check_pattern
 from jstui.nats.kv.watch import KeyWatch
-from jstui.nats.session import ConnectionState, ConnectionStatus
-from jstui.widgets.base import Pane, PeriodicPoll
+from jstui.nats.session import ConnectionStatus
+from jstui.widgets.base import Pane, PeriodicPoll, jetstream_problem
 from jstui.widgets.kv import questions
 from jstui.widgets.kv.keys import HeldKeys, KeysTable, row_key_at_cursor
 from jstui.widgets.kv.render import (
@@ -217,15 +217,9 @@ class KvPane(Pane):
     # -- buckets -------------------------------------------------------------------------------
 
     def connection_changed(self, status: ConnectionStatus) -> None:
-        if status.state is ConnectionState.CONNECTED and status.jetstream:
-            self.problem = ""
+        self.problem = jetstream_problem(status, "the tables show")
+        if not self.problem:
             self.refresh_now()
-        elif status.state is ConnectionState.CONNECTED:
-            self.problem = sanitize(status.error or "JetStream is not enabled")
-        elif status.state is ConnectionState.RECONNECTING:
-            self.problem = "reconnecting… the tables show the last known state"
-        else:
-            self.problem = f"not connected ({status.state.value})"
 
     def _can_poll(self) -> bool:
         return self.session.connected and self.session.status.jetstream

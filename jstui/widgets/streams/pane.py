@@ -38,11 +38,11 @@ from jstui.format.text import sanitize
 from jstui.format.units import format_count
 from jstui.nats.errors import translate
 from jstui.nats.names import fits_api_subject
-from jstui.nats.session import ConnectionState, ConnectionStatus
+from jstui.nats.session import ConnectionStatus
 from jstui.nats.streams.service import StreamService
 from jstui.nats.streams.spec import StreamSpec
 from jstui.nats.streams.summaries import ConsumerSummary, StreamSummary
-from jstui.widgets.base import Pane, PeriodicPoll
+from jstui.widgets.base import Pane, PeriodicPoll, jetstream_problem
 from jstui.widgets.streams.parts import PartsView
 from jstui.widgets.streams.render import COLUMNS, detail_parts
 from jstui.widgets.streams.rows import HeldRows, TableView
@@ -221,17 +221,9 @@ class StreamsPane(Pane):
     # -- refreshing ----------------------------------------------------------------------------
 
     def connection_changed(self, status: ConnectionStatus) -> None:
-        if status.state is ConnectionState.CONNECTED and status.jetstream:
-            self.problem = ""
+        self.problem = jetstream_problem(status)
+        if not self.problem:
             self.refresh_now()
-        elif status.state is ConnectionState.CONNECTED:
-            self.problem = sanitize(status.error or "JetStream is not enabled")
-        elif status.state is ConnectionState.RECONNECTING:
-            self.problem = "reconnecting… the table shows the last known state"
-        elif status.state is ConnectionState.CONNECTING:
-            self.problem = "connecting…"
-        else:
-            self.problem = f"not connected ({status.state.value})"
 
     def refresh_now(self) -> None:
         """Ask both polls to run at once (after a change)."""
