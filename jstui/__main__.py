@@ -1,5 +1,5 @@
 """`python -m jstui`."""
 
-from jstui.cli import main
+from jstui.cli import entry
 
-main()
+entry()

@@ -74,105 +74,131 @@ def _check_pane(name: str) -> None:
         raise click.BadParameter(str(error), param_hint="--pane") from error
 
 
-@click.command(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
-@click.option(
-    "-s",
-    "--server",
-    metavar="URL[,URL...]",
-    help="NATS server(s) to connect to "
-    "[env NATS_URL]. Without it (and without a context) jstui starts its own server.",
-)
-@click.option("--user", help="User name [env NATS_USER].")
-@click.option("--password", help="Password [env NATS_PASSWORD].")
-@click.option("--token", help="Authentication token [env NATS_TOKEN].")
-@click.option("--creds", type=_FILE, help="User credentials file (JWT + seed) [env NATS_CREDS].")
-@click.option("--nkey", type=_FILE, help="NKey seed file [env NATS_NKEY].")
-@click.option("--tls-cert", type=_FILE, help="TLS client certificate [env NATS_CERT].")
-@click.option("--tls-key", type=_FILE, help="TLS client key [env NATS_KEY].")
-@click.option("--tls-ca", type=_FILE, help="TLS CA certificate to verify the server [env NATS_CA].")
-@click.option("--tls-first", is_flag=True, default=None, help="TLS handshake before the INFO.")
-@click.option(
-    "--context",
-    metavar="NAME",
-    help="natscli context to use [env NATS_CONTEXT; "
-    "default: the selected context in $XDG_CONFIG_HOME/nats/context.txt].",
-)
-@click.option(
-    "--read-only",
-    is_flag=True,
-    default=None,
-    help="Look, change nothing. Refused: publishing, stored requests, requests on a subject a "
-    "stream captures (it would store them) or on $JS./$SYS. API subjects, responders, worker "
-    "pools and load, consuming feeds and feeds in a queue group, acks, creating, editing, "
-    "purging or deleting streams. Allowed: other requests, core and non-consuming JetStream "
-    "feeds, browsing streams, watching queue groups, and jstui's own reads (stream and server "
-    "information).",
-)
-@click.option("--theme", metavar="NAME", help="Textual theme, e.g. nord, dracula, textual-light.")
-@click.option(
-    "--pane",
-    metavar="NAME",
-    help="Open maximized on this pane: streams, feeds, requests, workers, server, events,"
-    " consumers or kv.",
-)
-@click.option(
-    "--port",
-    type=click.IntRange(0, 65535),
-    help="Port of the embedded server (default: a free port).",
-)
-@click.option(
-    "--store",
-    type=click.Path(file_okay=False, path_type=Path),
-    help="Store folder of the embedded server, to keep streams between runs "
-    "(default: a temporary folder removed on exit).",
-)
-@click.option(
-    "--monitor",
-    metavar="URL[,URL...]",
-    help="HTTP monitoring endpoint of a remote server (one per server of a cluster), e.g. "
-    "http://host:8222. Without it, port 8222 of the server's host is tried once (the embedded "
-    "server's is known).",
-)
-@click.option(
-    "--system-user",
-    metavar="USER",
-    help="System account user, for server-wide observation (every server of the cluster, every "
-    "connection) on a second connection used only for monitoring requests.",
-)
-@click.option("--system-password", metavar="PASSWORD", help="Password of --system-user.")
-@click.option("--system-creds", type=_FILE, help="System account credentials file.")
-@click.option("--system-context", metavar="NAME", help="natscli context of a system account user.")
-@click.option(
-    "--watch",
-    metavar="GROUP",
-    help="Open the Workers pane watching a group without joining it: a queue group name, "
-    "SUBJECT@QUEUE, STREAM/CONSUMER, or a micro service name.",
-)
-@click.option("--feed", "feeds", multiple=True, metavar="SUBJECT[,OPTS]", help=FEED_HELP)
-@click.option(
-    "--feed-buffer",
-    type=click.IntRange(100, 10_000_000),
-    metavar="N",
-    help="Messages kept per feed (ring buffer) [default: 10000].",
-)
-@click.option(
-    "--responder", "responders", multiple=True, metavar="SUBJECT[,OPTS]", help=RESPONDER_HELP
-)
-@click.option("--workers", "workers", multiple=True, metavar="SUBJECT[,OPTS]", help=WORKERS_HELP)
-@click.option(
-    "--log",
-    type=click.Path(dir_okay=False, path_type=Path),
-    metavar="FILE",
-    help="Append a debug log to FILE: connections, state changes, errors, JetStream API and "
-    "monitoring requests with their outcome and latency. Secrets are masked; message and "
-    "request bodies are left out.",
-)
-@click.option(
-    "--log-payloads",
-    is_flag=True,
-    default=None,
-    help="With --log: also log the bodies of JetStream API requests and replies.",
-)
+def app_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """The options that describe a jstui session (connection, panes, start-up actions): shared by
+    `jstui`, `jstui demo` and `jstui serve`, so each takes them in the same words."""
+    for option in reversed(_APP_OPTIONS):
+        command = option(command)
+    return command
+
+
+_APP_OPTIONS: list[Callable[[Callable[..., Any]], Callable[..., Any]]] = [
+    click.option(
+        "-s",
+        "--server",
+        metavar="URL[,URL...]",
+        help="NATS server(s) to connect to "
+        "[env NATS_URL]. Without it (and without a context) jstui starts its own server.",
+    ),
+    click.option("--user", help="User name [env NATS_USER]."),
+    click.option("--password", help="Password [env NATS_PASSWORD]."),
+    click.option("--token", help="Authentication token [env NATS_TOKEN]."),
+    click.option(
+        "--creds", type=_FILE, help="User credentials file (JWT + seed) [env NATS_CREDS]."
+    ),
+    click.option("--nkey", type=_FILE, help="NKey seed file [env NATS_NKEY]."),
+    click.option("--tls-cert", type=_FILE, help="TLS client certificate [env NATS_CERT]."),
+    click.option("--tls-key", type=_FILE, help="TLS client key [env NATS_KEY]."),
+    click.option(
+        "--tls-ca", type=_FILE, help="TLS CA certificate to verify the server [env NATS_CA]."
+    ),
+    click.option("--tls-first", is_flag=True, default=None, help="TLS handshake before the INFO."),
+    click.option(
+        "--context",
+        metavar="NAME",
+        help="natscli context to use [env NATS_CONTEXT; "
+        "default: the selected context in $XDG_CONFIG_HOME/nats/context.txt].",
+    ),
+    click.option(
+        "--read-only",
+        is_flag=True,
+        default=None,
+        help="Look, change nothing. Refused: publishing, stored requests, requests on a subject a "
+        "stream captures (it would store them) or on $JS./$SYS. API subjects, responders, worker "
+        "pools and load, consuming feeds and feeds in a queue group, acks, creating, editing, "
+        "purging or deleting streams. Allowed: other requests, core and non-consuming JetStream "
+        "feeds, browsing streams, watching queue groups, and jstui's own reads (stream and server "
+        "information).",
+    ),
+    click.option(
+        "--theme", metavar="NAME", help="Textual theme, e.g. nord, dracula, textual-light."
+    ),
+    click.option(
+        "--pane",
+        metavar="NAME",
+        help="Open maximized on this pane: streams, feeds, requests, workers, server, events,"
+        " consumers or kv.",
+    ),
+    click.option(
+        "--port",
+        type=click.IntRange(0, 65535),
+        help="Port of the embedded server (default: a free port).",
+    ),
+    click.option(
+        "--store",
+        type=click.Path(file_okay=False, path_type=Path),
+        help="Store folder of the embedded server, to keep streams between runs "
+        "(default: a temporary folder removed on exit).",
+    ),
+    click.option(
+        "--monitor",
+        metavar="URL[,URL...]",
+        help="HTTP monitoring endpoint of a remote server (one per server of a cluster), e.g. "
+        "http://host:8222. Without it, port 8222 of the server's host is tried once (the embedded "
+        "server's is known).",
+    ),
+    click.option(
+        "--system-user",
+        metavar="USER",
+        help="System account user, for server-wide observation (every server of the cluster, every "
+        "connection) on a second connection used only for monitoring requests.",
+    ),
+    click.option("--system-password", metavar="PASSWORD", help="Password of --system-user."),
+    click.option("--system-creds", type=_FILE, help="System account credentials file."),
+    click.option(
+        "--system-context", metavar="NAME", help="natscli context of a system account user."
+    ),
+    click.option(
+        "--watch",
+        metavar="GROUP",
+        help="Open the Workers pane watching a group without joining it: a queue group name, "
+        "SUBJECT@QUEUE, STREAM/CONSUMER, or a micro service name.",
+    ),
+    click.option("--feed", "feeds", multiple=True, metavar="SUBJECT[,OPTS]", help=FEED_HELP),
+    click.option(
+        "--feed-buffer",
+        type=click.IntRange(100, 10_000_000),
+        metavar="N",
+        help="Messages kept per feed (ring buffer) [default: 10000].",
+    ),
+    click.option(
+        "--responder", "responders", multiple=True, metavar="SUBJECT[,OPTS]", help=RESPONDER_HELP
+    ),
+    click.option(
+        "--workers", "workers", multiple=True, metavar="SUBJECT[,OPTS]", help=WORKERS_HELP
+    ),
+    click.option(
+        "--log",
+        type=click.Path(dir_okay=False, path_type=Path),
+        metavar="FILE",
+        help="Append a debug log to FILE: connections, state changes, errors, JetStream API and "
+        "monitoring requests with their outcome and latency. Secrets are masked; message and "
+        "request bodies are left out.",
+    ),
+    click.option(
+        "--log-payloads",
+        is_flag=True,
+        default=None,
+        help="With --log: also log the bodies of JetStream API requests and replies.",
+    ),
+]
+
+
+COMMAND_SETTINGS: dict[str, Any] = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+
+
+@click.command(context_settings=COMMAND_SETTINGS)
+@app_options
 @click.version_option(__version__, prog_name="jstui")
 def main(**flags: Any) -> None:
     """jstui: a terminal dashboard for NATS JetStream.
@@ -207,6 +233,27 @@ def main(**flags: Any) -> None:
     finally:
         stop_log()
     sys.exit(status)
+
+
+SUBCOMMANDS: dict[str, str] = {}
+"""`jstui NAME ...` runs the click command at "module:attribute", imported only when asked for (so
+that plain `jstui` and its `--help` load nothing more). Anything else is the dashboard itself."""
+
+
+def entry(argv: list[str] | None = None) -> None:
+    """The `jstui` program: a subcommand when the first argument names one, the dashboard otherwise.
+
+    Not a click group: the dashboard takes options and no command name, and `jstui --server URL`
+    must keep working exactly as before the subcommands came."""
+    args = sys.argv[1:] if argv is None else argv
+    if args and args[0] in SUBCOMMANDS:
+        import importlib
+
+        module_name, attribute = SUBCOMMANDS[args[0]].split(":")
+        command = getattr(importlib.import_module(module_name), attribute)
+        command.main(args=args[1:], prog_name=f"jstui {args[0]}")
+    else:
+        main.main(args=args, prog_name="jstui")
 
 
 def run(settings: Settings) -> int:

@@ -17,7 +17,7 @@ ROOT = Path(__file__).resolve().parent.parent
 PACKAGE = ROOT / "jstui"
 
 LAYERS: list[tuple[str, ...]] = [
-    ("jstui.cli", "jstui.__main__", "jstui.shutdown", "jstui.logfile"),
+    ("jstui.cli", "jstui.commands", "jstui.__main__", "jstui.shutdown", "jstui.logfile"),
     ("jstui.app",),
     ("jstui.dashboard",),
     ("jstui.widgets",),
