@@ -415,15 +415,20 @@ class Session:
         """Never show a connection as connected when its client has stopped reading.
 
         nats-py's read loop ends on any unexpected exception after only logging it, while the
-        client still says "connected": every pane would freeze with a fresh-looking status. Once
-        a second this checks the read task; if it ended while connected, the connection is
-        handed to nats-py's own reconnect, and the status says why.
+        client still says "connected": every pane would freeze with a fresh-looking status. This
+        waits on the read task itself (no wake-ups while all is well); if it ended while the
+        client still says connected, the connection is handed to nats-py's own reconnect, and
+        the status says why. While there is no connection it looks once a second.
         """
         while not self._closing:
-            await asyncio.sleep(READ_LOOP_CHECK_SECONDS)
             nc = self._nc
-            if nc is None or not nc.is_connected:
-                continue
+            reading = nc._reading_task if nc is not None and nc.is_connected else None
+            if reading is None or reading.done():
+                await asyncio.sleep(READ_LOOP_CHECK_SECONDS)
+            else:
+                await asyncio.wait([reading])  # never cancels it; returns when it ends
+            if self._closing or nc is None or nc is not self._nc or not nc.is_connected:
+                continue  # closing, a new client, or nats-py's reconnect: all as they should be
             reading = nc._reading_task
             if reading is not None and reading.done():
                 self._lose_connection(
