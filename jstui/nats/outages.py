@@ -94,8 +94,13 @@ class EmbeddedWatch:
             await asyncio.sleep(self.check_seconds)
             return
         loop = asyncio.get_running_loop()
-        ended = loop.create_future()
-        loop.add_reader(fd, lambda: ended.done() or ended.set_result(None))
+        ended: asyncio.Future[None] = loop.create_future()
+
+        def readable() -> None:
+            if not ended.done():
+                ended.set_result(None)
+
+        loop.add_reader(fd, readable)
         try:
             await ended
         finally:
