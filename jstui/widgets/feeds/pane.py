@@ -130,6 +130,8 @@ class FeedsPane(Pane):
         self._timer: Timer | None = None
         self._busy = True
         self._seen_activity: tuple[object, ...] = ()
+        self._drawn_still: tuple[str, ...] | None = None
+        """What the last quiet tick drew when nothing moved any more (`_still`)."""
         self._active_at = 0.0
         self._ticked: list[FeedView] = []
         """The views the timer ticks, kept here: a DOM query four times a second would cost
@@ -151,6 +153,7 @@ class FeedsPane(Pane):
             self._timer.stop()
             self._timer = None
         self._busy = busy
+        self._drawn_still = None
         for view in self._ticked:  # quiet: the next message says so; busy: the timer looks
             view.feed.wake_on_message = None if busy else self._message_came
         if not busy and not self._ticked:
@@ -217,7 +220,18 @@ class FeedsPane(Pane):
             # (the Streams list's counts, the status line's usage) look again at their base pace.
             PeriodicPoll.hurry_all()
             return
+        still = self._still()
+        if still is not None and still == self._drawn_still:
+            return  # the last tick drew this already: nothing on screen would change
         self._tick(stats=True)
+        self._drawn_still = still
+
+    def _still(self) -> tuple[str, ...] | None:
+        """None while a rate or sparkline is still moving (a message in the last minute); else
+        what the views say of the connection, the one thing that can still change them."""
+        if any(any(view.feed.meter.history()) for view in self._ticked):
+            return None
+        return tuple(view.feed.outage_text() for view in self._ticked)
 
     async def open_feed(
         self, spec: FeedSpec, *, activate: bool = True, wait_for_stream: bool = False
