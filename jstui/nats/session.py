@@ -29,6 +29,7 @@ from nats.js.client import JetStreamContext
 from nats.js.manager import JetStreamManager
 
 from jstui.format.redact import redact_url
+from jstui.nats import prepare_websocket
 from jstui.nats.calllog import log_server_calls
 from jstui.nats.client_fixes import apply_client_fixes
 from jstui.nats.errors import ConnectError, NotConnectedError, ReadOnlyError
@@ -374,6 +375,7 @@ class Session:
             "discovered_server_cb": self._on_discovered_server,
             **self.connect_options,
         }
+        prepare_websocket(self.servers)
         connect_task = asyncio.ensure_future(nats.connect(servers=list(self.servers), **options))
         decided_task = asyncio.ensure_future(decided.wait())
         try:
