@@ -3,25 +3,58 @@
 nats-py's transport module imports aiohttp at its own import whenever aiohttp is installed, for its
 WebSocket transport alone (``ws://`` and ``wss://`` servers). `jstui serve` brings aiohttp in
 (textual-serve needs it), and every start of jstui then paid for importing it: a sixth of the
-start-up. So nats-py is first imported here with aiohttp hidden from it, and
-`prepare_websocket(servers)`, called before each connect, hands it aiohttp when a server is a
-WebSocket one. Every import of nats-py in jstui passes through this package first.
+start-up. So when nats-py's transport module is imported, aiohttp is hidden from it (an import
+hook, placed here because every import of nats-py in jstui passes through this package first,
+and costing nothing until then), and `prepare_websocket(servers)`, called before each connect,
+hands aiohttp over when a server is a WebSocket one.
 """
 
 from __future__ import annotations
 
 import sys
 from collections.abc import Iterable
+from importlib.abc import Loader, MetaPathFinder
+from importlib.machinery import ModuleSpec
+from types import ModuleType
+from typing import Any
+
+_TRANSPORT = "nats.aio.transport"
 
 
-def _import_nats_without_aiohttp() -> None:
-    if "nats.aio.transport" in sys.modules or "aiohttp" in sys.modules:
-        return  # imported before jstui (a test, `jstui serve`): it has aiohttp already
-    sys.modules["aiohttp"] = None  # type: ignore[assignment]  # import says "not installed"
-    try:
-        import nats.aio.transport  # noqa: F401
-    finally:
-        del sys.modules["aiohttp"]
+class _TransportWithoutAiohttp(MetaPathFinder, Loader):
+    """A meta path finder for nats-py's transport module alone: its loader runs the module with
+    ``sys.modules["aiohttp"] = None`` (an import of it then fails as if not installed)."""
+
+    def __init__(self) -> None:
+        self.loader: Loader | None = None
+
+    def find_spec(
+        self, name: str, path: Any = None, target: ModuleType | None = None
+    ) -> ModuleSpec | None:
+        if name != _TRANSPORT:
+            return None
+        sys.meta_path.remove(self)  # once, and not for the look-up just below
+        if "aiohttp" in sys.modules:
+            return None  # imported already (a test run, `jstui serve`): nothing to save
+        from importlib.util import find_spec
+
+        spec = find_spec(name)
+        if spec is not None and spec.loader is not None:
+            self.loader = spec.loader
+            spec.loader = self
+        return spec
+
+    def create_module(self, spec: ModuleSpec) -> ModuleType | None:
+        assert self.loader is not None
+        return self.loader.create_module(spec)
+
+    def exec_module(self, module: ModuleType) -> None:
+        assert self.loader is not None
+        sys.modules["aiohttp"] = None  # type: ignore[assignment]
+        try:
+            self.loader.exec_module(module)
+        finally:
+            del sys.modules["aiohttp"]
 
 
 def prepare_websocket(servers: Iterable[str]) -> None:
@@ -39,4 +72,5 @@ def prepare_websocket(servers: Iterable[str]) -> None:
         transport.aiohttp = aiohttp
 
 
-_import_nats_without_aiohttp()
+if _TRANSPORT not in sys.modules:
+    sys.meta_path.insert(0, _TransportWithoutAiohttp())
