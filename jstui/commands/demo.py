@@ -27,6 +27,17 @@ if TYPE_CHECKING:
 CLUSTER_SIZE = 3
 
 
+def demo_settings(settings: Settings, names: DemoNames) -> Settings:
+    """The settings with the panes that show the story: a non-consuming feed on the stream's
+    subjects, the Workers pane on the workers' group, the Request/Reply pane watching requests."""
+    return replace(
+        settings,
+        feeds=(*settings.feeds, f"{names.wildcard},js"),
+        watch=settings.watch or names.watch,
+        watch_requests=names.requests_subject,
+    )
+
+
 class DemoPlan:
     """What `jstui demo` decided before the app runs: the names, and the cluster it started."""
 
@@ -51,13 +62,7 @@ class DemoPlan:
         else:
             self.names = private_names()
             self._confirm(self.names)
-        names = self.names
-        return replace(
-            settings,
-            feeds=(*settings.feeds, f"{names.wildcard},js"),
-            watch=settings.watch or names.watch,
-            watch_requests=names.requests_subject,
-        )
+        return demo_settings(settings, self.names)
 
     def _start_cluster(self, settings: Settings) -> Settings:
         from jstui.config import Settings

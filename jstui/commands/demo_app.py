@@ -125,6 +125,8 @@ class DemoApp(JstuiApp):
     def _narrate(self) -> None:
         for pane in self.dashboard.built_panes:
             text = self._narration.get(PANES[pane.number - 1].name, "")
+            if pane.border_subtitle not in (None, "", text):
+                continue  # the pane is saying something of its own ("waiting for ..."): first
             pane.border_subtitle = text if self.narration_shown else ""
 
     def watch_narration_shown(self) -> None:
