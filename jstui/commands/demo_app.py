@@ -12,6 +12,8 @@ and the help; those that need a server of jstui's own are hidden on someone else
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from textual import work
@@ -31,6 +33,10 @@ if TYPE_CHECKING:
     from jstui.config import Settings
     from jstui.dialogs.help import KeySection
 
+_log = logging.getLogger(__name__)
+
+EARLY_START_SECONDS = 5.0
+"""The longest the story's start may hold up jstui's own connection."""
 NARRATION_SECONDS = 0.5
 """How soon a pane built later (Server, Events, ...) gets its narration line."""
 
@@ -63,6 +69,18 @@ class DemoApp(JstuiApp):
         Binding("L", "demo_kill_leader", "Kill leader"),
         Binding("I", "demo_narration", "Narration"),
     ]
+    KEY_HELP: ClassVar[dict[str, str]] = {
+        "demo_pause": "pause or resume the publisher and the requester",
+        "demo_rate(1)": "publish faster (0.5 to 50 messages a second)",
+        "demo_rate(-1)": "publish slower",
+        "demo_add_worker": "start one more worker in the deliver group",
+        "demo_kill_worker": "kill the busiest worker: its unacked messages come back to the others",
+        "demo_request": "send a stored request now",
+        "demo_kill_server": "SIGKILL the nats-server: jstui restarts it on the same store",
+        "demo_kill_leader": "SIGKILL the stream's leader node: another replica takes over",
+        "demo_narration": "hide or show the narration line of each pane",
+    }
+    """What each key does, for the help (the footer has room for a word or two)."""
     DEMO_ACTIONS_NEEDING = {"demo_kill_server": "embedded", "demo_kill_leader": "cluster"}
     """Keys shown only with a server of jstui's own: killing someone else's is not a demo."""
 
@@ -99,6 +117,18 @@ class DemoApp(JstuiApp):
         # someone else's server the stream the demo made is deleted, while the loop still runs
         await self.story.stop()
 
+    async def _reach_server(self) -> None:
+        # The story's stream, consumers and programs come first: the panes built once jstui is
+        # connected then find them at their first look, instead of at their next poll seconds
+        # later. Tried once here; if it fails, the worker below tries again and says why.
+        if self.embedded is not None:
+            await asyncio.to_thread(self.embedded.wait_until_ready)
+        try:
+            await asyncio.wait_for(self.story.start(), EARLY_START_SECONDS)
+        except Exception as error:
+            _log.info("the demo's programs did not start before jstui connected: %s", error)
+        await super()._reach_server()
+
     def _start_story_once_connected(self, status: ConnectionStatus) -> None:
         if status.state is ConnectionState.CONNECTED and not self._story_asked:
             self._story_asked = True
@@ -107,7 +137,8 @@ class DemoApp(JstuiApp):
     @work(group="demo", exit_on_error=False, description="start the demo's programs")
     async def _start_story(self) -> None:
         try:
-            await self.story.start()
+            if not self.story.started:
+                await self.story.start()
         except Exception as error:  # any failure: told in the app, which stays usable
             self._say(f"The demo's programs did not start: {error}", severity="error")
             return
@@ -186,7 +217,7 @@ class DemoApp(JstuiApp):
 
     def _key_sections(self) -> list[KeySection]:
         keys = [
-            (binding.key_display or binding.key, binding.description)
+            (binding.key_display or binding.key, self.KEY_HELP[binding.action])
             for binding in DemoApp.BINDINGS
             if isinstance(binding, Binding)
             and self.check_action(binding.action.split("(")[0], ()) is not False

@@ -96,6 +96,8 @@ async def test_every_pane_has_live_data(fresh_server: EmbeddedServer) -> None:
         assert {"jstui-demo-worker-1", "jstui-demo-worker-2", "jstui-demo-worker-3"} <= {
             label.split()[0] for label in member_names
         }
+        help_keys = dict(app._key_sections())["Demo"]
+        assert ("X", "SIGKILL the nats-server: jstui restarts it on the same store") in help_keys
         await pilot.press("I")
         await wait_until(
             pilot,
@@ -186,6 +188,8 @@ async def test_on_someone_elses_server_names_are_private_and_removed(nats_url: s
         assert app.check_action("demo_kill_leader", ()) is False
         footer = screen_text(app).splitlines()[-1]
         assert "Pause traffic" in footer and "Kill server" not in footer
+        help_keys = [key for key, _ in dict(app._key_sections())["Demo"]]
+        assert "K" in help_keys and "X" not in help_keys and "L" not in help_keys
         await wait_until(pilot, lambda: app.story.publisher.acked_count > 0, what="publishing")
     nc = await nats.connect(nats_url)
     try:

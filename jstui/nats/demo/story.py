@@ -139,7 +139,17 @@ class DemoStory:
     # -- life ---------------------------------------------------------------------------------
 
     async def start(self) -> None:
-        """Create what the story needs, then bring every program to life."""
+        """Create what the story needs, then bring every program to life. A start that fails
+        (or is cancelled) half-way closes what it opened, so that it can be tried again."""
+        try:
+            await self._start()
+        except BaseException:
+            await self._close_actors()
+            self.workers.clear()
+            self._worker_numbers = 0
+            raise
+
+    async def _start(self) -> None:
         await self.publisher.connect()
         await self._create_objects()
         await asyncio.gather(
@@ -173,11 +183,16 @@ class DemoStory:
         """End every program; on someone else's server, delete what the demo made."""
         for task in list(self._tasks):
             task.cancel()
-        actors = [self.publisher, self.requester, self.replier, *self.workers]
-        await asyncio.gather(*(actor.close() for actor in actors[1:]))
+        await self._close_actors(but_the_publisher=True)
         if self.names.private and self.publisher.nc is not None:
             await self._remove_objects()
         await self.publisher.close()
+
+    async def _close_actors(self, *, but_the_publisher: bool = False) -> None:
+        actors = [self.requester, self.replier, *self.workers]
+        if not but_the_publisher:  # (its connection removes the stream first)
+            actors.append(self.publisher)
+        await asyncio.gather(*(actor.close() for actor in actors))
 
     async def _remove_objects(self) -> None:
         assert self.publisher.nc is not None
