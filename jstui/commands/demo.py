@@ -60,6 +60,11 @@ class DemoPlan:
         elif settings.embedded:
             self.names = tutorial_names()
         else:
+            if settings.read_only:
+                raise click.UsageError(
+                    "the demo creates a stream and consumers on the server you named: "
+                    "--read-only cannot hold there (it can with jstui's own server)"
+                )
             self.names = private_names()
             self._confirm(self.names)
         return demo_settings(settings, self.names)

@@ -212,6 +212,12 @@ def test_cluster_and_server_do_not_go_together(nats_url: str) -> None:
     assert result.exit_code == 2 and "--cluster" in result.output
 
 
+def test_read_only_is_refused_on_someone_elses_server(nats_url: str) -> None:
+    """The demo would create a stream there: --read-only's promise cannot hold."""
+    result = CliRunner().invoke(demo, ["--read-only", "--server", nats_url, "--yes"])
+    assert result.exit_code == 2 and "--read-only cannot hold" in result.output
+
+
 async def test_kill_the_stream_leader_elects_another_and_publishing_goes_on(
     fresh_cluster: EmbeddedCluster,
 ) -> None:

@@ -18,6 +18,7 @@ import os
 import secrets
 import signal
 import time
+from collections import deque
 from collections.abc import Callable
 from typing import Any
 
@@ -51,6 +52,7 @@ MAX_ACK_PENDING = 16
 WORKERS_AT_START = 3
 LEADER_WAIT_SECONDS = 60.0
 """The longest the story waits for a new stream leader after killing the old one."""
+REDELIVERIES_KEPT = 1_000
 REDELIVERY_SUMMARY_SECONDS = 1.0
 """Redeliveries seen within this long are told in one sentence."""
 
@@ -124,9 +126,8 @@ class DemoStory:
         self.replier = Replier(self.cast)
         self.workers: list[DemoWorker] = []
         self.killed_workers = 0
-        self.redelivered: list[int] = []
-        """Stream sequences seen delivered again, in the order seen (bounded by the demo's life
-        and its pace: a handful per kill)."""
+        self.redelivered: deque[int] = deque(maxlen=REDELIVERIES_KEPT)
+        """Stream sequences seen delivered again, the latest ones, in the order seen."""
         self.recovery_seconds: float | None = None
         """Kill of the server (or the stream leader) to the next acknowledged publish."""
         self.leader_seconds: float | None = None
