@@ -173,6 +173,9 @@ class Publisher(Actor):
         self.failures = 0
         self.last_ack_time = 0.0
         """`time.monotonic()` of the last acknowledgement."""
+        self.last_acked_send_time = 0.0
+        """`time.monotonic()` when the publish acknowledged last was sent: an ack read after a
+        kill may belong to a message sent before it."""
 
     async def start(self) -> None:
         self.spawn(self._publish_forever)
@@ -184,6 +187,7 @@ class Publisher(Actor):
         while True:
             await self.traffic.running.wait()
             headers = {"Nats-Msg-Id": f"{self.run_id}-{self.number}"}
+            sent = time.monotonic()
             try:
                 ack = await js.publish(
                     subject,
@@ -201,7 +205,7 @@ class Publisher(Actor):
             self.duplicates += bool(ack.duplicate)
             self.acked.append(ack.seq)
             self.acked_count += 1
-            self.last_ack_time = time.monotonic()
+            self.last_ack_time, self.last_acked_send_time = time.monotonic(), sent
             self.number += 1
             await asyncio.sleep(1 / self.traffic.rate)
 

@@ -278,8 +278,7 @@ class DemoStory:
         return True
 
     async def _time_recovery(self, since: float, what: str) -> None:
-        acked_before = self.publisher.acked_count
-        while self.publisher.acked_count == acked_before or self.publisher.last_ack_time < since:
+        while self.publisher.last_acked_send_time < since:  # a message sent after the kill
             await asyncio.sleep(0.1)
         self.recovery_seconds = self.publisher.last_ack_time - since
         self.say(
