@@ -37,6 +37,8 @@ _log = logging.getLogger(__name__)
 
 EARLY_START_SECONDS = 5.0
 """The longest the story's start may hold up jstui's own connection."""
+STOP_SECONDS = 3.0
+"""The longest quitting waits for the demo's programs to close (and its stream to go)."""
 NARRATION_SECONDS = 0.5
 """How soon a pane built later (Server, Events, ...) gets its narration line."""
 
@@ -115,7 +117,10 @@ class DemoApp(JstuiApp):
     async def on_unmount(self) -> None:
         # before JstuiApp's (Textual calls the subclass's first): the connections close, and on
         # someone else's server the stream the demo made is deleted, while the loop still runs
-        await self.story.stop()
+        try:
+            await asyncio.wait_for(self.story.stop(), STOP_SECONDS)
+        except TimeoutError:  # a server gone: quitting must not wait on it
+            _log.warning("the demo's programs did not stop within %.0f s", STOP_SECONDS)
 
     async def _reach_server(self) -> None:
         # The story's stream, consumers and programs come first: the panes built once jstui is

@@ -28,6 +28,7 @@ from jstui.nats.embedded import EmbeddedServer
 from jstui.widgets.feeds import FeedsPane
 from jstui.widgets.workers import WorkersPane
 from tests.app.conftest import built_pane, screen_text, wait_connected, wait_until
+from tests.interop.test_tutorial_watch import TutorialWorker
 
 LIVE_SECONDS = 10.0
 
@@ -148,6 +149,32 @@ async def test_kill_server_loses_nothing_and_the_feed_resumes_without_duplicates
         seen = feed_sequences(app)
         assert len(seen) == len(set(seen)), "the feed showed a message twice"
         assert set(seen) == set(range(seen[0], last + 1)), "the feed skipped a message"
+
+
+async def test_the_tutorials_own_worker_joins_the_demos_group(
+    fresh_server: EmbeddedServer,
+) -> None:
+    """What `jstui demo --port 4222` is for: a plain nats-py worker, written as the tutorial
+    writes it (`js.subscribe("my.subject.*", queue="workers")`), binds to the demo's consumer and
+    becomes a fourth member of the group the Workers pane watches."""
+    names = tutorial_names()
+    app = demo_app([fresh_server.url], names, embedded=fresh_server)
+    async with app.run_test(size=(160, 45)) as pilot:
+        await wait_story(pilot, app)
+        workers = await built_pane(pilot, WorkersPane)
+        worker = await TutorialWorker.start(fresh_server.url, names.wildcard, names.workers)
+        try:
+
+            def outside_member_delivered() -> bool:
+                snapshot = workers.watcher.snapshot
+                members = snapshot.members if snapshot else ()
+                outside = [m for m in members if not m.label.startswith("jstui-demo-")]
+                return len(members) == 4 and any(m.delivered for m in outside)
+
+            await wait_until(pilot, outside_member_delivered, 20, "the tutorial's worker working")
+            assert await worker.stop() > 0  # it handled tasks, and acked them
+        finally:
+            worker.kill()
 
 
 async def test_kill_worker_brings_redeliveries(fresh_server: EmbeddedServer) -> None:
