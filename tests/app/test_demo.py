@@ -117,7 +117,7 @@ async def test_kill_server_loses_nothing_and_the_feed_resumes_without_duplicates
         publisher = app.story.publisher
         await wait_until(pilot, lambda: len(feed_sequences(app)) >= 3, LIVE_SECONDS, "the feed")
         old_pid = fresh_server.pid
-        await pilot.press("X")
+        await pilot.press("X", "X")  # the second finds it dead already: said, not raised
         await wait_until(
             pilot, lambda: app.story.recovery_seconds is not None, 30, "publishing again"
         )
@@ -218,6 +218,14 @@ async def test_on_someone_elses_server_names_are_private_and_removed(nats_url: s
         help_keys = [key for key, _ in dict(app._key_sections())["Demo"]]
         assert "K" in help_keys and "X" not in help_keys and "L" not in help_keys
         await wait_until(pilot, lambda: app.story.publisher.acked_count > 0, what="publishing")
+        traffic, requester = app.story.traffic, app.story.requester
+        await pilot.press("plus")
+        await wait_until(pilot, lambda: traffic.rate == 5, what="faster")
+        await pilot.press("minus", "minus")
+        await wait_until(pilot, lambda: traffic.rate == 2, what="slower")
+        sent = requester.sent
+        await pilot.press("N")
+        await wait_until(pilot, lambda: requester.replied >= sent + 1, what="a request now")
     nc = await nats.connect(nats_url)
     try:
         with pytest.raises(nats.js.errors.NotFoundError):

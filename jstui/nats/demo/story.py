@@ -136,6 +136,9 @@ class DemoStory:
         self._pending_redeliveries: list[tuple[str, int]] = []
         self._tasks: set[asyncio.Task[None]] = set()
         self._worker_numbers = 0
+        self._electing = False
+        """A stream leader was killed and its successor (or the killed node's restart) is not
+        known yet: another kill now would leave the stream without a quorum."""
 
     # -- life ---------------------------------------------------------------------------------
 
@@ -270,9 +273,16 @@ class DemoStory:
     def kill_server(self) -> bool:
         """SIGKILL jstui's own server (jstui restarts it on the same store); False when the
         story runs on a server that is not jstui's to kill."""
-        if self.embedded is None or self.embedded.pid is None:
+        if self.embedded is None:
             return False
-        os.kill(self.embedded.pid, signal.SIGKILL)  # not `kill()`: jstui must see a death
+        pid = self.embedded.pid
+        if pid is None or not self.embedded.running:
+            self.say("The server is down already: jstui is bringing it back.")
+            return False
+        try:
+            os.kill(pid, signal.SIGKILL)  # not `kill()`: jstui must see a death, and restart it
+        except ProcessLookupError:  # it died a moment ago
+            return False
         self.say("nats-server killed (SIGKILL). Watch it come back on the same store.")
         self._spawn(self._time_recovery(time.monotonic(), "the server's kill"))
         return True
@@ -291,8 +301,15 @@ class DemoStory:
         the killed node as a follower. The killed node's name, or None when there is none."""
         if self.cluster is None or self.publisher.nc is None:
             return None
-        jsm = self.publisher.nc.jsm()
-        info = await jsm.stream_info(self.names.stream)
+        if self._electing:
+            self.say("A new leader is still being elected: wait for it first.")
+            return None
+        jsm = JetStreamManager(self.publisher.nc, timeout=2.0)
+        try:
+            info = await jsm.stream_info(self.names.stream)
+        except TRANSIENT_ERRORS as error:
+            self.say(f"The stream's leader is not known right now ({error or 'no answer'}).")
+            return None
         leader = info.cluster.leader if info.cluster else None
         if not leader:
             self.say("The stream has no leader right now: try again in a moment.")
@@ -301,10 +318,17 @@ class DemoStory:
         killed_at = time.monotonic()
         await asyncio.to_thread(node.kill)
         self.say(f"Stream leader {leader} killed (SIGKILL): the other replicas elect a new one.")
+        self._electing = True
         self._spawn(self._follow_election(leader, killed_at))
         return leader
 
     async def _follow_election(self, killed: str, since: float) -> None:
+        try:
+            await self._await_new_leader(killed, since)
+        finally:
+            self._electing = False
+
+    async def _await_new_leader(self, killed: str, since: float) -> None:
         assert self.cluster is not None and self.publisher.nc is not None
         # short answers: while the stream has no leader, its info times out (nats-notes §9)
         jsm = JetStreamManager(self.publisher.nc, timeout=1.0)
