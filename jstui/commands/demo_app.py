@@ -83,7 +83,10 @@ class DemoApp(JstuiApp):
         "demo_narration": "hide or show the narration line of each pane",
     }
     """What each key does, for the help (the footer has room for a word or two)."""
-    DEMO_ACTIONS_NEEDING = {"demo_kill_server": "embedded", "demo_kill_leader": "cluster"}
+    DEMO_ACTIONS_NEEDING: ClassVar[dict[str, str]] = {
+        "demo_kill_server": "embedded",
+        "demo_kill_leader": "cluster",
+    }
     """Keys shown only with a server of jstui's own: killing someone else's is not a demo."""
 
     narration_shown: var[bool] = var(True)
