@@ -23,6 +23,7 @@ HERE = Path(__file__).resolve().parent
 
 ORDER = (
     "startup",
+    "demo_start",
     "idle",
     "streams",
     "consumers",

@@ -12,8 +12,12 @@ import click
 from jstui import __version__
 
 if TYPE_CHECKING:
+    from jstui.app import JstuiApp
     from jstui.config import Settings
     from jstui.nats.embedded import EmbeddedServer
+
+    AppFactory = Callable[..., JstuiApp]
+    """Builds the app from the settings, `embedded=` and `collector=`: `JstuiApp` or a subclass."""
 
 _FILE = click.Path(dir_okay=False, path_type=Path)
 
@@ -206,6 +210,16 @@ def main(**flags: Any) -> None:
     With no server named, jstui starts an embedded nats-server (JetStream on, 127.0.0.1, a free
     port) and stops it on exit. Press ? in the app for every key.
     """
+    sys.exit(launch(flags))
+
+
+def launch(
+    flags: dict[str, Any],
+    prepare: Callable[[Settings], Settings] | None = None,
+    app_factory: AppFactory | None = None,
+) -> int:
+    """Resolve and check the settings, run the app; the exit status. A subcommand (`jstui demo`)
+    changes the checked settings with `prepare` and builds its own app with `app_factory`."""
     # Imported only now: `--help`, `--version` and click's usage errors load neither Textual
     # nor nats-py (tests/test_startup_guards.py checks it).
     from jstui.config import ConfigError, resolve_settings
@@ -224,18 +238,19 @@ def main(**flags: Any) -> None:
             raise click.BadParameter(str(error), param_hint="--store") from error
     if settings.start_pane is not None:
         _check_pane(settings.start_pane)
+    if prepare is not None:
+        settings = prepare(settings)
     try:
         stop_log = start_log(settings)
     except ConfigError as error:
         raise click.BadParameter(str(error).removeprefix("--log: "), param_hint="--log") from error
     try:
-        status = run(settings)
+        return run(settings, app_factory)
     finally:
         stop_log()
-    sys.exit(status)
 
 
-SUBCOMMANDS: dict[str, str] = {}
+SUBCOMMANDS: dict[str, str] = {"demo": "jstui.commands.demo:demo"}
 """`jstui NAME ...` runs the click command at "module:attribute", imported only when asked for (so
 that plain `jstui` and its `--help` load nothing more). Anything else is the dashboard itself."""
 
@@ -256,7 +271,7 @@ def entry(argv: list[str] | None = None) -> None:
         main.main(args=args, prog_name="jstui")
 
 
-def run(settings: Settings) -> int:
+def run(settings: Settings, app_factory: AppFactory | None = None) -> int:
     """Start the embedded server if needed, run the app, stop the server; return the exit status.
 
     The embedded server is started first and boots while Textual and the app are imported (the
@@ -283,7 +298,7 @@ def run(settings: Settings) -> int:
         from jstui.shutdown import end_on_signals
 
         _check_theme(settings.theme)
-        app = JstuiApp(settings, embedded=embedded, collector=collector)
+        app = (app_factory or JstuiApp)(settings, embedded=embedded, collector=collector)
         restore_signals = end_on_signals(app, embedded)  # SIGTERM/SIGHUP end it like ctrl+q
         app.run()
     finally:

@@ -69,6 +69,7 @@ class Settings:
     app's. Used only for server-wide observation requests."""
     watch: str | None = None
     """`--watch NAME`: the group the Workers pane watches at start-up."""
+    watch_requests: str | None = None
 
     @property
     def monitor_urls(self) -> tuple[str, ...]:

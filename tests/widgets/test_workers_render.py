@@ -238,6 +238,17 @@ def test_watch_rows_sanitize_and_mark_the_orphan() -> None:
     assert "40" in " ".join(str(cell) for cell in rows["s/a"])
 
 
+def test_watch_rows_of_a_cluster_in_a_narrow_table_leave_out_first_seen() -> None:
+    """Members on several servers in a table under 100 cells (a pane of the 160-column grid):
+    the server column takes the room of "first", and the rows follow the columns (a KeyError
+    here broke the Workers pane of `jstui demo --cluster`)."""
+    snapshot = make_snapshot()
+    columns = watch_columns(snapshot.ref.kind, 78, cluster=True)
+    assert "first" not in [column.key for column in columns]
+    rows = watch_rows(snapshot, columns, plain)
+    assert all(len(cells) == len(columns) for cells in rows.values())
+
+
 def test_watch_texts_give_the_consumer_figures_and_the_notes() -> None:
     snapshot = make_snapshot()
     summary = watch_summary(snapshot, plain).plain

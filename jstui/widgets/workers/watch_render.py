@@ -144,7 +144,6 @@ def _cells(
         "delivered": right(format_count(member.delivered), "delivered"),
         "rate": right(format_rate(member.rate) if present else "-", "rate"),
         "share": share,
-        "first": right(_age(now, member.first_seen), "first", muted),
         "last": right(_age(now, member.last_seen), "last", "" if present else muted),
         "state": Text(
             " " + member.state.value,
@@ -153,6 +152,8 @@ def _cells(
             overflow="ellipsis",
         ),
     }
+    if "first" in width:  # left out of a cluster's narrow table (see `watch_columns`)
+        cells["first"] = right(_age(now, member.first_seen), "first", muted)
     if "server" in width:
         cells["server"] = Text(
             sanitize(member.server, max_len=100), no_wrap=True, overflow="ellipsis"
