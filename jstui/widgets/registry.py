@@ -82,6 +82,7 @@ PANES: tuple[PaneEntry, ...] = _numbered(
     PaneEntry("events", "Events", "Events", "jstui.widgets.events", "EventsPane"),
     PaneEntry("consumers", "Consumers", "Consumers", "jstui.widgets.consumers", "ConsumersPane"),
     PaneEntry("kv", "Key/Value", "KV", "jstui.widgets.kv", "KvPane"),
+    PaneEntry("objects", "Object stores", "Objects", "jstui.widgets.objects", "ObjectsPane"),
 )
 
 

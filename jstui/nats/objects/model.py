@@ -186,6 +186,8 @@ class StoreSummary:
     max_bytes: int | None
     bytes: int
     messages: int
+    last_seq: int
+    """Moves with every put and delete: the pane counts a bucket's objects again when it did."""
     storage: str
     replicas: int
     sealed: bool
@@ -204,6 +206,7 @@ class StoreSummary:
             max_bytes=max_bytes if max_bytes > 0 else None,
             bytes=summary.bytes,
             messages=summary.messages,
+            last_seq=summary.last_seq,
             storage=summary.storage,
             replicas=summary.replicas,
             sealed=summary.sealed,

@@ -15,6 +15,7 @@ Every change is refused in read-only mode before anything is sent; every failure
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 from collections.abc import Awaitable
@@ -29,6 +30,7 @@ from jstui.nats.errors import (
     ERR_NO_MESSAGE_FOUND,
     ERR_STREAM_NAME_IN_USE,
     JstuiError,
+    RequestTimeoutError,
     ServerAPIError,
     SpecErrors,
     ValidationError,
@@ -44,6 +46,7 @@ from jstui.nats.objects.model import (
     store_of_stream,
 )
 from jstui.nats.objects.transfer import CountingReader, Transfer, download
+from jstui.nats.objects.watch import ObjectWatch
 from jstui.nats.session import Session
 from jstui.nats.streams.service import DEFAULT_TIMEOUT, StreamService
 
@@ -93,6 +96,19 @@ class ObjectService:
     async def bucket(self, name: str) -> StoreSummary:
         _check_bucket(name)
         return StoreSummary.from_stream(await self.streams.summary(OBJ_STREAM_PREFIX + name))
+
+    async def count_objects(self, bucket: str) -> int:
+        """How many live objects `bucket` holds: its meta messages read once (no chunk is)."""
+        _check_bucket(bucket)
+        watch = ObjectWatch(self._session, bucket)
+        try:
+            await self._translated(watch.start())
+            await asyncio.wait_for(watch.caught_up.wait(), self.timeout)
+        except TimeoutError:
+            raise RequestTimeoutError(f"counting the objects of {bucket!r} took too long") from None
+        finally:
+            await watch.stop()
+        return len(watch.entries)
 
     async def create_bucket(self, spec: StoreSpec) -> StoreSummary:
         """Create a bucket; a name in use is refused (the server would accept an identical one)."""
