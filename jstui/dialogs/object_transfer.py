@@ -315,8 +315,7 @@ class ObjectGetScreen(TransferScreen):
                 error_id="object-get-path-error",
             )
             yield Label(
-                "Enter or ctrl+s saves, Escape cancels (during the get: stops it). A file is "
-                "replaced only after you confirm.",
+                "Enter or ctrl+s saves, Escape cancels (during the get: stops it).",
                 classes="dialog-hint",
             )
             yield from self.compose_progress()

@@ -45,7 +45,7 @@ from jstui.nats.objects.model import (
     object_name_problem,
     store_of_stream,
 )
-from jstui.nats.objects.transfer import CountingReader, Transfer, download
+from jstui.nats.objects.transfer import CountingReader, LoopReader, Transfer, download
 from jstui.nats.objects.watch import ObjectWatch
 from jstui.nats.session import Session
 from jstui.nats.streams.service import DEFAULT_TIMEOUT, StreamService
@@ -166,7 +166,7 @@ class ObjectService:
         try:
             with open(path, "rb") as file:
                 reader = CountingReader(file, transfer)
-                await self._translated(store.put(name, reader, meta))  # type: ignore[arg-type]  # a reader is what put reads
+                await self._translated(store.put(name, LoopReader(reader), meta))  # type: ignore[arg-type]  # a reader is what put reads
         except OSError as error:
             problem = f"cannot read {path}: {error.strerror or error}"
             raise ValidationError("path", problem) from None
