@@ -22,6 +22,7 @@ from textual.widgets import Button, Input, Label, Select, Static
 
 from jstui.dialogs.form_row import FormRow, ParsedBy, ProblemOf
 from jstui.dialogs.form_screen import FormScreen
+from jstui.dialogs.kv_bucket_form import CHOICES  # storage and compression, as a KV bucket's
 from jstui.format.units import parse_count, parse_duration, parse_size
 from jstui.nats.objects.model import StoreSpec, StoreSummary, store_name_problem
 from jstui.nats.objects.service import ObjectService
@@ -42,10 +43,6 @@ PARSERS: dict[str, Callable[[str], object]] = {
     "ttl": parse_duration,
     "max_bytes": parse_size,
     "replicas": parse_count,
-}
-CHOICES: dict[str, tuple[tuple[str, str], ...]] = {
-    "storage": (("file", "file"), ("memory", "memory")),
-    "compression": (("none", "none"), ("s2 (file storage, smaller on disk)", "s2")),
 }
 
 

@@ -23,6 +23,7 @@ from typing import Any
 
 from jstui.format.text import quote_input
 from jstui.format.units import duration_ns, parse_count, parse_size
+from jstui.nats.kv.model import COMPRESSION_CHOICES, STORAGE_CHOICES  # a bucket's, the same
 from jstui.nats.streams.summaries import StreamSummary, parse_time
 
 __all__ = [
@@ -212,10 +213,6 @@ class StoreSummary:
             sealed=summary.sealed,
             compression=str(raw.get("compression") or "none"),
         )
-
-
-STORAGE_CHOICES = ("file", "memory")
-COMPRESSION_CHOICES = ("none", "s2")
 
 
 @dataclass(frozen=True)

@@ -64,6 +64,8 @@ EMPTY_HINT = (
     "(nats object add, nats-py create_object_store...) appear here by themselves."
 )
 
+NO_OBJECTS_HINT = "No objects in this store yet: press p to put a file."
+
 
 def show_rows(
     table: LiveTable[Text],
@@ -117,6 +119,8 @@ class ObjectsPane(Pane):
     ObjectsPane #objects-empty { display: none; height: auto; padding: 1 2; color: $text-muted; }
     ObjectsPane.-empty #objects-empty { display: block; }
     ObjectsPane.-empty #objects-list { display: none; }
+    ObjectsPane #objects-none { display: none; height: auto; padding: 0 2; color: $text-muted; }
+    ObjectsPane.-no-objects #objects-none { display: block; }
     """
 
     def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
@@ -154,6 +158,7 @@ class ObjectsPane(Pane):
             yield table
         yield Static(id="objects-problem", markup=False)
         yield Static(EMPTY_HINT, id="objects-empty", markup=False)
+        yield Static(NO_OBJECTS_HINT, id="objects-none", markup=False)
 
     def on_mount(self) -> None:
         if self.host.settings.read_only:
@@ -333,6 +338,9 @@ class ObjectsPane(Pane):
         with self.app.batch_update():
             show_rows(table, OBJECT_COLUMNS, self._object_cells, cells)
             self._object_cells = cells
+            watch = self.object_watch
+            caught_up = watch is not None and watch.caught_up.is_set()
+            self.set_class(caught_up and not cells, "-no-objects")
             if chosen in cells:
                 index = table.get_row_index(chosen)
                 if index != table.cursor_row:
