@@ -253,3 +253,28 @@ async def test_read_only_refuses_every_change(
         await pilot.press("g")  # getting changes nothing on the server: still allowed
         await wait_until(pilot, lambda: isinstance(app.screen, ObjectGetScreen))
     assert (await store.get("k")).data == b"v"
+
+
+async def test_a_sealed_store_says_so_before_any_change(
+    make_app: AppFactory, nc: Client, unique: str
+) -> None:
+    store = await nc.jetstream().create_object_store(unique)
+    await store.put("k", b"v")
+    await store.seal()
+    app = make_app(start_pane="objects")
+    async with app.run_test(size=(160, 45), notifications=True) as pilot:
+        await wait_connected(pilot)
+        pane = await open_store(pilot, unique, 1)
+        await wait_until(pilot, lambda: "sealed" in screen_text(app), what="sealed column")
+        await select_object(pilot, pane, unique, "k")
+        for key, action in (("p", "put"), ("d", "delete")):
+            await pilot.press(key)
+            await wait_until(
+                pilot,
+                lambda action=action: (
+                    f"{action}: object store {unique} is sealed" in screen_text(app)
+                ),
+                what=f"{action} refused",
+            )
+            assert app.screen is app.dashboard
+    assert (await store.get("k")).data == b"v"

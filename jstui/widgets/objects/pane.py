@@ -408,9 +408,16 @@ class ObjectsPane(Pane):
         confirmed: bool = await self.app.push_screen_wait(screen)
         return confirmed
 
+    def _not_sealed(self, bucket: str, action: str) -> bool:
+        """False (and said why) for a sealed store: the server refuses every change to it."""
+        if self.buckets[bucket].sealed:
+            self.report_error(f"{action}: object store {bucket} is sealed, nothing can change")
+            return False
+        return True
+
     def action_put_object(self) -> None:
         bucket = self._need_bucket()
-        if bucket is not None and self.writable("put object"):
+        if bucket is not None and self.writable("put object") and self._not_sealed(bucket, "put"):
             self._put_object(bucket)
 
     @work(group="objects-action", exit_on_error=False, description="put object")
@@ -432,7 +439,11 @@ class ObjectsPane(Pane):
 
     def action_delete_object(self) -> None:
         chosen = self._need_object()
-        if chosen is not None and self.writable("delete object"):
+        if (
+            chosen is not None
+            and self.writable("delete object")
+            and self._not_sealed(chosen[0], "delete")
+        ):
             self._delete_object(*chosen)
 
     @work(group="objects-action", exit_on_error=False, description="delete object")
