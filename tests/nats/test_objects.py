@@ -163,6 +163,34 @@ async def test_cancelled_transfers_leave_nothing(
     assert await consumers(nc, unique) == 0
 
 
+async def test_transfers_cancelled_half_way_leave_nothing(
+    session: Session, nc: Client, unique: str, tmp_path: Path
+) -> None:
+    service = ObjectService(session)
+    await service.create_bucket(StoreSpec(name=unique))
+    source = tmp_path / "source"
+    source.write_bytes(os.urandom(16 * 1024 * 1024))  # long enough to catch half-way
+    putting = Transfer(total=source.stat().st_size)
+    put = asyncio.create_task(service.put_file(unique, source, "gone", "", putting))
+    await eventually(lambda: putting.done > 0 or put.done(), what="the put under way")
+    putting.cancel()
+    with pytest.raises(TransferCancelled):
+        await put
+    assert 0 < putting.done < putting.total
+    assert (await service.bucket(unique)).messages == 0  # the chunks sent were purged
+    entry = await service.put_file(unique, source, "kept", "", Transfer(total=0))
+    target = tmp_path / "target"
+    getting = Transfer(total=0)
+    get = asyncio.create_task(service.get_file(entry, target, getting))
+    await eventually(lambda: getting.done > 0 or get.done(), what="the get under way")
+    getting.cancel()
+    with pytest.raises(TransferCancelled):
+        await get
+    assert 0 < getting.done < getting.total
+    assert not target.exists() and not part_path(target).exists()
+    assert await consumers(nc, unique) == 0
+
+
 async def test_a_wrong_digest_writes_no_file(
     session: Session, nc: Client, unique: str, tmp_path: Path
 ) -> None:
