@@ -215,7 +215,7 @@ async def test_create_and_delete_a_store(make_app: AppFactory, nc: Client, uniqu
         await wait_until(pilot, lambda: pane.object_table.row_count == 1, what="object")
         await pilot.press("D")
         await wait_until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
-        await wait_until(pilot, lambda: "with 1 objects" in screen_text(app), what="count said")
+        await wait_until(pilot, lambda: "with 1 object (" in screen_text(app), what="count said")
         await pilot.press("y")
         await wait_until(pilot, lambda: unique not in pane.buckets, what="store gone")
     names = [info.config.name for info in await nc.jsm().streams_info()]

@@ -65,6 +65,7 @@ EMPTY_HINT = (
 )
 
 NO_OBJECTS_HINT = "No objects in this store yet: press p to put a file."
+NO_OBJECTS_READ_ONLY = "No objects in this store yet."
 
 
 def show_rows(
@@ -121,6 +122,7 @@ class ObjectsPane(Pane):
     ObjectsPane.-empty #objects-list { display: none; }
     ObjectsPane #objects-none { display: none; height: auto; padding: 0 2; color: $text-muted; }
     ObjectsPane.-no-objects #objects-none { display: block; }
+    ObjectsPane.-no-objects #objects-list { height: auto; }
     """
 
     def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
@@ -163,6 +165,7 @@ class ObjectsPane(Pane):
     def on_mount(self) -> None:
         if self.host.settings.read_only:
             self.border_subtitle = "read-only: changes are refused"
+            self.query_one("#objects-none", Static).update(NO_OBJECTS_READ_ONLY)
         self.problem = "connecting…"
         self._poll = PeriodicPoll(
             self,
@@ -354,7 +357,8 @@ class ObjectsPane(Pane):
             parts.append(sanitize(bucket, max_len=60))
             loading = watch is None or not watch.caught_up.is_set()
             count = format_count(len(watch.entries)) if watch is not None else "0"
-            parts.append(f"{count} objects" + (" (loading…)" if loading else ""))
+            noun = "object" if watch is not None and len(watch.entries) == 1 else "objects"
+            parts.append(f"{count} {noun}" + (" (loading…)" if loading else ""))
         title = " · ".join(parts)
         if title != self.border_title:
             self.border_title = title

@@ -27,7 +27,10 @@ def delete_object(bucket: str, entry: ObjectEntry) -> Text:
 
 
 def delete_bucket(store: StoreSummary, objects: int | None) -> Text:
-    count = f"{format_count(objects)} objects" if objects is not None else "every object"
+    if objects is None:
+        count = "every object"
+    else:
+        count = f"{format_count(objects)} object{'s' * (objects != 1)}"
     return Text.assemble(
         "Delete object store ",
         (sanitize(store.name), "bold"),
