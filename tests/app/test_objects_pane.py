@@ -205,6 +205,12 @@ async def test_create_and_delete_a_store(make_app: AppFactory, nc: Client, uniqu
         await wait_until(pilot, lambda: "soon" in form.row("ttl").error, what="TTL error")
         form.query_one("#object-store-ttl", Input).value = "1h30m"
         form.query_one("#object-store-max_bytes", Input).value = "10MiB"
+        form.query_one("#object-store-replicas", Input).value = "3"
+        await pilot.press("ctrl+s")
+        refused = "The server refused: replicas > 1 not supported in non-clustered mode"
+        await wait_until(pilot, lambda: refused in screen_text(app), what="server refusal")
+        assert app.screen is form
+        form.query_one("#object-store-replicas", Input).value = "1"
         await pilot.press("ctrl+s")
         await wait_until(pilot, lambda: app.screen is not form, what="form closed")
         status = await (await nc.jetstream().object_store(unique)).status()
