@@ -28,6 +28,7 @@ ORDER = (
     "streams",
     "consumers",
     "kv",
+    "objects",
     "feed_ingest",
     "direct_delivery",
     "js_feed",

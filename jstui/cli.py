@@ -131,7 +131,7 @@ _APP_OPTIONS: list[Callable[[Callable[..., Any]], Callable[..., Any]]] = [
         "--pane",
         metavar="NAME",
         help="Open maximized on this pane: streams, feeds, requests, workers, server, events,"
-        " consumers or kv.",
+        " consumers, kv or objects.",
     ),
     click.option(
         "--port",

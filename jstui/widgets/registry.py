@@ -76,12 +76,13 @@ def _numbered(*entries: PaneEntry) -> tuple[PaneEntry, ...]:
 PANES: tuple[PaneEntry, ...] = _numbered(
     PaneEntry("streams", "Streams", "Streams", "jstui.widgets.streams", "StreamsPane"),
     PaneEntry("feeds", "Feeds", "Feeds", "jstui.widgets.feeds", "FeedsPane"),
-    PaneEntry("requests", "Request/Reply", "Req/Reply", "jstui.widgets.requests", "RequestsPane"),
+    PaneEntry("requests", "Request/Reply", "Req/Rep", "jstui.widgets.requests", "RequestsPane"),
     PaneEntry("workers", "Workers", "Workers", "jstui.widgets.workers", "WorkersPane"),
     PaneEntry("server", "Server", "Server", "jstui.widgets.server", "ServerPane"),
     PaneEntry("events", "Events", "Events", "jstui.widgets.events", "EventsPane"),
     PaneEntry("consumers", "Consumers", "Consumers", "jstui.widgets.consumers", "ConsumersPane"),
     PaneEntry("kv", "Key/Value", "KV", "jstui.widgets.kv", "KvPane"),
+    PaneEntry("objects", "Object stores", "Obj", "jstui.widgets.objects", "ObjectsPane"),
 )
 
 

@@ -1,0 +1,96 @@
+"""`ObjectWatch`: the latest meta of every object of a bucket, kept current.
+
+Why a watch and not the stream's state: a poll of the stream says that something changed, not
+what; listing the objects again would mean reading every meta message each time. A watch is
+jstui's `OrderedConsumer` (jstui/nats/feeds/ordered.py: gaps detected, the consumer re-created
+from the last sequence seen, deleted on `stop`) on the bucket's stream, filtered to the meta
+subjects `$O.<bucket>.M.>`, delivering the last meta of each object first and every change
+after: an object put, replaced or deleted by any program arrives as one small message. Chunks
+are never delivered to it.
+
+Each message is handed over inside nats-py's read loop (`_on_message`): parsed into an
+`ObjectEntry` (a message that is no meta is counted in `malformed` and skipped), stored by meta
+subject and `version` bumped; nothing is drawn there. The pane compares `version` on its own
+timer. A deleted object keeps a meta message with `deleted: true`: it leaves `entries`.
+
+`caught_up` turns true once every meta stored when the watch started has arrived (the message
+the server says nothing is pending after, or an empty start).
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from nats.aio.msg import Msg
+from nats.js.api import ConsumerConfig, DeliverPolicy
+
+from jstui.nats.feeds.ordered import OrderedConsumer
+from jstui.nats.kv.watch import _reply_fields  # the one parser of JetStream reply subjects
+from jstui.nats.objects.model import OBJ_STREAM_PREFIX, ObjectEntry
+from jstui.nats.session import Session
+
+__all__ = ["ObjectWatch"]
+
+
+class ObjectWatch:
+    """Every live object of `bucket` at its latest meta. `await start()`, read `entries` when
+    `version` moved, `await stop()` at the end (the consumer is deleted)."""
+
+    def __init__(self, session: Session, bucket: str) -> None:
+        self.session = session
+        self.bucket = bucket
+        self.entries: dict[str, ObjectEntry] = {}
+        """Live objects by meta subject (deleted ones are dropped)."""
+        self.version = 0
+        """Bumped by every change to `entries`."""
+        self.malformed = 0
+        self.caught_up = asyncio.Event()
+        self.received = 0
+        self._consumer = OrderedConsumer(
+            session,
+            OBJ_STREAM_PREFIX + bucket,
+            f"$O.{bucket}.M.>",
+            ConsumerConfig(deliver_policy=DeliverPolicy.LAST_PER_SUBJECT, headers_only=False),
+            self._on_message,
+        )
+
+    @property
+    def consumer(self) -> str:
+        """The name of the consumer behind the watch ("" when stopped)."""
+        return self._consumer.consumer
+
+    @property
+    def error(self) -> str:
+        return self._consumer.error
+
+    def _on_message(self, msg: Msg) -> None:
+        fields = _reply_fields(msg.reply)
+        if fields is None:
+            return
+        self.received += 1
+        entry = ObjectEntry.from_meta(msg.data, msg.subject)
+        if entry is None:
+            self.malformed += 1
+        elif entry.deleted:
+            if self.entries.pop(msg.subject, None) is not None:
+                self.version += 1
+        else:
+            self.entries[msg.subject] = entry
+            self.version += 1
+        if fields[2] == 0:
+            self.caught_up.set()
+            self.version += 1  # "loading" ends: the pane redraws its title
+
+    async def start(self) -> None:
+        """Create the consumer; `caught_up` is set at once when the bucket has no meta yet."""
+        await self._consumer.start()
+        info = await self.session.jsm.consumer_info(
+            OBJ_STREAM_PREFIX + self.bucket, self._consumer.consumer
+        )
+        if not info.num_pending and not info.delivered.consumer_seq and not self.received:
+            self.caught_up.set()
+            self.version += 1
+
+    async def stop(self) -> None:
+        """Unsubscribe and delete the consumer; safe to call twice."""
+        await self._consumer.stop()
