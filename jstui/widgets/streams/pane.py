@@ -94,7 +94,11 @@ class StreamsPane(Pane):
         "sequence and never consumes them, so work-queue and interest streams stay as they are; "
         "there PgDn and PgUp turn the pages, o flips newest / oldest first, g jumps to a "
         "sequence, f filters by subject (wildcards allowed), v shows the payload as text, "
-        "pretty JSON or a hex dump, and Escape closes it. "
+        "pretty JSON or a hex dump, d deletes the selected message (or erases it), e exports a "
+        "range of sequences to an NDJSON file and i publishes such a file into the stream, and "
+        "Escape closes it. u lists the stream's subjects with their message counts (a tree by "
+        "subject token when there are many; / filters); b browses the selected subject and p "
+        "purges it. "
         "Limits accept human units: 9s, 1h30m, 10MiB, 1.5GiB; empty means unlimited. With "
         "--read-only every change is refused."
     )
@@ -105,6 +109,7 @@ class StreamsPane(Pane):
         Binding("p", "purge_stream", "Purge"),
         Binding("d", "delete_stream", "Delete"),
         Binding("b", "browse_stream", "Browse"),
+        Binding("u", "stream_subjects", "Subjects"),
         Binding("slash", "filter", "Filter", key_display="/", show=False),
         Binding("s", "next_sort", "Sort", show=False),
         Binding("S", "flip_sort", "Reverse sort", show=False),
@@ -436,6 +441,11 @@ class StreamsPane(Pane):
                 "Browse stream",
                 "Read the selected stream's messages without consuming (Streams pane, b)",
             ),
+            (
+                "stream_subjects",
+                "Stream subjects",
+                "The selected stream's subjects with their message counts (Streams pane, u)",
+            ),
         )
         return self.offered_actions(offers)
 
@@ -531,3 +541,10 @@ class StreamsPane(Pane):
         name = self._need_selection()
         if name is not None:
             self.app.push_screen(StreamBrowserScreen(self.service, name))
+
+    def action_stream_subjects(self) -> None:
+        from jstui.dialogs.stream_subjects import StreamSubjectsScreen  # on first use
+
+        name = self._need_selection()
+        if name is not None:
+            self.app.push_screen(StreamSubjectsScreen(self.service, name))
