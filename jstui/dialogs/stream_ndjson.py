@@ -28,6 +28,7 @@ from jstui.dialogs.form_screen import FormScreen
 from jstui.format.text import sanitize
 from jstui.format.units import format_count, parse_count
 from jstui.nats.errors import JstuiError, SpecErrors
+from jstui.nats.feeds.message import export_target
 from jstui.nats.names import subject_problem
 from jstui.nats.session import Session
 from jstui.nats.streams.ndjson import NdjsonExport, NdjsonImport
@@ -227,7 +228,7 @@ class ExportScreen(_NdjsonScreen):
         if subject and (problem := subject_problem(subject)):
             errors["subject"] = problem
         name = self.query_one("#ndjson-file", Input).value.strip()
-        path = Path(name).expanduser()
+        path = export_target(name)
         if not name:
             errors["file"] = "the file to write"
         elif path.exists():

@@ -115,6 +115,8 @@ def test_line_format() -> None:
     record = parse_line(line)
     assert (record.subject, record.data, record.headers) == ("a.b", b"hi", {"K": "v"})
     assert parse_line('{"subject": "a", "text": "plain"}').data == b"plain"
+    feed_line = '{"subject": "a", "payload": "AAE=", "payload_encoding": "base64", "headers": {}}'
+    assert parse_line(feed_line).data == b"\x00\x01", "the Feeds pane's export imports too"
     for bad, reason in [
         ("{nope", "not JSON"),
         ("[1]", "not a JSON object"),
@@ -153,6 +155,7 @@ async def test_export_then_import_into_another_stream_gives_the_same_messages(
     assert first["seq"] == 2 and first["subject"] == f"{unique}.rt.1"
     assert first["headers"] == {"X-I": "1", "X-Evil": "\x1b]0;t\x07"}
     assert base64.b64decode(first["data"]) == sent[1][1] and first["text"] == "caf\u00e9 1 \x1b[2J"
+    assert lines[0].isascii()
     assert "text" not in json.loads(lines[2]), "seq 4 is binary: no text form"
     with pytest.raises(JstuiError, match="already exists"):
         await NdjsonExport(service, source, path, first=1, last=12).run()

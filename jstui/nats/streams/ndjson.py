@@ -15,6 +15,9 @@ The format: one JSON object per line, UTF-8, each line ended by ``\\n``::
 - ``text``: the same payload as a string, only when it is valid UTF-8 (for reading and grep; an
   import ignores it, except on a hand-written line that has no ``data``).
 
+The import also takes the Feeds pane's export lines (``payload`` with ``payload_encoding``
+``utf-8`` or ``base64`` instead of ``data``), so a feed captured live can be stored in a stream.
+
 Export reads by sequence (`StreamService.next_message`: one request per message, deleted and
 non-matching sequences skipped by the server), never through a consumer, and writes each line as
 it comes. Import reads the file a line at a time (a line longer than `max_line` is reported, not
@@ -72,7 +75,8 @@ def message_line(message: StoredMessage) -> str:
     }
     with contextlib.suppress(UnicodeDecodeError):
         record["text"] = message.data.decode("utf-8")
-    return json.dumps(record, ensure_ascii=False) + "\n"
+    # ASCII only: a subject or header decoded with surrogate escapes still makes valid UTF-8.
+    return json.dumps(record) + "\n"
 
 
 @dataclass(frozen=True)
@@ -105,6 +109,8 @@ def parse_line(line: bytes | str) -> ImportRecord:
             raise ValueError('"data" is not base64') from None
     elif data is None and isinstance(record.get("text"), str):
         payload = record["text"].encode("utf-8", "surrogateescape")
+    elif data is None and isinstance(record.get("payload"), str):
+        payload = _feed_payload(record["payload"], record.get("payload_encoding"))
     else:
         raise ValueError('no "data" (base64) nor "text" string')
     headers = record.get("headers")
@@ -114,6 +120,16 @@ def parse_line(line: bytes | str) -> ImportRecord:
     ):
         raise ValueError('"headers" is not an object of strings')
     return ImportRecord(subject, payload, dict(headers) if headers else None)
+
+
+def _feed_payload(payload: str, encoding: object) -> bytes:
+    """The payload of a line the Feeds pane exported (``payload`` with ``payload_encoding``)."""
+    if encoding == "base64":
+        try:
+            return base64.b64decode(payload, validate=True)
+        except (binascii.Error, ValueError):
+            raise ValueError('"payload" is not base64') from None
+    return payload.encode("utf-8", "surrogateescape")
 
 
 class NdjsonExport:
