@@ -109,7 +109,7 @@ class StreamsPane(Pane):
         Binding("p", "purge_stream", "Purge"),
         Binding("d", "delete_stream", "Delete"),
         Binding("b", "browse_stream", "Browse"),
-        Binding("u", "stream_subjects", "Subjects"),
+        Binding("u", "stream_subjects", "Subjects", show=False),
         Binding("slash", "filter", "Filter", key_display="/", show=False),
         Binding("s", "next_sort", "Sort", show=False),
         Binding("S", "flip_sort", "Reverse sort", show=False),
