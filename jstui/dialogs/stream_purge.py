@@ -134,7 +134,10 @@ class StreamPurgeScreen(FormScreen[PurgeRequest | None]):
                 yield Button("Cancel", id="purge-cancel")
 
     def on_mount(self) -> None:
-        self.query_one(RadioSet).focus()
+        if self._subject:
+            self.query_one("#purge-subject", Input).focus()  # chosen already: Enter goes on
+        else:
+            self.query_one(RadioSet).focus()
 
     @property
     def mode(self) -> str:

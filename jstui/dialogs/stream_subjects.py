@@ -4,7 +4,8 @@ Data flow: `StreamService.subject_counts` (stream info with `subjects_filter`, p
 `MAX_SUBJECTS` held) -> the filter (a piece of the subject, any case) -> up to `LIST_MAX`
 matching subjects fill a table (subject, messages), more become a `Tree` with one level per
 subject token (`SubjectTree`: counts summed per node), whose nodes get their children only when
-first expanded (`MAX_CHILDREN` at most per node, the rest counted in one line). A node that is
+first expanded (`MAX_CHILDREN` at most per node, the rest counted in one line); a lone child
+opens with its parent, so a common prefix (``sensors.building``) takes no keys. A node that is
 itself a stored subject and has subjects below gets a leaf for its own messages.
 
 The selected row or node is a subject filter: a leaf its subject, an inner node ``a.b.>``. `b`
@@ -179,7 +180,8 @@ class StreamSubjectsScreen(Screen[None]):
         tree.clear()
         tree.root.data = subjects.root
         self._grow_node(tree.root, subjects.root)
-        tree.root.expand()
+        if len(tree.root.children) == 1:
+            tree.root.children[0].expand()
 
     def _grow_node(self, parent: TreeNode[SubjectNode], node: SubjectNode) -> None:
         if node.own is not None and node.children:
@@ -201,6 +203,8 @@ class StreamSubjectsScreen(Screen[None]):
         node = event.node
         if node.data is not None and not node.children:
             self._grow_node(node, node.data)  # on first expansion only
+        if len(node.children) == 1 and node.children[0].allow_expand:
+            node.children[0].expand()  # a lone child (a common prefix): nothing to choose
 
     # -- what is selected ----------------------------------------------------------------------
 

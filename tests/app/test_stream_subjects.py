@@ -69,7 +69,7 @@ async def test_subjects_listed_filtered_browsed_and_purged(
         await wait_until(pilot, lambda: isinstance(app.screen, StreamPurgeScreen), what="purge")
         purge = app.screen
         assert purge.query_one("#purge-subject", Input).value == f"{unique}.s.eu.rome"
-        purge.query_one("#purge-subject", Input).focus()
+        assert purge.focused is purge.query_one("#purge-subject", Input)
         await pilot.press("enter")
         await wait_until(pilot, lambda: isinstance(app.screen, ConfirmScreen), what="confirm")
         assert "Purge 2 messages" in screen_text(app)
@@ -103,12 +103,11 @@ async def test_many_subjects_become_a_tree_with_summed_counts(
         stream = (await nc.jsm().stream_info(name)).state.messages
         top = tree.root.children[0]
         assert top.data.messages == stream == LIST_MAX + 41
-        top.expand()
+        # A common prefix opens by itself: unique -> unique.t -> the regions.
         await wait_until(pilot, lambda: top.children, what="top expanded")
         prefix = top.children[0]
         assert prefix.data.path == f"{unique}.t"
         assert sum(child.data.messages for child in top.children) == stream
-        prefix.expand()
         await wait_until(pilot, lambda: prefix.children, what="regions")
         regions = {node.data.token: node for node in prefix.children}
         eu = regions["eu"]
