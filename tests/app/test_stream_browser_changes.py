@@ -13,6 +13,7 @@ from textual.widgets import Input
 from jstui.app import JstuiApp
 from jstui.dialogs.message_delete import MessageDeleteScreen
 from jstui.dialogs.stream_ndjson import ExportScreen, ImportScreen
+from jstui.dialogs.stream_subjects import StreamSubjectsScreen
 from tests.app.conftest import AppFactory, screen_text, wait_until
 from tests.app.test_stream_browser import open_browser, seqs
 
@@ -67,6 +68,17 @@ async def test_delete_and_erase_from_the_browser(
         await pilot.press("i")
         await wait_until(pilot, lambda: notices(app).lower().count("read-only") >= 2, what="i")
         assert app.screen is browser
+        # The subjects view offers no purge in read-only mode; browsing stays.
+        await pilot.press("escape")
+        await wait_until(pilot, lambda: app.screen is app.dashboard, what="closed")
+        await pilot.press("u")
+        await wait_until(pilot, lambda: isinstance(app.screen, StreamSubjectsScreen), what="u")
+        subjects = app.screen
+        await wait_until(pilot, lambda: "Browse" in screen_text(app), what="the footer")
+        assert "Purge" not in screen_text(app)
+        await pilot.press("p")
+        await pilot.pause()
+        assert app.screen is subjects
     assert (await nc.jsm().stream_info(name)).state.messages == 3
 
 
