@@ -184,13 +184,13 @@ class StreamSubjectsScreen(Screen[None]):
             tree.root.children[0].expand()
 
     def _grow_node(self, parent: TreeNode[SubjectNode], node: SubjectNode) -> None:
-        if node.own is not None and node.children:
-            itself = SubjectNode(token=node.path, path=node.path, messages=node.own, own=node.own)
+        if node.own is not None and node.has_children:
+            itself = SubjectNode(token=node.path, path=node.path, below={}, own=node.own)
             parent.add_leaf(_label(f"{node.path} itself", node.own, style="italic"), itself)
         children = node.sorted_children()
         for child in children[:MAX_CHILDREN]:
             label = _label(child.token, child.messages, subjects=child.subjects)
-            if child.children:
+            if child.has_children:
                 parent.add(label, child)
             else:
                 parent.add_leaf(label, child)
