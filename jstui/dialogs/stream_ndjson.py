@@ -304,7 +304,7 @@ class ImportScreen(_NdjsonScreen):
             self._show_problems(job)
 
     def _show_problems(self, job: NdjsonImport) -> None:
-        if job.error:
+        if job.error and not job.failed:  # a refused line's reason is in the list below
             self.show_form_error(job.error)
         if not job.problems:
             return
