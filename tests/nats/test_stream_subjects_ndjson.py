@@ -87,6 +87,12 @@ async def test_delete_and_erase_one_message(session: Session, nc: Client, unique
     await js.publish(f"{unique}.n", b"kept")
     with pytest.raises(JstuiError, match="denies deletes"):
         await service.delete_message(denied, 1)
+    sealed = f"{unique}_sealed"
+    await nc.jsm().add_stream(StreamConfig(name=sealed, subjects=[f"{unique}.se"]))
+    await js.publish(f"{unique}.se", b"kept")
+    await nc.jsm().update_stream(StreamConfig(name=sealed, subjects=[f"{unique}.se"], sealed=True))
+    with pytest.raises(JstuiError, match="is sealed"):
+        await service.delete_message(sealed, 1)
     async with Session([session.servers[0]], read_only=True) as read_only:
         with pytest.raises(ReadOnlyError):
             await StreamService(read_only).delete_message(name, 1)
