@@ -1,7 +1,9 @@
 """The subjects a stream holds, with their message counts, and the same counts as a token tree.
 
 `StreamService.subject_counts` asks the server (stream info with `subjects_filter`, paged: the
-server answers at most 100,000 subjects per request and says how many there are in `total`) and
+server answers at most 100,000 subjects per request and says how many there are in `total`;
+nats-py 2.16's `stream_info(subjects_filter=...)` sends no offset and drops `total`, so it stops
+at the first 100,000 without a word, which is why the raw API is used) and
 returns a `SubjectCounts`: subject -> messages, and whether the listing was cut at the caller's
 limit. `SubjectTree` turns those counts into a tree with one level per subject token
 (``orders.eu.paris`` -> ``orders`` -> ``eu`` -> ``paris``); every node knows the messages below it,
