@@ -120,9 +120,9 @@ _APP_OPTIONS: list[Callable[[Callable[..., Any]], Callable[..., Any]]] = [
         help="Look, change nothing. Refused: publishing, stored requests, requests on a subject a "
         "stream captures (it would store them) or on $JS./$SYS. API subjects, responders, worker "
         "pools and load, consuming feeds and feeds in a queue group, acks, creating, editing, "
-        "purging or deleting streams. Allowed: other requests, core and non-consuming JetStream "
-        "feeds, browsing streams, watching queue groups, and jstui's own reads (stream and server "
-        "information).",
+        "purging or deleting streams, deleting messages, NDJSON imports. Allowed: other "
+        "requests, core and non-consuming JetStream feeds, browsing streams, watching queue "
+        "groups, and jstui's own reads (stream and server information).",
     ),
     click.option(
         "--theme", metavar="NAME", help="Textual theme, e.g. nord, dracula, textual-light."

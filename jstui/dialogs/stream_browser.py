@@ -10,6 +10,12 @@ back the other way, `o` flips the order, `g` jumps to a sequence, `f` filters by
 beside (wide terminal) or below (narrow) the list; `v` cycles the payload between text, pretty JSON
 and a hex dump.
 
+`d` deletes the selected message (or erases it: its bytes overwritten) after a confirmation that
+names it; read-only mode and a stream that denies deletes refuse at once, saying why. `e` exports
+a range of sequences to an NDJSON file and `i` publishes such a file into this stream
+(`stream_ndjson`; read-only mode refuses the import). The browser can open filtered on a subject
+(the subjects view does that).
+
 Focus moves one level at a time, and says so: Enter on a message moves into its detail (the
 detail's border lights up and its title says how to scroll and how to go back), Escape from the
 detail or from a field goes back to the list, and Escape on the list closes the browser. The
@@ -31,11 +37,13 @@ from textual.containers import Container, Horizontal, ScrollableContainer
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Input, Label, Static
 
+from jstui.format.editable import EscapeError, escape_text, unescape_text
 from jstui.format.payload import PayloadView, next_view, payload_preview, render_payload
 from jstui.format.text import headers_lines, sanitize
 from jstui.format.units import format_age, format_count, format_size
 from jstui.nats.errors import JstuiError
 from jstui.nats.names import subject_problem
+from jstui.nats.session import Session
 from jstui.nats.streams.service import StreamService
 from jstui.nats.streams.summaries import StoredMessage, StreamSummary
 
@@ -108,15 +116,18 @@ class StreamBrowserScreen(Screen[None]):
         Binding("g", "jump", "Go to seq"),
         Binding("f", "filter", "Filter"),
         Binding("v", "cycle_view", "Text/JSON/hex"),
+        Binding("d", "delete_message", "Delete msg"),
+        Binding("e", "export", "Export"),
+        Binding("i", "import", "Import"),
         Binding("r", "reload", "Reload", show=False),
     ]
 
-    def __init__(self, service: StreamService, name: str) -> None:
+    def __init__(self, service: StreamService, name: str, *, subject: str | None = None) -> None:
         super().__init__(classes="stream-browser")
         self._service = service
         self.stream = name
         self.newest_first = True
-        self.subject: str | None = None
+        self.subject: str | None = subject
         self.messages: list[StoredMessage] = []
         """The page on screen, in the order shown."""
         self._by_seq: dict[int, StoredMessage] = {}
@@ -158,6 +169,8 @@ class StreamBrowserScreen(Screen[None]):
 
     def on_mount(self) -> None:
         self.query_one("#browser-error").display = False
+        if self.subject:
+            self.query_one("#browser-filter", Input).value = escape_text(self.subject)
         self.query_one("#browser-table").focus()
         self._focus_moved()
         self._update_title()
@@ -383,6 +396,72 @@ class StreamBrowserScreen(Screen[None]):
         self._view = next_view(self._shown_view or PayloadView.TEXT)
         self._show_message(self._by_seq.get(self._shown_seq))
 
+    # -- delete, export, import ----------------------------------------------------------------
+
+    def _refused(self, what: str) -> bool:
+        """True (and said) when read-only mode refuses `what`."""
+        session = getattr(self.app, "session", None)
+        try:
+            if isinstance(session, Session):
+                session.check_writable(what)
+        except JstuiError as error:
+            self.notify(sanitize(str(error)), title="Read-only", severity="error", markup=False)
+            return True
+        return False
+
+    def action_delete_message(self) -> None:
+        message = self._by_seq.get(self._shown_seq) if self._shown_seq is not None else None
+        if message is None:
+            self.notify("No message selected.", markup=False)
+            return
+        if self._refused("delete message"):
+            return
+        config = (self._summary.raw_config if self._summary else None) or {}
+        if config.get("deny_delete") or config.get("sealed"):
+            why = "is sealed" if config.get("sealed") else "denies deletes (deny_delete)"
+            self._show_error(f"cannot delete: stream {self.stream} {why}")
+            return
+        self._delete_message(message)
+
+    @work(group="browser-change", exit_on_error=False, description="delete message")
+    async def _delete_message(self, message: StoredMessage) -> None:
+        from jstui.dialogs.message_delete import MessageDeleteScreen  # on first use
+
+        choice = await self.app.push_screen_wait(MessageDeleteScreen(self.stream, message))
+        if choice is None:
+            return
+        try:
+            await self._service.delete_message(self.stream, message.seq, erase=choice == "erase")
+        except JstuiError as error:
+            self._show_error(f"delete {message.seq}: {error}")
+            return
+        done = "Erased" if choice == "erase" else "Deleted"
+        self.notify(f"{done} message {format_count(message.seq)}.", markup=False)
+        # The same page again, without it; the cursor on its neighbour.
+        index = self.messages.index(message)
+        rest = self.messages[:index] + self.messages[index + 1 :]
+        neighbour = rest[min(index, len(rest) - 1)].seq if rest else None
+        self._load(self.messages[0].seq, direction_newest_first=self.newest_first, select=neighbour)
+
+    def action_export(self) -> None:
+        from jstui.dialogs.stream_ndjson import ExportScreen  # on first use
+
+        summary = self._summary
+        first = summary.first_seq if summary else 1
+        last = summary.last_seq if summary else 0
+        self.app.push_screen(
+            ExportScreen(self._service, self.stream, first=first, last=last, subject=self.subject)
+        )
+
+    def action_import(self) -> None:
+        from jstui.dialogs.stream_ndjson import ImportScreen  # on first use
+
+        if self._refused("import into a stream"):
+            return
+        self.app.push_screen(
+            ImportScreen(self._service, self.stream), lambda _: self.action_reload()
+        )
+
     def action_jump(self) -> None:
         self.query_one("#browser-jump", Input).focus()
 
@@ -391,7 +470,11 @@ class StreamBrowserScreen(Screen[None]):
 
     @on(Input.Submitted, "#browser-filter")
     def _filter_submitted(self, event: Input.Submitted) -> None:
-        subject = event.value.strip()
+        try:  # the field holds a subject from the server in escaped form (`format.editable`)
+            subject = unescape_text(event.value.strip())
+        except EscapeError as error:
+            self._show_error(f"filter: {error.reason}")
+            return
         if subject and (problem := subject_problem(subject)):
             self._show_error(f"filter: {problem}")
             return

@@ -1,8 +1,10 @@
 """The purge dialog: which messages of a stream to remove.
 
 It only asks *what* to purge (everything, the messages on one subject, or all but the newest N)
-and dismisses with a `PurgeRequest`. The pane then counts what would go, asks for confirmation in a
-`ConfirmScreen` that names the stream and the count, and purges.
+and dismisses with a `PurgeRequest`; it can open with a subject filled in (the subjects view does
+that). `purge_with_confirmation` is the whole flow the Streams pane and the subjects view share:
+the dialog, then a count of what would go right before a `ConfirmScreen` names the stream and the
+count, then the purge.
 """
 
 from __future__ import annotations
@@ -12,16 +14,19 @@ from typing import ClassVar
 
 from rich.text import Text
 from textual import on
-from textual.app import ComposeResult
+from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Button, Input, Label, RadioButton, RadioSet, Static
 
+from jstui.dialogs.confirm import ConfirmScreen
 from jstui.dialogs.form_row import FormRow, ParsedBy, ProblemOf
 from jstui.dialogs.form_screen import FormScreen
+from jstui.format.editable import EscapeError, escape_text, unescape_text
 from jstui.format.text import sanitize
 from jstui.format.units import format_count, parse_count
 from jstui.nats.names import subject_problem
+from jstui.nats.streams.service import StreamService
 from jstui.nats.streams.summaries import StreamSummary
 
 
@@ -43,6 +48,14 @@ class PurgeRequest:
         return text
 
 
+def _subject_field_problem(text: str) -> str | None:
+    """What is wrong with the subject field (escaped form, `jstui.format.editable`)."""
+    try:
+        return subject_problem(unescape_text(text.strip()))
+    except EscapeError as error:
+        return error.reason
+
+
 class StreamPurgeScreen(FormScreen[PurgeRequest | None]):
     """Choose all / by subject / keep the newest N for the stream in `summary`."""
 
@@ -53,9 +66,12 @@ class StreamPurgeScreen(FormScreen[PurgeRequest | None]):
         Binding("escape", "cancel", "Cancel"),
     ]
 
-    def __init__(self, summary: StreamSummary) -> None:
+    def __init__(self, summary: StreamSummary, *, subject: str | None = None) -> None:
         super().__init__()
         self._summary = summary
+        self._subject = subject
+        """A subject to purge, chosen before (the dialog opens on "only the messages on a
+        subject" with it filled in, escaped: it came from the server)."""
 
     def compose(self) -> ComposeResult:
         summary = self._summary
@@ -77,17 +93,22 @@ class StreamPurgeScreen(FormScreen[PurgeRequest | None]):
                 id="purge-summary",
             )
             with RadioSet(id="purge-mode"):
-                yield RadioButton("All messages", value=True, id="purge-all")
-                yield RadioButton("Only the messages on a subject", id="purge-by-subject")
+                yield RadioButton("All messages", value=not self._subject, id="purge-all")
+                yield RadioButton(
+                    "Only the messages on a subject",
+                    value=bool(self._subject),
+                    id="purge-by-subject",
+                )
                 yield RadioButton("All but the newest N messages", id="purge-keep")
             yield FormRow(
                 "Subject",
                 Input(
+                    escape_text(self._subject or ""),
                     placeholder="e.g. orders.eu.* (wildcards allowed)",
                     id="purge-subject",
                     compact=True,
-                    disabled=True,
-                    validators=[ProblemOf(lambda text: subject_problem(text.strip()))],
+                    disabled=not self._subject,
+                    validators=[ProblemOf(_subject_field_problem)],
                 ),
                 key="subject",
                 error_id="purge-subject-error",
@@ -113,7 +134,10 @@ class StreamPurgeScreen(FormScreen[PurgeRequest | None]):
                 yield Button("Cancel", id="purge-cancel")
 
     def on_mount(self) -> None:
-        self.query_one(RadioSet).focus()
+        if self._subject:
+            self.query_one("#purge-subject", Input).focus()  # chosen already: Enter goes on
+        else:
+            self.query_one(RadioSet).focus()
 
     @property
     def mode(self) -> str:
@@ -137,8 +161,9 @@ class StreamPurgeScreen(FormScreen[PurgeRequest | None]):
         mode = self.mode
         self.show_errors({})
         if mode == "purge-by-subject":
-            subject = self.query_one("#purge-subject", Input).value.strip()
-            problem = subject_problem(subject) if subject else "type the subject to purge"
+            text = self.query_one("#purge-subject", Input).value.strip()
+            problem = _subject_field_problem(text) if text else "type the subject to purge"
+            subject = "" if problem else unescape_text(text)
             if problem:
                 self.row("subject").show_error(problem)
                 self.query_one("#purge-subject", Input).focus()
@@ -169,3 +194,32 @@ class StreamPurgeScreen(FormScreen[PurgeRequest | None]):
     @on(Button.Pressed, "#purge-cancel")
     def action_cancel(self) -> None:
         self.dismiss(None)
+
+
+async def purge_with_confirmation(
+    app: App[object], service: StreamService, name: str, *, subject: str | None = None
+) -> int | None:
+    """Ask what to purge from stream `name` (the dialog, `subject` filled in), count it, confirm
+    with the count, purge; the number purged, or None when the user cancelled. Server errors
+    leave as `JstuiError`."""
+    summary = await service.summary(name)
+    request = await app.push_screen_wait(StreamPurgeScreen(summary, subject=subject))
+    if request is None:
+        return None
+    # Count again right before asking: the stream may have grown while the dialog was open.
+    total = await service.count(name, request.subject)
+    count = max(0, total - (request.keep or 0))
+    question = Text.assemble(
+        "Purge ",
+        (format_count(count), "bold"),
+        " message" if count == 1 else " messages",
+        " from stream ",
+        (sanitize(name), "bold"),
+        request.describe(),
+        "?\nThis cannot be undone.",
+    )
+    if not await app.push_screen_wait(
+        ConfirmScreen("Purge stream", question, confirm_label="Purge")
+    ):
+        return None
+    return await service.purge(name, subject=request.subject, keep=request.keep)

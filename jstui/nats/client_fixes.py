@@ -9,11 +9,14 @@ reuses the client object.
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Container
 from typing import Any
 
+import nats.js.errors
 from nats.aio.client import DEFAULT_BUFFER_SIZE, Client
 from nats.aio.msg import Msg
+from nats.js.client import JetStreamContext
 from nats.protocol.parser import AWAITING_CONTROL_LINE, AWAITING_MSG_PAYLOAD
 
 
@@ -23,6 +26,37 @@ def apply_client_fixes(nc: Client) -> None:
     tolerate_undecodable_subjects(nc)
     drop_unsubscribed_backlog(nc)
     yield_between_full_reads(nc)  # (after: it wraps the parse that drops, and sees full reads)
+
+
+def fail_refused_async_publishes(js: JetStreamContext) -> None:
+    """Let a JetStream error reply fail its `publish_async` future (call before the first
+    `publish_async`, which subscribes the handler).
+
+    nats-py 2.16's reply handler calls `APIError.from_error`, which *raises* the error instead of
+    returning it: the exception goes to the subscription's error callback and the future never
+    completes, nor frees its place in the pending semaphore. A bulk publish then counted every
+    refused message (wrong stream, too large, stream full) as unknown, without the server's
+    reason, and 4,000 refusals would stall publishing for good.
+    """
+    original = js._handle_async_reply
+
+    async def handle_async_reply(msg: Msg) -> None:
+        token = msg.subject[len(js._nc._inbox_prefix) + 22 + 2 :]
+        future = js._publish_async_futures.get(token)
+        if future is not None and not future.done() and msg.data[:1] == b"{":
+            try:
+                error = json.loads(msg.data).get("error")
+            except ValueError:
+                error = None
+            if error:
+                try:
+                    nats.js.errors.APIError.from_error(error)
+                except nats.js.errors.APIError as refused:
+                    future.set_exception(refused)
+                    return
+        await original(msg)
+
+    js._handle_async_reply = handle_async_reply  # type: ignore[method-assign]  # instance fix
 
 
 def _guard_late_pongs(nc: Client) -> None:

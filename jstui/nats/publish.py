@@ -33,6 +33,7 @@ from enum import StrEnum
 import nats.errors
 import nats.js.errors
 from nats.js.api import PubAck
+from nats.js.client import JetStreamContext
 
 from jstui.format.editable import EscapeError, PayloadFormat, payload_bytes, unescape_text
 from jstui.nats.errors import JstuiError, NoStreamError, SpecErrors, translate
@@ -535,16 +536,8 @@ class BulkPublish:
                     await asyncio.sleep(ahead)  # paced: sleep off the lead, a batch at a time
                     batch = 0
             if js is not None:
-                while len(self._in_flight) >= self._max_in_flight:
-                    self._room.clear()
-                    await self._room.wait()
-                    if self._cancel.is_set():
-                        return
-                # No wait_stall: it costs an asyncio.wait_for (a task and a loop turn) per message,
-                # and `_max_in_flight` stays below nats-py's own limit, so it would never wait.
-                future = await js.publish_async(spec.subject, payload, headers=headers)
-                self._in_flight[future] = i
-                future.add_done_callback(self._on_ack)
+                if not await self._publish_js(js, i, spec.subject, payload, headers):
+                    return
             else:
                 await nc.publish(spec.subject, payload, headers=headers)
             self.sent += 1
@@ -553,6 +546,30 @@ class BulkPublish:
             if batch >= YIELD_EVERY:
                 batch = 0
                 await asyncio.sleep(0)  # let the UI draw and the reader read
+
+    async def _publish_js(
+        self,
+        js: JetStreamContext,
+        number: int,
+        subject: str,
+        payload: bytes,
+        headers: dict[str, str] | None,
+        *,
+        stream: str | None = None,
+    ) -> bool:
+        """Send message `number` with its acknowledgement counted when it comes (into `stream`
+        only, when named); waits while too many are in flight. False when cancelled meanwhile."""
+        while len(self._in_flight) >= self._max_in_flight:
+            self._room.clear()
+            await self._room.wait()
+            if self._cancel.is_set():
+                return False
+        # No wait_stall: it costs an asyncio.wait_for (a task and a loop turn) per message,
+        # and `_max_in_flight` stays below nats-py's own limit, so it would never wait.
+        future = await js.publish_async(subject, payload, headers=headers, stream=stream)
+        self._in_flight[future] = number
+        future.add_done_callback(self._on_ack)
+        return True
 
     async def _wait_for_stream(self) -> None:
         """Hold the sending until the stream answers its info again (a new leader elected)."""

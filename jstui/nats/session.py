@@ -31,7 +31,7 @@ from nats.js.manager import JetStreamManager
 from jstui.format.redact import redact_url
 from jstui.nats import prepare_websocket
 from jstui.nats.calllog import log_server_calls
-from jstui.nats.client_fixes import apply_client_fixes
+from jstui.nats.client_fixes import apply_client_fixes, fail_refused_async_publishes
 from jstui.nats.errors import ConnectError, NotConnectedError, ReadOnlyError
 
 CONNECT_TIMEOUT = 4.5
@@ -403,6 +403,7 @@ class Session:
         log_server_calls(self._nc)
         self._watchdog = asyncio.ensure_future(self._watch_read_loop())
         self._js = self._nc.jetstream(**self.jetstream_options)
+        fail_refused_async_publishes(self._js)
         self._jsm = self._nc.jsm(prefix=self.jetstream_api_prefix)
         jetstream = await self._probe_jetstream()
         self._set_status(

@@ -6,6 +6,10 @@ Every user-initiated action that changes something, and the test that shows it r
 - create, edit, purge, delete a stream (`StreamService`): test_streams.py
   `test_read_only_refuses_before_touching_the_server`,
   `test_read_only_session_leaves_streams_alone`;
+- delete or erase one message, import an NDJSON file into a stream
+  (`StreamService.delete_message`, `NdjsonImport.open`): test_stream_subjects_ndjson.py
+  `test_delete_and_erase_one_message`,
+  `test_import_reports_bad_lines_by_number_and_publishes_the_rest`;
 - publish (the Publish form, "publish again") and bulk publish (`publish_once`,
   `BulkPublish.run`): test_publish.py `test_publish_refused_in_read_only`;
 - a consuming feed, which creates a consumer and takes messages (`Feed.start`): test_feeds.py

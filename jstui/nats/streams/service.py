@@ -1,9 +1,10 @@
 """Stream operations on the shared connection: `StreamService`.
 
-list / info / create / update / purge / delete / consumers / browse, each a request to the
-JetStream API (`$JS.API.STREAM.*`, under the session's prefix or domain) that comes back as a
-value from `summaries.py`; forms arrive as a `StreamSpec` (`spec.py`) and are checked before the
-server is asked. Every failure leaves as a `JstuiError`, so a widget needs one `except`.
+list / info / create / update / purge / delete / consumers / browse / subject counts / delete one
+message, each a request to the JetStream API (`$JS.API.STREAM.*`, under the session's prefix or
+domain) that comes back as a value from `summaries.py` (subject counts: `subjects.py`); forms
+arrive as a `StreamSpec` (`spec.py`) and are checked before the server is asked. Every failure
+leaves as a `JstuiError`, so a widget needs one `except`.
 
 Browsing never consumes: messages are read with get-message by sequence (or direct get), never
 through a consumer, so work-queue and interest streams are left as they were (nats-notes §10).
@@ -41,6 +42,7 @@ from jstui.nats.errors import (
 from jstui.nats.names import fits_api_subject, subject_problem
 from jstui.nats.session import Session
 from jstui.nats.streams.spec import FORM_KEYS, StreamSpec, wire_config
+from jstui.nats.streams.subjects import SubjectCounts
 from jstui.nats.streams.summaries import (
     DIRECT_GET_HEADERS,
     ConsumerSummary,
@@ -305,17 +307,33 @@ class StreamService:
         if not subject:
             raw = await self._raw_info(name)
             return int((raw.get("state") or {}).get("messages") or 0)
+        return (await self.subject_counts(name, subject)).messages
+
+    @_translating
+    async def subject_counts(
+        self, name: str, subject: str | None = None, *, limit: int | None = None
+    ) -> SubjectCounts:
+        """Messages per stored subject (only those matching `subject`, wildcards allowed), paged
+        as the server pages them; with `limit`, stops once that many subjects are held."""
+        self._check_name(name)
         self._check_filter(subject)
+        counts: dict[str, int] = {}
         total = offset = 0
         while True:
             raw = await self._request(
-                f"STREAM.INFO.{name}", {"subjects_filter": subject, "offset": offset}, stream=name
+                f"STREAM.INFO.{name}",
+                {"subjects_filter": subject or ">", "offset": offset},
+                stream=name,
             )
-            subjects: dict[str, int] = (raw.get("state") or {}).get("subjects") or {}
-            total += sum(subjects.values())
-            offset += len(subjects)
-            if not subjects or offset >= int(raw.get("total") or 0):
-                return total
+            page: dict[str, int] = (raw.get("state") or {}).get("subjects") or {}
+            total = max(int(raw.get("total") or 0), len(page))
+            for key, value in page.items():
+                if limit is not None and len(counts) >= limit:
+                    return SubjectCounts(counts, total)
+                counts[key] = int(value)
+            offset += len(page)
+            if not page or offset >= total:
+                return SubjectCounts(counts, max(total, len(counts)))
 
     @_translating
     async def delete(self, name: str) -> None:
@@ -324,6 +342,25 @@ class StreamService:
         self._check_name(name)
         await self._request(f"STREAM.DELETE.{name}", stream=name)
         self._allow_direct.pop(name, None)
+
+    @_translating
+    async def delete_message(self, name: str, seq: int, *, erase: bool = False) -> None:
+        """Remove the message at `seq`; `erase` also overwrites its bytes in the store with random
+        data (the server's secure delete, `no_erase=False`), which takes longer.
+
+        Refused in read-only mode and, before asking the server, on a stream that denies deletes.
+        """
+        self._session.check_writable("delete message")
+        self._check_name(name)
+        if seq < 1:
+            raise ValidationError("sequence", "must be 1 or more")
+        config = (await self._raw_info(name)).get("config") or {}
+        if config.get("deny_delete") or config.get("sealed"):
+            why = "is sealed" if config.get("sealed") else "denies deletes (deny_delete)"
+            raise JstuiError(f"stream {sanitize(name)!r} {why}: its messages go only by its limits")
+        await self._request(
+            f"STREAM.MSG.DELETE.{name}", {"seq": seq, "no_erase": not erase}, stream=name
+        )
 
     @_translating
     async def consumers(self, name: str) -> list[ConsumerSummary]:

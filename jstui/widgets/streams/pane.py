@@ -21,7 +21,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Iterable, Sequence
-from typing import TYPE_CHECKING, ClassVar
+from typing import ClassVar
 
 from rich.text import Text
 from textual import on, work
@@ -47,9 +47,6 @@ from jstui.widgets.streams.parts import PartsView
 from jstui.widgets.streams.render import COLUMNS, detail_parts
 from jstui.widgets.streams.rows import HeldRows, TableView
 from jstui.widgets.table import LiveTable
-
-if TYPE_CHECKING:
-    from jstui.dialogs.stream_purge import PurgeRequest
 
 POLL_SECONDS = 1.0
 """How often the table is refreshed from the server (the issue asks for about once a second)..."""
@@ -97,7 +94,11 @@ class StreamsPane(Pane):
         "sequence and never consumes them, so work-queue and interest streams stay as they are; "
         "there PgDn and PgUp turn the pages, o flips newest / oldest first, g jumps to a "
         "sequence, f filters by subject (wildcards allowed), v shows the payload as text, "
-        "pretty JSON or a hex dump, and Escape closes it. "
+        "pretty JSON or a hex dump, d deletes the selected message (or erases it), e exports a "
+        "range of sequences to an NDJSON file and i publishes such a file into the stream, and "
+        "Escape closes it. u lists the stream's subjects with their message counts (a tree by "
+        "subject token when there are many; / filters); b browses the selected subject and p "
+        "purges it. "
         "Limits accept human units: 9s, 1h30m, 10MiB, 1.5GiB; empty means unlimited. With "
         "--read-only every change is refused."
     )
@@ -108,6 +109,7 @@ class StreamsPane(Pane):
         Binding("p", "purge_stream", "Purge"),
         Binding("d", "delete_stream", "Delete"),
         Binding("b", "browse_stream", "Browse"),
+        Binding("u", "stream_subjects", "Subjects", show=False),
         Binding("slash", "filter", "Filter", key_display="/", show=False),
         Binding("s", "next_sort", "Sort", show=False),
         Binding("S", "flip_sort", "Reverse sort", show=False),
@@ -439,6 +441,11 @@ class StreamsPane(Pane):
                 "Browse stream",
                 "Read the selected stream's messages without consuming (Streams pane, b)",
             ),
+            (
+                "stream_subjects",
+                "Stream subjects",
+                "The selected stream's subjects with their message counts (Streams pane, u)",
+            ),
         )
         return self.offered_actions(offers)
 
@@ -490,36 +497,14 @@ class StreamsPane(Pane):
 
     @work(group="streams-action", exit_on_error=False, description="purge stream")
     async def _purge_stream(self, name: str) -> None:
-        from jstui.dialogs.confirm import ConfirmScreen  # on first use (start-up)
-        from jstui.dialogs.stream_purge import StreamPurgeScreen  # on first use (start-up)
+        from jstui.dialogs.stream_purge import purge_with_confirmation  # on first use
 
         with self.reporting_errors():
-            summary = await self.service.summary(name)
-            request = await self.app.push_screen_wait(StreamPurgeScreen(summary))
-            if request is None:
-                return
-            # Count again right before asking: the stream may have grown while the dialog was open.
-            count = await self._purge_count(name, request)
-            question = Text.assemble(
-                "Purge ",
-                (format_count(count), "bold"),
-                " message" if count == 1 else " messages",
-                " from stream ",
-                (sanitize(name), "bold"),
-                request.describe(),
-                "?\nThis cannot be undone.",
-            )
-            if not await self.app.push_screen_wait(
-                ConfirmScreen("Purge stream", question, confirm_label="Purge")
-            ):
-                return
-            purged = await self.service.purge(name, subject=request.subject, keep=request.keep)
-            self._changed(f"Purged {format_count(purged)} message{'s' * (purged != 1)} from {name}")
-
-    async def _purge_count(self, name: str, request: PurgeRequest) -> int:
-        """How many messages the purge will remove, as the server counts them now."""
-        total = await self.service.count(name, request.subject)
-        return max(0, total - (request.keep or 0))
+            purged = await purge_with_confirmation(self.app, self.service, name)
+            if purged is not None:
+                self._changed(
+                    f"Purged {format_count(purged)} message{'s' * (purged != 1)} from {name}"
+                )
 
     def action_delete_stream(self) -> None:
         name = self._need_selection()
@@ -556,3 +541,10 @@ class StreamsPane(Pane):
         name = self._need_selection()
         if name is not None:
             self.app.push_screen(StreamBrowserScreen(self.service, name))
+
+    def action_stream_subjects(self) -> None:
+        from jstui.dialogs.stream_subjects import StreamSubjectsScreen  # on first use
+
+        name = self._need_selection()
+        if name is not None:
+            self.app.push_screen(StreamSubjectsScreen(self.service, name))
