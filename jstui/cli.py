@@ -235,7 +235,7 @@ def main(**flags: Any) -> None:
     sys.exit(status)
 
 
-SUBCOMMANDS: dict[str, str] = {}
+SUBCOMMANDS: dict[str, str] = {"serve": "jstui.commands.serve:serve"}
 """`jstui NAME ...` runs the click command at "module:attribute", imported only when asked for (so
 that plain `jstui` and its `--help` load nothing more). Anything else is the dashboard itself."""
 

@@ -1,0 +1,134 @@
+"""The web server of `jstui serve`: textual-serve's `Server`, made safe to leave running.
+
+textual-serve (read at 1.1.3, pinned in pyproject.toml) serves a page whose xterm.js terminal talks
+over a WebSocket to one app process per browser. As shipped it has no authentication, no Origin
+check, a page title that is the full command line, a font from a CDN, and a shutdown that waits
+~24 s for connected browsers. `JstuiServer` overrides the smallest methods to fix that:
+
+- `_make_app`: adds the guard middleware (below) and the route `/ws/{token}`. textual.js appends
+  `?width=..` to the WebSocket URL it is given, so the token travels in the path there.
+- `handle_index`: the page from `serve_page/app_index.html` (a copy of textual-serve's template
+  with a `<title>`, no referrer, and the bundled Roboto Mono in place of the Google Fonts CSS),
+  with URLs relative to the address the browser used, so binding 0.0.0.0 needs no public URL.
+- `handle_websocket`: records the running sessions, so that `on_shutdown` can end them at once.
+- `on_startup`: prints nothing (textual-serve prints the command line; `jstui serve` prints the
+  address with the token itself).
+
+The guard lets `/static/` through (textual-serve's JS, CSS, fonts: public files) and asks every
+other request for the token; the WebSocket must also come from the page's own origin (any web
+page the user opens may try `ws://127.0.0.1:8000`), and on a loopback address the Host header must
+name a loopback host (a DNS-rebinding name is refused before the token is even looked at).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import ipaddress
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import aiohttp_jinja2
+from aiohttp import web
+from textual_serve.server import Server, to_int
+
+PAGE_TEMPLATES = Path(__file__).resolve().parent / "serve_page"
+SESSION_STOP_SECONDS = 1.2
+"""How long the sessions may take to end their app processes when the server stops (the promise
+is 2 s for all of `jstui serve`, the embedded server's stop included)."""
+LOOPBACK_NAMES = frozenset({"localhost", "localhost.", "ip6-localhost"})
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+def is_loopback(host: str) -> bool:
+    """True for `localhost` and loopback addresses (127.0.0.0/8, ::1), brackets allowed."""
+    name = host.strip("[]").lower()
+    if name in LOOPBACK_NAMES:
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False
+
+
+def tokens_match(given: str, token: str) -> bool:
+    """The token check, in constant time (a timing difference must not spell the token out)."""
+    return hmac.compare_digest(given.encode("utf-8", "replace"), token.encode())
+
+
+def same_origin(request: web.Request) -> bool:
+    """True when the WebSocket comes from a page of this server: its Origin header names the
+    scheme and host:port the request was sent to. Browsers always send Origin on a WebSocket;
+    a request without one is refused too."""
+    origin = request.headers.get("Origin", "")
+    parts = urlsplit(origin)
+    scheme = "https" if request.secure else "http"
+    return parts.scheme == scheme and parts.netloc.lower() == request.host.lower()
+
+
+class JstuiServer(Server):
+    """textual-serve's `Server` with a token, an Origin check, jstui's page and a quick stop."""
+
+    def __init__(self, command: str, *, host: str, port: int, token: str) -> None:
+        super().__init__(
+            command, host=host, port=port, title="jstui", templates_path=PAGE_TEMPLATES
+        )
+        self.token = token
+        self.loopback_only = is_loopback(host)
+        self.sessions: set[asyncio.Task[Any]] = set()
+
+    async def _make_app(self) -> web.Application:
+        app = await super()._make_app()
+        app.middlewares.append(self._guard)
+        app.router.add_get("/ws/{token}", self.handle_websocket, name="websocket-token")
+        return app
+
+    @web.middleware
+    async def _guard(self, request: web.Request, handler: Handler) -> web.StreamResponse:
+        if request.path.startswith("/static/"):
+            return await handler(request)
+        if self.loopback_only and not is_loopback(urlsplit(f"//{request.host}").hostname or ""):
+            raise web.HTTPForbidden(text=f"jstui serve: unknown host {request.host!r}\n")
+        given = request.match_info.get("token") or request.query.get("token", "")
+        if not tokens_match(given, self.token):
+            raise web.HTTPForbidden(
+                text="jstui serve: open the address with the token that jstui serve printed "
+                "at start (http://HOST:PORT/?token=...)\n"
+            )
+        if request.path.startswith("/ws") and not same_origin(request):
+            raise web.HTTPForbidden(text="jstui serve: WebSocket from another origin refused\n")
+        return await handler(request)
+
+    @aiohttp_jinja2.template("app_index.html")
+    async def handle_index(self, request: web.Request) -> dict[str, Any]:
+        scheme = "wss" if request.secure else "ws"
+        return {
+            "font_size": to_int(request.query.get("fontsize", "16"), 16),
+            "app_websocket_url": f"{scheme}://{request.host}/ws/{self.token}",
+            "config": {"static": {"url": "/static/"}},
+            "application": {"name": self.title},
+        }
+
+    async def handle_websocket(self, request: web.Request) -> web.WebSocketResponse:
+        task = asyncio.current_task()
+        assert task is not None  # aiohttp runs every request in a task
+        self.sessions.add(task)
+        try:
+            return await super().handle_websocket(request)
+        finally:
+            self.sessions.discard(task)
+
+    async def on_startup(self, app: web.Application) -> None:
+        """Nothing: `jstui serve` has printed the address with its token."""
+
+    async def on_shutdown(self, app: web.Application) -> None:
+        """End every session now: cancelled, textual-serve's handler closes the WebSocket and
+        asks its app process to quit. Without it aiohttp waits for the browsers to go away."""
+        running = set(self.sessions)
+        for task in running:
+            task.cancel()
+        if running:
+            await asyncio.wait(running, timeout=SESSION_STOP_SECONDS)
