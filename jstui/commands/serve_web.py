@@ -10,7 +10,8 @@ check, a page title that is the full command line, a font from a CDN, and a shut
 - `handle_index`: the page from `serve_page/app_index.html` (a copy of textual-serve's template
   with a `<title>`, no referrer, and the bundled Roboto Mono in place of the Google Fonts CSS),
   with URLs relative to the address the browser used, so binding 0.0.0.0 needs no public URL.
-- `handle_websocket`: records the running sessions, so that `on_shutdown` can end them at once.
+- `handle_websocket`: records the running sessions, so that `on_shutdown` can end them at once,
+  and closes the page's WebSocket when its app process ends (see the method).
 - `on_startup`: prints nothing (textual-serve prints the command line; `jstui serve` prints the
   address with the token itself).
 
@@ -25,6 +26,7 @@ from __future__ import annotations
 import asyncio
 import hmac
 import ipaddress
+import logging
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -32,12 +34,17 @@ from urllib.parse import urlsplit
 
 import aiohttp_jinja2
 from aiohttp import web
-from textual_serve.server import Server, to_int
+from textual_serve.app_service import AppService
+from textual_serve.server import Server, log, to_int
 
 PAGE_TEMPLATES = Path(__file__).resolve().parent / "serve_page"
-SESSION_STOP_SECONDS = 1.2
-"""How long the sessions may take to end their app processes when the server stops (the promise
-is 2 s for all of `jstui serve`, the embedded server's stop included)."""
+SESSION_STOP_SECONDS = 1.0
+"""How long the sessions may take to end their app processes when the server stops, before the
+processes still running are killed (the promise is 2 s for all of `jstui serve`, the embedded
+server's stop included; a session ends in ~0.2 s when its app quits as asked)."""
+CLOSE_WAIT_SECONDS = 0.5
+"""How long a closing WebSocket waits for the browser's answer (aiohttp's default: 10 s)."""
+KILL_WAIT_SECONDS = 0.3
 LOOPBACK_NAMES = frozenset({"localhost", "localhost.", "ip6-localhost"})
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -78,7 +85,9 @@ class JstuiServer(Server):
         )
         self.token = token
         self.loopback_only = is_loopback(host)
-        self.sessions: set[asyncio.Task[Any]] = set()
+        self.sessions: dict[asyncio.Task[Any], AppService] = {}
+        """The WebSocket handlers running, with the app process each drives."""
+        self._closing: set[asyncio.Future[bool]] = set()
 
     async def _make_app(self) -> web.Application:
         app = await super()._make_app()
@@ -113,13 +122,57 @@ class JstuiServer(Server):
         }
 
     async def handle_websocket(self, request: web.Request) -> web.WebSocketResponse:
-        task = asyncio.current_task()
-        assert task is not None  # aiohttp runs every request in a task
-        self.sessions.add(task)
+        """textual-serve's handler (1.1.3), changed in three ways: the session is recorded for
+        `on_shutdown`; the WebSocket waits `CLOSE_WAIT_SECONDS`, not 10 s, for the browser to
+        answer its close; and it closes when the app process ends, also when the app never
+        started (textual-serve would leave the page on its loading screen forever)."""
+        websocket = web.WebSocketResponse(heartbeat=15, timeout=CLOSE_WAIT_SECONDS)
+
+        async def close() -> None:
+            await websocket.close()
+
+        width = to_int(request.query.get("width", "80"), 80)
+        height = to_int(request.query.get("height", "24"), 24)
+        app_service = AppService(
+            self.command,
+            write_bytes=websocket.send_bytes,
+            write_str=websocket.send_str,
+            close=close,
+            download_manager=self.download_manager,
+            debug=self.debug,
+        )
+        session = asyncio.current_task()
+        assert session is not None  # aiohttp runs every request in a task
+        self.sessions[session] = app_service
         try:
-            return await super().handle_websocket(request)
+            await websocket.prepare(request)
+            await app_service.start(width, height)
+            output = app_service._task  # the task forwarding the app's output; ends with it
+            if output is not None:
+                output.add_done_callback(lambda _: self._close_later(websocket))
+            try:
+                await self._process_messages(websocket, app_service)
+            finally:
+                await app_service.stop()
+        except asyncio.CancelledError:
+            await websocket.close()
+        except Exception as error:
+            log.exception(error)
         finally:
-            self.sessions.discard(task)
+            await app_service.stop()
+            del self.sessions[session]
+        return websocket
+
+    def _close_later(self, websocket: web.WebSocketResponse) -> None:
+        closing = asyncio.ensure_future(websocket.close())
+        self._closing.add(closing)  # a strong reference until it is done
+        closing.add_done_callback(self._closing.discard)
+
+    def initialize_logging(self) -> None:
+        super().initialize_logging()
+        # aiohttp's access log would print the token (in every page and WebSocket address) to
+        # the terminal, a line per request.
+        logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
 
     async def on_startup(self, app: web.Application) -> None:
         """Nothing: `jstui serve` has printed the address with its token."""
@@ -130,5 +183,12 @@ class JstuiServer(Server):
         running = set(self.sessions)
         for task in running:
             task.cancel()
-        if running:
-            await asyncio.wait(running, timeout=SESSION_STOP_SECONDS)
+        if not running:
+            return
+        _done, hanging = await asyncio.wait(running, timeout=SESSION_STOP_SECONDS)
+        for task in hanging:  # an app process that does not quit: ended, not waited for
+            process = self.sessions[task]._process
+            if process is not None and process.returncode is None:
+                process.kill()
+        if hanging:
+            await asyncio.wait(hanging, timeout=KILL_WAIT_SECONDS)
