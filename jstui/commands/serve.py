@@ -39,11 +39,15 @@ def parse_listen(value: str) -> tuple[str, int]:
     host, colon, port_text = value.rpartition(":")
     host = host.strip()
     if not colon or not host or not port_text.isdigit() or int(port_text) > 65535:
-        raise click.BadParameter(f"{value!r}: expected HOST:PORT, e.g. {DEFAULT_LISTEN}")
+        raise click.BadParameter(
+            f"{value!r}: expected HOST:PORT, e.g. {DEFAULT_LISTEN}", param_hint="--listen"
+        )
     if host.startswith("[") and host.endswith("]"):
         host = host[1:-1]
     elif ":" in host:
-        raise click.BadParameter(f"{value!r}: put an IPv6 address in brackets, e.g. [::1]:8000")
+        raise click.BadParameter(
+            f"{value!r}: put an IPv6 address in brackets, e.g. [::1]:8000", param_hint="--listen"
+        )
     return host, int(port_text)
 
 
@@ -141,6 +145,7 @@ def serve(listen: str, **flags: Any) -> None:
     from jstui.commands.serve_session import SESSION_ENV, session_environment
     from jstui.commands.serve_web import JstuiServer
     from jstui.config import ConfigError
+    from jstui.format.redact import redact_url
     from jstui.logfile import start_log
     from jstui.nats.embedded import EmbeddedServer, EmbeddedServerError
 
@@ -166,13 +171,17 @@ def serve(listen: str, **flags: Any) -> None:
         token = secrets.token_urlsafe(24)
         # `exec`: the app process is then the shell's own, which a stuck session's kill reaches.
         command = "exec " + shlex.join([sys.executable, "-m", "jstui.commands.serve_session"])
-        web_server = JstuiServer(command, host=host, port=port, token=token)
+        address = page_address(host, port, token)
+        served = embedded.url if embedded else redact_url(", ".join(settings.servers))
+
+        def announce() -> None:
+            click.echo(f"jstui serve: jstui for browsers, on {served}. Open\n")
+            click.echo(f"    {address}\n")
+            click.echo("The token in the address is the key: keep it private. Ctrl+C stops.")
+
         if warning := exposure_warning(host, settings.read_only):
             click.secho(f"jstui serve: {warning}", fg="yellow", err=True)
-        served = embedded.url if embedded else "the server(s) named"
-        click.echo(f"jstui serve: jstui for browsers, on {served}. Open\n")
-        click.echo(f"    {page_address(host, port, token)}\n")
-        click.echo("The token in the address is the key: keep it private. Ctrl+C stops serving.")
+        web_server = JstuiServer(command, host=host, port=port, token=token, announce=announce)
         web_server.serve()
     finally:
         if embedded is not None:

@@ -12,8 +12,8 @@ check, a page title that is the full command line, a font from a CDN, and a shut
   with URLs relative to the address the browser used, so binding 0.0.0.0 needs no public URL.
 - `handle_websocket`: records the running sessions, so that `on_shutdown` can end them at once,
   and closes the page's WebSocket when its app process ends (see the method).
-- `on_startup`: prints nothing (textual-serve prints the command line; `jstui serve` prints the
-  address with the token itself).
+- `serve`: announces the address once the port listens; `on_startup` prints nothing (textual-serve
+  prints the command line there).
 
 The guard lets `/static/` through (textual-serve's JS, CSS, fonts: public files) and asks every
 other request for the token; the WebSocket must also come from the page's own origin (any web
@@ -27,6 +27,7 @@ import asyncio
 import hmac
 import ipaddress
 import logging
+import signal
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -79,11 +80,15 @@ def same_origin(request: web.Request) -> bool:
 class JstuiServer(Server):
     """textual-serve's `Server` with a token, an Origin check, jstui's page and a quick stop."""
 
-    def __init__(self, command: str, *, host: str, port: int, token: str) -> None:
+    def __init__(
+        self, command: str, *, host: str, port: int, token: str, announce: Callable[[], None]
+    ) -> None:
         super().__init__(
             command, host=host, port=port, title="jstui", templates_path=PAGE_TEMPLATES
         )
         self.token = token
+        self.announce = announce
+        """Called once the port listens: prints the address to open."""
         self.loopback_only = is_loopback(host)
         self.sessions: dict[asyncio.Task[Any], AppService] = {}
         """The WebSocket handlers running, with the app process each drives."""
@@ -167,6 +172,23 @@ class JstuiServer(Server):
         closing = asyncio.ensure_future(websocket.close())
         self._closing.add(closing)  # a strong reference until it is done
         closing.add_done_callback(self._closing.discard)
+
+    def serve(self, debug: bool = False) -> None:
+        """textual-serve's, but `announce` is called once the port listens (a browser opening the
+        address at once must find it), and on a loop of its own."""
+        self.debug = debug
+        self.initialize_logging()
+        loop = asyncio.new_event_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, self.request_exit)
+        web.run_app(
+            self._make_app(),
+            host=self.host,
+            port=self.port,
+            handle_signals=False,
+            loop=loop,
+            print=lambda _running_on: self.announce(),
+        )
 
     def initialize_logging(self) -> None:
         super().initialize_logging()
