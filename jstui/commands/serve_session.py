@@ -26,7 +26,7 @@ from textual.app import App, ComposeResult
 from textual.widgets import Static
 
 from jstui.config import Settings, resolve_settings
-from jstui.format.text import safe_text, sanitize_multiline
+from jstui.format.text import sanitize_multiline
 from jstui.logfile import start_log
 
 SESSION_ENV = "JSTUI_SERVE_SESSION"
@@ -71,7 +71,7 @@ class StartupErrorApp(App[int]):
     def compose(self) -> ComposeResult:
         message = Text.assemble(
             ("jstui could not start\n\n", "bold"),
-            safe_text(sanitize_multiline(self.error)),
+            Text(sanitize_multiline(self.error)),
             "\n\nFix it and restart jstui serve. Press q to close this session.",
         )
         yield Static(message, id="error")

@@ -175,11 +175,12 @@ class JstuiServer(Server):
 
     def serve(self, debug: bool = False) -> None:
         """textual-serve's, but `announce` is called once the port listens (a browser opening the
-        address at once must find it), and on a loop of its own."""
+        address at once must find it), SIGHUP ends it as SIGTERM does (the embedded server and
+        the sessions are then stopped, not orphaned), and on a loop of its own."""
         self.debug = debug
         self.initialize_logging()
         loop = asyncio.new_event_loop()
-        for signum in (signal.SIGINT, signal.SIGTERM):
+        for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):  # HUP: its terminal closed
             loop.add_signal_handler(signum, self.request_exit)
         web.run_app(
             self._make_app(),

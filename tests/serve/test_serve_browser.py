@@ -95,7 +95,9 @@ def test_the_dashboard_runs_in_the_page_and_takes_keys(browser: sync_api.Browser
         assert any(url.endswith(".ttf") for url in requested)  # the bundled font, not a CDN's
 
 
-@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+@pytest.mark.parametrize(
+    "signum", [signal.SIGINT, signal.SIGTERM, signal.SIGHUP], ids=["SIGINT", "SIGTERM", "SIGHUP"]
+)
 def test_serve_stops_within_2_s_with_a_browser_connected(
     browser: sync_api.Browser, signum: signal.Signals
 ) -> None:
