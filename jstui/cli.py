@@ -206,10 +206,21 @@ def main(**flags: Any) -> None:
     With no server named, jstui starts an embedded nats-server (JetStream on, 127.0.0.1, a free
     port) and stops it on exit. Press ? in the app for every key.
     """
+    settings = checked_settings(flags)
+    stop_log = started_log(settings)
+    try:
+        status = run(settings)
+    finally:
+        stop_log()
+    sys.exit(status)
+
+
+def checked_settings(flags: dict[str, Any]) -> Settings:
+    """The session options resolved and checked (shared by `jstui` and its subcommands): a usage
+    error naming the option for anything wrong, before anything starts."""
     # Imported only now: `--help`, `--version` and click's usage errors load neither Textual
     # nor nats-py (tests/test_startup_guards.py checks it).
     from jstui.config import ConfigError, resolve_settings
-    from jstui.logfile import start_log
     from jstui.nats.embedded import EmbeddedServerError, prepare_store
 
     try:
@@ -224,15 +235,18 @@ def main(**flags: Any) -> None:
             raise click.BadParameter(str(error), param_hint="--store") from error
     if settings.start_pane is not None:
         _check_pane(settings.start_pane)
+    return settings
+
+
+def started_log(settings: Settings) -> Callable[[], None]:
+    """`--log FILE` opened (a usage error when it cannot be); returns the function closing it."""
+    from jstui.config import ConfigError
+    from jstui.logfile import start_log
+
     try:
-        stop_log = start_log(settings)
+        return start_log(settings)
     except ConfigError as error:
         raise click.BadParameter(str(error).removeprefix("--log: "), param_hint="--log") from error
-    try:
-        status = run(settings)
-    finally:
-        stop_log()
-    sys.exit(status)
 
 
 SUBCOMMANDS: dict[str, str] = {"serve": "jstui.commands.serve:serve"}

@@ -19,16 +19,9 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from jstui.cli import (
-    COMMAND_SETTINGS,
-    _check_pane,
-    _check_startup_options,
-    _check_theme,
-    app_options,
-)
+from jstui.cli import COMMAND_SETTINGS, _check_theme, app_options, checked_settings, started_log
 
 if TYPE_CHECKING:
-    from jstui.config import Settings
     from jstui.nats.embedded import EmbeddedServer
 
 DEFAULT_LISTEN = "127.0.0.1:8000"
@@ -94,27 +87,6 @@ def exposure_warning(host: str, read_only: bool) -> str | None:
     )
 
 
-def checked_settings(flags: dict[str, Any]) -> Settings:
-    """The jstui options resolved and checked as `jstui` checks them, before anything starts."""
-    from jstui.config import ConfigError, resolve_settings
-    from jstui.nats.embedded import EmbeddedServerError, prepare_store
-
-    try:
-        settings = resolve_settings(flags)
-    except ConfigError as error:
-        raise click.UsageError(str(error)) from error
-    _check_startup_options(settings)
-    if settings.embedded and settings.store_dir is not None:
-        try:
-            prepare_store(settings.store_dir)
-        except EmbeddedServerError as error:
-            raise click.BadParameter(str(error), param_hint="--store") from error
-    if settings.start_pane is not None:
-        _check_pane(settings.start_pane)
-    _check_theme(settings.theme)
-    return settings
-
-
 def shared_server(embedded: EmbeddedServer) -> dict[str, str]:
     """What every browser's jstui needs of the embedded server (see `serve_session`)."""
     return {
@@ -144,18 +116,14 @@ def serve(listen: str, **flags: Any) -> None:
     """
     from jstui.commands.serve_session import SESSION_ENV, session_environment
     from jstui.commands.serve_web import JstuiServer
-    from jstui.config import ConfigError
     from jstui.format.redact import redact_url
-    from jstui.logfile import start_log
     from jstui.nats.embedded import EmbeddedServer, EmbeddedServerError
 
     host, wanted_port = parse_listen(listen)
     settings = checked_settings(flags)
+    _check_theme(settings.theme)  # `jstui` checks it once Textual is imported for the app
     port = pick_port(host, wanted_port)
-    try:
-        stop_log = start_log(settings)
-    except ConfigError as error:
-        raise click.BadParameter(str(error).removeprefix("--log: "), param_hint="--log") from error
+    stop_log = started_log(settings)
     embedded: EmbeddedServer | None = None
     try:
         server_info = None
