@@ -16,7 +16,8 @@ check, a page title that is the full command line, a font from a CDN, and a shut
   prints the command line there).
 
 The guard lets `/static/` through (textual-serve's JS, CSS, fonts: public files) and asks every
-other request for the token; the WebSocket must also come from the page's own origin (any web
+other request for the token (textual-serve's `/download/{key}` too, which textual.js asks without
+it: jstui delivers no files); the WebSocket must also come from the page's own origin (any web
 page the user opens may try `ws://127.0.0.1:8000`), and on a loopback address the Host header must
 name a loopback host (a DNS-rebinding name is refused before the token is even looked at).
 """

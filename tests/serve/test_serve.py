@@ -4,6 +4,7 @@ line's checks. The page itself in a real browser: test_serve_browser.py."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 import signal
@@ -101,12 +102,15 @@ async def test_the_page_has_jstui_as_title_and_asks_nothing_from_outside(served:
 
 
 async def test_every_browser_gets_a_jstui_on_the_one_embedded_server(served: Served) -> None:
-    """The dashboard in the page is connected to the embedded server serve started."""
-    text = await screen_text(served, "connected")
-    assert "connected" in text
+    """Two browsers at once: two app processes, both connected to the server serve started."""
+    first, second = await asyncio.gather(
+        screen_text(served, "connected"), screen_text(served, "connected")
+    )
     server_url = re.search(r"nats://127\.0\.0\.1:\d+", served.read_output())
     assert server_url is not None
-    assert server_url.group(0) in text  # the status line shows the server it connected to
+    for text in (first, second):
+        assert "connected" in text
+        assert server_url.group(0) in text  # the status line shows the server it connected to
 
 
 async def test_the_options_reach_the_app_through_the_environment(served: Served) -> None:

@@ -95,6 +95,28 @@ def test_the_dashboard_runs_in_the_page_and_takes_keys(browser: sync_api.Browser
         assert any(url.endswith(".ttf") for url in requested)  # the bundled font, not a CDN's
 
 
+def test_a_page_of_another_origin_cannot_open_the_websocket(browser: sync_api.Browser) -> None:
+    """Even knowing the token: any site the user visits can try a WebSocket to 127.0.0.1."""
+    with serving() as served:
+        context = browser.new_context()
+        try:
+            page = context.new_page()
+            other_origin = served.base.replace("127.0.0.1", "localhost")
+            page.goto(f"{other_origin}/static/css/xterm.css")
+            outcome = page.evaluate(
+                """url => new Promise(resolve => {
+                    const socket = new WebSocket(url);
+                    socket.onopen = () => resolve("open");
+                    socket.onerror = () => resolve("refused");
+                })""",
+                f"ws://{served.base.removeprefix('http://')}/ws/{served.token}",
+            )
+        finally:
+            context.close()
+        assert outcome == "refused"
+        assert served.app_processes() == []
+
+
 @pytest.mark.parametrize(
     "signum", [signal.SIGINT, signal.SIGTERM, signal.SIGHUP], ids=["SIGINT", "SIGTERM", "SIGHUP"]
 )
