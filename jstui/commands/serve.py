@@ -122,7 +122,9 @@ def serve(listen: str, **flags: Any) -> None:
     host, wanted_port = parse_listen(listen)
     settings = checked_settings(flags)
     _check_theme(settings.theme)  # `jstui` checks it once Textual is imported for the app
-    port = pick_port(host, wanted_port)
+    # A port asked for is checked before anything starts; a free one is picked once the embedded
+    # server has taken its own ports.
+    port = pick_port(host, wanted_port) if wanted_port else 0
     stop_log = started_log(settings)
     embedded: EmbeddedServer | None = None
     try:
@@ -134,6 +136,7 @@ def serve(listen: str, **flags: Any) -> None:
             except EmbeddedServerError as error:
                 raise click.ClickException(str(error)) from error
             server_info = shared_server(embedded)
+        port = port or pick_port(host, 0)
         # Inherited by every app process textual-serve starts (it copies os.environ).
         os.environ[SESSION_ENV] = session_environment(flags, server_info)
         token = secrets.token_urlsafe(24)
@@ -150,7 +153,10 @@ def serve(listen: str, **flags: Any) -> None:
         if warning := exposure_warning(host, settings.read_only):
             click.secho(f"jstui serve: {warning}", fg="yellow", err=True)
         web_server = JstuiServer(command, host=host, port=port, token=token, announce=announce)
-        web_server.serve()
+        try:
+            web_server.serve()
+        except OSError as error:  # the port was taken after the check (by the embedded server?)
+            raise click.ClickException(f"cannot listen on {listen}: {error.strerror}") from error
     finally:
         if embedded is not None:
             embedded.stop()

@@ -211,7 +211,8 @@ class JstuiServer(Server):
             return
         _done, hanging = await asyncio.wait(running, timeout=SESSION_STOP_SECONDS)
         for task in hanging:  # an app process that does not quit: ended, not waited for
-            process = self.sessions[task]._process
+            app_service = self.sessions.get(task)  # None: the session ended meanwhile
+            process = app_service._process if app_service is not None else None
             if process is not None and process.returncode is None:
                 process.kill()
         if hanging:

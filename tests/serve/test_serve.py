@@ -8,6 +8,7 @@ import asyncio
 import json
 import re
 import signal
+import socket
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -159,6 +160,16 @@ def test_a_bad_listen_address_is_a_usage_error(value: str) -> None:
     assert result.exit_code == 2
     assert "--listen" in result.output
     assert "HOST:PORT" in result.output or "IPv6" in result.output
+
+
+def test_a_busy_port_is_a_usage_error_before_anything_starts() -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = CliRunner().invoke(serve, ["--listen", f"127.0.0.1:{port}"])
+    assert result.exit_code == 2
+    assert f"cannot listen on 127.0.0.1:{port}: Address already in use" in result.output
 
 
 def test_listening_beyond_this_machine_warns_and_offers_read_only() -> None:
