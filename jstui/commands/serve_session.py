@@ -78,7 +78,8 @@ class StartupErrorApp(App[int]):
 
 
 def run_session() -> int:
-    """Run one browser's jstui; its exit status."""
+    """Run one browser's jstui; its exit status. The theme, the pane and the start-up options
+    were checked by `jstui serve` before it served anything."""
     from jstui.gctuning import CollectorTuning
 
     collector = CollectorTuning()
@@ -97,7 +98,6 @@ def run_session() -> int:
         except Exception:
             collector.restore()
             return StartupErrorApp(traceback.format_exc(limit=-3)).run() or 1
-        # the theme, the pane and the start-up options were checked by `jstui serve` itself
         restore_signals = end_on_signals(app, None)
         try:
             app.run()
