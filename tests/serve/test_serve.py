@@ -118,12 +118,13 @@ async def test_the_options_reach_the_app_through_the_environment(served: Served)
     """While a browser is connected, its app process's command line holds no address and no
     password (ps shows a command line to everyone), and its environment holds both."""
     path = f"/ws/{served.token}?width=100&height=30"
+    earlier = set(served.app_processes())  # sessions of other tests may still be ending
     async with (
         aiohttp.ClientSession() as client,
         client.ws_connect(f"{served.base}{path}", headers={"Origin": served.base}) as websocket,
     ):
         await websocket.receive(timeout=20)  # the app has started
-        (pid,) = served.app_processes()
+        (pid,) = set(served.app_processes()) - earlier
         command = Path(f"/proc/{pid}/cmdline").read_bytes().decode()
         environment = Path(f"/proc/{pid}/environ").read_bytes().decode().split("\0")
     session = json.loads(
