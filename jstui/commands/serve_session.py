@@ -81,7 +81,12 @@ def run_session() -> int:
     """Run one browser's jstui; its exit status. The theme, the pane and the start-up options
     were checked by `jstui serve` before it served anything."""
     from jstui.gctuning import CollectorTuning
+    from jstui.nats.embedded import _die_with_parent
 
+    # Killed by the kernel when `jstui serve` ends: an app still quitting then (its page closed a
+    # moment before) writes into a pipe nobody reads and was seen to hang there for good.
+    if (ask_for_sigkill := _die_with_parent()) is not None:
+        ask_for_sigkill()
     collector = CollectorTuning()
     try:
         settings = settings_from_environment()

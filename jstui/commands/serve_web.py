@@ -128,10 +128,11 @@ class JstuiServer(Server):
         }
 
     async def handle_websocket(self, request: web.Request) -> web.WebSocketResponse:
-        """textual-serve's handler (1.1.3), changed in three ways: the session is recorded for
+        """textual-serve's handler (1.1.3), changed in four ways: the session is recorded for
         `on_shutdown`; the WebSocket waits `CLOSE_WAIT_SECONDS`, not 10 s, for the browser to
-        answer its close; and it closes when the app process ends, also when the app never
-        started (textual-serve would leave the page on its loading screen forever)."""
+        answer its close; it closes when the app process ends, also when the app never started
+        (textual-serve would leave the page on its loading screen forever); and the session
+        ends only once its app process has (`_reap`)."""
         websocket = web.WebSocketResponse(heartbeat=15, timeout=CLOSE_WAIT_SECONDS)
 
         async def close() -> None:
@@ -165,9 +166,24 @@ class JstuiServer(Server):
         except Exception as error:
             log.exception(error)
         finally:
-            await app_service.stop()
-            del self.sessions[session]
+            try:
+                await app_service.stop()
+                await self._reap(app_service)
+            finally:
+                del self.sessions[session]
         return websocket
+
+    async def _reap(self, app_service: AppService) -> None:
+        """Make sure the session's app process ended: waited for, then killed. textual-serve stops
+        reading an app's output when its browser is gone, so an app still starting then blocks on
+        the full pipe and never reads the quit it was sent."""
+        process = app_service._process
+        if process is None or process.returncode is not None:
+            return
+        try:
+            await asyncio.wait_for(process.wait(), SESSION_STOP_SECONDS)
+        except TimeoutError:
+            process.kill()
 
     def _close_later(self, websocket: web.WebSocketResponse) -> None:
         closing = asyncio.ensure_future(websocket.close())
@@ -203,17 +219,21 @@ class JstuiServer(Server):
 
     async def on_shutdown(self, app: web.Application) -> None:
         """End every session now: cancelled, textual-serve's handler closes the WebSocket and
-        asks its app process to quit. Without it aiohttp waits for the browsers to go away."""
-        running = set(self.sessions)
-        for task in running:
+        asks its app process to quit. Without it aiohttp waits for the browsers to go away. An
+        app process still running after `SESSION_STOP_SECONDS` is killed."""
+        sessions = dict(self.sessions)
+        for task in sessions:
             task.cancel()
-        if not running:
+        if not sessions:
             return
-        _done, hanging = await asyncio.wait(running, timeout=SESSION_STOP_SECONDS)
-        for task in hanging:  # an app process that does not quit: ended, not waited for
-            app_service = self.sessions.get(task)  # None: the session ended meanwhile
-            process = app_service._process if app_service is not None else None
-            if process is not None and process.returncode is None:
-                process.kill()
-        if hanging:
-            await asyncio.wait(hanging, timeout=KILL_WAIT_SECONDS)
+        await asyncio.wait(sessions, timeout=SESSION_STOP_SECONDS)
+        running = [
+            process
+            for app_service in sessions.values()
+            if (process := app_service._process) is not None and process.returncode is None
+        ]
+        for process in running:
+            process.kill()
+        if running:
+            ended = [asyncio.ensure_future(process.wait()) for process in running]
+            await asyncio.wait(ended, timeout=KILL_WAIT_SECONDS)

@@ -10,6 +10,7 @@ import re
 import signal
 import socket
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -134,6 +135,34 @@ async def test_the_options_reach_the_app_through_the_environment(served: Served)
     assert server["url"].startswith("nats://127.0.0.1:") and server["system_password"]
     assert server["url"] not in command and server["system_password"] not in command
     assert command.split("\0")[1:3] == ["-m", "jstui.commands.serve_session"]
+
+
+async def test_no_app_process_outlives_serve_stopped_as_pages_close() -> None:
+    """One page closed while its jstui starts, two once connected, serve stopped at once: their
+    app processes, still quitting, used to be left running (blocked on output nobody read)."""
+    apps: set[int] = set()
+
+    async def close_early(served: Served) -> None:
+        path = f"/ws/{served.token}?width=100&height=30"
+        async with (
+            aiohttp.ClientSession() as client,
+            client.ws_connect(f"{served.base}{path}", headers={"Origin": served.base}),
+        ):
+            await asyncio.sleep(0.3)
+            apps.update(served.app_processes())
+
+    with serving() as served:
+        await asyncio.gather(
+            close_early(served), screen_text(served, "connected"), screen_text(served, "connected")
+        )
+        apps.update(served.app_processes())
+        stopped_in = served.stop()
+    assert len(apps) == 3, apps
+    assert stopped_in < 2
+    deadline = time.monotonic() + 3
+    while any(Path(f"/proc/{pid}").exists() for pid in apps) and time.monotonic() < deadline:
+        await asyncio.sleep(0.05)
+    assert not [pid for pid in apps if Path(f"/proc/{pid}").exists()]
 
 
 async def test_a_jstui_that_cannot_start_says_why_in_the_page(tmp_path: Path) -> None:
