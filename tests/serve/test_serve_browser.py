@@ -21,11 +21,14 @@ import pytest
 from tests.serve.helpers import Served, serving
 
 CHROMIUM = Path("/usr/bin/chromium")
-pytestmark = pytest.mark.skipif(
-    not CHROMIUM.exists(),
-    reason=f"no {CHROMIUM}: the browser tests of jstui serve need Debian's chromium "
-    "(apt-get install -y chromium; .ci/run installs it)",
-)
+pytestmark = [
+    pytest.mark.skipif(
+        not CHROMIUM.exists(),
+        reason=f"no {CHROMIUM}: the browser tests of jstui serve need Debian's chromium "
+        "(apt-get install -y chromium; .ci/run installs it)",
+    ),
+    pytest.mark.xdist_group("serve-browser"),  # one worker, one Chromium for them all
+]
 sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is in the test extra")
 
 KEEP_TERMINAL = """
