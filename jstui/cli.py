@@ -209,6 +209,12 @@ def main(**flags: Any) -> None:
 
     With no server named, jstui starts an embedded nats-server (JetStream on, 127.0.0.1, a free
     port) and stops it on exit. Press ? in the app for every key.
+
+    \b
+    Also:
+      jstui demo   the JetStream tutorial live in one command, with chaos keys
+      jstui serve  jstui in a browser (textual-serve), token-protected
+    Each takes these options too, and lists its own with --help.
     """
     sys.exit(launch(flags))
 
@@ -220,10 +226,22 @@ def launch(
 ) -> int:
     """Resolve and check the settings, run the app; the exit status. A subcommand (`jstui demo`)
     changes the checked settings with `prepare` and builds its own app with `app_factory`."""
+    settings = checked_settings(flags)
+    if prepare is not None:
+        settings = prepare(settings)
+    stop_log = started_log(settings)
+    try:
+        return run(settings, app_factory)
+    finally:
+        stop_log()
+
+
+def checked_settings(flags: dict[str, Any]) -> Settings:
+    """The session options resolved and checked (shared by `jstui` and its subcommands): a usage
+    error naming the option for anything wrong, before anything starts."""
     # Imported only now: `--help`, `--version` and click's usage errors load neither Textual
     # nor nats-py (tests/test_startup_guards.py checks it).
     from jstui.config import ConfigError, resolve_settings
-    from jstui.logfile import start_log
     from jstui.nats.embedded import EmbeddedServerError, prepare_store
 
     try:
@@ -238,19 +256,24 @@ def launch(
             raise click.BadParameter(str(error), param_hint="--store") from error
     if settings.start_pane is not None:
         _check_pane(settings.start_pane)
-    if prepare is not None:
-        settings = prepare(settings)
+    return settings
+
+
+def started_log(settings: Settings) -> Callable[[], None]:
+    """`--log FILE` opened (a usage error when it cannot be); returns the function closing it."""
+    from jstui.config import ConfigError
+    from jstui.logfile import start_log
+
     try:
-        stop_log = start_log(settings)
+        return start_log(settings)
     except ConfigError as error:
         raise click.BadParameter(str(error).removeprefix("--log: "), param_hint="--log") from error
-    try:
-        return run(settings, app_factory)
-    finally:
-        stop_log()
 
 
-SUBCOMMANDS: dict[str, str] = {"demo": "jstui.commands.demo:demo"}
+SUBCOMMANDS: dict[str, str] = {
+    "demo": "jstui.commands.demo:demo",
+    "serve": "jstui.commands.serve:serve",
+}
 """`jstui NAME ...` runs the click command at "module:attribute", imported only when asked for (so
 that plain `jstui` and its `--help` load nothing more). Anything else is the dashboard itself."""
 
