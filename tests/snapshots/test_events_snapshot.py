@@ -50,6 +50,10 @@ async def _dead_letter_view(pilot: Pilot[Any]) -> None:
         what="connection",
     )
     assert session.status.server_version == PINNED_SERVER_VERSION
+    # The start pane is built once the connection has an outcome: wait for it, then its watch.
+    await wait_until(
+        pilot, lambda: bool(app.dashboard.query(EventsPane)), what="the Events pane built"
+    )
     pane = app.dashboard.query_one(EventsPane)
     await wait_until(pilot, lambda: pane.watcher.started, what="advisories watched")
     assert session.status.url
