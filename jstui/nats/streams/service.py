@@ -27,6 +27,7 @@ import nats.js.errors
 from nats.js.api import StreamConfig, StreamInfo
 
 from jstui.format.text import sanitize
+from jstui.nats.consumers.spec import SERVER_METADATA_PREFIX
 from jstui.nats.errors import (
     ERR_NO_MESSAGE_FOUND,
     ERR_STREAM_NAME_IN_USE,
@@ -38,9 +39,11 @@ from jstui.nats.errors import (
     ValidationError,
     translate,
 )
+from jstui.nats.features import unsupported
 from jstui.nats.names import fits_api_subject, subject_problem
 from jstui.nats.session import Session
-from jstui.nats.streams.spec import FORM_KEYS, StreamSpec, wire_config
+from jstui.nats.streams.origins import merge_sources
+from jstui.nats.streams.spec import FEATURE_OF, FORM_KEYS, StreamSpec, wire_config
 from jstui.nats.streams.summaries import (
     DIRECT_GET_HEADERS,
     ConsumerSummary,
@@ -150,6 +153,14 @@ class StreamService:
             return int(self._session.nc.max_payload) or None
         except JstuiError:
             return None
+
+    def unsupported(self, field: str) -> str:
+        """Why the connected server cannot take the form's `field` ("" when it can, or when its
+        version is unknown): `jstui.nats.features`."""
+        feature = FEATURE_OF.get(field)
+        if feature is None:
+            return ""
+        return unsupported(feature, self._session.status.server_version)
 
     def _remember(self, summary: StreamSummary) -> StreamSummary:
         self._allow_direct[summary.name] = summary.allow_direct
@@ -277,6 +288,17 @@ class StreamService:
                 merged[key] = wanted[key]
             else:
                 merged.pop(key, None)
+        if "sources" in wanted and "sources" in changed:
+            # What the form does not show of a source (its transforms) goes back as it was.
+            merged["sources"] = merge_sources(current.get("sources"), wanted["sources"])
+        if "metadata" in changed:
+            # The server's own keys go back as they are (it would write them again anyway).
+            own = {
+                key: value
+                for key, value in (current.get("metadata") or {}).items()
+                if str(key).startswith(SERVER_METADATA_PREFIX)
+            }
+            merged["metadata"] = {**own, **wanted.get("metadata", {})}
         resp = await self._request(f"STREAM.UPDATE.{spec.name}", merged, stream=spec.name)
         return self._remember(summary_from_raw(resp))
 
