@@ -43,6 +43,7 @@ from jstui.nats.streams.service import StreamService
 from jstui.nats.streams.spec import StreamSpec
 from jstui.nats.streams.summaries import ConsumerSummary, StreamSummary
 from jstui.widgets.base import Pane, PeriodicPoll, jetstream_problem
+from jstui.widgets.streams.buckets import confirm_bucket_change
 from jstui.widgets.streams.parts import PartsView
 from jstui.widgets.streams.render import COLUMNS, detail_parts
 from jstui.widgets.streams.rows import HeldRows, TableView
@@ -98,6 +99,9 @@ class StreamsPane(Pane):
         "there PgDn and PgUp turn the pages, o flips newest / oldest first, g jumps to a "
         "sequence, f filters by subject (wildcards allowed), v shows the payload as text, "
         "pretty JSON or a hex dump, and Escape closes it. "
+        "A name marked [kv] or [obj] is the stream that keeps a key/value bucket or an object "
+        "store (the detail names the pane that manages it; purge and delete warn first), "
+        "[mirror] a mirror of another stream. "
         "Limits accept human units: 9s, 1h30m, 10MiB, 1.5GiB; empty means unlimited. With "
         "--read-only every change is refused."
     )
@@ -495,6 +499,8 @@ class StreamsPane(Pane):
 
         with self.reporting_errors():
             summary = await self.service.summary(name)
+            if not await confirm_bucket_change(self.app, summary, "purge"):
+                return
             request = await self.app.push_screen_wait(StreamPurgeScreen(summary))
             if request is None:
                 return
@@ -532,6 +538,8 @@ class StreamsPane(Pane):
 
         with self.reporting_errors():
             summary = await self.service.summary(name)
+            if not await confirm_bucket_change(self.app, summary, "delete"):
+                return
             question = Text.assemble(
                 "Delete stream ",
                 (sanitize(name), "bold"),
