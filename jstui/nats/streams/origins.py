@@ -84,12 +84,14 @@ def parse_origin(line: str) -> dict[str, Any]:
     if problem := stream_name_problem(name):
         raise ValueError(problem)
     origin: dict[str, Any] = {"name": name}
+    given: set[str] = set()
     for option in options:
         key, sep, value = option.partition("=")
         if not sep or not value:
             raise ValueError(f"{quote_input(option)}: write filter=, start=, api= or domain=")
-        if key in origin or (key == "domain" and "external" in origin):
+        if key in given:
             raise ValueError(f"{key}= is given twice")
+        given.add(key)
         if key == "filter":
             if problem := subject_problem(value):
                 raise ValueError(f"filter: {problem}")
