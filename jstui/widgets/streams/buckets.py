@@ -33,6 +33,8 @@ EFFECTS = {
     ("obj", "delete"): "deletes the object store with every object",
 }
 
+GERUNDS = {"purge": "Purging", "delete": "Deleting"}
+
 
 def managing_pane(bucket: Bucket) -> str:
     """ "the Key/Value pane (key 8)", or what to say when no pane of this build manages it."""
@@ -56,7 +58,7 @@ async def confirm_bucket_change(app: App[object], summary: StreamSummary, action
         f" is not an ordinary stream: it keeps the {bucket.label} ",
         (sanitize(bucket.name), "bold"),
         f", managed in {managing_pane(bucket)}.\n",
-        f"To {action} it here {EFFECTS[(bucket.kind, action)]}. ",
+        f"{GERUNDS[action]} it here {EFFECTS[(bucket.kind, action)]}. ",
         f"{action.capitalize()} the stream anyway?",
     )
     title = f"{action.capitalize()} a {bucket.label}?"
