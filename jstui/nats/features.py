@@ -37,7 +37,6 @@ FEATURES: dict[str, Feature] = {
     "compression": Feature((2, 10), "compression"),
     "first_seq": Feature((2, 10), "a first sequence"),
     "metadata": Feature((2, 10), "metadata"),
-    "multiple_filters": Feature((2, 10), "several filter subjects"),
 }
 """Each feature jstui offers that some supported-looking server lacks, by key."""
 

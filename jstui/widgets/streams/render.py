@@ -280,14 +280,7 @@ def detail_parts(
         ]
     settings.append(("Direct get", "allowed" if summary.allow_direct else "no"))
     if config is not None:
-        settings += [
-            ("Compression", _enum_text(config.compression or "none")),
-            ("Roll-up", "allowed" if config.allow_rollup_hdrs else "no"),
-            ("Deny delete", "yes" if config.deny_delete else "no"),
-            ("Deny purge", "yes" if config.deny_purge else "no"),
-        ]
-        if config.first_seq:
-            settings.append(("First seq", format_count(config.first_seq)))
+        settings += switches(config)
 
     head = (summary.name, summary.sealed, summary.description, tuple(state), per_row)
     parts: list[Part] = [(head, lambda: Group(_title(summary), _pairs_grid(state, per_row)))]
@@ -308,6 +301,27 @@ def detail_parts(
     created = _when(summary.created, now)
     parts.append((created, lambda: _labelled("Created ", created)))
     return parts
+
+
+def switches(config: StreamConfig) -> list[tuple[str, str]]:
+    """The settings that are off on most streams, each shown only when on (an ordinary stream's
+    detail stays as short as it was)."""
+    shown: list[tuple[str, str]] = []
+    compression = _enum_text(config.compression or "none")
+    if compression != "none":
+        shown.append(("Compression", compression))
+    if config.first_seq and config.first_seq > 1:
+        shown.append(("First seq", format_count(config.first_seq)))
+    for label, on in (
+        ("Roll-up", config.allow_rollup_hdrs),
+        ("Msg TTL", config.allow_msg_ttl),
+    ):
+        if on:
+            shown.append((label, "allowed"))
+    for label, on in (("Deny delete", config.deny_delete), ("Deny purge", config.deny_purge)):
+        if on:
+            shown.append((label, "yes (for good)"))
+    return shown
 
 
 def config_lines(config: StreamConfig) -> list[tuple[str, str]]:
