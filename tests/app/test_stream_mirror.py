@@ -212,7 +212,7 @@ async def test_bucket_streams_are_marked_and_purge_delete_warn(
         text = screen_text(app)
         assert f"KV_{unique}kv [kv]" in text and f"OBJ_{unique}obj [obj]" in text
         title = detail_text(pane).replace("\n", " ")
-        assert f"key/value bucket {unique}kv (managed in the Key/Value pane (key 8))" in title
+        assert f"key/value bucket {unique}kv · managed in the Key/Value pane (key 8)" in title
         for key, action in (("d", "Delete"), ("p", "Purge")):
             await pilot.press(key)
             await wait_until(pilot, lambda: isinstance(app.screen, ConfirmScreen), what="warn")

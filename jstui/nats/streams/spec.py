@@ -203,7 +203,7 @@ class StreamSpec:
         "name": "a stream cannot be renamed",
         "storage": "the storage type cannot be changed after creation",
         "mirror": "a mirror cannot be changed after creation, nor a stream made a mirror",
-        "first_seq": "it applies at creation: the server would not move the stream's sequence",
+        "first_seq": "a first sequence applies at creation (the server keeps a new one unused)",
     }
     """Fields the server refuses to change on update, whatever the values (nats-server 2.15)."""
 

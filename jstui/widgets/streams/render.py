@@ -352,7 +352,7 @@ def _title(summary: StreamSummary) -> Text:
     if (bucket := summary.bucket) is not None:
         title.append(f"  {bucket.label} ", style="bold")
         title.append(sanitize(bucket.name, max_len=64), style="bold")
-        title.append(f" (managed in {managing_pane(bucket)})")
+        title.append(f" · managed in {managing_pane(bucket)}")
     if summary.description:
         title.append("  ")
         title.append(sanitize(summary.description, max_len=400), style="italic")
