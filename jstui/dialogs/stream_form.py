@@ -24,7 +24,7 @@ purge) asks first, saying that it cannot be undone.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from rich.text import Text
 from textual import on, work
@@ -85,6 +85,9 @@ CHECKBOXES = {
     "sealed": "sealed (no more messages, deletes or purges; one-way)",
 }
 """The switches of the form and what each says beside its box."""
+
+TRIMMED = frozenset({"name", "replicas", "mirror"})
+"""The fields read without their surrounding spaces (the others as typed)."""
 
 MULTILINE_FIELDS = frozenset({"sources", "metadata"})
 """The fields typed in a `TextArea`, one item a line."""
@@ -284,51 +287,23 @@ class StreamFormScreen(FormScreen[StreamSummary | None]):
 
     def spec(self) -> StreamSpec:
         """The form as typed (names and subjects trimmed); kept fields as the server has them."""
-
-        def text(key: str) -> str:
-            if key in self._kept:
-                return self._kept[key]
+        values: dict[str, Any] = {}
+        for key, _label, _placeholder in FIELDS:
             field = self.query_one(f"#field-{key}")
-            if isinstance(field, TextArea):
-                return field.text
-            return field.value if isinstance(field, Input) else ""
-
-        def checked(key: str) -> bool:
-            return self.query_one(f"#field-{key}", Checkbox).value
-
-        def choice(key: str) -> str:
-            value = self.query_one(f"#field-{key}", Select).value
-            return value if isinstance(value, str) else ""
-
-        return StreamSpec(
+            if key in self._kept:
+                values[key] = self._kept[key]
+            elif isinstance(field, Checkbox):
+                values[key] = field.value
+            elif isinstance(field, Select):
+                values[key] = field.value if isinstance(field.value, str) else ""
+            elif isinstance(field, TextArea):
+                values[key] = field.text
+            elif isinstance(field, Input):
+                values[key] = field.value.strip() if key in TRIMMED else field.value
+        if self._current is not None:
             # An edit cannot rename: the name is the stream's own, whatever it looks like.
-            name=self._current.name if self._current is not None else text("name").strip(),
-            description=text("description"),
-            subjects=text("subjects"),
-            retention=choice("retention"),  # type: ignore[arg-type]
-            storage=choice("storage"),  # type: ignore[arg-type]
-            replicas=text("replicas").strip(),
-            max_age=text("max_age"),
-            max_msgs=text("max_msgs"),
-            max_bytes=text("max_bytes"),
-            max_msg_size=text("max_msg_size"),
-            max_msgs_per_subject=text("max_msgs_per_subject"),
-            discard=choice("discard"),  # type: ignore[arg-type]
-            duplicate_window=text("duplicate_window"),
-            allow_direct=checked("allow_direct"),
-            mirror=text("mirror").strip(),
-            sources=text("sources"),
-            subject_transform=text("subject_transform"),
-            republish=text("republish"),
-            republish_headers_only=checked("republish_headers_only"),
-            compression=choice("compression"),  # type: ignore[arg-type]
-            first_seq=text("first_seq"),
-            sealed=checked("sealed"),
-            deny_delete=checked("deny_delete"),
-            deny_purge=checked("deny_purge"),
-            allow_rollup=checked("allow_rollup"),
-            metadata=text("metadata"),
-        )
+            values["name"] = self._current.name
+        return StreamSpec(**values)
 
     @on(Input.Submitted)
     @on(Button.Pressed, "#stream-form-save")

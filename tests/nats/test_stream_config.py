@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 from nats.aio.client import Client
+from nats.js import JetStreamContext
 from nats.js.api import StreamConfig, StreamSource, SubjectTransform
 
 from jstui.nats.errors import ServerAPIError, SpecErrors
@@ -46,6 +47,14 @@ async def raw_update(nc: Client, name: str, **changes: Any) -> dict[str, Any]:
         else:
             config[key] = value
     return await api(nc, f"STREAM.UPDATE.{name}", config)
+
+
+async def two_streams(nc: Client, unique: str) -> JetStreamContext:
+    """`<unique>_a` on `<unique>.a.>` and `<unique>_b` on `<unique>.b.>`, made by nats-py."""
+    js = nc.jetstream()
+    await js.add_stream(name=f"{unique}_a", subjects=[f"{unique}.a.>"])
+    await js.add_stream(name=f"{unique}_b", subjects=[f"{unique}.b.>"])
+    return js
 
 
 # -- pure: the texts of the form -------------------------------------------------------------------
@@ -207,9 +216,7 @@ async def test_mirror_and_sourced_stream_created_and_fed(
     session: Session, nc: Client, unique: str
 ) -> None:
     service = StreamService(session)
-    js = nc.jetstream()
-    await js.add_stream(name=f"{unique}_a", subjects=[f"{unique}.a.>"])
-    await js.add_stream(name=f"{unique}_b", subjects=[f"{unique}.b.>"])
+    js = await two_streams(nc, unique)
     mirror = await service.create(
         StreamSpec(name=f"{unique}_m", mirror=f"{unique}_a filter={unique}.a.keep")
     )
@@ -245,9 +252,7 @@ async def test_sources_edited_keep_their_transforms_and_metadata_its_server_keys
     session: Session, nc: Client, unique: str
 ) -> None:
     service = StreamService(session)
-    js = nc.jetstream()
-    await js.add_stream(name=f"{unique}_a", subjects=[f"{unique}.a.>"])
-    await js.add_stream(name=f"{unique}_b", subjects=[f"{unique}.b.>"])
+    js = await two_streams(nc, unique)
     name = f"{unique}_agg"
     transform = SubjectTransform(src=f"{unique}.a.>", dest=f"agg.{unique}.>")
     await js.add_stream(
