@@ -264,7 +264,7 @@ class StreamFormScreen(FormScreen[StreamSummary | None]):
         if reason := self._service.unsupported(key):
             return reason
         if self._current is None:
-            return "a stream is sealed after creation: edit it then" if key == "sealed" else ""
+            return "a stream is sealed by an edit, after creation" if key == "sealed" else ""
         return self._current.locked_reason(key)
 
     def _note(self, key: str) -> str:

@@ -23,35 +23,7 @@ from jstui.widgets.streams.parts import PartsView
 from tests.app.conftest import AppFactory, screen_text, wait_connected, wait_until
 from tests.app.test_streams_pane import fill, form_error, open_form, select_stream
 
-
-async def test_a_mirror_is_edited_and_saved_without_subjects(
-    make_app: AppFactory, nc: Client, unique: str
-) -> None:
-    js = nc.jetstream()
-    await js.add_stream(name=f"{unique}_src", subjects=[f"{unique}.>"])
-    mirror = f"{unique}_mirror"
-    await js.add_stream(StreamConfig(name=mirror, mirror=StreamSource(name=f"{unique}_src")))
-    app = make_app()
-    async with app.run_test(size=(160, 45)) as pilot:
-        await wait_connected(pilot)
-        await select_stream(pilot, mirror)
-        await wait_until(
-            pilot, lambda: f"Mirror {unique}_src" in screen_text(app), what="the detail says mirror"
-        )
-        form = await open_form(pilot, "e")
-        await fill(pilot, "#field-description", "a copy")
-        await pilot.press("ctrl+s")
-        await wait_until(
-            pilot, lambda: app.screen is app.dashboard or form_error(form), what="saved or refused"
-        )
-        assert app.screen is app.dashboard, (form_error(form), screen_text(app))
-    info = await js.stream_info(mirror)
-    assert info.config.description == "a copy"
-    assert info.config.mirror is not None and info.config.mirror.name == f"{unique}_src"
-    assert not info.config.subjects
-
-
-# -- mirrors and sources made in the form ----------------------------------------------------------
+# -- helpers -------------------------------------------------------------------------------------
 
 
 def question_text(app: JstuiApp) -> str:
@@ -95,6 +67,9 @@ async def save_form(pilot: Pilot[Any], form: StreamFormScreen) -> None:
     )
     errors = {row.key: row.error for row in form.rows() if row.invalid}
     assert app.screen is not form, (form_error(form), errors)
+
+
+# -- mirrors and sources made in the form ----------------------------------------------------------
 
 
 async def test_a_mirror_and_a_sourced_stream_made_in_the_form_and_fed(
@@ -141,19 +116,28 @@ async def test_a_mirror_and_a_sourced_stream_made_in_the_form_and_fed(
     assert [s.name for s in sourced.config.sources or ()] == [f"{unique}_a", f"{unique}_b"]
 
 
-async def test_a_mirrors_origin_is_shown_locked_with_the_reason(
+async def test_a_mirror_made_elsewhere_is_edited_with_its_origin_locked(
     make_app: AppFactory, nc: Client, unique: str
 ) -> None:
     js = nc.jetstream()
     await js.add_stream(name=f"{unique}_src", subjects=[f"{unique}.>"])
     mirror = f"{unique}_mirror"
+    # Metadata another program wrote with a clipboard-writing escape and a BiDi override.
+    hostile = {"note": "\x1b]52;c;aGk=\x07 \u202eevil"}
     await js.add_stream(
-        StreamConfig(name=mirror, mirror=StreamSource(name=f"{unique}_src", opt_start_seq=2))
+        StreamConfig(
+            name=mirror,
+            mirror=StreamSource(name=f"{unique}_src", opt_start_seq=2),
+            metadata=hostile,
+        )
     )
     app = make_app()
     async with app.run_test(size=(160, 45)) as pilot:
         await wait_connected(pilot)
         await select_stream(pilot, mirror)
+        await wait_until(
+            pilot, lambda: f"Mirror {unique}_src" in screen_text(app), what="the detail says mirror"
+        )
         form = await open_form(pilot, "e")
         field = form.query_one("#field-mirror", Input)
         assert field.disabled and field.value == f"{unique}_src start=2"
@@ -161,7 +145,16 @@ async def test_a_mirrors_origin_is_shown_locked_with_the_reason(
         assert form.query_one("#field-sources", TextArea).disabled
         notes = str(form.query_one("#note-mirror").render())
         assert "a mirror cannot be changed after creation" in notes
-        await pilot.press("escape")
+        # Never raw into a TextArea: a sanitized preview, and the value kept as it is.
+        kept = form.query_one("#field-metadata")
+        assert isinstance(kept, Static) and "\x1b" not in str(kept.render())
+        assert "kept as it is" in str(form.query_one("#note-metadata").render())
+        await fill(pilot, "#field-description", "still a mirror")
+        await save_form(pilot, form)
+    info = await js.stream_info(mirror)
+    assert info.config.description == "still a mirror" and not info.config.subjects
+    assert info.config.mirror is not None and info.config.mirror.name == f"{unique}_src"
+    assert {k: v for k, v in (info.config.metadata or {}).items() if k == "note"} == hostile
 
 
 # -- one-way switches ------------------------------------------------------------------------------

@@ -254,7 +254,7 @@ class StreamSpec:
         """
         errors = self._problems(max_payload)
         if base is None and self.sealed:
-            errors["sealed"] = "a stream is sealed after creation: edit it then"
+            errors["sealed"] = "a stream is sealed by an edit, after creation"
         if base is not None:
             changed = set(self.changed_fields(base))
             errors = {
