@@ -16,7 +16,7 @@ from nats.aio.client import Client
 from nats.js import JetStreamContext
 from nats.js.api import StreamConfig, StreamSource, SubjectTransform
 
-from jstui.nats.errors import ServerAPIError, SpecErrors
+from jstui.nats.errors import JstuiError, ServerAPIError, SpecErrors
 from jstui.nats.features import FEATURES, server_version, unsupported
 from jstui.nats.session import Session
 from jstui.nats.streams.origins import (
@@ -329,3 +329,18 @@ async def test_features_disabled_by_the_servers_version(session: Session) -> Non
     assert "2.10 or newer" in service.unsupported("subject_transform")
     assert "2.10 or newer" in service.unsupported("metadata")
     assert service.unsupported("max_age") == ""
+
+
+async def test_an_edit_never_overwrites_a_change_made_elsewhere(
+    session: Session, nc: Client, unique: str
+) -> None:
+    name = f"{unique}_race"
+    await nc.jetstream().add_stream(name=name, subjects=[f"{unique}.r"])
+    service = StreamService(session)
+    base = StreamSpec.from_config(await service.config(name))  # the form opens
+    await raw_update(nc, name, max_msgs=500, sources=[{"name": f"{unique}_other"}])
+    edited = StreamSpec(**{**vars(base), "description": "mine"})
+    with pytest.raises(JstuiError, match=r"changed elsewhere .*\(max_msgs, sources\)"):
+        await service.update(edited, base=base)
+    raw = (await api(nc, f"STREAM.INFO.{name}"))["config"]
+    assert raw["max_msgs"] == 500 and "description" not in raw

@@ -267,17 +267,26 @@ class StreamService:
 
         `base` is what the form started from (default: the stream as the server has it now). Only
         the fields changed from it are sent; every other key of the current config (the form's
-        unchanged fields, sources, metadata, deny_delete, keys nats-py does not know...) goes
-        back byte for byte as the server has it, and with nothing changed nothing is sent.
+        unchanged fields, keys the form does not show, keys nats-py does not know...) goes back
+        byte for byte as the server has it, and with nothing changed nothing is sent. When the
+        stream changed elsewhere since `base` was read, in any field the form shows, nothing is
+        sent: `JstuiError` names those fields (the user reopens the form).
         """
         self._session.check_writable("edit stream")
         raw = await self._raw_info(spec.name)
         current: dict[str, Any] = raw.get("config") or {}
-        if base is None:
-            base = StreamSpec.from_config(StreamConfig.from_response(copy.deepcopy(current)))
+        now = StreamSpec.from_config(StreamConfig.from_response(copy.deepcopy(current)))
+        base = now if base is None else base
         errors = spec.validate(max_payload=self._max_payload(), base=base)
         if errors:
             raise SpecErrors(errors)
+        if elsewhere := now.changed_fields(base):
+            # Saving would overwrite what another program (or another jstui) set meanwhile.
+            raise JstuiError(
+                "changed elsewhere since the form opened ("
+                + ", ".join(elsewhere)
+                + "): close the form and edit again to see the new values"
+            )
         changed = [key for key in spec.changed_keys(base) if key in FORM_KEYS]
         if not changed:
             return self._remember(summary_from_raw(raw))
