@@ -108,6 +108,10 @@ async def test_a_mirror_and_a_sourced_stream_made_in_the_form_and_fed(
             pilot, lambda: f"Mirror of {unique}_a filter={unique}.a.keep" in detail_text(pane)
         )
         assert f"{unique}_m [mirror]" in screen_text(app)
+        # its state: where it copies from, how far behind, when it last brought something
+        text = detail_text(pane)
+        assert "Copied from" in text
+        assert f"Mirror {unique}_a ({unique}.a.keep)  lag 0  active " in text
     info = await js.stream_info(f"{unique}_m")
     assert info.config.mirror is not None and info.config.mirror.name == f"{unique}_a"
     assert not info.config.subjects

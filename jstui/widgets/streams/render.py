@@ -286,7 +286,10 @@ def detail_parts(
     parts: list[Part] = [(head, lambda: Group(_title(summary), _pairs_grid(state, per_row)))]
     placement = placement_lines(summary.placement)
     if placement:
-        parts.append((tuple(placement), lambda: Group(Text(), _heading("Placement"), *placement)))
+        # A standalone mirror or sourced stream has no placement to speak of: where it copies from.
+        clustered = summary.placement is not None and summary.placement.clustered
+        heading = "Placement" if clustered else "Copied from"
+        parts.append(((heading, *placement), lambda: Group(Text(), _heading(heading), *placement)))
 
     wide = width >= 100
     rows = _consumer_rows(consumers or (), wide=wide, now=now)
