@@ -168,7 +168,7 @@ async def test_sealing_asks_first_then_locks(make_app: AppFactory, nc: Client, u
     name = f"{unique}_seal"
     await nc.jetstream().add_stream(name=name, subjects=[f"{unique}.s"])
     app = make_app()
-    async with app.run_test(size=(160, 45)) as pilot:
+    async with app.run_test(size=(160, 45), notifications=True) as pilot:
         await wait_connected(pilot)
         await select_stream(pilot, name)
         form = await open_form(pilot, "e")
@@ -185,6 +185,11 @@ async def test_sealing_asks_first_then_locks(make_app: AppFactory, nc: Client, u
         await pilot.press("y")
         await wait_until(pilot, lambda: app.screen is app.dashboard, what="saved")
         await wait_until(pilot, lambda: f"{name}  sealed" in screen_text(app), what="sealed")
+        await pilot.press("p")  # no purge dialog for what the server refuses anyway
+        await wait_until(
+            pilot, lambda: "it is sealed: the server refuses" in screen_text(app), what="refusal"
+        )
+        assert app.screen is app.dashboard
         form = await open_form(pilot, "e")
         assert form.query_one("#field-sealed", Checkbox).disabled
         assert "can never be unsealed" in str(form.query_one("#note-sealed").render())

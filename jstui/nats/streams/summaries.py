@@ -102,6 +102,15 @@ class StreamSummary:
         return backing_bucket(self.name, self.subjects, replicated=replicated)
 
     @property
+    def purge_refusal(self) -> str:
+        """Why the server refuses any purge of this stream ("" when it does not)."""
+        if self.sealed:
+            return "it is sealed: the server refuses every purge (it can still be deleted)"
+        if (self.raw_config or {}).get("deny_purge"):
+            return "it denies purges, for good: the server refuses every purge"
+        return ""
+
+    @property
     def is_mirror(self) -> bool:
         return self.placement is not None and self.placement.mirror is not None
 

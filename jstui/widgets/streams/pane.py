@@ -499,6 +499,9 @@ class StreamsPane(Pane):
 
         with self.reporting_errors():
             summary = await self.service.summary(name)
+            if summary.purge_refusal:
+                self.notify(f"Stream {sanitize(name)}: {summary.purge_refusal}.", markup=False)
+                return
             if not await confirm_bucket_change(self.app, summary, "purge"):
                 return
             request = await self.app.push_screen_wait(StreamPurgeScreen(summary))
