@@ -13,12 +13,18 @@ changed from the spec the form started from; saving an unchanged form sends noth
 Bad input is caught by `StreamSpec.validate()` and shown under each field; a refusal from the
 server is shown above the buttons with the server's own (sanitized) description. In both cases the
 form stays open with what the user typed, and nothing has changed on the server.
+
+A field is disabled, with the reason under it, when the server would refuse it: on an edit, what
+`StreamSpec.locked_reason` names (a mirror's origin, a first sequence, a one-way switch already
+on); on any form, a feature the connected server's version lacks (`StreamService.unsupported`,
+from the table in `jstui.nats.features`). Turning a one-way switch on (sealed, deny delete, deny
+purge) asks first, saying that it cannot be undone.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from rich.text import Text
 from textual import on, work
@@ -27,13 +33,14 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.validation import Validator
 from textual.widget import Widget
-from textual.widgets import Button, Checkbox, Input, Label, Select, Static
+from textual.widgets import Button, Checkbox, Input, Label, Select, Static, TextArea
 
 from jstui.dialogs.form_row import FormRow, ParsedBy, ProblemOf
 from jstui.dialogs.form_screen import FormScreen
 from jstui.format.text import sanitize
 from jstui.format.units import parse_count, parse_duration, parse_size
 from jstui.nats.names import stream_name_problem
+from jstui.nats.streams.origins import parse_origin, parse_transform
 from jstui.nats.streams.service import StreamService
 from jstui.nats.streams.spec import StreamSpec
 from jstui.nats.streams.summaries import StreamSummary
@@ -54,8 +61,36 @@ FIELDS: tuple[tuple[str, str, str], ...] = (
     ("discard", "Discard", ""),
     ("duplicate_window", "Dup window", "e.g. 2m; empty = server default (2m)"),
     ("allow_direct", "Direct get", ""),
+    ("mirror", "Mirror of", "STREAM [filter=SUBJECT] [start=SEQ|TIME] [api=PREFIX|domain=D]"),
+    ("sources", "Sources", "one a line: STREAM [filter=SUBJECT] [start=SEQ|TIME] [api=PREFIX]"),
+    ("subject_transform", "Transform", "e.g. orders.* -> eu.orders.{{wildcard(1)}}"),
+    ("republish", "Republish", "e.g. orders.> -> copies.orders.>"),
+    ("republish_headers_only", "", ""),
+    ("compression", "Compression", ""),
+    ("first_seq", "First seq", "e.g. 1000; empty = 1"),
+    ("allow_rollup", "Roll-up", ""),
+    ("deny_delete", "Deny delete", ""),
+    ("deny_purge", "Deny purge", ""),
+    ("sealed", "Sealed", ""),
+    ("metadata", "Metadata", "key=value, one a line"),
 )
 """Every field of the form, in order."""
+
+CHECKBOXES = {
+    "allow_direct": "allow direct get (any replica answers reads)",
+    "republish_headers_only": "republish headers only (no payload)",
+    "allow_rollup": "allow roll-up (a Nats-Rollup header purges older messages)",
+    "deny_delete": "deny delete (messages can never be deleted; one-way)",
+    "deny_purge": "deny purge (the stream can never be purged; one-way)",
+    "sealed": "sealed (no more messages, deletes or purges; one-way)",
+}
+"""The switches of the form and what each says beside its box."""
+
+TRIMMED = frozenset({"name", "replicas", "mirror"})
+"""The fields read without their surrounding spaces (the others as typed)."""
+
+MULTILINE_FIELDS = frozenset({"sources", "metadata"})
+"""The fields typed in a `TextArea`, one item a line."""
 
 PARSERS: dict[str, Callable[[str], object]] = {
     "max_age": parse_duration,
@@ -64,20 +99,26 @@ PARSERS: dict[str, Callable[[str], object]] = {
     "max_msgs_per_subject": parse_count,
     "max_bytes": parse_size,
     "max_msg_size": parse_size,
+    "first_seq": parse_count,
+    "mirror": parse_origin,
+    "subject_transform": parse_transform,
+    "republish": parse_transform,
 }
 """The fields checked alone when the user leaves them, by the parser `StreamSpec.validate` uses."""
 
-CHOICE_FIELDS = frozenset({"retention", "storage", "discard", "allow_direct"})
+CHOICE_FIELDS = frozenset({"retention", "storage", "discard", "compression", *CHECKBOXES})
 """The fields that are a Select or a Checkbox; every other field is typed text."""
 
 KEPT_NOTE = "contains control characters: kept as it is"
 """Under a field whose real value cannot be shown in an `Input` (see the module docstring)."""
 
 
-def editable_in_input(value: str) -> bool:
-    """Whether `value` can go into an `Input` as it is: printable text only (no ESC, BEL, BiDi
-    override or other character that `Input` would pass raw to the terminal)."""
-    return value.isprintable()
+def editable_in_input(value: str, *, multiline: bool = False) -> bool:
+    """Whether `value` can go into an `Input` (or, `multiline`, a `TextArea`) as it is: printable
+    text only, line breaks too in a `TextArea` (no ESC, BEL, BiDi override or other character
+    that the widget would pass raw to the terminal)."""
+    lines = value.split("\n") if multiline else [value]
+    return all(line.isprintable() for line in lines)
 
 
 RETENTION_CHOICES = (
@@ -86,6 +127,7 @@ RETENTION_CHOICES = (
     ("workqueue: keep until one consumer acked", "workqueue"),
 )
 STORAGE_CHOICES = (("file", "file"), ("memory", "memory"))
+COMPRESSION_CHOICES = (("none", "none"), ("s2: compress stored messages", "s2"))
 DISCARD_CHOICES = (
     ("old: drop the oldest messages at a limit", "old"),
     ("new: refuse new messages at a limit", "new"),
@@ -112,7 +154,8 @@ class StreamFormScreen(FormScreen[StreamSummary | None]):
         if current is not None:
             for key, _label, _placeholder in FIELDS:
                 value = getattr(current, key)
-                if key not in CHOICE_FIELDS and not editable_in_input(value):
+                multiline = key in MULTILINE_FIELDS
+                if key not in CHOICE_FIELDS and not editable_in_input(value, multiline=multiline):
                     self._kept[key] = value
 
     @property
@@ -140,6 +183,7 @@ class StreamFormScreen(FormScreen[StreamSummary | None]):
                         key=key,
                         hint=self._note(key),
                         id=f"row-{key}",
+                        classes="-tall" if key in MULTILINE_FIELDS else None,
                         hint_id=f"note-{key}",
                         error_id=f"error-{key}",
                     )
@@ -167,10 +211,12 @@ class StreamFormScreen(FormScreen[StreamSummary | None]):
             return self._select(widget_id, STORAGE_CHOICES, spec.storage, disabled)
         if key == "discard":
             return self._select(widget_id, DISCARD_CHOICES, spec.discard, disabled)
-        if key == "allow_direct":
+        if key == "compression":
+            return self._select(widget_id, COMPRESSION_CHOICES, spec.compression, disabled)
+        if key in CHECKBOXES:
             return Checkbox(
-                "allow direct get (any replica answers reads)",
-                value=spec.allow_direct,
+                CHECKBOXES[key],
+                value=getattr(spec, key),
                 id=widget_id,
                 compact=True,
                 disabled=disabled,
@@ -184,11 +230,13 @@ class StreamFormScreen(FormScreen[StreamSummary | None]):
                 id=widget_id,
                 classes="form-kept",
             )
+        if key in MULTILINE_FIELDS:
+            return TextArea(value, id=widget_id, disabled=disabled, soft_wrap=False)
         validators: list[Validator] = []
         if key == "name" and not self.editing:
             validators.append(ProblemOf(lambda text: stream_name_problem(text.strip())))
         elif key in PARSERS:
-            validators.append(ParsedBy(PARSERS[key]))
+            validators.append(ParsedBy(_optional(PARSERS[key])))
         return Input(
             value,
             placeholder=placeholder,
@@ -210,14 +258,14 @@ class StreamFormScreen(FormScreen[StreamSummary | None]):
         )
 
     def _disabled_reason(self, key: str) -> str:
-        """Why the server would refuse a change to this field on update ("" when it would not)."""
+        """Why the server would refuse this field ("" when it would not): a feature the
+        connected server lacks, a stream sealed only after creation, or a change the server
+        refuses on update (`StreamSpec.locked_reason`)."""
+        if reason := self._service.unsupported(key):
+            return reason
         if self._current is None:
-            return ""
-        if key in StreamSpec.IMMUTABLE:
-            return StreamSpec.IMMUTABLE[key]
-        if key == "retention" and self._current.retention == "workqueue":
-            return StreamSpec.RETENTION_WORKQUEUE_REASON
-        return ""
+            return "a stream is sealed by an edit, after creation" if key == "sealed" else ""
+        return self._current.locked_reason(key)
 
     def _note(self, key: str) -> str:
         """The line under a field in edit mode that says what the server will not change."""
@@ -239,33 +287,23 @@ class StreamFormScreen(FormScreen[StreamSummary | None]):
 
     def spec(self) -> StreamSpec:
         """The form as typed (names and subjects trimmed); kept fields as the server has them."""
-
-        def text(key: str) -> str:
+        values: dict[str, Any] = {}
+        for key, _label, _placeholder in FIELDS:
+            field = self.query_one(f"#field-{key}")
             if key in self._kept:
-                return self._kept[key]
-            return self.query_one(f"#field-{key}", Input).value
-
-        def choice(key: str) -> str:
-            value = self.query_one(f"#field-{key}", Select).value
-            return value if isinstance(value, str) else ""
-
-        return StreamSpec(
+                values[key] = self._kept[key]
+            elif isinstance(field, Checkbox):
+                values[key] = field.value
+            elif isinstance(field, Select):
+                values[key] = field.value if isinstance(field.value, str) else ""
+            elif isinstance(field, TextArea):
+                values[key] = field.text
+            elif isinstance(field, Input):
+                values[key] = field.value.strip() if key in TRIMMED else field.value
+        if self._current is not None:
             # An edit cannot rename: the name is the stream's own, whatever it looks like.
-            name=self._current.name if self._current is not None else text("name").strip(),
-            description=text("description"),
-            subjects=text("subjects"),
-            retention=choice("retention"),  # type: ignore[arg-type]
-            storage=choice("storage"),  # type: ignore[arg-type]
-            replicas=text("replicas").strip(),
-            max_age=text("max_age"),
-            max_msgs=text("max_msgs"),
-            max_bytes=text("max_bytes"),
-            max_msg_size=text("max_msg_size"),
-            max_msgs_per_subject=text("max_msgs_per_subject"),
-            discard=choice("discard"),  # type: ignore[arg-type]
-            duplicate_window=text("duplicate_window"),
-            allow_direct=self.query_one("#field-allow_direct", Checkbox).value,
-        )
+            values["name"] = self._current.name
+        return StreamSpec(**values)
 
     @on(Input.Submitted)
     @on(Button.Pressed, "#stream-form-save")
@@ -281,9 +319,47 @@ class StreamFormScreen(FormScreen[StreamSummary | None]):
     @work(exclusive=True, group="stream-form", exit_on_error=False, description="save stream")
     async def _save(self, spec: StreamSpec) -> None:
         service, current = self._service, self._current
+        one_way = spec.one_way_changes(current) if current is not None else []
+        if one_way and not await self._confirm_one_way(spec.name, one_way):
+            return
         ok, result = await self.submit_form(
             "stream-form-save",
             lambda: service.create(spec) if current is None else service.update(spec, base=current),
         )
         if ok:
             self.dismiss(result)
+
+    async def _confirm_one_way(self, name: str, keys: list[str]) -> bool:
+        """Ask before a switch that can never be turned off again goes on."""
+        from jstui.dialogs.confirm import ConfirmScreen  # on first use: only an edit needs it
+
+        question = Text.assemble("Stream ", (sanitize(name), "bold"), ":\n")
+        for key in keys:
+            question.append(f"• {ONE_WAY_EFFECTS[key]}\n")
+        question.append("This can never be undone: the server refuses to switch it off again.")
+        sealing = "sealed" in keys
+        confirm = ConfirmScreen(
+            "Seal stream" if sealing else "Switch on for good",
+            question,
+            confirm_label="Seal" if sealing else "Yes",
+        )
+        confirmed: bool = await self.app.push_screen_wait(confirm)
+        return confirmed
+
+
+ONE_WAY_EFFECTS = {
+    "sealed": "sealed: no message can be added, deleted or purged any more, and no limit removes "
+    "old ones",
+    "deny_delete": "deny delete: no message can be deleted from it any more",
+    "deny_purge": "deny purge: it can never be purged (nor rolled up)",
+}
+"""What each one-way switch does, said in the confirmation."""
+
+
+def _optional(parse: Callable[[str], object]) -> Callable[[str], object]:
+    """`parse`, with an empty field accepted (an empty mirror or transform is none)."""
+
+    def parse_or_none(text: str) -> object:
+        return parse(text) if text.strip() else None
+
+    return parse_or_none

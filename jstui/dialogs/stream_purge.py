@@ -25,6 +25,7 @@ from jstui.dialogs.form_screen import FormScreen
 from jstui.format.editable import EscapeError, escape_text, unescape_text
 from jstui.format.text import sanitize
 from jstui.format.units import format_count, parse_count
+from jstui.nats.errors import JstuiError
 from jstui.nats.names import subject_problem
 from jstui.nats.streams.service import StreamService
 from jstui.nats.streams.summaries import StreamSummary
@@ -201,8 +202,11 @@ async def purge_with_confirmation(
 ) -> int | None:
     """Ask what to purge from stream `name` (the dialog, `subject` filled in), count it, confirm
     with the count, purge; the number purged, or None when the user cancelled. Server errors
-    leave as `JstuiError`."""
+    leave as `JstuiError`, and so does a stream that refuses purges (sealed, deny_purge): said
+    before the dialog opens, not after the user filled it in."""
     summary = await service.summary(name)
+    if summary.purge_refusal:
+        raise JstuiError(f"stream {sanitize(name)}: {summary.purge_refusal}")
     request = await app.push_screen_wait(StreamPurgeScreen(summary, subject=subject))
     if request is None:
         return None

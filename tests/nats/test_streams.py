@@ -374,7 +374,7 @@ def test_config_from_server_round_trips() -> None:
 
 def test_immutable_changes() -> None:
     current = StreamSpec(name="s", subjects="a")
-    assert set(StreamSpec.IMMUTABLE) == {"name", "storage"}
+    assert set(StreamSpec.IMMUTABLE) == {"name", "storage", "mirror", "first_seq"}
     assert current.immutable_changes(current) == {}
     changed = StreamSpec(name="s", subjects="b", storage="memory", retention="interest")
     assert changed.immutable_changes(current) == {"storage": StreamSpec.IMMUTABLE["storage"]}

@@ -17,7 +17,6 @@ server `pause_unsupported` says so before anything is sent.
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import Any
@@ -38,10 +37,11 @@ from jstui.nats.errors import (
     ValidationError,
     translate,
 )
+from jstui.nats.features import FEATURES, server_version, unsupported
 from jstui.nats.names import fits_api_subject
 from jstui.nats.session import Session
 
-__all__ = ["ERR_CONSUMER_EXISTS", "PAUSE_SINCE", "ConsumerService"]
+__all__ = ["ERR_CONSUMER_EXISTS", "PAUSE_SINCE", "ConsumerService", "server_version"]
 
 DEFAULT_TIMEOUT = 5.0
 """Seconds any one request to the JetStream API may take."""
@@ -49,16 +49,8 @@ DEFAULT_TIMEOUT = 5.0
 ERR_CONSUMER_EXISTS = 10148
 """A create with an existing consumer's name and another config (nats-server 2.15)."""
 
-PAUSE_SINCE = (2, 11)
-"""The first nats-server version with `$JS.API.CONSUMER.PAUSE`."""
-
-
-def server_version(text: str) -> tuple[int, ...] | None:
-    """(2, 15, 1) for "2.15.1" or "v2.15.1-beta"; None when it cannot be read."""
-    match = re.match(r"v?(\d+)\.(\d+)(?:\.(\d+))?", text.strip())
-    if match is None:
-        return None
-    return tuple(int(part) for part in match.groups(default="0"))
+PAUSE_SINCE = FEATURES["consumer_pause"].since
+"""The first nats-server version with `$JS.API.CONSUMER.PAUSE` (`jstui.nats.features`)."""
 
 
 class ConsumerService:
@@ -224,14 +216,7 @@ class ConsumerService:
     def pause_unsupported(self) -> str:
         """Why pausing cannot work on the connected server ("" when it can, or when the
         version is unknown and the server will say)."""
-        text = self._session.status.server_version
-        version = server_version(text)
-        if version is not None and version[:2] < PAUSE_SINCE:
-            return (
-                f"pausing a consumer needs nats-server 2.11 or newer; this server is "
-                f"{sanitize(text)}"
-            )
-        return ""
+        return unsupported("consumer_pause", self._session.status.server_version)
 
     async def pause(self, stream: str, name: str, until: datetime) -> ConsumerEntry:
         """Pause the consumer until `until` (no deliveries before then)."""

@@ -28,6 +28,7 @@ import nats.js.errors
 from nats.js.api import StreamConfig, StreamInfo
 
 from jstui.format.text import sanitize
+from jstui.nats.consumers.spec import SERVER_METADATA_PREFIX
 from jstui.nats.errors import (
     ERR_NO_MESSAGE_FOUND,
     ERR_STREAM_NAME_IN_USE,
@@ -39,9 +40,11 @@ from jstui.nats.errors import (
     ValidationError,
     translate,
 )
+from jstui.nats.features import unsupported
 from jstui.nats.names import fits_api_subject, subject_problem
 from jstui.nats.session import Session
-from jstui.nats.streams.spec import FORM_KEYS, StreamSpec, wire_config
+from jstui.nats.streams.origins import merge_sources
+from jstui.nats.streams.spec import FEATURE_OF, FORM_KEYS, StreamSpec, wire_config
 from jstui.nats.streams.subjects import SubjectCounts
 from jstui.nats.streams.summaries import (
     DIRECT_GET_HEADERS,
@@ -153,6 +156,14 @@ class StreamService:
         except JstuiError:
             return None
 
+    def unsupported(self, field: str) -> str:
+        """Why the connected server cannot take the form's `field` ("" when it can, or when its
+        version is unknown): `jstui.nats.features`."""
+        feature = FEATURE_OF.get(field)
+        if feature is None:
+            return ""
+        return unsupported(feature, self._session.status.server_version)
+
     def _remember(self, summary: StreamSummary) -> StreamSummary:
         self._allow_direct[summary.name] = summary.allow_direct
         return summary
@@ -258,17 +269,26 @@ class StreamService:
 
         `base` is what the form started from (default: the stream as the server has it now). Only
         the fields changed from it are sent; every other key of the current config (the form's
-        unchanged fields, sources, metadata, deny_delete, keys nats-py does not know...) goes
-        back byte for byte as the server has it, and with nothing changed nothing is sent.
+        unchanged fields, keys the form does not show, keys nats-py does not know...) goes back
+        byte for byte as the server has it, and with nothing changed nothing is sent. When the
+        stream changed elsewhere since `base` was read, in any field the form shows, nothing is
+        sent: `JstuiError` names those fields (the user reopens the form).
         """
         self._session.check_writable("edit stream")
         raw = await self._raw_info(spec.name)
         current: dict[str, Any] = raw.get("config") or {}
-        if base is None:
-            base = StreamSpec.from_config(StreamConfig.from_response(copy.deepcopy(current)))
+        now = StreamSpec.from_config(StreamConfig.from_response(copy.deepcopy(current)))
+        base = now if base is None else base
         errors = spec.validate(max_payload=self._max_payload(), base=base)
         if errors:
             raise SpecErrors(errors)
+        if elsewhere := now.changed_fields(base):
+            # Saving would overwrite what another program (or another jstui) set meanwhile.
+            raise JstuiError(
+                "changed elsewhere since the form opened ("
+                + ", ".join(elsewhere)
+                + "): close the form and edit again to see the new values"
+            )
         changed = [key for key in spec.changed_keys(base) if key in FORM_KEYS]
         if not changed:
             return self._remember(summary_from_raw(raw))
@@ -279,6 +299,17 @@ class StreamService:
                 merged[key] = wanted[key]
             else:
                 merged.pop(key, None)
+        if "sources" in wanted and "sources" in changed:
+            # What the form does not show of a source (its transforms) goes back as it was.
+            merged["sources"] = merge_sources(current.get("sources"), wanted["sources"])
+        if "metadata" in changed:
+            # The server's own keys go back as they are (it would write them again anyway).
+            own = {
+                key: value
+                for key, value in (current.get("metadata") or {}).items()
+                if str(key).startswith(SERVER_METADATA_PREFIX)
+            }
+            merged["metadata"] = {**own, **wanted.get("metadata", {})}
         resp = await self._request(f"STREAM.UPDATE.{spec.name}", merged, stream=spec.name)
         return self._remember(summary_from_raw(resp))
 

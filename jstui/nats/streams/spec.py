@@ -17,6 +17,24 @@ Server facts used here (nats-server 2.15.1, measured; see tests/nats/test_stream
   `$JS.API.>` or `$SYS.>` are refused (10052); descriptions are limited to 4096 characters.
 - An update may not change the storage type, nor the retention to or from `workqueue`
   (limits <-> interest is allowed).
+
+Mirrors, sources and the rest of the configuration (nats-server 2.15.1, measured; see
+tests/nats/test_stream_config.py):
+- A mirror has no subjects of its own (10034), no sources (10031) and no first sequence (10143);
+  it may have a subject transform and a republish. A stream with sources needs no subjects.
+- A mirror's configuration (stream, filter, start, API) cannot be changed after creation, and a
+  stream cannot become a mirror (10055). Sources can be added, removed and changed at any time.
+- Sealed cannot be set at creation, and a sealed stream cannot be unsealed; deny delete and deny
+  purge can be switched on by an update but never off again. Allow roll-up needs purge: it is
+  refused together with deny purge.
+- A first sequence applies at creation: an update is accepted and stored but does not move the
+  stream's sequence, so the form offers it on a new stream only.
+- Compression (none / s2), a subject transform, a republish and metadata change freely. The
+  server adds its own metadata keys (`_nats.*`) on every create and update; the form leaves them
+  out, an update sends them back as they are.
+- Which server version each of these needs is in `jstui.nats.features` (`FEATURE_OF` here).
+
+The one-line texts of a mirror, a source, a transform and a republish are in `origins.py`.
 """
 
 from __future__ import annotations
@@ -40,10 +58,20 @@ from jstui.format.units import (
     parse_size,
     size_field,
 )
+from jstui.nats.consumers.spec import SERVER_METADATA_PREFIX, parse_metadata
 from jstui.nats.errors import SpecErrors
 from jstui.nats.names import stream_name_problem, subject_problem, subjects_collide
+from jstui.nats.streams.origins import (
+    metadata_text,
+    origin_text,
+    parse_origin,
+    parse_origins,
+    parse_transform,
+    sources_text,
+    transform_text,
+)
 
-__all__ = ["FORM_KEYS", "MIN_WINDOW_SECONDS", "StreamSpec", "wire_config"]
+__all__ = ["FEATURE_OF", "FORM_KEYS", "MIN_WINDOW_SECONDS", "StreamSpec", "wire_config"]
 
 MIN_WINDOW_SECONDS = 0.1
 """The server refuses a max age or duplicate window below 100 ms."""
@@ -73,6 +101,7 @@ def _seconds_for_ns(ns: int) -> float:
 Retention = Literal["limits", "interest", "workqueue"]
 Storage = Literal["file", "memory"]
 Discard = Literal["old", "new"]
+Compression = Literal["none", "s2"]
 
 FORM_KEYS = (
     "name",
@@ -89,14 +118,45 @@ FORM_KEYS = (
     "discard",
     "duplicate_window",
     "allow_direct",
+    "mirror",
+    "sources",
+    "subject_transform",
+    "republish",
+    "compression",
+    "first_seq",
+    "sealed",
+    "deny_delete",
+    "deny_purge",
+    "allow_rollup_hdrs",
+    "metadata",
 )
 """The StreamConfig keys the form owns; an update leaves every other key as the server has it."""
 
-_WIRE_KEYS = {"replicas": "num_replicas"}
-
-_JUDGED_WITH = {"duplicate_window": ("max_age",)}
-"""A field whose rule also reads other fields: a change to them judges it again."""
+_WIRE_KEYS = {
+    "replicas": "num_replicas",
+    "allow_rollup": "allow_rollup_hdrs",
+    "republish_headers_only": "republish",
+}
 """The `StreamSpec` fields whose config key has another name (the others share theirs)."""
+
+_JUDGED_WITH = {
+    "duplicate_window": ("max_age",),
+    "subjects": ("mirror", "sources"),
+    "sources": ("mirror", "name"),
+    "first_seq": ("mirror",),
+    "allow_rollup": ("deny_purge",),
+    "republish": ("republish_headers_only",),
+}
+"""A field whose rule also reads other fields: a change to them judges it again."""
+
+FEATURE_OF = {
+    "subject_transform": "subject_transform",
+    "compression": "compression",
+    "first_seq": "first_seq",
+    "metadata": "metadata",
+}
+"""The form fields that need a newer server than the oldest supported, by feature
+(`jstui.nats.features.FEATURES`)."""
 
 
 @dataclass
@@ -121,12 +181,39 @@ class StreamSpec:
     discard: Discard = "old"
     duplicate_window: str = ""
     allow_direct: bool = False
+    mirror: str = ""
+    """One line: `NAME [filter=SUBJECT] [start=SEQ|TIME] [api=PREFIX]` (`origins.py`)."""
+    sources: str = ""
+    """One such line per source."""
+    subject_transform: str = ""
+    """`SRC -> DEST`: the subject a message is stored under."""
+    republish: str = ""
+    """`SRC -> DEST`: stored messages published again to DEST."""
+    republish_headers_only: bool = False
+    compression: Compression = "none"
+    first_seq: str = ""
+    sealed: bool = False
+    deny_delete: bool = False
+    deny_purge: bool = False
+    allow_rollup: bool = False
+    metadata: str = ""
+    """`key=value` lines, without the server's own `_nats.*` keys."""
 
     IMMUTABLE: ClassVar[dict[str, str]] = {
         "name": "a stream cannot be renamed",
         "storage": "the storage type cannot be changed after creation",
+        "mirror": "a mirror cannot be changed after creation, nor a stream made a mirror",
+        "first_seq": "a first sequence applies at creation (the server keeps a new one unused)",
     }
     """Fields the server refuses to change on update, whatever the values (nats-server 2.15)."""
+
+    ONE_WAY: ClassVar[dict[str, str]] = {
+        "sealed": "a sealed stream can never be unsealed",
+        "deny_delete": "once on, the server never allows deletes again",
+        "deny_purge": "once on, the server never allows purges again",
+    }
+    """Switches an update may turn on but never off: on, their field is locked; turning one on
+    is confirmed first."""
 
     RETENTION_WORKQUEUE_REASON: ClassVar[str] = (
         "retention cannot be changed to or from workqueue after creation"
@@ -137,16 +224,19 @@ class StreamSpec:
         return _split_subjects(self.subjects)
 
     def changed_fields(self, base: StreamSpec) -> list[str]:
-        """The fields that differ from `base` (subjects as a list: spacing is not a change)."""
-        return [
-            key
-            for key in (f.name for f in fields(self))
-            if (
-                self.subject_list() != base.subject_list()
-                if key == "subjects"
-                else getattr(self, key) != getattr(base, key)
-            )
-        ]
+        """The fields that differ from `base` (subjects as a list and metadata as a mapping:
+        spacing and order are no change)."""
+        changed = []
+        for key in (f.name for f in fields(self)):
+            if key == "subjects":
+                differs = self.subject_list() != base.subject_list()
+            elif key == "metadata":
+                differs = _metadata_or_text(self.metadata) != _metadata_or_text(base.metadata)
+            else:
+                differs = getattr(self, key) != getattr(base, key)
+            if differs:
+                changed.append(key)
+        return changed
 
     def changed_keys(self, base: StreamSpec) -> list[str]:
         """The config keys an update from `base` to this spec must send (see `FORM_KEYS`)."""
@@ -163,6 +253,8 @@ class StreamSpec:
         server took them already, and an update does not send them again.
         """
         errors = self._problems(max_payload)
+        if base is None and self.sealed:
+            errors["sealed"] = "a stream is sealed by an edit, after creation"
         if base is not None:
             changed = set(self.changed_fields(base))
             errors = {
@@ -186,6 +278,9 @@ class StreamSpec:
             errors["storage"] = "choose file or memory"
         if self.discard not in ("old", "new"):
             errors["discard"] = "choose old or new"
+        if self.compression not in ("none", "s2"):
+            errors["compression"] = "choose none or s2"
+        errors.update(self._origin_problems())
         try:
             self._replicas()
         except ValueError as exc:
@@ -224,10 +319,43 @@ class StreamSpec:
                 )
         return errors
 
+    def _origin_problems(self) -> dict[str, str]:
+        """Mirror, sources, transforms, first sequence, roll-up and metadata."""
+        errors: dict[str, str] = {}
+        checks = (
+            ("mirror", lambda: parse_origin(self.mirror) if self.mirror.strip() else None),
+            ("sources", lambda: parse_origins(self.sources, own_name=self.name)),
+            ("subject_transform", lambda: parse_transform(self.subject_transform)),
+            ("republish", lambda: parse_transform(self.republish)),
+            ("first_seq", lambda: parse_count(self.first_seq)),
+            ("metadata", lambda: _own_metadata(self.metadata)),
+        )
+        for key, check in checks:
+            try:
+                check()
+            except ValueError as exc:
+                errors[key] = str(exc)
+        if self.mirror.strip():
+            if self.sources.strip() and "sources" not in errors:
+                errors["sources"] = "a mirror cannot also have sources (leave this empty)"
+            if self.first_seq.strip() and "first_seq" not in errors:
+                errors["first_seq"] = "a mirror takes the sequences of the stream it mirrors"
+        if self.republish_headers_only and not self.republish.strip():
+            errors["republish"] = "headers only needs a republish (SRC -> DEST)"
+        if self.allow_rollup and self.deny_purge:
+            errors["allow_rollup"] = "roll-ups purge: the server refuses them with deny purge"
+        return errors
+
     def _subjects_problem(self) -> str | None:
         subjects = self.subject_list()
+        if self.mirror.strip():
+            if subjects:
+                return "a mirror has no subjects of its own (it stores the mirrored ones)"
+            return None
         if not subjects:
-            return "at least one subject is needed"
+            if self.sources.strip():
+                return None
+            return "at least one subject is needed (or a mirror, or sources)"
         for subject in subjects:
             if problem := subject_problem(subject):
                 return problem
@@ -271,7 +399,7 @@ class StreamSpec:
         return StreamConfig(
             name=self.name,
             description=self.description or None,
-            subjects=self.subject_list(),
+            subjects=self.subject_list() or None,
             retention=RetentionPolicy(self.retention),
             storage=StorageType(self.storage),
             num_replicas=self._replicas(),
@@ -284,6 +412,40 @@ class StreamSpec:
             duplicate_window=seconds(parse_duration(self.duplicate_window)),
             allow_direct=self.allow_direct,
         )
+
+    def extra_wire(self, *, base: StreamSpec | None = None) -> dict[str, Any]:
+        """The keys `to_config` does not model, as the API spells them (an empty field is left
+        out: the server's default, and nothing an older server would not know). With `base`,
+        only the fields changed from it are read: the others are not sent, and a value another
+        program wrote that jstui would not accept (an empty metadata key) is never judged."""
+        wanted = set(self.changed_fields(base)) if base is not None else None
+
+        def read(key: str) -> bool:
+            return wanted is None or key in wanted
+
+        wire: dict[str, Any] = {
+            "sealed": self.sealed,
+            "deny_delete": self.deny_delete,
+            "deny_purge": self.deny_purge,
+            "allow_rollup_hdrs": self.allow_rollup,
+        }
+        if read("mirror") and self.mirror.strip():
+            wire["mirror"] = parse_origin(self.mirror)
+        if read("sources") and (sources := parse_origins(self.sources, own_name=self.name)):
+            wire["sources"] = sources
+        if read("subject_transform") and (transform := parse_transform(self.subject_transform)):
+            wire["subject_transform"] = transform
+        if (read("republish") or read("republish_headers_only")) and (
+            republish := parse_transform(self.republish)
+        ):
+            wire["republish"] = {**republish, "headers_only": self.republish_headers_only}
+        if self.compression != "none":
+            wire["compression"] = self.compression
+        if read("first_seq") and (first_seq := parse_count(self.first_seq)):
+            wire["first_seq"] = first_seq
+        if read("metadata") and (metadata := _own_metadata(self.metadata)):
+            wire["metadata"] = metadata
+        return wire
 
     @classmethod
     def from_config(cls, config: StreamConfig) -> StreamSpec:
@@ -303,7 +465,38 @@ class StreamSpec:
             discard=_enum_value(config.discard) or "old",  # type: ignore[arg-type]
             duplicate_window=duration_field(config.duplicate_window),
             allow_direct=bool(config.allow_direct),
+            mirror=origin_text(config.mirror),
+            sources=sources_text(config.sources),
+            subject_transform=transform_text(config.subject_transform),
+            republish=transform_text(config.republish),
+            republish_headers_only=bool(config.republish and config.republish.headers_only),
+            compression=_enum_value(config.compression) or "none",  # type: ignore[arg-type]
+            first_seq=str(config.first_seq) if config.first_seq else "",
+            sealed=bool(config.sealed),
+            deny_delete=bool(config.deny_delete),
+            deny_purge=bool(config.deny_purge),
+            allow_rollup=bool(config.allow_rollup_hdrs),
+            metadata=metadata_text(config.metadata),
         )
+
+    def locked_reason(self, key: str) -> str:
+        """Why an edit of this stream (its spec as the server has it) cannot change `key` ("" when
+        it can): a field the server never changes, or a one-way switch already on."""
+        if key in self.IMMUTABLE:
+            return self.IMMUTABLE[key]
+        if key == "retention" and self.retention == "workqueue":
+            return self.RETENTION_WORKQUEUE_REASON
+        if key in self.ONE_WAY and getattr(self, key):
+            return self.ONE_WAY[key]
+        if self.mirror and key in ("subjects", "sources"):
+            return "a mirror stores the mirrored stream's subjects and has no sources"
+        if key == "allow_rollup" and self.deny_purge:
+            return "roll-ups purge, and this stream denies purges for good"
+        return ""
+
+    def one_way_changes(self, base: StreamSpec) -> list[str]:
+        """The one-way switches (`ONE_WAY`) this edit turns on."""
+        return [key for key in self.ONE_WAY if getattr(self, key) and not getattr(base, key)]
 
     def immutable_changes(self, current: StreamSpec) -> dict[str, str]:
         """Fields changed from `current` that the server will refuse on update, with the reason.
@@ -329,4 +522,23 @@ def wire_config(spec: StreamSpec, *, base: StreamSpec | None = None) -> dict[str
     wire = spec.to_config(base=base).as_dict()
     for key in ("max_age", "duplicate_window"):
         wire[key] = duration_ns(getattr(spec, key)) or 0
+    wire.update(spec.extra_wire(base=base))
     return wire
+
+
+def _own_metadata(text: str) -> dict[str, str]:
+    """The metadata typed; the server's own keys are not for the form."""
+    metadata = parse_metadata(text)
+    for key in metadata:
+        if key.startswith(SERVER_METADATA_PREFIX):
+            raise ValueError(
+                f"{quote_input(key)}: keys starting {SERVER_METADATA_PREFIX} are the server's"
+            )
+    return metadata
+
+
+def _metadata_or_text(text: str) -> object:
+    try:
+        return parse_metadata(text)
+    except ValueError:
+        return text

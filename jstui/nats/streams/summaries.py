@@ -1,6 +1,7 @@
 """Plain objects the Streams pane shows, read from the JetStream API's raw JSON.
 
-`StreamSummary` (a stream's config highlights, state and placement: see `placement`),
+`StreamSummary` (a stream's config highlights, state and placement: see `placement`; `bucket`
+says when it is the backing stream of a key/value bucket or an object store),
 `ConsumerSummary`, `StoredMessage` (read without consuming) and `MessagePage` are frozen values
 built by `summary_from_raw`,
 `consumer_from_raw` and `parse_header_block` from what `StreamService` receives. The raw JSON is
@@ -23,15 +24,46 @@ from jstui.nats.streams.placement import StreamPlacement, placement_from_raw
 
 __all__ = [
     "DIRECT_GET_HEADERS",
+    "Bucket",
     "ConsumerSummary",
     "MessagePage",
     "StoredMessage",
     "StreamSummary",
+    "backing_bucket",
     "consumer_from_raw",
     "parse_header_block",
     "parse_time",
     "summary_from_raw",
 ]
+
+
+@dataclass(frozen=True)
+class Bucket:
+    """A key/value bucket or an object store kept in a stream (`KV_<name>`, `OBJ_<name>`)."""
+
+    kind: str
+    """"kv" or "obj"."""
+    name: str
+
+    @property
+    def label(self) -> str:
+        return "key/value bucket" if self.kind == "kv" else "object store"
+
+
+def backing_bucket(name: str, subjects: Iterable[str], *, replicated: bool) -> Bucket | None:
+    """The bucket `name` stores, when the stream is one: `KV_b` on `$KV.b.>`, `OBJ_b` on
+    `$O.b.C.>` and `$O.b.M.>` (what nats-py, the Go client and natscli create); a mirror or a
+    sourced copy of one (`replicated`) has no subjects of its own."""
+    subjects = tuple(subjects)
+    for kind, prefix, expected in (
+        ("kv", "KV_", lambda b: {f"$KV.{b}.>"}),
+        ("obj", "OBJ_", lambda b: {f"$O.{b}.C.>", f"$O.{b}.M.>"}),
+    ):
+        bucket = name[len(prefix) :]
+        matching = set(subjects) == expected(bucket) or (replicated and not subjects)
+        if name.startswith(prefix) and bucket and matching:
+            return Bucket(kind, bucket)
+    return None
 
 
 @dataclass(frozen=True)
@@ -61,6 +93,26 @@ class StreamSummary:
     an edit that changes only a limit must still count as a change."""
     placement: StreamPlacement | None = field(default=None, repr=False)
     """Leader, replicas, mirror and sources (None on a standalone server with neither)."""
+
+    @property
+    def bucket(self) -> Bucket | None:
+        """The key/value bucket or object store this stream keeps, if it is one."""
+        placement = self.placement
+        replicated = placement is not None and bool(placement.mirror or placement.sources)
+        return backing_bucket(self.name, self.subjects, replicated=replicated)
+
+    @property
+    def purge_refusal(self) -> str:
+        """Why the server refuses any purge of this stream ("" when it does not)."""
+        if self.sealed:
+            return "it is sealed: the server refuses every purge (it can still be deleted)"
+        if (self.raw_config or {}).get("deny_purge"):
+            return "it denies purges, for good: the server refuses every purge"
+        return ""
+
+    @property
+    def is_mirror(self) -> bool:
+        return self.placement is not None and self.placement.mirror is not None
 
     @functools.cached_property
     def config(self) -> StreamConfig | None:

@@ -43,6 +43,7 @@ from jstui.nats.streams.service import StreamService
 from jstui.nats.streams.spec import StreamSpec
 from jstui.nats.streams.summaries import ConsumerSummary, StreamSummary
 from jstui.widgets.base import Pane, PeriodicPoll, jetstream_problem
+from jstui.widgets.streams.buckets import confirm_bucket_change
 from jstui.widgets.streams.parts import PartsView
 from jstui.widgets.streams.render import COLUMNS, detail_parts
 from jstui.widgets.streams.rows import HeldRows, TableView
@@ -99,6 +100,9 @@ class StreamsPane(Pane):
         "Escape closes it. u lists the stream's subjects with their message counts (a tree by "
         "subject token when there are many; / filters); b browses the selected subject and p "
         "purges it. "
+        "A name marked [kv] or [obj] is the stream that keeps a key/value bucket or an object "
+        "store (the detail names the pane that manages it; purge and delete warn first), "
+        "[mirror] a mirror of another stream. "
         "Limits accept human units: 9s, 1h30m, 10MiB, 1.5GiB; empty means unlimited. With "
         "--read-only every change is refused."
     )
@@ -500,6 +504,9 @@ class StreamsPane(Pane):
         from jstui.dialogs.stream_purge import purge_with_confirmation  # on first use
 
         with self.reporting_errors():
+            summary = await self.service.summary(name)
+            if not await confirm_bucket_change(self.app, summary, "purge"):
+                return
             purged = await purge_with_confirmation(self.app, self.service, name)
             if purged is not None:
                 self._changed(
@@ -517,6 +524,8 @@ class StreamsPane(Pane):
 
         with self.reporting_errors():
             summary = await self.service.summary(name)
+            if not await confirm_bucket_change(self.app, summary, "delete"):
+                return
             question = Text.assemble(
                 "Delete stream ",
                 (sanitize(name), "bold"),

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+from nats.js.api import StreamConfig
 from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
@@ -23,8 +24,10 @@ from jstui.format.text import sanitize
 from jstui.format.units import duration_field, format_age, format_count, format_size, size_field
 from jstui.nats.names import fits_api_subject
 from jstui.nats.observe.cluster_view import replica_state
+from jstui.nats.streams.origins import metadata_text, origin_text, transform_text
 from jstui.nats.streams.placement import SourceState, StreamPlacement
 from jstui.nats.streams.summaries import ConsumerSummary, StreamSummary
+from jstui.widgets.streams.buckets import managing_pane
 
 if TYPE_CHECKING:
     from jstui.widgets.streams.parts import Part
@@ -65,10 +68,20 @@ def _clip(value: str, width: int) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
+def kind_mark(summary: StreamSummary) -> str:
+    """What the name cell adds for a stream that is more than a stream: "[kv]" for a key/value
+    bucket's, "[obj]" for an object store's, "[mirror]" for a mirror; "" otherwise."""
+    bucket = summary.bucket
+    if bucket is not None:
+        return f"[{bucket.kind}]"
+    return "[mirror]" if summary.is_mirror else ""
+
+
 def row_cells(summary: StreamSummary) -> tuple[str, ...]:
     """The plain text of a stream's table row, in `COLUMNS` order (already sanitized)."""
+    mark = kind_mark(summary)
     return (
-        _clip(summary.name, NAME_WIDTH),
+        f"{_clip(summary.name, NAME_WIDTH)} {mark}" if mark else _clip(summary.name, NAME_WIDTH),
         format_count(summary.messages),
         format_size(summary.bytes),
         _clip(", ".join(summary.subjects), SUBJECTS_WIDTH),
@@ -266,12 +279,17 @@ def detail_parts(
             ("Dup window", _limit_duration(config.duplicate_window)),
         ]
     settings.append(("Direct get", "allowed" if summary.allow_direct else "no"))
+    if config is not None:
+        settings += switches(config)
 
     head = (summary.name, summary.sealed, summary.description, tuple(state), per_row)
     parts: list[Part] = [(head, lambda: Group(_title(summary), _pairs_grid(state, per_row)))]
     placement = placement_lines(summary.placement)
     if placement:
-        parts.append((tuple(placement), lambda: Group(Text(), _heading("Placement"), *placement)))
+        # A standalone mirror or sourced stream has no placement to speak of: where it copies from.
+        clustered = summary.placement is not None and summary.placement.clustered
+        heading = "Placement" if clustered else "Copied from"
+        parts.append(((heading, *placement), lambda: Group(Text(), _heading(heading), *placement)))
 
     wide = width >= 100
     rows = _consumer_rows(consumers or (), wide=wide, now=now)
@@ -280,11 +298,53 @@ def detail_parts(
     parts.append((consumers_key, lambda: _consumers_part(summary, consumers, rows, wide=wide)))
 
     subjects = sanitize(", ".join(summary.subjects) or "-", max_len=2000)
-    configuration = (subjects, tuple(settings), per_row)
-    parts.append((configuration, lambda: _configuration_part(subjects, settings, per_row)))
+    origins = tuple(config_lines(config)) if config is not None else ()
+    configuration = (subjects, tuple(settings), per_row, origins)
+    parts.append((configuration, lambda: _configuration_part(subjects, settings, per_row, origins)))
     created = _when(summary.created, now)
     parts.append((created, lambda: _labelled("Created ", created)))
     return parts
+
+
+def switches(config: StreamConfig) -> list[tuple[str, str]]:
+    """The settings that are off on most streams, each shown only when on (an ordinary stream's
+    detail stays as short as it was)."""
+    shown: list[tuple[str, str]] = []
+    compression = _enum_text(config.compression or "none")
+    if compression != "none":
+        shown.append(("Compression", compression))
+    if config.first_seq and config.first_seq > 1:
+        shown.append(("First seq", format_count(config.first_seq)))
+    for label, on in (
+        ("Roll-up", config.allow_rollup_hdrs),
+        ("Msg TTL", config.allow_msg_ttl),
+    ):
+        if on:
+            shown.append((label, "allowed"))
+    for label, on in (("Deny delete", config.deny_delete), ("Deny purge", config.deny_purge)):
+        if on:
+            shown.append((label, "yes (for good)"))
+    return shown
+
+
+def config_lines(config: StreamConfig) -> list[tuple[str, str]]:
+    """Labelled lines for what a stream takes from elsewhere or passes on (mirror, sources,
+    transform, republish) and its metadata, as the config says them (sanitized). The mirror's and
+    sources' lag and activity are in the placement part, from the stream's state."""
+    lines: list[tuple[str, str]] = []
+    if config.mirror is not None:
+        lines.append(("Mirror of ", sanitize(origin_text(config.mirror), max_len=400)))
+    lines.extend(
+        ("Source ", sanitize(origin_text(source), max_len=400)) for source in config.sources or ()
+    )
+    if transform := transform_text(config.subject_transform):
+        lines.append(("Transform ", sanitize(transform, max_len=400)))
+    if republish := transform_text(config.republish):
+        only = " (headers only)" if config.republish and config.republish.headers_only else ""
+        lines.append(("Republish ", sanitize(republish, max_len=400) + only))
+    if metadata := metadata_text(config.metadata):
+        lines.append(("Metadata ", sanitize(metadata.replace("\n", ", "), max_len=1000)))
+    return lines
 
 
 def _title(summary: StreamSummary) -> Text:
@@ -292,6 +352,10 @@ def _title(summary: StreamSummary) -> Text:
     title.append(sanitize(summary.name), style="bold")
     if summary.sealed:
         title.append("  sealed", style="bold reverse")
+    if (bucket := summary.bucket) is not None:
+        title.append(f"  {bucket.label} ", style="bold")
+        title.append(sanitize(bucket.name, max_len=64), style="bold")
+        title.append(f" · managed in {managing_pane(bucket)}")
     if summary.description:
         title.append("  ")
         title.append(sanitize(summary.description, max_len=400), style="italic")
@@ -333,11 +397,15 @@ def _consumers_part(
 
 
 def _configuration_part(
-    subjects: str, settings: Sequence[tuple[str, str]], per_row: int
+    subjects: str,
+    settings: Sequence[tuple[str, str]],
+    per_row: int,
+    origins: Sequence[tuple[str, str]],
 ) -> RenderableType:
     return Group(
         Text(),
         _heading("Configuration"),
         _labelled("Subjects ", subjects),
+        *(_labelled(label, value) for label, value in origins),
         _pairs_grid(settings, per_row),
     )
