@@ -18,7 +18,7 @@ from nats.aio.msg import Msg
 
 from jstui.nats.embedded import EmbeddedServer
 from jstui.nats.errors import ValidationError
-from jstui.nats.requests.watch import INBOX_CATCH_ALL, RequestWatch
+from jstui.nats.requests.watch import INBOX_CATCH_ALLS, RequestWatch
 from jstui.nats.requests.watched import WatchOutcome
 from jstui.nats.session import Session
 from tests.conftest import eventually
@@ -150,10 +150,9 @@ async def test_unanswered_request_says_no_reply_and_gather_counts_replies(
         await eventually(lambda: watch.counts.replies == 3, what="3 gathered replies")
         quiet, gathered = watch.requests.values()
         assert quiet.outcome is WatchOutcome.NO_REPLY and quiet.outcome_text == "no reply in 0.6s"
-        assert gathered.stored is False and gathered.late  # `_INBOX.<id>`: listened per request
+        assert not gathered.stored and not gathered.late  # `_INBOX.<id>`: caught by `_INBOX.*`
         assert gathered.replies == 3 and gathered.outcome_text == "3 replies"
         await eventually(lambda: gathered.closed, what="the gather's window to end")
-        assert watch.listening == 2  # the exact subscription went with the window
         counts = watch.counts
         assert (counts.seen, counts.replied, counts.no_reply, counts.waiting) == (2, 1, 1, 0)
     finally:
@@ -178,6 +177,33 @@ async def test_pending_requests_are_capped_oldest_cut_short(
         await watch.stop()
 
 
+async def test_custom_reply_subjects_are_listened_on_per_request(
+    session: Session, nc: Client, responder_nc: Client, unique: str
+) -> None:
+    subject, replies = f"{unique}.custom", f"{unique}.replies"
+
+    async def answer(msg: Msg) -> None:
+        await asyncio.sleep(0.05)  # on this one shared test loop an instant answer can win
+        await msg.respond(b"here")
+
+    await responder_nc.subscribe(subject, cb=answer)
+    await responder_nc.flush()
+    watch = await _watch(session, subject, window=0.6)
+    try:
+        inbox = await nc.subscribe(f"{replies}.1")
+        await nc.flush()
+        await nc.publish(subject, b"to a custom inbox", reply=f"{replies}.1")
+        await inbox.next_msg(timeout=2)
+        await eventually(lambda: watch.counts.replied == 1, what="the reply")
+        record = next(iter(watch.requests.values()))
+        assert record.late and record.outcome_text == "replied"
+        assert watch.listening == 4  # the subject, two catch-alls, the reply subject
+        await eventually(lambda: record.closed, what="the window to end")
+        await eventually(lambda: watch.listening == 3, what="its subscription to go")
+    finally:
+        await watch.stop()
+
+
 async def test_too_much_other_inbox_traffic_drops_the_catch_all(
     session: Session, nc: Client, responder_nc: Client, unique: str
 ) -> None:
@@ -194,7 +220,7 @@ async def test_too_much_other_inbox_traffic_drops_the_catch_all(
         for number in range(20):
             await nc.publish(f"_INBOX.{unique}.other{number}", b"not for a watched request")
         await eventually(lambda: watch.catch_all_note != "", what="the catch-all dropped")
-        assert INBOX_CATCH_ALL in watch.catch_all_note
+        assert "_INBOX.*.*:" in watch.catch_all_note and "_INBOX.*:" not in watch.catch_all_note
         await nc.request(subject, b"still matched?", timeout=2)
         await eventually(lambda: watch.counts.replied == 1, what="the reply, caught per request")
         assert next(iter(watch.requests.values())).late
@@ -212,9 +238,9 @@ async def test_stopping_leaves_no_subscription_on_the_server(
     watch = await _watch(session, f"{subject}.>", window=30)
     # one request whose reply subject needs its own subscription, left waiting at the stop
     await nc.publish(f"{subject}.a", b"x", reply=f"{unique}.custom.reply")
-    await eventually(lambda: watch.listening == 3, what="the reply subscription")
+    await eventually(lambda: watch.listening == 4, what="the reply subscription")
     during = _subscriptions(nats_server, cid)
-    assert {f"{subject}.>", INBOX_CATCH_ALL, f"{unique}.custom.reply"} <= set(during)
+    assert {f"{subject}.>", *INBOX_CATCH_ALLS, f"{unique}.custom.reply"} <= set(during)
     await watch.stop()
     assert sorted(_subscriptions(nats_server, cid)) == sorted(before)
     assert watch.listening == 0
@@ -225,3 +251,29 @@ def test_bad_subjects_and_windows_are_refused(session: Session) -> None:
         RequestWatch(session, "a..b")
     with pytest.raises(ValidationError, match="more than 0s"):
         RequestWatch(session, "a.b", window=0)
+
+
+async def test_reply_subjects_are_listened_on_at_once_and_never_a_bad_one(
+    session: Session, nats_server: EmbeddedServer, nc: Client, unique: str
+) -> None:
+    """With the pinned nats-py the SUB for a reply subject is written from the read loop (not a
+    loop turn later); a reply-to header that is no valid subject (a space would make the SUB a
+    queue subscription, a wildcard would listen on far too much) is never subscribed to."""
+    subject = f"{unique}.hdr"
+    watch = await _watch(session, subject)
+    try:
+        await nc.publish(subject, b"a", headers={"reply-to": f"{unique}.ok.inbox"})
+        await nc.publish(subject, b"b", headers={"reply-to": f"{unique}.bad inbox"})
+        await nc.publish(subject, b"c", headers={"reply-to": f"{unique}.wild.>"})
+        await eventually(lambda: watch.counts.seen == 3, what="3 requests")
+        good, spaced, wild = watch.requests.values()
+        assert watch._exact.get(f"{unique}.ok.inbox") is not None
+        assert good.stored and not good.unheard
+        assert "spaces" in spaced.unheard and "wildcard" in wild.unheard
+        cid = session.nc.client_id
+        assert cid is not None
+        held = _subscriptions(nats_server, cid)
+        assert f"{unique}.ok.inbox" in held
+        assert not any(s.startswith((f"{unique}.bad", f"{unique}.wild")) for s in held)
+    finally:
+        await watch.stop()

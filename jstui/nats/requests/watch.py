@@ -18,19 +18,23 @@ How replies are caught, and why that changes nothing:
   responders. This is also why no consumer is made for stored requests: a consumer of jstui's
   on the stream could take them from the responders (a work queue) or change what the stream
   keeps (an interest stream), while the request's core message is seen by a subscription anyway.
-- Replies to the usual inboxes (``_INBOX.<requester>.<token>``, nats-py's, nats.go's and
-  natscli's requests and JetStream acknowledgements) are caught by one subscription on
-  ``_INBOX.*.*``, made *before* the watched subject's: a reply can then never beat the
-  subscription to the server. Subscribing to each reply subject as its request is seen is too
-  late for a fast responder (measured: 46 of 50 replies on loopback came before the new
-  subscription reached the server). That subscription is bounded: past `OTHER_INBOX_BUDGET`
-  messages a second that answer no watched request (a busy account's other replies) it is
-  dropped, and the watcher falls back to the next rule for every request, saying so.
-- Any other reply subject (a stored request's ``reply-to`` inbox, ``_INBOX.<id>`` of older
-  clients, a custom subject) gets its own subscription while its request waits, removed when the
-  request's window ends. A stored request's reply goes through the stream and a consumer first,
-  so that subscription is in place long before; a core request's is marked ``late`` (a reply
-  faster than jstui's subscription was not seen, and "no reply" then says "listened late").
+- Replies to the usual inboxes are caught by two standing subscriptions made *before* the watched
+  subject's: ``_INBOX.*.*`` (``_INBOX.<client>.<token>``: nats-py's, nats.go's and natscli's
+  requests and JetStream acknowledgements) and ``_INBOX.*`` (``_INBOX.<id>``: the tutorial's
+  stored requester, gathers, older clients). On one server a reply is caused by its request, so
+  jstui always reads the request first and the reply after it, however busy its own event loop
+  is. Subscribing to each reply subject as its request is seen is too late: measured on
+  loopback, 46 of 50 fast replies came before such a subscription reached the server, and in
+  the app a durable consumer's answer to a stored request beat it while a frame was drawn. The
+  catch-alls are bounded: push consumers deliver to ``_INBOX.<id>`` too, and a busy account
+  has many other replies, so past `OTHER_INBOX_BUDGET` messages a second that answer no watched
+  request one is dropped (the counts line says so) and its requests fall to the next rule.
+- Any other reply subject (a custom one, another inbox prefix) gets its own subscription while
+  its request waits, written to the server from the read loop at once (listen.py; 44 of 50 of
+  the fast replies above were then caught) and removed when the request's window ends. Such a
+  core request is marked ``late``: a reply faster than that was not seen, and "no reply" then
+  says "listened late". A ``reply-to`` header that is no valid subject (a space, a wildcard) is
+  never subscribed to.
 - Pending requests are capped (`MAX_PENDING`): past it the oldest is closed at once as "no reply
   (cut short)". The records kept for the view are capped too (`MAX_ROWS`), the counts are not.
 
@@ -58,21 +62,24 @@ from jstui.nats.direct import subscribe_direct
 from jstui.nats.errors import ValidationError
 from jstui.nats.names import subject_problem
 from jstui.nats.requests.headers import REPLY_TO_HEADER
+from jstui.nats.requests.listen import subscribe_at_once
 from jstui.nats.requests.watched import KEPT_BYTES, WatchCounts, WatchedRequest, WatchOutcome
 from jstui.nats.session import Session
 
 __all__ = [
     "DEFAULT_WINDOW",
-    "INBOX_CATCH_ALL",
+    "INBOX_CATCH_ALLS",
     "RequestWatch",
 ]
 
 DEFAULT_WINDOW = 5.0
 """Seconds a request waits for its reply before it says "no reply"."""
-INBOX_CATCH_ALL = "_INBOX.*.*"
-"""Every client's multiplexed reply inbox (``_INBOX.<client>.<token>``)."""
+INBOX_CATCH_ALLS = ("_INBOX.*.*", "_INBOX.*")
+"""Every client's multiplexed reply inbox (``_INBOX.<client>.<token>``: nats-py's, nats.go's and
+natscli's requests, JetStream acknowledgements) and every single inbox (``_INBOX.<id>``: a stored
+request's ``reply-to``, gathers, older clients; but push consumers deliver there too)."""
 OTHER_INBOX_BUDGET = 2_000
-"""Messages a second on the inbox catch-all that answer no watched request before it is dropped."""
+"""Messages a second on one catch-all that answer no watched request before it is dropped."""
 MAX_PENDING = 500
 MAX_ROWS = 500
 SWEEP_SECONDS = 0.2
@@ -90,9 +97,12 @@ def _reply_to_header(headers: dict[str, str] | None) -> str:
     return value.strip()
 
 
-def _caught_by_catch_all(subject: str) -> bool:
-    tokens = subject.split(".")
-    return len(tokens) == 3 and tokens[0] == "_INBOX" and all(tokens)
+def _catch_all_of(subject: str) -> str | None:
+    """The catch-all pattern that `subject` (a valid subject, no wildcard) falls under, or None."""
+    if not subject.startswith("_INBOX."):
+        return None
+    dots = subject.count(".")
+    return INBOX_CATCH_ALLS[0] if dots == 2 else INBOX_CATCH_ALLS[1] if dots == 1 else None
 
 
 class RequestWatch:
@@ -138,27 +148,29 @@ class RequestWatch:
         self._by_reply: dict[str, WatchedRequest] = {}
         self._by_ack: dict[str, WatchedRequest] = {}
         self._sub: Subscription | None = None
-        self._catch_all: Subscription | None = None
+        self._catch_alls: dict[str, Subscription] = {}
+        """The standing inbox subscriptions (`INBOX_CATCH_ALLS`) still on."""
         self._exact: dict[str, Subscription | None] = {}
         """Reply subjects listened on one by one (None while the subscription is being made)."""
         self._tasks: set[asyncio.Task[None]] = set()
         """Subscribing and unsubscribing reply subjects, started from the read loop."""
         self._sweeper: asyncio.Task[None] | None = None
-        self._other_second = 0
-        self._other_in_second = 0
+        self._other: dict[str, tuple[int, int]] = {}
+        """Per catch-all: the second and how many unmatched messages came in it."""
 
     # -- start and stop ------------------------------------------------------------------------
 
     async def start(self) -> None:
         """Subscribe: the inbox catch-all first, so that no reply can beat it, then the subject."""
         nc = self.session.nc
-        self._catch_all = await subscribe_direct(
-            nc,
-            INBOX_CATCH_ALL,
-            self._on_reply,
-            pending_msgs_limit=_PENDING_MSGS,
-            pending_bytes_limit=_PENDING_BYTES,
-        )
+        for pattern in INBOX_CATCH_ALLS:
+            self._catch_alls[pattern] = await subscribe_direct(
+                nc,
+                pattern,
+                self._on_reply,
+                pending_msgs_limit=_PENDING_MSGS,
+                pending_bytes_limit=_PENDING_BYTES,
+            )
         self._sub = await subscribe_direct(
             nc,
             self.subject,
@@ -181,8 +193,9 @@ class RequestWatch:
             # Not cancelled: a subscription cancelled half-way could be made at the server
             # without jstui holding it. Each one made after `running` went False undoes itself.
             await asyncio.wait(list(self._tasks), timeout=5)
-        subs = [self._sub, self._catch_all, *self._exact.values()]
-        self._sub = self._catch_all = None
+        subs = [self._sub, *self._catch_alls.values(), *self._exact.values()]
+        self._sub = None
+        self._catch_alls.clear()
         self._exact.clear()
         for sub in subs:
             if sub is not None:
@@ -195,7 +208,7 @@ class RequestWatch:
     @property
     def listening(self) -> int:
         """Subscriptions held now: the subject, the catch-all, one per uncaught reply subject."""
-        held = [self._sub, self._catch_all, *self._exact.values()]
+        held = [self._sub, *self._catch_alls.values(), *self._exact.values()]
         return sum(1 for sub in held if sub is not None)
 
     # -- callbacks (nats-py's read loop, O(1)) -------------------------------------------------
@@ -232,9 +245,11 @@ class RequestWatch:
         self._by_reply[reply_to] = record
         if record.ack_to:
             self._by_ack[record.ack_to] = record
-        if not self._caught(reply_to):
+        if problem := subject_problem(reply_to, wildcards=False):
+            record.unheard = f"cannot listen on its reply subject: {problem}"
+        elif not self._caught(reply_to):
             record.late = not record.stored
-            self._spawn(self._listen(reply_to))
+            self._listen_now(reply_to)
         while len(self._open) > self.max_pending:
             _, oldest = self._open.popitem(last=False)
             self._close(oldest, cut_short=True)
@@ -244,7 +259,7 @@ class RequestWatch:
         if record is None:
             acked = self._by_ack.pop(msg.subject, None)
             if acked is None or not acked.note_ack(msg.data):
-                self._other_reply()
+                self._other_reply(msg.subject)
             self.version += 1
             return
         counts = self.counts
@@ -271,30 +286,34 @@ class RequestWatch:
         record.version += 1
         self.version += 1
 
-    def _other_reply(self) -> None:
-        """A message on an inbox that answers nothing watched; too many turn the catch-all off."""
+    def _other_reply(self, subject: str) -> None:
+        """A message on an inbox that answers nothing watched; too many in one catch-all a
+        second turn that catch-all off (its pending requests are then listened for one by one)."""
         self.counts.other_inbox += 1
+        pattern = _catch_all_of(subject)
+        if pattern is None or pattern not in self._catch_alls:
+            return  # on a subscription of one request's own, closed a moment ago
         second = int(self._clock())
-        if second != self._other_second:
-            self._other_second, self._other_in_second = second, 0
-        self._other_in_second += 1
-        if self._other_in_second > self.other_inbox_budget and self._catch_all is not None:
-            self.catch_all_note = (
-                f"stopped listening on {INBOX_CATCH_ALL}: more than "
-                f"{self.other_inbox_budget:,} other replies a second; replies are now caught "
-                "per request, and a very fast one can be missed"
-            )
-            sub, self._catch_all = self._catch_all, None
-            self._spawn(self._unsubscribe(sub))
-            for record in self._open.values():
-                if record.reply_to not in self._exact:
-                    record.late = not record.stored
-                    self._spawn(self._listen(record.reply_to))
+        started, count = self._other.get(pattern, (second, 0))
+        count = count + 1 if started == second else 1
+        self._other[pattern] = (second, count)
+        if count <= self.other_inbox_budget:
+            return
+        note = (
+            f"stopped listening on {pattern}: more than {self.other_inbox_budget:,} other "
+            "messages a second; replies there are now listened for per request"
+        )
+        self.catch_all_note = "; ".join(filter(None, (self.catch_all_note, note)))
+        self._spawn(self._unsubscribe(self._catch_alls.pop(pattern)))
+        for record in self._open.values():
+            if _catch_all_of(record.reply_to) == pattern and not record.unheard:
+                record.late = not record.stored
+                self._listen_now(record.reply_to)
 
     # -- bookkeeping ---------------------------------------------------------------------------
 
     def _caught(self, reply_to: str) -> bool:
-        return self._catch_all is not None and _caught_by_catch_all(reply_to)
+        return _catch_all_of(reply_to) in self._catch_alls
 
     def _close(self, record: WatchedRequest, *, cut_short: bool = False) -> None:
         """End `record`'s window: "no reply" if nothing came; stop listening for it."""
@@ -335,6 +354,17 @@ class RequestWatch:
         task = asyncio.get_running_loop().create_task(coroutine)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+
+    def _listen_now(self, subject: str) -> None:
+        """Listen on `subject` from the read loop: at once if nats-py allows (listen.py), else
+        through a task (a turn of the loop later)."""
+        if subject in self._exact or not self.running:
+            return
+        sub = subscribe_at_once(self.session.nc, subject, self._on_reply)
+        if sub is not None:
+            self._exact[subject] = sub
+        else:
+            self._spawn(self._listen(subject))
 
     async def _listen(self, subject: str) -> None:
         if subject in self._exact or not self.running:

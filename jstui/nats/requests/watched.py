@@ -67,6 +67,8 @@ class WatchedRequest:
     late: bool = False
     """jstui began listening on the reply subject only after it saw the request: a reply sent
     faster than that subscription reached the server was not seen."""
+    unheard: str = ""
+    """Why jstui could not listen for the reply at all (a reply-to header that is no subject)."""
     cut_short: bool = False
     """Closed before its window ended: more requests were waiting than the watcher keeps."""
     closed: bool = False
@@ -86,6 +88,8 @@ class WatchedRequest:
             if self.cut_short:
                 return "no reply (cut short)"
             text = f"no reply in {self.window:g}s"
+            if self.unheard:
+                return f"{text}, not listened"
             return f"{text}, listened late" if self.late else text
         return self.outcome.value
 

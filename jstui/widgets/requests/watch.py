@@ -1,0 +1,218 @@
+"""The Request/Reply pane's Watch tab: other programs' requests on a subject, each matched with its
+replies and latency (`RequestWatch`, jstui.nats.requests.watch).
+
+Data flow: the watcher's callbacks (nats-py's read loop) only update records and counts and bump
+``watch.version``. A 2 Hz timer, running only while a watch runs, compares that version with the
+one drawn and, when it moved, brings the table up to date (`WatchTable.sync`: new rows appended,
+changed rows get their reply, latency and outcome cells updated, a burst rebuilds the bounded
+table once), the counts line and the selected row's detail. Nothing is drawn while nothing
+changes, and nothing while the tab is hidden (it catches up when shown).
+
+`watch(subject, window)` starts a watch (stopping the one before), `stop()` ends it; both post
+`Changed`, on which the pane puts the subject in its title.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import cast
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.containers import Vertical, VerticalScroll
+from textual.message import Message
+from textual.widgets import DataTable, Static
+
+from jstui.format.text import sanitize
+from jstui.nats.errors import JstuiError
+from jstui.nats.requests.watch import DEFAULT_WINDOW, RequestWatch
+from jstui.nats.requests.watched import WatchedRequest
+from jstui.widgets.base import SessionHost
+from jstui.widgets.requests.history import REBUILD_AFTER
+from jstui.widgets.requests.watch_render import (
+    WATCH_CHANGING,
+    WATCH_COLUMNS,
+    counts_line,
+    watch_cells,
+    watch_detail,
+)
+
+REFRESH_SECONDS = 0.5
+
+
+class WatchTable(DataTable[Text]):
+    """The watched requests; the row key is the record's id."""
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id, cursor_type="row")
+        self.shown: dict[int, int] = {}
+        """Record id -> the record version its row shows."""
+
+    def on_mount(self) -> None:
+        for label, width in WATCH_COLUMNS:
+            self.add_column(label, key=label, width=width)
+
+    @property
+    def selected_id(self) -> int | None:
+        if not self.row_count:
+            return None
+        return int(self.coordinate_to_cell_key(self.cursor_coordinate).row_key.value or 0)
+
+    def forget(self) -> None:
+        self.clear()
+        self.shown.clear()
+
+    def sync(self, records: Mapping[int, WatchedRequest], theme: Mapping[str, str]) -> None:
+        """Drop the rows that left `records`, update the changed ones, append the new ones. The
+        cursor follows the newest row while it sits on the last one."""
+        at_end = self.row_count == 0 or self.cursor_row >= self.row_count - 1
+        gone = [record_id for record_id in self.shown if record_id not in records]
+        if len(gone) > REBUILD_AFTER:  # a burst: one rebuild beats many O(rows) removals
+            selected = self.selected_id
+            self.forget()
+            for record_id, record in records.items():
+                self.add_row(*watch_cells(record, theme).values(), key=str(record_id))
+                self.shown[record_id] = record.version
+            if not at_end and selected in self.shown:
+                self.move_cursor(row=self.get_row_index(str(selected)), animate=False)
+            else:
+                self.move_cursor(row=self.row_count - 1, animate=False)
+            return
+        for record_id in gone:
+            self.remove_row(str(record_id))
+            del self.shown[record_id]
+        added = False
+        for record_id, record in records.items():
+            version = self.shown.get(record_id)
+            if version == record.version:
+                continue
+            cells = watch_cells(record, theme)
+            if version is None:
+                self.add_row(*cells.values(), key=str(record_id))
+                added = True
+            else:
+                for column in WATCH_CHANGING:
+                    self.update_cell(str(record_id), column, cells[column])
+            self.shown[record_id] = record.version
+        if added and at_end:
+            self.move_cursor(row=self.row_count - 1, animate=False)
+
+
+class RequestWatchView(Vertical):
+    """The Watch tab's content: the counts line, the table and the selected request's detail."""
+
+    class Changed(Message):
+        """A watch started (`subject`) or stopped (`subject` is None)."""
+
+        def __init__(self, subject: str | None) -> None:
+            super().__init__()
+            self.subject = subject
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.request_watch: RequestWatch | None = None
+        self._drawn_version = -1
+        self._detail_key: tuple[int, int] | None = None
+
+    def compose(self) -> ComposeResult:
+        yield Static(counts_line(None), id="watch-counts", markup=False)
+        yield WatchTable(id="requests-watch")
+        with VerticalScroll(id="watch-detail-box"):
+            yield Static("", id="watch-detail", markup=False)
+
+    def on_mount(self) -> None:
+        self._table = self.query_one(WatchTable)
+        self._counts = self.query_one("#watch-counts", Static)
+        self._detail = self.query_one("#watch-detail", Static)
+        self._timer = self.set_interval(REFRESH_SECONDS, self.redraw, pause=True)
+
+    @property
+    def watching(self) -> str | None:
+        """The subject watched now, or None."""
+        watch = self.request_watch
+        return watch.subject if watch is not None and watch.running else None
+
+    @property
+    def window(self) -> float:
+        return self.request_watch.window if self.request_watch is not None else DEFAULT_WINDOW
+
+    # -- start and stop (workers: they subscribe and unsubscribe) ------------------------------
+
+    @work(group="request-watch", exclusive=True, exit_on_error=False, description="watch requests")
+    async def start(self, subject: str, window: float = DEFAULT_WINDOW) -> None:
+        """Watch `subject` (replacing the watch before); an error is shown, nothing raised."""
+        await self._stop_watch()
+        session = cast(SessionHost, self.app).session
+        try:
+            watch = RequestWatch(session, subject, window=window)
+            await watch.start()
+        except JstuiError as error:
+            self._report(f"cannot watch {subject}: {error}")
+            return
+        self.request_watch = watch
+        self._table.forget()
+        self._drawn_version = -1
+        self._detail_key = None
+        self._timer.resume()
+        self.redraw()
+        self.post_message(self.Changed(subject))
+
+    @work(group="request-watch", exclusive=True, exit_on_error=False, description="stop watching")
+    async def stop(self) -> None:
+        """Stop watching; the rows stay on screen until the next watch."""
+        await self._stop_watch()
+
+    async def _stop_watch(self) -> None:
+        watch = self.request_watch
+        if watch is None or not watch.running:
+            return
+        await watch.stop()
+        self._timer.pause()
+        self._drawn_version = -1
+        self.redraw()
+        self.post_message(self.Changed(None))
+
+    def on_unmount(self) -> None:
+        watch = self.request_watch
+        if watch is not None and watch.running:  # the app closes: unsubscribe on the way out
+            self.app.run_worker(watch.stop(), exit_on_error=False, description="stop watching")
+
+    def _report(self, message: str) -> None:
+        self.notify(sanitize(message, max_len=500), title="Watch", severity="error", markup=False)
+
+    # -- redraw (timer) ------------------------------------------------------------------------
+
+    def redraw(self) -> None:
+        """Bring the view up to date, if anything changed and the tab can be seen."""
+        watch = self.request_watch
+        if watch is None or watch.version == self._drawn_version:
+            return
+        if not self._table.is_on_screen and self._drawn_version != -1:
+            return  # hidden (another tab, another pane): catch up when shown
+        self._drawn_version = watch.version
+        self._counts.update(counts_line(watch), layout=False)
+        self._table.sync(watch.requests, self.app.theme_variables)
+        self._update_detail()
+
+    @on(DataTable.RowHighlighted, "#requests-watch")
+    def _highlighted(self) -> None:
+        self._update_detail()
+
+    def selected(self) -> WatchedRequest | None:
+        selected = self._table.selected_id
+        if self.request_watch is None or selected is None:
+            return None
+        return self.request_watch.requests.get(selected)
+
+    def _update_detail(self) -> None:
+        record = self.selected()
+        if record is None:
+            if self._detail_key is not None:
+                self._detail.update("")
+            self._detail_key = None
+            return
+        key = (record.id, record.version)
+        if key != self._detail_key:
+            self._detail_key = key
+            self._detail.update(watch_detail(record))
