@@ -38,6 +38,11 @@ How replies are caught, and why that changes nothing:
 - Pending requests are capped (`MAX_PENDING`): past it the oldest is closed at once as "no reply
   (cut short)". The records kept for the view are capped too (`MAX_ROWS`), the counts are not.
 
+Latency is measured where jstui stands: from reading the request to reading its reply. That is the
+responder's time as the server passed both on, not the requester's round trip (which adds its own
+two trips): when both reach jstui in one read it is near zero (a stream's acknowledgement of a
+core request on loopback: median 0.07 ms seen by jstui, 1.7 ms at the requester).
+
 One effect of watching cannot be avoided, and natscli's ``nats sub`` has it too: a request sent
 to the watched subject with no responder now reaches a subscriber, jstui, so the requester waits
 out its timeout instead of getting "no responders" at once.

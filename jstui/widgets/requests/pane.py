@@ -586,7 +586,8 @@ class RequestsPane(Pane):
             return
         if record is None:
             summary.update(
-                Text("n new request · a start responders · t next tab", style="dim"), layout=False
+                Text("n new request · a start responders · w watch requests · t next tab", "dim"),
+                layout=False,
             )
             return
         text = Text("last: ", style="dim")
