@@ -32,6 +32,20 @@ async def responder_nc(nats_url: str) -> AsyncIterator[Client]:
     await client.drain()
 
 
+async def _answer_on(
+    client: Client, subject: str, prefix: bytes, *, delay: float = 0.0, count: int = 1
+) -> None:
+    """`count` plain responders on `subject` answering `prefix` + the request, after `delay`."""
+
+    async def answer(msg: Msg) -> None:
+        await asyncio.sleep(delay)
+        await msg.respond(prefix + msg.data)
+
+    for _ in range(count):
+        await client.subscribe(subject, cb=answer)
+    await client.flush()
+
+
 async def _watch(session: Session, subject: str, **options: Any) -> RequestWatch:
     watch = RequestWatch(session, subject, **options)
     await watch.start()
@@ -52,11 +66,7 @@ async def test_core_requests_are_matched_with_latency_and_counts_add_up(
 ) -> None:
     subject = f"{unique}.svc.echo"
 
-    async def answer(msg: Msg) -> None:
-        await msg.respond(b"pong " + msg.data)
-
-    await responder_nc.subscribe(subject, cb=answer)
-    await responder_nc.flush()
+    await _answer_on(responder_nc, subject, b"pong ")
     watch = await _watch(session, f"{unique}.svc.*")
     try:
         for number in range(5):
@@ -128,12 +138,7 @@ async def test_unanswered_request_says_no_reply_and_gather_counts_replies(
     subject = f"{unique}.quiet"
     gather = f"{unique}.gather"
 
-    async def answer(msg: Msg) -> None:
-        await msg.respond(b"here")
-
-    for _ in range(3):
-        await responder_nc.subscribe(gather, cb=answer)
-    await responder_nc.flush()
+    await _answer_on(responder_nc, gather, b"here: ", count=3)
     watch = await _watch(session, f"{unique}.*", window=0.6)
     try:
         # Nobody answers (and because jstui's subscription receives the request, the requester
@@ -182,12 +187,8 @@ async def test_custom_reply_subjects_are_listened_on_per_request(
 ) -> None:
     subject, replies = f"{unique}.custom", f"{unique}.replies"
 
-    async def answer(msg: Msg) -> None:
-        await asyncio.sleep(0.05)  # on this one shared test loop an instant answer can win
-        await msg.respond(b"here")
-
-    await responder_nc.subscribe(subject, cb=answer)
-    await responder_nc.flush()
+    # not instant: on this one shared test loop an instant answer can beat the subscription
+    await _answer_on(responder_nc, subject, b"here: ", delay=0.05)
     watch = await _watch(session, subject, window=0.6)
     try:
         inbox = await nc.subscribe(f"{replies}.1")
@@ -209,12 +210,7 @@ async def test_too_much_other_inbox_traffic_drops_the_catch_all(
 ) -> None:
     subject = f"{unique}.busy"
 
-    async def answer(msg: Msg) -> None:
-        await asyncio.sleep(0.2)  # slower than jstui's own subscription to the reply subject
-        await msg.respond(b"late but here")
-
-    await responder_nc.subscribe(subject, cb=answer)
-    await responder_nc.flush()
+    await _answer_on(responder_nc, subject, b"late but here: ", delay=0.2)
     watch = await _watch(session, subject, other_inbox_budget=5)
     try:
         for number in range(20):

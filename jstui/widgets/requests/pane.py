@@ -485,7 +485,7 @@ class RequestsPane(Pane):
         if self._in_burst(len(gone)):
             return
         self._seen_version = self.console.version
-        history.sync(records, gone, self.app.theme_variables)
+        history.sync(records, self.app.theme_variables, gone)
         self._update_detail()
 
     def _sync_responders(self) -> None:

@@ -29,7 +29,7 @@ from jstui.nats.errors import JstuiError
 from jstui.nats.requests.watch import DEFAULT_WINDOW, RequestWatch
 from jstui.nats.requests.watched import WatchedRequest
 from jstui.widgets.base import SessionHost
-from jstui.widgets.requests.history import REBUILD_AFTER
+from jstui.widgets.requests.history import RecordTable
 from jstui.widgets.requests.watch_render import (
     WATCH_CHANGING,
     WATCH_COLUMNS,
@@ -41,62 +41,14 @@ from jstui.widgets.requests.watch_render import (
 REFRESH_SECONDS = 0.5
 
 
-class WatchTable(DataTable[Text]):
-    """The watched requests; the row key is the record's id."""
+class WatchTable(RecordTable[WatchedRequest]):
+    """The watched requests."""
 
-    def __init__(self, *, id: str | None = None) -> None:
-        super().__init__(id=id, cursor_type="row")
-        self.shown: dict[int, int] = {}
-        """Record id -> the record version its row shows."""
+    COLUMNS = WATCH_COLUMNS
+    CHANGING = WATCH_CHANGING
 
-    def on_mount(self) -> None:
-        for label, width in WATCH_COLUMNS:
-            self.add_column(label, key=label, width=width)
-
-    @property
-    def selected_id(self) -> int | None:
-        if not self.row_count:
-            return None
-        return int(self.coordinate_to_cell_key(self.cursor_coordinate).row_key.value or 0)
-
-    def forget(self) -> None:
-        self.clear()
-        self.shown.clear()
-
-    def sync(self, records: Mapping[int, WatchedRequest], theme: Mapping[str, str]) -> None:
-        """Drop the rows that left `records`, update the changed ones, append the new ones. The
-        cursor follows the newest row while it sits on the last one."""
-        at_end = self.row_count == 0 or self.cursor_row >= self.row_count - 1
-        gone = [record_id for record_id in self.shown if record_id not in records]
-        if len(gone) > REBUILD_AFTER:  # a burst: one rebuild beats many O(rows) removals
-            selected = self.selected_id
-            self.forget()
-            for record_id, record in records.items():
-                self.add_row(*watch_cells(record, theme).values(), key=str(record_id))
-                self.shown[record_id] = record.version
-            if not at_end and selected in self.shown:
-                self.move_cursor(row=self.get_row_index(str(selected)), animate=False)
-            else:
-                self.move_cursor(row=self.row_count - 1, animate=False)
-            return
-        for record_id in gone:
-            self.remove_row(str(record_id))
-            del self.shown[record_id]
-        added = False
-        for record_id, record in records.items():
-            version = self.shown.get(record_id)
-            if version == record.version:
-                continue
-            cells = watch_cells(record, theme)
-            if version is None:
-                self.add_row(*cells.values(), key=str(record_id))
-                added = True
-            else:
-                for column in WATCH_CHANGING:
-                    self.update_cell(str(record_id), column, cells[column])
-            self.shown[record_id] = record.version
-        if added and at_end:
-            self.move_cursor(row=self.row_count - 1, animate=False)
+    def cells(self, record: WatchedRequest, theme: Mapping[str, str]) -> list[Text]:
+        return list(watch_cells(record, theme).values())
 
 
 class RequestWatchView(Vertical):
