@@ -147,3 +147,16 @@ async def test_a_bad_subject_is_shown_under_its_field(make_app: AppFactory) -> N
         assert "empty token" in form.row("subject").error
         assert "not a duration" in form.row("window").error
         assert isinstance(app.screen, WatchRequestsFormScreen)  # still open: nothing watched
+
+
+async def test_watch_requests_starts_when_jstui_opens_on_another_pane(
+    make_app: AppFactory, unique: str
+) -> None:
+    """With --pane only that pane is built at start (the others when first shown): the option
+    builds the Request/Reply pane too, so the watch runs before the user looks at it."""
+    app = make_app(watch_requests=f"{unique}.early", start_pane="streams")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_connected(pilot)
+        pane = await built_pane(pilot, RequestsPane)
+        view = pane.query_one(RequestWatchView)
+        await wait_until(pilot, lambda: view.watching == f"{unique}.early", TIMEOUT, "the watch")

@@ -263,9 +263,10 @@ class RequestWatch:
         record = self._by_reply.get(msg.subject)
         if record is None:
             acked = self._by_ack.pop(msg.subject, None)
-            if acked is None or not acked.note_ack(msg.data):
+            if acked is not None and acked.note_ack(msg.data):
+                self.version += 1
+            else:  # nothing shown changes: no redraw for another program's traffic
                 self._other_reply(msg.subject)
-            self.version += 1
             return
         counts = self.counts
         headers = msg.headers
@@ -309,6 +310,7 @@ class RequestWatch:
             "messages a second; replies there are now listened for per request"
         )
         self.catch_all_note = "; ".join(filter(None, (self.catch_all_note, note)))
+        self.version += 1
         self._spawn(self._unsubscribe(self._catch_alls.pop(pattern)))
         for record in self._open.values():
             if _catch_all_of(record.reply_to) == pattern and not record.unheard:
