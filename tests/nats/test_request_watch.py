@@ -6,6 +6,7 @@ latency, timeouts, the caps, and nothing left behind on the server once it stops
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import urllib.request
 from collections.abc import AsyncIterator
@@ -20,7 +21,7 @@ from jstui.nats.embedded import EmbeddedServer
 from jstui.nats.errors import ValidationError
 from jstui.nats.requests.watch import INBOX_CATCH_ALLS, RequestWatch
 from jstui.nats.requests.watched import WatchOutcome
-from jstui.nats.session import Session
+from jstui.nats.session import ConnectionState, Session
 from tests.conftest import eventually
 
 
@@ -273,3 +274,44 @@ async def test_reply_subjects_are_listened_on_at_once_and_never_a_bad_one(
         assert not any(s.startswith((f"{unique}.bad", f"{unique}.wild")) for s in held)
     finally:
         await watch.stop()
+
+
+async def test_the_watch_resumes_by_itself_after_the_server_restarts(
+    fresh_server: EmbeddedServer, unique: str
+) -> None:
+    """The demo's "kill the server": nats-py subscribes again after the reconnect, the catch-alls
+    and the watched subject included, so requests are matched again with nothing to redo."""
+    subject = f"{unique}.svc"
+    async with Session([fresh_server.url]) as session:
+        requester = await nats.connect(fresh_server.url, reconnect_time_wait=0.2)
+        responder = await nats.connect(fresh_server.url, reconnect_time_wait=0.2)
+        try:
+            await _answer_on(responder, subject, b"up: ")
+            watch = await _watch(session, subject)
+            await requester.request(subject, b"before", timeout=2)
+            await eventually(lambda: watch.counts.replied == 1, what="the first request")
+            fresh_server.kill()
+            await eventually(
+                lambda: session.status.state is not ConnectionState.CONNECTED, what="lost"
+            )
+            fresh_server.restart()
+            await eventually(
+                lambda: (
+                    session.status.state is ConnectionState.CONNECTED
+                    and requester.is_connected
+                    and responder.is_connected
+                ),
+                timeout=20,
+                what="everyone back",
+            )
+            for _ in range(10):  # the responder may subscribe again a moment after the others
+                with contextlib.suppress(nats.errors.TimeoutError):
+                    await requester.request(subject, b"after", timeout=1)
+                    break
+            await eventually(lambda: watch.counts.replied == 2, what="matched after the restart")
+            assert list(watch.requests.values())[-1].reply_data == b"up: after"
+            assert watch.counts.adds_up
+            await watch.stop()
+        finally:
+            await requester.close()
+            await responder.close()
