@@ -14,6 +14,7 @@ changes, and nothing while the tab is hidden (it catches up when shown).
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Mapping
 from typing import cast
 
@@ -66,6 +67,8 @@ class RequestWatchView(Vertical):
         self.request_watch: RequestWatch | None = None
         self._drawn_version = -1
         self._detail_key: tuple[int, int] | None = None
+        self._changing = asyncio.Lock()
+        """Held while a watch starts or stops."""
 
     def compose(self) -> ComposeResult:
         yield Static(counts_line(None), id="watch-counts", markup=False)
@@ -91,9 +94,15 @@ class RequestWatchView(Vertical):
 
     # -- start and stop (workers: they subscribe and unsubscribe) ------------------------------
 
-    @work(group="request-watch", exclusive=True, exit_on_error=False, description="watch requests")
+    # Not `exclusive`: a start cancelled half-way by the next one could leave a subscription made
+    # at the server that nobody holds. Starts and stops wait for each other instead.
+    @work(group="request-watch", exit_on_error=False, description="watch requests")
     async def start(self, subject: str, window: float = DEFAULT_WINDOW) -> None:
         """Watch `subject` (replacing the watch before); an error is shown, nothing raised."""
+        async with self._changing:
+            await self._start(subject, window)
+
+    async def _start(self, subject: str, window: float) -> None:
         await self._stop_watch()
         session = cast(SessionHost, self.app).session
         try:
@@ -110,10 +119,11 @@ class RequestWatchView(Vertical):
         self.redraw()
         self.post_message(self.Changed(subject))
 
-    @work(group="request-watch", exclusive=True, exit_on_error=False, description="stop watching")
+    @work(group="request-watch", exit_on_error=False, description="stop watching")
     async def stop(self) -> None:
         """Stop watching; the rows stay on screen until the next watch."""
-        await self._stop_watch()
+        async with self._changing:
+            await self._stop_watch()
 
     async def _stop_watch(self) -> None:
         watch = self.request_watch
