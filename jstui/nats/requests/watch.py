@@ -23,7 +23,8 @@ How replies are caught, and why that changes nothing:
   requests and JetStream acknowledgements) and ``_INBOX.*`` (``_INBOX.<id>``: the tutorial's
   stored requester, gathers, older clients). On one server a reply is caused by its request, so
   jstui always reads the request first and the reply after it, however busy its own event loop
-  is. Subscribing to each reply subject as its request is seen is too late: measured on
+  is (in a cluster the two can come over different routes, and a reply read before its request
+  is not matched). Subscribing to each reply subject as its request is seen is too late: measured on
   loopback, 46 of 50 fast replies came before such a subscription reached the server, and in
   the app a durable consumer's answer to a stored request beat it while a frame was drawn. The
   catch-alls are bounded: push consumers deliver to ``_INBOX.<id>`` too, and a busy account
