@@ -62,6 +62,7 @@ async def test_watch_requests_option_matches_an_external_requester_and_responder
             assert f"{subject} replied " in row and " ms " in row  # the outcome, its latency
             assert f" {payload} external got: {payload} _INBOX." in row
         assert "seen 2 = replied 2 + no reply 0 + waiting 0" in _counts(view)
+        assert "first reply p50 " in _counts(view)
         assert "outcome   replied  first " in screen_text(app)  # the newest row's detail
 
 

@@ -86,6 +86,7 @@ async def test_core_requests_are_matched_with_latency_and_counts_add_up(
             assert not record.late  # caught by the inbox catch-all, made before the subject's
         counts = watch.counts
         assert counts.seen == 5 and counts.waiting == 0 and counts.adds_up
+        assert watch.latency.count == 5 and watch.latency.max < 2
     finally:
         await watch.stop()
 

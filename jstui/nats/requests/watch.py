@@ -71,6 +71,7 @@ from jstui.nats.requests.headers import REPLY_TO_HEADER
 from jstui.nats.requests.listen import subscribe_at_once
 from jstui.nats.requests.watched import KEPT_BYTES, WatchCounts, WatchedRequest, WatchOutcome
 from jstui.nats.session import Session
+from jstui.nats.stats import LatencyStats
 
 __all__ = [
     "DEFAULT_WINDOW",
@@ -141,6 +142,8 @@ class RequestWatch:
         self.requests: OrderedDict[int, WatchedRequest] = OrderedDict()
         """The latest requests (at most `max_rows`), oldest first, by id."""
         self.counts = WatchCounts()
+        self.latency = LatencyStats()
+        """First-reply latency of the requests matched (percentiles over the latest 10,000)."""
         self.version = 0
         """Bumped at every change a view shows."""
         self.running = False
@@ -287,6 +290,7 @@ class RequestWatch:
             counts.waiting -= 1
             counts.replied += 1
             record.first_latency = latency
+            self.latency.add(latency)
             record.reply_size = len(msg.data)
             record.reply_data = msg.data[:KEPT_BYTES]
             record.reply_headers = dict(headers) if headers else None

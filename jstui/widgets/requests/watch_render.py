@@ -71,6 +71,13 @@ def counts_line(watch: RequestWatch | None) -> Text:
     text.append(sanitize(watch.subject, max_len=120), style="bold")
     text.append(f" · reply within {watch.window:g}s · ", style="dim")
     text.append(counts.describe())
+    latency = watch.latency
+    if latency.count:
+        text.append(
+            f" · first reply p50 {format_latency(latency.p50)} p99 {format_latency(latency.p99)}"
+            f" max {format_latency(latency.max)}",
+            style="dim",
+        )
     if watch.running:
         text.append(f" · {watch.listening} subscriptions", style="dim")
     for note in (watch.catch_all_note, watch.error):
