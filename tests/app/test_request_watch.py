@@ -10,8 +10,9 @@ import json
 import urllib.request
 from typing import Any
 
+import pytest
 from nats.aio.client import Client
-from textual.widgets import Button, DataTable, Static
+from textual.widgets import Button, DataTable, Static, TabbedContent
 
 from jstui.app import JstuiApp
 from jstui.dialogs.watch_requests_form import WatchRequestsFormScreen
@@ -150,14 +151,19 @@ async def test_a_bad_subject_is_shown_under_its_field(make_app: AppFactory) -> N
         assert isinstance(app.screen, WatchRequestsFormScreen)  # still open: nothing watched
 
 
-async def test_watch_requests_starts_when_jstui_opens_on_another_pane(
-    make_app: AppFactory, unique: str
+@pytest.mark.parametrize("start_pane", ["streams", "requests"])
+async def test_watch_requests_starts_whichever_pane_jstui_opens_on(
+    make_app: AppFactory, unique: str, start_pane: str
 ) -> None:
     """With --pane only that pane is built at start (the others when first shown): the option
-    builds the Request/Reply pane too, so the watch runs before the user looks at it."""
-    app = make_app(watch_requests=f"{unique}.early", start_pane="streams")
+    builds the Request/Reply pane too, so the watch runs before the user looks at it, and the
+    pane opens on its Watch tab (opened on the pane itself, the focus once took it back to
+    History)."""
+    app = make_app(watch_requests=f"{unique}.early", start_pane=start_pane)
     async with app.run_test(size=(80, 24)) as pilot:
         await wait_connected(pilot)
         pane = await built_pane(pilot, RequestsPane)
         view = pane.query_one(RequestWatchView)
         await wait_until(pilot, lambda: view.watching == f"{unique}.early", TIMEOUT, "the watch")
+        await pilot.pause()
+        assert pane.query_one(TabbedContent).active == "requests-watch-tab"

@@ -114,7 +114,8 @@ class RequestsPane(Pane):
         """--responder options waiting for their stream, with what they wait for."""
 
     def compose(self) -> ComposeResult:
-        with TabbedContent(id="requests-tabs"):
+        watching = "requests-watch-tab" if self.host.settings.watch_requests else ""
+        with TabbedContent(id="requests-tabs", initial=watching):  # (opens on the watch)
             with TabPane("History", id="requests-history-tab"):
                 yield HistoryTable(id="requests-history")
                 with VerticalScroll(id="requests-detail-box"):
@@ -174,7 +175,6 @@ class RequestsPane(Pane):
             self._started_from_settings = True
             if subject := self.host.settings.watch_requests:
                 self.watch_view.start(subject)
-                self._show_tab("requests-watch-tab")
             for option in self.host.settings.responders:
                 try:
                     spec = parse_responder_option(option)

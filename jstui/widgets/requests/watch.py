@@ -40,6 +40,9 @@ from jstui.widgets.requests.watch_render import (
 )
 
 REFRESH_SECONDS = 0.5
+WRAP_MARGIN = 16
+"""Characters a word wrap may move to the next line early: the counts line's estimate of its
+height errs towards one more line (a relayout a little early, never a line cut off)."""
 
 
 class WatchTable(RecordTable[WatchedRequest]):
@@ -68,6 +71,7 @@ class RequestWatchView(Vertical):
         self._drawn_version = -1
         self._detail_key: tuple[int, int] | None = None
         self._changing = asyncio.Lock()
+        self._counts_lines = 0
         """Held while a watch starts or stops."""
 
     def compose(self) -> ComposeResult:
@@ -153,9 +157,17 @@ class RequestWatchView(Vertical):
         if not self._table.is_on_screen and self._drawn_version != -1:
             return  # hidden (another tab, another pane): catch up when shown
         self._drawn_version = watch.version
-        self._counts.update(counts_line(watch), layout=False)
+        self._show_counts(counts_line(watch))
         self._table.sync(watch.requests, self.app.theme_variables)
         self._update_detail()
+
+    def _show_counts(self, text: Text) -> None:
+        """Update the counts line; lay the tab out again only when it may need another number of
+        lines (a relayout at every count would cost a layout of the screen twice a second)."""
+        width = max(20, self._counts.size.width)
+        lines = sum((len(line) + WRAP_MARGIN) // width + 1 for line in text.plain.split("\n"))
+        self._counts.update(text, layout=lines != self._counts_lines)
+        self._counts_lines = lines
 
     @on(DataTable.RowHighlighted, "#requests-watch")
     def _highlighted(self) -> None:
