@@ -44,9 +44,15 @@ StartupParser = Callable[[str], object]
 
 
 def _check_startup_options(settings: Settings) -> None:
-    """Parse every --feed, --responder and --workers value now, so a typo stops jstui with a
-    message before the UI opens instead of failing later inside it. The parsers are imported only
-    for options given: they load Rich, and the embedded server starts only after this check."""
+    """Parse every --feed, --responder, --workers and --watch-requests value now, so a typo stops
+    jstui with a message before the UI opens instead of failing later inside it. The parsers are
+    imported only for options given: they load Rich, and the embedded server starts only after
+    this check."""
+    if settings.watch_requests is not None:
+        from jstui.nats.names import subject_problem
+
+        if problem := subject_problem(settings.watch_requests):
+            raise click.BadParameter(problem, param_hint="--watch-requests")
     if not (settings.feeds or settings.responders or settings.workers):
         return
     from jstui.nats.errors import JstuiError
@@ -122,7 +128,7 @@ _APP_OPTIONS: list[Callable[[Callable[..., Any]], Callable[..., Any]]] = [
         "pools and load, consuming feeds and feeds in a queue group, acks, creating, editing, "
         "purging or deleting streams, deleting messages, NDJSON imports. Allowed: other "
         "requests, core and non-consuming JetStream feeds, browsing streams, watching queue "
-        "groups, and jstui's own reads (stream and server information).",
+        "groups and requests, and jstui's own reads (stream and server information).",
     ),
     click.option(
         "--theme", metavar="NAME", help="Textual theme, e.g. nord, dracula, textual-light."
@@ -167,6 +173,14 @@ _APP_OPTIONS: list[Callable[[Callable[..., Any]], Callable[..., Any]]] = [
         metavar="GROUP",
         help="Open the Workers pane watching a group without joining it: a queue group name, "
         "SUBJECT@QUEUE, STREAM/CONSUMER, or a micro service name.",
+    ),
+    click.option(
+        "--watch-requests",
+        metavar="SUBJECT",
+        help="Open the Request/Reply pane watching other programs' requests on SUBJECT "
+        "(wildcards allowed): each request with its replies, latency and outcome, the stored-"
+        "request pattern (a reply-to header) included. Plain subscriptions only: it takes no "
+        "request or reply away and makes no consumer.",
     ),
     click.option("--feed", "feeds", multiple=True, metavar="SUBJECT[,OPTS]", help=FEED_HELP),
     click.option(

@@ -120,7 +120,7 @@ class DashboardScreen(Screen[None]):
             shown = {entry_named(settings.start_pane).number}
         with_work = {
             "feeds": bool(settings.feeds),
-            "requests": bool(settings.responders),
+            "requests": bool(settings.responders or settings.watch_requests),
             "workers": bool(settings.workers or settings.watch),
         }
         shown |= {entry_named(name).number for name, wanted in with_work.items() if wanted}

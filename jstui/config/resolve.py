@@ -281,6 +281,7 @@ def resolve_settings(
         raise ConfigError("--log-payloads needs --log FILE")
     start_pane = flag_text(flags.get("pane"))
     watch = flag_text(flags.get("watch"))
+    watch_requests = flag_text(flags.get("watch_requests"))
     system = _system_settings(flags, environ, config_home, servers, tls)
 
     settings = Settings(
@@ -308,6 +309,9 @@ def resolve_settings(
         log_payloads=log_payloads,
         system=system,
         watch=watch.strip() if watch and watch.strip() else None,
+        watch_requests=(
+            watch_requests.strip() if watch_requests and watch_requests.strip() else None
+        ),
         **credentials,
         **tls,
     )

@@ -70,6 +70,8 @@ class Settings:
     watch: str | None = None
     """`--watch NAME`: the group the Workers pane watches at start-up."""
     watch_requests: str | None = None
+    """`--watch-requests SUBJECT`: the subject whose requests (other programs') the Request/Reply
+    pane watches at start-up, matching each with its replies."""
 
     @property
     def monitor_urls(self) -> tuple[str, ...]:

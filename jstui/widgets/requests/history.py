@@ -1,4 +1,5 @@
-"""The History tab's table: one keyed row per request in the console's bounded history.
+"""The History tab's table: one keyed row per request in the console's bounded history (and
+`RecordTable`, what it shares with the Watch tab's table).
 
 Data flow: the pane's 2 Hz timer hands it `RequestConsole.history` and the ids that left it since
 the last redraw. Rows whose record changed (a reply came, a timeout) get their status and latency
@@ -10,6 +11,7 @@ once after the user sent a request (`follow_next`).
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import ClassVar, Generic, Protocol, TypeVar
 
 from rich.text import Text
 from textual.widgets import DataTable
@@ -27,12 +29,29 @@ HISTORY_COLUMNS: tuple[tuple[str, int], ...] = (
 )
 REBUILD_AFTER = 20
 """More rows than this pushed out since the last redraw: rebuild the table instead."""
-_CHANGING = ("status", "first", "last")
-"""The columns a record's later versions change (the first three never do)."""
 
 
-class HistoryTable(DataTable[Text]):
-    """The request history; the row key is the record's id."""
+class Versioned(Protocol):
+    """A record whose `version` changes whenever what its row shows changed."""
+
+    @property
+    def version(self) -> int: ...
+
+
+RecordT = TypeVar("RecordT", bound=Versioned)
+
+
+class RecordTable(DataTable[Text], Generic[RecordT]):
+    """A table of one keyed row per record (the row key is the record's id) that follows a bounded,
+    ordered mapping of records: the History and Watch tabs' tables. Rows whose record changed get
+    their `CHANGING` cells updated, new records are appended, a burst that pushed many rows out is
+    one rebuild instead of many `remove_row` calls. The cursor follows the newest row while it sits
+    on the last one, or once after `follow_next` was set."""
+
+    COLUMNS: ClassVar[tuple[tuple[str, int], ...]] = ()
+    """Label (also the column key) and width of each column."""
+    CHANGING: ClassVar[tuple[str, ...]] = ()
+    """The columns a record's later versions change (the others never do)."""
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id, cursor_type="row")
@@ -41,8 +60,12 @@ class HistoryTable(DataTable[Text]):
         self.follow_next = False
         """Move the cursor to the next row added (set when the user sends a request)."""
 
+    def cells(self, record: RecordT, theme: Mapping[str, str]) -> list[Text]:
+        """The row of `record`, in column order."""
+        raise NotImplementedError
+
     def on_mount(self) -> None:
-        for label, width in HISTORY_COLUMNS:
+        for label, width in self.COLUMNS:
             self.add_column(label, key=label, width=width)
 
     @property
@@ -56,45 +79,62 @@ class HistoryTable(DataTable[Text]):
         self.shown.clear()
 
     def sync(
-        self, records: Mapping[int, RequestRecord], gone: list[int], theme: Mapping[str, str]
+        self,
+        records: Mapping[int, RecordT],
+        theme: Mapping[str, str],
+        gone: list[int] | None = None,
     ) -> None:
-        """Add new rows, update changed ones, drop the `gone` ones (no longer in the history)."""
+        """Add new rows, update changed ones, drop the `gone` ones (no longer in `records`;
+        found here when not given)."""
         at_end = self.row_count == 0 or self.cursor_row >= self.row_count - 1
+        if gone is None:
+            gone = [record_id for record_id in self.shown if record_id not in records]
         if len(gone) > REBUILD_AFTER:
             # A burst (a script of requests) pushed many rows out: `remove_row` is O(rows) and
-            # moves the cursor each time, so one rebuild of the bounded history is cheaper.
+            # moves the cursor each time, so one rebuild of the bounded table is cheaper.
             self._rebuild(records, theme, at_end)
             return
         for record_id in gone:
             self.remove_row(str(record_id))
             del self.shown[record_id]
+        changing = [i for i, (label, _) in enumerate(self.COLUMNS) if label in self.CHANGING]
         added = False
         for record_id, record in records.items():
             version = self.shown.get(record_id)
             if version == record.version:
                 continue
-            cells = history_cells(record, theme)
+            cells = self.cells(record, theme)
             if version is None:
                 self.add_row(*cells, key=str(record_id))
                 added = True
             else:
-                for column, new_cell in zip(_CHANGING, cells[3:], strict=True):
-                    self.update_cell(str(record_id), column, new_cell)
+                for index in changing:
+                    self.update_cell(str(record_id), self.COLUMNS[index][0], cells[index])
             self.shown[record_id] = record.version
         if added and (at_end or self.follow_next):
             self.follow_next = False
             self.move_cursor(row=self.row_count - 1)
 
     def _rebuild(
-        self, records: Mapping[int, RequestRecord], theme: Mapping[str, str], at_end: bool
+        self, records: Mapping[int, RecordT], theme: Mapping[str, str], at_end: bool
     ) -> None:
         selected = self.selected_id
         self.forget()
         for record_id, record in records.items():
-            self.add_row(*history_cells(record, theme), key=str(record_id))
+            self.add_row(*self.cells(record, theme), key=str(record_id))
             self.shown[record_id] = record.version
         if at_end or self.follow_next or selected is None or selected not in self.shown:
             self.follow_next = False
             self.move_cursor(row=self.row_count - 1)
         else:
             self.move_cursor(row=self.get_row_index(str(selected)))
+
+
+class HistoryTable(RecordTable[RequestRecord]):
+    """The request history."""
+
+    COLUMNS = HISTORY_COLUMNS
+    CHANGING = ("status", "first", "last")
+
+    def cells(self, record: RequestRecord, theme: Mapping[str, str]) -> list[Text]:
+        return history_cells(record, theme)

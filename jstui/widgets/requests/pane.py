@@ -49,6 +49,7 @@ from jstui.widgets.requests.history import REBUILD_AFTER, HistoryTable
 from jstui.widgets.requests.render import render_record, status_style
 from jstui.widgets.requests.responders import ResponderTable
 from jstui.widgets.requests.stats import StatsTable
+from jstui.widgets.requests.watch import RequestWatchView
 
 REFRESH_SECONDS = 0.5
 HISTORY_ROWS = 200
@@ -56,6 +57,8 @@ HISTORY_ROWS = 200
 BURST_REDRAW_SECONDS = 1.0
 SOON_SECONDS = 0.05
 GRAPH_SAMPLES = 120
+WATCH_HELP = "Other programs' requests on a subject, matched with their replies"
+WATCH_STOP = "Unsubscribe from the watched subject and its reply inboxes"
 
 
 class RequestsPane(Pane):
@@ -69,11 +72,14 @@ class RequestsPane(Pane):
         Binding("a", "add_responder", "Start responders"),
         Binding("x", "stop_responder", "Stop responder"),
         Binding("t", "next_tab", "Next tab"),
+        Binding("w", "watch_requests", "Watch requests"),
         Binding("v", "cycle_view", "Payload view", show=False),
         Binding("c", "clear_history", "Clear history", show=False),
     ]
     CHANGING_ACTIONS = frozenset({"add_responder"})
-    """Requests are checked one by one (`RequestConsole.check_allowed`): most change nothing."""
+    """Requests are checked one by one (`RequestConsole.check_allowed`): most change nothing.
+    Watching requests only subscribes, so read-only mode allows it."""
+    TABS = ("history", "stats", "responders", "watch")
 
     has_responders: var[bool] = var(False, toggle_class="-has-responders")
     """Some responder runs or ran: the table replaces the hint of the Responders tab."""
@@ -108,7 +114,8 @@ class RequestsPane(Pane):
         """--responder options waiting for their stream, with what they wait for."""
 
     def compose(self) -> ComposeResult:
-        with TabbedContent(id="requests-tabs"):
+        watching = "requests-watch-tab" if self.host.settings.watch_requests else ""
+        with TabbedContent(id="requests-tabs", initial=watching):  # (opens on the watch)
             with TabPane("History", id="requests-history-tab"):
                 yield HistoryTable(id="requests-history")
                 with VerticalScroll(id="requests-detail-box"):
@@ -128,6 +135,8 @@ class RequestsPane(Pane):
                     id="requests-responders-hint",
                     markup=False,
                 )
+            with TabPane("Watch", id="requests-watch-tab"):
+                yield RequestWatchView(id="requests-watch-view")
         yield Static("", id="requests-summary", markup=False)
 
     def on_mount(self) -> None:
@@ -139,6 +148,7 @@ class RequestsPane(Pane):
             self._history = self.query_one(HistoryTable)
             self._detail = self.query_one("#requests-detail", Static)
             self._summary = self.query_one("#requests-summary", Static)
+            self.watch_view = self.query_one(RequestWatchView)
         except NoMatches:
             return  # mounted while the app quits, before all of its widgets: nothing to set up
         self.console = RequestConsole(self.session, max_history=HISTORY_ROWS)
@@ -149,13 +159,8 @@ class RequestsPane(Pane):
             self.connection_changed(self.session.status)
 
     def focus_pane(self) -> None:
-        tabs = self.query_one(TabbedContent)
-        table_id = {
-            "requests-history-tab": "#requests-history",
-            "requests-stats-tab": "#requests-stats",
-            "requests-responders-tab": "#requests-responders",
-        }.get(tabs.active, "#requests-history")
-        self.query_one(table_id, DataTable).focus()
+        tab = self.query_one(TabbedContent).active.removeprefix("requests-").removesuffix("-tab")
+        self.query_one(f"#requests-{tab if tab in self.TABS else 'history'}", DataTable).focus()
 
     def connection_changed(self, status: ConnectionStatus) -> None:
         if self.is_mounted:
@@ -168,6 +173,8 @@ class RequestsPane(Pane):
             return
         if status.state is ConnectionState.CONNECTED and not self._started_from_settings:
             self._started_from_settings = True
+            if subject := self.host.settings.watch_requests:
+                self.watch_view.start(subject)
             for option in self.host.settings.responders:
                 try:
                     spec = parse_responder_option(option)
@@ -204,40 +211,21 @@ class RequestsPane(Pane):
         self._show_summary()
 
     def palette_commands(self) -> list[SystemCommand]:
-        return self.offered(
-            [
-                (
-                    "new_request",
-                    self.palette_command(
-                        "New request",
-                        "Send a request, gather or stored request",
-                        self.action_new_request,
-                    ),
-                ),
-                (
-                    "add_responder",
-                    self.palette_command(
-                        "Start responders", "Answer requests from jstui", self.action_add_responder
-                    ),
-                ),
-                (
-                    "stop_responder",
-                    self.palette_command(
-                        "Stop all responders",
-                        "Stop every responder jstui runs",
-                        self.stop_all_responders,
-                    ),
-                ),
-                (
-                    "clear_history",
-                    self.palette_command(
-                        "Clear request history",
-                        "Forget the history and statistics",
-                        self.action_clear_history,
-                    ),
-                ),
-            ]
+        stop_all = self.palette_command(
+            "Stop all responders", "Stop every responder jstui runs", self.stop_all_responders
         )
+        commands = self.offered_actions(
+            [
+                ("new_request", "New request", "Send a request, gather or stored request"),
+                ("add_responder", "Start responders", "Answer requests from jstui"),
+                ("watch_requests", "Watch requests on a subject…", WATCH_HELP),
+                ("clear_history", "Clear request history", "Forget the history and statistics"),
+            ]
+        ) + self.offered([("stop_responder", stop_all)])
+        if self.watch_view.watching:
+            stop = self.watch_view.stop
+            commands.append(self.palette_command("Stop watching requests", WATCH_STOP, stop))
+        return commands
 
     # -- actions -------------------------------------------------------------------------------
 
@@ -314,8 +302,31 @@ class RequestsPane(Pane):
         if self._tabs.active != tab_id or self.app.screen is not self.screen:
             self.call_after_refresh(switch)
 
+    def action_watch_requests(self) -> None:
+        from jstui.dialogs.watch_requests_form import WatchChoice, WatchRequestsFormScreen
+
+        view = self.watch_view
+        record = self._last_record
+        subject = view.watching or (view.request_watch.subject if view.request_watch else "")
+        subject = subject or (record.spec.subject if record else "")
+
+        def chosen(choice: WatchChoice | None) -> None:
+            if choice is not None and choice.stop:
+                view.stop()
+            elif choice is not None:
+                view.start(choice.subject, choice.window)
+                self._show_tab("requests-watch-tab")
+
+        form = WatchRequestsFormScreen(subject, view.window, view.watching)
+        self.app.push_screen(form, chosen)
+
+    def on_request_watch_view_changed(self, event: RequestWatchView.Changed) -> None:
+        """The title says what the pane watches (seen whichever tab is shown)."""
+        watching = f" · watching {sanitize(event.subject, max_len=60)}" if event.subject else ""
+        self.border_title = Text(f"{self.number} {self.PANE_TITLE}{watching}")
+
     def action_next_tab(self) -> None:
-        order = ["requests-history-tab", "requests-stats-tab", "requests-responders-tab"]
+        order = [f"requests-{tab}-tab" for tab in self.TABS]
         tabs = self.query_one(TabbedContent)
         tabs.active = order[(order.index(tabs.active) + 1) % len(order)]
         self.focus_pane()
@@ -474,7 +485,7 @@ class RequestsPane(Pane):
         if self._in_burst(len(gone)):
             return
         self._seen_version = self.console.version
-        history.sync(records, gone, self.app.theme_variables)
+        history.sync(records, self.app.theme_variables, gone)
         self._update_detail()
 
     def _sync_responders(self) -> None:
@@ -575,7 +586,8 @@ class RequestsPane(Pane):
             return
         if record is None:
             summary.update(
-                Text("n new request · a start responders · t next tab", style="dim"), layout=False
+                Text("n new request · a start responders · w watch requests · t next tab", "dim"),
+                layout=False,
             )
             return
         text = Text("last: ", style="dim")
