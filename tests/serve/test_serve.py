@@ -137,9 +137,11 @@ async def test_the_options_reach_the_app_through_the_environment(served: Served)
     assert command.split("\0")[1:3] == ["-m", "jstui.commands.serve_session"]
 
 
-async def test_no_app_process_outlives_serve_stopped_as_pages_close() -> None:
-    """One page closed while its jstui starts, two once connected, serve stopped at once: their
-    app processes, still quitting, used to be left running (blocked on output nobody read)."""
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP], ids=["SIGTERM", "SIGHUP"])
+async def test_no_app_process_outlives_serve_stopped_as_pages_close(signum: int) -> None:
+    """One page closed while its jstui starts, two once connected, serve stopped at once (SIGTERM,
+    or SIGHUP: its terminal closed): their app processes, still quitting, used to be left running
+    (blocked on output nobody read); serve ends within 2 s either way."""
     apps: set[int] = set()
 
     async def close_early(served: Served) -> None:
@@ -156,7 +158,7 @@ async def test_no_app_process_outlives_serve_stopped_as_pages_close() -> None:
             close_early(served), screen_text(served, "connected"), screen_text(served, "connected")
         )
         apps.update(served.app_processes())
-        stopped_in = served.stop()
+        stopped_in = served.stop(signum)
     assert len(apps) == 3, apps
     assert stopped_in < 2
     deadline = time.monotonic() + 3
