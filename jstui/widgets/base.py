@@ -22,6 +22,7 @@ import weakref
 from collections.abc import Awaitable, Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, ClassVar, Protocol, cast
 
+from rich.text import Text
 from textual import events, on
 from textual.app import SystemCommand
 from textual.containers import Vertical
@@ -172,6 +173,7 @@ class Pane(Vertical):
     shown: bool = False
     """The pane is on screen (Textual sent Show, and no Hide since): laid out with room."""
     _shown_timers: list[tuple[Timer, Callable[[], object]]] | None = None
+    _title_shown = ""
 
     class ShowRequested(Message):
         """A pane asks to be brought to the front; the dashboard decides what that means (in the
@@ -183,7 +185,14 @@ class Pane(Vertical):
             self.then = then
 
     def on_mount(self) -> None:
-        self.border_title = f"{self.number} {self.PANE_TITLE}"
+        self.show_title(f"{self.number} {self.PANE_TITLE}")
+
+    def show_title(self, title: str) -> None:
+        """Put `title` in the pane's border, as plain text: it may hold a stream name or a typed
+        filter, and a "[...]" in either must not be read as markup. Unchanged, nothing is set
+        (setting the border title redraws the pane even when equal)."""
+        if title != self._title_shown:
+            self._title_shown, self.border_title = title, Text(title)
 
     def interval_while_shown(self, seconds: float, callback: Callable[[], object]) -> Timer:
         """A timer calling `callback` every `seconds` while the pane is `shown`, paused while it

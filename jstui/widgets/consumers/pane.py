@@ -311,8 +311,7 @@ class ConsumersPane(Pane):
         if self.filter_text.strip():
             extra.append(f"{format_count(shown)} of {format_count(len(self.entries))} consumers")
         title = f"{self.number} {self.PANE_TITLE}" + "".join(f" · {part}" for part in extra)
-        if title != self.border_title:
-            self.border_title = title
+        self.show_title(title)
 
     def _key_at_cursor(self) -> str | None:
         table = self.table

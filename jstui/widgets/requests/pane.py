@@ -323,7 +323,7 @@ class RequestsPane(Pane):
     def on_request_watch_view_changed(self, event: RequestWatchView.Changed) -> None:
         """The title says what the pane watches (seen whichever tab is shown)."""
         watching = f" · watching {sanitize(event.subject, max_len=60)}" if event.subject else ""
-        self.border_title = Text(f"{self.number} {self.PANE_TITLE}{watching}")
+        self.show_title(f"{self.number} {self.PANE_TITLE}{watching}")
 
     def action_next_tab(self) -> None:
         order = [f"requests-{tab}-tab" for tab in self.TABS]

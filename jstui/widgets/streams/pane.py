@@ -328,8 +328,7 @@ class StreamsPane(Pane):
     def _show_title(self, shown: int) -> None:
         extra = self.view.describe(shown, len(self._summaries))
         title = f"{self.number} {self.PANE_TITLE}" + (f" · {extra}" if extra else "")
-        if title != self.border_title:  # setting it redraws the pane even when equal
-            self.border_title = title
+        self.show_title(title)
 
     def _key_at_cursor(self) -> str | None:
         table = self.table
