@@ -4,6 +4,7 @@ consumers jstui made on the old server are deleted, and nothing comes from the o
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,7 +16,11 @@ from jstui.nats.embedded import EmbeddedServer, free_port
 from jstui.nats.errors import ConnectError
 from jstui.nats.feeds.feed import Feed, FeedState
 from jstui.nats.feeds.spec import FeedMode, FeedSpec
+from jstui.nats.responders.running import ResponderManager, ResponderState
+from jstui.nats.responders.spec import ResponderMode, ResponderSpec
 from jstui.nats.session import ConnectionState, Session
+from jstui.nats.workers.pool import PoolState, WorkerPool
+from jstui.nats.workers.spec import PoolMode, PoolSpec
 from tests.conftest import eventually
 from tests.nats.test_ordered_feed import seqs
 
@@ -82,6 +87,76 @@ async def test_feeds_follow_the_switch_to_another_server(
                 for feed in feeds:
                     await feed.stop()
             assert await _consumers(new_nc, stream) == []
+    finally:
+        await old_nc.close()
+        await new_nc.close()
+
+
+async def test_worker_pools_follow_the_switch_or_stop_saying_why(
+    fresh_server: EmbeddedServer, other_server: EmbeddedServer, unique: str
+) -> None:
+    only_old = f"{unique}-old"
+    old_nc = await nats.connect(fresh_server.url)
+    new_nc = await nats.connect(other_server.url)
+    try:
+        await old_nc.jetstream().add_stream(name=only_old, subjects=[f"{unique}.o.>"])
+        async with Session([fresh_server.url]) as session:
+            core = await WorkerPool(session, PoolSpec(subject=f"{unique}.w", count=2)).start()
+            pulled = PoolSpec(subject=f"{unique}.o.>", mode=PoolMode.PULL, count=1)
+            orphan = await WorkerPool(session, pulled).start()
+            try:
+                await old_nc.publish(f"{unique}.w", b"old")
+                await eventually(lambda: core.totals().handled == 1, what="handled on A")
+                assert await _consumers(old_nc, only_old) == [orphan.consumer_name]
+
+                stopped = await session.switch_to([other_server.url])
+                assert list(stopped) == [orphan] and "stream" in stopped[orphan]
+                assert orphan.state is PoolState.STOPPED
+                assert await _consumers(old_nc, only_old) == []  # jstui's consumer deleted
+                assert core.state is PoolState.RUNNING and len(core.members) == 2
+
+                await old_nc.publish(f"{unique}.w", b"old again")
+                for _ in range(3):
+                    await new_nc.publish(f"{unique}.w", b"new")
+                await eventually(lambda: core.totals().handled == 4, what="handled on B")
+                await session.nc.flush()
+                assert core.totals().handled == 4  # nothing more from A
+            finally:
+                await core.stop()
+                await orphan.stop()
+    finally:
+        await old_nc.close()
+        await new_nc.close()
+
+
+async def test_responders_follow_the_switch_or_stop_saying_why(
+    fresh_server: EmbeddedServer, other_server: EmbeddedServer, unique: str
+) -> None:
+    """A core responder answers on the new server; a stored one (its durable is on the old
+    server) stops with why, and stays listed so the user sees it."""
+    old_nc = await nats.connect(fresh_server.url)
+    new_nc = await nats.connect(other_server.url)
+    try:
+        await old_nc.jetstream().add_stream(name=unique, subjects=[f"{unique}.st.>"])
+        async with Session([fresh_server.url]) as session:
+            manager = ResponderManager(session)
+            (core,) = await manager.start(ResponderSpec(f"{unique}.svc"))
+            spec = ResponderSpec(f"{unique}.st.q", mode=ResponderMode.STORED)
+            (stored,) = await manager.start(spec)
+            for member in (core, stored):
+                await asyncio.wait_for(member.ready.wait(), 10)
+            try:
+                assert (await old_nc.request(f"{unique}.svc", b"a", timeout=5)).data == b"a"
+                stopped = await session.switch_to([other_server.url])
+                assert list(stopped) == [stored] and "old one" in stopped[stored]
+                assert stored.state is ResponderState.FAILED and stored.error
+                assert core.state is ResponderState.RUNNING
+                assert (await new_nc.request(f"{unique}.svc", b"b", timeout=5)).data == b"b"
+                with pytest.raises(nats.errors.NoRespondersError):
+                    await old_nc.request(f"{unique}.svc", b"c", timeout=2)
+            finally:
+                manager.stop_all()
+                await asyncio.sleep(0)
     finally:
         await old_nc.close()
         await new_nc.close()
