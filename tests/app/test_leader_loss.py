@@ -49,14 +49,16 @@ async def _leader_off_the_meta_leader(
     raise AssertionError(f"the leader of {stream} stays on the meta leader {meta}")
 
 
-async def _stored_numbers(session: Session, stream: str, subject: str) -> list[int]:
-    """The message numbers (`n=<i>`) the stream holds on `subject`, in stream order."""
+async def _stored_numbers(
+    session: Session, stream: str, subject: str, pattern: bytes = rb"n=(\d+)"
+) -> list[int]:
+    """The message numbers (`pattern`'s group) the stream holds on `subject`, in order."""
     info = await session.jsm.stream_info(stream)
     numbers: list[int] = []
     for seq in range(info.state.first_seq, info.state.last_seq + 1):
         stored = await session.jsm.get_msg(stream, seq)
         if stored.subject == subject:
-            match = re.fullmatch(rb"n=(\d+)", stored.data or b"")
+            match = re.fullmatch(pattern, stored.data or b"")
             assert match is not None
             numbers.append(int(match.group(1)))
     return numbers
@@ -65,7 +67,7 @@ async def _stored_numbers(session: Session, stream: str, subject: str) -> list[i
 async def test_losing_the_stream_leader_loses_nothing_silently(
     fresh_cluster: EmbeddedCluster, unique: str
 ) -> None:
-    count, tasks = 3000, 400
+    count, tasks = 3000, 600
     async with Session(list(fresh_cluster.urls)) as session:
         await session.jsm.add_stream(
             StreamConfig(name=unique, subjects=[f"{unique}.>"], num_replicas=3)
@@ -79,7 +81,7 @@ async def test_losing_the_stream_leader_loses_nothing_silently(
         )
         pool = await WorkerPool(session, pool_spec).start()
         load = LoadGenerator(
-            session, LoadSpec(f"{unique}.w", count=tasks, rate=80, jetstream=True), pool.ledger
+            session, LoadSpec(f"{unique}.w", count=tasks, rate=150, jetstream=True), pool.ledger
         )
         spec = PublishSpec.create(f"{unique}.b", "n={{i}}", mode="js", count=count, rate=600)
         bulk = BulkPublish(session, spec)
@@ -118,6 +120,10 @@ async def test_losing_the_stream_leader_loses_nothing_silently(
                 range(1, count + 1)
             )
             await asyncio.wait_for(loading, timeout=60)
+            # every task stored once: those whose ack was lost in the election were sent again
+            assert load.unconfirmed == 0 and load.stored == tasks
+            stored_tasks = await _stored_numbers(session, unique, f"{unique}.w", rb"task (\d+)")
+            assert sorted(stored_tasks) == list(range(1, tasks + 1))
 
             # The feed: every sequence the stream holds, once, in order.
             last = (await session.jsm.stream_info(unique)).state.last_seq
