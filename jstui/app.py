@@ -64,12 +64,18 @@ def session_for(settings: Settings, clocks: Clocks | None = None) -> Session:
     )
 
 
+def system_connection_for(settings: Settings) -> SystemConnection | None:
+    """The system user's connection when there are credentials for it (the embedded server
+    always has), for the `Observer`."""
+    if settings.system is None:
+        return None
+    return SystemConnection(settings.system.servers, settings.system.connect_options())
+
+
 def observer_for(settings: Settings, session: Session) -> Observer:
-    """The app's one `Observer`: the system user's connection when there are credentials for it
-    (the embedded server always has), the monitoring URLs, else a probe of port 8222."""
-    system = None
-    if settings.system is not None:
-        system = SystemConnection(settings.system.servers, settings.system.connect_options())
+    """The app's one `Observer`: the system user's connection, the monitoring URLs, else a probe
+    of port 8222."""
+    system = system_connection_for(settings)
     return Observer(session, monitor_urls=settings.monitor_urls, system=system)
 
 
@@ -268,8 +274,9 @@ class JstuiApp(App[int]):
         await self.advisories.stop()
         with contextlib.suppress(JstuiError):
             await self.advisories.start(self.session)
-        old, self.observer = self.observer, observer_for(target, self.session)
-        await old.close()
+        await self.observer.retarget(
+            monitor_urls=target.monitor_urls, system=system_connection_for(target)
+        )
         self._start_observer()
         self.dashboard.connection_target_changed(target.context, embedded=False)
         where = f"context {target.context}" if target.context else self.session.shown_servers

@@ -56,6 +56,7 @@ async def test_connect_to_server_moves_the_feeds_and_leaves_nothing_on_the_old_o
             await wait_until(pilot, lambda: bool(js_feed.consumer), what="the consumer on A")
             assert len(await old_nc.jetstream().consumers_info(stream)) == 1
 
+            observer = app.observer
             await _palette(pilot, "Connect to server")
             form = await _form(pilot, app)
             dead = f"nats://127.0.0.1:{free_port()}"
@@ -76,6 +77,10 @@ async def test_connect_to_server_moves_the_feeds_and_leaves_nothing_on_the_old_o
                 what="the status line names the new server",
             )
             assert app.screen is not form
+            assert app.observer is observer  # the same object, held by panes and watches
+            await wait_until(
+                pilot, lambda: observer.status.account != "not asked yet", what="sources found"
+            )
             assert await old_nc.jetstream().consumers_info(stream) == []  # jstui's are gone
             await old_nc.publish(f"{unique}.s.a", b"old")
             await old_nc.publish(core_subject, b"old")
