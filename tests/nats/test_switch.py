@@ -16,6 +16,7 @@ from jstui.nats.embedded import EmbeddedServer, free_port
 from jstui.nats.errors import ConnectError
 from jstui.nats.feeds.feed import Feed, FeedState
 from jstui.nats.feeds.spec import FeedMode, FeedSpec
+from jstui.nats.kv.watch import KeyWatch
 from jstui.nats.responders.running import ResponderManager, ResponderState
 from jstui.nats.responders.spec import ResponderMode, ResponderSpec
 from jstui.nats.session import ConnectionState, Session
@@ -160,3 +161,27 @@ async def test_responders_follow_the_switch_or_stop_saying_why(
     finally:
         await old_nc.close()
         await new_nc.close()
+
+
+async def test_a_key_watch_stops_at_the_switch_saying_why(
+    fresh_server: EmbeddedServer, other_server: EmbeddedServer, unique: str
+) -> None:
+    """The keys a watch holds are the old server's: it does not pretend to follow; its consumer
+    on the old server is deleted and its error says what to do."""
+    old_nc = await nats.connect(fresh_server.url)
+    try:
+        kv = await old_nc.jetstream().create_key_value(bucket=unique)
+        await kv.put("k", b"v")
+        async with Session([fresh_server.url]) as session:
+            watch = KeyWatch(session, unique)
+            await watch.start()
+            try:
+                await asyncio.wait_for(watch.caught_up.wait(), 10)
+                assert list(watch.entries) == ["k"]
+                stopped = await session.switch_to([other_server.url])
+                assert list(stopped) == [watch] and "open the bucket again" in watch.error
+                assert await _consumers(old_nc, f"KV_{unique}") == []
+            finally:
+                await watch.stop()
+    finally:
+        await old_nc.close()

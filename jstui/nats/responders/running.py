@@ -136,6 +136,7 @@ class Responder:
             self.stop()
             raise JstuiError(self.error)
         self._sub = await self._subscribe()
+        await self.session.nc.flush()  # answering means the server has the subscription
 
     async def _subscribe(self) -> Any:
         spec = self.spec
