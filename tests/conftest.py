@@ -1,4 +1,9 @@
-"""Shared fixtures: a real nats-server with JetStream on loopback, per session or per test."""
+"""Shared fixtures: a real nats-server with JetStream on loopback, per session or per test.
+
+The suite runs on two pytest-xdist workers (pyproject's addopts). Each worker has its own session
+server; tests that share something fixed across processes run in one worker through an
+`xdist_group` given here, so they never meet: the snapshot tests (port 14229, which shows in
+the pictures)."""
 
 from __future__ import annotations
 
@@ -15,6 +20,17 @@ from jstui.nats.client_fixes import order_flush_pings
 from jstui.nats.cluster import EmbeddedCluster
 from jstui.nats.embedded import EmbeddedServer
 from jstui.nats.session import Session
+
+SERIAL_GROUPS = {"snapshots": Path(__file__).parent / "snapshots"}
+"""xdist group name -> the folder whose tests must all run in one worker, one after another."""
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist's own hook reads the groups
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        for group, folder in SERIAL_GROUPS.items():
+            if item.path.is_relative_to(folder):
+                item.add_marker(pytest.mark.xdist_group(group))
 
 
 @pytest.fixture(scope="session")

@@ -1,1 +1,76 @@
-"""The NATS service layer: asyncio and nats-py only, never Textual."""
+"""The NATS service layer: asyncio and nats-py only, never Textual.
+
+nats-py's transport module imports aiohttp at its own import whenever aiohttp is installed, for its
+WebSocket transport alone (``ws://`` and ``wss://`` servers). `jstui serve` brings aiohttp in
+(textual-serve needs it), and every start of jstui then paid for importing it: a sixth of the
+start-up. So when nats-py's transport module is imported, aiohttp is hidden from it (an import
+hook, placed here because every import of nats-py in jstui passes through this package first,
+and costing nothing until then), and `prepare_websocket(servers)`, called before each connect,
+hands aiohttp over when a server is a WebSocket one.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterable
+from importlib.abc import Loader, MetaPathFinder
+from importlib.machinery import ModuleSpec
+from types import ModuleType
+from typing import Any
+
+_TRANSPORT = "nats.aio.transport"
+
+
+class _TransportWithoutAiohttp(MetaPathFinder, Loader):
+    """A meta path finder for nats-py's transport module alone: its loader runs the module with
+    ``sys.modules["aiohttp"] = None`` (an import of it then fails as if not installed)."""
+
+    def __init__(self) -> None:
+        self.loader: Loader | None = None
+
+    def find_spec(
+        self, name: str, path: Any = None, target: ModuleType | None = None
+    ) -> ModuleSpec | None:
+        if name != _TRANSPORT:
+            return None
+        sys.meta_path.remove(self)  # once, and not for the look-up just below
+        if "aiohttp" in sys.modules:
+            return None  # imported already (a test run, `jstui serve`): nothing to save
+        from importlib.util import find_spec
+
+        spec = find_spec(name)
+        if spec is not None and spec.loader is not None:
+            self.loader = spec.loader
+            spec.loader = self
+        return spec
+
+    def create_module(self, spec: ModuleSpec) -> ModuleType | None:
+        assert self.loader is not None
+        return self.loader.create_module(spec)
+
+    def exec_module(self, module: ModuleType) -> None:
+        assert self.loader is not None
+        sys.modules["aiohttp"] = None  # type: ignore[assignment]
+        try:
+            self.loader.exec_module(module)
+        finally:
+            del sys.modules["aiohttp"]
+
+
+def prepare_websocket(servers: Iterable[str]) -> None:
+    """Give nats-py its WebSocket transport's aiohttp when one of `servers` needs it (if aiohttp
+    is not installed at all, nats-py's own error says so at connect)."""
+    if not any(url.lower().startswith(("ws://", "wss://")) for url in servers):
+        return
+    import nats.aio.transport as transport
+
+    if transport.aiohttp is None:
+        try:
+            import aiohttp
+        except ImportError:
+            return
+        transport.aiohttp = aiohttp
+
+
+if _TRANSPORT not in sys.modules:
+    sys.meta_path.insert(0, _TransportWithoutAiohttp())

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import signal
 from collections.abc import Callable
 
@@ -27,7 +28,7 @@ __all__ = ["EmbeddedWatch", "describe_exit", "explain_closed_connection"]
 _log = logging.getLogger(__name__)
 
 CHECK_SECONDS = 0.5
-"""How often the embedded server's process is looked at (a `poll()`: no system call cost)."""
+"""Where a process cannot be waited for (no pidfd: not Linux), how often it is looked at."""
 RETRY_SECONDS = 5.0
 """The wait before trying again when a restart failed (the port taken, the store locked)."""
 
@@ -73,10 +74,38 @@ class EmbeddedWatch:
 
     async def run(self) -> None:
         while True:
-            await asyncio.sleep(self.check_seconds)
+            await self._until_it_may_have_ended()
             code = self.server.exit_code
             if code is not None:
                 await self._restart(code)
+
+    async def _until_it_may_have_ended(self) -> None:
+        """Return when the server's process ended, waiting on a pidfd (readable once its process
+        exits) so that an idle jstui is not woken twice a second to look; elsewhere, or when
+        there is no process to wait for (stopped on purpose), after `check_seconds`."""
+        pid = self.server.pid
+        pidfd_open = getattr(os, "pidfd_open", None)
+        if pid is None or pidfd_open is None or not self.server.running:
+            await asyncio.sleep(self.check_seconds)
+            return
+        try:
+            fd = pidfd_open(pid)
+        except OSError:  # gone between the two lines, or a kernel without pidfds
+            await asyncio.sleep(self.check_seconds)
+            return
+        loop = asyncio.get_running_loop()
+        ended: asyncio.Future[None] = loop.create_future()
+
+        def readable() -> None:
+            if not ended.done():
+                ended.set_result(None)
+
+        loop.add_reader(fd, readable)
+        try:
+            await ended
+        finally:
+            loop.remove_reader(fd)
+            os.close(fd)
 
     async def _restart(self, code: int) -> None:
         died = f"embedded nats-server {describe_exit(code)}"

@@ -29,6 +29,7 @@ from nats.js.client import JetStreamContext
 from nats.js.manager import JetStreamManager
 
 from jstui.format.redact import redact_url
+from jstui.nats import prepare_websocket
 from jstui.nats.calllog import log_server_calls
 from jstui.nats.client_fixes import apply_client_fixes
 from jstui.nats.connect_errors import describe_connect_error, is_auth_error
@@ -397,6 +398,7 @@ class Session:
             "discovered_server_cb": current(self._on_discovered_server),
             **connect_options,
         }
+        prepare_websocket(servers)
         connect_task = asyncio.ensure_future(nats.connect(servers=list(servers), **options))
         decided_task = asyncio.ensure_future(decided.wait())
         await asyncio.wait(
@@ -443,15 +445,20 @@ class Session:
         """Never show a connection as connected when its client has stopped reading.
 
         nats-py's read loop ends on any unexpected exception after only logging it, while the
-        client still says "connected": every pane would freeze with a fresh-looking status. Once
-        a second this checks the read task; if it ended while connected, the connection is
-        handed to nats-py's own reconnect, and the status says why.
+        client still says "connected": every pane would freeze with a fresh-looking status. This
+        waits on the read task itself (no wake-ups while all is well); if it ended while the
+        client still says connected, the connection is handed to nats-py's own reconnect, and
+        the status says why. While there is no connection it looks once a second.
         """
         while not self._closing:
-            await asyncio.sleep(READ_LOOP_CHECK_SECONDS)
             nc = self._nc
-            if nc is None or not nc.is_connected:
-                continue
+            reading = nc._reading_task if nc is not None and nc.is_connected else None
+            if reading is None or reading.done():
+                await asyncio.sleep(READ_LOOP_CHECK_SECONDS)
+            else:
+                await asyncio.wait([reading])  # never cancels it; returns when it ends
+            if self._closing or nc is None or nc is not self._nc or not nc.is_connected:
+                continue  # closing, a new client, or nats-py's reconnect: all as they should be
             reading = nc._reading_task
             if reading is not None and reading.done():
                 self._lose_connection(

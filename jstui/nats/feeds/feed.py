@@ -33,7 +33,7 @@ import asyncio
 import contextlib
 import time
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import replace
 from enum import StrEnum
 from pathlib import Path
@@ -171,6 +171,9 @@ class Feed:
         self._slice_start = time.perf_counter()
         self._started_at = 0.0
         """When it went live (wall clock): an outage before that is not this feed's gap."""
+        self.wake_on_message: Callable[[], object] | None = None
+        """Called by the next message, once (then cleared): a quiet view hears of it at once
+        instead of looking at the counters several times a second while nothing comes."""
 
     # -- hot path ---------------------------------------------------------------------------------
 
@@ -187,6 +190,8 @@ class Feed:
                 (self.count, self._clock(), msg.subject, msg.reply, data, msg.headers, None),
             )
         )
+        if self.wake_on_message is not None:
+            self._wake()
 
     async def _on_message(self, msg: Msg) -> None:
         # Consuming feeds get their messages through nats-py's callback task, which calls back to
@@ -204,6 +209,13 @@ class Feed:
         self.count += 1
         self.bytes += len(data)
         self.buffer.append(FeedMessage(self.count, self._clock(), subject, "", data, headers, js))
+        if self.wake_on_message is not None:
+            self._wake()
+
+    def _wake(self) -> None:
+        wake, self.wake_on_message = self.wake_on_message, None
+        if wake is not None:
+            wake()
 
     # -- reading ---------------------------------------------------------------------------------
 

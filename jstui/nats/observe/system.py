@@ -30,6 +30,7 @@ from nats.aio.client import Client
 from nats.aio.msg import Msg
 
 from jstui.format.redact import redact_url
+from jstui.nats import prepare_websocket
 from jstui.nats.client_fixes import apply_client_fixes
 from jstui.nats.errors import JstuiError
 from jstui.nats.observe.http import decode_json
@@ -215,6 +216,7 @@ class SystemConnection:
             errors.append(str(exc) or type(exc).__name__)
             _log.debug("system connection: %s", redact_url(errors[-1]))
 
+        prepare_websocket(self.servers)
         try:
             self._nc = await asyncio.wait_for(
                 nats.connect(

@@ -44,10 +44,10 @@ TICK_SECONDS = 1 / 15
 """Redraw rate of the feeds (10-20 Hz: smooth, and cheap because each tick is one batch)."""
 QUIET_AFTER_SECONDS = 1.0
 """With nothing new for this long, the feeds are quiet and the timer slows down."""
-QUIET_LOOK_SECONDS = 1 / 4
-"""While quiet, how often the counters are looked at: the first new message shows within this."""
-QUIET_TICK_SECONDS = 1.0
-"""While quiet, how often the views tick anyway (rates decay, the sparkline moves on)."""
+QUIET_LOOK_SECONDS = 1.0
+"""While quiet, how often the views tick anyway (rates decay, the sparkline moves on, a state
+change shows). The first new message does not wait for it: it wakes the pane itself
+(`Feed.wake_on_message`), so an idle jstui is not woken several times a second for nothing."""
 ACK_MARKS = {AckKind.ACK: "acked", AckKind.NAK: "nak'd", AckKind.TERM: "terminated"}
 
 
@@ -129,8 +129,9 @@ class FeedsPane(Pane):
         self._started_feeds = False
         self._timer: Timer | None = None
         self._busy = True
-        self._quiet_ticks = 0
         self._seen_activity: tuple[object, ...] = ()
+        self._drawn_still: tuple[str, ...] | None = None
+        """What the last quiet tick drew when nothing moved any more (`_still`)."""
         self._active_at = 0.0
         self._ticked: list[FeedView] = []
         """The views the timer ticks, kept here: a DOM query four times a second would cost
@@ -152,12 +153,19 @@ class FeedsPane(Pane):
             self._timer.stop()
             self._timer = None
         self._busy = busy
-        self._quiet_ticks = 0
+        self._drawn_still = None
+        for view in self._ticked:  # quiet: the next message says so; busy: the timer looks
+            view.feed.wake_on_message = None if busy else self._message_came
         if not busy and not self._ticked:
             return
         self._timer = self.set_interval(
             TICK_SECONDS if busy else QUIET_LOOK_SECONDS, self._tick if busy else self._look
         )
+
+    def _message_came(self) -> None:
+        """A quiet feed received a message (called from its hot path: only schedule the look)."""
+        if not self._busy:
+            self.call_next(self._look)
 
     # -- views -----------------------------------------------------------------------------------
 
@@ -198,7 +206,10 @@ class FeedsPane(Pane):
             self._pace(busy=False)
 
     def _look(self) -> None:
-        """The quiet timer: back to 15 Hz at once when anything moved, else tick once a second."""
+        """The quiet timer, or a quiet feed's first message: back to 15 Hz at once when anything
+        moved, else tick (once a second)."""
+        if self._busy:
+            return  # a message's wake that came after the pane woke up already
         activity = self._activity()
         if activity != self._seen_activity:
             self._seen_activity = activity
@@ -209,10 +220,18 @@ class FeedsPane(Pane):
             # (the Streams list's counts, the status line's usage) look again at their base pace.
             PeriodicPoll.hurry_all()
             return
-        self._quiet_ticks += 1
-        if self._quiet_ticks * QUIET_LOOK_SECONDS >= QUIET_TICK_SECONDS:
-            self._quiet_ticks = 0
-            self._tick(stats=True)
+        still = self._still()
+        if still is not None and still == self._drawn_still:
+            return  # the last tick drew this already: nothing on screen would change
+        self._tick(stats=True)
+        self._drawn_still = still
+
+    def _still(self) -> tuple[str, ...] | None:
+        """None while a rate or sparkline is still moving (a message in the last minute); else
+        what the views say of the connection, the one thing that can still change them."""
+        if any(any(view.feed.meter.history()) for view in self._ticked):
+            return None
+        return tuple(view.feed.outage_text() for view in self._ticked)
 
     async def open_feed(
         self, spec: FeedSpec, *, activate: bool = True, wait_for_stream: bool = False
@@ -228,8 +247,8 @@ class FeedsPane(Pane):
         self.query_one("#feeds-empty").display = False
         await tabs.add_pane(TabPane(Content(_tab_title(spec)), view, id=pane_id))
         self._ticked.append(view)
-        if self._timer is None:
-            self._pace(busy=True)
+        if self._timer is None or not self._busy:
+            self._pace(busy=True)  # a new feed is news; when quiet again, all of them wake it
         if activate or len(self.views) == 1:
             tabs.active = pane_id
             if self.screen.focused is None or self in self.screen.focused.ancestors_with_self:
@@ -247,6 +266,7 @@ class FeedsPane(Pane):
         view.closing = True
         if view in self._ticked:
             self._ticked.remove(view)
+        view.feed.wake_on_message = None
         await tabs.remove_pane(pane.id)
         view.release()
         if not self.views:
