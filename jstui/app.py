@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import PurePath
 from typing import TYPE_CHECKING, ClassVar
 
@@ -44,6 +44,14 @@ EXIT_MOUNT_WAIT = 1.0
 """At most this long a quit waits for panes being built (SIGTERM's deadline is 1.5 s)."""
 
 
+def describe_user(user: object) -> str:
+    """What a `ConnectionUser` that could not follow a switch was, in a few words."""
+    spec = getattr(user, "spec", None)
+    subject = getattr(spec, "subject", "")
+    kind = {"Feed": "feed", "WorkerPool": "worker pool"}.get(type(user).__name__, "")
+    return f"{kind or type(user).__name__} on {subject}" if subject else type(user).__name__
+
+
 def session_for(settings: Settings, clocks: Clocks | None = None) -> Session:
     """The app's one connection, configured from the resolved settings; it carries the clocks
     every pane reads the time from (the system's unless a test hands in stopped ones)."""
@@ -56,12 +64,18 @@ def session_for(settings: Settings, clocks: Clocks | None = None) -> Session:
     )
 
 
+def system_connection_for(settings: Settings) -> SystemConnection | None:
+    """The system user's connection when there are credentials for it (the embedded server
+    always has), for the `Observer`."""
+    if settings.system is None:
+        return None
+    return SystemConnection(settings.system.servers, settings.system.connect_options())
+
+
 def observer_for(settings: Settings, session: Session) -> Observer:
-    """The app's one `Observer`: the system user's connection when there are credentials for it
-    (the embedded server always has), the monitoring URLs, else a probe of port 8222."""
-    system = None
-    if settings.system is not None:
-        system = SystemConnection(settings.system.servers, settings.system.connect_options())
+    """The app's one `Observer`: the system user's connection, the monitoring URLs, else a probe
+    of port 8222."""
+    system = system_connection_for(settings)
     return Observer(session, monitor_urls=settings.monitor_urls, system=system)
 
 
@@ -242,6 +256,53 @@ class JstuiApp(App[int]):
         if not await self.session.reconnect_now():
             self.notify("Not connected: jstui is already trying to connect.", severity="warning")
 
+    async def switch_connection(self, flags: Mapping[str, str | None]) -> str:
+        """Move jstui to the server or natscli context of `flags` (from the palette's dialogs):
+        the session switches (every feed and pool follows or stops saying why), then what
+        hangs on the connection beyond it: advisories, the observer (system connection,
+        monitoring), the embedded server's watch, the status line. Returns what to tell the
+        user; raises `ConfigError` or `ConnectError` when nothing changed."""
+        from jstui.config.resolve import switch_target  # only when switching
+
+        target = await asyncio.to_thread(switch_target, self.settings, flags)  # reads files
+        stopped = await self.session.switch_to(
+            target.servers, target.connect_options(), target.jetstream_options()
+        )
+        self.settings = target
+        if self.embedded is not None:  # the server jstui started is no longer the one used
+            self.workers.cancel_group(self, "embedded-watch")
+        await self.advisories.stop()
+        with contextlib.suppress(JstuiError):
+            await self.advisories.start(self.session)
+        await self.observer.retarget(
+            monitor_urls=target.monitor_urls, system=system_connection_for(target)
+        )
+        self._start_observer()
+        self.dashboard.connection_target_changed(target.context, embedded=False)
+        where = f"context {target.context}" if target.context else self.session.shown_servers
+        said = [f"Connected to {where}."]
+        said += [f"Stopped: {describe_user(user)}: {why}" for user, why in stopped.items()]
+        return sanitize(" ".join(said), max_len=2000)
+
+    @work(group="connect-to", exit_on_error=False, description="connect to a server")
+    async def action_connect_server(self) -> None:
+        from jstui.dialogs.connect_to import ConnectServerScreen  # dialogs load when opened
+
+        said = await self.push_screen_wait(ConnectServerScreen(self.switch_connection))
+        if said:
+            self.notify(said, title="Connection", markup=False)
+
+    @work(group="connect-to", exit_on_error=False, description="connect to a context")
+    async def action_connect_context(self) -> None:
+        from jstui.config.context import context_names, default_config_home
+        from jstui.dialogs.connect_to import ContextChooserScreen
+
+        names = context_names(default_config_home())
+        chooser = ContextChooserScreen(self.switch_connection, names, self.settings.context)
+        said = await self.push_screen_wait(chooser)
+        if said:
+            self.notify(said, title="Connection", markup=False)
+
     def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)
         yield SystemCommand("Help", "Show every key", self.action_help)
@@ -249,6 +310,16 @@ class JstuiApp(App[int]):
             "Reconnect now",
             "Drop the connection and connect again (another server of the cluster first)",
             self.action_reconnect,
+        )
+        yield SystemCommand(
+            "Connect to server…",
+            "Switch jstui to another server (URL, credentials optional); every pane follows",
+            self.action_connect_server,
+        )
+        yield SystemCommand(
+            "Connect to context…",
+            "Switch jstui to one of the natscli contexts saved here; every pane follows",
+            self.action_connect_context,
         )
         for entry in PANES:
             yield SystemCommand(

@@ -355,6 +355,10 @@ class DashboardScreen(Screen[None]):
         pane = self._focused_pane() or self.pane(1)
         self.maximize(pane, container=False)
 
+    def connection_target_changed(self, context: str | None, *, embedded: bool) -> None:
+        """jstui switched servers: the status line names the new context (or none)."""
+        self.query_one(StatusLine).retarget(context, embedded=embedded)
+
     @on(ConnectionChanged)
     def _connection_changed(self, message: ConnectionChanged) -> None:
         self.query_one(StatusLine).show(message.status)

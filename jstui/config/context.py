@@ -144,3 +144,12 @@ def load_context(name: str, source: str, environ: Mapping[str, str], config_home
         jetstream_domain=text("jetstream_domain"),
         jetstream_api_prefix=text("jetstream_api_prefix"),
     )
+
+
+def context_names(config_home: Path) -> list[str]:
+    """The natscli contexts saved under `config_home`, sorted (their files' names)."""
+    folder = config_home / "nats" / "context"
+    try:
+        return sorted(path.stem for path in folder.glob("*.json") if path.is_file())
+    except OSError:
+        return []

@@ -18,7 +18,9 @@ flags are refused and the `NATS_*` auth and TLS variables ignored: that server h
 from __future__ import annotations
 
 import os
+import tempfile
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -318,3 +320,37 @@ def resolve_settings(
     if settings.tls_wanted and not settings.embedded:
         settings.ssl_context()  # fail now, with the file names, rather than at connect time
     return settings
+
+
+UI_FIELDS = (
+    "read_only",
+    "theme",
+    "start_pane",
+    "feed_buffer",
+    "feeds",
+    "responders",
+    "workers",
+    "log_file",
+    "log_payloads",
+    "watch",
+)
+"""What belongs to jstui's run, not to the connection: kept when switching servers."""
+
+
+def switch_target(
+    current: Settings, flags: Mapping[str, Any], environ: Mapping[str, str] | None = None
+) -> Settings:
+    """The settings after a switch from the palette: the connection from `flags` alone (a
+    ``context`` name, or ``server`` with optional ``user``/``password``/``token``), jstui's own
+    choices (read-only, theme, ...) kept from `current`. `NATS_*` variables are left out: the
+    user named the target now, and a variable set for another tool must not override it."""
+    environ = os.environ if environ is None else environ
+    plain = {name: value for name, value in environ.items() if not name.startswith("NATS_")}
+    if flags.get("context"):
+        target = resolve_settings(flags, plain)
+    else:  # a server named alone takes nothing from the selected context: an empty folder
+        with tempfile.TemporaryDirectory(prefix="jstui-no-context-") as empty:
+            target = resolve_settings(flags, plain, Path(empty))
+    if not target.servers:
+        raise ConfigError("no server named: give a URL, or a context that has one")
+    return replace(target, **{name: getattr(current, name) for name in UI_FIELDS})

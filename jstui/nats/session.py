@@ -16,10 +16,10 @@ import contextlib
 import logging
 import time
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
-from typing import Any
+from typing import Any, Protocol
 
 import nats
 import nats.errors
@@ -32,6 +32,7 @@ from jstui.format.redact import redact_url
 from jstui.nats import prepare_websocket
 from jstui.nats.calllog import log_server_calls
 from jstui.nats.client_fixes import apply_client_fixes, fail_refused_async_publishes
+from jstui.nats.connect_errors import describe_connect_error, is_auth_error
 from jstui.nats.errors import ConnectError, NotConnectedError, ReadOnlyError
 
 CONNECT_TIMEOUT = 4.5
@@ -114,35 +115,24 @@ class JetStreamUsage:
     domain: str = ""
 
 
-def describe_connect_error(exc: BaseException) -> str:
-    """One line a user understands for an error seen while connecting (URL user info masked:
-    nats-py's and aiohttp's own texts can carry the URL)."""
-    text = redact_url(str(exc))
-    if "Authorization Violation" in text or "authorization violation" in text.lower():
-        return "authorization violation: the server refused the credentials"
-    if "Authentication Timeout" in text:
-        return "authentication timeout: the server expected credentials"
-    if isinstance(exc, ConnectionRefusedError):
-        return "connection refused: nothing is listening at that address"
-    if isinstance(exc, OSError) and exc.strerror:
-        return exc.strerror.lower()
-    if isinstance(exc, nats.errors.NoServersError):
-        return "no server could be reached"
-    if isinstance(exc, asyncio.TimeoutError | TimeoutError):
-        return "timed out"
-    return text.removeprefix("nats: ").strip("'") or type(exc).__name__
-
-
 def _is_power_of_ten(count: int) -> bool:
     return count > 0 and str(count).rstrip("0") == "1"
 
 
-def _is_auth_error(exc: BaseException) -> bool:
-    text = str(exc).lower()
-    return "authorization violation" in text or "authentication" in text
-
-
 StatusListener = Callable[[ConnectionStatus], None]
+
+
+class ConnectionUser(Protocol):
+    """What holds subscriptions or consumers on the connection (feeds, pools, responders,
+    watches): `Session.switch_to` moves it to the new connection."""
+
+    async def leave_connection(self) -> None:
+        """On the old connection, still the session's: unsubscribe, delete what jstui made."""
+
+    async def join_connection(self) -> None:
+        """On the new connection: subscribe again; raise (a `JstuiError` with a one-line reason)
+        when that cannot be done there (a stream that does not exist): the user is then
+        stopped and the reason returned to the caller of `switch_to`."""
 
 
 @dataclass
@@ -168,10 +158,14 @@ class Session:
     _js: JetStreamContext | None = field(default=None, repr=False)
     _jsm: JetStreamManager | None = field(default=None, repr=False)
     _listeners: list[StatusListener] = field(default_factory=list, repr=False)
+    _users: list[ConnectionUser] = field(default_factory=list, repr=False)
     _closing: bool = field(default=False, repr=False)
     _connect_errors: list[BaseException] = field(default_factory=list, repr=False)
     _connect_decided: asyncio.Event | None = field(default=None, repr=False)
     _watchdog: asyncio.Task[None] | None = field(default=None, repr=False)
+    _generation: int = field(default=0, repr=False)
+    """Bumped for each new client: callbacks of an older one (switched away from) are ignored."""
+    _refusals_needed: int = field(default=2, repr=False)
 
     @property
     def shown_servers(self) -> str:
@@ -246,14 +240,17 @@ class Session:
 
     # -- callbacks from nats-py: O(1), never raise -----------------------------------------------
 
-    async def _on_error(self, exc: Exception) -> None:
+    async def _on_error(self, exc: Exception, *, current: bool = True) -> None:
+        if self._connect_decided is not None and not current:  # a connect under way
+            self._connect_errors.append(exc)
+            if is_auth_error(exc) or self._all_refused():
+                self._connect_decided.set()
+            return
+        if not current:
+            return  # an old connection being closed after a switch
         if isinstance(exc, nats.errors.SlowConsumerError):
             self.slow_consumer_drops[exc.sid] += 1
             return
-        if self._connect_decided is not None:
-            self._connect_errors.append(exc)
-            if _is_auth_error(exc) or self._all_refused():
-                self._connect_decided.set()
         if not isinstance(exc, OSError | nats.errors.Error | asyncio.TimeoutError):
             self.callback_errors += 1
             if _is_power_of_ten(self.callback_errors):  # never once per message of a flood
@@ -336,24 +333,16 @@ class Session:
         """The error that explains the failed connect: a refusal of the credentials wins over
         the connection reset that often follows it (the server closes right after saying why)."""
         errors = self._connect_errors
-        refusals = [error for error in errors if _is_auth_error(error)]
+        refusals = [error for error in errors if is_auth_error(error)]
         return refusals[-1] if refusals else (errors[-1] if errors else None)
 
     def _all_refused(self) -> bool:
         """Every server refused the connection twice: nothing listens there, no use waiting."""
         refused = sum(isinstance(e, ConnectionRefusedError) for e in self._connect_errors)
-        return refused >= 2 * max(1, len(self.servers))
+        return refused >= self._refusals_needed
 
     async def connect(self, timeout: float = CONNECT_TIMEOUT) -> None:
-        """Connect, or raise `ConnectError` with a one-line reason within `timeout` seconds.
-
-        nats-py on its own keeps retrying a closed port or a refused password for about two
-        minutes, so the errors it reports are raced against the connect: an authorization failure
-        ends the attempt at once, a refused port after a second try of every server (about 1 s),
-        anything else when the timeout runs out.
-        """
-        self._connect_errors = []
-        self._connect_decided = decided = asyncio.Event()
+        """Connect, or raise `ConnectError` with a one-line reason within `timeout` seconds."""
         _log.info("connecting to %s", self.shown_servers)
         self._set_status(
             state=ConnectionState.CONNECTING,
@@ -361,6 +350,40 @@ class Session:
             error="",
             since=self.clocks.wall(),
         )
+        try:
+            nc = await self._open(self.servers, self.connect_options, timeout)
+        except ConnectError as exc:
+            self._set_status(state=ConnectionState.FAILED, error=str(exc))
+            raise
+        await self._adopt(nc)
+
+    async def _open(
+        self, servers: Sequence[str], connect_options: dict[str, Any], timeout: float
+    ) -> Client:
+        """A new client connected to `servers`, or `ConnectError` within `timeout` seconds.
+
+        nats-py on its own keeps retrying a closed port or a refused password for about two
+        minutes, so the errors it reports are raced against the connect: an authorization failure
+        ends the attempt at once, a refused port after a second try of every server (about 1 s),
+        anything else when the timeout runs out. The client's callbacks change the status only
+        while it is the session's client (`_generation`): an old one being closed says nothing.
+        """
+        shown = redact_url(", ".join(servers))
+        self._connect_errors = []
+        self._connect_decided = decided = asyncio.Event()
+        self._refusals_needed = 2 * max(1, len(servers))
+        generation = self._generation + 1
+
+        def current(callback: Callable[[], Awaitable[None]]) -> Callable[[], Awaitable[None]]:
+            async def only_if_current() -> None:
+                if generation == self._generation:
+                    await callback()
+
+            return only_if_current
+
+        async def on_error(exc: Exception) -> None:
+            await self._on_error(exc, current=generation == self._generation)
+
         options: dict[str, Any] = {
             "name": self.name,
             "connect_timeout": 2,
@@ -368,43 +391,48 @@ class Session:
             "max_reconnect_attempts": -1,  # -1 is "forever"; 0 would also mean forever
             "ping_interval": PING_INTERVAL,
             "max_outstanding_pings": MAX_OUTSTANDING_PINGS,
-            "error_cb": self._on_error,
-            "disconnected_cb": self._on_disconnected,
-            "reconnected_cb": self._on_reconnected,
-            "closed_cb": self._on_closed,
-            "discovered_server_cb": self._on_discovered_server,
-            **self.connect_options,
+            "error_cb": on_error,
+            "disconnected_cb": current(self._on_disconnected),
+            "reconnected_cb": current(self._on_reconnected),
+            "closed_cb": current(self._on_closed),
+            "discovered_server_cb": current(self._on_discovered_server),
+            **connect_options,
         }
-        prepare_websocket(self.servers)
-        connect_task = asyncio.ensure_future(nats.connect(servers=list(self.servers), **options))
+        prepare_websocket(servers)
+        connect_task = asyncio.ensure_future(nats.connect(servers=list(servers), **options))
         decided_task = asyncio.ensure_future(decided.wait())
+        await asyncio.wait(
+            {connect_task, decided_task}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED
+        )
+        decided_task.cancel()
+        self._connect_decided = None
+        last_error = self._deciding_error()
+        if not connect_task.done():
+            connect_task.cancel()
+            with contextlib.suppress(BaseException):
+                await connect_task
+            reason = describe_connect_error(last_error) if last_error else "timed out"
+            raise ConnectError(f"cannot connect to {shown}: {reason}")
         try:
-            await asyncio.wait(
-                {connect_task, decided_task}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED
-            )
-            decided_task.cancel()
-            self._connect_decided = None
-            last_error = self._deciding_error()
-            if not connect_task.done():
-                connect_task.cancel()
-                with contextlib.suppress(BaseException):
-                    await connect_task
-                reason = describe_connect_error(last_error) if last_error else "timed out"
-                raise ConnectError(f"cannot connect to {self.shown_servers}: {reason}")
-            try:
-                self._nc = connect_task.result()
-            except Exception as exc:
-                reason = describe_connect_error(last_error or exc)
-                raise ConnectError(f"cannot connect to {self.shown_servers}: {reason}") from exc
-        except ConnectError as exc:
-            self._set_status(state=ConnectionState.FAILED, error=str(exc))
-            raise
-        apply_client_fixes(self._nc)
-        log_server_calls(self._nc)
+            nc = connect_task.result()
+        except Exception as exc:
+            reason = describe_connect_error(last_error or exc)
+            raise ConnectError(f"cannot connect to {shown}: {reason}") from exc
+        self._generation = generation
+        return nc
+
+    async def _adopt(self, nc: Client) -> None:
+        """Make `nc` the session's connection: its fixes, JetStream contexts, the read-loop
+        watchdog, and a status that names its server."""
+        self._nc = nc
+        apply_client_fixes(nc)
+        log_server_calls(nc)
+        if self._watchdog is not None:
+            self._watchdog.cancel()
         self._watchdog = asyncio.ensure_future(self._watch_read_loop())
-        self._js = self._nc.jetstream(**self.jetstream_options)
+        self._js = nc.jetstream(**self.jetstream_options)
         fail_refused_async_publishes(self._js)
-        self._jsm = self._nc.jsm(prefix=self.jetstream_api_prefix)
+        self._jsm = nc.jsm(prefix=self.jetstream_api_prefix)
         jetstream = await self._probe_jetstream()
         self._set_status(
             state=ConnectionState.CONNECTED,
@@ -448,6 +476,56 @@ class Session:
         self.explain_outage("reconnect asked for from jstui")
         await nc._process_op_err(nats.errors.StaleConnectionError())
         return True
+
+    # -- switching to another server -------------------------------------------------------------
+
+    def add_user(self, user: ConnectionUser) -> None:
+        """`user` holds subscriptions or consumers on the connection: `switch_to` moves it."""
+        if user not in self._users:
+            self._users.append(user)
+
+    def remove_user(self, user: ConnectionUser) -> None:
+        with contextlib.suppress(ValueError):
+            self._users.remove(user)
+
+    async def switch_to(
+        self,
+        servers: Sequence[str],
+        connect_options: dict[str, Any] | None = None,
+        jetstream_options: dict[str, Any] | None = None,
+        timeout: float = CONNECT_TIMEOUT,
+    ) -> dict[ConnectionUser, str]:
+        """Connect to other servers and move every user there; returns the users that could not
+        follow, with why (they are stopped). The new connection is made first: when it fails
+        (`ConnectError`) nothing has changed. Then each user leaves the old connection (its
+        subscriptions and the consumers jstui made there go), the session takes the new one and
+        closes the old, and each user joins the new one."""
+        if self._closing:
+            raise NotConnectedError("the session is closed")
+        options = self.connect_options if connect_options is None else connect_options
+        nc = await self._open(servers, options, timeout)  # the generation moves to it now
+        for user in list(self._users):
+            with contextlib.suppress(Exception):  # the old server may be gone: nothing to undo
+                await user.leave_connection()
+        old = self._nc
+        self.servers, self.connect_options = list(servers), options
+        if jetstream_options is not None:
+            self.jetstream_options = jetstream_options
+        _log.info("switched to %s", self.shown_servers)
+        self.lost_client = ("", None)
+        self.status = replace(self.status, outage=None, url=self.shown_servers, cluster="")
+        await self._adopt(nc)
+        if old is not None and not old.is_closed:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(old.close(), 2)
+        stopped: dict[ConnectionUser, str] = {}
+        for user in list(self._users):
+            try:
+                await user.join_connection()
+            except Exception as error:  # whatever it was, the others still follow
+                self.remove_user(user)
+                stopped[user] = describe_connect_error(error)
+        return stopped
 
     async def _probe_jetstream(self) -> bool:
         try:

@@ -12,6 +12,9 @@ pane makes with `interval_while_shown` run only while it is shown, so hidden pan
 A pane lists the actions that change something in `CHANGING_ACTIONS`. In `--read-only` mode
 `check_action` hides them (Textual then neither shows them in the footer nor runs their keys),
 and `offered` drops the palette commands that run them; the service layer refuses them anyway.
+
+A maximized pane covers the dashboard's status line, so while the connection is down every pane
+holds a line of its own saying so (the status line's words), shown by CSS only when maximized.
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ from textual.containers import Vertical
 from textual.dom import DOMNode
 from textual.message import Message
 from textual.timer import Timer
+from textual.widgets import Static
 
 from jstui.format.text import sanitize
 from jstui.messages import ConnectionChanged
@@ -37,6 +41,7 @@ from jstui.nats.observe.advisories import AdvisoryWatch
 from jstui.nats.observe.deadletters import DeadLetters
 from jstui.nats.observe.observer import Observer
 from jstui.nats.session import ConnectionState, ConnectionStatus, Session
+from jstui.widgets.status import render_status
 
 if TYPE_CHECKING:
     from jstui.config import Settings
@@ -164,6 +169,10 @@ class Pane(Vertical):
     PANE_HELP: ClassVar[str] = ""
     """Plain text for the help screen: what the pane shows and how to read it."""
     ALLOW_MAXIMIZE = True
+    DEFAULT_CSS = """
+    Pane > .pane-outage { dock: top; height: 1; display: none; }
+    Pane.-maximized > .pane-outage.-down { display: block; }
+    """
     CHANGING_ACTIONS: ClassVar[frozenset[str]] = frozenset()
     """Actions (names without ``action_``) that change something on the server: publish, create,
     edit, delete, ack, start responders or workers. Read-only mode offers none of them."""
@@ -174,6 +183,8 @@ class Pane(Vertical):
     """The pane is on screen (Textual sent Show, and no Hide since): laid out with room."""
     _shown_timers: list[tuple[Timer, Callable[[], object]]] | None = None
     _title_shown = ""
+    _outage_line: Static | None = None
+    """Made at the first outage; says it while the pane is maximized (see the module's doc)."""
 
     class ShowRequested(Message):
         """A pane asks to be brought to the front; the dashboard decides what that means (in the
@@ -225,7 +236,21 @@ class Pane(Vertical):
         return self.host.session
 
     def on_connection_changed(self, message: ConnectionChanged) -> None:
+        self._show_outage(message.status)
         self.connection_changed(message.status)
+
+    def _show_outage(self, status: ConnectionStatus) -> None:
+        down = status.state not in (ConnectionState.CONNECTED, ConnectionState.CONNECTING)
+        line = self._outage_line
+        if down:
+            text = render_status(status, rtt=None, usage=None, embedded=False, read_only=False)
+            if line is None:  # docked at the top: where it is among the children is no matter
+                self._outage_line = line = Static(text, classes="pane-outage", markup=False)
+                self.mount(line)
+            else:
+                line.update(text)
+        if line is not None:
+            line.set_class(down, "-down")
 
     def connection_changed(self, status: ConnectionStatus) -> None:
         """Called with every new connection state; the default does nothing."""

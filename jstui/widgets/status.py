@@ -112,6 +112,11 @@ class StatusLine(Static):
         self._usage: JetStreamUsage | None = None
         self._shown: Text | None = None
 
+    def retarget(self, context: str | None, *, embedded: bool) -> None:
+        """After a switch of server: the context in use and whether it is jstui's own server."""
+        self._context_name, self._embedded = context, embedded
+        self.show()
+
     def show(
         self,
         status: ConnectionStatus | None = None,

@@ -14,6 +14,8 @@ from nats.aio.msg import Msg
 
 from jstui.nats.cluster import EmbeddedCluster
 from jstui.nats.embedded import EmbeddedServer, free_port
+from jstui.nats.feeds.feed import Feed
+from jstui.nats.feeds.spec import FeedMode, FeedSpec
 from jstui.nats.observe.observer import Observer
 from jstui.nats.outages import EmbeddedWatch, describe_exit, explain_closed_connection
 from jstui.nats.session import ConnectionState, Session
@@ -75,13 +77,16 @@ async def test_the_embedded_server_killed_is_restarted_on_the_same_store(
 
 async def test_a_slow_consumer_disconnect_is_explained_by_the_server(tmp_path: Path) -> None:
     """The server closes a connection that does not read in time; once back, jstui asks the
-    server's closed-connections list why, and the session's last outage says it."""
+    server's closed-connections list why, and the session's last outage says it. A core feed
+    on another subject, which lost messages through no fault of its own, says so."""
     monitor = free_port()
     config = 'write_deadline: "200ms"\nmax_pending: 2MB\n'
     with running_server(tmp_path, "-m", str(monitor), config=config) as url:
         async with Session([url]) as session, Session([url], name="flooder") as flooder:
             observer = Observer(session, monitor_urls=(f"http://127.0.0.1:{monitor}",))
             await session.nc.subscribe("flood", cb=_ignore)
+            quiet = Feed(session, FeedSpec.create("quiet", FeedMode.CORE))
+            await quiet.start()
             await session.nc.flush()
             reader = session.nc._transport._io_reader  # type: ignore[union-attr]
             transport = reader._transport  # the asyncio transport under nats-py's stream
@@ -103,6 +108,11 @@ async def test_a_slow_consumer_disconnect_is_explained_by_the_server(tmp_path: P
             assert reason.startswith("closed by the server: Slow Consumer"), reason
             outage = session.status.outage
             assert outage is not None and outage.cause == reason
+            gap = quiet.outage_text()
+            assert gap.startswith("connection lost ") and gap.endswith(
+                ": messages then were missed"
+            ), gap
+            await quiet.stop()
             await observer.close()
 
 

@@ -382,6 +382,20 @@ class Feed:
             raise translated from error
         self.state = FeedState.LIVE
         self._started_at = self._clock()
+        self.session.add_user(self)
+
+    async def leave_connection(self) -> None:  # the session switches servers (ConnectionUser)
+        await self._unsubscribe()  # its consumer there is deleted too
+
+    async def join_connection(self) -> None:
+        """Subscribe again from the spec (the old server's sequences mean nothing on the new
+        one); raises, leaving the feed failed, when it cannot."""
+        if self._closed.is_set():
+            return
+        self.stream, self.consumer, self.browsing = self.spec.stream or "", "", False
+        self.state, self.error = FeedState.STARTING, ""
+        self.notes.append(f"moved to {self.session.shown_servers} at {time_of_day(self._clock())}")
+        await self.start()
 
     async def _start_core(self) -> None:
         if self.spec.queue:  # a member takes its share of the group's messages from the others
@@ -505,6 +519,12 @@ class Feed:
     async def stop(self) -> None:
         """Unsubscribe (or stop browsing). Safe to call twice, and while disconnected."""
         self._closed.set()
+        self.session.remove_user(self)
+        await self._unsubscribe()
+        if self.state is not FeedState.FAILED:
+            self.state = FeedState.CLOSED
+
+    async def _unsubscribe(self) -> None:
         if self.spec.mode is FeedMode.CORE:
             guard_for(self.session).leave(self)
         task, self._browse_task = self._browse_task, None
@@ -529,8 +549,6 @@ class Feed:
                     await asyncio.wait_for(
                         self.session.jsm.delete_consumer(self.stream, consumer), 2
                     )
-        if self.state is not FeedState.FAILED:
-            self.state = FeedState.CLOSED
 
     async def run(self, *, wait_for_stream: bool = False) -> None:
         """Start, then keep the subscription until cancelled or `stop()`; always unsubscribes."""

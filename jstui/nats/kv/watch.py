@@ -25,7 +25,7 @@ from collections.abc import Callable
 from nats.aio.msg import Msg
 from nats.js.api import ConsumerConfig, DeliverPolicy
 
-from jstui.nats.errors import RequestTimeoutError
+from jstui.nats.errors import JstuiError, RequestTimeoutError
 from jstui.nats.feeds.ordered import OrderedConsumer
 from jstui.nats.kv.model import KV_STREAM_PREFIX, KeyEntry, operation_of
 from jstui.nats.session import Session
@@ -73,6 +73,8 @@ class KeyWatch:
         self.caught_up = asyncio.Event()
         self.received = 0
         self._on_entry = on_entry
+        self.stopped = ""
+        """Why the watch ended on its own (a switch of server), '' while it runs."""
         policy = DeliverPolicy.ALL if history else DeliverPolicy.LAST_PER_SUBJECT
         self._consumer = OrderedConsumer(
             session,
@@ -89,7 +91,7 @@ class KeyWatch:
 
     @property
     def error(self) -> str:
-        return self._consumer.error
+        return self.stopped or self._consumer.error
 
     def _on_message(self, msg: Msg) -> None:
         fields = _reply_fields(msg.reply)
@@ -114,6 +116,17 @@ class KeyWatch:
         )
         if not info.num_pending and not info.delivered.consumer_seq and not self.received:
             self.caught_up.set()
+        self.session.add_user(self)
+
+    async def leave_connection(self) -> None:
+        """The session switches servers: delete the watch's consumer on the old one."""
+        await self._consumer.stop()
+
+    async def join_connection(self) -> None:
+        """The keys held are the old server's: the watch does not follow, it says so (the pane
+        shows `error`); opening the bucket again watches it on the new server."""
+        self.stopped = "stopped at the switch of server: open the bucket again to watch it there"
+        raise JstuiError(self.stopped)
 
     def take_changes(self) -> dict[str, KeyEntry]:
         """The entries changed since the last call, by key; empties the set."""
@@ -122,6 +135,7 @@ class KeyWatch:
 
     async def stop(self) -> None:
         """Unsubscribe and delete the consumer; safe to call twice."""
+        self.session.remove_user(self)
         await self._consumer.stop()
 
 

@@ -303,6 +303,22 @@ class Observer:
             counts = [as_int(reply.data.get("active_servers")) for reply in result.answered]
             self._expected.count = max([len(result.answered), *counts], default=0)
 
+    async def retarget(
+        self, *, monitor_urls: Sequence[str] = (), system: SystemConnection | None = None
+    ) -> None:
+        """The app switched servers: close the old sources and find the new ones at the next
+        `start()`. The object stays the same for whoever holds it (a group watch, a pane)."""
+        async with self._lock:
+            await self.close()
+            self.status = ObserverStatus()
+            self._monitor_urls = [url for url in monitor_urls if url]
+            self._probe = not self._monitor_urls
+            self.system = system
+            self._system_tried = 0.0
+            self._expected = _Expected()
+            self._started = False
+            self.account = ""
+
     async def close(self) -> None:
         for client in self._monitors:
             with contextlib.suppress(Exception):

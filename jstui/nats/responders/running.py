@@ -25,7 +25,7 @@ import nats.js.errors
 from nats.aio.msg import Msg
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 
-from jstui.nats.errors import ValidationError, translate
+from jstui.nats.errors import JstuiError, ValidationError, translate
 from jstui.nats.requests.headers import REPLY_TO_HEADER, TIMEOUT_HEADER
 from jstui.nats.responders.spec import ResponderMode, ResponderSpec
 from jstui.nats.session import Session
@@ -104,6 +104,7 @@ class Responder:
             self._sub = await self._subscribe()
             self.state = ResponderState.RUNNING
             self.ready.set()
+            self.session.add_user(self)
             await self._stop.wait()
         except asyncio.CancelledError:
             raise
@@ -113,13 +114,29 @@ class Responder:
             self.error = str(error)
             raise error from exc
         finally:
-            sub, self._sub = self._sub, None
-            if sub is not None:
-                with contextlib.suppress(Exception):
-                    await sub.unsubscribe()
+            self.session.remove_user(self)
+            await self.leave_connection()
             if self.state is not ResponderState.FAILED:
                 self.state = ResponderState.STOPPED
             self.ready.set()  # nobody waits forever on a responder that never started
+
+    async def leave_connection(self) -> None:
+        """Unsubscribe (the session switches servers, or the responder stops)."""
+        sub, self._sub = self._sub, None
+        if sub is not None:
+            with contextlib.suppress(Exception):
+                await sub.unsubscribe()
+
+    async def join_connection(self) -> None:
+        """Answer on the session's new connection: a core responder subscribes again; a stored
+        one stops, saying why (its durable consumer is on the old server)."""
+        if self.spec.mode is not ResponderMode.CORE:
+            self.state = ResponderState.FAILED
+            self.error = "stopped at the switch of server: its durable consumer is on the old one"
+            self.stop()
+            raise JstuiError(self.error)
+        self._sub = await self._subscribe()
+        await self.session.nc.flush()  # answering means the server has the subscription
 
     async def _subscribe(self) -> Any:
         spec = self.spec

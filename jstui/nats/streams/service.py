@@ -99,6 +99,9 @@ class StreamService:
         self._session = session
         self.timeout = timeout
         self._allow_direct: dict[str, bool] = {}
+        self.unavailable: frozenset[str] = frozenset()
+        """The streams the last full list left out because their leader did not answer (none
+        elected yet, or its server is down): the server knows they exist, not their state."""
 
     # -- plumbing ------------------------------------------------------------------------------
 
@@ -183,8 +186,10 @@ class StreamService:
 
         Each page is one request, parsed as it comes (~6 ms of the loop for 256 streams here), so
         a caller that handles each page before asking for the next never holds the event loop for
-        the whole list. Failures leave as `JstuiError`s."""
+        the whole list. Failures leave as `JstuiError`s. Once the last page is out,
+        `unavailable` names the streams left out for want of a leader."""
         offset = 0
+        unavailable: set[str] = set()
         while True:
             try:
                 resp = await self._request("STREAM.LIST", {"offset": offset})
@@ -192,10 +197,18 @@ class StreamService:
                 raise
             except Exception as exc:
                 raise translate(exc) from exc
+            # A clustered server lists a stream whose leader does not answer under "missing"
+            # (after waiting ~4 s for it), not under "streams": it is not gone. The total
+            # counts them: the next page starts after them too.
+            missing = [str(name) for name in resp.get("missing") or ()]
+            unavailable.update(missing)
             page = [self._remember(summary_from_raw(raw)) for raw in resp.get("streams") or []]
+            offset += len(page) + len(missing)
+            last = not (page or missing) or offset >= int(resp.get("total") or 0)
+            if last:
+                self.unavailable = frozenset(unavailable)
             yield page
-            offset += len(page)
-            if not page or offset >= int(resp.get("total") or 0):
+            if last:
                 return
 
     async def _raw_info(self, name: str) -> dict[str, Any]:

@@ -3,8 +3,11 @@
 A `LoadSpec` (subject, count, rate, core or JetStream) becomes a `PublishSpec` run by
 `BulkPublish` (publish.py), which paces the publishes and counts them; for JetStream each stored
 task's publish acknowledgment marks its stream sequence as published in the pool's `TaskLedger`
-(ledger.py), so the exactly-once check knows which tasks must arrive. The pane reads the
-progress figures on its timer.
+(ledger.py), so the exactly-once check knows which tasks must arrive. Tasks whose publish got no
+acknowledgement (a server restart, a stream leader election) are sent again with the same message
+ids, up to `RESENDS` times (the stream's duplicate window stores each once); any still not
+acknowledged after that are counted in `unconfirmed`, never reported as published and done. The
+pane reads the progress figures on its timer.
 """
 
 from __future__ import annotations
@@ -26,6 +29,8 @@ from jstui.nats.workers.ledger import TaskLedger
 __all__ = ["LoadGenerator", "LoadSpec", "LoadState", "default_task_subject"]
 
 MAX_TASKS = 10_000_000
+RESENDS = 3
+"""Rounds of sending again the JetStream tasks that got no acknowledgement."""
 
 
 def default_task_subject(subject: str) -> str:
@@ -81,20 +86,31 @@ class LoadGenerator:
             count=spec.count,
             rate=spec.rate or None,
         )
-        self._bulk = BulkPublish(session, publish, on_stored=self._stored)
+        self._first = self._bulk = BulkPublish(session, publish, on_stored=self._stored)
+        self._earlier_stored = 0
+        """Tasks acknowledged by the rounds before the one running (`_bulk`)."""
+        self.resent = 0
+        """Tasks sent again because their first publish got no acknowledgement."""
 
     @property
     def published(self) -> int:
-        return self._bulk.sent
+        return self._first.sent
 
     @property
     def stored(self) -> int:
-        """JetStream: tasks the server acknowledged storing."""
-        return self._bulk.acked
+        """JetStream: tasks the server acknowledged storing (or already held: a resend)."""
+        return self._earlier_stored + self._bulk.acked + self._bulk.duplicates
 
     @property
     def errors(self) -> int:
         return self._bulk.failed
+
+    @property
+    def unconfirmed(self) -> int:
+        """JetStream: tasks sent whose storing is not known (no acknowledgement, or refused)."""
+        if not self.spec.jetstream:
+            return 0
+        return self.published - self.stored
 
     @property
     def last_error(self) -> str:
@@ -123,6 +139,13 @@ class LoadGenerator:
         self.state = LoadState.RUNNING
         try:
             await self._bulk.run()
+            for _ in range(RESENDS if self.spec.jetstream else 0):
+                if not self._bulk.unacknowledged:
+                    break
+                self._earlier_stored += self._bulk.acked + self._bulk.duplicates
+                self._bulk = self._bulk.resend()
+                self.resent += self._bulk.total
+                await self._bulk.run()
         except asyncio.CancelledError:
             self.state = LoadState.CANCELLED
             self._bulk.abandon()

@@ -162,7 +162,25 @@ class WorkerPool:
             raise
         self.state = PoolState.RUNNING
         self.started_at = time.monotonic()
+        self.session.add_user(self)
         return self
+
+    async def leave_connection(self) -> None:
+        """The session switches servers (a `ConnectionUser`): stop the members here and delete
+        the consumer jstui created; their counts stay in the totals."""
+        await self._halt()
+        for member in self.members:
+            self._retire(member)
+        self.members.clear()
+
+    async def join_connection(self) -> None:
+        """Start again on the new connection from the spec; raises when it cannot (a stream that
+        is not there), leaving the pool stopped. The ledger starts over: sequences are the new
+        server's."""
+        self.state, self.stream, self.consumer = PoolState.STARTING, self.spec.stream, None
+        self.consumer_error = ""
+        self.ledger.reset()
+        await self.start()
 
     async def _prepare_consumer(self) -> None:
         spec = self.spec
@@ -261,6 +279,10 @@ class WorkerPool:
 
     async def stop(self) -> None:
         """Stop every member at once and delete the consumer jstui created (unless it is kept)."""
+        self.session.remove_user(self)
+        await self._halt()
+
+    async def _halt(self) -> None:
         if self.state is PoolState.STOPPED:
             return
         self.state = PoolState.STOPPING

@@ -34,18 +34,19 @@ from textual.reactive import var
 from textual.screen import Screen
 from textual.widgets import DataTable, Input, Static
 
+from jstui.format.lines import time_of_day
 from jstui.format.text import sanitize
 from jstui.format.units import format_count
 from jstui.nats.errors import translate
 from jstui.nats.names import fits_api_subject
-from jstui.nats.session import ConnectionStatus
+from jstui.nats.session import ConnectionState, ConnectionStatus
 from jstui.nats.streams.service import StreamService
 from jstui.nats.streams.spec import StreamSpec
 from jstui.nats.streams.summaries import ConsumerSummary, StreamSummary
 from jstui.widgets.base import Pane, PeriodicPoll, jetstream_problem
 from jstui.widgets.streams.buckets import confirm_bucket_change
 from jstui.widgets.streams.parts import PartsView
-from jstui.widgets.streams.render import COLUMNS, detail_parts
+from jstui.widgets.streams.render import COLUMNS, detail_parts, stale_problem
 from jstui.widgets.streams.rows import HeldRows, TableView
 from jstui.widgets.table import LiveTable
 
@@ -131,6 +132,10 @@ class StreamsPane(Pane):
         self._loaded = False
         self._poll: PeriodicPoll | None = None
         self._consumer_poll: PeriodicPoll | None = None
+        self._listed_at = 0.0
+        """When the last list of the streams came (wall clock; 0: none yet)."""
+        self._leaderless: dict[str, float] = {}
+        """Streams the last list left out for want of a leader: when their rows were listed."""
 
     empty: var[bool] = var(False, toggle_class="-empty")
     """The server has no stream (once the first list came): the hint replaces the detail."""
@@ -227,9 +232,16 @@ class StreamsPane(Pane):
     # -- refreshing ----------------------------------------------------------------------------
 
     def connection_changed(self, status: ConnectionStatus) -> None:
-        self.problem = jetstream_problem(status)
-        if not self.problem:
+        problem = jetstream_problem(status)
+        if status.state is ConnectionState.RECONNECTING and self._listed_at:
+            problem = f"reconnecting since {time_of_day(status.since)}"
+        self._say(problem)
+        if not problem:
             self.refresh_now()
+
+    def _say(self, problem: str) -> None:
+        """Show why the table is not current, with the age of what it shows."""
+        self.problem = stale_problem(problem, self._listed_at, self._leaderless)
 
     def refresh_now(self) -> None:
         """Ask both polls to run at once (after a change)."""
@@ -261,9 +273,16 @@ class StreamsPane(Pane):
                     self._take(page[start : start + TAKE_SLICE])
                 listed.update(summary.name for summary in page)
         except Exception as error:  # keep the table alive whatever happens; say what it was
-            self.problem = f"cannot list streams: {sanitize(str(translate(error)))}"
+            self._say(f"cannot list streams: {sanitize(str(translate(error)))}")
             return None
-        self.problem = ""
+        # A stream without a leader is left out of the list, not gone: its row stays, said stale.
+        self._leaderless = {
+            name: self._leaderless.get(name, self._listed_at if name in self._summaries else 0.0)
+            for name in self.service.unavailable
+        }
+        listed.update(self._leaderless)
+        self._listed_at = self.session.clocks.wall()
+        self._say("")
         self._finish(listed)
         selected = self._summaries.get(self._selected or "")
         if selected != selected_before and self._consumer_poll is not None:

@@ -10,7 +10,7 @@ detail comes as keyed parts (`detail_parts`) for `PartsView`, which renders only
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
@@ -20,6 +20,7 @@ from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
+from jstui.format.lines import time_of_day
 from jstui.format.text import sanitize
 from jstui.format.units import duration_field, format_age, format_count, format_size, size_field
 from jstui.nats.names import fits_api_subject
@@ -409,3 +410,29 @@ def _configuration_part(
         *(_labelled(label, value) for label, value in origins),
         _pairs_grid(settings, per_row),
     )
+
+
+STALE_NAMES_SHOWN = 3
+"""Streams without a leader named in the problem line; the rest are counted."""
+
+
+def stale_problem(problem: str, listed_at: float, leaderless: Mapping[str, float]) -> str:
+    """The pane's problem line when the table cannot be current: why (`problem`, already
+    sanitized: reconnecting, a failed list) with the time the rows were last listed, then the
+    streams whose leader does not answer, by name, with the time their rows are from (they are
+    kept: the server lists them as missing, not gone)."""
+    parts = []
+    if problem:
+        parts.append(
+            f"{problem}: stale data from {time_of_day(listed_at)}" if listed_at else problem
+        )
+    if leaderless:
+        names = sorted(leaderless)
+        shown = ", ".join(sanitize(name, max_len=NAME_WIDTH) for name in names[:STALE_NAMES_SHOWN])
+        if len(names) > STALE_NAMES_SHOWN:
+            shown += f" and {len(names) - STALE_NAMES_SHOWN:,} more"
+        noun = "stream" if len(names) == 1 else "streams"
+        oldest = min((moment for moment in leaderless.values() if moment), default=0.0)
+        since = f": stale data from {time_of_day(oldest)}" if oldest else ""
+        parts.append(f"{noun} {shown}: leader unavailable{since}")
+    return "; ".join(parts)

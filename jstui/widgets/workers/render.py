@@ -25,7 +25,7 @@ from jstui.format.units import format_count, format_duration_short, format_rate
 from jstui.nats.observe.deadletters import WHY_MAX_DELIVERIES, DeadLetter, Original
 from jstui.nats.observe.model import QueueMember
 from jstui.nats.session import ConnectionState
-from jstui.nats.workers.load import LoadGenerator
+from jstui.nats.workers.load import LoadGenerator, LoadState
 from jstui.nats.workers.member import MemberState
 from jstui.nats.workers.pool import PoolState, WorkerPool
 from jstui.nats.workers.spec import PoolMode
@@ -368,6 +368,11 @@ def details_text(view: PoolView, style: StyleOf, dead_letters: Text | None = Non
         line.append(" \u2192 ")
         line.append(sanitize(gen.spec.subject))
         line.append(f" {format_rate(gen.rate)} {gen.state.value}")
+        if gen.resent:
+            line.append(f" \u00b7 {format_count(gen.resent)} sent again (no ack)", style=warn)
+        if gen.unconfirmed and gen.state is not LoadState.RUNNING:
+            text = f" \u00b7 {format_count(gen.unconfirmed)} not known to be stored"
+            line.append(text, style=bad)
         if gen.errors:
             line.append(f" \u00b7 {format_count(gen.errors)} errors: ", style=bad)
             line.append(sanitize(gen.last_error, max_len=200), style=bad)
