@@ -54,6 +54,7 @@ def narration(names: DemoNames) -> dict[str, str]:
         "events": "JetStream advisories: the server telling what happens to consumers",
         "consumers": "Durable consumers: the workers' group and the replier, with their lag",
         "kv": "Key/Value buckets are streams too; the demo makes none: try n",
+        "objects": "Object stores keep files as chunked streams; the demo makes none: try c",
     }
 
 

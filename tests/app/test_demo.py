@@ -20,12 +20,13 @@ from nats.js.api import StorageType
 from textual.pilot import Pilot
 
 from jstui.commands.demo import demo, demo_settings
-from jstui.commands.demo_app import DemoApp
+from jstui.commands.demo_app import DemoApp, narration
 from jstui.config import Settings
 from jstui.nats.cluster import EmbeddedCluster
 from jstui.nats.demo.names import DemoNames, private_names, tutorial_names
 from jstui.nats.embedded import EmbeddedServer
 from jstui.widgets.feeds import FeedsPane
+from jstui.widgets.registry import PANES
 from jstui.widgets.workers import WorkersPane
 from tests.app.conftest import built_pane, screen_text, wait_connected, wait_until
 from tests.interop.test_tutorial_watch import TutorialWorker
@@ -286,6 +287,12 @@ async def test_kill_the_stream_leader_elects_another_and_publishing_goes_on(
             30,
             "the killed node restarted",
         )
+
+
+def test_every_pane_has_narration() -> None:
+    for names in (tutorial_names(), private_names("abc123")):
+        told = narration(names)
+        assert [pane.name for pane in PANES if not told.get(pane.name)] == []
 
 
 def test_tutorial_and_private_names_differ() -> None:
