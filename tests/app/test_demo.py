@@ -23,6 +23,7 @@ from jstui.commands.demo import demo, demo_settings
 from jstui.commands.demo_app import DemoApp, narration
 from jstui.config import Settings
 from jstui.nats.cluster import EmbeddedCluster
+from jstui.nats.demo.actors import inbox_prefixes, is_inbox
 from jstui.nats.demo.names import DemoNames, private_names, tutorial_names
 from jstui.nats.embedded import EmbeddedServer
 from jstui.widgets.feeds import FeedsPane
@@ -227,6 +228,7 @@ async def test_on_someone_elses_server_names_are_private_and_removed(nats_url: s
         sent = requester.sent
         await pilot.press("N")
         await wait_until(pilot, lambda: requester.replied >= sent + 1, what="a request now")
+        await only_inboxes_are_answered(pilot, app, nats_url)
     nc = await nats.connect(nats_url)
     try:
         with pytest.raises(nats.js.errors.NotFoundError):
@@ -234,6 +236,37 @@ async def test_on_someone_elses_server_names_are_private_and_removed(nats_url: s
     finally:
         await nc.close()
     assert names.stream.startswith("jstui_demo_") and names.private
+
+
+async def only_inboxes_are_answered(pilot: Pilot[Any], app: DemoApp, url: str) -> None:
+    """A stranger stores requests whose `reply-to` names a subject of its choosing: the replier
+    acks them unanswered; one naming an inbox is answered."""
+    replier, names = app.story.replier, app.names
+    target = f"{names.subject_root}_victim.orders"
+    nc = await nats.connect(url)
+    try:
+        hijacked = await nc.subscribe(f"{target}.>")
+        inbox = nc.new_inbox()
+        answered = await nc.subscribe(inbox)
+        js = nc.jetstream()
+        for reply_to in (f"{target}.created", f"{target}.*", "_INBOX", f"_INBOX..{target}"):
+            await js.publish(names.requests_subject, b"buy", headers={"reply-to": reply_to})
+        await js.publish(names.requests_subject, b"ping", headers={"reply-to": inbox})
+        reply = await answered.next_msg(timeout=LIVE_SECONDS)
+        assert reply.data == b"Response from jstui-demo-replier : PING"
+        await nc.flush()  # the replier answers in order: a hijacked reply would be here by now
+        assert hijacked.pending_msgs == 0, "the replier published to a subject not an inbox"
+        await wait_until(pilot, lambda: replier.refused == 4, what="the strangers refused")
+    finally:
+        await nc.close()
+
+
+def test_replies_go_to_inboxes_only() -> None:
+    default, custom = inbox_prefixes({}), inbox_prefixes({"inbox_prefix": "_MY"})
+    assert default == ("_INBOX.",) and custom == ("_INBOX.", "_MY.")
+    assert is_inbox("_INBOX.abc.1", default) and is_inbox("_MY.x", custom)
+    for subject in ("orders.new", "_INBOX", "_INBOX.", "_INBOX.>", "_INBOX.a b", "_MY.x"):
+        assert not is_inbox(subject, default), subject
 
 
 def test_the_command_says_what_it_creates_and_asks_first(nats_url: str) -> None:
