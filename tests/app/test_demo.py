@@ -7,9 +7,12 @@ another test's; the test of someone else's server uses the session server with n
 
 from __future__ import annotations
 
+import asyncio
 import re
 import time
+from collections.abc import Iterator
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 import nats
@@ -25,11 +28,13 @@ from jstui.config import Settings
 from jstui.nats.cluster import EmbeddedCluster
 from jstui.nats.demo.actors import inbox_prefixes, is_inbox
 from jstui.nats.demo.names import DemoNames, private_names, tutorial_names
+from jstui.nats.demo.story import DemoStory
 from jstui.nats.embedded import EmbeddedServer
 from jstui.widgets.feeds import FeedsPane
 from jstui.widgets.registry import PANES
 from jstui.widgets.workers import WorkersPane
 from tests.app.conftest import built_pane, screen_text, wait_connected, wait_until
+from tests.config.test_connect import running_server
 from tests.interop.test_tutorial_watch import TutorialWorker
 
 LIVE_SECONDS = 10.0
@@ -267,6 +272,63 @@ def test_replies_go_to_inboxes_only() -> None:
     assert is_inbox("_INBOX.abc.1", default) and is_inbox("_MY.x", custom)
     for subject in ("orders.new", "_INBOX", "_INBOX.", "_INBOX.>", "_INBOX.a b", "_MY.x"):
         assert not is_inbox(subject, default), subject
+
+
+LIMITED_USER = "demo"
+LIMITED_PASSWORD = "limited-pw"
+
+
+@pytest.fixture
+def one_consumer_server(tmp_path: Path) -> Iterator[str]:
+    """A server whose only account may hold one consumer: the demo's stream is allowed, its
+    second consumer refused. Yields the URL with the account's user."""
+    config = (
+        f"jetstream {{ store_dir: {str(tmp_path / 'js')!r} }}\n"
+        "accounts { LIMITED { jetstream { max_consumers: 1 }\n"
+        f"  users: [ {{ user: {LIMITED_USER}, password: {LIMITED_PASSWORD} }} ] }} }}\n"
+    )
+    with running_server(tmp_path, config=config) as url:
+        yield url.replace("nats://", f"nats://{LIMITED_USER}:{LIMITED_PASSWORD}@")
+
+
+async def stream_names(nc: nats.NATS) -> list[str]:
+    return [info.config.name for info in await nc.jsm().streams_info() if info.config.name]
+
+
+async def test_a_failed_start_leaves_no_stream_behind(one_consumer_server: str) -> None:
+    """The account refuses the demo's second consumer: the start fails, and closes the
+    publisher's connection on its way out; the stop must still delete the stream it made."""
+    told: list[str] = []
+    story = DemoStory([one_consumer_server], private_names(), told.append)
+    with pytest.raises(nats.js.errors.APIError):
+        await story.start()
+    assert story.stream_asked and story.publisher.nc is not None and story.publisher.nc.is_closed
+    await story.stop()
+    nc = await nats.connect(one_consumer_server)
+    try:
+        assert await stream_names(nc) == []
+    finally:
+        await nc.close()
+
+
+async def test_a_stop_during_the_create_leaves_no_stream_behind(nats_url: str) -> None:
+    """A quit while the stream's create is on its way: the create may land after the first
+    delete found nothing, so the stop looks again until the create was answered."""
+    names = private_names()
+    story = DemoStory([nats_url], names, lambda text: None)
+    starting = asyncio.ensure_future(story.start())
+    while not story.stream_asked:
+        await asyncio.sleep(0.001)
+    starting.cancel()
+    await story.stop()
+    with pytest.raises(RuntimeError):
+        await story.start()  # once stopping, nothing more is created
+    await asyncio.sleep(0.5)  # a create that slipped past would show by now
+    nc = await nats.connect(nats_url)
+    try:
+        assert names.stream not in await stream_names(nc)
+    finally:
+        await nc.close()
 
 
 def test_the_command_says_what_it_creates_and_asks_first(nats_url: str) -> None:
