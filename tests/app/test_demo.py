@@ -8,7 +8,10 @@ another test's; the test of someone else's server uses the session server with n
 from __future__ import annotations
 
 import asyncio
+import os
 import re
+import signal
+import sys
 import time
 from collections.abc import Iterator
 from dataclasses import replace
@@ -23,19 +26,22 @@ from nats.js.api import StorageType
 from textual.pilot import Pilot
 
 from jstui.commands.demo import demo, demo_settings
-from jstui.commands.demo_app import DemoApp, narration
+from jstui.commands.demo_app import STOP_SECONDS, DemoApp, narration
 from jstui.config import Settings
 from jstui.nats.cluster import EmbeddedCluster
 from jstui.nats.demo.actors import inbox_prefixes, is_inbox
 from jstui.nats.demo.names import DemoNames, private_names, tutorial_names
 from jstui.nats.demo.story import DemoStory
 from jstui.nats.embedded import EmbeddedServer
+from jstui.shutdown import GRACE_SECONDS
 from jstui.widgets.feeds import FeedsPane
 from jstui.widgets.registry import PANES
 from jstui.widgets.workers import WorkersPane
 from tests.app.conftest import built_pane, screen_text, wait_connected, wait_until
 from tests.config.test_connect import running_server
 from tests.interop.test_tutorial_watch import TutorialWorker
+from tests.test_run import _read_until as read_until
+from tests.test_run import start_in_pty
 
 LIVE_SECONDS = 10.0
 
@@ -329,6 +335,62 @@ async def test_a_stop_during_the_create_leaves_no_stream_behind(nats_url: str) -
         assert names.stream not in await stream_names(nc)
     finally:
         await nc.close()
+
+
+async def test_quitting_stops_the_story_first(nats_url: str) -> None:
+    """The story's stop (and the deletion of its stream) begins when the app is asked to exit,
+    not once Textual has taken the screen down: a signal leaves 1.5 s for all of it."""
+    names = private_names()
+    app = demo_app([nats_url], names)
+    async with app.run_test(size=(160, 45)) as pilot:
+        await wait_story(pilot, app)
+        app.exit()
+        assert app.story.stopping
+    assert STOP_SECONDS < GRACE_SECONDS
+    nc = await nats.connect(nats_url)
+    try:
+        assert names.stream not in await stream_names(nc)
+    finally:
+        await nc.close()
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="uses a pty")
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP], ids=["SIGTERM", "SIGHUP"])
+async def test_a_signal_ends_the_demo_in_time_and_removes_its_stream(
+    nats_url: str, tmp_path: Path, signum: signal.Signals
+) -> None:
+    """`jstui demo --server URL --yes` in a terminal, ended by a signal: within 2 s, and the
+    stream it made on that server is gone (the cleanup runs first, inside the signal's grace)."""
+    process, master = start_in_pty(tmp_path, ["demo", "--server", nats_url, "--yes"])
+    nc = await nats.connect(nats_url)
+    try:
+
+        async def demo_stream() -> list[str]:
+            return [name for name in await stream_names(nc) if name.startswith("jstui_demo_")]
+
+        screen = b""
+        deadline = time.monotonic() + 30
+        made: list[str] = []
+        while not made and time.monotonic() < deadline:
+            screen += await asyncio.to_thread(read_until, master, b"connected", 0.2)
+            made = await demo_stream()
+        assert made, screen[-2000:]
+        mine = set(made)
+        await asyncio.sleep(0.5)  # the programs running, the panes polling
+        sent = time.monotonic()
+        process.send_signal(signum)
+        while process.poll() is None and time.monotonic() < sent + 10:
+            await asyncio.to_thread(read_until, master, b"\x00", 0.05)  # keep the pty drained
+        took = time.monotonic() - sent
+        assert process.poll() is not None, "jstui demo did not end after the signal"
+        assert took < 2.0, f"jstui demo took {took:.1f} s to end"
+        assert not mine & set(await demo_stream()), "the demo's stream outlived it"
+    finally:
+        await nc.close()
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+        os.close(master)
 
 
 def test_the_command_says_what_it_creates_and_asks_first(nats_url: str) -> None:

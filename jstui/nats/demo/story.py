@@ -174,7 +174,8 @@ class DemoStory:
         try:
             await self._start()
         except BaseException:
-            await self._close_actors()
+            # a stop under way deletes the stream over the publisher's connection: it closes it
+            await self._close_actors(but_the_publisher=self._stopping)
             self.workers.clear()
             self._worker_numbers = 0
             raise
@@ -211,6 +212,11 @@ class DemoStory:
             except nats.js.errors.NotFoundError:
                 await jsm.add_consumer(self.names.stream, config)
 
+    @property
+    def stopping(self) -> bool:
+        """`stop()` was called: the story creates nothing more."""
+        return self._stopping
+
     async def _create_stream(self, jsm: JetStreamManager, replicas: int) -> None:
         if self._stopping:  # a quit came while the start was on its way: create nothing now
             raise RuntimeError("the demo is stopping")
@@ -221,6 +227,11 @@ class DemoStory:
             self._stream_answered = True
             raise
         self._stream_answered = True
+
+    def stop_soon(self) -> asyncio.Task[None]:
+        """`stop()` in a task of its own, the story marked stopping at once (no tick later)."""
+        self._stopping = True
+        return asyncio.ensure_future(self.stop())
 
     async def stop(self) -> None:
         """End every program; on someone else's server, delete what this run created."""
