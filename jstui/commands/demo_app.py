@@ -35,6 +35,7 @@ if TYPE_CHECKING:
 
     from jstui.config import Settings
     from jstui.dialogs.help import KeySection
+    from jstui.widgets.requests.watch import RequestWatchView  # built with the grid, not before
 
 _log = logging.getLogger(__name__)
 
@@ -176,6 +177,13 @@ class DemoApp(JstuiApp):
             f"The demo runs: a publisher ({self.story.rate_text()}), a requester, a replier and "
             f"{workers} workers, each a connection of its own. Press ? for the keys."
         )
+
+    def on_request_watch_view_changed(self, event: RequestWatchView.Changed) -> None:
+        # The story starts before the panes are built: its first request went by before the
+        # Request/Reply pane watched, and the next is seconds away. One now shows the pairing at
+        # once (the watch has flushed its subscriptions by the time it says it watches).
+        if event.subject == self.names.requests_subject:
+            self.story.request_now()
 
     def _say(self, text: str, severity: SeverityLevel = "information") -> None:
         self.notify(sanitize(text), title="Demo", severity=severity, markup=False)
