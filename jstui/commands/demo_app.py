@@ -13,6 +13,7 @@ and the help; those that need a server of jstui's own are hidden on someone else
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -30,15 +31,19 @@ from jstui.nats.session import ConnectionState, ConnectionStatus
 from jstui.widgets.registry import PANES
 
 if TYPE_CHECKING:
+    from rich.console import RenderableType
+
     from jstui.config import Settings
     from jstui.dialogs.help import KeySection
+    from jstui.widgets.requests.watch import RequestWatchView  # built with the grid, not before
 
 _log = logging.getLogger(__name__)
 
 EARLY_START_SECONDS = 5.0
 """The longest the story's start may hold up jstui's own connection."""
-STOP_SECONDS = 3.0
-"""The longest quitting waits for the demo's programs to close (and its stream to go)."""
+STOP_SECONDS = 1.0
+"""The longest quitting waits for the demo's programs to close (and its stream to go): well
+inside the 1.5 s a SIGTERM or SIGHUP leaves before the process is ended (`jstui.shutdown`)."""
 NARRATION_SECONDS = 0.5
 """How soon a pane built later (Server, Events, ...) gets its narration line."""
 
@@ -54,6 +59,7 @@ def narration(names: DemoNames) -> dict[str, str]:
         "events": "JetStream advisories: the server telling what happens to consumers",
         "consumers": "Durable consumers: the workers' group and the replier, with their lag",
         "kv": "Key/Value buckets are streams too; the demo makes none: try n",
+        "objects": "Object stores keep files as chunked streams; the demo makes none: try c",
     }
 
 
@@ -112,18 +118,34 @@ class DemoApp(JstuiApp):
         )
         self._narration = narration(names)
         self._story_asked = False
+        self._story_stop: asyncio.Task[None] | None = None
         self.session.add_listener(self._start_story_once_connected)
 
     def on_mount(self) -> None:
         self.set_interval(NARRATION_SECONDS, self._narrate)
 
+    def exit(
+        self, result: int | None = None, return_code: int = 0, message: RenderableType | None = None
+    ) -> None:
+        """Quit, and stop the story at once: ctrl+q, SIGTERM and SIGHUP all come here, and the
+        stream on someone else's server is deleted while Textual takes the screen down, not
+        after (a signal leaves 1.5 s for everything)."""
+        with contextlib.suppress(RuntimeError):  # no running loop: the app never ran
+            self._stop_story()
+        super().exit(result, return_code, message)
+
+    def _stop_story(self) -> asyncio.Task[None]:
+        if self._story_stop is None:
+            self._story_stop = self.story.stop_soon()
+        return self._story_stop
+
     async def on_unmount(self) -> None:
-        # before JstuiApp's (Textual calls the subclass's first): the connections close, and on
-        # someone else's server the stream the demo made is deleted, while the loop still runs
+        # before JstuiApp's (Textual calls the subclass's first): the story's stop, begun when
+        # the app was asked to exit, ends while the loop still runs
         try:
-            await asyncio.wait_for(self.story.stop(), STOP_SECONDS)
+            await asyncio.wait_for(asyncio.shield(self._stop_story()), STOP_SECONDS)
         except TimeoutError:  # a server gone: quitting must not wait on it
-            _log.warning("the demo's programs did not stop within %.0f s", STOP_SECONDS)
+            _log.warning("the demo's programs did not stop within %.1f s", STOP_SECONDS)
 
     async def _reach_server(self) -> None:
         # The story's stream, consumers and programs come first: the panes built once jstui is
@@ -155,6 +177,13 @@ class DemoApp(JstuiApp):
             f"The demo runs: a publisher ({self.story.rate_text()}), a requester, a replier and "
             f"{workers} workers, each a connection of its own. Press ? for the keys."
         )
+
+    def on_request_watch_view_changed(self, event: RequestWatchView.Changed) -> None:
+        # The story starts before the panes are built: its first request went by before the
+        # Request/Reply pane watched, and the next is seconds away. One now shows the pairing at
+        # once (the watch has flushed its subscriptions by the time it says it watches).
+        if event.subject == self.names.requests_subject:
+            self.story.request_now()
 
     def _say(self, text: str, severity: SeverityLevel = "information") -> None:
         self.notify(sanitize(text), title="Demo", severity=severity, markup=False)

@@ -7,9 +7,15 @@ another test's; the test of someone else's server uses the session server with n
 
 from __future__ import annotations
 
+import asyncio
+import os
 import re
+import signal
+import sys
 import time
+from collections.abc import Iterator
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 import nats
@@ -18,17 +24,26 @@ import pytest
 from click.testing import CliRunner
 from nats.js.api import StorageType
 from textual.pilot import Pilot
+from textual.widgets import DataTable, TabbedContent
 
 from jstui.commands.demo import demo, demo_settings
-from jstui.commands.demo_app import DemoApp
+from jstui.commands.demo_app import STOP_SECONDS, DemoApp, narration
 from jstui.config import Settings
 from jstui.nats.cluster import EmbeddedCluster
+from jstui.nats.demo.actors import inbox_prefixes, is_inbox
 from jstui.nats.demo.names import DemoNames, private_names, tutorial_names
+from jstui.nats.demo.story import DemoStory
 from jstui.nats.embedded import EmbeddedServer
+from jstui.shutdown import GRACE_SECONDS
 from jstui.widgets.feeds import FeedsPane
+from jstui.widgets.registry import PANES
+from jstui.widgets.requests import RequestsPane
 from jstui.widgets.workers import WorkersPane
 from tests.app.conftest import built_pane, screen_text, wait_connected, wait_until
+from tests.config.test_connect import running_server
 from tests.interop.test_tutorial_watch import TutorialWorker
+from tests.test_run import _read_until as read_until
+from tests.test_run import start_in_pty
 
 LIVE_SECONDS = 10.0
 
@@ -64,9 +79,16 @@ async def wait_story(pilot: Pilot[Any], app: DemoApp) -> None:
     await wait_until(pilot, lambda: app.story.started, timeout=LIVE_SECONDS, what="the story")
 
 
+def watch_rows(app: DemoApp) -> list[str]:
+    """The rows of the Request/Reply pane's Watch tab, as the table holds them."""
+    table = app.dashboard.query_one("#requests-watch", DataTable)
+    return [" ".join(str(cell) for cell in table.get_row_at(i)) for i in range(table.row_count)]
+
+
 async def test_every_pane_has_live_data(fresh_server: EmbeddedServer) -> None:
-    """Streams, Feeds and Workers show the story within 10 s of the start (the 3 s target is a
-    benchmark: see the README), and the tutorial's request and reply go round."""
+    """Every grid pane (Streams, Feeds, Request/Reply, Workers) shows the story within 10 s of
+    the start (the 3 s target is a benchmark: see the README): the Request/Reply pane's Watch tab
+    matches the demo's stored requests with the replier's replies, as it would any program's."""
     names = tutorial_names()
     app = demo_app([fresh_server.url], names, embedded=fresh_server)
     started = time.monotonic()
@@ -81,13 +103,20 @@ async def test_every_pane_has_live_data(fresh_server: EmbeddedServer) -> None:
             return sum(m.delivered for m in snapshot.members) if snapshot else 0
 
         await wait_until(pilot, lambda: members_delivered() > 0, LIVE_SECONDS, "Workers live")
+        requests = await built_pane(pilot, RequestsPane)
+        assert requests.query_one(TabbedContent).active == "requests-watch-tab"
+
+        def replied_rows() -> list[str]:
+            return [row for row in watch_rows(app) if f"{names.requests_subject} replied " in row]
+
+        await wait_until(pilot, replied_rows, LIVE_SECONDS, "Request/Reply live: a row replied")
+        assert "HELLO, CONSUMERS!" in replied_rows()[0] and " ms " in replied_rows()[0]
         await wait_until(
-            pilot, lambda: app.story.requester.replied > 0, LIVE_SECONDS, "a reply to a request"
+            pilot,
+            lambda: re.search(r"my\.subject\.reques\S*\s+replied\s+[\d.]+ ms", screen_text(app)),
+            what="the replied row on screen",
         )
         assert time.monotonic() - started < 4 * LIVE_SECONDS
-        assert (
-            app.story.requester.last_reply == "Response from jstui-demo-replier : HELLO, CONSUMERS!"
-        )
         await wait_until(
             pilot,
             lambda: "example_stream stores every message" in screen_text(app),
@@ -226,6 +255,7 @@ async def test_on_someone_elses_server_names_are_private_and_removed(nats_url: s
         sent = requester.sent
         await pilot.press("N")
         await wait_until(pilot, lambda: requester.replied >= sent + 1, what="a request now")
+        await only_inboxes_are_answered(pilot, app, nats_url)
     nc = await nats.connect(nats_url)
     try:
         with pytest.raises(nats.js.errors.NotFoundError):
@@ -233,6 +263,150 @@ async def test_on_someone_elses_server_names_are_private_and_removed(nats_url: s
     finally:
         await nc.close()
     assert names.stream.startswith("jstui_demo_") and names.private
+
+
+async def only_inboxes_are_answered(pilot: Pilot[Any], app: DemoApp, url: str) -> None:
+    """A stranger stores requests whose `reply-to` names a subject of its choosing: the replier
+    acks them unanswered; one naming an inbox is answered."""
+    replier, names = app.story.replier, app.names
+    target = f"{names.subject_root}_victim.orders"
+    nc = await nats.connect(url)
+    try:
+        hijacked = await nc.subscribe(f"{target}.>")
+        inbox = nc.new_inbox()
+        answered = await nc.subscribe(inbox)
+        js = nc.jetstream()
+        for reply_to in (f"{target}.created", f"{target}.*", "_INBOX", f"_INBOX..{target}"):
+            await js.publish(names.requests_subject, b"buy", headers={"reply-to": reply_to})
+        await js.publish(names.requests_subject, b"ping", headers={"reply-to": inbox})
+        reply = await answered.next_msg(timeout=LIVE_SECONDS)
+        assert reply.data == b"Response from jstui-demo-replier : PING"
+        await nc.flush()  # the replier answers in order: a hijacked reply would be here by now
+        assert hijacked.pending_msgs == 0, "the replier published to a subject not an inbox"
+        await wait_until(pilot, lambda: replier.refused == 4, what="the strangers refused")
+    finally:
+        await nc.close()
+
+
+def test_replies_go_to_inboxes_only() -> None:
+    default, custom = inbox_prefixes({}), inbox_prefixes({"inbox_prefix": "_MY"})
+    assert default == ("_INBOX.",) and custom == ("_INBOX.", "_MY.")
+    assert is_inbox("_INBOX.abc.1", default) and is_inbox("_MY.x", custom)
+    for subject in ("orders.new", "_INBOX", "_INBOX.", "_INBOX.>", "_INBOX.a b", "_MY.x"):
+        assert not is_inbox(subject, default), subject
+
+
+LIMITED_USER = "demo"
+LIMITED_PASSWORD = "limited-pw"
+
+
+@pytest.fixture
+def one_consumer_server(tmp_path: Path) -> Iterator[str]:
+    """A server whose only account may hold one consumer: the demo's stream is allowed, its
+    second consumer refused. Yields the URL with the account's user."""
+    config = (
+        f"jetstream {{ store_dir: {str(tmp_path / 'js')!r} }}\n"
+        "accounts { LIMITED { jetstream { max_consumers: 1 }\n"
+        f"  users: [ {{ user: {LIMITED_USER}, password: {LIMITED_PASSWORD} }} ] }} }}\n"
+    )
+    with running_server(tmp_path, config=config) as url:
+        yield url.replace("nats://", f"nats://{LIMITED_USER}:{LIMITED_PASSWORD}@")
+
+
+async def stream_names(nc: nats.NATS) -> list[str]:
+    return [info.config.name for info in await nc.jsm().streams_info() if info.config.name]
+
+
+async def test_a_failed_start_leaves_no_stream_behind(one_consumer_server: str) -> None:
+    """The account refuses the demo's second consumer: the start fails, and closes the
+    publisher's connection on its way out; the stop must still delete the stream it made."""
+    told: list[str] = []
+    story = DemoStory([one_consumer_server], private_names(), told.append)
+    with pytest.raises(nats.js.errors.APIError):
+        await story.start()
+    assert story.stream_asked and story.publisher.nc is not None and story.publisher.nc.is_closed
+    await story.stop()
+    nc = await nats.connect(one_consumer_server)
+    try:
+        assert await stream_names(nc) == []
+    finally:
+        await nc.close()
+
+
+async def test_a_stop_during_the_create_leaves_no_stream_behind(nats_url: str) -> None:
+    """A quit while the stream's create is on its way: the create may land after the first
+    delete found nothing, so the stop looks again until the create was answered."""
+    names = private_names()
+    story = DemoStory([nats_url], names, lambda text: None)
+    starting = asyncio.ensure_future(story.start())
+    while not story.stream_asked:
+        await asyncio.sleep(0.001)
+    starting.cancel()
+    await story.stop()
+    with pytest.raises(RuntimeError):
+        await story.start()  # once stopping, nothing more is created
+    await asyncio.sleep(0.5)  # a create that slipped past would show by now
+    nc = await nats.connect(nats_url)
+    try:
+        assert names.stream not in await stream_names(nc)
+    finally:
+        await nc.close()
+
+
+async def test_quitting_stops_the_story_first(nats_url: str) -> None:
+    """The story's stop (and the deletion of its stream) begins when the app is asked to exit,
+    not once Textual has taken the screen down: a signal leaves 1.5 s for all of it."""
+    names = private_names()
+    app = demo_app([nats_url], names)
+    async with app.run_test(size=(160, 45)) as pilot:
+        await wait_story(pilot, app)
+        app.exit()
+        assert app.story.stopping
+    assert STOP_SECONDS < GRACE_SECONDS
+    nc = await nats.connect(nats_url)
+    try:
+        assert names.stream not in await stream_names(nc)
+    finally:
+        await nc.close()
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="uses a pty")
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP], ids=["SIGTERM", "SIGHUP"])
+async def test_a_signal_ends_the_demo_in_time_and_removes_its_stream(
+    nats_url: str, tmp_path: Path, signum: signal.Signals
+) -> None:
+    """`jstui demo --server URL --yes` in a terminal, ended by a signal: within 2 s, and the
+    stream it made on that server is gone (the cleanup runs first, inside the signal's grace)."""
+    process, master = start_in_pty(tmp_path, ["demo", "--server", nats_url, "--yes"])
+    nc = await nats.connect(nats_url)
+    try:
+
+        async def demo_stream() -> list[str]:
+            return [name for name in await stream_names(nc) if name.startswith("jstui_demo_")]
+
+        screen = b""
+        deadline = time.monotonic() + 30
+        made: list[str] = []
+        while not made and time.monotonic() < deadline:
+            screen += await asyncio.to_thread(read_until, master, b"connected", 0.2)
+            made = await demo_stream()
+        assert made, screen[-2000:]
+        mine = set(made)
+        await asyncio.sleep(0.5)  # the programs running, the panes polling
+        sent = time.monotonic()
+        process.send_signal(signum)
+        while process.poll() is None and time.monotonic() < sent + 10:
+            await asyncio.to_thread(read_until, master, b"\x00", 0.05)  # keep the pty drained
+        took = time.monotonic() - sent
+        assert process.poll() is not None, "jstui demo did not end after the signal"
+        assert took < 2.0, f"jstui demo took {took:.1f} s to end"
+        assert not mine & set(await demo_stream()), "the demo's stream outlived it"
+    finally:
+        await nc.close()
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+        os.close(master)
 
 
 def test_the_command_says_what_it_creates_and_asks_first(nats_url: str) -> None:
@@ -286,6 +460,12 @@ async def test_kill_the_stream_leader_elects_another_and_publishing_goes_on(
             30,
             "the killed node restarted",
         )
+
+
+def test_every_pane_has_narration() -> None:
+    for names in (tutorial_names(), private_names("abc123")):
+        told = narration(names)
+        assert [pane.name for pane in PANES if not told.get(pane.name)] == []
 
 
 def test_tutorial_and_private_names_differ() -> None:

@@ -4,9 +4,10 @@
 retries a message until the server acknowledges it (so an outage loses nothing and stores nothing
 twice: the duplicate window drops a retry of a message already stored). `Requester` stores
 "Hello, Consumers!" with a `reply-to` header naming an inbox of its own and times each reply.
-`Replier` answers those requests from a durable consumer and acks. `Worker` is a member of the
-deliver group: it takes a moment over each message, then acks; killing it closes its connection
-without acking, so what it held comes back to the others as redeliveries.
+`Replier` answers those requests from a durable consumer, to inbox subjects only, and acks.
+`Worker` is a member of the deliver group: it takes a moment over each message, then acks;
+killing it closes its connection without acking, so what it held comes back to the others as
+redeliveries.
 
 Every actor runs as tasks in the event loop it was started in (jstui's own: a few messages a
 second cost nothing there) and reconnects by itself for ever, as nats-py does. What they count
@@ -276,12 +277,42 @@ class Requester(Actor):
         return True
 
 
+DEFAULT_INBOX_PREFIX = "_INBOX"
+
+
+def inbox_prefixes(connect_options: dict[str, Any]) -> tuple[str, ...]:
+    """The subject starts a reply may go to: nats-py's default inbox, and the prefix the
+    connections were given (a context's `inbox_prefix`), each with its dot."""
+    custom = connect_options.get("inbox_prefix")
+    prefixes = {DEFAULT_INBOX_PREFIX, *([str(custom)] if custom else [])}
+    return tuple(sorted(f"{prefix}." for prefix in prefixes))
+
+
+def is_inbox(subject: str, prefixes: tuple[str, ...]) -> bool:
+    """A subject a reply may be published to: under an inbox prefix, one token more at least, no
+    wildcard, no empty token, no white space."""
+    tokens = subject.split(".")
+    return (
+        subject.startswith(prefixes)
+        and all(tokens)
+        and not any(token in ("*", ">") for token in tokens)
+        and not any(character.isspace() for character in subject)
+    )
+
+
 class Replier(Actor):
-    """Answers each stored request to its `reply-to` inbox from a durable consumer, then acks."""
+    """Answers each stored request to its `reply-to` inbox from a durable consumer, then acks.
+
+    Only inbox subjects are answered (`_INBOX.…`, or the connections' own inbox prefix): with
+    `--port` or `--server` anyone can store a request, and a `reply-to` naming any subject would
+    otherwise make the demo's connection publish wherever a stranger likes. Other requests are
+    acked unanswered and counted in `refused`."""
 
     def __init__(self, cast: Cast) -> None:
         super().__init__("replier", cast)
         self.answered = 0
+        self.refused = 0
+        self._inboxes = inbox_prefixes(cast.connect_options)
 
     async def start(self) -> None:
         assert self.nc is not None
@@ -297,7 +328,9 @@ class Replier(Actor):
     async def _answer(self, msg: Msg) -> None:
         assert self.nc is not None
         reply_to = (msg.headers or {}).get("reply-to")
-        if reply_to:
+        if reply_to and not is_inbox(reply_to, self._inboxes):
+            self.refused += 1
+        elif reply_to:
             text = msg.data.decode(errors="replace").upper()
             await self.nc.publish(reply_to, f"Response from {self.name} : {text}".encode())
             self.answered += 1
@@ -356,4 +389,6 @@ __all__ = [
     "Requester",
     "Traffic",
     "Worker",
+    "inbox_prefixes",
+    "is_inbox",
 ]

@@ -6,7 +6,10 @@ with fixed deliver subjects, before any worker subscribes: workers that start to
 to the one consumer instead of racing to create it (the deliver-group race that leaves a member
 with nothing, see the Workers pane). The presenter's keys call the chaos methods; each says what
 it did, and what followed (redeliveries, a recovery, a new leader), through `say`. `stop()` ends
-every actor and, on someone else's server, deletes the stream it made (its consumers go with it).
+every actor and, on someone else's server, deletes the stream this run asked for (its consumers go
+with it): over the publisher's connection, or a short-lived one when a failed start closed that;
+and again for a moment when the create's answer was never seen, since a create still on its way
+can land after a first delete found nothing. Once stopping, the story creates nothing more.
 """
 
 from __future__ import annotations
@@ -22,7 +25,9 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any
 
+import nats
 import nats.js.errors
+from nats.aio.client import Client
 from nats.js.api import (
     AckPolicy,
     ConsumerConfig,
@@ -34,7 +39,15 @@ from nats.js.api import (
 from nats.js.manager import JetStreamManager
 
 from jstui.nats.cluster import EmbeddedCluster
-from jstui.nats.demo.actors import TRANSIENT_ERRORS, Cast, Publisher, Replier, Requester, Traffic
+from jstui.nats.demo.actors import (
+    ACTOR_PREFIX,
+    TRANSIENT_ERRORS,
+    Cast,
+    Publisher,
+    Replier,
+    Requester,
+    Traffic,
+)
 from jstui.nats.demo.actors import Worker as DemoWorker
 from jstui.nats.demo.names import DemoNames
 from jstui.nats.embedded import EmbeddedServer
@@ -55,6 +68,11 @@ LEADER_WAIT_SECONDS = 60.0
 REDELIVERIES_KEPT = 1_000
 REDELIVERY_SUMMARY_SECONDS = 1.0
 """Redeliveries seen within this long are told in one sentence."""
+REMOVE_SECONDS = 0.6
+"""The longest `stop()` tries to delete the demo's stream on someone else's server: well inside
+the demo's stop (`DemoApp`), itself inside the 1.5 s a SIGTERM leaves (`jstui.shutdown`)."""
+REMOVE_RETRY_SECONDS = 0.1
+CLEANUP_NAME = f"{ACTOR_PREFIX}cleanup"
 
 
 def stream_config(names: DemoNames, replicas: int) -> StreamConfig:
@@ -133,6 +151,11 @@ class DemoStory:
         self.leader_seconds: float | None = None
         """Kill of the stream leader to a new leader known."""
         self.started = False
+        self.stream_asked = False
+        """This run sent the request creating its stream (its outcome maybe still unknown)."""
+        self._stream_answered = False
+        """The server answered that request (or the stream was there already)."""
+        self._stopping = False
         self._pending_redeliveries: list[tuple[str, int]] = []
         self._tasks: set[asyncio.Task[None]] = set()
         self._worker_numbers = 0
@@ -144,11 +167,15 @@ class DemoStory:
 
     async def start(self) -> None:
         """Create what the story needs, then bring every program to life. A start that fails
-        (or is cancelled) half-way closes what it opened, so that it can be tried again."""
+        (or is cancelled) half-way closes what it opened, so that it can be tried again; what it
+        created on the server is remembered for `stop()`."""
+        if self._stopping:
+            raise RuntimeError("the demo is stopping")
         try:
             await self._start()
         except BaseException:
-            await self._close_actors()
+            # a stop under way deletes the stream over the publisher's connection: it closes it
+            await self._close_actors(but_the_publisher=self._stopping)
             self.workers.clear()
             self._worker_numbers = 0
             raise
@@ -175,7 +202,9 @@ class DemoStory:
         try:
             await jsm.stream_info(self.names.stream)
         except nats.js.errors.NotFoundError:
-            await jsm.add_stream(stream_config(self.names, replicas))
+            await self._create_stream(jsm, replicas)
+        else:
+            self._stream_answered = True
         for config in consumer_configs(self.names):
             assert config.durable_name is not None
             try:
@@ -183,12 +212,34 @@ class DemoStory:
             except nats.js.errors.NotFoundError:
                 await jsm.add_consumer(self.names.stream, config)
 
+    @property
+    def stopping(self) -> bool:
+        """`stop()` was called: the story creates nothing more."""
+        return self._stopping
+
+    async def _create_stream(self, jsm: JetStreamManager, replicas: int) -> None:
+        if self._stopping:  # a quit came while the start was on its way: create nothing now
+            raise RuntimeError("the demo is stopping")
+        self.stream_asked = True  # before sending: the server may act on it whatever follows
+        try:
+            await jsm.add_stream(stream_config(self.names, replicas))
+        except nats.js.errors.APIError:
+            self._stream_answered = True
+            raise
+        self._stream_answered = True
+
+    def stop_soon(self) -> asyncio.Task[None]:
+        """`stop()` in a task of its own, the story marked stopping at once (no tick later)."""
+        self._stopping = True
+        return asyncio.ensure_future(self.stop())
+
     async def stop(self) -> None:
-        """End every program; on someone else's server, delete what the demo made."""
+        """End every program; on someone else's server, delete what this run created."""
+        self._stopping = True
         for task in list(self._tasks):
             task.cancel()
         await self._close_actors(but_the_publisher=True)
-        if self.names.private and self.publisher.nc is not None:
+        if self.names.private and self.stream_asked:
             await self._remove_objects()
         await self.publisher.close()
 
@@ -199,13 +250,41 @@ class DemoStory:
         await asyncio.gather(*(actor.close() for actor in actors))
 
     async def _remove_objects(self) -> None:
-        assert self.publisher.nc is not None
+        """Delete the stream within REMOVE_SECONDS; told in the log, never raised (jstui is
+        closing anyway)."""
+        deadline = time.monotonic() + REMOVE_SECONDS
+        own: Client | None = None
         try:
-            await self.publisher.nc.jsm().delete_stream(self.names.stream)
-        except nats.js.errors.NotFoundError:
-            pass
-        except TRANSIENT_ERRORS as error:  # told, not raised: jstui is closing anyway
+            nc = self.publisher.nc
+            if nc is None or nc.is_closed or not nc.is_connected:
+                nc = own = await self._cleanup_connection(deadline)
+            jsm = JetStreamManager(nc, timeout=max(0.1, deadline - time.monotonic()))
+            while True:
+                try:
+                    await jsm.delete_stream(self.names.stream)
+                    return
+                except nats.js.errors.NotFoundError:
+                    if self._stream_answered or time.monotonic() + REMOVE_RETRY_SECONDS > deadline:
+                        return
+                await asyncio.sleep(REMOVE_RETRY_SECONDS)  # the create may be on its way still
+        except TRANSIENT_ERRORS as error:
             _log.warning("the demo stream %s was not deleted: %s", self.names.stream, error)
+        finally:
+            if own is not None:
+                with contextlib.suppress(Exception):
+                    await own.close()
+
+    async def _cleanup_connection(self, deadline: float) -> Client:
+        """A connection of its own for the cleanup, given up by the deadline."""
+        cast = self.cast
+        return await nats.connect(
+            servers=cast.servers,
+            name=CLEANUP_NAME,
+            connect_timeout=max(0.1, deadline - time.monotonic()),
+            allow_reconnect=False,
+            max_reconnect_attempts=0,
+            **cast.connect_options,
+        )
 
     def _spawn(self, coroutine: Any) -> None:
         task = asyncio.ensure_future(coroutine)
