@@ -217,3 +217,32 @@ def message_line_for(subject: str, data: bytes) -> str:
     return message_line(
         StoredMessage(stream="x", seq=1, subject=subject, time=None, headers=None, data=data)
     )
+
+
+async def test_an_import_of_refused_lines_leaves_the_event_loop_free(
+    session: Session, nc: Client, unique: str, tmp_path: Path
+) -> None:
+    target = f"{unique}_free"
+    await nc.jsm().add_stream(StreamConfig(name=target, subjects=[f"{unique}.free"]))
+    refused = message_line_for(f"{unique}.elsewhere", b"x")
+    long_line = '{"subject": "' + "x" * (5 << 20) + '"}\n'  # skipped unread, past `max_line`
+    path = tmp_path / "refused.ndjson"
+    path.write_text(long_line + refused * 60_000 + "\n" * 20_000 + "{bad\n" * 20_000)
+    run = await NdjsonImport.open(session, StreamService(session), target, path)
+    gaps: list[float] = []
+
+    async def tick() -> None:  # what a key press or a frame would wait for
+        loop = asyncio.get_running_loop()
+        while True:
+            before = loop.time()
+            await asyncio.sleep(0.001)
+            gaps.append(loop.time() - before)
+
+    ticker = asyncio.create_task(tick())
+    try:
+        await run.run()
+    finally:
+        ticker.cancel()
+    assert (run.bad_lines, run.blank_lines, run.sent) == (80_001, 20_000, 0)
+    held = max(gaps, default=run.elapsed)
+    assert len(gaps) > 10 and held < 0.1, f"the loop was held {held:.3f} s"
