@@ -130,6 +130,10 @@ def test_line_format() -> None:
         ('{"subject": "a.*", "data": ""}', "subject: "),
         ('{"subject": "a", "data": "!!"}', "not base64"),
         ('{"subject": "a", "data": "", "headers": {"K": 1}}', "headers"),
+        ('{"subject": "a", "data": "", "headers": {"K": "v\\r\\nX: y"}}', "line break"),
+        ('{"subject": "a", "data": "", "headers": {"K": "v\\n"}}', "line break"),
+        ('{"subject": "a", "data": "", "headers": {"K y": "v"}}', "printable ASCII"),
+        ('{"subject": "a", "data": "", "headers": {"": "v"}}', "name is empty"),
     ]:
         with pytest.raises(ValueError, match=reason):
             parse_line(bad)
@@ -193,18 +197,21 @@ async def test_import_reports_bad_lines_by_number_and_publishes_the_rest(
         + "\n"
         + message_line_for(f"{unique}.elsewhere", b"two")
         + message_line_for(f"{unique}.ok.b", b"x" * 200)  # over the stream's max_msg_size
+        + json.dumps({"subject": f"{unique}.ok.d", "data": "", "headers": {"K": "a\r\nB: c"}})
+        + "\n"
         + message_line_for(f"{unique}.ok.c", b"three").rstrip("\n"),  # no newline at the end
         encoding="utf-8",
     )
     run = await NdjsonImport.open(session, StreamService(session), target, path)
-    assert run.total == 6
+    assert run.total == 7
     await run.run()
-    assert run.acked == 2 and run.failed == 1 and run.bad_lines == 2 and run.blank_lines == 1
-    assert [line for line, _ in run.problems] == [2, 4, 5]
+    assert run.acked == 2 and run.failed == 1 and run.bad_lines == 3 and run.blank_lines == 1
+    assert [line for line, _ in run.problems] == [2, 4, 5, 6]
     reasons = dict(run.problems)
     assert "not JSON" in reasons[2]
     assert "does not capture" in reasons[4]
     assert "message size exceeds maximum" in reasons[5].lower()
+    assert reasons[6] == "header 'K': a header value cannot hold a line break"
     assert run.progress == 1.0 and "2 stored" in run.describe()
     assert (await nc.jsm().stream_info(target)).state.messages == 2
 

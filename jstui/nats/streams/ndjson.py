@@ -50,7 +50,7 @@ from nats.js.api import PubAck
 from jstui.format.text import sanitize
 from jstui.nats.errors import JstuiError, translate
 from jstui.nats.names import subject_matches, subject_problem
-from jstui.nats.publish import BulkPublish, PublishMode, PublishSpec
+from jstui.nats.publish import BulkPublish, PublishMode, PublishSpec, header_problem
 from jstui.nats.session import Session
 from jstui.nats.streams.service import StreamService
 from jstui.nats.streams.summaries import StoredMessage
@@ -128,6 +128,9 @@ def parse_line(line: bytes | str) -> ImportRecord:
         and all(isinstance(k, str) and isinstance(v, str) for k, v in headers.items())
     ):
         raise ValueError('"headers" is not an object of strings')
+    for key, value in (headers or {}).items():
+        if problem := header_problem(key, value):
+            raise ValueError(f"header {key!r}: {problem}")
     return ImportRecord(subject, payload, dict(headers) if headers else None)
 
 
