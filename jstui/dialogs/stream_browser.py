@@ -416,10 +416,8 @@ class StreamBrowserScreen(Screen[None]):
             return
         if self._refused("delete message"):
             return
-        config = (self._summary.raw_config if self._summary else None) or {}
-        if config.get("deny_delete") or config.get("sealed"):
-            why = "is sealed" if config.get("sealed") else "denies deletes (deny_delete)"
-            self._show_error(f"cannot delete: stream {self.stream} {why}")
+        if self._summary is not None and (refusal := self._summary.delete_refusal):
+            self._show_error(f"cannot delete a message of stream {self.stream}: {refusal}")
             return
         self._delete_message(message)
 

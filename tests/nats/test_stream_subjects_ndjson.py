@@ -17,7 +17,7 @@ from jstui.nats.session import Session
 from jstui.nats.streams.ndjson import NdjsonExport, NdjsonImport, message_line, parse_line
 from jstui.nats.streams.service import StreamService
 from jstui.nats.streams.subjects import SubjectTree
-from jstui.nats.streams.summaries import StoredMessage
+from jstui.nats.streams.summaries import StoredMessage, summary_from_raw
 
 # -- subjects --------------------------------------------------------------------------------------
 
@@ -91,7 +91,7 @@ async def test_delete_and_erase_one_message(session: Session, nc: Client, unique
     await nc.jsm().add_stream(StreamConfig(name=sealed, subjects=[f"{unique}.se"]))
     await js.publish(f"{unique}.se", b"kept")
     await nc.jsm().update_stream(StreamConfig(name=sealed, subjects=[f"{unique}.se"], sealed=True))
-    with pytest.raises(JstuiError, match="is sealed"):
+    with pytest.raises(JstuiError, match="it is sealed: no message can be deleted"):
         await service.delete_message(sealed, 1)
     async with Session([session.servers[0]], read_only=True) as read_only:
         with pytest.raises(ReadOnlyError):
@@ -253,3 +253,14 @@ async def test_an_import_of_refused_lines_leaves_the_event_loop_free(
     assert (run.bad_lines, run.blank_lines, run.sent) == (80_001, 20_000, 0)
     held = max(gaps, default=run.elapsed)
     assert len(gaps) > 10 and held < 0.1, f"the loop was held {held:.3f} s"
+
+
+def test_one_delete_refusal_for_the_service_and_the_browser() -> None:
+    def refusal(**config: object) -> str:
+        return summary_from_raw({"config": {"name": "s", **config}}).delete_refusal
+
+    assert refusal() == ""
+    assert refusal(deny_purge=True) == ""
+    assert refusal(sealed=True) == "it is sealed: no message can be deleted"
+    assert refusal(sealed=True, deny_delete=True) == refusal(sealed=True)
+    assert refusal(deny_delete=True).startswith("it denies deletes (deny_delete)")
