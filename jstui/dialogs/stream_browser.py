@@ -11,10 +11,9 @@ beside (wide terminal) or below (narrow) the list; `v` cycles the payload betwee
 and a hex dump.
 
 `d` deletes the selected message (or erases it: its bytes overwritten) after a confirmation that
-names it; read-only mode and a stream that denies deletes refuse at once, saying why. `e` exports
-a range of sequences to an NDJSON file and `i` publishes such a file into this stream
-(`stream_ndjson`; read-only mode refuses the import). The browser can open filtered on a subject
-(the subjects view does that).
+names it; a stream that denies deletes refuses at once, saying why, and read-only mode hides `d`
+and `i`. `e` exports a range of sequences to an NDJSON file and `i` publishes such a file into this
+stream (`stream_ndjson`). The browser can open filtered on a subject (the subjects view does that).
 
 Focus moves one level at a time, and says so: Enter on a message moves into its detail (the
 detail's border lights up and its title says how to scroll and how to go back), Escape from the
@@ -101,6 +100,11 @@ def render_message(message: StoredMessage, view: PayloadView | None) -> tuple[Pa
     text.append("\n")
     text.append(body)
     return used, text
+
+
+CHANGING_ACTIONS = frozenset({"delete_message", "import"})
+"""The browser's keys that change the stream: hidden in read-only mode (the service refuses
+them there too)."""
 
 
 class StreamBrowserScreen(Screen[None]):
@@ -355,6 +359,9 @@ class StreamBrowserScreen(Screen[None]):
             return self.away_from_list
         if action == "close":
             return not self.away_from_list
+        if action in CHANGING_ACTIONS:  # read-only mode hides them, as the Streams pane does
+            session = getattr(self.app, "session", None)
+            return not (isinstance(session, Session) and session.read_only)
         return True
 
     # -- actions -------------------------------------------------------------------------------
@@ -398,23 +405,10 @@ class StreamBrowserScreen(Screen[None]):
 
     # -- delete, export, import ----------------------------------------------------------------
 
-    def _refused(self, what: str) -> bool:
-        """True (and said) when read-only mode refuses `what`."""
-        session = getattr(self.app, "session", None)
-        try:
-            if isinstance(session, Session):
-                session.check_writable(what)
-        except JstuiError as error:
-            self.notify(sanitize(str(error)), title="Read-only", severity="error", markup=False)
-            return True
-        return False
-
     def action_delete_message(self) -> None:
         message = self._by_seq.get(self._shown_seq) if self._shown_seq is not None else None
         if message is None:
             self.notify("No message selected.", markup=False)
-            return
-        if self._refused("delete message"):
             return
         if self._summary is not None and (refusal := self._summary.delete_refusal):
             self._show_error(f"cannot delete a message of stream {self.stream}: {refusal}")
@@ -454,8 +448,6 @@ class StreamBrowserScreen(Screen[None]):
     def action_import(self) -> None:
         from jstui.dialogs.stream_ndjson import ImportScreen  # on first use
 
-        if self._refused("import into a stream"):
-            return
         self.app.push_screen(
             ImportScreen(self._service, self.stream), lambda _: self.action_reload()
         )
