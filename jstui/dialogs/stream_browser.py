@@ -24,7 +24,7 @@ footer names what Escape does where the focus is ("Back to list" or "Close").
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
 from typing import ClassVar
 
@@ -102,6 +102,12 @@ def render_message(message: StoredMessage, view: PayloadView | None) -> tuple[Pa
     return used, text
 
 
+ConfirmFirst = Callable[[StreamSummary, str], Awaitable[bool]]
+"""Asked before a change ("delete message", "import", "purge") with the stream's summary: False
+stops it. The Streams pane passes its bucket warning (a KV bucket or object store behind the
+stream); dialogs cannot reach the widgets that word it."""
+
+
 CHANGING_ACTIONS = frozenset({"delete_message", "import"})
 """The browser's keys that change the stream: hidden in read-only mode (the service refuses
 them there too)."""
@@ -126,9 +132,17 @@ class StreamBrowserScreen(Screen[None]):
         Binding("r", "reload", "Reload", show=False),
     ]
 
-    def __init__(self, service: StreamService, name: str, *, subject: str | None = None) -> None:
+    def __init__(
+        self,
+        service: StreamService,
+        name: str,
+        *,
+        subject: str | None = None,
+        confirm_first: ConfirmFirst | None = None,
+    ) -> None:
         super().__init__(classes="stream-browser")
         self._service = service
+        self._confirm_first = confirm_first
         self.stream = name
         self.newest_first = True
         self.subject: str | None = subject
@@ -415,10 +429,23 @@ class StreamBrowserScreen(Screen[None]):
             return
         self._delete_message(message)
 
+    async def _confirmed_first(self, action: str) -> bool:
+        """The pane's question before `action` (a bucket behind the stream); errors are shown."""
+        if self._confirm_first is None:
+            return True
+        try:
+            summary = self._summary or await self._service.summary(self.stream)
+        except JstuiError as error:
+            self._show_error(str(error))
+            return False
+        return await self._confirm_first(summary, action)
+
     @work(group="browser-change", exit_on_error=False, description="delete message")
     async def _delete_message(self, message: StoredMessage) -> None:
         from jstui.dialogs.message_delete import MessageDeleteScreen  # on first use
 
+        if not await self._confirmed_first("delete message"):
+            return
         choice = await self.app.push_screen_wait(MessageDeleteScreen(self.stream, message))
         if choice is None:
             return
@@ -445,12 +472,13 @@ class StreamBrowserScreen(Screen[None]):
             ExportScreen(self._service, self.stream, first=first, last=last, subject=self.subject)
         )
 
-    def action_import(self) -> None:
+    @work(group="browser-change", exit_on_error=False, description="import")
+    async def action_import(self) -> None:
         from jstui.dialogs.stream_ndjson import ImportScreen  # on first use
 
-        self.app.push_screen(
-            ImportScreen(self._service, self.stream), lambda _: self.action_reload()
-        )
+        if await self._confirmed_first("import"):
+            await self.app.push_screen_wait(ImportScreen(self._service, self.stream))
+            self.action_reload()
 
     def action_jump(self) -> None:
         self.query_one("#browser-jump", Input).focus()

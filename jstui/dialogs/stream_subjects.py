@@ -8,16 +8,16 @@ first expanded (`MAX_CHILDREN` at most per node, the rest counted in one line); 
 opens with its parent, so a common prefix (``sensors.building``) takes no keys. A node that is
 itself a stored subject and has subjects below gets a leaf for its own messages.
 
-The selected row or node is a subject filter: a leaf its subject, an inner node ``a.b.>``. `b`
-(or Enter on a row or a leaf) opens the message browser filtered to it, `p` opens the purge dialog
-with it filled in (then the count and the confirmation, as from the Streams pane); both come back
-here, and the counts are read again after a purge. Every subject is sanitized for display and
-reaches input fields only in escaped form.
+The selected row or node is a subject filter: a leaf its subject, an inner node ``a.b.>``. `b` (or
+Enter on a row or a leaf) opens the message browser filtered to it, `p` opens the purge dialog with
+it filled in (then the count and the confirmation, as from the Streams pane, with its bucket
+warning first: `confirm_first`); both come back here, and the counts are read again after a purge.
+Every subject is sanitized for display and reaches input fields only in escaped form.
 """
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from rich.text import Text
 from textual import on, work
@@ -35,6 +35,9 @@ from jstui.nats.errors import JstuiError
 from jstui.nats.session import Session
 from jstui.nats.streams.service import StreamService
 from jstui.nats.streams.subjects import SubjectCounts, SubjectNode, SubjectTree, subject_contains
+
+if TYPE_CHECKING:
+    from jstui.dialogs.stream_browser import ConfirmFirst
 
 LIST_MAX = 200
 """Up to this many matching subjects are a plain list; more are a tree."""
@@ -74,9 +77,13 @@ class StreamSubjectsScreen(Screen[None]):
         Binding("r", "reload", "Reload"),
     ]
 
-    def __init__(self, service: StreamService, name: str) -> None:
+    def __init__(
+        self, service: StreamService, name: str, *, confirm_first: ConfirmFirst | None = None
+    ) -> None:
         super().__init__()
         self._service = service
+        self._confirm_first = confirm_first
+        """The pane's question before a purge or a change in the browser (a bucket behind)."""
         self.stream = name
         self.counts = SubjectCounts({}, 0)
         self.needle = ""
@@ -270,7 +277,10 @@ class StreamSubjectsScreen(Screen[None]):
 
         subject = self._need_selection()
         if subject is not None:
-            self.app.push_screen(StreamBrowserScreen(self._service, self.stream, subject=subject))
+            browser = StreamBrowserScreen(
+                self._service, self.stream, subject=subject, confirm_first=self._confirm_first
+            )
+            self.app.push_screen(browser)
 
     def action_purge(self) -> None:
         subject = self._need_selection()
@@ -282,6 +292,10 @@ class StreamSubjectsScreen(Screen[None]):
         from jstui.dialogs.stream_purge import purge_with_confirmation  # on first use
 
         try:
+            if self._confirm_first is not None:
+                summary = await self._service.summary(self.stream)
+                if not await self._confirm_first(summary, "purge"):
+                    return
             purged = await purge_with_confirmation(
                 self.app, self._service, self.stream, subject=subject
             )
