@@ -278,11 +278,15 @@ class StreamSubjectsScreen(Screen[None]):
         self._filter_timer = self.set_timer(FILTER_DELAY, self._filter_typed)
 
     def _filter_typed(self) -> None:
+        self._filter_timer = None
         if self._loaded:
             self._apply_filter()
 
     @on(Input.Submitted, "#subjects-filter")
     def _filter_submitted(self) -> None:
+        if self._filter_timer is not None:  # Enter applies a pending filter without waiting
+            self._filter_timer.stop()
+            self._filter_typed()
         body = "#subjects-tree" if self.as_tree else "#subjects-table"
         self.query_one(body).focus()
 
