@@ -11,10 +11,9 @@ beside (wide terminal) or below (narrow) the list; `v` cycles the payload betwee
 and a hex dump.
 
 `d` deletes the selected message (or erases it: its bytes overwritten) after a confirmation that
-names it; read-only mode and a stream that denies deletes refuse at once, saying why. `e` exports
-a range of sequences to an NDJSON file and `i` publishes such a file into this stream
-(`stream_ndjson`; read-only mode refuses the import). The browser can open filtered on a subject
-(the subjects view does that).
+names it; a stream that denies deletes refuses at once, saying why, and read-only mode hides `d`
+and `i`. `e` exports a range of sequences to an NDJSON file and `i` publishes such a file into this
+stream (`stream_ndjson`). The browser can open filtered on a subject (the subjects view does that).
 
 Focus moves one level at a time, and says so: Enter on a message moves into its detail (the
 detail's border lights up and its title says how to scroll and how to go back), Escape from the
@@ -25,7 +24,7 @@ footer names what Escape does where the focus is ("Back to list" or "Close").
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
 from typing import ClassVar
 
@@ -103,6 +102,17 @@ def render_message(message: StoredMessage, view: PayloadView | None) -> tuple[Pa
     return used, text
 
 
+ConfirmFirst = Callable[[StreamSummary, str], Awaitable[bool]]
+"""Asked before a change ("delete message", "import", "purge") with the stream's summary: False
+stops it. The Streams pane passes its bucket warning (a KV bucket or object store behind the
+stream); dialogs cannot reach the widgets that word it."""
+
+
+CHANGING_ACTIONS = frozenset({"delete_message", "import"})
+"""The browser's keys that change the stream: hidden in read-only mode (the service refuses
+them there too)."""
+
+
 class StreamBrowserScreen(Screen[None]):
     """Browse stream `name` page by page, newest first, without consuming anything."""
 
@@ -122,9 +132,17 @@ class StreamBrowserScreen(Screen[None]):
         Binding("r", "reload", "Reload", show=False),
     ]
 
-    def __init__(self, service: StreamService, name: str, *, subject: str | None = None) -> None:
+    def __init__(
+        self,
+        service: StreamService,
+        name: str,
+        *,
+        subject: str | None = None,
+        confirm_first: ConfirmFirst | None = None,
+    ) -> None:
         super().__init__(classes="stream-browser")
         self._service = service
+        self._confirm_first = confirm_first
         self.stream = name
         self.newest_first = True
         self.subject: str | None = subject
@@ -355,6 +373,9 @@ class StreamBrowserScreen(Screen[None]):
             return self.away_from_list
         if action == "close":
             return not self.away_from_list
+        if action in CHANGING_ACTIONS:  # read-only mode hides them, as the Streams pane does
+            session = getattr(self.app, "session", None)
+            return not (isinstance(session, Session) and session.read_only)
         return True
 
     # -- actions -------------------------------------------------------------------------------
@@ -398,35 +419,33 @@ class StreamBrowserScreen(Screen[None]):
 
     # -- delete, export, import ----------------------------------------------------------------
 
-    def _refused(self, what: str) -> bool:
-        """True (and said) when read-only mode refuses `what`."""
-        session = getattr(self.app, "session", None)
-        try:
-            if isinstance(session, Session):
-                session.check_writable(what)
-        except JstuiError as error:
-            self.notify(sanitize(str(error)), title="Read-only", severity="error", markup=False)
-            return True
-        return False
-
     def action_delete_message(self) -> None:
         message = self._by_seq.get(self._shown_seq) if self._shown_seq is not None else None
         if message is None:
             self.notify("No message selected.", markup=False)
             return
-        if self._refused("delete message"):
-            return
-        config = (self._summary.raw_config if self._summary else None) or {}
-        if config.get("deny_delete") or config.get("sealed"):
-            why = "is sealed" if config.get("sealed") else "denies deletes (deny_delete)"
-            self._show_error(f"cannot delete: stream {self.stream} {why}")
+        if self._summary is not None and (refusal := self._summary.delete_refusal):
+            self._show_error(f"cannot delete a message of stream {self.stream}: {refusal}")
             return
         self._delete_message(message)
+
+    async def _confirmed_first(self, action: str) -> bool:
+        """The pane's question before `action` (a bucket behind the stream); errors are shown."""
+        if self._confirm_first is None:
+            return True
+        try:
+            summary = self._summary or await self._service.summary(self.stream)
+        except JstuiError as error:
+            self._show_error(str(error))
+            return False
+        return await self._confirm_first(summary, action)
 
     @work(group="browser-change", exit_on_error=False, description="delete message")
     async def _delete_message(self, message: StoredMessage) -> None:
         from jstui.dialogs.message_delete import MessageDeleteScreen  # on first use
 
+        if not await self._confirmed_first("delete message"):
+            return
         choice = await self.app.push_screen_wait(MessageDeleteScreen(self.stream, message))
         if choice is None:
             return
@@ -453,14 +472,13 @@ class StreamBrowserScreen(Screen[None]):
             ExportScreen(self._service, self.stream, first=first, last=last, subject=self.subject)
         )
 
-    def action_import(self) -> None:
+    @work(group="browser-change", exit_on_error=False, description="import")
+    async def action_import(self) -> None:
         from jstui.dialogs.stream_ndjson import ImportScreen  # on first use
 
-        if self._refused("import into a stream"):
-            return
-        self.app.push_screen(
-            ImportScreen(self._service, self.stream), lambda _: self.action_reload()
-        )
+        if await self._confirmed_first("import"):
+            await self.app.push_screen_wait(ImportScreen(self._service, self.stream))
+            self.action_reload()
 
     def action_jump(self) -> None:
         self.query_one("#browser-jump", Input).focus()

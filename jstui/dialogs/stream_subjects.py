@@ -1,23 +1,26 @@
 """The subjects of one stream with their message counts: a list, or a tree when there are many.
 
 Data flow: `StreamService.subject_counts` (stream info with `subjects_filter`, paged; at most
-`MAX_SUBJECTS` held) -> the filter (a piece of the subject, any case) -> up to `LIST_MAX`
+`MAX_SUBJECTS` held) -> the filter (a piece of the subject, any case; applied `FILTER_DELAY` after
+the last key, in a thread, the latest result wins) -> up to `LIST_MAX`
 matching subjects fill a table (subject, messages), more become a `Tree` with one level per
 subject token (`SubjectTree`: counts summed per node), whose nodes get their children only when
 first expanded (`MAX_CHILDREN` at most per node, the rest counted in one line); a lone child
 opens with its parent, so a common prefix (``sensors.building``) takes no keys. A node that is
 itself a stored subject and has subjects below gets a leaf for its own messages.
 
-The selected row or node is a subject filter: a leaf its subject, an inner node ``a.b.>``. `b`
-(or Enter on a row or a leaf) opens the message browser filtered to it, `p` opens the purge dialog
-with it filled in (then the count and the confirmation, as from the Streams pane); both come back
-here, and the counts are read again after a purge. Every subject is sanitized for display and
-reaches input fields only in escaped form.
+The selected row or node is a subject filter: a leaf its subject, an inner node ``a.b.>``. `b` (or
+Enter on a row or a leaf) opens the message browser filtered to it, `p` opens the purge dialog with
+it filled in (then the count and the confirmation, as from the Streams pane, with its bucket
+warning first: `confirm_first`); both come back here, and the counts are read again after a purge.
+Every subject is sanitized for display and reaches input fields only in escaped form.
 """
 
 from __future__ import annotations
 
-from typing import ClassVar
+import asyncio
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, ClassVar
 
 from rich.text import Text
 from textual import on, work
@@ -26,6 +29,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import Container
 from textual.coordinate import Coordinate
 from textual.screen import Screen
+from textual.timer import Timer
 from textual.widgets import DataTable, Footer, Input, Static, Tree
 from textual.widgets.tree import TreeNode
 
@@ -36,12 +40,26 @@ from jstui.nats.session import Session
 from jstui.nats.streams.service import StreamService
 from jstui.nats.streams.subjects import SubjectCounts, SubjectNode, SubjectTree, subject_contains
 
+if TYPE_CHECKING:
+    from jstui.dialogs.stream_browser import ConfirmFirst
+
 LIST_MAX = 200
 """Up to this many matching subjects are a plain list; more are a tree."""
 MAX_SUBJECTS = 200_000
 """Subjects read from the server at most (a stream may hold millions); the title says when cut."""
+FILTER_DELAY = 0.25
+"""Seconds without a key in the filter before it is applied."""
 MAX_CHILDREN = 500
 """Children added to one tree node; the rest are counted in a last line (filter to narrow)."""
+
+
+def _filtered(counts: Mapping[str, int], needle: str) -> tuple[dict[str, int], SubjectTree | None]:
+    """The subjects `needle` lets through, and their tree when there are too many for a list."""
+    if needle:
+        matching = {s: n for s, n in counts.items() if subject_contains(s, needle)}
+    else:
+        matching = dict(counts)
+    return matching, SubjectTree(matching) if len(matching) > LIST_MAX else None
 
 
 def _label(name: str, messages: int, *, subjects: int = 0, style: str = "") -> Text:
@@ -74,15 +92,24 @@ class StreamSubjectsScreen(Screen[None]):
         Binding("r", "reload", "Reload"),
     ]
 
-    def __init__(self, service: StreamService, name: str) -> None:
+    def __init__(
+        self, service: StreamService, name: str, *, confirm_first: ConfirmFirst | None = None
+    ) -> None:
         super().__init__()
         self._service = service
+        self._confirm_first = confirm_first
+        """The pane's question before a purge or a change in the browser (a bucket behind)."""
         self.stream = name
         self.counts = SubjectCounts({}, 0)
         self.needle = ""
         self.as_tree = False
         """More than `LIST_MAX` subjects match: the tree shows, not the list."""
         self._loaded = False
+        self.matching: dict[str, int] = {}
+        """The subjects the filter lets through (those on screen), with their counts."""
+        self.filter_passes = 0
+        """Filter results shown so far (typing fast makes one, not one per key)."""
+        self._filter_timer: Timer | None = None
 
     def compose(self) -> ComposeResult:
         yield Static(id="subjects-title")
@@ -122,15 +149,18 @@ class StreamSubjectsScreen(Screen[None]):
             return
         self._show_error("")
         self._loaded = True
-        self._show()
+        self._apply_filter()
 
-    def matching(self) -> dict[str, int]:
-        """The subjects the filter lets through, with their counts."""
-        needle = self.needle
-        counts = self.counts.counts
-        if not needle:
-            return dict(counts)
-        return {s: n for s, n in counts.items() if subject_contains(s, needle)}
+    @work(exclusive=True, group="subjects-filter", exit_on_error=False, description="filter")
+    async def _apply_filter(self) -> None:
+        """Filter (and build the tree) in a thread: 200,000 subjects take a third of a second.
+        A newer filter cancels this one (exclusive), and a stale result is never shown."""
+        needle, counts = self.needle, self.counts
+        matching, tree = await asyncio.to_thread(_filtered, counts.counts, needle)
+        if needle == self.needle and counts is self.counts:
+            self.filter_passes += 1
+            self.matching = matching
+            self._show(tree)
 
     def _show_title(self, shown: int | None = None) -> None:
         title = Text()
@@ -148,15 +178,15 @@ class StreamSubjectsScreen(Screen[None]):
                 title.append(f"  {format_count(shown)} match the filter", style="dim")
         self.query_one("#subjects-title", Static).update(title)
 
-    def _show(self) -> None:
-        matching = self.matching()
-        self.as_tree = len(matching) > LIST_MAX
+    def _show(self, subjects: SubjectTree | None) -> None:
+        matching = self.matching
+        self.as_tree = subjects is not None
         table = self.query_one("#subjects-table", DataTable)
         tree: Tree[SubjectNode] = self.query_one("#subjects-tree", Tree)
         table.display, tree.display = not self.as_tree, self.as_tree
         with self.app.batch_update():
-            if self.as_tree:
-                self._fill_tree(tree, SubjectTree(matching))
+            if subjects is not None:
+                self._fill_tree(tree, subjects)
             else:
                 self._fill_table(table, matching)
         self._show_title(len(matching))
@@ -242,11 +272,21 @@ class StreamSubjectsScreen(Screen[None]):
     @on(Input.Changed, "#subjects-filter")
     def _filter_changed(self, event: Input.Changed) -> None:
         self.needle = event.value.strip()
+        if self._filter_timer is not None:
+            self._filter_timer.stop()
+        # Once the typing pauses: each pass over 200,000 subjects is work for nothing otherwise.
+        self._filter_timer = self.set_timer(FILTER_DELAY, self._filter_typed)
+
+    def _filter_typed(self) -> None:
+        self._filter_timer = None
         if self._loaded:
-            self._show()
+            self._apply_filter()
 
     @on(Input.Submitted, "#subjects-filter")
     def _filter_submitted(self) -> None:
+        if self._filter_timer is not None:  # Enter applies a pending filter without waiting
+            self._filter_timer.stop()
+            self._filter_typed()
         body = "#subjects-tree" if self.as_tree else "#subjects-table"
         self.query_one(body).focus()
 
@@ -270,7 +310,10 @@ class StreamSubjectsScreen(Screen[None]):
 
         subject = self._need_selection()
         if subject is not None:
-            self.app.push_screen(StreamBrowserScreen(self._service, self.stream, subject=subject))
+            browser = StreamBrowserScreen(
+                self._service, self.stream, subject=subject, confirm_first=self._confirm_first
+            )
+            self.app.push_screen(browser)
 
     def action_purge(self) -> None:
         subject = self._need_selection()
@@ -282,6 +325,10 @@ class StreamSubjectsScreen(Screen[None]):
         from jstui.dialogs.stream_purge import purge_with_confirmation  # on first use
 
         try:
+            if self._confirm_first is not None:
+                summary = await self._service.summary(self.stream)
+                if not await self._confirm_first(summary, "purge"):
+                    return
             purged = await purge_with_confirmation(
                 self.app, self._service, self.stream, subject=subject
             )

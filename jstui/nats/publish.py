@@ -108,18 +108,28 @@ def parse_headers(text: str) -> dict[str, str]:
         key = key.strip()
         if not sep:
             raise ValueError(f"line {number}: expected Key: Value")
-        if not key:
-            raise ValueError(f"line {number}: the header name is empty")
-        if not _HEADER_KEY_RE.match(key):
-            raise ValueError(f"line {number}: a header name is printable ASCII without spaces")
+        if problem := header_problem(key):
+            raise ValueError(f"line {number}: {problem}")
         try:
             value = unescape_text(value.strip())
         except EscapeError as error:
             raise ValueError(f"line {number}: {error.reason}") from None
-        if "\r" in value or "\n" in value:
-            raise ValueError(f"line {number}: a header value cannot hold a line break")
+        if problem := header_problem(key, value):
+            raise ValueError(f"line {number}: {problem}")
         headers[key] = value
     return headers
+
+
+def header_problem(key: str, value: str = "") -> str:
+    """What keeps ``key: value`` from being sent as a header, "" when nothing does. The one check
+    of header names and values (the publish form and NDJSON import use it)."""
+    if not key:
+        return "the header name is empty"
+    if not _HEADER_KEY_RE.match(key):
+        return "a header name is printable ASCII without spaces"
+    if "\r" in value or "\n" in value:
+        return "a header value cannot hold a line break"
+    return ""
 
 
 @dataclass(frozen=True)

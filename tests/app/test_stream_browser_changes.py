@@ -5,17 +5,22 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 from nats.aio.client import Client
 from nats.js.api import StreamConfig
+from textual.pilot import Pilot
 from textual.widgets import Input
 
 from jstui.app import JstuiApp
+from jstui.dialogs.confirm import ConfirmScreen
 from jstui.dialogs.message_delete import MessageDeleteScreen
+from jstui.dialogs.stream_browser import StreamBrowserScreen
 from jstui.dialogs.stream_ndjson import ExportScreen, ImportScreen
 from jstui.dialogs.stream_subjects import StreamSubjectsScreen
 from tests.app.conftest import AppFactory, screen_text, wait_until
 from tests.app.test_stream_browser import open_browser, seqs
+from tests.app.test_stream_mirror import question_text
 
 
 def notices(app: JstuiApp) -> str:
@@ -63,10 +68,11 @@ async def test_delete_and_erase_from_the_browser(
     app = make_app(read_only=True)
     async with app.run_test(size=(160, 45)) as pilot:
         browser = await open_browser(pilot, name)
-        await pilot.press("d")
-        await wait_until(pilot, lambda: "read-only" in notices(app).lower(), what="refusal")
-        await pilot.press("i")
-        await wait_until(pilot, lambda: notices(app).lower().count("read-only") >= 2, what="i")
+        # Read-only mode hides d and i, as the Streams pane hides its changes; e stays.
+        await wait_until(pilot, lambda: "Export" in screen_text(app), what="the footer")
+        assert "Delete msg" not in screen_text(app) and "Import" not in screen_text(app)
+        await pilot.press("d", "i")
+        await pilot.pause()
         assert app.screen is browser
         # The subjects view offers no purge in read-only mode; browsing stays.
         await pilot.press("escape")
@@ -127,3 +133,43 @@ async def test_export_and_import_through_the_browser(
         await wait_until(pilot, lambda: seqs(browser)[0] == 10, what="reloaded")
     stored = await nc.jsm().get_msg(name, 10)
     assert (stored.subject, stored.data, stored.headers) == (f"{unique}.bx.1", b"m5", {"N": "5"})
+
+
+async def test_changes_to_a_bucket_from_the_browser_and_the_subjects_warn_first(
+    make_app: AppFactory, nc: Client, unique: str
+) -> None:
+    # An object store: a KV bucket's stream denies deletes, so `d` is refused there at once.
+    store = await nc.jetstream().create_object_store(bucket=f"{unique}bw")
+    await store.put("o", b"kept")
+    stream = f"OBJ_{unique}bw"
+
+    async def refuse_the_warning(pilot: Pilot[Any], key: str, title: str) -> None:
+        app, before = pilot.app, pilot.app.screen
+        await pilot.press(key)
+        await wait_until(pilot, lambda: isinstance(app.screen, ConfirmScreen), what=f"{key} warns")
+        warning = question_text(app)
+        assert f"is not an ordinary stream: it keeps the object store {unique}bw" in warning
+        assert title in screen_text(app)
+        await pilot.press("n")  # the warning says no: nothing else is asked, nothing goes
+        await wait_until(pilot, lambda: app.screen is before, what=f"back after {key}")
+
+    app: JstuiApp = make_app()
+    async with app.run_test(size=(160, 45)) as pilot:
+        await open_browser(pilot, stream)
+        await refuse_the_warning(pilot, "d", "Delete a message of an object store?")
+        await refuse_the_warning(pilot, "i", "Import into an object store?")
+        await pilot.press("escape")
+        await wait_until(pilot, lambda: app.screen is app.dashboard, what="closed")
+        await pilot.press("u")
+        await wait_until(pilot, lambda: isinstance(app.screen, StreamSubjectsScreen), what="u")
+        subjects = app.screen
+        assert isinstance(subjects, StreamSubjectsScreen)
+        await wait_until(pilot, lambda: subjects.selected is not None, what="the subject")
+        await refuse_the_warning(pilot, "p", "Purge an object store?")
+        await pilot.press("b")  # the browser opened from here warns too
+        await wait_until(pilot, lambda: isinstance(app.screen, StreamBrowserScreen), what="b")
+        browser = app.screen
+        assert isinstance(browser, StreamBrowserScreen)
+        await wait_until(pilot, lambda: browser.messages, what="the page")
+        await refuse_the_warning(pilot, "d", "Delete a message of an object store?")
+    assert (await store.get("o")).data == b"kept"

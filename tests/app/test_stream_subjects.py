@@ -52,8 +52,10 @@ async def test_subjects_listed_filtered_browsed_and_purged(
         text = screen_text(app)
         assert "4 subjects, 10 messages" in text and "\x1b" not in text
 
+        passes = view.filter_passes
         await pilot.press("slash", *"ROME")
-        await wait_until(pilot, lambda: view.matching().keys() == {f"{unique}.s.eu.rome"}, what="f")
+        await wait_until(pilot, lambda: view.matching.keys() == {f"{unique}.s.eu.rome"}, what="f")
+        assert view.filter_passes - passes < 4, "applied once the typing paused, not per key"
         await pilot.press("enter")  # back to the list, on the one match
         await wait_until(pilot, lambda: view.selected == f"{unique}.s.eu.rome", what="selected")
         await pilot.press("b")

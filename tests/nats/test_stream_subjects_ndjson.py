@@ -17,7 +17,7 @@ from jstui.nats.session import Session
 from jstui.nats.streams.ndjson import NdjsonExport, NdjsonImport, message_line, parse_line
 from jstui.nats.streams.service import StreamService
 from jstui.nats.streams.subjects import SubjectTree
-from jstui.nats.streams.summaries import StoredMessage
+from jstui.nats.streams.summaries import StoredMessage, summary_from_raw
 
 # -- subjects --------------------------------------------------------------------------------------
 
@@ -91,7 +91,7 @@ async def test_delete_and_erase_one_message(session: Session, nc: Client, unique
     await nc.jsm().add_stream(StreamConfig(name=sealed, subjects=[f"{unique}.se"]))
     await js.publish(f"{unique}.se", b"kept")
     await nc.jsm().update_stream(StreamConfig(name=sealed, subjects=[f"{unique}.se"], sealed=True))
-    with pytest.raises(JstuiError, match="is sealed"):
+    with pytest.raises(JstuiError, match="it is sealed: no message can be deleted"):
         await service.delete_message(sealed, 1)
     async with Session([session.servers[0]], read_only=True) as read_only:
         with pytest.raises(ReadOnlyError):
@@ -130,6 +130,10 @@ def test_line_format() -> None:
         ('{"subject": "a.*", "data": ""}', "subject: "),
         ('{"subject": "a", "data": "!!"}', "not base64"),
         ('{"subject": "a", "data": "", "headers": {"K": 1}}', "headers"),
+        ('{"subject": "a", "data": "", "headers": {"K": "v\\r\\nX: y"}}', "line break"),
+        ('{"subject": "a", "data": "", "headers": {"K": "v\\n"}}', "line break"),
+        ('{"subject": "a", "data": "", "headers": {"K y": "v"}}', "printable ASCII"),
+        ('{"subject": "a", "data": "", "headers": {"": "v"}}', "name is empty"),
     ]:
         with pytest.raises(ValueError, match=reason):
             parse_line(bad)
@@ -193,18 +197,21 @@ async def test_import_reports_bad_lines_by_number_and_publishes_the_rest(
         + "\n"
         + message_line_for(f"{unique}.elsewhere", b"two")
         + message_line_for(f"{unique}.ok.b", b"x" * 200)  # over the stream's max_msg_size
+        + json.dumps({"subject": f"{unique}.ok.d", "data": "", "headers": {"K": "a\r\nB: c"}})
+        + "\n"
         + message_line_for(f"{unique}.ok.c", b"three").rstrip("\n"),  # no newline at the end
         encoding="utf-8",
     )
     run = await NdjsonImport.open(session, StreamService(session), target, path)
-    assert run.total == 6
+    assert run.total == 7
     await run.run()
-    assert run.acked == 2 and run.failed == 1 and run.bad_lines == 2 and run.blank_lines == 1
-    assert [line for line, _ in run.problems] == [2, 4, 5]
+    assert run.acked == 2 and run.failed == 1 and run.bad_lines == 3 and run.blank_lines == 1
+    assert [line for line, _ in run.problems] == [2, 4, 5, 6]
     reasons = dict(run.problems)
     assert "not JSON" in reasons[2]
     assert "does not capture" in reasons[4]
     assert "message size exceeds maximum" in reasons[5].lower()
+    assert reasons[6] == "header 'K': a header value cannot hold a line break"
     assert run.progress == 1.0 and "2 stored" in run.describe()
     assert (await nc.jsm().stream_info(target)).state.messages == 2
 
@@ -217,3 +224,43 @@ def message_line_for(subject: str, data: bytes) -> str:
     return message_line(
         StoredMessage(stream="x", seq=1, subject=subject, time=None, headers=None, data=data)
     )
+
+
+async def test_an_import_of_refused_lines_leaves_the_event_loop_free(
+    session: Session, nc: Client, unique: str, tmp_path: Path
+) -> None:
+    target = f"{unique}_free"
+    await nc.jsm().add_stream(StreamConfig(name=target, subjects=[f"{unique}.free"]))
+    refused = message_line_for(f"{unique}.elsewhere", b"x")
+    long_line = '{"subject": "' + "x" * (5 << 20) + '"}\n'  # skipped unread, past `max_line`
+    path = tmp_path / "refused.ndjson"
+    path.write_text(long_line + refused * 60_000 + "\n" * 20_000 + "{bad\n" * 20_000)
+    run = await NdjsonImport.open(session, StreamService(session), target, path)
+    gaps: list[float] = []
+
+    async def tick() -> None:  # what a key press or a frame would wait for
+        loop = asyncio.get_running_loop()
+        while True:
+            before = loop.time()
+            await asyncio.sleep(0.001)
+            gaps.append(loop.time() - before)
+
+    ticker = asyncio.create_task(tick())
+    try:
+        await run.run()
+    finally:
+        ticker.cancel()
+    assert (run.bad_lines, run.blank_lines, run.sent) == (80_001, 20_000, 0)
+    held = max(gaps, default=run.elapsed)
+    assert len(gaps) > 10 and held < 0.1, f"the loop was held {held:.3f} s"
+
+
+def test_one_delete_refusal_for_the_service_and_the_browser() -> None:
+    def refusal(**config: object) -> str:
+        return summary_from_raw({"config": {"name": "s", **config}}).delete_refusal
+
+    assert refusal() == ""
+    assert refusal(deny_purge=True) == ""
+    assert refusal(sealed=True) == "it is sealed: no message can be deleted"
+    assert refusal(sealed=True, deny_delete=True) == refusal(sealed=True)
+    assert refusal(deny_delete=True).startswith("it denies deletes (deny_delete)")

@@ -19,14 +19,17 @@ The import also takes the Feeds pane's export lines (``payload`` with ``payload_
 ``utf-8`` or ``base64`` instead of ``data``), so a feed captured live can be stored in a stream.
 
 Export reads by sequence (`StreamService.next_message`: one request per message, deleted and
-non-matching sequences skipped by the server), never through a consumer, and writes each line as
-it comes. Import reads the file a line at a time (a line longer than `max_line` is reported, not
-read whole), so memory stays bounded whatever the file's size; it publishes through
-`BulkPublish`'s acknowledgement accounting (acked, duplicates, failed, unknown) and reports each
-bad or refused line by its number. Blank lines are skipped. A line whose subject the target
-stream's subjects do not capture is refused before sending (it would land in another stream, or
-nowhere); nats-py's "expected stream" header would check the same on the server, but the server
-stores that header with the message, and a round trip must give back the headers it exported.
+non-matching sequences skipped by the server), never through a consumer, and writes each line as it
+comes. Import reads the file a line at a time (a line longer than `max_line` is reported, not read
+whole), so memory stays bounded whatever the file's size; reading, parsing and checking happen in a
+worker thread a block of lines at a time, and the sending lets the event loop in every few
+milliseconds whatever the lines come to, so the UI stays live through a file of refused lines. It
+publishes through `BulkPublish`'s acknowledgement accounting (acked, duplicates, failed, unknown)
+and reports each bad or refused line by its number. Blank lines are skipped. A line whose subject
+the target stream's subjects do not capture is refused before sending (it would land in another
+stream, or nowhere); nats-py's "expected stream" header would check the same on the server, but the
+server stores that header with the message, and a round trip must give back the headers it
+exported.
 """
 
 from __future__ import annotations
@@ -36,6 +39,7 @@ import base64
 import binascii
 import contextlib
 import json
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -46,7 +50,7 @@ from nats.js.api import PubAck
 from jstui.format.text import sanitize
 from jstui.nats.errors import JstuiError, translate
 from jstui.nats.names import subject_matches, subject_problem
-from jstui.nats.publish import BulkPublish, PublishMode, PublishSpec
+from jstui.nats.publish import BulkPublish, PublishMode, PublishSpec, header_problem
 from jstui.nats.session import Session
 from jstui.nats.streams.service import StreamService
 from jstui.nats.streams.summaries import StoredMessage
@@ -62,6 +66,11 @@ __all__ = [
 
 MAX_PROBLEMS = 1_000
 """Bad or refused lines reported one by one; past this they are only counted."""
+BLOCK_LINES = 1_000
+BLOCK_BYTES = 1 << 20
+"""An import reads, parses and checks lines in a worker thread, up to this many at a time."""
+YIELD_AFTER = 0.005
+"""Seconds an import may hold the event loop before it lets keys and frames in."""
 
 
 def message_line(message: StoredMessage) -> str:
@@ -119,6 +128,9 @@ def parse_line(line: bytes | str) -> ImportRecord:
         and all(isinstance(k, str) and isinstance(v, str) for k, v in headers.items())
     ):
         raise ValueError('"headers" is not an object of strings')
+    for key, value in (headers or {}).items():
+        if problem := header_problem(key, value):
+            raise ValueError(f"header {key!r}: {problem}")
     return ImportRecord(subject, payload, dict(headers) if headers else None)
 
 
@@ -230,6 +242,53 @@ def _lines(source: IO[bytes], max_line: int) -> Iterator[bytes | None]:
             yield line.rstrip(b"\r\n")
 
 
+Outcome = ImportRecord | str | None
+"""What one line of an import comes to: a message to publish, the reason it is refused, or None
+for a blank line."""
+
+
+class _LineReader:
+    """Reads, parses and checks the lines of an import in blocks, each block in a worker thread
+    (`asyncio.to_thread`): a file of a million refused lines, or one line of a gigabyte, must not
+    hold the event loop. A block ends at `BLOCK_LINES` lines or `BLOCK_BYTES` bytes read."""
+
+    def __init__(
+        self, source: IO[bytes], *, max_line: int, stream: str, subjects: tuple[str, ...]
+    ) -> None:
+        self._lines = _lines(source, max_line)
+        self._max_line = max_line
+        self._stream = stream
+        self._subjects = subjects
+        self._number = 0
+
+    def block(self) -> list[tuple[int, Outcome]]:
+        """The next lines with their numbers and outcomes; empty at the end of the file."""
+        block: list[tuple[int, Outcome]] = []
+        size = 0
+        while len(block) < BLOCK_LINES and size < BLOCK_BYTES:
+            try:
+                line = next(self._lines)
+            except StopIteration:
+                break
+            self._number += 1
+            size += len(line) if line is not None else self._max_line
+            block.append((self._number, self._outcome(line)))
+        return block
+
+    def _outcome(self, line: bytes | None) -> Outcome:
+        if line is None:
+            return f"longer than {self._max_line:,} bytes"
+        if not line.strip():
+            return None
+        try:
+            record = parse_line(line)
+        except ValueError as error:
+            return str(error)
+        if not any(subject_matches(own, record.subject) for own in self._subjects):
+            return f"stream {self._stream} does not capture its subject"
+        return record
+
+
 class NdjsonImport(BulkPublish):
     """Publish every line of an NDJSON file into `stream`; a message's number is its line number.
 
@@ -334,37 +393,30 @@ class NdjsonImport(BulkPublish):
 
     async def _send_all(self) -> None:
         js = self.session.js
-        batch = 0
         with self.path.open("rb") as source:
-            for number, line in enumerate(_lines(source, self.max_line), start=1):
-                if self._cancel.is_set():
-                    return
-                if self.stream_lost_at:
-                    await self._wait_for_stream()
-                if line is None:
-                    self.bad_lines += 1
-                    self._problem(number, f"longer than {self.max_line:,} bytes")
-                    continue
-                if not line.strip():
-                    self.blank_lines += 1
-                    continue
-                try:
-                    record = parse_line(line)
-                except ValueError as error:
-                    self.bad_lines += 1
-                    self._problem(number, str(error))
-                    continue
-                if not any(subject_matches(own, record.subject) for own in self.subjects):
-                    self.bad_lines += 1
-                    self._problem(number, f"stream {self.stream} does not capture its subject")
-                    continue
-                if not await self._publish_js(
-                    js, number, record.subject, record.data, record.headers
-                ):
-                    return
-                self.sent += 1
-                self.meter.add(1, len(record.data))
-                batch += 1
-                if batch >= 100:
-                    batch = 0
-                    await asyncio.sleep(0)  # let the UI draw and the reader read
+            reader = _LineReader(
+                source, max_line=self.max_line, stream=self.stream, subjects=self.subjects
+            )
+            while block := await asyncio.to_thread(reader.block):
+                since_yield = time.perf_counter()
+                for number, outcome in block:
+                    if self._cancel.is_set():
+                        return
+                    if self.stream_lost_at:
+                        await self._wait_for_stream()
+                    if outcome is None:
+                        self.blank_lines += 1
+                    elif isinstance(outcome, str):
+                        self.bad_lines += 1
+                        self._problem(number, outcome)
+                    elif await self._publish_js(
+                        js, number, outcome.subject, outcome.data, outcome.headers
+                    ):
+                        self.sent += 1
+                        self.meter.add(1, len(outcome.data))
+                    else:
+                        return  # cancelled while waiting for room in flight
+                    # By time, whatever the outcome: refused lines cost the loop too.
+                    if time.perf_counter() - since_yield >= YIELD_AFTER:
+                        await asyncio.sleep(0)  # let the UI draw and the reader read
+                        since_yield = time.perf_counter()

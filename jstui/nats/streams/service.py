@@ -398,10 +398,8 @@ class StreamService:
         self._check_name(name)
         if seq < 1:
             raise ValidationError("sequence", "must be 1 or more")
-        config = (await self._raw_info(name)).get("config") or {}
-        if config.get("deny_delete") or config.get("sealed"):
-            why = "is sealed" if config.get("sealed") else "denies deletes (deny_delete)"
-            raise JstuiError(f"stream {sanitize(name)!r} {why}: its messages go only by its limits")
+        if refusal := summary_from_raw(await self._raw_info(name)).delete_refusal:
+            raise JstuiError(f"stream {sanitize(name)!r}: {refusal}")
         await self._request(
             f"STREAM.MSG.DELETE.{name}", {"seq": seq, "no_erase": not erase}, stream=name
         )

@@ -111,6 +111,15 @@ class StreamSummary:
         return ""
 
     @property
+    def delete_refusal(self) -> str:
+        """Why the server refuses to delete any message of this stream ("" when it does not)."""
+        if self.sealed:
+            return "it is sealed: no message can be deleted"
+        if (self.raw_config or {}).get("deny_delete"):
+            return "it denies deletes (deny_delete): its messages go only by its limits"
+        return ""
+
+    @property
     def is_mirror(self) -> bool:
         return self.placement is not None and self.placement.mirror is not None
 

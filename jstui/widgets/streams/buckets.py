@@ -1,5 +1,6 @@
 """Key/value buckets and object stores seen from the Streams pane: which pane manages them, and
-the warning before a purge or a delete of their backing stream.
+the warning before a purge or a delete of their backing stream, a delete of one of its messages
+or an NDJSON import into it (the subjects view and the message browser ask through the pane).
 
 A bucket `config` is the stream `KV_config` (`StreamSummary.bucket` recognises it); purging or
 deleting it from the Streams pane removes keys or the whole bucket, which the user may not mean
@@ -31,9 +32,24 @@ EFFECTS = {
     ("kv", "delete"): "deletes the bucket with every key",
     ("obj", "purge"): "removes objects' chunks and descriptions: objects break or vanish",
     ("obj", "delete"): "deletes the object store with every object",
+    ("kv", "delete message"): "removes one revision of a key behind the bucket's back",
+    ("obj", "delete message"): "removes a chunk or a description: an object breaks or vanishes",
+    ("kv", "import"): "writes key revisions behind the bucket's back (the subject names the key)",
+    ("obj", "import"): "writes chunks and descriptions by hand: a wrong line breaks objects",
 }
 
-GERUNDS = {"purge": "Purging", "delete": "Deleting"}
+GERUNDS = {
+    "purge": "Purging",
+    "delete": "Deleting",
+    "delete message": "Deleting a message of",
+    "import": "Importing into",
+}
+VERBS = {
+    "purge": "Purge",
+    "delete": "Delete",
+    "delete message": "Delete a message of",
+    "import": "Import into",
+}
 
 
 def managing_pane(bucket: Bucket) -> str:
@@ -59,9 +75,10 @@ async def confirm_bucket_change(app: App[object], summary: StreamSummary, action
         (sanitize(bucket.name), "bold"),
         f", managed in {managing_pane(bucket)}.\n",
         f"{GERUNDS[action]} it here {EFFECTS[(bucket.kind, action)]}. ",
-        f"{action.capitalize()} the stream anyway?",
+        f"{VERBS[action]} the stream anyway?",
     )
-    title = f"{action.capitalize()} a {bucket.label}?"
+    article = "an" if bucket.label[0] in "aeiou" else "a"
+    title = f"{VERBS[action]} {article} {bucket.label}?"
     confirmed: bool = await app.push_screen_wait(
         ConfirmScreen(title, question, confirm_label=f"{action.capitalize()} anyway")
     )

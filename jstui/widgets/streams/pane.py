@@ -567,11 +567,19 @@ class StreamsPane(Pane):
 
         name = self._need_selection()
         if name is not None:
-            self.app.push_screen(StreamBrowserScreen(self.service, name))
+            self.app.push_screen(
+                StreamBrowserScreen(self.service, name, confirm_first=self._confirm_bucket)
+            )
 
     def action_stream_subjects(self) -> None:
         from jstui.dialogs.stream_subjects import StreamSubjectsScreen  # on first use
 
         name = self._need_selection()
         if name is not None:
-            self.app.push_screen(StreamSubjectsScreen(self.service, name))
+            self.app.push_screen(
+                StreamSubjectsScreen(self.service, name, confirm_first=self._confirm_bucket)
+            )
+
+    async def _confirm_bucket(self, summary: StreamSummary, action: str) -> bool:
+        """The bucket warning, for the browser's and the subjects view's changes."""
+        return await confirm_bucket_change(self.app, summary, action)
