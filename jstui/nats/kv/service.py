@@ -22,12 +22,16 @@ from typing import Any, TypeVar
 
 import nats.errors
 
+from jstui.nats.buckets import (
+    check_bucket_token,
+    checked_reply,
+    create_bucket_stream,
+    jetstream_api,
+)
 from jstui.nats.errors import (
     ERR_NO_MESSAGE_FOUND,
-    ERR_STREAM_NAME_IN_USE,
     JstuiError,
     ServerAPIError,
-    SpecErrors,
     ValidationError,
     translate,
 )
@@ -83,14 +87,11 @@ class KvService:
 
     async def _api(self, api: str, payload: dict[str, Any] | None = None) -> dict[str, Any]:
         """One JetStream API call; an error reply is raised as `ServerAPIError`."""
-        data = json.dumps(payload).encode() if payload is not None else b""
-        prefix = self._session.jetstream_api_prefix
-        msg = await self._session.nc.request(f"{prefix}.{api}", data, timeout=self.timeout)
-        return _checked(json.loads(msg.data))
+        return await jetstream_api(self._session, api, payload, timeout=self.timeout)
 
     async def _publish(self, bucket: str, key: str, value: bytes, headers: dict[str, str]) -> int:
         """Store one message on the key's subject; returns its revision (stream sequence)."""
-        _check_bucket(bucket)
+        check_bucket_token(bucket)
         if problem := key_problem(key):
             raise ValidationError("key", problem)
         try:
@@ -99,7 +100,7 @@ class KvService:
             )
         except nats.errors.NoRespondersError:
             raise JstuiError(f"bucket {bucket!r} does not exist (nobody stores its keys)") from None
-        return int(_checked(json.loads(msg.data)).get("seq") or 0)
+        return int(checked_reply(json.loads(msg.data)).get("seq") or 0)
 
     # -- buckets -------------------------------------------------------------------------------
 
@@ -119,34 +120,20 @@ class KvService:
         return sorted(found, key=lambda bucket: bucket.name)
 
     async def bucket(self, name: str) -> BucketSummary:
-        _check_bucket(name)
+        check_bucket_token(name)
         return BucketSummary.from_stream(await self.streams.summary(KV_STREAM_PREFIX + name))
 
     async def create_bucket(self, spec: BucketSpec) -> BucketSummary:
         """Create a bucket; a name in use is refused (the server would accept an identical one)."""
-        if errors := spec.validate():
-            raise SpecErrors(errors)
-        self._session.check_writable("create bucket")
-        stream = KV_STREAM_PREFIX + spec.name
-        in_use = ServerAPIError(
-            f"bucket {spec.name!r} already exists", code=400, err_code=ERR_STREAM_NAME_IN_USE
+        await create_bucket_stream(
+            self._session, self.streams, spec, stream_prefix=KV_STREAM_PREFIX, kind="bucket"
         )
-        if await self.streams.exists(stream):
-            raise in_use
-        try:
-            await self._api(f"STREAM.CREATE.{stream}", spec.wire_config())
-        except ServerAPIError as error:
-            raise in_use if error.err_code == ERR_STREAM_NAME_IN_USE else error from None
-        except JstuiError:
-            raise
-        except Exception as error:
-            raise translate(error) from error
         return await self.bucket(spec.name)
 
     async def delete_bucket(self, name: str) -> None:
         """Delete the bucket with every key and revision (its stream)."""
         self._session.check_writable("delete bucket")
-        _check_bucket(name)
+        check_bucket_token(name)
         await self.streams.delete(KV_STREAM_PREFIX + name)
 
     # -- keys ----------------------------------------------------------------------------------
@@ -154,7 +141,7 @@ class KvService:
     async def get(self, bucket: str, key: str) -> KeyEntry | None:
         """The key's latest entry (a delete marker too), or None when it never was or was purged
         away; read with get-message, never consuming."""
-        _check_bucket(bucket)
+        check_bucket_token(bucket)
         if problem := key_problem(key):
             raise ValidationError("key", problem)
         try:
@@ -212,14 +199,14 @@ class KvService:
 
     async def history(self, bucket: str, key: str) -> list[KeyEntry]:
         """Every revision the bucket keeps of `key`, oldest first."""
-        _check_bucket(bucket)
+        check_bucket_token(bucket)
         if problem := key_problem(key):
             raise ValidationError("key", problem)
         return await self._translated(collect(self._session, bucket, key, history=True))
 
     async def delete_markers(self, bucket: str) -> list[KeyEntry]:
         """The keys whose latest entry is a delete or purge marker."""
-        _check_bucket(bucket)
+        check_bucket_token(bucket)
         latest = await self._translated(collect(self._session, bucket, ">", history=False))
         return [entry for entry in latest if entry.deleted]
 
@@ -240,24 +227,6 @@ class KvService:
             raise
         except Exception as error:
             raise translate(error) from error
-
-
-def _checked(resp: dict[str, Any]) -> dict[str, Any]:
-    error = resp.get("error")
-    if error:
-        raise ServerAPIError(
-            str(error.get("description") or "the server refused"),
-            code=error.get("code"),
-            err_code=error.get("err_code"),
-        )
-    return resp
-
-
-def _check_bucket(name: str) -> None:
-    """A name that cannot be one subject token would send the request elsewhere: refused here.
-    Looser than `bucket_name_problem` on purpose: another program's bucket must stay usable."""
-    if not name or any(ch in name for ch in ".*> \t\r\n"):
-        raise ValidationError("bucket", "not a valid bucket name")
 
 
 def check_pattern(pattern: str) -> str:

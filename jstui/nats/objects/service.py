@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import json
 from collections.abc import Awaitable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -26,13 +25,12 @@ import nats.js.errors
 from nats.js.api import ObjectMeta
 from nats.js.object_store import ObjectStore
 
+from jstui.nats.buckets import check_bucket_token, create_bucket_stream, jetstream_api
 from jstui.nats.errors import (
     ERR_NO_MESSAGE_FOUND,
-    ERR_STREAM_NAME_IN_USE,
     JstuiError,
     RequestTimeoutError,
     ServerAPIError,
-    SpecErrors,
     ValidationError,
     translate,
 )
@@ -66,17 +64,7 @@ class ObjectService:
 
     async def _api(self, api: str, payload: dict[str, Any] | None = None) -> dict[str, Any]:
         """One JetStream API call; an error reply is raised as `ServerAPIError`."""
-        data = json.dumps(payload).encode() if payload is not None else b""
-        prefix = self._session.jetstream_api_prefix
-        msg = await self._session.nc.request(f"{prefix}.{api}", data, timeout=self.timeout)
-        resp: dict[str, Any] = json.loads(msg.data)
-        if error := resp.get("error"):
-            raise ServerAPIError(
-                str(error.get("description") or "the server refused"),
-                code=error.get("code"),
-                err_code=error.get("err_code"),
-            )
-        return resp
+        return await jetstream_api(self._session, api, payload, timeout=self.timeout)
 
     # -- buckets -------------------------------------------------------------------------------
 
@@ -94,12 +82,12 @@ class ObjectService:
         ]
 
     async def bucket(self, name: str) -> StoreSummary:
-        _check_bucket(name)
+        check_bucket_token(name)
         return StoreSummary.from_stream(await self.streams.summary(OBJ_STREAM_PREFIX + name))
 
     async def count_objects(self, bucket: str) -> int:
         """How many live objects `bucket` holds: its meta messages read once (no chunk is)."""
-        _check_bucket(bucket)
+        check_bucket_token(bucket)
         watch = ObjectWatch(self._session, bucket)
         try:
             await self._translated(watch.start())
@@ -112,32 +100,22 @@ class ObjectService:
 
     async def create_bucket(self, spec: StoreSpec) -> StoreSummary:
         """Create a bucket; a name in use is refused (the server would accept an identical one)."""
-        if errors := spec.validate():
-            raise SpecErrors(errors)
-        self._session.check_writable("create object store")
-        stream = OBJ_STREAM_PREFIX + spec.name
-        in_use = ServerAPIError(
-            f"object store {spec.name!r} already exists", code=400, err_code=ERR_STREAM_NAME_IN_USE
+        await create_bucket_stream(
+            self._session, self.streams, spec, stream_prefix=OBJ_STREAM_PREFIX, kind="object store"
         )
-        if await self.streams.exists(stream):
-            raise in_use
-        try:
-            await self._translated(self._api(f"STREAM.CREATE.{stream}", spec.wire_config()))
-        except ServerAPIError as error:
-            raise in_use if error.err_code == ERR_STREAM_NAME_IN_USE else error from None
         return await self.bucket(spec.name)
 
     async def delete_bucket(self, name: str) -> None:
         """Delete the bucket with every object (its stream)."""
         self._session.check_writable("delete object store")
-        _check_bucket(name)
+        check_bucket_token(name)
         await self.streams.delete(OBJ_STREAM_PREFIX + name)
 
     # -- objects -------------------------------------------------------------------------------
 
     async def object(self, bucket: str, name: str) -> ObjectEntry | None:
         """The object's latest meta (None when it never was, or is deleted)."""
-        _check_bucket(bucket)
+        check_bucket_token(bucket)
         subject = meta_subject(bucket, name)
         try:
             resp = await self._translated(
@@ -206,7 +184,7 @@ class ObjectService:
     async def delete_object(self, bucket: str, name: str) -> None:
         """Mark the object deleted and purge its chunks (nats-py's `delete`)."""
         self._session.check_writable("delete object")
-        _check_bucket(bucket)
+        check_bucket_token(bucket)
         store = ObjectStore(bucket, OBJ_STREAM_PREFIX + bucket, self._session.js)
         try:
             await self._translated(store.delete(name))
@@ -224,10 +202,3 @@ class ObjectService:
             raise JstuiError("the object is no longer there") from None
         except Exception as error:
             raise translate(error) from error
-
-
-def _check_bucket(name: str) -> None:
-    """A name that cannot be one subject token would send the request elsewhere: refused here.
-    Looser than `store_name_problem` on purpose: another program's bucket must stay usable."""
-    if not name or any(ch in name for ch in ".*> \t\r\n"):
-        raise ValidationError("bucket", "not a valid bucket name")

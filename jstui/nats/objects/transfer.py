@@ -40,8 +40,8 @@ from typing import IO
 import nats.errors
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 
+from jstui.nats.buckets import reply_fields
 from jstui.nats.errors import JstuiError, RequestTimeoutError
-from jstui.nats.kv.watch import _reply_fields  # the one parser of JetStream reply subjects
 from jstui.nats.objects.model import (
     OBJ_STREAM_PREFIX,
     ObjectEntry,
@@ -227,7 +227,7 @@ async def _fetch_into(
             for msg in messages:
                 _write(file, sha, msg.data)
                 transfer.done += len(msg.data)
-                fields = _reply_fields(msg.reply)
+                fields = reply_fields(msg.reply)
                 if fields is not None and fields[2] == 0:
                     return
     finally:

@@ -1,0 +1,195 @@
+"""What key-value buckets and object stores share in the nats layer: both are streams
+(`KV_<bucket>`, `OBJ_<bucket>`) with a convention on top, so they are created, named and watched
+by the same rules, kept here once.
+
+- `jetstream_api` sends one JetStream API request and raises an error reply as `ServerAPIError`.
+- `create_bucket_stream` validates a create form's spec, refuses it in read-only mode, refuses a
+  name in use (the server would accept an identical config silently) and creates the stream.
+- `check_bucket_token` refuses a name that cannot be one subject token before it is sent.
+- `reply_fields` reads (stream sequence, time, pending) from a JetStream message's reply
+  subject, cheaply: it runs once per delivered key or chunk.
+- `BucketWatch` is an ordered consumer (jstui/nats/feeds/ordered.py) on a bucket's stream that
+  hands each delivered message to its subclass (`KeyWatch`, `ObjectWatch`) with its sequence and
+  time, and sets `caught_up` once everything stored when it started has arrived.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any, Protocol
+
+from nats.aio.msg import Msg
+from nats.js.api import ConsumerConfig, DeliverPolicy
+
+from jstui.nats.errors import (
+    ERR_STREAM_NAME_IN_USE,
+    JstuiError,
+    ServerAPIError,
+    SpecErrors,
+    ValidationError,
+    translate,
+)
+from jstui.nats.feeds.ordered import OrderedConsumer
+from jstui.nats.session import Session
+from jstui.nats.streams.service import StreamService
+
+__all__ = [
+    "BucketSpecLike",
+    "BucketWatch",
+    "check_bucket_token",
+    "checked_reply",
+    "create_bucket_stream",
+    "jetstream_api",
+    "reply_fields",
+]
+
+_ACK_V1_TOKENS = 9
+"""`$JS.ACK.stream.consumer.delivered.sseq.cseq.ts.pending`; the v2 form adds domain and account
+hash after `ACK`."""
+
+
+def reply_fields(reply: str) -> tuple[int, float, int] | None:
+    """(stream sequence, epoch seconds, pending) from a JetStream message's reply subject
+    (`$JS.ACK.<stream>.<consumer>.<delivered>.<sseq>.<cseq>.<ts>.<pending>`, or the v2 form with
+    domain and account hash after `ACK`), as nats-py reads them; None for any other reply."""
+    tokens = reply.split(".")
+    if len(tokens) == _ACK_V1_TOKENS and tokens[1] == "ACK":
+        sseq, ts, pending = tokens[5], tokens[7], tokens[8]
+    elif len(tokens) > _ACK_V1_TOKENS + 1 and tokens[1] == "ACK":
+        sseq, ts, pending = tokens[7], tokens[9], tokens[10]
+    else:
+        return None
+    return int(sseq), int(ts) / 1e9, int(pending)
+
+
+def checked_reply(resp: dict[str, Any]) -> dict[str, Any]:
+    """`resp` itself, or its error raised as `ServerAPIError`."""
+    if error := resp.get("error"):
+        raise ServerAPIError(
+            str(error.get("description") or "the server refused"),
+            code=error.get("code"),
+            err_code=error.get("err_code"),
+        )
+    return resp
+
+
+async def jetstream_api(
+    session: Session, api: str, payload: dict[str, Any] | None, *, timeout: float
+) -> dict[str, Any]:
+    """One JetStream API call (`api` after the account's API prefix); an error reply is raised
+    as `ServerAPIError`."""
+    data = json.dumps(payload).encode() if payload is not None else b""
+    prefix = session.jetstream_api_prefix
+    msg = await session.nc.request(f"{prefix}.{api}", data, timeout=timeout)
+    return checked_reply(json.loads(msg.data))
+
+
+def check_bucket_token(name: str) -> None:
+    """A name that cannot be one subject token would send the request elsewhere: refused here.
+    Looser than the create forms' name rules on purpose: another program's bucket must stay
+    usable."""
+    if not name or any(ch in name for ch in ".*> \t\r\n"):
+        raise ValidationError("bucket", "not a valid bucket name")
+
+
+class BucketSpecLike(Protocol):
+    """A bucket's create form as typed: `BucketSpec` (KV) or `StoreSpec` (object store)."""
+
+    @property
+    def name(self) -> str: ...
+
+    def validate(self) -> dict[str, str]: ...
+
+    def wire_config(self) -> dict[str, Any]: ...
+
+
+async def create_bucket_stream(
+    session: Session,
+    streams: StreamService,
+    spec: BucketSpecLike,
+    *,
+    stream_prefix: str,
+    kind: str,
+) -> None:
+    """Create the stream behind the bucket `spec` describes. A bad field raises `SpecErrors`
+    before anything else; read-only mode refuses "create <kind>"; a name in use is refused as
+    "<kind> 'name' already exists" (the server would accept an identical config)."""
+    if errors := spec.validate():
+        raise SpecErrors(errors)
+    session.check_writable(f"create {kind}")
+    stream = stream_prefix + spec.name
+    in_use = ServerAPIError(
+        f"{kind} {spec.name!r} already exists", code=400, err_code=ERR_STREAM_NAME_IN_USE
+    )
+    if await streams.exists(stream):
+        raise in_use
+    try:
+        await jetstream_api(
+            session, f"STREAM.CREATE.{stream}", spec.wire_config(), timeout=streams.timeout
+        )
+    except ServerAPIError as error:
+        raise in_use if error.err_code == ERR_STREAM_NAME_IN_USE else error from None
+    except JstuiError:
+        raise
+    except Exception as error:
+        raise translate(error) from error
+
+
+class BucketWatch:
+    """An ordered consumer on `stream` for the messages on `subject`, from `policy` on: each
+    one with a JetStream reply goes to `_take(msg, sequence, time)`; `caught_up` is set by the
+    message the server says nothing is pending after (or at once on an empty start).
+
+    `await start()`, `await stop()` at the end (the consumer is deleted); safe to stop twice."""
+
+    def __init__(self, session: Session, stream: str, subject: str, policy: DeliverPolicy) -> None:
+        self.session = session
+        self.caught_up = asyncio.Event()
+        self.received = 0
+        self._stream = stream
+        self._consumer = OrderedConsumer(
+            session,
+            stream,
+            subject,
+            ConsumerConfig(deliver_policy=policy, headers_only=False),
+            self._on_message,
+        )
+
+    @property
+    def consumer(self) -> str:
+        """The name of the consumer behind the watch ("" when stopped)."""
+        return self._consumer.consumer
+
+    @property
+    def error(self) -> str:
+        return self._consumer.error
+
+    def _on_message(self, msg: Msg) -> None:
+        # Called inside nats-py's read loop: store, count, nothing drawn.
+        fields = reply_fields(msg.reply)
+        if fields is None:
+            return
+        sequence, created, pending = fields
+        self.received += 1
+        self._take(msg, sequence, created)
+        if pending == 0:
+            self._mark_caught_up()
+
+    def _take(self, msg: Msg, sequence: int, created: float) -> None:
+        """Store one delivered message (the subclass's parse)."""
+        raise NotImplementedError
+
+    def _mark_caught_up(self) -> None:
+        self.caught_up.set()
+
+    async def start(self) -> None:
+        """Create the consumer; `caught_up` is set at once when nothing matches yet."""
+        await self._consumer.start()
+        info = await self.session.jsm.consumer_info(self._stream, self._consumer.consumer)
+        if not info.num_pending and not info.delivered.consumer_seq and not self.received:
+            self._mark_caught_up()
+
+    async def stop(self) -> None:
+        """Unsubscribe and delete the consumer; safe to call twice."""
+        await self._consumer.stop()
