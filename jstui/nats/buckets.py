@@ -143,6 +143,9 @@ class BucketWatch:
 
     `await start()`, `await stop()` at the end (the consumer is deleted); safe to stop twice."""
 
+    bucket: str
+    """The bucket watched (set by the subclass)."""
+
     def __init__(self, session: Session, stream: str, subject: str, policy: DeliverPolicy) -> None:
         self.session = session
         self.caught_up = asyncio.Event()
