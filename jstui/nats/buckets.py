@@ -3,8 +3,9 @@
 by the same rules, kept here once.
 
 - `jetstream_api` sends one JetStream API request and raises an error reply as `ServerAPIError`.
-- `create_bucket_stream` validates a create form's spec, refuses it in read-only mode, refuses a
-  name in use (the server would accept an identical config silently) and creates the stream.
+- `BucketService` lists, reads, creates and deletes the buckets of one kind: a create validates
+  the form's spec, is refused in read-only mode and for a name in use (the server would accept an
+  identical config silently).
 - `check_bucket_token` refuses a name that cannot be one subject token before it is sent.
 - `reply_fields` reads (stream sequence, time, pending) from a JetStream message's reply
   subject, cheaply: it runs once per delivered key or chunk.
@@ -17,7 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from typing import Any, Protocol
+from typing import Any, ClassVar, Generic, Protocol, TypeVar
 
 from nats.aio.msg import Msg
 from nats.js.api import ConsumerConfig, DeliverPolicy
@@ -32,14 +33,15 @@ from jstui.nats.errors import (
 )
 from jstui.nats.feeds.ordered import OrderedConsumer
 from jstui.nats.session import Session
-from jstui.nats.streams.service import StreamService
+from jstui.nats.streams.service import DEFAULT_TIMEOUT, StreamService
+from jstui.nats.streams.summaries import StreamSummary
 
 __all__ = [
+    "BucketService",
     "BucketSpecLike",
     "BucketWatch",
     "check_bucket_token",
     "checked_reply",
-    "create_bucket_stream",
     "jetstream_api",
     "reply_fields",
 ]
@@ -104,36 +106,85 @@ class BucketSpecLike(Protocol):
     def wire_config(self) -> dict[str, Any]: ...
 
 
-async def create_bucket_stream(
-    session: Session,
-    streams: StreamService,
-    spec: BucketSpecLike,
-    *,
-    stream_prefix: str,
-    kind: str,
-) -> None:
-    """Create the stream behind the bucket `spec` describes. A bad field raises `SpecErrors`
-    before anything else; read-only mode refuses "create <kind>"; a name in use is refused as
-    "<kind> 'name' already exists" (the server would accept an identical config)."""
-    if errors := spec.validate():
-        raise SpecErrors(errors)
-    session.check_writable(f"create {kind}")
-    stream = stream_prefix + spec.name
-    in_use = ServerAPIError(
-        f"{kind} {spec.name!r} already exists", code=400, err_code=ERR_STREAM_NAME_IN_USE
-    )
-    if await streams.exists(stream):
-        raise in_use
-    try:
-        await jetstream_api(
-            session, f"STREAM.CREATE.{stream}", spec.wire_config(), timeout=streams.timeout
+class _Named(Protocol):
+    @property
+    def name(self) -> str: ...
+
+
+SummaryT = TypeVar("SummaryT", bound=_Named)
+
+
+class BucketService(Generic[SummaryT]):
+    """The buckets of one kind (`KIND`, backed by `STREAM_PREFIX<name>` streams): listed, read,
+    created and deleted as streams. A subclass says how a stream is read as a bucket
+    (`_summary`, `_is_bucket`) and adds what its buckets hold (keys, objects)."""
+
+    STREAM_PREFIX: ClassVar[str] = ""
+    KIND: ClassVar[str] = "bucket"
+    """As the user reads it: "create <kind>", "<kind> 'x' already exists"."""
+
+    def __init__(self, session: Session, *, timeout: float = DEFAULT_TIMEOUT) -> None:
+        self._session = session
+        self.timeout = timeout
+        self.streams = StreamService(session, timeout=timeout)
+
+    def _summary(self, stream: StreamSummary) -> SummaryT:
+        raise NotImplementedError
+
+    def _is_bucket(self, stream: str) -> bool:
+        raise NotImplementedError
+
+    async def _api(self, api: str, payload: dict[str, Any] | None = None) -> dict[str, Any]:
+        """One JetStream API call; an error reply is raised as `ServerAPIError`."""
+        return await jetstream_api(self._session, api, payload, timeout=self.timeout)
+
+    async def buckets(self) -> list[SummaryT]:
+        """Every bucket of the account, sorted by name (one paged list of the streams)."""
+        try:
+            found = [
+                self._summary(summary)
+                async for page in self.streams.stream_pages()
+                for summary in page
+                if self._is_bucket(summary.name)
+            ]
+        except JstuiError:
+            raise
+        except Exception as error:
+            raise translate(error) from error
+        return sorted(found, key=lambda bucket: bucket.name)
+
+    async def bucket(self, name: str) -> SummaryT:
+        check_bucket_token(name)
+        return self._summary(await self.streams.summary(self.STREAM_PREFIX + name))
+
+    async def create_bucket(self, spec: BucketSpecLike) -> SummaryT:
+        """Create the bucket `spec` describes. A bad field raises `SpecErrors` before anything
+        else; read-only mode refuses it; a name in use is refused (the server would accept an
+        identical config)."""
+        if errors := spec.validate():
+            raise SpecErrors(errors)
+        self._session.check_writable(f"create {self.KIND}")
+        stream = self.STREAM_PREFIX + spec.name
+        in_use = ServerAPIError(
+            f"{self.KIND} {spec.name!r} already exists", code=400, err_code=ERR_STREAM_NAME_IN_USE
         )
-    except ServerAPIError as error:
-        raise in_use if error.err_code == ERR_STREAM_NAME_IN_USE else error from None
-    except JstuiError:
-        raise
-    except Exception as error:
-        raise translate(error) from error
+        if await self.streams.exists(stream):
+            raise in_use
+        try:
+            await self._api(f"STREAM.CREATE.{stream}", spec.wire_config())
+        except ServerAPIError as error:
+            raise in_use if error.err_code == ERR_STREAM_NAME_IN_USE else error from None
+        except JstuiError:
+            raise
+        except Exception as error:
+            raise translate(error) from error
+        return await self.bucket(spec.name)
+
+    async def delete_bucket(self, name: str) -> None:
+        """Delete the bucket with everything it holds (its stream)."""
+        self._session.check_writable(f"delete {self.KIND}")
+        check_bucket_token(name)
+        await self.streams.delete(self.STREAM_PREFIX + name)
 
 
 class BucketWatch:

@@ -1,12 +1,13 @@
 """Key-value operations on the shared connection: `KvService`.
 
 Buckets are read from their backing streams (`KV_<bucket>`) through `StreamService`, one paged list
-as the Streams pane reads it, and created and deleted as streams. Keys are written by publishing to
+as the Streams pane reads it, and created and deleted as streams (`BucketService`,
+jstui/nats/buckets.py, shared by both kinds of bucket). Keys are written by publishing to
 `$KV.<bucket>.<key>` and reading the JetStream acknowledgement, with the headers every KV client
 uses: `KV-Operation: DEL` / `PURGE` (a purge also rolls the key's history up) and
-`Nats-Expected-Last-Subject-Sequence` for an update. An update whose revision is no longer the
-key's latest is refused by the server and nothing is written; `KvConflictError` then says which
-revision the caller read and which one is there now.
+`Nats-Expected-Last-Subject-Sequence` for an update. An update whose revision is no longer the key's
+latest is refused by the server and nothing is written; `KvConflictError` then says which revision
+the caller read and which one is there now.
 
 Reads never consume: `get` is get-last-message-by-subject, `history` and `purge_deletes` read
 through a short-lived ordered consumer (`watch.collect`) that is deleted afterwards. Every change
@@ -18,16 +19,11 @@ from __future__ import annotations
 import base64
 import json
 from collections.abc import Awaitable
-from typing import Any, TypeVar
+from typing import TypeVar
 
 import nats.errors
 
-from jstui.nats.buckets import (
-    check_bucket_token,
-    checked_reply,
-    create_bucket_stream,
-    jetstream_api,
-)
+from jstui.nats.buckets import BucketService, check_bucket_token, checked_reply
 from jstui.nats.errors import (
     ERR_NO_MESSAGE_FOUND,
     JstuiError,
@@ -37,7 +33,6 @@ from jstui.nats.errors import (
 )
 from jstui.nats.kv.model import (
     KV_STREAM_PREFIX,
-    BucketSpec,
     BucketSummary,
     KeyEntry,
     bucket_of_stream,
@@ -46,9 +41,7 @@ from jstui.nats.kv.model import (
     operation_of,
 )
 from jstui.nats.kv.watch import collect
-from jstui.nats.session import Session
-from jstui.nats.streams.service import DEFAULT_TIMEOUT, StreamService
-from jstui.nats.streams.summaries import parse_header_block, parse_time
+from jstui.nats.streams.summaries import StreamSummary, parse_header_block, parse_time
 
 __all__ = ["KvConflictError", "KvService"]
 
@@ -75,19 +68,19 @@ class KvConflictError(JstuiError):
         self.current = current
 
 
-class KvService:
+class KvService(BucketService[BucketSummary]):
     """Buckets and keys; every request is bounded by `timeout` seconds."""
 
-    def __init__(self, session: Session, *, timeout: float = DEFAULT_TIMEOUT) -> None:
-        self._session = session
-        self.timeout = timeout
-        self.streams = StreamService(session, timeout=timeout)
+    STREAM_PREFIX = KV_STREAM_PREFIX
+    KIND = "bucket"
+
+    def _summary(self, stream: StreamSummary) -> BucketSummary:
+        return BucketSummary.from_stream(stream)
+
+    def _is_bucket(self, stream: str) -> bool:
+        return bool(bucket_of_stream(stream))
 
     # -- plumbing ------------------------------------------------------------------------------
-
-    async def _api(self, api: str, payload: dict[str, Any] | None = None) -> dict[str, Any]:
-        """One JetStream API call; an error reply is raised as `ServerAPIError`."""
-        return await jetstream_api(self._session, api, payload, timeout=self.timeout)
 
     async def _publish(self, bucket: str, key: str, value: bytes, headers: dict[str, str]) -> int:
         """Store one message on the key's subject; returns its revision (stream sequence)."""
@@ -101,40 +94,6 @@ class KvService:
         except nats.errors.NoRespondersError:
             raise JstuiError(f"bucket {bucket!r} does not exist (nobody stores its keys)") from None
         return int(checked_reply(json.loads(msg.data)).get("seq") or 0)
-
-    # -- buckets -------------------------------------------------------------------------------
-
-    async def buckets(self) -> list[BucketSummary]:
-        """Every bucket of the account, sorted by name (one paged list of the streams)."""
-        try:
-            found = [
-                BucketSummary.from_stream(summary)
-                async for page in self.streams.stream_pages()
-                for summary in page
-                if bucket_of_stream(summary.name)
-            ]
-        except JstuiError:
-            raise
-        except Exception as error:
-            raise translate(error) from error
-        return sorted(found, key=lambda bucket: bucket.name)
-
-    async def bucket(self, name: str) -> BucketSummary:
-        check_bucket_token(name)
-        return BucketSummary.from_stream(await self.streams.summary(KV_STREAM_PREFIX + name))
-
-    async def create_bucket(self, spec: BucketSpec) -> BucketSummary:
-        """Create a bucket; a name in use is refused (the server would accept an identical one)."""
-        await create_bucket_stream(
-            self._session, self.streams, spec, stream_prefix=KV_STREAM_PREFIX, kind="bucket"
-        )
-        return await self.bucket(spec.name)
-
-    async def delete_bucket(self, name: str) -> None:
-        """Delete the bucket with every key and revision (its stream)."""
-        self._session.check_writable("delete bucket")
-        check_bucket_token(name)
-        await self.streams.delete(KV_STREAM_PREFIX + name)
 
     # -- keys ----------------------------------------------------------------------------------
 

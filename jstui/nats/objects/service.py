@@ -1,13 +1,13 @@
 """Object-store operations on the shared connection: `ObjectService`.
 
-Buckets are read from their backing streams (`OBJ_<bucket>`) through `StreamService`, one paged
-list as the Streams pane reads it, and created and deleted as streams. An object's meta is read
-with get-last-message-by-subject (never consuming). A put goes through nats-py's own
-`ObjectStore.put` with a counting reader, so the object it writes is the one every client
-expects; a get is jstui's chunk loop (`transfer.download`). Both stream chunk by chunk and fill a
-`Transfer` as they go; both end with a digest check (a put compares what it read with the meta the
-server now holds). Deleting an object is nats-py's `delete`: a meta marked deleted, its chunks
-purged.
+Buckets are read from their backing streams (`OBJ_<bucket>`) through `StreamService`, one paged list
+as the Streams pane reads it, and created and deleted as streams (`BucketService`,
+jstui/nats/buckets.py, shared by both kinds of bucket). An object's meta is read with
+get-last-message-by-subject (never consuming). A put goes through nats-py's own `ObjectStore.put`
+with a counting reader, so the object it writes is the one every client expects; a get is jstui's
+chunk loop (`transfer.download`). Both stream chunk by chunk and fill a `Transfer` as they go; both
+end with a digest check (a put compares what it read with the meta the server now holds). Deleting
+an object is nats-py's `delete`: a meta marked deleted, its chunks purged.
 
 Every change is refused in read-only mode before anything is sent; every failure leaves as a
 `JstuiError`.
@@ -19,13 +19,13 @@ import asyncio
 import base64
 from collections.abc import Awaitable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TypeVar
 
 import nats.js.errors
 from nats.js.api import ObjectMeta
 from nats.js.object_store import ObjectStore
 
-from jstui.nats.buckets import check_bucket_token, create_bucket_stream, jetstream_api
+from jstui.nats.buckets import BucketService, check_bucket_token
 from jstui.nats.errors import (
     ERR_NO_MESSAGE_FOUND,
     JstuiError,
@@ -37,7 +37,6 @@ from jstui.nats.errors import (
 from jstui.nats.objects.model import (
     OBJ_STREAM_PREFIX,
     ObjectEntry,
-    StoreSpec,
     StoreSummary,
     meta_subject,
     object_name_problem,
@@ -45,45 +44,27 @@ from jstui.nats.objects.model import (
 )
 from jstui.nats.objects.transfer import CountingReader, LoopReader, Transfer, download
 from jstui.nats.objects.watch import ObjectWatch
-from jstui.nats.session import Session
-from jstui.nats.streams.service import DEFAULT_TIMEOUT, StreamService
+from jstui.nats.streams.summaries import StreamSummary
 
 __all__ = ["ObjectService"]
 
 T = TypeVar("T")
 
 
-class ObjectService:
+class ObjectService(BucketService[StoreSummary]):
     """Buckets and objects; every request is bounded by `timeout` seconds (a transfer by the
     time between two chunks)."""
 
-    def __init__(self, session: Session, *, timeout: float = DEFAULT_TIMEOUT) -> None:
-        self._session = session
-        self.timeout = timeout
-        self.streams = StreamService(session, timeout=timeout)
+    STREAM_PREFIX = OBJ_STREAM_PREFIX
+    KIND = "object store"
 
-    async def _api(self, api: str, payload: dict[str, Any] | None = None) -> dict[str, Any]:
-        """One JetStream API call; an error reply is raised as `ServerAPIError`."""
-        return await jetstream_api(self._session, api, payload, timeout=self.timeout)
+    def _summary(self, stream: StreamSummary) -> StoreSummary:
+        return StoreSummary.from_stream(stream)
+
+    def _is_bucket(self, stream: str) -> bool:
+        return bool(store_of_stream(stream))
 
     # -- buckets -------------------------------------------------------------------------------
-
-    async def buckets(self) -> list[StoreSummary]:
-        """Every object store of the account, sorted by name (one paged list of the streams)."""
-        found = await self._translated(self._listed())
-        return sorted(found, key=lambda bucket: bucket.name)
-
-    async def _listed(self) -> list[StoreSummary]:
-        return [
-            StoreSummary.from_stream(summary)
-            async for page in self.streams.stream_pages()
-            for summary in page
-            if store_of_stream(summary.name)
-        ]
-
-    async def bucket(self, name: str) -> StoreSummary:
-        check_bucket_token(name)
-        return StoreSummary.from_stream(await self.streams.summary(OBJ_STREAM_PREFIX + name))
 
     async def count_objects(self, bucket: str) -> int:
         """How many live objects `bucket` holds: its meta messages read once (no chunk is)."""
@@ -97,19 +78,6 @@ class ObjectService:
         finally:
             await watch.stop()
         return len(watch.entries)
-
-    async def create_bucket(self, spec: StoreSpec) -> StoreSummary:
-        """Create a bucket; a name in use is refused (the server would accept an identical one)."""
-        await create_bucket_stream(
-            self._session, self.streams, spec, stream_prefix=OBJ_STREAM_PREFIX, kind="object store"
-        )
-        return await self.bucket(spec.name)
-
-    async def delete_bucket(self, name: str) -> None:
-        """Delete the bucket with every object (its stream)."""
-        self._session.check_writable("delete object store")
-        check_bucket_token(name)
-        await self.streams.delete(OBJ_STREAM_PREFIX + name)
 
     # -- objects -------------------------------------------------------------------------------
 
