@@ -40,7 +40,8 @@ class BucketFormScreen(FormScreen[SummaryT | None]):
     """Create a bucket of the kind the subclass describes."""
 
     PREFIX: ClassVar[str] = ""
-    """Of every widget id: `<PREFIX>-<field>`, `<PREFIX>-save`, `<PREFIX>-error`..."""
+    """Of every widget id: `<PREFIX>-<field>`, `<PREFIX>-save`, `<PREFIX>-error`... (the last two
+    are the form's `READ_ONLY_BUTTON` and `FORM_ERROR_ID`)."""
     TITLE: ClassVar[str] = ""
     FIELDS: ClassVar[tuple[tuple[str, str, str], ...]] = ()
     """(spec attribute, label, placeholder), in form order."""
@@ -57,6 +58,11 @@ class BucketFormScreen(FormScreen[SummaryT | None]):
         Binding("escape", "cancel", "Cancel"),
         Binding("ctrl+s", "save", "Save", priority=True),
     ]
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls.FORM_ERROR_ID = f"{cls.PREFIX}-error"
+        cls.READ_ONLY_BUTTON = f"{cls.PREFIX}-save"
 
     def __init__(self, create: Callable[[Any], Awaitable[SummaryT]]) -> None:
         super().__init__()

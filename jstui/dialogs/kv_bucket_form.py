@@ -27,9 +27,7 @@ class KvBucketFormScreen(BucketFormScreen[BucketSummary]):
 
     PREFIX = "kv-bucket"
     TITLE = "New key-value bucket"
-    FORM_ERROR_ID = "kv-bucket-error"
     READ_ONLY_NOTICE = "buckets are not created."
-    READ_ONLY_BUTTON = "kv-bucket-save"
     FIELDS: ClassVar[tuple[tuple[str, str, str], ...]] = (
         # (BucketSpec attribute, label, placeholder)
         ("name", "Name", "e.g. config (letters, digits, - and _)"),

@@ -27,9 +27,7 @@ class ObjectStoreFormScreen(BucketFormScreen[StoreSummary]):
 
     PREFIX = "object-store"
     TITLE = "New object store"
-    FORM_ERROR_ID = "object-store-error"
     READ_ONLY_NOTICE = "object stores are not created."
-    READ_ONLY_BUTTON = "object-store-save"
     FIELDS: ClassVar[tuple[tuple[str, str, str], ...]] = (
         # (StoreSpec attribute, label, placeholder)
         ("name", "Name", "e.g. files (letters, digits, - and _)"),

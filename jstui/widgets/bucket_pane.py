@@ -22,13 +22,14 @@ from typing import Any, ClassVar, Generic, Protocol, TypeVar
 
 from rich.text import Text
 from textual import on, work
+from textual.app import ComposeResult
 from textual.css.query import NoMatches
 from textual.reactive import var
 from textual.screen import Screen
 from textual.widgets import DataTable, Static
 
 from jstui.format.text import sanitize
-from jstui.nats.buckets import BucketWatch
+from jstui.nats.buckets import BucketService, BucketWatch
 from jstui.nats.errors import translate
 from jstui.nats.session import ConnectionStatus
 from jstui.widgets.base import Pane, PeriodicPoll, jetstream_problem
@@ -49,6 +50,7 @@ class Named(Protocol):
 
 SummaryT = TypeVar("SummaryT", bound=Named)
 WatchT = TypeVar("WatchT", bound=BucketWatch)
+ServiceT = TypeVar("ServiceT", bound=BucketService[Any])
 
 
 def show_rows(
@@ -66,7 +68,7 @@ def show_rows(
     table.set_widths(widest(columns, after.values()))
 
 
-class BucketPane(Pane, Generic[SummaryT, WatchT]):
+class BucketPane(Pane, Generic[SummaryT, WatchT, ServiceT]):
     """Buckets above, the selected bucket's contents below on a live watch (see the module)."""
 
     ID_PREFIX: ClassVar[str] = ""
@@ -80,10 +82,20 @@ class BucketPane(Pane, Generic[SummaryT, WatchT]):
     SELECT_BUCKET_HINT: ClassVar[str] = ""
     BUCKET_COLUMNS: ClassVar[Sequence[Column]] = ()
     DRAIN_SECONDS: ClassVar[float] = 0.1
+    EMPTY_HINT: ClassVar[str] = ""
+    """Shown instead of the contents when the account has no bucket of this kind."""
+
+    DEFAULT_CSS = """
+    BucketPane .bucket-list { height: auto; max-height: 8; }
+    BucketPane .bucket-problem { display: none; color: $warning; height: auto; }
+    BucketPane.-problem .bucket-problem { display: block; }
+    BucketPane .bucket-empty { display: none; height: auto; padding: 1 2; color: $text-muted; }
+    BucketPane.-empty .bucket-empty { display: block; }
+    """
 
     def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(id=id, classes=classes)
-        self._service: Any = None
+        self._service: ServiceT | None = None
         self.buckets: dict[str, SummaryT] = {}
         self._bucket_cells: dict[str, tuple[str, ...]] = {}
         self.bucket_watch: WatchT | None = None
@@ -98,7 +110,7 @@ class BucketPane(Pane, Generic[SummaryT, WatchT]):
 
     # -- what a subclass says ------------------------------------------------------------------
 
-    def _make_service(self) -> Any:
+    def _make_service(self) -> ServiceT:
         raise NotImplementedError
 
     @property
@@ -145,6 +157,24 @@ class BucketPane(Pane, Generic[SummaryT, WatchT]):
     async def _after_listing(self, listed: list[SummaryT]) -> None:
         """More to read once the buckets are shown (object counts)."""
 
+    # -- layout and life -----------------------------------------------------------------------
+
+    def _buckets_table(self) -> LiveTable[Text]:
+        """The upper table, one row a bucket."""
+        table: LiveTable[Text] = LiveTable(
+            id=f"{self.ID_PREFIX}-buckets", classes="bucket-list", cursor_type="row"
+        )
+        for column in self.BUCKET_COLUMNS:
+            table.add_column(cell(column, column.label), key=column.key)
+        return table
+
+    def _notes(self) -> ComposeResult:
+        """What keeps the pane from being current, and the hint of an account with no bucket."""
+        yield Static(id=f"{self.ID_PREFIX}-problem", classes="bucket-problem", markup=False)
+        yield Static(
+            self.EMPTY_HINT, id=f"{self.ID_PREFIX}-empty", classes="bucket-empty", markup=False
+        )
+
     # -- life ----------------------------------------------------------------------------------
 
     def on_mount(self) -> None:
@@ -171,7 +201,7 @@ class BucketPane(Pane, Generic[SummaryT, WatchT]):
             task.add_done_callback(self._stopping.discard)
 
     @property
-    def service(self) -> Any:
+    def service(self) -> ServiceT:
         if self._service is None:
             self._service = self._make_service()
         return self._service

@@ -33,7 +33,7 @@ from textual.app import ComposeResult, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.css.query import NoMatches
 from textual.reactive import var
-from textual.widgets import DataTable, Input, Static
+from textual.widgets import DataTable, Input
 
 from jstui.format.text import sanitize
 from jstui.format.units import format_count
@@ -50,7 +50,6 @@ from jstui.widgets.kv.render import (
     bucket_cells,
     cell,
 )
-from jstui.widgets.table import LiveTable
 
 if TYPE_CHECKING:
     from jstui.dialogs.kv_bucket_form import KvBucketFormScreen
@@ -71,7 +70,7 @@ EMPTY_HINT = (
 )
 
 
-class KvPane(BucketPane[BucketSummary, KeyWatch]):
+class KvPane(BucketPane[BucketSummary, KeyWatch, KvService]):
     """Buckets and the selected bucket's keys, live, with put / edit / delete / purge / history."""
 
     PANE_TITLE = "Key/Value"
@@ -119,19 +118,15 @@ class KvPane(BucketPane[BucketSummary, KeyWatch]):
     )
 
     ID_PREFIX = "kv"
+    EMPTY_HINT = EMPTY_HINT
     POLL_DESCRIPTION = "key-value buckets"
     SELECT_BUCKET_HINT = "Select a bucket first (or press c to create one)."
     BUCKET_COLUMNS = BUCKET_COLUMNS
     DRAIN_SECONDS = DRAIN_SECONDS
 
     DEFAULT_CSS = """
-    KvPane #kv-buckets { height: auto; max-height: 8; }
     KvPane #kv-keys { height: 1fr; }
     KvPane #kv-pattern { display: none; }
-    KvPane #kv-problem { display: none; color: $warning; height: auto; }
-    KvPane.-problem #kv-problem { display: block; }
-    KvPane #kv-empty { display: none; height: auto; padding: 1 2; color: $text-muted; }
-    KvPane.-empty #kv-empty { display: block; }
     KvPane.-empty #kv-keys { display: none; }
     """
 
@@ -148,10 +143,7 @@ class KvPane(BucketPane[BucketSummary, KeyWatch]):
     # -- layout --------------------------------------------------------------------------------
 
     def compose(self) -> ComposeResult:
-        buckets: LiveTable[Text] = LiveTable(id="kv-buckets", cursor_type="row")
-        for column in BUCKET_COLUMNS:
-            buckets.add_column(cell(column, column.label), key=column.key)
-        yield buckets
+        yield self._buckets_table()
         pattern = Input(
             placeholder="key pattern: a.*, a.>, Enter applies, Escape clears", id="kv-pattern"
         )
@@ -161,16 +153,10 @@ class KvPane(BucketPane[BucketSummary, KeyWatch]):
         for column in KEY_COLUMNS:
             keys.add_column(cell(column, column.label), key=column.key)
         yield keys
-        yield Static(id="kv-problem", markup=False)
-        yield Static(EMPTY_HINT, id="kv-empty", markup=False)
+        yield from self._notes()
 
     def _make_service(self) -> KvService:
         return KvService(self.session)
-
-    @property
-    def service(self) -> KvService:
-        service: KvService = super().service
-        return service
 
     @property
     def key_watch(self) -> KeyWatch | None:

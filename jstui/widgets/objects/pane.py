@@ -64,7 +64,7 @@ NO_OBJECTS_HINT = "No objects in this store yet: press p to put a file."
 NO_OBJECTS_READ_ONLY = "No objects in this store yet."
 
 
-class ObjectsPane(BucketPane[StoreSummary, ObjectWatch]):
+class ObjectsPane(BucketPane[StoreSummary, ObjectWatch, ObjectService]):
     """Object stores and the selected store's objects, live, with put / get / delete."""
 
     PANE_TITLE = "Object stores"
@@ -94,6 +94,7 @@ class ObjectsPane(BucketPane[StoreSummary, ObjectWatch]):
     CHANGING_ACTIONS = frozenset({"put_object", "delete_object", "new_bucket", "delete_bucket"})
 
     ID_PREFIX = "objects"
+    EMPTY_HINT = EMPTY_HINT
     BUCKET_NOUN = "object store"
     BUCKETS_NOUN = "object stores"
     POLL_DESCRIPTION = "object stores"
@@ -103,12 +104,7 @@ class ObjectsPane(BucketPane[StoreSummary, ObjectWatch]):
     DRAIN_SECONDS = DRAIN_SECONDS
 
     DEFAULT_CSS = """
-    ObjectsPane #objects-buckets { height: auto; max-height: 8; }
     ObjectsPane #objects-list { height: 1fr; }
-    ObjectsPane #objects-problem { display: none; color: $warning; height: auto; }
-    ObjectsPane.-problem #objects-problem { display: block; }
-    ObjectsPane #objects-empty { display: none; height: auto; padding: 1 2; color: $text-muted; }
-    ObjectsPane.-empty #objects-empty { display: block; }
     ObjectsPane.-empty #objects-list { display: none; }
     ObjectsPane #objects-none { display: none; height: auto; padding: 0 2; color: $text-muted; }
     ObjectsPane.-no-objects #objects-none { display: block; }
@@ -126,18 +122,14 @@ class ObjectsPane(BucketPane[StoreSummary, ObjectWatch]):
     # -- layout --------------------------------------------------------------------------------
 
     def compose(self) -> ComposeResult:
-        for table_id, columns in (
-            ("objects-buckets", STORE_COLUMNS),
-            ("objects-list", OBJECT_COLUMNS),
-        ):
-            table: LiveTable[Text] = LiveTable(
-                id=table_id, cursor_type="row", zebra_stripes=table_id == "objects-list"
-            )
-            for column in columns:
-                table.add_column(cell(column, column.label), key=column.key)
-            yield table
-        yield Static(id="objects-problem", markup=False)
-        yield Static(EMPTY_HINT, id="objects-empty", markup=False)
+        yield self._buckets_table()
+        objects: LiveTable[Text] = LiveTable(
+            id="objects-list", cursor_type="row", zebra_stripes=True
+        )
+        for column in OBJECT_COLUMNS:
+            objects.add_column(cell(column, column.label), key=column.key)
+        yield objects
+        yield from self._notes()
         yield Static(NO_OBJECTS_HINT, id="objects-none", markup=False)
 
     def on_mount(self) -> None:
@@ -147,11 +139,6 @@ class ObjectsPane(BucketPane[StoreSummary, ObjectWatch]):
 
     def _make_service(self) -> ObjectService:
         return ObjectService(self.session)
-
-    @property
-    def service(self) -> ObjectService:
-        service: ObjectService = super().service
-        return service
 
     @property
     def object_watch(self) -> ObjectWatch | None:
