@@ -23,6 +23,7 @@ from typing import Any, ClassVar, Generic, Protocol, TypeVar
 from nats.aio.msg import Msg
 from nats.js.api import ConsumerConfig, DeliverPolicy
 
+from jstui.nats.bucket_spec import bucket_of
 from jstui.nats.errors import (
     ERR_STREAM_NAME_IN_USE,
     JstuiError,
@@ -116,8 +117,8 @@ SummaryT = TypeVar("SummaryT", bound=_Named)
 
 class BucketService(Generic[SummaryT]):
     """The buckets of one kind (`KIND`, backed by `STREAM_PREFIX<name>` streams): listed, read,
-    created and deleted as streams. A subclass says how a stream is read as a bucket
-    (`_summary`, `_is_bucket`) and adds what its buckets hold (keys, objects)."""
+    created and deleted as streams. A subclass says how a stream's summary is read as a bucket's
+    (`_summary`) and adds what its buckets hold (keys, objects)."""
 
     STREAM_PREFIX: ClassVar[str] = ""
     KIND: ClassVar[str] = "bucket"
@@ -132,7 +133,7 @@ class BucketService(Generic[SummaryT]):
         raise NotImplementedError
 
     def _is_bucket(self, stream: str) -> bool:
-        raise NotImplementedError
+        return bucket_of(stream, self.STREAM_PREFIX) is not None
 
     async def _api(self, api: str, payload: dict[str, Any] | None = None) -> dict[str, Any]:
         """One JetStream API call; an error reply is raised as `ServerAPIError`."""

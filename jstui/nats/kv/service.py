@@ -35,7 +35,6 @@ from jstui.nats.kv.model import (
     KV_STREAM_PREFIX,
     BucketSummary,
     KeyEntry,
-    bucket_of_stream,
     key_pattern_problem,
     key_problem,
     operation_of,
@@ -76,9 +75,6 @@ class KvService(BucketService[BucketSummary]):
 
     def _summary(self, stream: StreamSummary) -> BucketSummary:
         return BucketSummary.from_stream(stream)
-
-    def _is_bucket(self, stream: str) -> bool:
-        return bool(bucket_of_stream(stream))
 
     # -- plumbing ------------------------------------------------------------------------------
 

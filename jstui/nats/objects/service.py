@@ -40,7 +40,6 @@ from jstui.nats.objects.model import (
     StoreSummary,
     meta_subject,
     object_name_problem,
-    store_of_stream,
 )
 from jstui.nats.objects.transfer import CountingReader, LoopReader, Transfer, download
 from jstui.nats.objects.watch import ObjectWatch
@@ -60,9 +59,6 @@ class ObjectService(BucketService[StoreSummary]):
 
     def _summary(self, stream: StreamSummary) -> StoreSummary:
         return StoreSummary.from_stream(stream)
-
-    def _is_bucket(self, stream: str) -> bool:
-        return bool(store_of_stream(stream))
 
     # -- buckets -------------------------------------------------------------------------------
 
