@@ -33,11 +33,10 @@ from jstui.nats.buckets import BucketService, BucketWatch
 from jstui.nats.errors import translate
 from jstui.nats.session import ConnectionStatus
 from jstui.widgets.base import Pane, PeriodicPoll, jetstream_problem
-from jstui.widgets.kv.keys import row_key_at_cursor
-from jstui.widgets.kv.render import Column, cell, changed_cells, widest
+from jstui.widgets.bucket_table import Column, cell, row_key_at_cursor, show_rows
 from jstui.widgets.table import LiveTable
 
-__all__ = ["POLL_SECONDS", "BucketPane", "show_rows"]
+__all__ = ["POLL_SECONDS", "BucketPane"]
 
 POLL_SECONDS = 2.0
 """How often the bucket list (sizes, counts) is asked again."""
@@ -51,21 +50,6 @@ class Named(Protocol):
 SummaryT = TypeVar("SummaryT", bound=Named)
 WatchT = TypeVar("WatchT", bound=BucketWatch)
 ServiceT = TypeVar("ServiceT", bound=BucketService[Any])
-
-
-def show_rows(
-    table: LiveTable[Text],
-    columns: Sequence[Column],
-    before: dict[str, tuple[str, ...]],
-    after: dict[str, tuple[str, ...]],
-) -> None:
-    """Make `table` hold `after`'s rows in its order, writing only the cells that changed."""
-    table.place_rows(
-        list(after), lambda key: [cell(c, v) for c, v in zip(columns, after[key], strict=True)]
-    )
-    if changes := changed_cells(columns, before, after):
-        table.update_cells(changes)
-    table.set_widths(widest(columns, after.values()))
 
 
 class BucketPane(Pane, Generic[SummaryT, WatchT, ServiceT]):

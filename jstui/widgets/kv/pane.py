@@ -42,14 +42,10 @@ from jstui.nats.kv.model import BucketSummary, KeyEntry
 from jstui.nats.kv.service import KvService, check_pattern
 from jstui.nats.kv.watch import KeyWatch
 from jstui.widgets.bucket_pane import BucketPane
+from jstui.widgets.bucket_table import cell, row_key_at_cursor
 from jstui.widgets.kv import questions
-from jstui.widgets.kv.keys import HeldKeys, KeysTable, row_key_at_cursor
-from jstui.widgets.kv.render import (
-    BUCKET_COLUMNS,
-    KEY_COLUMNS,
-    bucket_cells,
-    cell,
-)
+from jstui.widgets.kv.keys import HeldKeys, KeysTable
+from jstui.widgets.kv.render import BUCKET_COLUMNS, KEY_COLUMNS, bucket_cells
 
 if TYPE_CHECKING:
     from jstui.dialogs.kv_bucket_form import KvBucketFormScreen

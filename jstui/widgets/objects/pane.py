@@ -35,9 +35,8 @@ from jstui.format.units import format_count
 from jstui.nats.objects.model import ObjectEntry, StoreSummary
 from jstui.nats.objects.service import ObjectService
 from jstui.nats.objects.watch import ObjectWatch
-from jstui.widgets.bucket_pane import BucketPane, show_rows
-from jstui.widgets.kv.keys import row_key_at_cursor
-from jstui.widgets.kv.render import cell
+from jstui.widgets.bucket_pane import BucketPane
+from jstui.widgets.bucket_table import cell, row_key_at_cursor, show_rows
 from jstui.widgets.objects import questions
 from jstui.widgets.objects.render import (
     OBJECT_COLUMNS,
