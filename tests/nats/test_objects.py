@@ -250,3 +250,49 @@ async def test_read_only_and_bad_specs_are_refused(
         with pytest.raises(ReadOnlyError):
             await service.delete_bucket(unique)
         assert unique in {bucket.name for bucket in await service.buckets()}
+
+
+class TurnRecordingTransfer(Transfer):
+    """A `Transfer` that notes, at each chunk counted, how many event-loop turns had gone by."""
+
+    def __init__(self, total: int, turns: list[int]) -> None:
+        super().__init__(total=total)
+        self.turns_seen: list[int] = []
+        self._turns = turns
+
+    def __setattr__(self, name: str, value: object) -> None:
+        if name == "done" and value != getattr(self, "done", 0):
+            self.turns_seen.append(self._turns[0])
+        super().__setattr__(name, value)
+
+
+async def test_a_transfer_reads_or_writes_one_chunk_per_loop_turn(
+    session: Session, unique: str, tmp_path: Path
+) -> None:
+    """File I/O runs in the event loop (see transfer.py): each chunk must give the loop back
+    before the next, so that a large get never holds the screen for a whole fetched batch."""
+    turns = [0]
+
+    async def count_turns() -> None:
+        while True:
+            await asyncio.sleep(0)
+            turns[0] += 1
+
+    service = ObjectService(session)
+    await service.create_bucket(StoreSpec(name=unique))
+    source = tmp_path / "many-chunks.dat"
+    data = os.urandom(20 * 128 * 1024)  # 20 chunks: more than one fetched batch
+    source.write_bytes(data)
+    counter = asyncio.create_task(count_turns())
+    try:
+        put = TurnRecordingTransfer(len(data), turns)
+        entry = await service.put_file(unique, source, "many", "", put)
+        got = TurnRecordingTransfer(len(data), turns)
+        await service.get_file(entry, tmp_path / "back.dat", got)
+    finally:
+        counter.cancel()
+    assert (tmp_path / "back.dat").read_bytes() == data
+    for transfer in (put, got):
+        assert len(transfer.turns_seen) == 20
+        steps = [b - a for a, b in zip(transfer.turns_seen, transfer.turns_seen[1:], strict=False)]
+        assert min(steps) >= 1, steps

@@ -15,11 +15,12 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 from jstui.format.editable import EscapeError, unescape_bytes
 from jstui.format.text import quote_input
 from jstui.format.units import duration_ns, parse_count, parse_size
+from jstui.nats.bucket_spec import BucketSpecBase, bucket_name_problem_for, bucket_of
 from jstui.nats.streams.summaries import StreamSummary
 
 __all__ = [
@@ -43,27 +44,18 @@ MAX_HISTORY = 64
 
 Operation = Literal["PUT", "DEL", "PURGE"]
 
-_BUCKET_NAME = re.compile(r"[a-zA-Z0-9_-]+")
 _KEY = re.compile(r"[-/_=.a-zA-Z0-9]+")
 """What nats-py and nats.go accept as a key (tokens separated by dots)."""
 
 
 def bucket_of_stream(stream: str) -> str | None:
     """The bucket a stream backs (`KV_config` -> `config`), or None for any other stream."""
-    if stream.startswith(KV_STREAM_PREFIX) and len(stream) > len(KV_STREAM_PREFIX):
-        return stream[len(KV_STREAM_PREFIX) :]
-    return None
+    return bucket_of(stream, KV_STREAM_PREFIX)
 
 
 def bucket_name_problem(name: str) -> str | None:
     """Why `name` cannot name a bucket (letters, digits, "-" and "_", as every client checks)."""
-    if not name:
-        return "a bucket needs a name"
-    if not _BUCKET_NAME.fullmatch(name):
-        return f"{quote_input(name)}: only letters, digits, '-' and '_'"
-    if len(name) > 255 - len(KV_STREAM_PREFIX):
-        return "at most 252 characters"
-    return None
+    return bucket_name_problem_for(name, KV_STREAM_PREFIX)
 
 
 def key_problem(key: str) -> str | None:
@@ -199,81 +191,35 @@ class BucketSummary:
         )
 
 
-STORAGE_CHOICES = ("file", "memory")
-COMPRESSION_CHOICES = ("none", "s2")
-
-
 @dataclass(frozen=True)
-class BucketSpec:
+class BucketSpec(BucketSpecBase):
     """The create-bucket form as typed; `validate` says what is wrong, field by field."""
 
-    name: str = ""
-    description: str = ""
-    history: str = "1"
-    ttl: str = ""
-    max_value_size: str = ""
-    max_bytes: str = ""
-    storage: str = "file"
-    replicas: str = "1"
-    compression: str = "none"
+    STREAM_PREFIX: ClassVar[str] = KV_STREAM_PREFIX
+    SIZE_FIELDS: ClassVar[tuple[str, ...]] = ("max_value_size", "max_bytes")
 
-    def validate(self) -> dict[str, str]:
-        errors: dict[str, str] = {}
-        if problem := bucket_name_problem(self.name):
-            errors["name"] = problem
+    history: str = "1"
+    max_value_size: str = ""
+
+    def _own_problems(self) -> dict[str, str]:
         try:
             history = parse_count(self.history) or 1
-            if not 1 <= history <= MAX_HISTORY:
-                errors["history"] = f"from 1 to {MAX_HISTORY} revisions per key"
         except ValueError as error:
-            errors["history"] = str(error)
-        for key, parse in (
-            ("ttl", duration_ns),
-            ("max_value_size", parse_size),
-            ("max_bytes", parse_size),
-        ):
-            try:
-                parse(getattr(self, key))
-            except ValueError as error:
-                errors[key] = str(error)
-        try:
-            replicas = parse_count(self.replicas) or 1
-            if not 1 <= replicas <= 5:
-                errors["replicas"] = "from 1 to 5"
-        except ValueError as error:
-            errors["replicas"] = str(error)
-        if self.storage not in STORAGE_CHOICES:
-            errors["storage"] = "file or memory"
-        if self.compression not in COMPRESSION_CHOICES:
-            errors["compression"] = "none or s2"
-        return errors
+            return {"history": str(error)}
+        if not 1 <= history <= MAX_HISTORY:
+            return {"history": f"from 1 to {MAX_HISTORY} revisions per key"}
+        return {}
 
     def wire_config(self) -> dict[str, Any]:
         """The backing stream's config, as nats-py's `create_key_value` builds it (call
         `validate` first: this raises `ValueError` on what it reports)."""
-        history = parse_count(self.history) or 1
         ttl = duration_ns(self.ttl) or 0
-        stream = KV_STREAM_PREFIX + self.name
-        config: dict[str, Any] = {
-            "name": stream,
-            "subjects": [f"$KV.{self.name}.>"],
-            "retention": "limits",
-            "max_consumers": -1,
-            "max_msgs": -1,
-            "max_msgs_per_subject": history,
-            "max_bytes": parse_size(self.max_bytes) or -1,
-            "max_age": ttl,
-            "max_msg_size": parse_size(self.max_value_size) or -1,
-            "storage": self.storage,
-            "num_replicas": parse_count(self.replicas) or 1,
-            "discard": "new",
-            "allow_rollup_hdrs": True,
-            "deny_delete": True,
-            "allow_direct": True,
-            "compression": self.compression,
+        config = self.stream_config([f"$KV.{self.name}.>"])
+        config.update(
+            max_msgs_per_subject=parse_count(self.history) or 1,
+            max_msg_size=parse_size(self.max_value_size) or -1,
+            deny_delete=True,
             # Two minutes, or the TTL when shorter: what nats.go and nats-py choose.
-            "duplicate_window": min(ttl, 120 * 10**9) if ttl else 120 * 10**9,
-        }
-        if self.description:
-            config["description"] = self.description
+            duplicate_window=min(ttl, 120 * 10**9) if ttl else 120 * 10**9,
+        )
         return config

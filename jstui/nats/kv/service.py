@@ -1,12 +1,13 @@
 """Key-value operations on the shared connection: `KvService`.
 
 Buckets are read from their backing streams (`KV_<bucket>`) through `StreamService`, one paged list
-as the Streams pane reads it, and created and deleted as streams. Keys are written by publishing to
+as the Streams pane reads it, and created and deleted as streams (`BucketService`,
+jstui/nats/buckets.py, shared by both kinds of bucket). Keys are written by publishing to
 `$KV.<bucket>.<key>` and reading the JetStream acknowledgement, with the headers every KV client
 uses: `KV-Operation: DEL` / `PURGE` (a purge also rolls the key's history up) and
-`Nats-Expected-Last-Subject-Sequence` for an update. An update whose revision is no longer the
-key's latest is refused by the server and nothing is written; `KvConflictError` then says which
-revision the caller read and which one is there now.
+`Nats-Expected-Last-Subject-Sequence` for an update. An update whose revision is no longer the key's
+latest is refused by the server and nothing is written; `KvConflictError` then says which revision
+the caller read and which one is there now.
 
 Reads never consume: `get` is get-last-message-by-subject, `history` and `purge_deletes` read
 through a short-lived ordered consumer (`watch.collect`) that is deleted afterwards. Every change
@@ -18,33 +19,28 @@ from __future__ import annotations
 import base64
 import json
 from collections.abc import Awaitable
-from typing import Any, TypeVar
+from typing import TypeVar
 
 import nats.errors
 
+from jstui.nats.buckets import BucketService, check_bucket_token, checked_reply
 from jstui.nats.errors import (
     ERR_NO_MESSAGE_FOUND,
-    ERR_STREAM_NAME_IN_USE,
     JstuiError,
     ServerAPIError,
-    SpecErrors,
     ValidationError,
     translate,
 )
 from jstui.nats.kv.model import (
     KV_STREAM_PREFIX,
-    BucketSpec,
     BucketSummary,
     KeyEntry,
-    bucket_of_stream,
     key_pattern_problem,
     key_problem,
     operation_of,
 )
 from jstui.nats.kv.watch import collect
-from jstui.nats.session import Session
-from jstui.nats.streams.service import DEFAULT_TIMEOUT, StreamService
-from jstui.nats.streams.summaries import parse_header_block, parse_time
+from jstui.nats.streams.summaries import StreamSummary, parse_header_block, parse_time
 
 __all__ = ["KvConflictError", "KvService"]
 
@@ -71,26 +67,20 @@ class KvConflictError(JstuiError):
         self.current = current
 
 
-class KvService:
+class KvService(BucketService[BucketSummary]):
     """Buckets and keys; every request is bounded by `timeout` seconds."""
 
-    def __init__(self, session: Session, *, timeout: float = DEFAULT_TIMEOUT) -> None:
-        self._session = session
-        self.timeout = timeout
-        self.streams = StreamService(session, timeout=timeout)
+    STREAM_PREFIX = KV_STREAM_PREFIX
+    KIND = "bucket"
+
+    def _summary(self, stream: StreamSummary) -> BucketSummary:
+        return BucketSummary.from_stream(stream)
 
     # -- plumbing ------------------------------------------------------------------------------
 
-    async def _api(self, api: str, payload: dict[str, Any] | None = None) -> dict[str, Any]:
-        """One JetStream API call; an error reply is raised as `ServerAPIError`."""
-        data = json.dumps(payload).encode() if payload is not None else b""
-        prefix = self._session.jetstream_api_prefix
-        msg = await self._session.nc.request(f"{prefix}.{api}", data, timeout=self.timeout)
-        return _checked(json.loads(msg.data))
-
     async def _publish(self, bucket: str, key: str, value: bytes, headers: dict[str, str]) -> int:
         """Store one message on the key's subject; returns its revision (stream sequence)."""
-        _check_bucket(bucket)
+        check_bucket_token(bucket)
         if problem := key_problem(key):
             raise ValidationError("key", problem)
         try:
@@ -99,62 +89,14 @@ class KvService:
             )
         except nats.errors.NoRespondersError:
             raise JstuiError(f"bucket {bucket!r} does not exist (nobody stores its keys)") from None
-        return int(_checked(json.loads(msg.data)).get("seq") or 0)
-
-    # -- buckets -------------------------------------------------------------------------------
-
-    async def buckets(self) -> list[BucketSummary]:
-        """Every bucket of the account, sorted by name (one paged list of the streams)."""
-        try:
-            found = [
-                BucketSummary.from_stream(summary)
-                async for page in self.streams.stream_pages()
-                for summary in page
-                if bucket_of_stream(summary.name)
-            ]
-        except JstuiError:
-            raise
-        except Exception as error:
-            raise translate(error) from error
-        return sorted(found, key=lambda bucket: bucket.name)
-
-    async def bucket(self, name: str) -> BucketSummary:
-        _check_bucket(name)
-        return BucketSummary.from_stream(await self.streams.summary(KV_STREAM_PREFIX + name))
-
-    async def create_bucket(self, spec: BucketSpec) -> BucketSummary:
-        """Create a bucket; a name in use is refused (the server would accept an identical one)."""
-        if errors := spec.validate():
-            raise SpecErrors(errors)
-        self._session.check_writable("create bucket")
-        stream = KV_STREAM_PREFIX + spec.name
-        in_use = ServerAPIError(
-            f"bucket {spec.name!r} already exists", code=400, err_code=ERR_STREAM_NAME_IN_USE
-        )
-        if await self.streams.exists(stream):
-            raise in_use
-        try:
-            await self._api(f"STREAM.CREATE.{stream}", spec.wire_config())
-        except ServerAPIError as error:
-            raise in_use if error.err_code == ERR_STREAM_NAME_IN_USE else error from None
-        except JstuiError:
-            raise
-        except Exception as error:
-            raise translate(error) from error
-        return await self.bucket(spec.name)
-
-    async def delete_bucket(self, name: str) -> None:
-        """Delete the bucket with every key and revision (its stream)."""
-        self._session.check_writable("delete bucket")
-        _check_bucket(name)
-        await self.streams.delete(KV_STREAM_PREFIX + name)
+        return int(checked_reply(json.loads(msg.data)).get("seq") or 0)
 
     # -- keys ----------------------------------------------------------------------------------
 
     async def get(self, bucket: str, key: str) -> KeyEntry | None:
         """The key's latest entry (a delete marker too), or None when it never was or was purged
         away; read with get-message, never consuming."""
-        _check_bucket(bucket)
+        check_bucket_token(bucket)
         if problem := key_problem(key):
             raise ValidationError("key", problem)
         try:
@@ -212,14 +154,14 @@ class KvService:
 
     async def history(self, bucket: str, key: str) -> list[KeyEntry]:
         """Every revision the bucket keeps of `key`, oldest first."""
-        _check_bucket(bucket)
+        check_bucket_token(bucket)
         if problem := key_problem(key):
             raise ValidationError("key", problem)
         return await self._translated(collect(self._session, bucket, key, history=True))
 
     async def delete_markers(self, bucket: str) -> list[KeyEntry]:
         """The keys whose latest entry is a delete or purge marker."""
-        _check_bucket(bucket)
+        check_bucket_token(bucket)
         latest = await self._translated(collect(self._session, bucket, ">", history=False))
         return [entry for entry in latest if entry.deleted]
 
@@ -240,24 +182,6 @@ class KvService:
             raise
         except Exception as error:
             raise translate(error) from error
-
-
-def _checked(resp: dict[str, Any]) -> dict[str, Any]:
-    error = resp.get("error")
-    if error:
-        raise ServerAPIError(
-            str(error.get("description") or "the server refused"),
-            code=error.get("code"),
-            err_code=error.get("err_code"),
-        )
-    return resp
-
-
-def _check_bucket(name: str) -> None:
-    """A name that cannot be one subject token would send the request elsewhere: refused here.
-    Looser than `bucket_name_problem` on purpose: another program's bucket must stay usable."""
-    if not name or any(ch in name for ch in ".*> \t\r\n"):
-        raise ValidationError("bucket", "not a valid bucket name")
 
 
 def check_pattern(pattern: str) -> str:

@@ -12,9 +12,8 @@ one redraw per tick, never one per message.
 server says nothing is pending after, or an empty start). `collect` is the one-shot form used for
 a key's history and for finding delete markers: it gathers until caught up, then stops.
 
-Revision, time and pending count come from the message's reply subject
-(`$JS.ACK.<stream>.<consumer>.<delivered>.<sseq>.<cseq>.<ts>.<pending>`, or the v2 form with domain
-and account hash after `ACK`), as nats-py reads them.
+Revision, time and pending count come from the message's reply subject (`BucketWatch`,
+jstui/nats/buckets.py, the consumer and catching up this watch shares with `ObjectWatch`).
 """
 
 from __future__ import annotations
@@ -23,31 +22,17 @@ import asyncio
 from collections.abc import Callable
 
 from nats.aio.msg import Msg
-from nats.js.api import ConsumerConfig, DeliverPolicy
+from nats.js.api import DeliverPolicy
 
-from jstui.nats.errors import JstuiError, RequestTimeoutError
-from jstui.nats.feeds.ordered import OrderedConsumer
+from jstui.nats.buckets import BucketWatch
+from jstui.nats.errors import RequestTimeoutError
 from jstui.nats.kv.model import KV_STREAM_PREFIX, KeyEntry, operation_of
 from jstui.nats.session import Session
 
 __all__ = ["KeyWatch", "collect"]
 
-_ACK_V1_TOKENS = 9
 
-
-def _reply_fields(reply: str) -> tuple[int, float, int] | None:
-    """(stream sequence, epoch seconds, pending) from a JetStream message's reply subject."""
-    tokens = reply.split(".")
-    if len(tokens) == _ACK_V1_TOKENS and tokens[1] == "ACK":
-        sseq, ts, pending = tokens[5], tokens[7], tokens[8]
-    elif len(tokens) > _ACK_V1_TOKENS + 1 and tokens[1] == "ACK":
-        sseq, ts, pending = tokens[7], tokens[9], tokens[10]
-    else:
-        return None
-    return int(sseq), int(ts) / 1e9, int(pending)
-
-
-class KeyWatch:
+class KeyWatch(BucketWatch):
     """Every key of `bucket` matching `pattern` (`>` is all) at its latest revision, live.
 
     `await start()`, read `entries`, call `take_changes()` now and then, `await stop()` at the end
@@ -63,80 +48,28 @@ class KeyWatch:
         history: bool = False,
         on_entry: Callable[[KeyEntry], None] | None = None,
     ) -> None:
-        self.session = session
+        policy = DeliverPolicy.ALL if history else DeliverPolicy.LAST_PER_SUBJECT
         self.bucket = bucket
         self.pattern = pattern
         self.prefix = f"$KV.{bucket}."
         self.entries: dict[str, KeyEntry] = {}
         self.changed: set[str] = set()
         """Keys whose entry changed since the last `take_changes`."""
-        self.caught_up = asyncio.Event()
-        self.received = 0
         self._on_entry = on_entry
-        self.stopped = ""
-        """Why the watch ended on its own (a switch of server), '' while it runs."""
-        policy = DeliverPolicy.ALL if history else DeliverPolicy.LAST_PER_SUBJECT
-        self._consumer = OrderedConsumer(
-            session,
-            KV_STREAM_PREFIX + bucket,
-            self.prefix + pattern,
-            ConsumerConfig(deliver_policy=policy, headers_only=False),
-            self._on_message,
-        )
+        super().__init__(session, KV_STREAM_PREFIX + bucket, self.prefix + pattern, policy)
 
-    @property
-    def consumer(self) -> str:
-        """The name of the consumer behind the watch ("" when stopped)."""
-        return self._consumer.consumer
-
-    @property
-    def error(self) -> str:
-        return self.stopped or self._consumer.error
-
-    def _on_message(self, msg: Msg) -> None:
-        fields = _reply_fields(msg.reply)
-        if fields is None:
-            return
-        revision, created, pending = fields
+    def _take(self, msg: Msg, sequence: int, created: float) -> None:
         key = msg.subject[len(self.prefix) :]
-        entry = KeyEntry(key, msg.data, revision, operation_of(msg.headers), created)
-        self.received += 1
+        entry = KeyEntry(key, msg.data, sequence, operation_of(msg.headers), created)
         self.entries[key] = entry
         self.changed.add(key)
         if self._on_entry is not None:
             self._on_entry(entry)
-        if pending == 0:
-            self.caught_up.set()
-
-    async def start(self) -> None:
-        """Create the consumer; `caught_up` is set at once when nothing matches yet."""
-        await self._consumer.start()
-        info = await self.session.jsm.consumer_info(
-            KV_STREAM_PREFIX + self.bucket, self._consumer.consumer
-        )
-        if not info.num_pending and not info.delivered.consumer_seq and not self.received:
-            self.caught_up.set()
-        self.session.add_user(self)
-
-    async def leave_connection(self) -> None:
-        """The session switches servers: delete the watch's consumer on the old one."""
-        await self._consumer.stop()
-
-    async def join_connection(self) -> None:
-        """The keys held are the old server's: the watch does not follow, it says so (the pane
-        shows `error`); opening the bucket again watches it on the new server."""
-        self.stopped = "stopped at the switch of server: open the bucket again to watch it there"
-        raise JstuiError(self.stopped)
 
     def take_changes(self) -> dict[str, KeyEntry]:
         """The entries changed since the last call, by key; empties the set."""
         changed, self.changed = self.changed, set()
         return {key: self.entries[key] for key in changed}
-
-    async def stop(self) -> None:
-        """Unsubscribe and delete the consumer; safe to call twice."""
-        self.session.remove_user(self)
-        await self._consumer.stop()
 
 
 async def collect(

@@ -16,14 +16,12 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-import re
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, ClassVar
 
 from jstui.format.text import quote_input
-from jstui.format.units import duration_ns, parse_count, parse_size
-from jstui.nats.kv.model import COMPRESSION_CHOICES, STORAGE_CHOICES  # a bucket's, the same
+from jstui.nats.bucket_spec import BucketSpecBase, bucket_name_problem_for, bucket_of
 from jstui.nats.streams.summaries import StreamSummary, parse_time
 
 __all__ = [
@@ -46,25 +44,15 @@ DIGEST_PREFIX = "SHA-256="
 MAX_OBJECT_NAME = 1024
 """The longest object name jstui puts (the server limits the meta subject, not the name)."""
 
-_STORE_NAME = re.compile(r"[a-zA-Z0-9_-]+")
-
 
 def store_of_stream(stream: str) -> str | None:
     """The bucket a stream backs (`OBJ_files` -> `files`), or None for any other stream."""
-    if stream.startswith(OBJ_STREAM_PREFIX) and len(stream) > len(OBJ_STREAM_PREFIX):
-        return stream[len(OBJ_STREAM_PREFIX) :]
-    return None
+    return bucket_of(stream, OBJ_STREAM_PREFIX)
 
 
 def store_name_problem(name: str) -> str | None:
     """Why `name` cannot name a bucket (letters, digits, "-" and "_", as every client checks)."""
-    if not name:
-        return "a bucket needs a name"
-    if not _STORE_NAME.fullmatch(name):
-        return f"{quote_input(name)}: only letters, digits, '-' and '_'"
-    if len(name) > 255 - len(OBJ_STREAM_PREFIX):
-        return "at most 251 characters"
-    return None
+    return bucket_name_problem_for(name, OBJ_STREAM_PREFIX)
 
 
 def object_name_problem(name: str) -> str | None:
@@ -216,57 +204,12 @@ class StoreSummary:
 
 
 @dataclass(frozen=True)
-class StoreSpec:
+class StoreSpec(BucketSpecBase):
     """The create-bucket form as typed; `validate` says what is wrong, field by field."""
 
-    name: str = ""
-    description: str = ""
-    ttl: str = ""
-    max_bytes: str = ""
-    storage: str = "file"
-    replicas: str = "1"
-    compression: str = "none"
-
-    def validate(self) -> dict[str, str]:
-        errors: dict[str, str] = {}
-        if problem := store_name_problem(self.name):
-            errors["name"] = problem
-        for key, parse in (("ttl", duration_ns), ("max_bytes", parse_size)):
-            try:
-                parse(getattr(self, key))
-            except ValueError as error:
-                errors[key] = str(error)
-        try:
-            replicas = parse_count(self.replicas) or 1
-            if not 1 <= replicas <= 5:
-                errors["replicas"] = "from 1 to 5"
-        except ValueError as error:
-            errors["replicas"] = str(error)
-        if self.storage not in STORAGE_CHOICES:
-            errors["storage"] = "file or memory"
-        if self.compression not in COMPRESSION_CHOICES:
-            errors["compression"] = "none or s2"
-        return errors
+    STREAM_PREFIX: ClassVar[str] = OBJ_STREAM_PREFIX
 
     def wire_config(self) -> dict[str, Any]:
         """The backing stream's config, as nats.go's `CreateObjectStore` builds it (call
         `validate` first: this raises `ValueError` on what it reports)."""
-        config: dict[str, Any] = {
-            "name": OBJ_STREAM_PREFIX + self.name,
-            "subjects": [f"$O.{self.name}.C.>", f"$O.{self.name}.M.>"],
-            "retention": "limits",
-            "max_consumers": -1,
-            "max_msgs": -1,
-            "max_bytes": parse_size(self.max_bytes) or -1,
-            "max_age": duration_ns(self.ttl) or 0,
-            "max_msg_size": -1,
-            "storage": self.storage,
-            "num_replicas": parse_count(self.replicas) or 1,
-            "discard": "new",
-            "allow_rollup_hdrs": True,
-            "allow_direct": True,
-            "compression": self.compression,
-        }
-        if self.description:
-            config["description"] = self.description
-        return config
+        return self.stream_config([f"$O.{self.name}.C.>", f"$O.{self.name}.M.>"])

@@ -1,13 +1,13 @@
 """Object-store operations on the shared connection: `ObjectService`.
 
-Buckets are read from their backing streams (`OBJ_<bucket>`) through `StreamService`, one paged
-list as the Streams pane reads it, and created and deleted as streams. An object's meta is read
-with get-last-message-by-subject (never consuming). A put goes through nats-py's own
-`ObjectStore.put` with a counting reader, so the object it writes is the one every client
-expects; a get is jstui's chunk loop (`transfer.download`). Both stream chunk by chunk and fill a
-`Transfer` as they go; both end with a digest check (a put compares what it read with the meta the
-server now holds). Deleting an object is nats-py's `delete`: a meta marked deleted, its chunks
-purged.
+Buckets are read from their backing streams (`OBJ_<bucket>`) through `StreamService`, one paged list
+as the Streams pane reads it, and created and deleted as streams (`BucketService`,
+jstui/nats/buckets.py, shared by both kinds of bucket). An object's meta is read with
+get-last-message-by-subject (never consuming). A put goes through nats-py's own `ObjectStore.put`
+with a counting reader, so the object it writes is the one every client expects; a get is jstui's
+chunk loop (`transfer.download`). Both stream chunk by chunk and fill a `Transfer` as they go; both
+end with a digest check (a put compares what it read with the meta the server now holds). Deleting
+an object is nats-py's `delete`: a meta marked deleted, its chunks purged.
 
 Every change is refused in read-only mode before anything is sent; every failure leaves as a
 `JstuiError`.
@@ -17,89 +17,54 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import json
 from collections.abc import Awaitable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TypeVar
 
 import nats.js.errors
 from nats.js.api import ObjectMeta
 from nats.js.object_store import ObjectStore
 
+from jstui.nats.buckets import BucketService, check_bucket_token
 from jstui.nats.errors import (
     ERR_NO_MESSAGE_FOUND,
-    ERR_STREAM_NAME_IN_USE,
     JstuiError,
     RequestTimeoutError,
     ServerAPIError,
-    SpecErrors,
     ValidationError,
     translate,
 )
 from jstui.nats.objects.model import (
     OBJ_STREAM_PREFIX,
     ObjectEntry,
-    StoreSpec,
     StoreSummary,
     meta_subject,
     object_name_problem,
-    store_of_stream,
 )
 from jstui.nats.objects.transfer import CountingReader, LoopReader, Transfer, download
 from jstui.nats.objects.watch import ObjectWatch
-from jstui.nats.session import Session
-from jstui.nats.streams.service import DEFAULT_TIMEOUT, StreamService
+from jstui.nats.streams.summaries import StreamSummary
 
 __all__ = ["ObjectService"]
 
 T = TypeVar("T")
 
 
-class ObjectService:
+class ObjectService(BucketService[StoreSummary]):
     """Buckets and objects; every request is bounded by `timeout` seconds (a transfer by the
     time between two chunks)."""
 
-    def __init__(self, session: Session, *, timeout: float = DEFAULT_TIMEOUT) -> None:
-        self._session = session
-        self.timeout = timeout
-        self.streams = StreamService(session, timeout=timeout)
+    STREAM_PREFIX = OBJ_STREAM_PREFIX
+    KIND = "object store"
 
-    async def _api(self, api: str, payload: dict[str, Any] | None = None) -> dict[str, Any]:
-        """One JetStream API call; an error reply is raised as `ServerAPIError`."""
-        data = json.dumps(payload).encode() if payload is not None else b""
-        prefix = self._session.jetstream_api_prefix
-        msg = await self._session.nc.request(f"{prefix}.{api}", data, timeout=self.timeout)
-        resp: dict[str, Any] = json.loads(msg.data)
-        if error := resp.get("error"):
-            raise ServerAPIError(
-                str(error.get("description") or "the server refused"),
-                code=error.get("code"),
-                err_code=error.get("err_code"),
-            )
-        return resp
+    def _summary(self, stream: StreamSummary) -> StoreSummary:
+        return StoreSummary.from_stream(stream)
 
     # -- buckets -------------------------------------------------------------------------------
 
-    async def buckets(self) -> list[StoreSummary]:
-        """Every object store of the account, sorted by name (one paged list of the streams)."""
-        found = await self._translated(self._listed())
-        return sorted(found, key=lambda bucket: bucket.name)
-
-    async def _listed(self) -> list[StoreSummary]:
-        return [
-            StoreSummary.from_stream(summary)
-            async for page in self.streams.stream_pages()
-            for summary in page
-            if store_of_stream(summary.name)
-        ]
-
-    async def bucket(self, name: str) -> StoreSummary:
-        _check_bucket(name)
-        return StoreSummary.from_stream(await self.streams.summary(OBJ_STREAM_PREFIX + name))
-
     async def count_objects(self, bucket: str) -> int:
         """How many live objects `bucket` holds: its meta messages read once (no chunk is)."""
-        _check_bucket(bucket)
+        check_bucket_token(bucket)
         watch = ObjectWatch(self._session, bucket)
         try:
             await self._translated(watch.start())
@@ -110,34 +75,11 @@ class ObjectService:
             await watch.stop()
         return len(watch.entries)
 
-    async def create_bucket(self, spec: StoreSpec) -> StoreSummary:
-        """Create a bucket; a name in use is refused (the server would accept an identical one)."""
-        if errors := spec.validate():
-            raise SpecErrors(errors)
-        self._session.check_writable("create object store")
-        stream = OBJ_STREAM_PREFIX + spec.name
-        in_use = ServerAPIError(
-            f"object store {spec.name!r} already exists", code=400, err_code=ERR_STREAM_NAME_IN_USE
-        )
-        if await self.streams.exists(stream):
-            raise in_use
-        try:
-            await self._translated(self._api(f"STREAM.CREATE.{stream}", spec.wire_config()))
-        except ServerAPIError as error:
-            raise in_use if error.err_code == ERR_STREAM_NAME_IN_USE else error from None
-        return await self.bucket(spec.name)
-
-    async def delete_bucket(self, name: str) -> None:
-        """Delete the bucket with every object (its stream)."""
-        self._session.check_writable("delete object store")
-        _check_bucket(name)
-        await self.streams.delete(OBJ_STREAM_PREFIX + name)
-
     # -- objects -------------------------------------------------------------------------------
 
     async def object(self, bucket: str, name: str) -> ObjectEntry | None:
         """The object's latest meta (None when it never was, or is deleted)."""
-        _check_bucket(bucket)
+        check_bucket_token(bucket)
         subject = meta_subject(bucket, name)
         try:
             resp = await self._translated(
@@ -206,7 +148,7 @@ class ObjectService:
     async def delete_object(self, bucket: str, name: str) -> None:
         """Mark the object deleted and purge its chunks (nats-py's `delete`)."""
         self._session.check_writable("delete object")
-        _check_bucket(bucket)
+        check_bucket_token(bucket)
         store = ObjectStore(bucket, OBJ_STREAM_PREFIX + bucket, self._session.js)
         try:
             await self._translated(store.delete(name))
@@ -224,10 +166,3 @@ class ObjectService:
             raise JstuiError("the object is no longer there") from None
         except Exception as error:
             raise translate(error) from error
-
-
-def _check_bucket(name: str) -> None:
-    """A name that cannot be one subject token would send the request elsewhere: refused here.
-    Looser than `store_name_problem` on purpose: another program's bucket must stay usable."""
-    if not name or any(ch in name for ch in ".*> \t\r\n"):
-        raise ValidationError("bucket", "not a valid bucket name")

@@ -5,24 +5,31 @@ nats-py 2.16's `ObjectStore.put` reads its data with `readinto` into one 128 KiB
 publishes chunk after chunk, each acknowledged before the next is read: it never holds the whole
 object. It has no progress hook, so `put` is handed a `CountingReader` around the file, which
 counts and hashes every chunk on its way through and raises `TransferCancelled` when the user
-cancels; nats-py then purges the chunks it had sent. nats-py calls a reader's `readinto` in its
-executor thread, and that hop cost most of a put inside the app: 13.6 MiB/s against 65.6 MiB/s
-reading in the event loop (48 MiB, in tmux; Textual's threads and the GIL's 5 ms switch interval
-delay each return). So the reader is handed over as `LoopReader`, which nats-py reads in the loop
-(its `buffer` branch): one 128 KiB read from a local file and its hash take well under 1 ms.
+cancels; nats-py then purges the chunks it had sent.
+
+File I/O runs on the event loop, on purpose. The trade-off was measured (48 MiB, in tmux): nats-py
+calls a reader's `readinto` in its executor thread, and that hop cost most of a put inside the app,
+14 MiB/s (13.6) against 65 MiB/s (65.6) reading in the event loop (Textual's threads and the GIL's
+5 ms switch interval delay each return); a get with a thread hop per chunk wrote 35.9 against 60.8
+MiB/s. One 128 KiB read or write of a local file and its hash take well under 1 ms, so the loop
+does them itself, and it is bounded to at most one chunk's read or write per loop turn: a put reads
+a chunk only after the previous one's publish was acknowledged (an await on the network), and a get
+gives the loop back after every chunk it writes (`asyncio.sleep(0)`), never a whole fetched batch
+in a row. The reader is handed over as `LoopReader`, which nats-py reads in the loop (its `buffer`
+branch). A slow disk (network file system) would stall the screen for as long as one read or write
+takes; that is the price of the rate.
 
 Its `get` is not used: without a writer it accumulates the object in one `bytes` (quadratic
 `+=`), a link is followed without the writer at all, a cancelled get leaves its subscription
 behind, and missing chunks make it wait for ever. `download` is jstui's own loop instead: an
 ephemeral pull consumer (no acks, in memory) on the object's chunk subject `$O.<bucket>.C.<nuid>`,
 fetched `FETCH_BATCH` chunks at a time, so at most that many chunks are in memory whatever the
-size of the object. Each chunk is written and hashed in the loop, for the reason above (35.9
-against 60.8 MiB/s with a thread hop per chunk, 48 MiB in tmux); the file is written
-beside the target under a hidden name and moved over it only once its SHA-256 matches the meta's
-digest, so a failed, cancelled or corrupt get never leaves a half file where the user asked for
-one. The consumer is deleted in every case.
+size of the object. Each chunk is written and hashed in the loop, as said above; the file is
+written beside the target under a hidden name and moved over it only once its SHA-256 matches
+the meta's digest, so a failed, cancelled or corrupt get never leaves a half file where the user
+asked for one. The consumer is deleted in every case.
 
-`Transfer` is the progress both halves write (bytes done, from a thread for a put) and the
+`Transfer` is the progress both halves write (bytes done, in the loop) and the
 dialog reads on its timer: fraction, rate, and at the end the digest and whether it matched.
 """
 
@@ -40,8 +47,8 @@ from typing import IO
 import nats.errors
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 
+from jstui.nats.buckets import reply_fields
 from jstui.nats.errors import JstuiError, RequestTimeoutError
-from jstui.nats.kv.watch import _reply_fields  # the one parser of JetStream reply subjects
 from jstui.nats.objects.model import (
     OBJ_STREAM_PREFIX,
     ObjectEntry,
@@ -227,9 +234,12 @@ async def _fetch_into(
             for msg in messages:
                 _write(file, sha, msg.data)
                 transfer.done += len(msg.data)
-                fields = _reply_fields(msg.reply)
+                fields = reply_fields(msg.reply)
                 if fields is not None and fields[2] == 0:
                     return
+                # One chunk's write per loop turn (see the module docstring): a fetched batch
+                # must not hold the screen and every other task for eight writes in a row.
+                await asyncio.sleep(0)
     finally:
         with contextlib.suppress(Exception):
             await sub.unsubscribe()

@@ -8,7 +8,8 @@ subjects `$O.<bucket>.M.>`, delivering the last meta of each object first and ev
 after: an object put, replaced or deleted by any program arrives as one small message. Chunks
 are never delivered to it.
 
-Each message is handed over inside nats-py's read loop (`_on_message`): parsed into an
+Each message is handed over inside nats-py's read loop (`BucketWatch`, jstui/nats/buckets.py,
+the consumer and catching up this watch shares with `KeyWatch`, calls `_take`): parsed into an
 `ObjectEntry` (a message that is no meta is counted in `malformed` and skipped), stored by meta
 subject and `version` bumped; nothing is drawn there. The pane compares `version` on its own
 timer. A deleted object keeps a meta message with `deleted: true`: it leaves `entries`.
@@ -19,55 +20,32 @@ the server says nothing is pending after, or an empty start).
 
 from __future__ import annotations
 
-import asyncio
-
 from nats.aio.msg import Msg
-from nats.js.api import ConsumerConfig, DeliverPolicy
+from nats.js.api import DeliverPolicy
 
-from jstui.nats.feeds.ordered import OrderedConsumer
-from jstui.nats.kv.watch import _reply_fields  # the one parser of JetStream reply subjects
+from jstui.nats.buckets import BucketWatch
 from jstui.nats.objects.model import OBJ_STREAM_PREFIX, ObjectEntry
 from jstui.nats.session import Session
 
 __all__ = ["ObjectWatch"]
 
 
-class ObjectWatch:
+class ObjectWatch(BucketWatch):
     """Every live object of `bucket` at its latest meta. `await start()`, read `entries` when
     `version` moved, `await stop()` at the end (the consumer is deleted)."""
 
     def __init__(self, session: Session, bucket: str) -> None:
-        self.session = session
         self.bucket = bucket
         self.entries: dict[str, ObjectEntry] = {}
         """Live objects by meta subject (deleted ones are dropped)."""
         self.version = 0
         """Bumped by every change to `entries`."""
         self.malformed = 0
-        self.caught_up = asyncio.Event()
-        self.received = 0
-        self._consumer = OrderedConsumer(
-            session,
-            OBJ_STREAM_PREFIX + bucket,
-            f"$O.{bucket}.M.>",
-            ConsumerConfig(deliver_policy=DeliverPolicy.LAST_PER_SUBJECT, headers_only=False),
-            self._on_message,
+        super().__init__(
+            session, OBJ_STREAM_PREFIX + bucket, f"$O.{bucket}.M.>", DeliverPolicy.LAST_PER_SUBJECT
         )
 
-    @property
-    def consumer(self) -> str:
-        """The name of the consumer behind the watch ("" when stopped)."""
-        return self._consumer.consumer
-
-    @property
-    def error(self) -> str:
-        return self._consumer.error
-
-    def _on_message(self, msg: Msg) -> None:
-        fields = _reply_fields(msg.reply)
-        if fields is None:
-            return
-        self.received += 1
+    def _take(self, msg: Msg, sequence: int, created: float) -> None:
         entry = ObjectEntry.from_meta(msg.data, msg.subject)
         if entry is None:
             self.malformed += 1
@@ -77,20 +55,7 @@ class ObjectWatch:
         else:
             self.entries[msg.subject] = entry
             self.version += 1
-        if fields[2] == 0:
-            self.caught_up.set()
-            self.version += 1  # "loading" ends: the pane redraws its title
 
-    async def start(self) -> None:
-        """Create the consumer; `caught_up` is set at once when the bucket has no meta yet."""
-        await self._consumer.start()
-        info = await self.session.jsm.consumer_info(
-            OBJ_STREAM_PREFIX + self.bucket, self._consumer.consumer
-        )
-        if not info.num_pending and not info.delivered.consumer_seq and not self.received:
-            self.caught_up.set()
-            self.version += 1
-
-    async def stop(self) -> None:
-        """Unsubscribe and delete the consumer; safe to call twice."""
-        await self._consumer.stop()
+    def _mark_caught_up(self) -> None:
+        super()._mark_caught_up()
+        self.version += 1  # "loading" ends: the pane redraws its title

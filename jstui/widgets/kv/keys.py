@@ -31,16 +31,6 @@ from jstui.nats.kv.model import KeyEntry
 from jstui.widgets.kv.render import AGE_COLUMN, KEY_COLUMNS, KeyCell, age_text, key_cells
 from jstui.widgets.table import ColumnWidths, LiveTable
 
-
-def row_key_at_cursor(table: LiveTable[Any]) -> str | None:
-    """The key of the row under the table's cursor (None when the table is empty)."""
-    if table.row_count == 0:
-        return None
-    row = min(max(table.cursor_row, 0), table.row_count - 1)
-    key = table.coordinate_to_cell_key(Coordinate(row, 0)).row_key.value
-    return str(key) if key is not None else None
-
-
 NOWHERE = Coordinate(-2, 0)
 """A cursor on no row (-1 is the header's row index)."""
 

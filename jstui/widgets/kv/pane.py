@@ -1,5 +1,8 @@
 """The Key/Value pane: the account's buckets, and the selected bucket's keys on a live watch.
 
+What it shares with the Object stores pane (the buckets table, its poll, switching the watch,
+creating and deleting a bucket) is `BucketPane`, jstui/widgets/bucket_pane.py.
+
 Data flow: a `PeriodicPoll` lists the buckets every `POLL_SECONDS` (one paged list of the
 streams, the `KV_*` ones kept) into the small buckets table. The bucket under its cursor (the first
 one by default) and the key pattern (`>`, or what `/` set: `a.*`, `a.>`) decide the one
@@ -21,9 +24,8 @@ Every string from the server reaches the screen through `sanitize`, as `Text`, n
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from rich.text import Text
 from textual import on, work
@@ -31,30 +33,23 @@ from textual.app import ComposeResult, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.css.query import NoMatches
 from textual.reactive import var
-from textual.widgets import DataTable, Input, Static
+from textual.widgets import DataTable, Input
 
 from jstui.format.text import sanitize
 from jstui.format.units import format_count
-from jstui.nats.errors import JstuiError, translate
+from jstui.nats.errors import JstuiError
 from jstui.nats.kv.model import BucketSummary, KeyEntry
 from jstui.nats.kv.service import KvService, check_pattern
 from jstui.nats.kv.watch import KeyWatch
-from jstui.nats.session import ConnectionStatus
-from jstui.widgets.base import Pane, PeriodicPoll, jetstream_problem
+from jstui.widgets.bucket_pane import BucketPane
+from jstui.widgets.bucket_table import cell, row_key_at_cursor
 from jstui.widgets.kv import questions
-from jstui.widgets.kv.keys import HeldKeys, KeysTable, row_key_at_cursor
-from jstui.widgets.kv.render import (
-    BUCKET_COLUMNS,
-    KEY_COLUMNS,
-    bucket_cells,
-    cell,
-    changed_cells,
-    widest,
-)
-from jstui.widgets.table import LiveTable
+from jstui.widgets.kv.keys import HeldKeys, KeysTable
+from jstui.widgets.kv.render import BUCKET_COLUMNS, KEY_COLUMNS, bucket_cells
 
-POLL_SECONDS = 2.0
-"""How often the bucket list (sizes, key counts) is asked again."""
+if TYPE_CHECKING:
+    from jstui.dialogs.kv_bucket_form import KvBucketFormScreen
+
 DRAIN_SECONDS = 0.1
 """How often the keys the watch changed are drawn: ten redraws a second at most, whatever the
 rate of changes."""
@@ -71,7 +66,7 @@ EMPTY_HINT = (
 )
 
 
-class KvPane(Pane):
+class KvPane(BucketPane[BucketSummary, KeyWatch, KvService]):
     """Buckets and the selected bucket's keys, live, with put / edit / delete / purge / history."""
 
     PANE_TITLE = "Key/Value"
@@ -118,45 +113,33 @@ class KvPane(Pane):
         }
     )
 
+    ID_PREFIX = "kv"
+    EMPTY_HINT = EMPTY_HINT
+    POLL_DESCRIPTION = "key-value buckets"
+    SELECT_BUCKET_HINT = "Select a bucket first (or press c to create one)."
+    BUCKET_COLUMNS = BUCKET_COLUMNS
+    DRAIN_SECONDS = DRAIN_SECONDS
+
     DEFAULT_CSS = """
-    KvPane #kv-buckets { height: auto; max-height: 8; }
     KvPane #kv-keys { height: 1fr; }
     KvPane #kv-pattern { display: none; }
-    KvPane #kv-problem { display: none; color: $warning; height: auto; }
-    KvPane.-problem #kv-problem { display: block; }
-    KvPane #kv-empty { display: none; height: auto; padding: 1 2; color: $text-muted; }
-    KvPane.-empty #kv-empty { display: block; }
     KvPane.-empty #kv-keys { display: none; }
     """
 
     def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(id=id, classes=classes)
-        self._service: KvService | None = None
-        self.buckets: dict[str, BucketSummary] = {}
-        self._bucket_cells: dict[str, tuple[str, ...]] = {}
         self.keys = HeldKeys()
-        self.key_watch: KeyWatch | None = None
         self._wanted: tuple[str | None, str] = (None, ">")
-        self._watch_lock = asyncio.Lock()
         self._selected_key: str | None = None
-        self._loaded = False
-        self._poll: PeriodicPoll | None = None
-        self._stopping: set[asyncio.Task[None]] = set()
         self._age_turn = 0
 
-    empty: var[bool] = var(False, toggle_class="-empty")
-    problem: var[str] = var("")
-    """What keeps the pane from being current (already sanitized)."""
     pattern: var[str] = var(">")
     """The key pattern the watch follows (`>`: every key)."""
 
     # -- layout --------------------------------------------------------------------------------
 
     def compose(self) -> ComposeResult:
-        buckets: LiveTable[Text] = LiveTable(id="kv-buckets", cursor_type="row")
-        for column in BUCKET_COLUMNS:
-            buckets.add_column(cell(column, column.label), key=column.key)
-        yield buckets
+        yield self._buckets_table()
         pattern = Input(
             placeholder="key pattern: a.*, a.>, Enter applies, Escape clears", id="kv-pattern"
         )
@@ -166,41 +149,14 @@ class KvPane(Pane):
         for column in KEY_COLUMNS:
             keys.add_column(cell(column, column.label), key=column.key)
         yield keys
-        yield Static(id="kv-problem", markup=False)
-        yield Static(EMPTY_HINT, id="kv-empty", markup=False)
+        yield from self._notes()
 
-    def on_mount(self) -> None:
-        if self.host.settings.read_only:
-            self.border_subtitle = "read-only: changes are refused"
-        self.problem = "connecting…"
-        self._poll = PeriodicPoll(
-            self,
-            POLL_SECONDS,
-            self._refresh_buckets,
-            description="key-value buckets",
-            when=lambda: self._can_poll() and self.app.screen is self.screen,
-        )
-        self.interval_while_shown(DRAIN_SECONDS, self._drain)
-
-    def on_unmount(self) -> None:
-        watch, self.key_watch = self.key_watch, None
-        self._wanted = (None, ">")
-        if watch is not None:
-            # The pane is going: its consumer must not outlive it (the server would keep it for
-            # its inactive threshold). The task is kept so that it is not collected half-way.
-            task = asyncio.get_running_loop().create_task(watch.stop())
-            self._stopping.add(task)
-            task.add_done_callback(self._stopping.discard)
+    def _make_service(self) -> KvService:
+        return KvService(self.session)
 
     @property
-    def service(self) -> KvService:
-        if self._service is None:
-            self._service = KvService(self.session)
-        return self._service
-
-    @property
-    def bucket_table(self) -> LiveTable[Text]:
-        return self.query_one("#kv-buckets", LiveTable)
+    def key_watch(self) -> KeyWatch | None:
+        return self.bucket_watch
 
     @property
     def key_table(self) -> KeysTable:
@@ -216,68 +172,16 @@ class KvPane(Pane):
 
     # -- buckets -------------------------------------------------------------------------------
 
-    def connection_changed(self, status: ConnectionStatus) -> None:
-        self.problem = jetstream_problem(status, "the tables show")
-        if not self.problem:
-            self.refresh_now()
-
-    def _can_poll(self) -> bool:
-        return self.session.connected and self.session.status.jetstream
-
-    def refresh_now(self) -> None:
-        if self._poll is not None:
-            self._poll.wake()
-
-    def action_refresh_now(self) -> None:
-        self.refresh_now()
-
-    async def _refresh_buckets(self) -> None:
-        try:
-            listed = await self.service.buckets()
-        except Exception as error:  # keep the pane alive; say what it was
-            self.problem = f"cannot list buckets: {sanitize(str(translate(error)))}"
-            return
-        if self.problem.startswith("cannot list"):
-            self.problem = ""
-        self.apply_buckets(listed)
-
-    def apply_buckets(self, listed: list[BucketSummary]) -> None:
-        """Show `listed` (every bucket, by name) and keep the cursor on its bucket."""
-        table = self.bucket_table
-        self.buckets = {bucket.name: bucket for bucket in listed}
-        cells = {bucket.name: bucket_cells(bucket) for bucket in listed}
-        changes = changed_cells(BUCKET_COLUMNS, self._bucket_cells, cells)
-        self._bucket_cells = cells
-        with self.app.batch_update():
-            table.place_rows(
-                list(cells),
-                lambda name: [cell(c, v) for c, v in zip(BUCKET_COLUMNS, cells[name], strict=True)],
-            )
-            if changes:
-                table.update_cells(changes)
-            table.set_widths(widest(BUCKET_COLUMNS, cells.values()))
-            self._loaded = True
-            self.empty = not cells
-            wanted = self._wanted[0]
-            if wanted in cells:
-                index = table.get_row_index(wanted)
-                if table.cursor_row != index:
-                    table.move_cursor(row=index)
-            else:
-                self._select_bucket(self._bucket_at_cursor())
-
-    def _bucket_at_cursor(self) -> str | None:
-        return row_key_at_cursor(self.bucket_table)
-
-    @on(DataTable.RowHighlighted, "#kv-buckets")
-    def _bucket_highlighted(self) -> None:
-        if self._loaded:
-            self._select_bucket(self._bucket_at_cursor())
+    def _bucket_row(self, bucket: BucketSummary) -> tuple[str, ...]:
+        return bucket_cells(bucket)
 
     def _select_bucket(self, name: str | None) -> None:
         if name != self._wanted[0]:
             self._selected_key = None
             self._want(name, self.pattern)
+
+    def _forget_wanted(self) -> None:
+        self._wanted = (None, ">")
 
     # -- the watch -----------------------------------------------------------------------------
 
@@ -287,48 +191,25 @@ class KvPane(Pane):
         self._wanted = (bucket, pattern)
         self._switch_watch(again)
 
-    @work(group="kv-watch", exit_on_error=False, description="switch key watch")
-    async def _switch_watch(self, again: bool) -> None:
-        async with self._watch_lock:
-            wanted = self._wanted
-            current = self.key_watch
-            if current is not None and (current.bucket, current.pattern) == wanted and not again:
-                return
-            if current is not None:
-                self.key_watch = None
-                await current.stop()
-            self.keys.clear()
-            self.keys.place(self.key_table)
-            self._show_title()
-            bucket, pattern = wanted
-            if bucket is None:
-                return
-            watch = KeyWatch(self.session, bucket, pattern)
-            try:
-                await watch.start()
-            except Exception as error:
-                await watch.stop()
-                self.problem = f"cannot watch {sanitize(bucket)}: {sanitize(str(translate(error)))}"
-                return
-            if self._wanted != wanted:
-                await watch.stop()  # the user moved on meanwhile; the next switch follows
-                return
-            if self.problem.startswith("cannot watch"):
-                self.problem = ""
-            self.key_watch = watch
-            self._drain()
+    def _follows(self, watch: KeyWatch) -> bool:
+        return (watch.bucket, watch.pattern) == self._wanted
+
+    def _new_watch(self) -> KeyWatch | None:
+        bucket, pattern = self._wanted
+        return KeyWatch(self.session, bucket, pattern) if bucket is not None else None
+
+    def _clear_contents(self) -> None:
+        self.keys.clear()
+        self.keys.place(self.key_table)
+        self._show_title()
 
     def _drain(self) -> None:
         """Draw what changed since the last tick: new keys placed in order, then the changed
         cells of the rows in view (a few of their ages among them)."""
-        watch = self.key_watch
+        watch = self.bucket_watch
         if watch is None:
             return
-        if watch.error and not self.problem:
-            # The consumer went (bucket deleted, server lost it) and cannot be made again yet.
-            self.problem = f"watching keys: {sanitize(watch.error)}"
-        elif not watch.error and self.problem.startswith("watching keys"):
-            self.problem = ""
+        self._say_watch_error(watch)
         now = self.session.clocks.wall()
         if watch.changed:
             self.keys.take(watch.take_changes(), now)
@@ -362,20 +243,10 @@ class KvPane(Pane):
         else:
             self._selected_key = self._key_at_cursor()
 
-    def _show_title(self) -> None:
-        bucket, pattern = self._wanted
-        parts = [f"{self.number} {self.PANE_TITLE}"]
-        if bucket is not None:
-            parts.append(sanitize(bucket, max_len=60))
-            if pattern != ">":
-                parts.append(f"keys {sanitize(pattern, max_len=60)}")
-            watch = self.key_watch
-            loading = watch is None or not watch.caught_up.is_set()
-            count = format_count(len(self.keys.entries))
-            parts.append(f"{count} keys" + (" (loading…)" if loading else ""))
-        title = " · ".join(parts)
-        if title != self.border_title:
-            self.border_title = title
+    def _contents_summary(self, watch: KeyWatch | None) -> str:
+        count = f"{format_count(len(self.keys.entries))} keys"
+        pattern = self._wanted[1]
+        return count if pattern == ">" else f"keys {sanitize(pattern, max_len=60)} · {count}"
 
     def _key_at_cursor(self) -> str | None:
         return row_key_at_cursor(self.key_table)
@@ -426,11 +297,6 @@ class KvPane(Pane):
         if self.is_mounted:
             self._want(self._wanted[0], pattern)
 
-    def watch_problem(self, text: str) -> None:
-        self.set_class(bool(text), "-problem")
-        with contextlib.suppress(NoMatches):
-            self.query_one("#kv-problem", Static).update(Text(text))
-
     # -- actions -------------------------------------------------------------------------------
 
     def palette_commands(self) -> list[SystemCommand]:
@@ -448,13 +314,6 @@ class KvPane(Pane):
         key = self._selected_key
         return self.keys.entries.get(key) if key is not None else None
 
-    def _need_bucket(self) -> str | None:
-        bucket = self.selected_bucket
-        if bucket is None or bucket not in self.buckets:
-            self.notify("Select a bucket first (or press c to create one).", markup=False)
-            return None
-        return bucket
-
     def _need_entry(self) -> tuple[str, KeyEntry] | None:
         bucket = self._need_bucket()
         entry = self.selected_entry()
@@ -464,17 +323,6 @@ class KvPane(Pane):
             self.notify("Select a key first (or press n to put one).", markup=False)
             return None
         return bucket, entry
-
-    def _done(self, message: str) -> None:
-        self.notify(sanitize(message), markup=False)
-        self.refresh_now()
-
-    async def _confirmed(self, title: str, question: Text, label: str) -> bool:
-        from jstui.dialogs.confirm import ConfirmScreen  # on first use (start-up)
-
-        screen = ConfirmScreen(title, question, confirm_label=label)
-        confirmed: bool = await self.app.push_screen_wait(screen)
-        return confirmed
 
     def action_new_key(self) -> None:
         bucket = self._need_bucket()
@@ -547,31 +395,10 @@ class KvPane(Pane):
                 self._want(bucket, self.pattern, again=True)  # no watch hears a stream purge
                 self._done(f"Removed {count} deleted key{'s' * (count != 1)} from {bucket}")
 
-    def action_new_bucket(self) -> None:
-        if self.writable("create bucket"):
-            self._new_bucket()
-
-    @work(group="kv-action", exit_on_error=False, description="create bucket")
-    async def _new_bucket(self) -> None:
+    def _bucket_form(self) -> KvBucketFormScreen:
         from jstui.dialogs.kv_bucket_form import KvBucketFormScreen  # on first use (start-up)
 
-        created = await self.app.push_screen_wait(KvBucketFormScreen(self.service))
-        if created is not None:
-            self._select_bucket(created.name)
-            self._done(f"Created bucket {created.name}")
+        return KvBucketFormScreen(self.service)
 
-    def action_delete_bucket(self) -> None:
-        bucket = self._need_bucket()
-        if bucket is not None and self.writable("delete bucket"):
-            self._delete_bucket(bucket)
-
-    @work(group="kv-action", exit_on_error=False, description="delete bucket")
-    async def _delete_bucket(self, name: str) -> None:
-        with self.reporting_errors():
-            bucket = await self.service.bucket(name)
-            question = questions.delete_bucket(bucket)
-            if await self._confirmed("Delete bucket", question, "Delete"):
-                if self.selected_bucket == name:
-                    self._want(None, self.pattern)  # the watch goes before its stream does
-                await self.service.delete_bucket(name)
-                self._done(f"Deleted bucket {name}")
+    async def _delete_question(self, name: str) -> Text:
+        return questions.delete_bucket(await self.service.bucket(name))

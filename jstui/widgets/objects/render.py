@@ -12,7 +12,7 @@ from datetime import datetime
 
 from jstui.format.units import format_count, format_duration_short, format_size
 from jstui.nats.objects.model import ObjectEntry, StoreSummary, digest_hex
-from jstui.widgets.kv.render import Column, clip
+from jstui.widgets.bucket_table import Column, clip
 
 NAME_WIDTH = 40
 """Widest a name or description cell gets; longer ones end in an ellipsis."""
