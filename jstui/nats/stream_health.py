@@ -110,6 +110,7 @@ class StreamHealth:
     async def check(self, stream: str) -> None:
         """Ask `stream`'s info once and record whether a leader answered."""
         has_leader: bool | None
+        asked_at = self.session.clocks.wall()  # a missed leader was missing from this moment on
         try:
             info = await asyncio.wait_for(self.session.jsm.stream_info(stream), CHECK_TIMEOUT)
         except nats.js.errors.NotFoundError:
@@ -129,7 +130,7 @@ class StreamHealth:
         if has_leader is None:
             self.record.forget(stream)
         else:
-            self.record.observe(stream, has_leader, self.session.clocks.wall())
+            self.record.observe(stream, has_leader, asked_at)
 
 
 _HEALTH: dict[int, StreamHealth] = {}
