@@ -6,7 +6,9 @@ from its own messages. JetStream feeds and worker pools `register` the stream th
 they run; one background task per session (`StreamHealth.run`) asks stream info of those streams
 only, every `CHECK_SECONDS` while any is registered and the connection is up, with a short
 timeout: without a leader the request is not answered (nats-notes: `stream_info` times out while
-there is no leader). Nothing runs while none is registered (idle CPU: issue #11).
+there is no leader), unless the connection itself is too busy to answer a PING then (a flood
+delays every reply: that is not the stream's fault). Nothing runs while none is registered
+(idle CPU: issue #11).
 
 What it learns goes into a `LeaderRecord` (pure: `observe(stream, has_leader, now)`), read by
 `Feed.outage_text` and the pools' status line through `leaderless_since(stream)`: the wall-clock
@@ -18,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import math
 from collections import Counter
 
 import nats.errors
@@ -117,10 +120,12 @@ class StreamHealth:
             has_leader = None  # deleted: the feed or pool says that in its own way
         except NotConnectedError:
             return
-        except (TimeoutError, nats.errors.Error):
+        except (TimeoutError, nats.errors.Error) as error:
             # unanswered, or refused as "JetStream temporarily unavailable": no leader to answer
             if self.session.status.state is not ConnectionState.CONNECTED:
                 return  # the connection went meanwhile: that outage is said elsewhere
+            if isinstance(error, TimeoutError) and not await self._connection_answers():
+                return  # a flooded connection, not a missing leader: the PING waits too
             has_leader = False
         else:
             cluster = info.cluster
@@ -131,6 +136,15 @@ class StreamHealth:
             self.record.forget(stream)
         else:
             self.record.observe(stream, has_leader, asked_at)
+
+    async def _connection_answers(self) -> bool:
+        """The server jstui is connected to answers a PING within `CHECK_TIMEOUT`: a stream info
+        left unanswered then is the stream's (no leader), not the connection's (busy)."""
+        try:
+            await self.session.nc.flush(timeout=math.ceil(CHECK_TIMEOUT))
+        except (TimeoutError, nats.errors.Error, NotConnectedError):
+            return False
+        return True
 
 
 _HEALTH: dict[int, StreamHealth] = {}
