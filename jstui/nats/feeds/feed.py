@@ -63,6 +63,7 @@ from jstui.nats.feeds.saturation import Suspension, guard_for
 from jstui.nats.feeds.spec import Deliver, FeedMode, FeedSpec
 from jstui.nats.session import ConnectionState, Session
 from jstui.nats.stats import RateMeter
+from jstui.nats.stream_health import health_for
 from jstui.nats.stream_lookup import find_stream, wait_for_stream
 
 if TYPE_CHECKING:
@@ -171,6 +172,8 @@ class Feed:
         self._slice_start = time.perf_counter()
         self._started_at = 0.0
         """When it went live (wall clock): an outage before that is not this feed's gap."""
+        self._watched_stream = ""
+        """The stream registered with the session's leader checker (stream_health.py)."""
         self.wake_on_message: Callable[[], object] | None = None
         """Called by the next message, once (then cleared): a quiet view hears of it at once
         instead of looking at the counters several times a second while nothing comes."""
@@ -383,6 +386,9 @@ class Feed:
         self.state = FeedState.LIVE
         self._started_at = self._clock()
         self.session.add_user(self)
+        if self.spec.is_jetstream and self.stream and not self._watched_stream:
+            self._watched_stream = self.stream
+            health_for(self.session).register(self.stream)
 
     async def leave_connection(self) -> None:  # the session switches servers (ConnectionUser)
         await self._unsubscribe()  # its consumer there is deleted too
@@ -525,6 +531,9 @@ class Feed:
             self.state = FeedState.CLOSED
 
     async def _unsubscribe(self) -> None:
+        watched, self._watched_stream = self._watched_stream, ""
+        if watched:
+            health_for(self.session).unregister(watched)
         if self.spec.mode is FeedMode.CORE:
             guard_for(self.session).leave(self)
         task, self._browse_task = self._browse_task, None
@@ -576,12 +585,26 @@ class Feed:
             ordered is not None and ordered.resuming
         )
 
+    @property
+    def leaderless_since(self) -> float | None:
+        """Since when (wall clock) the stream of this live JetStream feed has had no leader
+        while the connection is up (stream_health.py); None while it has one."""
+        if not self._watched_stream or self.state is not FeedState.LIVE:
+            return None
+        if self.session.status.state is not ConnectionState.CONNECTED:
+            return None  # the connection's outage is what the feed says then
+        return health_for(self.session).leaderless_since(self._watched_stream)
+
     def outage_text(self) -> str:
         """What the connection's state means for this feed, '' while it receives: since when
-        nothing arrives, where a JetStream feed goes on from, or the last gap of a core feed."""
+        nothing arrives, since when its stream has no leader, where a JetStream feed goes on
+        from, or the last gap of a core feed."""
         status = self.session.status
         ordered = self._ordered
         connected = status.state is ConnectionState.CONNECTED
+        leaderless = self.leaderless_since
+        if leaderless is not None:
+            return f"stream leader unavailable since {time_of_day(leaderless)}: waiting"
         if ordered is not None and (ordered.resuming or not connected):
             seq = ordered.next_sequence
             where = f"from seq {seq:,}" if seq else "from where it started"

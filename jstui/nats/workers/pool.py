@@ -23,7 +23,8 @@ import nats.js.errors
 from nats.js import api
 
 from jstui.nats.errors import JetStreamUnavailableError, JstuiError, SpecErrors, translate
-from jstui.nats.session import Session
+from jstui.nats.session import ConnectionState, Session
+from jstui.nats.stream_health import health_for
 from jstui.nats.workers.ledger import TaskLedger
 from jstui.nats.workers.member import GONE_STATES, Member
 from jstui.nats.workers.spec import MAX_MEMBERS, MemberSettings, PoolMode, PoolSpec
@@ -137,6 +138,8 @@ class WorkerPool:
         self._retired = Totals()
         self._next_index = 1
         self.started_at = 0.0
+        self._watched_stream = ""
+        """The stream registered with the session's leader checker (stream_health.py)."""
 
     # -- start and stop ---------------------------------------------------------------------------
 
@@ -163,6 +166,9 @@ class WorkerPool:
         self.state = PoolState.RUNNING
         self.started_at = time.monotonic()
         self.session.add_user(self)
+        if self.spec.mode.jetstream and self.stream and not self._watched_stream:
+            self._watched_stream = self.stream
+            health_for(self.session).register(self.stream)
         return self
 
     async def leave_connection(self) -> None:
@@ -283,6 +289,9 @@ class WorkerPool:
         await self._halt()
 
     async def _halt(self) -> None:
+        watched, self._watched_stream = self._watched_stream, ""
+        if watched:
+            health_for(self.session).unregister(watched)
         if self.state is PoolState.STOPPED:
             return
         self.state = PoolState.STOPPING
@@ -348,6 +357,14 @@ class WorkerPool:
     @property
     def rate(self) -> float:
         return sum(m.rate for m in self.members)
+
+    @property
+    def leaderless_since(self) -> float | None:
+        """Since when (wall clock) the stream of this running JetStream pool has had no leader
+        while the connection is up (stream_health.py); None while it has one."""
+        if not self._watched_stream or self.session.status.state is not ConnectionState.CONNECTED:
+            return None
+        return health_for(self.session).leaderless_since(self._watched_stream)
 
     async def refresh_consumer(self) -> ConsumerSnapshot | None:
         """Fetch consumer info (JetStream modes); errors are kept in `consumer_error`."""

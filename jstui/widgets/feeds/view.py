@@ -319,7 +319,10 @@ class FeedView(Vertical):
         state = feed.state
         label = STATE_MARKS[state]
         outage = feed.outage_text() if state is FeedState.LIVE else ""
-        if feed.interrupted:
+        if state is FeedState.LIVE and feed.leaderless_since is not None:
+            # its stream has no leader: nothing stored can come; the mark says "waiting" once
+            label, outage = "\u25cc waiting", outage.removesuffix(": waiting")
+        elif feed.interrupted:
             connected = feed.session.status.state is ConnectionState.CONNECTED
             label = "\u25cc resuming" if connected else "\u25cc reconnecting"
         elif state is FeedState.LIVE and self.paused:

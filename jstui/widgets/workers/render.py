@@ -146,6 +146,18 @@ def _connection_lost_since(pool: WorkerPool) -> float | None:
     return status.since or None
 
 
+def _outage(pool: WorkerPool) -> str:
+    """Why nothing can reach the members now ('' while something can): the connection is lost,
+    or the pool's stream has no leader (stream_health.py)."""
+    lost = _connection_lost_since(pool)
+    if lost is not None:
+        return f"connection lost since {time_of_day(lost)}"
+    leaderless = pool.leaderless_since
+    if leaderless is not None:
+        return f"stream leader unavailable since {time_of_day(leaderless)}"
+    return ""
+
+
 def summary_text(view: PoolView, position: int, pools: int, style: StyleOf) -> Text:
     """The line above the table: mode, group, subject, members running, rate (pool `position`
     of `pools`, counted from 0)."""
@@ -161,10 +173,10 @@ def summary_text(view: PoolView, position: int, pools: int, style: StyleOf) -> T
     if pool.spec.mode.jetstream:
         text.append(f" ({sanitize(pool.stream)})", style=style("label"))
     active = sum(1 for m in pool.members if m.active)
-    lost = _connection_lost_since(pool)
-    if lost is not None:
+    outage = _outage(pool)
+    if outage:
         text.append(f" \u00b7 {active}/{len(pool.members)} waiting: ")
-        text.append(f"connection lost since {time_of_day(lost)}", style=style("warn"))
+        text.append(outage, style=style("warn"))
         return text
     text.append(f" \u00b7 {active}/{len(pool.members)} running \u00b7 ")
     text.append(format_rate(pool.rate), style="bold")
@@ -191,7 +203,7 @@ def pool_rows(view: PoolView, bar_w: int, spark_w: int, style: StyleOf) -> dict[
         return Text(format_count(value).rjust(width), style=style, no_wrap=True)
 
     rows: dict[str, list[Text]] = {}
-    offline = _connection_lost_since(pool) is not None
+    offline = bool(_outage(pool))
     for m in pool.members:
         share = m.handled / total
         third = m.abandoned + m.dropped if core else m.redelivered
