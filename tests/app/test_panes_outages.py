@@ -98,3 +98,33 @@ async def test_a_maximized_pane_says_the_outage_itself(fresh_server: EmbeddedSer
         assert not [line for line in grid_pane.query(".pane-outage") if line.display]
         await asyncio.to_thread(fresh_server.restart)
         await wait_until(pilot, lambda: outage_line() is None, timeout=20, what="line gone")
+
+
+async def test_the_selected_stream_says_when_its_leader_is_gone(
+    fresh_cluster: EmbeddedCluster, unique: str
+) -> None:
+    """During the election that follows the stream leader's death the server's list still names
+    the dead leader; the session's leader checker (stream_health) watches the selected stream,
+    and the problem line says so until a new leader answers, then clears by itself."""
+    async with Session(list(fresh_cluster.urls)) as setup:
+        await setup.jsm.add_stream(
+            StreamConfig(name=unique, subjects=[f"{unique}.>"], num_replicas=3)
+        )
+        info = await setup.jsm.stream_info(unique)
+        assert info.cluster is not None and info.cluster.leader
+        leader = fresh_cluster.node_named(info.cluster.leader)
+    elsewhere = next(node for node in fresh_cluster.nodes if node is not leader)
+    app = JstuiApp(Settings(servers=(elsewhere.url,)))
+    async with app.run_test(size=(160, 45)) as pilot:
+        await wait_connected(pilot)
+        pane = await built_pane(pilot, StreamsPane)
+        await wait_until(pilot, lambda: pane.selected == unique, what="the stream selected")
+        await wait_until(pilot, lambda: pane.problem == "", what="all current")
+        leader.kill()
+        said = re.compile(f".*stream {unique}: leader unavailable: stale data from {CLOCK}.*")
+        await wait_until(
+            pilot, lambda: bool(said.fullmatch(pane.problem)), timeout=30, what="leaderless said"
+        )
+        await wait_until(
+            pilot, lambda: f"stream {unique}" not in pane.problem, timeout=40, what="new leader"
+        )

@@ -16,11 +16,14 @@ from jstui.format.lines import time_of_day
 from jstui.nats.cluster import EmbeddedCluster
 from jstui.nats.feeds.feed import Feed
 from jstui.nats.feeds.spec import FeedMode, FeedSpec
+from jstui.nats.responders.running import ResponderManager
+from jstui.nats.responders.spec import ResponderMode, ResponderSpec
 from jstui.nats.session import ConnectionState, Session
 from jstui.nats.stream_health import LeaderRecord, StreamHealth, health_for
 from jstui.nats.workers.pool import WorkerPool
 from jstui.nats.workers.spec import PoolMode, PoolSpec
 from jstui.widgets.feeds.view import FeedView
+from jstui.widgets.requests.render import responder_values
 from jstui.widgets.workers.render import PoolView, summary_text
 from tests.conftest import eventually
 from tests.nats.test_ordered_feed import seqs
@@ -91,6 +94,9 @@ async def test_feed_and_pool_say_when_their_stream_has_no_leader(
         await feed.start()
         pool_spec = PoolSpec(subject=f"{unique}.w", mode=PoolMode.PULL, stream=unique, count=2)
         pool = await WorkerPool(session, pool_spec).start()
+        responders = ResponderManager(session)
+        (responder,) = await responders.start(ResponderSpec(f"{unique}.r", ResponderMode.STORED))
+        await asyncio.wait_for(responder.ready.wait(), 10)
         view = FeedView(feed)
         pool_view = PoolView(pool)
         try:
@@ -118,6 +124,11 @@ async def test_feed_and_pool_say_when_their_stream_has_no_leader(
             summary = summary_text(pool_view, 0, 1, plain).plain
             assert "2/2 waiting: stream leader unavailable since " in summary, summary
             assert "running" not in summary
+            await eventually(
+                lambda: responder.leaderless_since is not None, timeout=10, what="responder"
+            )
+            row_state = responder_values(responder)[4]
+            assert row_state.startswith("waiting: stream leader unavailable since "), row_state
 
             for node in lost:
                 await asyncio.to_thread(node.restart)
@@ -128,6 +139,10 @@ async def test_feed_and_pool_say_when_their_stream_has_no_leader(
             )
             assert view._info_text().plain.startswith("\u25cf live")
             assert "2/2 running" in summary_text(pool_view, 0, 1, plain).plain
+            await eventually(
+                lambda: responder.leaderless_since is None, timeout=10, what="responder back"
+            )
+            assert responder_values(responder)[4] == "running"
 
             for n in range(20):
                 await session.js.publish(f"{unique}.a", f"after {n}".encode(), timeout=10)
@@ -135,6 +150,7 @@ async def test_feed_and_pool_say_when_their_stream_has_no_leader(
             last = (await session.jsm.stream_info(unique)).state.last_seq
             assert seqs(feed) == list(range(1, last + 1))
         finally:
+            responders.stop_all()
             await pool.stop()
             await feed.stop()
         assert not health_for(session).running or not health_for(session).streams

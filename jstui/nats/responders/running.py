@@ -28,7 +28,8 @@ from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from jstui.nats.errors import JstuiError, ValidationError, translate
 from jstui.nats.requests.headers import REPLY_TO_HEADER, TIMEOUT_HEADER
 from jstui.nats.responders.spec import ResponderMode, ResponderSpec
-from jstui.nats.session import Session
+from jstui.nats.session import ConnectionState, Session
+from jstui.nats.stream_health import health_for
 
 __all__ = ["Responder", "ResponderManager", "ResponderState", "default_durable"]
 
@@ -79,6 +80,7 @@ class Responder:
     ready: asyncio.Event = field(default_factory=asyncio.Event, repr=False)
     _stop: asyncio.Event = field(default_factory=asyncio.Event, repr=False)
     _sub: Any = field(default=None, repr=False)
+    _watched_stream: str = field(default="", repr=False)
 
     @property
     def mean_handling(self) -> float | None:
@@ -88,6 +90,16 @@ class Responder:
     @property
     def running(self) -> bool:
         return self.state in (ResponderState.STARTING, ResponderState.RUNNING)
+
+    @property
+    def leaderless_since(self) -> float | None:
+        """Since when (wall clock) a running stored responder's stream has had no leader while
+        the connection is up (stream_health.py): no stored request reaches it then."""
+        if not self._watched_stream or self.state is not ResponderState.RUNNING:
+            return None
+        if self.session.status.state is not ConnectionState.CONNECTED:
+            return None  # the connection's outage is what the row says then
+        return health_for(self.session).leaderless_since(self._watched_stream)
 
     def stop(self) -> None:
         """Ask `run()` to unsubscribe and return."""
@@ -105,6 +117,9 @@ class Responder:
             self.state = ResponderState.RUNNING
             self.ready.set()
             self.session.add_user(self)
+            if self.stream:  # a stored responder: say when its stream has no leader
+                self._watched_stream = self.stream
+                health_for(self.session).register(self.stream)
             await self._stop.wait()
         except asyncio.CancelledError:
             raise
@@ -115,6 +130,9 @@ class Responder:
             raise error from exc
         finally:
             self.session.remove_user(self)
+            watched, self._watched_stream = self._watched_stream, ""
+            if watched:
+                health_for(self.session).unregister(watched)
             await self.leave_connection()
             if self.state is not ResponderState.FAILED:
                 self.state = ResponderState.STOPPED

@@ -150,6 +150,8 @@ def responder_values(responder: Responder) -> tuple[str, ...]:
     if responder.state is ResponderState.RUNNING and status.state is not ConnectionState.CONNECTED:
         # it runs, but no request can reach it until the connection is back
         state = f"waiting: connection lost since {time_of_day(status.since)}"
+    elif (leaderless := responder.leaderless_since) is not None:
+        state = f"waiting: stream leader unavailable since {time_of_day(leaderless)}"
     elif responder.state is ResponderState.FAILED:
         state = f"failed: {responder.error}"
     elif responder.skipped:
