@@ -22,6 +22,7 @@ from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.containers import Vertical, VerticalScroll
+from textual.css.query import NoMatches
 from textual.message import Message
 from textual.widgets import DataTable, Static
 
@@ -81,9 +82,12 @@ class RequestWatchView(Vertical):
             yield Static("", id="watch-detail", markup=False)
 
     def on_mount(self) -> None:
-        self._table = self.query_one(WatchTable)
-        self._counts = self.query_one("#watch-counts", Static)
-        self._detail = self.query_one("#watch-detail", Static)
+        try:
+            self._table = self.query_one(WatchTable)
+            self._counts = self.query_one("#watch-counts", Static)
+            self._detail = self.query_one("#watch-detail", Static)
+        except NoMatches:
+            return  # mounted while the app quits, before its widgets: nothing to set up
         self._timer = self.set_interval(REFRESH_SECONDS, self.redraw, pause=True)
 
     @property
