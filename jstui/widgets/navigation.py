@@ -3,8 +3,11 @@
 `PaneSwitcher` is a one-line tab strip built from the pane registry (``1 Streams  2 Feeds ...``);
 the dashboard shows it above the panes, tells it which pane is current (`highlight`),
 and receives `PaneSwitcher.PaneClicked` when the user clicks a tab. `KeysFooter` is Textual's
-footer with the help key moved to the front, so that a narrow terminal, which cuts the footer at
-its right end, never cuts off the one key that explains all the others.
+footer with the help key moved to the front, and with what does not fit left out whole: Textual
+lays the keys out in a row that runs on under the command-palette key docked at the right end
+(cut mid-word, at 80 columns); `KeysFooter.arrange` takes that layout and keeps the keys that end
+before the palette key, then `MoreKeys` ("…", a click opens the help) where the rest would be.
+The help key comes first, so the one key that lists all the others is never the one left out.
 """
 
 from __future__ import annotations
@@ -14,6 +17,8 @@ from collections.abc import Iterable
 from textual import events
 from textual.app import ComposeResult
 from textual.containers import Horizontal
+from textual.geometry import Size
+from textual.layout import DockArrangeResult, WidgetPlacement
 from textual.message import Message
 from textual.widget import Widget
 from textual.widgets import Footer, Static
@@ -58,8 +63,20 @@ class PaneSwitcher(Horizontal):
             tab.set_class(tab.number == number, "-current")
 
 
+class MoreKeys(Static):
+    """The "…" that ends a footer too narrow for all its keys; the help lists them all."""
+
+    def __init__(self) -> None:
+        super().__init__("…", markup=False)
+        self.tooltip = "More keys: ? lists them all"
+
+    async def on_click(self, event: events.Click) -> None:
+        event.stop()
+        await self.run_action(HELP_ACTION)
+
+
 class KeysFooter(Footer):
-    """Textual's `Footer` with the help key first."""
+    """Textual's `Footer` with the help key first, and the keys that do not fit left out whole."""
 
     def compose(self) -> ComposeResult:
         keys: list[Widget] = list(super().compose())
@@ -67,3 +84,41 @@ class KeysFooter(Footer):
         first = [key for key in keys if getattr(key, "action", None) == HELP_ACTION]
         yield from first
         yield from (key for key in keys if key not in first)
+        if keys:
+            yield MoreKeys()
+
+    def arrange(self, size: Size, optimal: bool = False) -> DockArrangeResult:
+        """Textual's arrangement (cached by Textual), with only the keys that end before the
+        docked palette key placed, and `MoreKeys` after them when some are left out."""
+        arrangement = super().arrange(size, optimal)
+        docked = [placement for placement in arrangement.placements if placement.fixed]
+        in_row = [placement for placement in arrangement.placements if not placement.fixed]
+        more = next((p for p in in_row if isinstance(p.widget, MoreKeys)), None)
+        keys = [placement for placement in in_row if placement is not more]
+        # the palette key is the only widget Footer docks, at the right end
+        right_end = min((p.region.x - p.margin.left for p in docked), default=size.width)
+        if more is None or all(key.region.right <= right_end for key in keys):
+            return _placed(arrangement, [*docked, *keys])
+        kept = list(keys)
+        while True:
+            more_x = _next_x(kept[-1] if kept else None, more)
+            if more_x + more.region.width <= right_end or not kept:
+                break
+            kept.pop()
+        more_at = more._replace(region=more.region._replace(x=more_x))
+        return _placed(arrangement, [*docked, *kept, more_at])
+
+
+def _next_x(previous: WidgetPlacement | None, placement: WidgetPlacement) -> int:
+    """Where `placement` starts right after `previous` in a row (margins collapse, as Textual's
+    horizontal layout does)."""
+    if previous is None:
+        return placement.margin.left
+    return previous.region.right + max(previous.margin.right, placement.margin.left)
+
+
+def _placed(arrangement: DockArrangeResult, placements: list[WidgetPlacement]) -> DockArrangeResult:
+    """`arrangement` with only `placements`: the widgets left out are neither drawn nor counted
+    as shown (Textual sends them `Hide`, as it would for ``display: none``)."""
+    widgets = {placement.widget for placement in placements}
+    return DockArrangeResult(placements, widgets, arrangement.scroll_spacing)
