@@ -5,9 +5,10 @@ the dashboard shows it above the panes, tells it which pane is current (`highlig
 and receives `PaneSwitcher.PaneClicked` when the user clicks a tab. `KeysFooter` is Textual's
 footer with the help key moved to the front, and with what does not fit left out whole: Textual
 lays the keys out in a row that runs on under the command-palette key docked at the right end
-(cut mid-word, at 80 columns); `KeysFooter.arrange` takes that layout and keeps the keys that end
+(cut mid-word, at 80 columns); `KeysFooter.arrange` takes that layout and keeps the keys that fit
 before the palette key, then `MoreKeys` ("…", a click opens the help) where the rest would be.
-The help key comes first, so the one key that lists all the others is never the one left out.
+Room goes first to the help key (the one that lists all the others), then to the pane's and the
+app's own keys, last to the keys every screen has (Quit, Max/restore: `GENERAL_ACTIONS`).
 """
 
 from __future__ import annotations
@@ -26,6 +27,8 @@ from textual.widgets import Footer, Static
 from jstui.widgets.registry import PaneEntry
 
 HELP_ACTION = "app.help"
+GENERAL_ACTIONS = frozenset({"quit", "toggle_maximize"})
+"""The actions of the footer keys every screen shows (Quit, Max/restore): the first left out."""
 
 
 class PaneTab(Static):
@@ -88,8 +91,9 @@ class KeysFooter(Footer):
             yield MoreKeys()
 
     def arrange(self, size: Size, optimal: bool = False) -> DockArrangeResult:
-        """Textual's arrangement (cached by Textual), with only the keys that end before the
-        docked palette key placed, and `MoreKeys` after them when some are left out."""
+        """Textual's arrangement (cached by Textual) when every key fits before the docked
+        palette key; otherwise the keys that fit, in `_leave_out_rank` order, packed to the left
+        in their own order, and `MoreKeys` after them."""
         arrangement = super().arrange(size, optimal)
         docked = [placement for placement in arrangement.placements if placement.fixed]
         in_row = [placement for placement in arrangement.placements if not placement.fixed]
@@ -99,22 +103,37 @@ class KeysFooter(Footer):
         right_end = min((p.region.x - p.margin.left for p in docked), default=size.width)
         if more is None or all(key.region.right <= right_end for key in keys):
             return _placed(arrangement, [*docked, *keys])
-        kept = list(keys)
-        while True:
-            more_x = _next_x(kept[-1] if kept else None, more)
-            if more_x + more.region.width <= right_end or not kept:
+        kept: list[WidgetPlacement] = []
+        # Stop at the first key that does not fit (no smaller one after it): what is left out
+        # is the end of a rank, never a key here and there.
+        for candidate in sorted(keys, key=_leave_out_rank):
+            row = sorted([*kept, candidate], key=lambda placement: placement.region.x)
+            if _packed([*row, more])[-1].region.right > right_end:
                 break
-            kept.pop()
-        more_at = more._replace(region=more.region._replace(x=more_x))
-        return _placed(arrangement, [*docked, *kept, more_at])
+            kept = row
+        return _placed(arrangement, [*docked, *_packed([*kept, more])])
 
 
-def _next_x(previous: WidgetPlacement | None, placement: WidgetPlacement) -> int:
-    """Where `placement` starts right after `previous` in a row (margins collapse, as Textual's
-    horizontal layout does)."""
-    if previous is None:
-        return placement.margin.left
-    return previous.region.right + max(previous.margin.right, placement.margin.left)
+def _leave_out_rank(placement: WidgetPlacement) -> int:
+    """The order in which keys find room: the help key (it lists every key) first; last, the
+    keys of every screen, which the help lists under "Everywhere"; the pane's and the app's own
+    keys in between."""
+    action = getattr(placement.widget, "action", None)  # FooterKey's; groups have none
+    return 0 if action == HELP_ACTION else 2 if action in GENERAL_ACTIONS else 1
+
+
+def _packed(row: list[WidgetPlacement]) -> list[WidgetPlacement]:
+    """`row` moved to the left, each right after the one before (margins collapse, as in
+    Textual's horizontal layout)."""
+    packed: list[WidgetPlacement] = []
+    for placement in row:
+        if packed:
+            previous = packed[-1]
+            x = previous.region.right + max(previous.margin.right, placement.margin.left)
+        else:
+            x = placement.margin.left
+        packed.append(placement._replace(region=placement.region._replace(x=x)))
+    return packed
 
 
 def _placed(arrangement: DockArrangeResult, placements: list[WidgetPlacement]) -> DockArrangeResult:

@@ -3,17 +3,18 @@
 The command-palette key is docked at the right end of the footer: it must end in the last column,
 with nothing after it. When the keys do not all fit, the footer shows those that fit whole and a
 "…" in place of the rest, never a key cut in the middle or drawn under the palette key; the keys
-left out are all in the help (`?`), and come back when the terminal grows.
+every screen has (Quit, Max/restore) are the first left out; the keys left out are all in the help
+(`?`), and come back when the terminal grows.
 """
 
 from __future__ import annotations
 
-from textual.widget import Widget
+from textual.widgets._footer import FooterKey  # not exported; the keys the user reads
 
 from jstui.app import JstuiApp
 from jstui.dialogs.help import HelpScreen
 from jstui.nats.demo.names import private_names
-from jstui.widgets.navigation import KeysFooter, MoreKeys
+from jstui.widgets.navigation import GENERAL_ACTIONS, KeysFooter, MoreKeys
 from tests.app.conftest import AppFactory, screen_text, wait_connected, wait_until
 from tests.app.test_demo import demo_app, wait_story
 
@@ -30,17 +31,17 @@ def palette_shown(app: JstuiApp) -> bool:
     return PALETTE in footer_line(app)
 
 
-def footer_keys(app: JstuiApp) -> list[Widget]:
-    """The footer's keys (Textual's FooterKey), the palette key excepted."""
-    keys = app.screen.query_one(KeysFooter).query("FooterKey")
+def footer_keys(app: JstuiApp) -> list[FooterKey]:
+    """The footer's keys, the palette key excepted."""
+    keys = app.screen.query_one(KeysFooter).query(FooterKey)
     return [key for key in keys if not key.has_class("-command-palette")]
 
 
-def shown_keys(app: JstuiApp) -> list[Widget]:
+def shown_keys(app: JstuiApp) -> list[FooterKey]:
     return [key for key in footer_keys(app) if key.region]
 
 
-def hidden_keys(app: JstuiApp) -> list[Widget]:
+def hidden_keys(app: JstuiApp) -> list[FooterKey]:
     """The keys left out of the footer: not on screen at all."""
     return [key for key in footer_keys(app) if not key.region]
 
@@ -75,10 +76,14 @@ async def test_keys_that_do_not_fit_are_left_out_whole_and_found_in_the_help(
         keys_part = line.removesuffix(PALETTE).rstrip()
         assert keys_part.endswith(" …"), f"{line!r}: no … where keys are left out"
         for key in shown_keys(app):
-            assert key.description in keys_part  # type: ignore[attr-defined]  # FooterKey's
+            assert key.description in keys_part
+        # the keys of every screen (Quit, Max/restore) make room for the demo's own
+        assert "Pause traffic" in keys_part and "Quit" not in keys_part
+        general_shown = [key for key in shown_keys(app) if key.action in GENERAL_ACTIONS]
+        assert not general_shown, f"{general_shown} shown while the demo's keys are left out"
         in_help = {key for _, keys in app._key_sections() for key, _ in keys}
         for key in hidden_keys(app):
-            names = {key.key, key.key_display}  # type: ignore[attr-defined]  # FooterKey's
+            names = {key.key, key.key_display}
             assert names & in_help, f"{names} left out of the footer and not in the help"
         left_out_small = len(hidden_keys(app))
 
@@ -95,4 +100,4 @@ async def test_keys_that_do_not_fit_are_left_out_whole_and_found_in_the_help(
         )
         line = footer_line(app)
         for key in shown_keys(app):
-            assert key.description in line  # type: ignore[attr-defined]
+            assert key.description in line
