@@ -497,7 +497,10 @@ class RequestsPane(Pane):
         self.has_responders = bool(members)
         running = sum(1 for r in members.values() if r.running)
         label = f"Responders {running}" if running else "Responders"
-        tab = self.query_one(TabbedContent).get_tab("requests-responders-tab")
+        try:
+            tab = self._tabs.get_tab("requests-responders-tab")
+        except NoMatches:  # its tabs are not mounted yet (start-up, quit): the next tick labels it
+            return
         if str(tab.label) != label:
             tab.label = label
 
