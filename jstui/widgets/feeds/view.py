@@ -51,6 +51,8 @@ MAX_SUBJECT = 32
 """Bounds of the subject column; a wildcard feed widens it up to this as subjects arrive."""
 MIN_PREVIEW = 16
 """Payload characters shown however narrow the view."""
+START_AFTER_FRAMES = 2
+"""Screen refreshes a new view waits for before its feed subscribes (see `on_mount`)."""
 OLDER_BATCH = 200
 """Messages loaded from the ring buffer at a time when the cursor goes up past the first line."""
 STATE_MARKS = {
@@ -149,6 +151,19 @@ class FeedView(Vertical):
         yield self._filter_bar.data_bind(FeedView.filter)
 
     def on_mount(self) -> None:
+        # The feed subscribes once the tab is on screen: its first frames (the view laid out,
+        # the footer's keys for the focused log, drawn after the frame that follows) come
+        # first. Started at once, a JetStream feed draining a stream at 150k msgs/s held those
+        # frames back, and drew them while it drained (benchmarks/js_feed.py: six full
+        # layouts of the screen inside the drain).
+        self._start_after_frames(START_AFTER_FRAMES)
+
+    def _start_after_frames(self, frames: int) -> None:
+        if self.closing or not self.is_attached:
+            return  # closed before it started: nothing to subscribe
+        if frames > 0:
+            self.call_after_refresh(self._start_after_frames, frames - 1)
+            return
         self.run_worker(
             self._run(),
             name=f"feed {self.feed.spec.label}",
