@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+import pytest
 from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
 from textual.widgets import Static
@@ -52,28 +53,23 @@ async def settle(app: FooterApp, frames: int = 5) -> None:
         await eventually(lambda: len(refreshed) >= frame, what="a refresh")  # noqa: B023
 
 
-async def test_a_focus_change_to_other_keys_recomposes_the_footer_once() -> None:
+@pytest.mark.parametrize(
+    ("target", "recomposes", "shown"),
+    [("#c", 1, "Why"), ("#b", 0, "Zed")],
+    ids=["other keys: one recompose", "same keys: none"],
+)
+async def test_a_focus_change_recomposes_the_footer_once_per_change_of_its_keys(
+    target: str, recomposes: int, shown: str
+) -> None:
     app = FooterApp()
     async with app.run_test():
-        footer = app.query_one(CountingFooter)
         app.set_focus(app.query_one("#a"))
         await settle(app)
-        before = footer.recomposes
-        app.set_focus(app.query_one("#c"))
-        await eventually(lambda: footer.recomposes > before, what="the footer's recompose")
-        await settle(app)
-        assert footer.recomposes == before + 1
-        shown = {getattr(key, "description", "") for key in footer.children}
-        assert "Why" in shown and "Zed" not in shown
-
-
-async def test_a_focus_change_to_the_same_keys_leaves_the_footer_alone() -> None:
-    app = FooterApp()
-    async with app.run_test():
         footer = app.query_one(CountingFooter)
-        app.set_focus(app.query_one("#a"))
-        await settle(app)
         before = footer.recomposes
-        app.set_focus(app.query_one("#b"))
+        app.set_focus(app.query_one(target))
+        if recomposes:
+            await eventually(lambda: footer.recomposes > before, what="the footer's recompose")
         await settle(app)
-        assert footer.recomposes == before
+        assert footer.recomposes == before + recomposes
+        assert shown in {getattr(key, "description", "") for key in footer.children}
