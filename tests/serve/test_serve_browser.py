@@ -2,7 +2,8 @@
 
 The page's terminal is xterm.js drawn on a canvas, so the DOM holds no screen text: an init script
 keeps the page's xterm `Terminal` (textual.js stores it as `this.terminal`) and the tests read its
-buffer. Keys reach the app only once xterm's hidden textarea has the focus.
+buffer. Keys reach the app only while xterm's hidden textarea has the focus: jstui's page gives it
+the focus when it loads.
 
 Plain `sync_playwright`, not pytest-playwright: the latter's session-wide event loop breaks every
 later pytest-asyncio test. No browser is ever downloaded: where /usr/bin/chromium is missing the
@@ -88,9 +89,9 @@ def wait_for_screen(page: sync_api.Page, *texts: str) -> None:
 
 def test_the_dashboard_runs_in_the_page_and_takes_keys(browser: sync_api.Browser) -> None:
     with serving() as served, opened(browser, served) as (page, requested):
-        wait_for_screen(page, "connected", "1 Streams", "No streams on this server yet")
+        # The footer's keys show without a click: the app starts focused, as in a terminal.
+        wait_for_screen(page, "connected", "1 Streams", "No streams on this server yet", "? Help")
         assert page.title() == "jstui"
-        page.locator(".xterm-helper-textarea").focus()
         page.keyboard.press("5")
         wait_for_screen(page, "5 Server", "Connections")
         assert "No streams on this server yet" not in page.evaluate(SCREEN)
