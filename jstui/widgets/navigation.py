@@ -21,6 +21,7 @@ from textual.containers import Horizontal
 from textual.geometry import Size
 from textual.layout import DockArrangeResult, WidgetPlacement
 from textual.message import Message
+from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import Footer, Static
 
@@ -79,9 +80,35 @@ class MoreKeys(Static):
 
 
 class KeysFooter(Footer):
-    """Textual's `Footer` with the help key first, and the keys that do not fit left out whole."""
+    """Textual's `Footer` with the help key first, the keys that do not fit left out whole, and
+    recomposed only when its keys change."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._composed_keys: tuple[object, ...] | None = None
+        self._recompose_pending = False
+
+    def bindings_changed(self, screen: Screen) -> None:
+        # Textual recomposes the footer (its keys mounted again, a layout of the screen) on every
+        # bindings signal, and one focus change sends two of them (the focus watcher, then
+        # `set_focus` once more after the next refresh): opening a feed cost four recomposes
+        # while its messages drained. One is enough, and none when the keys stay the same.
+        if self._recompose_pending:
+            return
+        if self._bindings_ready and self._composed_keys == _shown_keys(screen):
+            return
+        super().bindings_changed(screen)
+        # (what Footer.bindings_changed checks before it schedules the recompose)
+        self._recompose_pending = screen.app.app_focus and self.is_attached
+        self._recompose_pending &= screen is self.screen
+
+    async def recompose(self) -> None:
+        self._recompose_pending = False
+        await super().recompose()
 
     def compose(self) -> ComposeResult:
+        if self._bindings_ready:
+            self._composed_keys = _shown_keys(self.screen)
         keys: list[Widget] = list(super().compose())
         # FooterKey is not public; its `action` attribute is what tells the help key apart.
         first = [key for key in keys if getattr(key, "action", None) == HELP_ACTION]
@@ -141,3 +168,12 @@ def _placed(arrangement: DockArrangeResult, placements: list[WidgetPlacement]) -
     as shown (Textual sends them `Hide`, as it would for ``display: none``)."""
     widgets = {placement.widget for placement in placements}
     return DockArrangeResult(placements, widgets, arrangement.scroll_spacing)
+
+
+def _shown_keys(screen: Screen) -> tuple[object, ...]:
+    """What the footer shows of the screen's bindings (`Footer.compose` reads the same)."""
+    return tuple(
+        (binding.key, binding.key_display, binding.action, binding.description, enabled, tooltip)
+        for (_, binding, enabled, tooltip) in screen.active_bindings.values()
+        if binding.show
+    )

@@ -13,6 +13,7 @@ from nats.aio.client import Client
 from textual.pilot import Pilot
 
 from jstui.app import JstuiApp
+from jstui.nats.feeds.spec import FeedSpec
 from jstui.widgets.feeds import FeedView
 from tests.app.conftest import AppFactory, wait_connected, wait_until
 from tests.app.test_feeds_pane import BIG, open_feed, pane
@@ -81,9 +82,10 @@ async def test_a_backlog_is_drawn_at_the_counters_rate_and_counted_as_it_comes(
 async def test_growing_counters_keep_their_width_between_a_few_steps(
     make_app: AppFactory, nc: Client, unique: str
 ) -> None:
-    """The counters' line is as wide as its text, and a new width lays out the whole screen; while
-    a drain makes the numbers grow a digit every few ticks, the line keeps a reserve to grow into
-    (the view's counters are driven by hand, the pane's timer held)."""
+    """The counters' line is as wide as its text, and a new width lays out the whole screen; once a
+    backlog comes (a drain makes the numbers grow a digit every few ticks), the line keeps room
+    for numbers up to 9,999,999 and its width stays (the view's counters are driven by hand, the
+    pane's timer held). A quiet feed's line is only as wide as its text needs."""
     app = make_app()
     async with app.run_test(size=BIG) as pilot:
         view = await held_feed(pilot, f"{unique}.grow")
@@ -91,7 +93,7 @@ async def test_growing_counters_keep_their_width_between_a_few_steps(
         widths: list[int] = []
         texts: list[int] = []
         sent = 0
-        for total in (1, 10, 100, 1000):
+        for total in (1, 100, 1000, 10_000):
             for i in range(sent, total):
                 await nc.publish(f"{unique}.grow", f"n{i}".encode())
             sent = total
@@ -100,10 +102,35 @@ async def test_growing_counters_keep_their_width_between_a_few_steps(
             view._ticks = 0  # the counters' tick
             view.tick()
             await pilot.pause()
-            texts.append(len(view._counts_text().plain))
+            texts.append(len(view._counts_text()[0].plain))
             widths.append(counts.size.width)
         assert texts == sorted(set(texts)), texts  # a digit more each time
         assert all(width >= text for width, text in zip(widths, texts, strict=True))
-        # fewer new widths (screen layouts) than the text took
-        assert len(set(widths)) < len(texts), (texts, widths)
+        quiet, *backlog = widths
+        assert quiet < backlog[0], "a quiet feed's counters keep no room"
+        # from the first backlog on, one width (no screen layout) while the counts grow
+        assert len(set(backlog)) == 1, (texts, widths)
         pane(app)._pace(busy=True)
+
+
+async def test_a_feed_subscribes_once_its_tab_is_drawn(make_app: AppFactory, unique: str) -> None:
+    """The tab's first frame (the view laid out) comes before the subscription: a stream drained
+    at full speed held it back, and paid for it (the footer's new keys, drawn a frame later, are
+    usually on screen too, but not asserted: under load they may take a frame more)."""
+    app = make_app()
+    async with app.run_test(size=BIG) as pilot:
+        await wait_connected(pilot)
+        await pilot.press("2")
+        feeds = pane(app)
+        view = await feeds.open_feed(FeedSpec.create(f"{unique}.drawn", "core"))
+        heights: list[int] = []
+        start = view.feed.start
+
+        async def start_when_drawn(**options: Any) -> None:
+            heights.append(view.log_widget.size.height)
+            await start(**options)
+
+        view.feed.start = start_when_drawn  # type: ignore[method-assign]  # watch the call
+        await wait_until(pilot, lambda: view.feed.state.value == "live", what="feed live")
+        assert heights, "the feed had subscribed before its tab was drawn"
+        assert heights[0] > 0, "the log was not laid out yet"

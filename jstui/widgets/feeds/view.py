@@ -44,6 +44,12 @@ lines while more arrive per tick than a screen shows (`tick`)."""
 COUNTS_STEP = 12
 """The counters' line is as wide as its text rounded up to a multiple of this: growing numbers
 lay out the screen only when they cross one."""
+COUNT_CELLS = 9
+"""Cells kept for each count on the counters' line ("9,999,999") once a backlog came: while a
+drain or a flood makes the numbers grow, the line keeps its width (each new width lays out the
+whole screen)."""
+RATE_CELLS, SIZE_CELLS = len("100.0k/s"), len("100.0 KiB")
+"""Likewise for the message and byte rates at the end of the line."""
 MARGIN_LINES = 20
 """Lines drawn per tick beyond what fits on screen, so a quick scroll up finds them."""
 MIN_SUBJECT = 8
@@ -51,6 +57,8 @@ MAX_SUBJECT = 32
 """Bounds of the subject column; a wildcard feed widens it up to this as subjects arrive."""
 MIN_PREVIEW = 16
 """Payload characters shown however narrow the view."""
+START_AFTER_FRAMES = 2
+"""Screen refreshes a new view waits for before its feed subscribes (see `on_mount`)."""
 OLDER_BATCH = 200
 """Messages loaded from the ring buffer at a time when the cursor goes up past the first line."""
 STATE_MARKS = {
@@ -118,9 +126,9 @@ class FeedView(Vertical):
         self._log = FeedLog(feed, load_older=self._load_older, id="feed-log")
         self._acks_drawn = 0
         self._shown_info = self._info_text()
-        self._shown_counts = self._counts_text()
-        self._counts_width = -(-self._shown_counts.cell_len // COUNTS_STEP) * COUNTS_STEP
-        self._shown_counts.pad_right(self._counts_width - self._shown_counts.cell_len)
+        self._counts_roomy = False
+        """Set by the first backlog: the counters' line keeps room for big numbers from then."""
+        self._shown_counts, self._counts_width = self._padded_counts()
         self._info = Static(self._shown_info, id="feed-info", markup=False)
         self._counts = Static(self._shown_counts, id="feed-counts", markup=False)
         self._spark = Sparkline(id="feed-spark")
@@ -149,6 +157,19 @@ class FeedView(Vertical):
         yield self._filter_bar.data_bind(FeedView.filter)
 
     def on_mount(self) -> None:
+        # The feed subscribes once the tab is on screen: its first frames (the view laid out,
+        # the footer's keys for the focused log, drawn after the frame that follows) come
+        # first. Started at once, a JetStream feed draining a stream at 150k msgs/s held those
+        # frames back, and drew them while it drained (benchmarks/js_feed.py: six full
+        # layouts of the screen inside the drain).
+        self._start_after_frames(START_AFTER_FRAMES)
+
+    def _start_after_frames(self, frames: int) -> None:
+        if self.closing or not self.is_attached:
+            return  # closed before it started: nothing to subscribe
+        if frames > 0:
+            self.call_after_refresh(self._start_after_frames, frames - 1)
+            return
         self.run_worker(
             self._run(),
             name=f"feed {self.feed.spec.label}",
@@ -191,6 +212,8 @@ class FeedView(Vertical):
         self._ticks += 1
         if not self.paused:
             limit = (log.scrollable_content_region.height or 40) + MARGIN_LINES
+            if feed.pending > limit:
+                self._counts_roomy = True  # numbers will grow fast: see `refresh_stats`
             if not (due or stats) and feed.pending > limit and not self.filter.active:
                 # A backlog (a drain, a flood): more arrived than a screen shows, and the lines
                 # go by too fast to read. Draw it at the rate of the counters, not of the tick:
@@ -348,11 +371,13 @@ class FeedView(Vertical):
             text.append(f" \u00b7 {sanitize(feed.error, max_len=200)}")
         return text
 
-    def _counts_text(self) -> Text:
+    def _counts_text(self) -> tuple[Text, int]:
+        """The counters' line, and how wide it would be if every count had `COUNT_CELLS`."""
         # received = shown + filtered + skipped + dropped + pending (docs/architecture.md), term
         # by term; only a zero term is left out (filtered with no filter, new while following)
         c = self.feed.counts()
         text = Text()
+        reserve = 0
         terms = [("recv ", c.received), ("  shown ", c.shown)]
         if c.filtered or self.filter.active:
             terms.append(("  filtered ", c.filtered))
@@ -361,15 +386,28 @@ class FeedView(Vertical):
             terms.append(("  new ", c.pending))
         for label, value in terms:
             text.append(label)
-            text.append(format_count(value), style="bold")
+            number = format_count(value)
+            text.append(number, style="bold")
+            reserve += max(0, COUNT_CELLS - len(number))
             if label == "  dropped " and c.dropped:
                 lost = [f"{format_count(c.slow)} slow"] if c.slow else []
                 lost += [f"{format_count(c.overwritten)} overwritten"] if c.overwritten else []
                 text.append(f" ({', '.join(lost)})")
         meter = self.feed.meter
-        text.append(f"  {format_rate(meter.rate())} ")
-        text.append(f"{format_size(meter.byte_rate())}/s ")
-        return text
+        rate, size = format_rate(meter.rate()), format_size(meter.byte_rate())
+        text.append(f"  {rate} ")
+        text.append(f"{size}/s ")
+        reserve += max(0, RATE_CELLS - len(rate)) + max(0, SIZE_CELLS - len(size))
+        return text, text.cell_len + reserve
+
+    def _padded_counts(self) -> tuple[Text, int]:
+        """The counters' line padded to its width on screen (see `refresh_stats`), and that."""
+        text, reserve = self._counts_text()
+        if not self._counts_roomy:
+            reserve = 0
+        width = -(-max(text.cell_len, reserve) // COUNTS_STEP) * COUNTS_STEP
+        text.pad_right(width - text.cell_len)
+        return text, width
 
     def _header_text(self) -> Text:
         return Text(header_line(self.subject_width, self.jetstream))
@@ -391,15 +429,13 @@ class FeedView(Vertical):
                 self.refresh_bindings()
         # The counters' width is their text's (width auto), and a new width lays out the whole
         # screen: while numbers grow (a drain), that was every few ticks. So the text is padded
-        # up to the next multiple of COUNTS_STEP cells: the width changes only when the text
-        # crosses one, and it depends on the text alone (not on what was shown before), so the
-        # same counters always look the same.
-        counts = self._counts_text()
-        width = counts.cell_len
-        stepped = -(-width // COUNTS_STEP) * COUNTS_STEP
+        # up to the next multiple of COUNTS_STEP cells, and once a backlog came (more than a
+        # screen at once: numbers will grow fast), as if every count had COUNT_CELLS: up to
+        # 9,999,999 the width never changes again. Either depends on the text and on whether
+        # a backlog came, so the same counters of a quiet feed always look the same.
+        counts, stepped = self._padded_counts()
         relayout = stepped != self._counts_width
         self._counts_width = stepped
-        counts.pad_right(stepped - width)
         if counts != self._shown_counts:
             self._shown_counts = counts
             self._counts.update(counts, layout=relayout)
