@@ -214,7 +214,10 @@ async def test_killed_member_tasks_are_redelivered_and_the_check_says_so(
         pool = pane.pool
         assert pool is not None
         victim = pool.members[0]
-        victim.set_settings(MemberSettings(delay=Delay(300, 300)))
+        # The victim never finishes a task before its kill: one that took longer than the ack
+        # wait and was then acked would count as processed twice (seen under CI load with 300 ms
+        # tasks, 5 to a batch: the kill came after its batch's ack wait).
+        victim.set_settings(MemberSettings(delay=Delay(60_000, 60_000)))
         await pilot.press("g")
         await wait_until(pilot, lambda: isinstance(app.screen, WorkerLoadScreen))
         assert app.screen.query_one("#field-via", Select).value == "js"
@@ -226,9 +229,10 @@ async def test_killed_member_tasks_are_redelivered_and_the_check_says_so(
         pane.query_one("#workers-table", DataTable).focus()
         await pilot.press("k")  # cursor on w1
         await wait_until(pilot, lambda: victim.state is MemberState.KILLED)
-        await wait_until(
-            pilot, lambda: pool.ledger.report().acked_once == 200, what="all acked", timeout=20
-        )
+        try:
+            await wait_until(pilot, lambda: pool.ledger.report().acked_once == 200, timeout=20)
+        except AssertionError:
+            raise AssertionError(f"not all acked once: {pool.ledger.report()}") from None
         await wait_until(pilot, lambda: "redelivered (expected" in screen_text(app))
         verdict = "exactly once \u2714 200 tasks: 200 acked once"
         await wait_until(pilot, lambda: verdict in screen_text(app), what="the verdict drawn")
