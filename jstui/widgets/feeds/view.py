@@ -402,10 +402,9 @@ class FeedView(Vertical):
 
     def _padded_counts(self) -> tuple[Text, int]:
         """The counters' line padded to its width on screen (see `refresh_stats`), and that."""
-        text, reserve = self._counts_text()
-        if not self._counts_roomy:
-            reserve = 0
-        width = -(-max(text.cell_len, reserve) // COUNTS_STEP) * COUNTS_STEP
+        text, roomy_width = self._counts_text()
+        wanted = roomy_width if self._counts_roomy else text.cell_len
+        width = -(-wanted // COUNTS_STEP) * COUNTS_STEP
         text.pad_right(width - text.cell_len)
         return text, width
 
