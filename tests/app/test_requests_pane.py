@@ -387,3 +387,36 @@ async def test_an_idle_console_redraws_nothing(
         monkeypatch.setattr(Widget, "refresh", counted)
         await pilot.pause(2.0)  # four ticks of the pane's 2 Hz timer
         assert redraws == []
+
+
+async def test_the_newest_request_stays_in_view(
+    make_app: AppFactory, nc: Client, unique: str
+) -> None:
+    # Sent one after another from the form, each request's row is on screen once its reply is:
+    # the history follows its end when the rows outgrow the table. At 158 columns the history's
+    # columns fit it exactly until its vertical scrollbar comes, and the horizontal one that
+    # follows takes a line from the rows.
+    async def echo(msg: Msg) -> None:
+        await msg.respond(msg.data)
+
+    await nc.subscribe(f"{unique}.echo.*", cb=echo)
+    await nc.flush()
+    app = make_app()
+    async with app.run_test(size=(158, 45)) as pilot:
+        await wait_connected(pilot)
+        table = _history(app)
+        for number in range(9):
+            await _open_request_form(pilot)
+            await _fill_request(pilot, f"{unique}.echo.{number:02d}", payload="ping")
+            await pilot.press("ctrl+s")
+            row = await _wait_row(pilot, app, number + 1, "replied")
+            assert f"{unique}.echo.{number:02d}" in row
+            await wait_until(
+                pilot,
+                lambda number=number: re.search(
+                    rf"{re.escape(unique)}\.echo\.{number:02d} +replied", screen_text(app)
+                ),
+                timeout=5,
+                what=f"request {number} replied, on screen (scroll {table.scroll_y}"
+                f"/{table.max_scroll_y})",
+            )

@@ -129,6 +129,12 @@ class RecordTable(DataTable[Text], Generic[RecordT]):
         else:
             self.move_cursor(row=self.get_row_index(str(selected)))
 
+    def watch_show_horizontal_scrollbar(self, shown: bool) -> None:
+        # The vertical scrollbar that comes with more rows can make the columns too wide, and a
+        # horizontal one then takes a line: the newest row, just scrolled to, would be under it.
+        if shown and self.row_count and self.cursor_row == self.row_count - 1:
+            self.call_next(self.move_cursor, row=self.cursor_row, animate=False)
+
 
 class HistoryTable(RecordTable[RequestRecord]):
     """The request history."""
