@@ -19,7 +19,7 @@ import asyncio
 import time
 from functools import partial
 from pathlib import Path
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from rich.text import Text
 from textual import on, work
@@ -159,8 +159,12 @@ class RequestsPane(Pane):
             self.connection_changed(self.session.status)
 
     def focus_pane(self) -> None:
-        tab = self.query_one(TabbedContent).active.removeprefix("requests-").removesuffix("-tab")
-        self.query_one(f"#requests-{tab if tab in self.TABS else 'history'}", DataTable).focus()
+        self._tab_table(self.query_one(TabbedContent).active).focus()
+
+    def _tab_table(self, tab_id: str) -> DataTable[Any]:
+        """The table of a tab: what gets the focus when the tab is shown."""
+        tab = tab_id.removeprefix("requests-").removesuffix("-tab")
+        return self.query_one(f"#requests-{tab if tab in self.TABS else 'history'}", DataTable)
 
     def connection_changed(self, status: ConnectionStatus) -> None:
         if self.is_mounted:
@@ -296,8 +300,9 @@ class RequestsPane(Pane):
         # TabbedContent follows the focus: switch once that is done, and move the focus along.
         def switch() -> None:
             self._tabs.active = tab_id
-            # The new tab's widgets become visible only after the next refresh.
-            self.call_after_refresh(self.focus_pane)
+            # Focus the shown tab's table at once, not later: the hidden tab's focused widget
+            # would hand the focus to a sibling in its own tab, and the tab follow it back.
+            self.screen.set_focus(self._tab_table(tab_id))
 
         if self._tabs.active != tab_id or self.app.screen is not self.screen:
             self.call_after_refresh(switch)
