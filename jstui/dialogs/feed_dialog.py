@@ -28,7 +28,7 @@ from jstui.dialogs.form_screen import FormScreen
 from jstui.format.text import sanitize
 from jstui.nats.errors import JstuiError, SpecErrors
 from jstui.nats.feeds.filter import FeedFilter
-from jstui.nats.feeds.message import export_target
+from jstui.nats.feeds.message import export_messages, export_target
 from jstui.nats.feeds.spec import DEFAULT_BUFFER, Deliver, FeedMode, FeedSpec
 from jstui.nats.names import subject_problem
 from jstui.nats.stream_lookup import find_stream
@@ -531,9 +531,10 @@ class ExportDialog(FormScreen[Path | None]):
 
     @work(exclusive=True, group="feed-export", exit_on_error=False, description="export NDJSON")
     async def _export(self, target: Path, *, overwrite: bool) -> None:
-        messages = None if self.whole_buffer else self._feed.exportable(self._filter)
+        feed = self._feed
+        messages = feed.exportable() if self.whole_buffer else feed.exportable(self._filter)
         try:
-            written, count = await self._feed.export(target, messages, overwrite=overwrite)
+            written, count = await export_messages(messages, target, overwrite=overwrite)
         except FileExistsError:
             self._ask_overwrite(target)  # it appeared since the check
             return

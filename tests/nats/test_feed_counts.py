@@ -19,6 +19,7 @@ from nats.aio.client import Client
 
 from jstui.nats.feeds.feed import Feed, FeedState, choose_mode
 from jstui.nats.feeds.filter import NO_FILTER, FeedFilter
+from jstui.nats.feeds.message import export_messages
 from jstui.nats.feeds.spec import FeedMode, FeedSpec, parse_feed_option
 from jstui.nats.session import Session
 from tests.conftest import eventually
@@ -173,17 +174,17 @@ async def test_export_writes_what_the_filter_shows_and_never_overwrites_unasked(
         await eventually(lambda: feed.count == 10)
         flt = FeedFilter.create(payload="odd")
         target = tmp_path / "shown.ndjson"
-        path, count = await feed.export(target, feed.exportable(flt))
+        path, count = await export_messages(feed.exportable(flt), target)
         assert (path, count) == (target, 5)
         payloads = [json.loads(line)["payload"] for line in target.read_text().splitlines()]
         assert payloads == [f"m{i} odd" for i in range(1, 10, 2)]
         with pytest.raises(FileExistsError):
-            await feed.export(target)
+            await export_messages(feed.exportable(), target)
         assert len(target.read_text().splitlines()) == 5  # untouched
-        path, count = await feed.export(target, overwrite=True)
+        path, count = await export_messages(feed.exportable(), target, overwrite=True)
         assert count == 10 and len(target.read_text().splitlines()) == 10
         monkeypatch.chdir(tmp_path)
-        path, count = await feed.export("relative.ndjson")
+        path, count = await export_messages(feed.exportable(), "relative.ndjson")
         assert path == tmp_path / "relative.ndjson" and path.is_absolute() and path.is_file()
 
 

@@ -23,7 +23,13 @@ from jstui.nats.errors import NoStreamError, ReadOnlyError, SpecErrors, Validati
 from jstui.nats.feeds import feed as feeds_module
 from jstui.nats.feeds.feed import Feed, FeedState
 from jstui.nats.feeds.filter import FeedFilter
-from jstui.nats.feeds.message import AckKind, FeedMessage, message_to_json, parse_ack_reply
+from jstui.nats.feeds.message import (
+    AckKind,
+    FeedMessage,
+    export_messages,
+    message_to_json,
+    parse_ack_reply,
+)
 from jstui.nats.feeds.spec import Deliver, FeedMode, FeedSpec, parse_feed_option, parse_since
 from jstui.nats.session import Session
 from tests.conftest import eventually
@@ -428,7 +434,7 @@ async def test_export_ndjson_text_binary_headers_and_sequences(
     feed = Feed(session, FeedSpec.create(f"{unique}.>", "js"))
     async with feed:
         await eventually(lambda: feed.count == 3)
-        path, count = await feed.export(tmp_path / "out.ndjson")
+        path, count = await export_messages(feed.exportable(), tmp_path / "out.ndjson")
     assert count == 3 and path.is_absolute()
     rows = [json.loads(line) for line in path.read_text().splitlines()]
     assert rows[0]["subject"] == f"{unique}.t"
@@ -440,7 +446,7 @@ async def test_export_ndjson_text_binary_headers_and_sequences(
     assert rows[2]["payload"] == "" and rows[2]["size"] == 0
     assert "time" in rows[0] and rows[0]["received"].endswith("Z")
     with pytest.raises(ValidationError):
-        await feed.export(tmp_path / "missing" / "x.ndjson")
+        await export_messages(feed.exportable(), tmp_path / "missing" / "x.ndjson")
 
 
 def test_message_to_json_core_message_keeps_reply() -> None:

@@ -24,7 +24,8 @@ message exactly once (the definitions are in docs/architecture.md, "Feed counter
 `take_new` also marks each accounted message still in the ring buffer as shown, filtered or
 skipped (one byte per slot, `_marks`), so that `refilter` can re-account the buffer under a new
 filter and the counters keep adding up. `older` pages back through the buffer (skipped messages
-stay reachable); `export` writes the buffer, or what the filter shows. No Textual here.
+stay reachable); `exportable` is what an export writes: the buffer, or what the filter shows.
+No Textual here.
 """
 
 from __future__ import annotations
@@ -33,32 +34,30 @@ import asyncio
 import contextlib
 import time
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import replace
 from enum import StrEnum
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import nats.errors
 import nats.js.errors
 from nats.aio.msg import Msg
 from nats.aio.subscription import Subscription
-from nats.js.api import AckPolicy, ConsumerConfig
 
 from jstui.format.lines import time_of_day
 from jstui.format.units import format_duration_short
 from jstui.nats.direct import subscribe_direct
-from jstui.nats.errors import JstuiError, ValidationError, translate
+from jstui.nats.errors import JstuiError, translate
 from jstui.nats.feeds.counts import Accounts, FeedCounts
 from jstui.nats.feeds.filter import NO_FILTER, FeedFilter
 from jstui.nats.feeds.jetstream import (
     GetMessageReader,
-    deliver_config,
+    open_consuming,
     open_ordered,
     retention_of,
     stream_info,
 )
-from jstui.nats.feeds.message import AckKind, FeedMessage, JsMeta, export_ndjson, export_target
+from jstui.nats.feeds.message import AckKind, FeedMessage, JsMeta
 from jstui.nats.feeds.saturation import Suspension, guard_for
 from jstui.nats.feeds.spec import Deliver, FeedMode, FeedSpec
 from jstui.nats.session import ConnectionState, Session
@@ -72,9 +71,6 @@ if TYPE_CHECKING:
 __all__ = [
     "CORE_PENDING_BYTES",
     "CORE_PENDING_MSGS",
-    "JS_MAX_ACK_PENDING",
-    "JS_PENDING_BYTES",
-    "JS_PENDING_MSGS",
     "Feed",
     "FeedState",
     "choose_mode",
@@ -82,13 +78,10 @@ __all__ = [
 
 # Explicit pending limits (nats-notes section 8): nats-py's defaults (524,288 msgs / 128 MiB) hide a
 # backlog of seconds; these bound it to well under a second at the rates one loop can take. Core
-# feeds need them only if direct delivery is unavailable (direct.py).
+# feeds need them only if direct delivery is unavailable (direct.py); consuming feeds' are in
+# jetstream.py.
 CORE_PENDING_MSGS = 20_000
 CORE_PENDING_BYTES = 32 * 1024 * 1024
-JS_PENDING_MSGS = 20_000
-JS_PENDING_BYTES = 64 * 1024 * 1024
-JS_MAX_ACK_PENDING = 1_000
-"""Consuming feeds: at most this many unacknowledged messages out (<= JS_PENDING_MSGS)."""
 
 API_TIMEOUT = 5  # whole seconds: nats-py types flush(timeout) as int
 SLICE_SECONDS = 0.010
@@ -293,7 +286,8 @@ class Feed:
         return Accounts.older(self.buffer, before, flt, limit, self.accounts.cursor)
 
     def exportable(self, flt: FeedFilter = NO_FILTER) -> list[FeedMessage]:
-        """The buffered messages `export` would write: all of them, or those that pass `flt`."""
+        """The buffered messages an export writes (`export_messages`): all of them, or those
+        that pass `flt`."""
         if not flt.active:
             return list(self.buffer)  # cheap (references)
         return [message for message in self.buffer if flt.matches(message)]
@@ -309,32 +303,6 @@ class Feed:
             if message.index == index:
                 return message
         return None
-
-    async def export(
-        self,
-        path: Path | str,
-        messages: Iterable[FeedMessage] | None = None,
-        *,
-        overwrite: bool = False,
-    ) -> tuple[Path, int]:
-        """Write `messages` (default: the whole ring buffer) as NDJSON, in a thread; return the
-        absolute path and the count. An existing file is refused unless `overwrite`
-        (`FileExistsError`, so that the caller can ask); relative paths are taken from the
-        working directory (`export_target` says where that is)."""
-        target = export_target(path)
-        if target.is_dir():
-            raise ValidationError("path", "is a folder; give a file name")
-        if not target.parent.is_dir():
-            raise ValidationError("path", f"no such folder: {target.parent}")
-        # a snapshot of references: the loop goes on filling the buffer while it is written
-        snapshot = list(self.buffer) if messages is None else list(messages)
-        try:
-            count = await asyncio.to_thread(export_ndjson, snapshot, target, overwrite=overwrite)
-        except FileExistsError:
-            raise
-        except OSError as error:
-            raise ValidationError("path", error.strerror or str(error)) from error
-        return target, count
 
     # -- acknowledgements ----------------------------------------------------------------------
 
@@ -489,37 +457,10 @@ class Feed:
         self.state, self.waiting = FeedState.WAITING, text
 
     async def _start_consuming(self) -> None:
-        spec = self.spec
-        pending_limit = JS_PENDING_MSGS
-        config: ConsumerConfig | None = None
-        if spec.durable:
-            with contextlib.suppress(nats.js.errors.NotFoundError):
-                existing = await self.session.jsm.consumer_info(self.stream, spec.durable)
-                max_ack = existing.config.max_ack_pending or 0
-                if max_ack > 0:
-                    # keep max_ack_pending <= pending limit: the server throttles, we never drop
-                    pending_limit = max(pending_limit, max_ack)
-                else:
-                    self.notes.append(
-                        "this durable has no max_ack_pending: a burst may be dropped client side"
-                    )
-        if config is None:
-            config = deliver_config(spec)
-            config.ack_policy = AckPolicy.EXPLICIT
-            config.max_ack_pending = min(JS_MAX_ACK_PENDING, pending_limit)
-        self.notes.append("consuming: acknowledged messages leave work-queue streams")
-        sub = await self.session.js.subscribe(
-            spec.subject,
-            stream=self.stream,
-            durable=spec.durable,
-            cb=self._on_message,
-            manual_ack=True,
-            config=config,
-            pending_msgs_limit=pending_limit,
-            pending_bytes_limit=JS_PENDING_BYTES,
+        self._sub, self.consumer = await open_consuming(
+            self.session, self.stream, self.spec, self._on_message, self.notes.append
         )
-        self._sub = sub
-        self.consumer = getattr(sub, "_consumer", "") or (spec.durable or "")
+        self.notes.append("consuming: acknowledged messages leave work-queue streams")
         self._track_sid()
 
     async def stop(self) -> None:

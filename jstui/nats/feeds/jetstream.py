@@ -6,7 +6,8 @@
   consumer removes messages from a work queue and holds them in an interest stream);
 - `open_ordered` starts a non-consuming feed's ordered consumer (ordered.py) where its deliver
   policy says, "since" and "new" resolved to stream sequences so that a reset before the first
-  message starts there again; `deliver_config` is the policy of a consuming feed's consumer;
+  message starts there again; `open_consuming` subscribes a consuming feed's push consumer, with
+  the policy `deliver_config` gives it;
 - `GetMessageReader` reads the other streams by get-message, sequence after sequence, and hands
   each message to the feed's `append`, so looking leaves them exactly as they were.
 """
@@ -23,7 +24,8 @@ from typing import Any
 import nats.errors
 import nats.js.errors
 from nats.aio.msg import Msg
-from nats.js.api import ConsumerConfig, DeliverPolicy, RetentionPolicy, StreamInfo
+from nats.aio.subscription import Subscription
+from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy, RetentionPolicy, StreamInfo
 
 from jstui.nats.errors import JstuiError, translate
 from jstui.nats.feeds.message import JsMeta
@@ -31,12 +33,27 @@ from jstui.nats.feeds.ordered import OrderedConsumer
 from jstui.nats.feeds.spec import Deliver, FeedSpec
 from jstui.nats.session import Session
 
-__all__ = ["GetMessageReader", "deliver_config", "open_ordered", "retention_of", "stream_info"]
+__all__ = [
+    "JS_MAX_ACK_PENDING",
+    "JS_PENDING_BYTES",
+    "JS_PENDING_MSGS",
+    "GetMessageReader",
+    "deliver_config",
+    "open_consuming",
+    "open_ordered",
+    "retention_of",
+    "stream_info",
+]
 
 API_TIMEOUT = 5  # whole seconds: nats-py types request timeouts loosely, flush as int
 BROWSE_IDLE_SECONDS = 0.25
 """How long a browsing feed (work-queue or interest stream) waits when it has caught up."""
 BROWSE_RETRY_MAX = 2.0
+JS_PENDING_MSGS = 20_000
+"""A consuming feed's client-side pending limits (nats-notes section 8; see feed.py)."""
+JS_PENDING_BYTES = 64 * 1024 * 1024
+JS_MAX_ACK_PENDING = 1_000
+"""Consuming feeds: at most this many unacknowledged messages out (<= JS_PENDING_MSGS)."""
 
 _POLICIES = {
     Deliver.ALL: DeliverPolicy.ALL,
@@ -69,6 +86,43 @@ def deliver_config(spec: FeedSpec) -> ConsumerConfig:
     elif spec.deliver is Deliver.TIME:
         config.opt_start_time = spec.start_time()
     return config
+
+
+async def open_consuming(
+    session: Session,
+    stream: str,
+    spec: FeedSpec,
+    on_message: Callable[[Msg], Any],
+    note: Callable[[str], object],
+) -> tuple[Subscription, str]:
+    """Subscribe a consuming feed's push consumer (a durable's own, or a new one with explicit
+    acks); its subscription and consumer name. `max_ack_pending` stays within the client's
+    pending limit, so the server throttles instead of the client dropping; `note` hears what
+    the user should know."""
+    pending_limit = JS_PENDING_MSGS
+    if spec.durable:
+        with contextlib.suppress(nats.js.errors.NotFoundError):
+            existing = await session.jsm.consumer_info(stream, spec.durable)
+            max_ack = existing.config.max_ack_pending or 0
+            if max_ack > 0:
+                # keep max_ack_pending <= pending limit: the server throttles, we never drop
+                pending_limit = max(pending_limit, max_ack)
+            else:
+                note("this durable has no max_ack_pending: a burst may be dropped client side")
+    config = deliver_config(spec)
+    config.ack_policy = AckPolicy.EXPLICIT
+    config.max_ack_pending = min(JS_MAX_ACK_PENDING, pending_limit)
+    sub = await session.js.subscribe(
+        spec.subject,
+        stream=stream,
+        durable=spec.durable,
+        cb=on_message,
+        manual_ack=True,
+        config=config,
+        pending_msgs_limit=pending_limit,
+        pending_bytes_limit=JS_PENDING_BYTES,
+    )
+    return sub, getattr(sub, "_consumer", "") or (spec.durable or "")
 
 
 async def open_ordered(

@@ -3,12 +3,14 @@
 `FeedMessage` is the tuple `Feed`'s callback appends to the ring buffer: plain values, cheap to
 build and ignored by the garbage collector. `JsMeta` is read from the `$JS.ACK...` reply subject
 (`parse_ack_reply`) only when something asks for it. `message_to_json` is the export and "copy as
-JSON" format; `export_ndjson` writes a buffer of them (never over an existing file unless told
-to), to the path `export_target` makes absolute. `AckKind` is what a consuming feed answers.
+JSON" format; `export_messages` writes a buffer of them in a thread (never over an existing file
+unless told to), to the path `export_target` makes absolute. `AckKind` is what a consuming feed
+answers.
 """
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 from collections.abc import Iterable
@@ -18,10 +20,13 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any, NamedTuple
 
+from jstui.nats.errors import ValidationError
+
 __all__ = [
     "AckKind",
     "FeedMessage",
     "JsMeta",
+    "export_messages",
     "export_ndjson",
     "export_target",
     "message_to_json",
@@ -151,7 +156,7 @@ def export_target(path: Path | str) -> Path:
 def export_ndjson(messages: Iterable[FeedMessage], path: Path, *, overwrite: bool = False) -> int:
     """Write one JSON object per line (see `message_to_json`); return how many. An existing file
     raises `FileExistsError` unless `overwrite` (checked by the open itself, so nothing written
-    between a check and the open is lost). Blocking: run it in a thread (`Feed.export` does)."""
+    between a check and the open is lost). Blocking: run it in a thread (`export_messages` does)."""
     count = 0
     with path.open("w" if overwrite else "x", encoding="utf-8") as out:
         for message in messages:
@@ -159,3 +164,26 @@ def export_ndjson(messages: Iterable[FeedMessage], path: Path, *, overwrite: boo
             out.write("\n")
             count += 1
     return count
+
+
+async def export_messages(
+    messages: Iterable[FeedMessage], path: Path | str, *, overwrite: bool = False
+) -> tuple[Path, int]:
+    """Write `messages` (a feed's `exportable()`) as NDJSON, in a thread; return the absolute
+    path and the count. An existing file is refused unless `overwrite` (`FileExistsError`, so
+    that the caller can ask); relative paths are taken from the working directory
+    (`export_target` says where that is)."""
+    target = export_target(path)
+    if target.is_dir():
+        raise ValidationError("path", "is a folder; give a file name")
+    if not target.parent.is_dir():
+        raise ValidationError("path", f"no such folder: {target.parent}")
+    # a snapshot of references: the loop goes on filling the buffer while it is written
+    snapshot = list(messages)
+    try:
+        count = await asyncio.to_thread(export_ndjson, snapshot, target, overwrite=overwrite)
+    except FileExistsError:
+        raise
+    except OSError as error:
+        raise ValidationError("path", error.strerror or str(error)) from error
+    return target, count
