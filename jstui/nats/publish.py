@@ -35,8 +35,9 @@ import nats.js.errors
 from nats.js.api import PubAck
 from nats.js.client import JetStreamContext
 
-from jstui.format.editable import EscapeError, PayloadFormat, payload_bytes, unescape_text
+from jstui.format.editable import EscapeError, PayloadFormat, payload_bytes
 from jstui.nats.errors import JstuiError, NoStreamError, SpecErrors, translate
+from jstui.nats.headers import parse_header_lines
 from jstui.nats.names import subject_problem
 from jstui.nats.session import Session
 from jstui.nats.stats import RateMeter
@@ -49,7 +50,6 @@ __all__ = [
     "PublishResult",
     "PublishSpec",
     "has_template",
-    "parse_headers",
     "publish_once",
     "render_template",
     "resolve_jetstream",
@@ -66,7 +66,6 @@ STREAM_PROBE_PAUSE = 0.25
 """While a stream has no leader, a bulk publish asks for its info this often until it answers."""
 
 _TEMPLATE_RE = re.compile(r"\{\{\s*(i|time)\s*\}\}")
-_HEADER_KEY_RE = re.compile(r"^[!-9;-~]+$")  # printable ASCII without ':' and spaces
 
 
 class PublishMode(StrEnum):
@@ -92,44 +91,6 @@ def render_template(text: str, i: int, now: datetime | None = None) -> str:
         return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
     return _TEMPLATE_RE.sub(value, text)
-
-
-def parse_headers(text: str) -> dict[str, str]:
-    """One ``Key: Value`` per line (blank lines ignored) -> dict; `ValueError` names the line.
-
-    Values are in escaped form (``\\x1b``, ``\\u202e``, ``\\\\``: `jstui.format.editable`); any
-    character but a line break (which would end the header) may be sent that way.
-    """
-    headers: dict[str, str] = {}
-    for number, line in enumerate(text.splitlines(), start=1):
-        if not line.strip():
-            continue
-        key, sep, value = line.partition(":")
-        key = key.strip()
-        if not sep:
-            raise ValueError(f"line {number}: expected Key: Value")
-        if problem := header_problem(key):
-            raise ValueError(f"line {number}: {problem}")
-        try:
-            value = unescape_text(value.strip())
-        except EscapeError as error:
-            raise ValueError(f"line {number}: {error.reason}") from None
-        if problem := header_problem(key, value):
-            raise ValueError(f"line {number}: {problem}")
-        headers[key] = value
-    return headers
-
-
-def header_problem(key: str, value: str = "") -> str:
-    """What keeps ``key: value`` from being sent as a header, "" when nothing does. The one check
-    of header names and values (the publish form and NDJSON import use it)."""
-    if not key:
-        return "the header name is empty"
-    if not _HEADER_KEY_RE.match(key):
-        return "a header name is printable ASCII without spaces"
-    if "\r" in value or "\n" in value:
-        return "a header value cannot hold a line break"
-    return ""
 
 
 @dataclass(frozen=True)
@@ -185,7 +146,7 @@ class PublishSpec:
             parsed = dict(headers)
         else:
             try:
-                parsed = parse_headers(headers)
+                parsed = dict(parse_header_lines(headers))
             except ValueError as error:
                 errors["headers"] = str(error)
         try:

@@ -11,12 +11,12 @@ from nats.aio.msg import Msg
 
 from jstui.format.editable import editable_headers, escape_bytes
 from jstui.nats.errors import NoStreamError, ReadOnlyError, SpecErrors
+from jstui.nats.headers import parse_header_lines
 from jstui.nats.publish import (
     MSG_ID_HEADER,
     BulkPublish,
     PublishMode,
     PublishSpec,
-    parse_headers,
     publish_once,
     render_template,
 )
@@ -36,18 +36,18 @@ async def collect(nc: Client, subject: str) -> list[Msg]:
 
 
 def test_headers_parsing() -> None:
-    assert parse_headers("A: 1\n\nTrace-Id:  x y \nEmpty:") == {
-        "A": "1",
-        "Trace-Id": "x y",
-        "Empty": "",
-    }
+    assert parse_header_lines("A: 1\n\nTrace-Id:  x y \nEmpty:") == (
+        ("A", "1"),
+        ("Trace-Id", "x y"),
+        ("Empty", ""),
+    )
     for text, fragment in [
         ("no colon", "line 1: expected"),
         ("ok: 1\n: v", "line 2: the header name is empty"),
         ("bad key: v", "line 1: a header name"),
     ]:
         with pytest.raises(ValueError, match=fragment):
-            parse_headers(text)
+            parse_header_lines(text)
 
 
 def test_templates() -> None:
@@ -118,14 +118,14 @@ async def test_escaped_payload_and_headers_go_out_byte_for_byte(
 
 
 def test_escaped_header_values_and_bad_escapes() -> None:
-    assert parse_headers("A: \\x1b[2J\\u202e\\\\ b") == {"A": "\x1b[2J\u202e\\ b"}
+    assert parse_header_lines("A: \\x1b[2J\\u202e\\\\ b") == (("A", "\x1b[2J\u202e\\ b"),)
     for text, fragment in [
         ("A: \\q", "line 1: \\\\q is not an escape"),
         ("A: x\nB: \\n", "line 2: a header value cannot hold a line break"),
         ("A: \\xff", "line 1: byte 1 is not UTF-8"),
     ]:
         with pytest.raises(ValueError, match=fragment):
-            parse_headers(text)
+            parse_header_lines(text)
     with pytest.raises(SpecErrors) as info:
         PublishSpec.create("a", "\\z", payload_format="escaped")
     assert "is not an escape" in info.value.errors["payload"]

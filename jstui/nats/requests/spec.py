@@ -17,8 +17,9 @@ from typing import Any
 from jstui.format.editable import EscapeError, PayloadFormat, editable_headers, payload_bytes
 from jstui.format.units import parse_duration
 from jstui.nats.errors import SpecErrors, ValidationError
+from jstui.nats.headers import parse_header_lines
 from jstui.nats.names import subject_problem
-from jstui.nats.requests.headers import REPLY_TO_HEADER, parse_headers
+from jstui.nats.requests.headers import REPLY_TO_HEADER
 
 __all__ = ["DEFAULT_TIMEOUT", "MAX_TIMEOUT", "RequestMode", "RequestSpec"]
 
@@ -110,9 +111,9 @@ class RequestSpec:
             request_mode = RequestMode.REQUEST
         pairs: tuple[tuple[str, str], ...] = ()
         try:
-            pairs = parse_headers(headers)
-        except ValidationError as exc:
-            errors["headers"] = exc.message
+            pairs = parse_header_lines(headers)
+        except ValueError as exc:
+            errors["headers"] = str(exc)
         if request_mode is RequestMode.STORED and any(
             key.lower() == REPLY_TO_HEADER for key, _ in pairs
         ):
@@ -173,7 +174,7 @@ class RequestSpec:
         raw_headers = data.get("headers", [])
         if not isinstance(raw_headers, list):
             raise ValueError("headers: not a list")
-        headers = parse_headers(
+        headers = parse_header_lines(
             editable_headers((str(pair[0]), str(pair[1])) for pair in raw_headers if len(pair) == 2)
         )
         timeout = float(data.get("timeout", DEFAULT_TIMEOUT))

@@ -49,8 +49,9 @@ from nats.js.api import PubAck
 
 from jstui.format.text import sanitize
 from jstui.nats.errors import JstuiError, translate
+from jstui.nats.headers import header_problem
 from jstui.nats.names import subject_matches, subject_problem
-from jstui.nats.publish import BulkPublish, PublishMode, PublishSpec, header_problem
+from jstui.nats.publish import BulkPublish, PublishMode, PublishSpec
 from jstui.nats.session import Session
 from jstui.nats.streams.service import StreamService
 from jstui.nats.streams.summaries import StoredMessage
