@@ -35,7 +35,7 @@ from jstui.format.payload import PayloadView, next_view, render_payload
 from jstui.format.text import sanitize
 from jstui.nats.errors import JstuiError, ValidationError
 from jstui.nats.requests.console import RequestConsole
-from jstui.nats.requests.record import RequestRecord, format_latency
+from jstui.nats.requests.record import RequestRecord
 from jstui.nats.requests.saved import SavedRequests
 from jstui.nats.requests.spec import RequestSpec
 from jstui.nats.responders.running import Responder, ResponderManager
@@ -528,12 +528,9 @@ class RequestsPane(Pane):
         self.query_one(StatsTable).sync(self.console.stats)
 
     def _selected_stats(self) -> tuple[str, LatencyStats] | None:
-        table = self.query_one("#requests-stats", DataTable)
-        if self.console is None or not table.row_count:
-            return None
-        subject = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value or ""
-        stats = self.console.stats.get(subject)
-        return (subject, stats) if stats is not None else None
+        subject = self.query_one(StatsTable).selected_subject
+        stats = None if self.console is None or subject is None else self.console.stats.get(subject)
+        return (subject, stats) if subject is not None and stats is not None else None
 
     def _sync_graph(self) -> None:
         selected = self._selected_stats()
@@ -549,13 +546,7 @@ class RequestsPane(Pane):
             return
         subject, stats = selected
         samples = stats.samples(GRAPH_SAMPLES)
-        title.update(
-            Text.assemble(
-                ("first-reply latency of ", "dim"),
-                sanitize(subject, max_len=80),
-                (f", last {len(samples)} requests, max {format_latency(max(samples))}", "dim"),
-            )
-        )
+        title.update(StatsTable.graph_title(subject, samples))
         graph.data = samples
 
     # -- detail --------------------------------------------------------------------------------

@@ -46,6 +46,22 @@ class StatsTable(DataTable[Text]):
         self.clear()
         self.shown.clear()
 
+    @property
+    def selected_subject(self) -> str | None:
+        """The subject of the row under the cursor; None while the table is empty."""
+        if not self.row_count:
+            return None
+        return self.coordinate_to_cell_key(self.cursor_coordinate).row_key.value or ""
+
+    @staticmethod
+    def graph_title(subject: str, samples: list[float]) -> Text:
+        """What the latency graph under the table shows, for `subject`'s last `samples`."""
+        return Text.assemble(
+            ("first-reply latency of ", "dim"),
+            sanitize(subject, max_len=80),
+            (f", last {len(samples)} requests, max {format_latency(max(samples))}", "dim"),
+        )
+
     def sync(self, stats_by_subject: Mapping[str, LatencyStats]) -> None:
         """Add the new subjects and update the rows whose count changed."""
         for subject, stats in stats_by_subject.items():
