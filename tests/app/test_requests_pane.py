@@ -43,6 +43,11 @@ def _history(app: JstuiApp) -> DataTable[Any]:
     return _pane(app).query_one("#requests-history", DataTable)
 
 
+def _counts(stats: DataTable[Any]) -> dict[str, str]:
+    """The Stats tab's request count per subject."""
+    return {str(row[0]): str(row[1]) for row in map(stats.get_row_at, range(stats.row_count))}
+
+
 def _row_texts(table: DataTable[Any]) -> list[str]:
     return [" ".join(str(cell) for cell in table.get_row_at(i)) for i in range(table.row_count)]
 
@@ -420,3 +425,43 @@ async def test_the_newest_request_stays_in_view(
                 what=f"request {number} replied, on screen (scroll {table.scroll_y}"
                 f"/{table.max_scroll_y})",
             )
+
+
+async def test_the_stats_tab_catches_up_when_shown(
+    make_app: AppFactory, nc: Client, unique: str
+) -> None:
+    # Hidden, the statistics are not drawn; shown, they hold every request sent meanwhile, and
+    # while shown they follow the replies that come.
+    answer_late = asyncio.Event()
+
+    async def echo(msg: Msg) -> None:
+        if msg.subject.endswith(".late"):
+            await answer_late.wait()
+        await msg.respond(msg.data)
+
+    await nc.subscribe(f"{unique}.echo.*", cb=echo)
+    await nc.flush()
+    app = make_app()
+    async with app.run_test(size=(160, 45)) as pilot:
+        await wait_connected(pilot)
+        pane = _pane(app)
+        stats = pane.query_one("#requests-stats", DataTable)
+        for name in ("a", "b", "b"):
+            spec = RequestSpec(f"{unique}.echo.{name}", payload=b"hi", timeout=TIMEOUT)
+            await pane.send_request(spec)
+        late = pane.send_request(RequestSpec(f"{unique}.echo.late", payload=b"hi", timeout=TIMEOUT))
+        await pilot.pause(1.2)  # two ticks of the pane's timer
+        assert stats.row_count == 0  # the History tab shows: nothing drawn for the hidden one
+        await pilot.press("3", "t")
+        expected = {f"{unique}.echo.a": "1", f"{unique}.echo.b": "2"}
+        await wait_until(
+            pilot, lambda: _counts(stats) == expected, what="both subjects with their counts"
+        )
+        assert re.search(rf"first-reply latency of {re.escape(unique)}\.echo\.", screen_text(app))
+        answer_late.set()
+        await late
+        await wait_until(
+            pilot,
+            lambda: _counts(stats).get(f"{unique}.echo.late") == "1",
+            what=f"the shown tab follows a reply: {_counts(stats)}",
+        )

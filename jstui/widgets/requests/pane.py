@@ -29,7 +29,7 @@ from textual.containers import VerticalScroll
 from textual.css.query import NoMatches
 from textual.reactive import var
 from textual.timer import Timer
-from textual.widgets import DataTable, Sparkline, Static, TabbedContent, TabPane
+from textual.widgets import DataTable, Static, TabbedContent, TabPane
 
 from jstui.format.payload import PayloadView, next_view, render_payload
 from jstui.format.text import sanitize
@@ -41,14 +41,13 @@ from jstui.nats.requests.spec import RequestSpec
 from jstui.nats.responders.running import Responder, ResponderManager
 from jstui.nats.responders.spec import ResponderMode, ResponderSpec, parse_responder_option
 from jstui.nats.session import ConnectionState, ConnectionStatus
-from jstui.nats.stats import LatencyStats
 from jstui.nats.stream_lookup import wait_for_stream
 from jstui.widgets.base import Pane
 from jstui.widgets.requests.help import REQUESTS_HELP
 from jstui.widgets.requests.history import REBUILD_AFTER, HistoryTable
 from jstui.widgets.requests.render import render_record, status_style
 from jstui.widgets.requests.responders import ResponderTable
-from jstui.widgets.requests.stats import StatsTable
+from jstui.widgets.requests.stats import StatsView
 from jstui.widgets.requests.watch import RequestWatchView
 
 REFRESH_SECONDS = 0.5
@@ -56,7 +55,6 @@ HISTORY_ROWS = 200
 """Requests kept and listed; the oldest go first."""
 BURST_REDRAW_SECONDS = 1.0
 SOON_SECONDS = 0.05
-GRAPH_SAMPLES = 120
 WATCH_HELP = "Other programs' requests on a subject, matched with their replies"
 WATCH_STOP = "Unsubscribe from the watched subject and its reply inboxes"
 
@@ -93,10 +91,8 @@ class RequestsPane(Pane):
         self.responders: ResponderManager | None = None
         self.saved = SavedRequests(self.saved_requests_dir)
         self._seen_version = -1
-        """The console's version the history shows; `_stats_version`: the one the stats show."""
-        self._stats_version = -1
+        """The console's version the history shows."""
         self._detail_key: tuple[int, int, PayloadView | None] | None = None
-        self._graph_key: tuple[str, int] | None = None
         self._view: PayloadView | None = None
         self._detail_view_used: PayloadView | None = None
         self._last_rebuild = 0.0
@@ -125,9 +121,7 @@ class RequestsPane(Pane):
                         markup=False,
                     )
             with TabPane("Stats", id="requests-stats-tab"):
-                yield StatsTable(id="requests-stats")
-                yield Static("", id="requests-graph-title", markup=False)
-                yield Sparkline([], id="requests-graph")
+                yield StatsView(id="requests-stats-view")
             with TabPane("Responders", id="requests-responders-tab"):
                 yield ResponderTable(id="requests-responders")
                 yield Static(
@@ -347,7 +341,7 @@ class RequestsPane(Pane):
             return
         self.console.clear()
         self.query_one(HistoryTable).forget()
-        self.query_one(StatsTable).forget()
+        self.query_one(StatsView).forget()
         self._last_record = None
         self._detail_key = None
         self.refresh_views()
@@ -472,11 +466,17 @@ class RequestsPane(Pane):
         return self.console.get(selected)
 
     def refresh_views(self) -> None:
-        """Redraw what changed since the last call (called at 2 Hz and after actions)."""
+        """Redraw what changed since the last call (called at 2 Hz and after actions). The
+        statistics are drawn only while their tab shows: in a burst of requests every subject's
+        percentiles and row were redrawn at each redraw, for a tab nobody saw."""
         self._sync_history()
-        self._sync_stats()
-        self._sync_graph()
+        if self._tabs.active == "requests-stats-tab" and self.console is not None:
+            self.query_one(StatsView).sync(self.console)
         self._sync_responders()
+
+    @on(TabbedContent.TabActivated, "#requests-tabs")
+    def _tab_shown(self) -> None:
+        self.refresh_views()  # the statistics catch up with what came while hidden
 
     def _sync_history(self) -> None:
         """Bring the history rows and the detail up to date."""
@@ -521,43 +521,11 @@ class RequestsPane(Pane):
         self._last_rebuild = now
         return False
 
-    def _sync_stats(self) -> None:
-        if self.console is None or self.console.version == self._stats_version:
-            return
-        self._stats_version = self.console.version
-        self.query_one(StatsTable).sync(self.console.stats)
-
-    def _selected_stats(self) -> tuple[str, LatencyStats] | None:
-        subject = self.query_one(StatsTable).selected_subject
-        stats = None if self.console is None or subject is None else self.console.stats.get(subject)
-        return (subject, stats) if subject is not None and stats is not None else None
-
-    def _sync_graph(self) -> None:
-        selected = self._selected_stats()
-        key = (selected[0], selected[1].count) if selected else None
-        if key == self._graph_key:
-            return
-        self._graph_key = key
-        title = self.query_one("#requests-graph-title", Static)
-        graph = self.query_one("#requests-graph", Sparkline)
-        if selected is None:
-            title.update(Text("No latencies yet.", style="dim"))
-            graph.data = []
-            return
-        subject, stats = selected
-        samples = stats.samples(GRAPH_SAMPLES)
-        title.update(StatsTable.graph_title(subject, samples))
-        graph.data = samples
-
     # -- detail --------------------------------------------------------------------------------
 
     @on(DataTable.RowHighlighted, "#requests-history")
     def _history_highlighted(self) -> None:
         self._update_detail()
-
-    @on(DataTable.RowHighlighted, "#requests-stats")
-    def _stats_highlighted(self) -> None:
-        self._sync_graph()
 
     def _update_detail(self, force: bool = False) -> None:
         record = self.selected_record()
