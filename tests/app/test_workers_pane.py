@@ -96,10 +96,20 @@ async def test_start_a_pool_from_the_dialog_generate_load_and_see_the_spread(
         await pilot.press("enter")
         await wait_until(pilot, lambda: pool.totals().handled == 2000, what="2,000 handled")
         await wait_until(pilot, lambda: "published 2,000" in screen_text(app), what="totals drawn")
+        counts = [m.handled for m in pool.members]
+
+        def counts_drawn() -> bool:
+            # the member rows follow on the pane's next tick, maybe after the totals line
+            rows = row_texts(pane)
+            return all(
+                f"{count:,}" in rows.get(f"m{member.index}", "")
+                for member, count in zip(pool.members, counts, strict=True)
+            )
+
+        await wait_until(pilot, counts_drawn, what=f"member counts {counts} drawn")
         text = screen_text(app)
         rows = row_texts(pane)
         assert list(rows) == ["m1", "m2", "m3", "m4"]
-        counts = [m.handled for m in pool.members]
         for member, count in zip(pool.members, counts, strict=True):
             assert f"{count:,}" in rows[f"m{member.index}"]  # the count, drawn
             assert "\u2588" in rows[f"m{member.index}"]  # and a bar of its share
