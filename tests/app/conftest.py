@@ -46,11 +46,15 @@ async def wait_until(
 async def wait_connected(pilot: Pilot[Any]) -> None:
     app = pilot.app
     assert isinstance(app, JstuiApp)
+    # Generous: on a loaded 2-core machine a server's start or a stalled disk has taken over 10 s.
     await wait_until(
-        pilot, lambda: app.session.status.state is ConnectionState.CONNECTED, what="connection"
+        pilot,
+        lambda: app.session.status.state is ConnectionState.CONNECTED,
+        timeout=30,
+        what="connection",
     )
     # the panes shown at start are built after the first frame, one per refresh
-    await wait_until(pilot, lambda: app.dashboard.start_panes_built, what="the panes")
+    await wait_until(pilot, lambda: app.dashboard.start_panes_built, timeout=30, what="the panes")
     await pilot.pause()
 
 

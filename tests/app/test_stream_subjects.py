@@ -48,7 +48,7 @@ async def test_subjects_listed_filtered_browsed_and_purged(
         assert not view.as_tree
         assert dict(view.counts.counts) == {f"{unique}.s.{k}": v for k, v in plan.items()}
         evil = f"{unique}.s.\u241b[2Jevil"
-        await wait_until(pilot, lambda: evil in screen_text(app), what="the rows drawn")
+        await wait_until(pilot, lambda: evil in screen_text(app), timeout=30, what="the rows drawn")
         text = screen_text(app)
         assert "4 subjects, 10 messages" in text and "\x1b" not in text
 
