@@ -59,6 +59,9 @@ MIN_PREVIEW = 16
 """Payload characters shown however narrow the view."""
 START_AFTER_FRAMES = 2
 """Screen refreshes a new view waits for before its feed subscribes (see `on_mount`)."""
+LAYOUT_WAIT_FRAMES = 20
+"""More refreshes it waits for while its log is not laid out yet (a loaded machine); a view
+never laid out (hidden) subscribes after them all the same."""
 OLDER_BATCH = 200
 """Messages loaded from the ring buffer at a time when the cursor goes up past the first line."""
 STATE_MARKS = {
@@ -167,7 +170,7 @@ class FeedView(Vertical):
     def _start_after_frames(self, frames: int) -> None:
         if self.closing or not self.is_attached:
             return  # closed before it started: nothing to subscribe
-        if frames > 0:
+        if frames > 0 or (frames > -LAYOUT_WAIT_FRAMES and not self._log.size.height):
             self.call_after_refresh(self._start_after_frames, frames - 1)
             return
         self.run_worker(
