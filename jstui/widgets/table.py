@@ -9,7 +9,8 @@ this machine, measured with `benchmarks/observe.py`), and keys wait behind it.
 `update_cells` writes the new values and drops only the changed rows' entries from the render
 caches (cells, row lines, screen lines, renderables), then refreshes those rows' regions (or the
 whole widget, once, when more rows changed than a screen shows). Adding, removing and sorting rows
-keep Textual's own behaviour.
+keep Textual's own behaviour. A cursor on the last row stays in view when a horizontal scrollbar
+comes and takes a line.
 
 At 1,000 rows Textual's own bookkeeping is the cost: every changed or added cell is measured
 again on idle (a smaller value re-measures its whole column), `remove_row` rebuilds the row index
@@ -143,6 +144,13 @@ class LiveTable(DataTable[CellType]):
         self.hover_coordinate = self.hover_coordinate
         self.refresh()
         return True
+
+    def watch_show_horizontal_scrollbar(self, shown: bool) -> None:
+        # A table following its newest row (the request history, the events): the vertical
+        # scrollbar that comes with more rows can make the columns too wide, and a horizontal
+        # one then takes a line, the one the newest row was just scrolled to.
+        if shown and self.row_count and self.cursor_row == self.row_count - 1:
+            self.call_next(self.move_cursor, row=self.cursor_row, animate=False)
 
     def _update_dimensions(self, new_rows: Iterable[Any]) -> None:
         if self._widths_given:

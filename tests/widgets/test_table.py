@@ -120,3 +120,34 @@ async def test_widen_grows_a_column_to_a_wider_value() -> None:
         assert "a-much-longer-value" in _screen(app)
         table.update_cells([("r3", "name", "x")], widen=True)  # never narrows here
         assert table.columns[ColumnKey("name")].content_width == len("a-much-longer-value")
+
+
+class FollowApp(App[None]):
+    """Twelve rows under a table of 8 lines: a vertical scrollbar; two columns of 8 cells (10 with
+    their padding) that fit a table 30 wide but not one 20 wide with its scrollbar."""
+
+    CSS = "LiveTable { width: 30; height: 8; }"
+
+    def compose(self) -> ComposeResult:
+        table: LiveTable[str] = LiveTable(id="t", cursor_type="row")
+        table.add_column("name", key="name", width=8)
+        table.add_column("count", key="count", width=8)
+        for n in range(12):
+            table.add_row(f"row-{n}", str(n), key=f"r{n}")
+        yield table
+
+
+async def test_a_cursor_on_the_last_row_stays_in_view_when_a_horizontal_scrollbar_comes() -> None:
+    # What the request history met when its 7th row brought a vertical scrollbar: a horizontal
+    # one followed and took the line the newest row had just been scrolled to.
+    app = FollowApp()
+    async with app.run_test(size=(40, 20)) as pilot:
+        table = app.query_one(LiveTable)
+        table.move_cursor(row=11)  # following the newest row
+        await pilot.pause()
+        assert "row-11" in _screen(app) and not table.show_horizontal_scrollbar
+        table.styles.width = 20
+        await pilot.pause()
+        await pilot.pause()
+        assert table.show_horizontal_scrollbar
+        assert "row-11" in _screen(app), (table.scroll_y, table.max_scroll_y)

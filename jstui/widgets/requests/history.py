@@ -14,10 +14,10 @@ from collections.abc import Mapping
 from typing import ClassVar, Generic, Protocol, TypeVar
 
 from rich.text import Text
-from textual.widgets import DataTable
 
 from jstui.nats.requests.record import RequestRecord
 from jstui.widgets.requests.render import history_cells
+from jstui.widgets.table import LiveTable
 
 HISTORY_COLUMNS: tuple[tuple[str, int], ...] = (
     ("time", 8),
@@ -41,7 +41,7 @@ class Versioned(Protocol):
 RecordT = TypeVar("RecordT", bound=Versioned)
 
 
-class RecordTable(DataTable[Text], Generic[RecordT]):
+class RecordTable(LiveTable[Text], Generic[RecordT]):
     """A table of one keyed row per record (the row key is the record's id) that follows a bounded,
     ordered mapping of records: the History and Watch tabs' tables. Rows whose record changed get
     their `CHANGING` cells updated, new records are appended, a burst that pushed many rows out is
@@ -128,12 +128,6 @@ class RecordTable(DataTable[Text], Generic[RecordT]):
             self.move_cursor(row=self.row_count - 1)
         else:
             self.move_cursor(row=self.get_row_index(str(selected)))
-
-    def watch_show_horizontal_scrollbar(self, shown: bool) -> None:
-        # The vertical scrollbar that comes with more rows can make the columns too wide, and a
-        # horizontal one then takes a line: the newest row, just scrolled to, would be under it.
-        if shown and self.row_count and self.cursor_row == self.row_count - 1:
-            self.call_next(self.move_cursor, row=self.cursor_row, animate=False)
 
 
 class HistoryTable(RecordTable[RequestRecord]):
