@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import re
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -96,6 +97,21 @@ async def _wait_row(pilot: Pilot[Any], app: JstuiApp, count: int, status: str) -
         what=f"history row {count} with {status!r}",
     )
     return _row_texts(table)[count - 1]
+
+
+async def _echo_responder(
+    nc: Client, subject: str, held: Callable[[str], asyncio.Event | None] = lambda _: None
+) -> None:
+    """Answer every request on `subject` with its payload; a request for whose subject `held`
+    gives an event is answered once the event is set."""
+
+    async def echo(msg: Msg) -> None:
+        if (event := held(msg.subject)) is not None:
+            await event.wait()
+        await msg.respond(msg.data)
+
+    await nc.subscribe(subject, cb=echo)
+    await nc.flush()
 
 
 async def _until_finished(pane: RequestsPane) -> None:
@@ -349,12 +365,7 @@ async def test_a_reply_is_drawn_the_moment_it_arrives(
     if not after_its_waiting_row:
         answer.set()
 
-    async def echo(msg: Msg) -> None:
-        await answer.wait()
-        await msg.respond(msg.data)
-
-    await nc.subscribe(f"{unique}.echo", cb=echo)
-    await nc.flush()
+    await _echo_responder(nc, f"{unique}.echo", held=lambda _: answer)
     app = make_app()
     async with app.run_test(size=(160, 45)) as pilot:
         await wait_connected(pilot)
@@ -401,11 +412,7 @@ async def test_the_newest_request_stays_in_view(
     # the history follows its end when the rows outgrow the table. At 158 columns the history's
     # columns fit it exactly until its vertical scrollbar comes, and the horizontal one that
     # follows takes a line from the rows.
-    async def echo(msg: Msg) -> None:
-        await msg.respond(msg.data)
-
-    await nc.subscribe(f"{unique}.echo.*", cb=echo)
-    await nc.flush()
+    await _echo_responder(nc, f"{unique}.echo.*")
     app = make_app()
     async with app.run_test(size=(158, 45)) as pilot:
         await wait_connected(pilot)
@@ -434,13 +441,11 @@ async def test_the_stats_tab_catches_up_when_shown(
     # while shown they follow the replies that come.
     answer_late = asyncio.Event()
 
-    async def echo(msg: Msg) -> None:
-        if msg.subject.endswith(".late"):
-            await answer_late.wait()
-        await msg.respond(msg.data)
-
-    await nc.subscribe(f"{unique}.echo.*", cb=echo)
-    await nc.flush()
+    await _echo_responder(
+        nc,
+        f"{unique}.echo.*",
+        held=lambda subject: answer_late if subject.endswith(".late") else None,
+    )
     app = make_app()
     async with app.run_test(size=(160, 45)) as pilot:
         await wait_connected(pilot)
