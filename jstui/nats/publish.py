@@ -287,13 +287,15 @@ class BulkPublish:
         *,
         clock: Callable[[], float] = time.monotonic,
         max_in_flight: int = MAX_IN_FLIGHT,
-        on_stored: Callable[[PubAck], None] | None = None,
+        on_held: Callable[[PubAck], None] | None = None,
         numbers: Sequence[int] | None = None,
         run_id: str = "",
     ) -> None:
         self.session = session
-        self._on_stored = on_stored
-        """Called with each JetStream acknowledgement of a newly stored (not duplicate) message."""
+        self._on_held = on_held
+        """Called with each JetStream acknowledgement: the stream holds the message at `ack.seq`,
+        stored now or, for a duplicate, by an earlier publish of the same id (a resend whose
+        first acknowledgement was lost: its sequence must be known all the same)."""
         self.spec = spec
         self.numbers: Sequence[int] = numbers if numbers is not None else range(1, spec.count + 1)
         """The message numbers this run sends: all of them, or those a resend sends again."""
@@ -365,7 +367,7 @@ class BulkPublish:
             self.spec,
             clock=self._clock,
             max_in_flight=self._max_in_flight,
-            on_stored=self._on_stored,
+            on_held=self._on_held,
             numbers=list(self.unacknowledged),
             run_id=self.run_id,
         )
@@ -436,8 +438,8 @@ class BulkPublish:
             self.duplicates += 1
         else:
             self.acked += 1
-            if self._on_stored is not None:
-                self._on_stored(ack)
+        if self._on_held is not None:
+            self._on_held(ack)
         self.ack_meter.add(1)
 
     def _count_unknown(self, number: int) -> None:

@@ -204,6 +204,27 @@ async def test_bulk_jetstream_keeps_many_in_flight(
     assert last.data == b"n=2000" and last.headers == {MSG_ID_HEADER: "b-2000"}
 
 
+async def test_bulk_names_where_each_message_is_held_duplicates_included(
+    session: Session, nc: Client, unique: str
+) -> None:
+    """A resend after lost acknowledgements: the ids stored by the first publish come back as
+    duplicates, and their sequences are the first publish's. The workers' ledger marks tasks as
+    published from these (#11 CI: one task stored, its ack lost, missing from the ledger)."""
+    await nc.jetstream().add_stream(name=unique, subjects=[f"{unique}.>"])
+    spec = PublishSpec.create(f"{unique}.x", "n={{i}}", mode="js", msg_id="t-{{i}}", count=5)
+    for number in (2, 4):  # stored earlier (as sequences 1 and 2); their acknowledgements lost
+        earlier = PublishSpec.create(f"{unique}.x", f"n={number}", mode="js", msg_id=f"t-{number}")
+        await publish_once(session, earlier)
+    held: dict[int, bool] = {}
+    bulk = BulkPublish(
+        session, spec, on_held=lambda ack: held.update({ack.seq: bool(ack.duplicate)})
+    )
+    await bulk.run()
+    assert (bulk.acked, bulk.duplicates) == (3, 2)
+    # 1, 3, 5 stored now as 3, 4, 5; 2 and 4 held at their first publish's 1 and 2
+    assert held == {1: True, 2: True, 3: False, 4: False, 5: False}
+
+
 async def test_bulk_is_paced_and_cancellable(session: Session, nc: Client, unique: str) -> None:
     got = await collect(nc, f"{unique}.paced")
     spec = PublishSpec.create(f"{unique}.paced", "x", mode="core", count=1_000_000, rate=200)

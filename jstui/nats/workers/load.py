@@ -1,13 +1,14 @@
 """The load generator of the Workers pane: N numbered tasks published onto a pool's subject.
 
 A `LoadSpec` (subject, count, rate, core or JetStream) becomes a `PublishSpec` run by
-`BulkPublish` (publish.py), which paces the publishes and counts them; for JetStream each stored
-task's publish acknowledgment marks its stream sequence as published in the pool's `TaskLedger`
+`BulkPublish` (publish.py), which paces the publishes and counts them; for JetStream each task's
+publish acknowledgment marks its stream sequence as published in the pool's `TaskLedger`
 (ledger.py), so the exactly-once check knows which tasks must arrive. Tasks whose publish got no
 acknowledgement (a server restart, a stream leader election) are sent again with the same message
-ids, up to `RESENDS` times (the stream's duplicate window stores each once); any still not
-acknowledged after that are counted in `unconfirmed`, never reported as published and done. The
-pane reads the progress figures on its timer.
+ids, up to `RESENDS` times (the stream's duplicate window stores each once; a "duplicate"
+acknowledgement names the sequence the lost first publish was stored at, and marks it too); any
+still not acknowledged after that are counted in `unconfirmed`, never reported as published and
+done. The pane reads the progress figures on its timer.
 """
 
 from __future__ import annotations
@@ -86,7 +87,7 @@ class LoadGenerator:
             count=spec.count,
             rate=spec.rate or None,
         )
-        self._first = self._bulk = BulkPublish(session, publish, on_stored=self._stored)
+        self._first = self._bulk = BulkPublish(session, publish, on_held=self._held)
         self._earlier_stored = 0
         """Tasks acknowledged by the rounds before the one running (`_bulk`)."""
         self.resent = 0
@@ -155,7 +156,8 @@ class LoadGenerator:
             raise JstuiError(self.last_error)
         self.state = LoadState.DONE
 
-    def _stored(self, ack: api.PubAck) -> None:
+    def _held(self, ack: api.PubAck) -> None:
+        # A duplicate's sequence is the task's first, stored publish (its ack lost in an outage).
         if self.ledger is not None:
             self.ledger.published(ack.seq)
 
