@@ -10,7 +10,8 @@ this machine, measured with `benchmarks/observe.py`), and keys wait behind it.
 caches (cells, row lines, screen lines, renderables), then refreshes those rows' regions (or the
 whole widget, once, when more rows changed than a screen shows). Adding, removing and sorting rows
 keep Textual's own behaviour. A cursor on the last row stays in view when a horizontal scrollbar
-comes and takes a line.
+comes and takes a line. A cursor move draws the two rows it changed (and a row scrolled into
+view), not every visible line: Textual's line cache keys hold the cursor's position for all lines.
 
 At 1,000 rows Textual's own bookkeeping is the cost: every changed or added cell is measured
 again on idle (a smaller value re-measures its whole column), `remove_row` rebuilds the row index
@@ -29,12 +30,17 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from itertools import chain
 from typing import Any, TypeVar
 
 from rich.cells import cell_len
+from rich.style import Style
+from textual._segment_tools import line_crop
 from textual._two_way_dict import TwoWayDict
+from textual.coordinate import Coordinate
 from textual.geometry import Size
 from textual.render import measure
+from textual.strip import Strip
 from textual.widgets import DataTable
 from textual.widgets._data_table import default_cell_formatter
 from textual.widgets.data_table import CellDoesNotExist, ColumnKey, Row, RowKey
@@ -42,6 +48,9 @@ from textual.widgets.data_table import CellDoesNotExist, ColumnKey, Row, RowKey
 __all__ = ["ColumnWidths", "LiveTable"]
 
 CellType = TypeVar("CellType")
+
+_NOWHERE = Coordinate(-2, -2)
+"""The cursor or hover as a line's cache key holds it when they are on another row."""
 
 
 class ColumnWidths:
@@ -151,6 +160,50 @@ class LiveTable(DataTable[CellType]):
         # one then takes a line, the one the newest row was just scrolled to.
         if shown and self.row_count and self.cursor_row == self.row_count - 1:
             self.call_next(self.move_cursor, row=self.cursor_row, animate=False)
+
+    def _render_line(self, y: int, x1: int, x2: int, base_style: Style) -> Strip:
+        # Textual's own: the same, but with the cursor and hover in the cache keys only on the
+        # rows they are on. Its keys hold them for every line, so each cursor move rendered every
+        # visible line again, cell by cell (60-70 ms a key in a 160-column table, observe.py).
+        if self.cursor_type != "row":
+            return super()._render_line(y, x1, x2, base_style)
+        width = self.size.width
+        try:
+            row_key, line_in_row = self._get_offsets(y)
+        except LookupError:
+            return Strip.blank(width, base_style)
+        row = self._row_locations.get(row_key)  # None: the header
+        cursor = self.cursor_coordinate
+        cursor = cursor if self.show_cursor and cursor.row == row else _NOWHERE
+        hover = self.hover_coordinate
+        hover = hover if self._show_hover_cursor and hover.row == row else _NOWHERE
+        cache_key = (
+            y,
+            x1,
+            x2,
+            width,
+            cursor,
+            hover,
+            base_style,
+            self.cursor_type,
+            self._show_hover_cursor,
+            self._update_count,
+            self._pseudo_class_state,
+        )
+        cached = self._line_cache.get(cache_key)
+        if cached is not None:
+            return cached
+        fixed, scrollable = self._render_line_in_row(
+            row_key, line_in_row, base_style, cursor_location=cursor, hover_location=hover
+        )
+        fixed_width = sum(
+            column.get_render_width(self) for column in self.ordered_columns[: self.fixed_columns]
+        )
+        segments = list(chain.from_iterable(fixed)) if fixed else []
+        segments += line_crop(list(chain.from_iterable(scrollable)), x1 + fixed_width, x2, width)
+        strip = Strip(segments).adjust_cell_length(width, base_style).simplify()
+        self._line_cache[cache_key] = strip
+        return strip
 
     def _update_dimensions(self, new_rows: Iterable[Any]) -> None:
         if self._widths_given:

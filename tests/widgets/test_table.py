@@ -151,3 +151,43 @@ async def test_a_cursor_on_the_last_row_stays_in_view_when_a_horizontal_scrollba
         await pilot.pause()
         assert table.show_horizontal_scrollbar
         assert "row-11" in _screen(app), (table.scroll_y, table.max_scroll_y)
+
+
+async def test_a_cursor_move_renders_only_the_rows_it_leaves_and_enters() -> None:
+    """Textual's DataTable keys every line's cache on the cursor's position, so each move drew
+    every visible line again, cell by cell; a LiveTable draws the two rows the cursor changed
+    (and, when it scrolls, the row that comes into view) and shows the cursor where it is."""
+    app = TableApp()
+    async with app.run_test(size=(40, 12)) as pilot:
+        table = app.query_one(LiveTable)
+        table.cursor_type = "row"
+        table.focus()
+        await pilot.pause()
+        rendered: list[str] = []
+        in_row = table._render_line_in_row
+
+        def counting(row_key, *args, **kwargs):  # type: ignore[no-untyped-def]
+            rendered.append(row_key.value)
+            return in_row(row_key, *args, **kwargs)
+
+        table._render_line_in_row = counting  # type: ignore[method-assign]
+        for expected in range(1, 20):  # past the bottom: from the 10th on, every move scrolls
+            rendered.clear()
+            await pilot.press("down")
+            await pilot.pause()
+            assert table.cursor_row == expected
+            assert set(rendered) <= {f"r{expected - 1}", f"r{expected}"} | {
+                f"r{row}" for row in range(expected - 12, expected + 1)
+            }
+            assert len(rendered) <= 3, rendered
+        cursor_style = table.get_component_rich_style("datatable--cursor")
+        line = table.render_line(table.cursor_row - int(table.scroll_y) + 1)  # under the header
+        assert "row-19" in line.text
+        assert any(
+            segment.style and segment.style.bgcolor == cursor_style.bgcolor for segment in line
+        )
+        above = table.render_line(table.cursor_row - int(table.scroll_y))
+        assert "row-18" in above.text
+        assert not any(
+            segment.style and segment.style.bgcolor == cursor_style.bgcolor for segment in above
+        )
