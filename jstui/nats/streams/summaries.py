@@ -187,12 +187,22 @@ class MessagePage(list[StoredMessage]):
         self.next_start = next_start
 
 
+TIMES_REMEMBERED = 8192
+"""Parsed times kept: a few per stream listed, for a few thousand streams."""
+
 _TIME = re.compile(r"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d+))?(Z|[+-]\d\d:\d\d)")
 
 
 def parse_time(text: Any) -> datetime | None:
     """An RFC 3339 time with nanoseconds (cut to microseconds) in UTC; None for Go's zero time."""
-    if not isinstance(text, str) or text.startswith("0001-01-01"):
+    return _parse_time_text(text) if isinstance(text, str) else None
+
+
+@functools.lru_cache(maxsize=TIMES_REMEMBERED)
+def _parse_time_text(text: str) -> datetime | None:
+    # Remembered: each list of 1,000 streams brings the same creation and first-message times
+    # again (a third of parsing a summary; benchmarks/streams.py times one refresh).
+    if text.startswith("0001-01-01"):
         return None
     match = _TIME.fullmatch(text)
     if match is None:
