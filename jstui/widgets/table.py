@@ -49,6 +49,9 @@ __all__ = ["ColumnWidths", "LiveTable"]
 
 CellType = TypeVar("CellType")
 
+VIEW_MARGIN = 50
+"""Rows above and below the screen that `in_view` counts as in view: a page key lands on them."""
+
 _NOWHERE = Coordinate(-2, -2)
 """The cursor or hover as a line's cache key holds it when they are on another row."""
 
@@ -153,6 +156,19 @@ class LiveTable(DataTable[CellType]):
         self.hover_coordinate = self.hover_coordinate
         self.refresh()
         return True
+
+    def in_view(self, margin: int = VIEW_MARGIN) -> Callable[[str], bool]:
+        """Whether the row of a key is on screen or within `margin` rows of it, as the table is
+        scrolled now (a row the table does not hold is not)."""
+        top = int(self.scroll_y)
+        first, last = top - margin, top + self.size.height + margin
+        where = self._row_locations
+
+        def near(key: str) -> bool:
+            index = where.get(RowKey(key))
+            return index is not None and first <= index <= last
+
+        return near
 
     def watch_show_horizontal_scrollbar(self, shown: bool) -> None:
         # A table following its newest row (the request history, the events): the vertical

@@ -213,3 +213,54 @@ async def test_a_refresh_between_a_key_and_its_highlight_keeps_the_cursor(
         await wait_until(pilot, lambda: pane.selected == "scale_0005", what="row 5 selected")
         await wait_until(pilot, lambda: _detail_shows(app, "scale_0005"), what="its detail")
         assert pane.table.cursor_row == 5
+
+
+async def test_a_row_out_of_view_is_written_when_it_comes_into_view(
+    scale_server: EmbeddedServer,
+) -> None:
+    """A stream far below the screen changes: its row is not written while nobody can see it
+    (at 1,000 busy streams that was a third of every refresh), and shows the new count as soon
+    as the user scrolls to it, and after a sort that brings it to the top."""
+    async with filled_app(scale_server) as (app, pilot, pane):
+        await wait_until(pilot, lambda: pane._poll is not None and pane._poll.runs >= 2)
+        far = "scale_0995"
+        assert not pane.table.in_view()(far)
+        runs = pane._poll.runs if pane._poll else 0
+        nc = await nats.connect(scale_server.url)
+        try:
+            for _ in range(7):
+                await nc.jetstream().publish("scale.0995.x", b"far")
+        finally:
+            await nc.close()
+        await wait_until(pilot, lambda: pane._summaries[far].messages == 7, 15, "listed")
+        await wait_until(pilot, lambda: pane._poll is not None and pane._poll.runs > runs + 1)
+        assert _plain(pane, far, "messages") == "0"  # out of view: not written
+        pane.table.focus()
+        assert pane._poll is not None
+        held, pane._poll._when = pane._poll._when, lambda: False  # no list: the scroll writes
+        await pilot.pause(3 * POLL_SECONDS)  # a list already under way ends meanwhile
+        runs = pane._poll.runs
+        await pilot.press("ctrl+end")  # the last rows come into view, scale_0995 among them
+        await pilot.pause()
+        assert pane.table.in_view()(far) and pane._poll.runs == runs
+        assert _plain(pane, far, "messages") == "7"
+        pane._poll._when = held
+        await wait_until(
+            pilot,
+            lambda: any(
+                far in line and line.split(far)[1].split()[0] == "7"
+                for line in screen_text(app).splitlines()
+            ),
+            what="the row on screen with its new count",
+        )
+        # A row that a filter brings into view is written too.
+        await pilot.press("ctrl+home")
+        runs = pane._poll.runs if pane._poll else 0
+        async with await nats.connect(scale_server.url) as publisher:
+            await publisher.jetstream().publish("scale.0900.x", b"filtered")
+        await wait_until(pilot, lambda: pane._summaries["scale_0900"].messages == 1, 15)
+        await wait_until(pilot, lambda: pane._poll is not None and pane._poll.runs > runs + 1)
+        assert _plain(pane, "scale_0900", "messages") == "0"
+        await pilot.press("slash", *"0900", "enter")
+        await wait_until(pilot, lambda: pane.row_names == ["scale_0900"], what="filtered")
+        assert _plain(pane, "scale_0900", "messages") == "1"
