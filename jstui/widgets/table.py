@@ -170,6 +170,13 @@ class LiveTable(DataTable[CellType]):
 
         return near
 
+    def on_resize(self) -> None:
+        # A table made shorter (a maximized pane restored, a smaller terminal) kept its scroll:
+        # the cursor's row could end below the bottom, with no row highlighted while a detail
+        # still described it.
+        if self.row_count and self.show_cursor and self.cursor_type == "row":
+            self.call_after_refresh(self._scroll_cursor_into_view)
+
     def watch_show_horizontal_scrollbar(self, shown: bool) -> None:
         # A table following its newest row (the request history, the events): the vertical
         # scrollbar that comes with more rows can make the columns too wide, and a horizontal

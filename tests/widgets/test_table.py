@@ -191,3 +191,20 @@ async def test_a_cursor_move_renders_only_the_rows_it_leaves_and_enters() -> Non
         assert not any(
             segment.style and segment.style.bgcolor == cursor_style.bgcolor for segment in above
         )
+
+
+async def test_the_cursor_row_stays_in_view_when_the_table_gets_shorter() -> None:
+    """Restoring a maximized pane shrinks its table: the cursor's row must still show."""
+    app = TableApp()
+    async with app.run_test(size=(40, 24)) as pilot:
+        table = app.query_one(LiveTable)
+        table.cursor_type = "row"
+        table.move_cursor(row=18)
+        await pilot.pause()
+        assert table.scroll_y == 0  # row 18 fits in 24 lines
+        await pilot.resize_terminal(40, 10)
+        await pilot.pause()
+        await pilot.pause()
+        visible = table.scrollable_content_region.height - 1  # under the header
+        assert table.scroll_y <= 18 < table.scroll_y + visible
+        assert "row-18" in _screen(app)
