@@ -180,3 +180,52 @@ async def test_a_cluster_shows_cluster_a_meta_leader_and_r3_placement(
             await wait_until(pilot, placement_shown, what="placement lines")
         finally:
             await js.delete_stream(unique)
+
+
+async def test_connection_rows_out_of_view_are_written_as_they_come_into_view(
+    make_app: AppFactory, nats_server: EmbeddedServer
+) -> None:
+    """A connection far below the screen changes (it subscribes): its row keeps what it showed
+    while nobody can see it (at 1,000 connections every row's cells were built at each poll)
+    and shows the change as soon as the user scrolls to it."""
+    clients = [await nats.connect(nats_server.url, name=f"c{n:03d}") for n in range(150)]
+    try:
+        app = make_app(system=_system(nats_server))
+        async with app.run_test(size=(100, 40)) as pilot:
+            await wait_connected(pilot)
+            await pilot.press("5")
+            pane = await built_pane(pilot, ServerPane)
+            table = pane.connections_table
+            await wait_until(pilot, lambda: table.row_count >= 150, what="150 connections")
+            while "sort: name" not in _plain(pane.query_one("#connections-heading", Static)):
+                await pilot.press("s")
+            await wait_until(pilot, lambda: _names(table)[:1] == ["c000"], what="by name")
+            last = next(
+                row.key.value
+                for row in table.ordered_rows
+                if "c149" in str(table.get_cell(row.key, "name"))
+            )
+            assert last is not None and not table.in_view()(last)
+            assert str(table.get_cell(last, "subs")) == "0"
+            for n in range(3):
+                await clients[149].subscribe(f"far.{n}")
+            await clients[149].flush()
+            poll = pane._polls[1]
+            await wait_until(
+                pilot, lambda: pane._connections[last].subscription_count == 3, 20, "listed"
+            )
+            runs = poll.runs
+            await wait_until(pilot, lambda: poll.runs > runs, 20, "one more poll")
+            assert str(table.get_cell(last, "subs")) == "0"  # out of view: not written
+            poll._when = lambda: False  # no poll from here: the scroll writes the row
+            await pilot.pause(6)  # a poll under way ends meanwhile
+            runs = poll.runs
+            table.focus()
+            await pilot.press("ctrl+end")
+            await pilot.pause()
+            assert table.in_view()(last) and poll.runs == runs
+            assert str(table.get_cell(last, "subs")) == "3"
+            assert any("c149" in line and " 3 " in line for line in screen_text(app).splitlines())
+    finally:
+        for client in clients:
+            await client.close()

@@ -76,6 +76,11 @@ def _cell(column: Column, value: str) -> Text:
     return Text(value, justify="right" if column.numeric else "left", no_wrap=True)
 
 
+def _connection_cell(key: str, index: int, column: Column, value: str) -> Text:
+    """A connections row's cell; the first knows its row (`KeyedCell`)."""
+    return KeyedCell(value, key) if index == 0 else _cell(column, value)
+
+
 def _header(column: Column, marked: bool = False) -> Text:
     label = column.label + ("▼" if marked else "")
     return Text(label, justify="right" if column.numeric else "left", style="bold")
@@ -114,6 +119,9 @@ class ServerPane(Pane):
         self._server_cells: dict[str, tuple[str, ...]] = {}
         self._connection_cells: dict[str, tuple[str, ...]] = {}
         self._connections: dict[str, Connection] = {}
+        self._unwritten: set[str] = set()
+        """Connection rows left as they were while out of view (their uptime and idle change at
+        every poll): written when they come into view (`_catch_up`)."""
         self._server_rates = CounterRates()
         self._connection_rates = CounterRates()
         self._rates: dict[str, tuple[float, ...] | None] = {}
@@ -166,6 +174,7 @@ class ServerPane(Pane):
                 when=self._can_poll,
             ),
         ]
+        self.watch(self.connections_table, "scroll_y", self._catch_up, init=False)
 
     @property
     def observer(self) -> Observer:
@@ -365,11 +374,20 @@ class ServerPane(Pane):
         now = self._now()
         order = self._visible_connections()
         selected = self.selected_key
+        in_view = table.in_view()
+        shown = self._connection_cells
         wanted: dict[str, tuple[str, ...]] = {}
         for index, conn in enumerate(order):
             if index and not index % (APPLY_SLICE * 2):
                 await asyncio.sleep(0)  # building 1,000 rows' text takes a while too
-            wanted[conn.key] = connection_cells(conn, self._rates.get(conn.key), now=now)
+            key = conn.key
+            if key in shown and not in_view(key):
+                wanted[key] = shown[key]  # out of view: written when it comes into view
+                self._unwritten.add(key)
+            else:
+                wanted[key] = connection_cells(conn, self._rates.get(key), now=now)
+                self._unwritten.discard(key)
+        self._unwritten.intersection_update(wanted)
         await self._diff(
             table,
             self._connection_cells,
@@ -383,7 +401,32 @@ class ServerPane(Pane):
             table.sort("name", key=lambda cell: position[cell.row_key])
             if selected in position:
                 table.move_cursor(row=position[selected], scroll=False)
+        self._catch_up()  # rows the new order brought into view
         self._heading()
+
+    def _catch_up(self) -> None:
+        """Write the connection rows that came into view since their last change."""
+        table = self.connections_table
+        in_view = table.in_view()
+        now = self._now()
+        updates: list[tuple[str, str, Text]] = []
+        for key in [key for key in self._unwritten if in_view(key)]:
+            self._unwritten.discard(key)
+            conn = self._connections.get(key)
+            old = self._connection_cells.get(key)
+            if conn is None or old is None:
+                continue
+            cells = connection_cells(conn, self._rates.get(key), now=now)
+            self._connection_cells[key] = cells
+            updates += [
+                (key, column.key, _connection_cell(key, index, column, after))
+                for index, (column, before, after) in enumerate(
+                    zip(CONNECTION_COLUMNS, old, cells, strict=True)
+                )
+                if before != after
+            ]
+        if updates:
+            table.update_cells(updates)
 
     def _heading(self, problem: str = "") -> None:
         view = self.connections_view
