@@ -213,6 +213,9 @@ class ServerPane(Pane):
     def action_refresh_now(self) -> None:
         self.refresh_now()
 
+    def on_resize(self) -> None:
+        self.call_after_refresh(self._catch_up)  # a taller table shows more rows
+
     def on_show(self) -> None:
         self.refresh_now()  # shown again (a number key, a restored layout): fresh figures now
 
@@ -377,16 +380,21 @@ class ServerPane(Pane):
         in_view = table.in_view()
         shown = self._connection_cells
         wanted: dict[str, tuple[str, ...]] = {}
+        kept: list[str] = []
         for index, conn in enumerate(order):
             if index and not index % (APPLY_SLICE * 2):
                 await asyncio.sleep(0)  # building 1,000 rows' text takes a while too
             key = conn.key
             if key in shown and not in_view(key):
                 wanted[key] = shown[key]  # out of view: written when it comes into view
+                kept.append(key)
                 self._unwritten.add(key)
             else:
                 wanted[key] = connection_cells(conn, self._rates.get(key), now=now)
                 self._unwritten.discard(key)
+        for key in kept:
+            if key not in self._unwritten:  # a scroll wrote it while this loop yielded
+                wanted[key] = shown[key]
         self._unwritten.intersection_update(wanted)
         await self._diff(
             table,
