@@ -35,6 +35,7 @@ from typing import Any, TypeVar
 
 from rich.cells import cell_len
 from rich.style import Style
+from textual import events
 from textual._segment_tools import line_crop
 from textual._two_way_dict import TwoWayDict
 from textual.coordinate import Coordinate
@@ -104,6 +105,9 @@ class LiveTable(DataTable[CellType]):
     """A `DataTable` with `update_cells`: changes redraw their rows, not the whole table; with
     `set_widths` and `place_rows` its owner sets widths and rows without any re-measuring."""
 
+    _height_before = 0
+    """The table's height before the last resize."""
+
     _widths_given = False
     """`set_widths` was called: the owner keeps the widths, new rows need no measuring."""
 
@@ -170,12 +174,15 @@ class LiveTable(DataTable[CellType]):
 
         return near
 
-    def on_resize(self) -> None:
+    def on_resize(self, event: events.Resize) -> None:
         # A table made shorter (a maximized pane restored, a smaller terminal) kept its scroll:
         # the cursor's row could end below the bottom, with no row highlighted while a detail
-        # still described it.
-        if self.row_count and self.show_cursor and self.cursor_type == "row":
-            self.call_after_refresh(self._scroll_cursor_into_view)
+        # still described it. Only then: a user who scrolled away from the cursor stays there.
+        before, self._height_before = self._height_before, event.size.height
+        if event.size.height < before and self.show_cursor and self.cursor_type == "row":
+            top = int(self.scroll_y)
+            if top <= self.cursor_row < top + before:  # it showed: keep it showing
+                self.call_after_refresh(self._scroll_cursor_into_view)
 
     def watch_show_horizontal_scrollbar(self, shown: bool) -> None:
         # A table following its newest row (the request history, the events): the vertical
@@ -195,7 +202,9 @@ class LiveTable(DataTable[CellType]):
             row_key, line_in_row = self._get_offsets(y)
         except LookupError:
             return Strip.blank(width, base_style)
-        row = self._row_locations.get(row_key)  # None: the header
+        row = self._row_locations.get(row_key)
+        if row is None:
+            row = -1  # the header, as Textual numbers it: hovering it highlights it
         cursor = self.cursor_coordinate
         cursor = cursor if self.show_cursor and cursor.row == row else _NOWHERE
         hover = self.hover_coordinate

@@ -176,9 +176,8 @@ async def test_a_cursor_move_renders_only_the_rows_it_leaves_and_enters() -> Non
             await pilot.press("down")
             await pilot.pause()
             assert table.cursor_row == expected
-            assert set(rendered) <= {f"r{expected - 1}", f"r{expected}"} | {
-                f"r{row}" for row in range(expected - 12, expected + 1)
-            }
+            # the row left and the row entered (when it scrolls, the one that came into view)
+            assert set(rendered) <= {f"r{expected - 1}", f"r{expected}"}, rendered
             assert len(rendered) <= 3, rendered
         cursor_style = table.get_component_rich_style("datatable--cursor")
         line = table.render_line(table.cursor_row - int(table.scroll_y) + 1)  # under the header
