@@ -220,7 +220,7 @@ async def test_a_row_out_of_view_is_written_when_it_comes_into_view(
 ) -> None:
     """A stream far below the screen changes: its row is not written while nobody can see it
     (at 1,000 busy streams that was a third of every refresh), and shows the new count as soon
-    as the user scrolls to it, and after a sort that brings it to the top."""
+    as the user scrolls to it, or after a filter that brings it into view."""
     async with filled_app(scale_server) as (app, pilot, pane):
         await wait_until(pilot, lambda: pane._poll is not None and pane._poll.runs >= 2)
         far = "scale_0995"
