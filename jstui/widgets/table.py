@@ -161,11 +161,16 @@ class LiveTable(DataTable[CellType]):
         self.refresh()
         return True
 
+    def rows_on_screen(self) -> range:
+        """The indexes of the rows the table's height can show, as it is scrolled now."""
+        top = max(int(self.scroll_y), 0)
+        return range(top, top + max(self.size.height, 1))
+
     def in_view(self, margin: int = VIEW_MARGIN) -> Callable[[str], bool]:
         """Whether the row of a key is on screen or within `margin` rows of it, as the table is
         scrolled now (a row the table does not hold is not)."""
-        top = int(self.scroll_y)
-        first, last = top - margin, top + self.size.height + margin
+        screen = self.rows_on_screen()
+        first, last = screen.start - margin, screen.stop + margin
         where = self._row_locations
 
         def near(key: str) -> bool:

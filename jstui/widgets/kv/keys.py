@@ -16,97 +16,14 @@ from __future__ import annotations
 
 import bisect
 from collections.abc import Mapping, Sequence
-from itertools import chain
-from typing import Any, cast
-
-from rich.segment import Segment
-from rich.style import Style
-from textual._segment_tools import line_crop
-from textual.cache import LRUCache
-from textual.coordinate import Coordinate
-from textual.strip import Strip
-from textual.widgets.data_table import RowKey
 
 from jstui.nats.kv.model import KeyEntry
 from jstui.widgets.kv.render import AGE_COLUMN, KEY_COLUMNS, KeyCell, age_text, key_cells
 from jstui.widgets.table import ColumnWidths, LiveTable
 
-NOWHERE = Coordinate(-2, 0)
-"""A cursor on no row (-1 is the header's row index)."""
-
 
 class KeysTable(LiveTable[KeyCell]):
-    """The keys table: a row's rendering is cached whatever row the cursor is on.
-
-    Textual keys its line and row caches on the cursor's coordinate, so each cursor move misses
-    them for every line drawn next, and a move that scrolls draws the whole screenful from the
-    cells again (~1.4 ms a row on a loaded 2-core machine: 60 ms a key). With a row cursor only
-    "is this the cursor's (or the hover's) row" changes a row's look, so the other rows are handed
-    a cursor on no row and lines are cached by that: one entry serves a row whatever the cursor
-    does. The private methods are Textual 8.2.8's (pinned; `_render_line` is its own with that one
-    change of key); tests/app/test_kv_pane.py checks that the cursor still shows where it is.
-    """
-
-    def _render_line(self, y: int, x1: int, x2: int, base_style: Style) -> Strip:
-        if self.cursor_type != "row":
-            return super()._render_line(y, x1, x2, base_style)
-        width = self.size.width
-        try:
-            row_key, y_offset_in_row = self._get_offsets(y)
-        except LookupError:
-            return Strip.blank(width, base_style)
-        index = self._row_locations.get(row_key)
-        cache_key = (
-            y,  # first, as LiveTable._forget_rows expects
-            x1,
-            x2,
-            width,
-            index == self.cursor_coordinate.row,
-            index == self.hover_coordinate.row,
-            base_style,
-            self.cursor_type,
-            self._show_hover_cursor,
-            self._update_count,
-            self._pseudo_class_state,
-        )
-        # The same cache as Textual's own keys, so that `LiveTable._forget_rows` clears both.
-        lines = cast("LRUCache[Any, Strip]", self._line_cache)
-        if cache_key in lines:
-            return lines[cache_key]
-        fixed, scrollable = self._render_line_in_row(
-            row_key,
-            y_offset_in_row,
-            base_style,
-            cursor_location=self.cursor_coordinate,
-            hover_location=self.hover_coordinate,
-        )
-        fixed_width = sum(
-            column.get_render_width(self) for column in self.ordered_columns[: self.fixed_columns]
-        )
-        fixed_line: list[Segment] = list(chain.from_iterable(fixed)) if fixed else []
-        scrollable_line: list[Segment] = list(chain.from_iterable(scrollable))
-        segments = fixed_line + line_crop(scrollable_line, x1 + fixed_width, x2, width)
-        strip = Strip(segments).adjust_cell_length(width, base_style).simplify()
-        lines[cache_key] = strip
-        return strip
-
-    def _render_line_in_row(
-        self,
-        row_key: RowKey,
-        line_no: int,
-        base_style: Style,
-        cursor_location: Coordinate,
-        hover_location: Coordinate,
-    ) -> tuple[list[list[Segment]], list[list[Segment]]]:
-        if self.cursor_type == "row":
-            index = self._row_locations.get(row_key)
-            if cursor_location.row != index:
-                cursor_location = NOWHERE
-            if hover_location.row != index:
-                hover_location = NOWHERE
-        return super()._render_line_in_row(
-            row_key, line_no, base_style, cursor_location, hover_location
-        )
+    """The keys table. A cursor move draws only the rows it leaves and enters: `LiveTable`."""
 
 
 class HeldKeys:

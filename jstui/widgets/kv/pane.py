@@ -229,9 +229,8 @@ class KvPane(BucketPane[BucketSummary, KeyWatch, KvService]):
             self._show_title()
 
     def _rows_in_view(self) -> list[str]:
-        table = self.key_table
-        first = max(int(table.scroll_y), 0)
-        return self.keys.order[first : first + max(table.size.height, 1)]
+        screen = self.key_table.rows_on_screen()
+        return self.keys.order[screen.start : screen.stop]
 
     def _keep_cursor(self) -> None:
         table = self.key_table
