@@ -8,7 +8,7 @@ from typing import Any
 from nats.aio.client import Client
 from nats.js.api import StreamConfig
 from textual.pilot import Pilot
-from textual.widgets import Input, Tree
+from textual.widgets import DataTable, Input, Tree
 
 from jstui.app import JstuiApp
 from jstui.dialogs.confirm import ConfirmScreen
@@ -48,7 +48,16 @@ async def test_subjects_listed_filtered_browsed_and_purged(
         assert not view.as_tree
         assert dict(view.counts.counts) == {f"{unique}.s.{k}": v for k, v in plan.items()}
         evil = f"{unique}.s.\u241b[2Jevil"
-        await wait_until(pilot, lambda: evil in screen_text(app), timeout=30, what="the rows drawn")
+        try:
+            await wait_until(pilot, lambda: evil in screen_text(app), 30, "the rows drawn")
+        except AssertionError as timeout:  # seen twice in CI, never here: say what was there
+            table = view.query_one("#subjects-table", DataTable)
+            workers = [(w.description, w.state.name) for w in app.workers]
+            raise AssertionError(
+                f"{timeout}: passes={view.filter_passes} matching={len(view.matching)} "
+                f"rows={table.row_count} display={table.display} size={table.size} "
+                f"screen={app.screen!r} workers={workers}\n{screen_text(app)}"
+            ) from None
         text = screen_text(app)
         assert "4 subjects, 10 messages" in text and "\x1b" not in text
 
