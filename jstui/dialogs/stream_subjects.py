@@ -22,6 +22,7 @@ import asyncio
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, ClassVar
 
+from rich.cells import cell_len
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
@@ -60,6 +61,11 @@ def _filtered(counts: Mapping[str, int], needle: str) -> tuple[dict[str, int], S
     else:
         matching = dict(counts)
     return matching, SubjectTree(matching) if len(matching) > LIST_MAX else None
+
+
+def _widest(label: str, values: list[str]) -> int:
+    """A column's width: its widest value, or its label when wider."""
+    return max([cell_len(label), *map(cell_len, values)])
 
 
 def _label(name: str, messages: int, *, subjects: int = 0, style: str = "") -> Text:
@@ -116,10 +122,7 @@ class StreamSubjectsScreen(Screen[None]):
         yield Input(placeholder="filter: part of a subject (any case)", id="subjects-filter")
         yield Static("", id="subjects-error", markup=False)
         with Container(id="subjects-body"):
-            table: DataTable[Text] = DataTable(id="subjects-table", cursor_type="row")
-            table.add_column("Subject", key="subject")
-            table.add_column(Text("Messages", justify="right"), key="messages")
-            yield table
+            yield DataTable(id="subjects-table", cursor_type="row")
             tree: Tree[SubjectNode] = Tree(Text(sanitize(self.stream)), id="subjects-tree")
             tree.show_root = False
             yield tree
@@ -198,13 +201,19 @@ class StreamSubjectsScreen(Screen[None]):
             (tree if self.as_tree else table).focus()
 
     def _fill_table(self, table: DataTable[Text], matching: dict[str, int]) -> None:
-        table.clear()
-        for subject in sorted(matching):
-            table.add_row(
-                Text(sanitize(subject, max_len=200), no_wrap=True),
-                Text(format_count(matching[subject]), justify="right"),
-                key=subject,
-            )
+        # Widths from the strings shown, not measured by the table: DataTable measures new rows
+        # when it next goes idle, and in CI that once left the subjects cut to the header's
+        # seven cells ("te98b17") for 30 s.
+        subjects = sorted(matching)
+        names = [sanitize(subject, max_len=200) for subject in subjects]
+        counts = [format_count(matching[subject]) for subject in subjects]
+        table.clear(columns=True)
+        table.add_column("Subject", key="subject", width=_widest("Subject", names))
+        table.add_column(
+            Text("Messages", justify="right"), key="messages", width=_widest("Messages", counts)
+        )
+        for subject, name, count in zip(subjects, names, counts, strict=True):
+            table.add_row(Text(name, no_wrap=True), Text(count, justify="right"), key=subject)
 
     def _fill_tree(self, tree: Tree[SubjectNode], subjects: SubjectTree) -> None:
         tree.clear()

@@ -48,6 +48,9 @@ async def test_subjects_listed_filtered_browsed_and_purged(
         assert not view.as_tree
         assert dict(view.counts.counts) == {f"{unique}.s.{k}": v for k, v in plan.items()}
         evil = f"{unique}.s.\u241b[2Jevil"
+        await wait_until(pilot, lambda: view.filter_passes >= 1, what="the list shown")
+        subject_column = view.query_one("#subjects-table", DataTable).ordered_columns[0]
+        assert subject_column.width == len(evil)  # sized by the view, not when the table idles
         try:
             await wait_until(pilot, lambda: evil in screen_text(app), 30, "the rows drawn")
         except AssertionError as timeout:  # seen twice in CI, never here: say what was there
