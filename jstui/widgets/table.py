@@ -31,7 +31,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from itertools import chain
-from typing import Any, TypeVar
+from typing import Any, Self, TypeVar
 
 from rich.cells import cell_len
 from rich.style import Style
@@ -103,7 +103,15 @@ class ColumnWidths:
 
 class LiveTable(DataTable[CellType]):
     """A `DataTable` with `update_cells`: changes redraw their rows, not the whole table; with
-    `set_widths` and `place_rows` its owner sets widths and rows without any re-measuring."""
+    `set_widths` and `place_rows` its owner sets widths and rows without any re-measuring; with
+    `hold` and `rows_in_view` it leaves rows out of view unwritten until they come into view."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.rows_in_view: Callable[[list[str]], object] | None = None
+        """The owner's writer of held rows (`hold`): called with their keys once in view."""
+        self._held: set[str] = set()
+        """Keys of rows showing older cells than their owner holds (`hold`)."""
 
     _height_before = 0
     """The table's height before the last resize."""
@@ -152,6 +160,8 @@ class LiveTable(DataTable[CellType]):
                 if not self._widths_given:
                     self._new_rows.add(row_key)
         self._row_locations = TwoWayDict({RowKey(key): index for index, key in enumerate(keys)})
+        if self._held:
+            self._held.intersection_update(keys)
         self._update_count += 1
         self._require_update_dimensions = True
         self.check_idle()
@@ -159,6 +169,7 @@ class LiveTable(DataTable[CellType]):
         self.cursor_coordinate = self.cursor_coordinate
         self.hover_coordinate = self.hover_coordinate
         self.refresh()
+        self.write_held()  # rows the new order (a filter, a sort) brought into view
         return True
 
     def rows_on_screen(self) -> range:
@@ -179,7 +190,47 @@ class LiveTable(DataTable[CellType]):
 
         return near
 
+    def hold(self, key: str) -> None:
+        """Leave the row of `key` showing older cells than its owner holds, while it is out of
+        view (at 1,000 busy rows, writing rows nobody sees was a third of each refresh). Once a
+        scroll, a resize or `place_rows` brings it into view (or the owner calls `write_held`),
+        `rows_in_view` is called with it, before the next frame: the owner writes it then."""
+        self._held.add(key)
+
+    def release(self, key: str) -> bool:
+        """Stop holding the row of `key`; whether it was held (the owner writes all of it)."""
+        if key in self._held:
+            self._held.discard(key)
+            return True
+        return False
+
+    def write_held(self) -> None:
+        """Hand the held rows now in view to `rows_in_view`, and forget held rows that went."""
+        held = self._held
+        if not held or self.rows_in_view is None:
+            return
+        near = self.in_view()
+        arrived = [key for key in held if near(key)]
+        held.difference_update(arrived)
+        if arrived:
+            self.rows_in_view(arrived)
+
+    def remove_row(self, row_key: RowKey | str) -> None:
+        super().remove_row(row_key)
+        self._held.discard(row_key.value if isinstance(row_key, RowKey) else row_key)
+
+    def clear(self, columns: bool = False) -> Self:
+        self._held.clear()
+        return super().clear(columns)
+
+    def watch_scroll_y(self, old_value: float, new_value: float) -> None:
+        super().watch_scroll_y(old_value, new_value)
+        if self._held:
+            self.write_held()  # scrolled to: written now, before the frame that shows them
+
     def on_resize(self, event: events.Resize) -> None:
+        if self._held:
+            self.call_after_refresh(self.write_held)  # a taller table shows more rows
         # A table made shorter (a maximized pane restored, a smaller terminal) kept its scroll:
         # the cursor's row could end below the bottom, with no row highlighted while a detail
         # still described it. Only then: a user who scrolled away from the cursor stays there.

@@ -207,3 +207,59 @@ async def test_the_cursor_row_stays_in_view_when_the_table_gets_shorter() -> Non
         visible = table.scrollable_content_region.height - 1  # under the header
         assert table.scroll_y <= 18 < table.scroll_y + visible
         assert "row-18" in _screen(app)
+
+
+class LongTableApp(App[None]):
+    """200 rows: with the margin `in_view` counts, rows past about 70 are out of view at first."""
+
+    def compose(self) -> ComposeResult:
+        table: LiveTable[str] = LiveTable(id="t")
+        table.add_column("name", key="name")
+        table.add_column("count", key="count")
+        for n in range(200):
+            table.add_row(f"row-{n}", str(n), key=f"r{n}")
+        yield table
+
+
+async def test_held_rows_are_written_when_they_come_into_view_and_not_before() -> None:
+    app = LongTableApp()
+    async with app.run_test(size=(40, 20)) as pilot:
+        table: LiveTable[str] = app.query_one(LiveTable)
+        await pilot.pause()
+        heard: list[list[str]] = []
+
+        def write(keys: list[str]) -> None:
+            heard.append(sorted(keys))
+            table.update_cells([(key, "name", f"new-{key}") for key in keys])
+
+        table.rows_in_view = write
+        near = table.in_view()
+        assert near("r0") and near("r60") and not near("r100")
+        for key in ("r100", "r190", "r199"):
+            table.hold(key)
+        table.remove_row("r199")  # a held row that goes is forgotten, never handed over
+        table.write_held()
+        assert heard == []  # nothing held is in view: nothing written
+        assert table.get_cell("r100", "name") == "row-100"
+
+        table.scroll_to(y=60, animate=False)  # rows 60-79 on screen, 10-129 near enough
+        await pilot.pause()
+        assert heard == [["r100"]]  # written by the scroll itself
+        assert table.get_cell("r100", "name") == "new-r100"
+        assert table.get_cell("r190", "name") == "row-190"  # still out of view: still held
+        assert table.release("r190") and not table.release("r190")  # the owner writes it itself
+
+        table.scroll_to(y=0, animate=False)
+        await pilot.pause()
+        table.hold("r150")
+        keys = [f"r{n}" for n in range(199)]
+        assert table.place_rows(keys[::-1], lambda key: [key, "0"])  # r150 is now row 48
+        assert heard == [["r100"], ["r150"]]
+        assert table.get_cell("r150", "name") == "new-r150"
+        table.hold("r0")  # row 198 of the new order
+        await pilot.resize_terminal(40, 12)  # shorter: nothing comes into view
+        await pilot.pause()
+        assert heard == [["r100"], ["r150"]]
+        table.scroll_end(animate=False)
+        await pilot.pause()
+        assert heard == [["r100"], ["r150"], ["r0"]]

@@ -76,6 +76,10 @@ def _cell(column: Column, value: str) -> Text:
     return Text(value, justify="right" if column.numeric else "left", no_wrap=True)
 
 
+def _server_cell(key: str, index: int, column: Column, value: str) -> Text:
+    return _cell(column, value)
+
+
 def _connection_cell(key: str, index: int, column: Column, value: str) -> Text:
     """A connections row's cell; the first knows its row (`KeyedCell`)."""
     return KeyedCell(value, key) if index == 0 else _cell(column, value)
@@ -119,9 +123,6 @@ class ServerPane(Pane):
         self._server_cells: dict[str, tuple[str, ...]] = {}
         self._connection_cells: dict[str, tuple[str, ...]] = {}
         self._connections: dict[str, Connection] = {}
-        self._unwritten: set[str] = set()
-        """Connection rows left as they were while out of view (their uptime and idle change at
-        every poll): written when they come into view (`_catch_up`)."""
         self._server_rates = CounterRates()
         self._connection_rates = CounterRates()
         self._rates: dict[str, tuple[float, ...] | None] = {}
@@ -174,7 +175,9 @@ class ServerPane(Pane):
                 when=self._can_poll,
             ),
         ]
-        self.watch(self.connections_table, "scroll_y", self._catch_up, init=False)
+        # Rows out of view are left as they were (their uptime and idle change at every poll)
+        # and written when they come into view.
+        self.connections_table.rows_in_view = self._write_connections
 
     @property
     def observer(self) -> Observer:
@@ -212,9 +215,6 @@ class ServerPane(Pane):
 
     def action_refresh_now(self) -> None:
         self.refresh_now()
-
-    def on_resize(self) -> None:
-        self.call_after_refresh(self._catch_up)  # a taller table shows more rows
 
     def on_show(self) -> None:
         self.refresh_now()  # shown again (a number key, a restored layout): fresh figures now
@@ -291,18 +291,13 @@ class ServerPane(Pane):
         shown: dict[str, tuple[str, ...]],
         wanted: dict[str, tuple[str, ...]],
         columns: Sequence[Column],
-        first_cell: Callable[[str, str], Text] | None = None,
+        build: Callable[[str, int, Column, str], Text] = _server_cell,
     ) -> None:
         """Make `table` show `wanted` (cells by row key), touching only what changed; `shown`
         (what the table shows) is updated with it. The work is cut into slices of
         `APPLY_SLICE` rows with a turn of the event loop between them: with 1,000 connections
-        every row's uptime and idle change at each poll, and keys must not wait for all of it."""
-
-        def build(key: str, index: int, value: str) -> Text:
-            if index == 0 and first_cell is not None:
-                return first_cell(key, value)
-            return _cell(columns[index], value)
-
+        every row's uptime and idle change at each poll, and keys must not wait for all of it.
+        `build(key, index, column, value)` makes a cell."""
         gone = [key for key in shown if key not in wanted]
         changed = [(key, cells) for key, cells in wanted.items() if shown.get(key) != cells]
         for start in range(0, max(len(gone), len(changed)), APPLY_SLICE):
@@ -316,13 +311,17 @@ class ServerPane(Pane):
                 for key, cells in changed[start : start + APPLY_SLICE]:
                     old = shown.get(key)
                     if old is None:
+                        row = enumerate(zip(columns, cells, strict=True))
                         table.add_row(
-                            *(build(key, i, value) for i, value in enumerate(cells)), key=key
+                            *(build(key, index, column, value) for index, (column, value) in row),
+                            key=key,
                         )
                     else:
                         updates += [
-                            (key, columns[index].key, build(key, index, after))
-                            for index, (before, after) in enumerate(zip(old, cells, strict=True))
+                            (key, column.key, build(key, index, column, after))
+                            for index, (column, before, after) in enumerate(
+                                zip(columns, old, cells, strict=True)
+                            )
                             if before != after
                         ]
                     shown[key] = cells
@@ -379,29 +378,23 @@ class ServerPane(Pane):
         selected = self.selected_key
         in_view = table.in_view()
         shown = self._connection_cells
-        wanted: dict[str, tuple[str, ...]] = {}
-        kept: list[str] = []
+        wanted: dict[str, tuple[str, ...] | None] = {}
         for index, conn in enumerate(order):
             if index and not index % (APPLY_SLICE * 2):
                 await asyncio.sleep(0)  # building 1,000 rows' text takes a while too
             key = conn.key
             if key in shown and not in_view(key):
-                wanted[key] = shown[key]  # out of view: written when it comes into view
-                kept.append(key)
-                self._unwritten.add(key)
+                wanted[key] = None  # as it is after this loop (a scroll may write it meanwhile)
+                table.hold(key)
             else:
                 wanted[key] = connection_cells(conn, self._rates.get(key), now=now)
-                self._unwritten.discard(key)
-        for key in kept:
-            if key not in self._unwritten:  # a scroll wrote it while this loop yielded
-                wanted[key] = shown[key]
-        self._unwritten.intersection_update(wanted)
+                table.release(key)
         await self._diff(
             table,
             self._connection_cells,
-            wanted,
+            {key: shown[key] if cells is None else cells for key, cells in wanted.items()},
             CONNECTION_COLUMNS,
-            first_cell=lambda key, value: KeyedCell(value, key),
+            build=_connection_cell,
         )
         keys = list(wanted)
         if [row.key.value for row in table.ordered_rows] != keys:
@@ -409,17 +402,14 @@ class ServerPane(Pane):
             table.sort("name", key=lambda cell: position[cell.row_key])
             if selected in position:
                 table.move_cursor(row=position[selected], scroll=False)
-        self._catch_up()  # rows the new order brought into view
+        table.write_held()  # rows the new order brought into view
         self._heading()
 
-    def _catch_up(self) -> None:
-        """Write the connection rows that came into view since their last change."""
-        table = self.connections_table
-        in_view = table.in_view()
+    def _write_connections(self, keys: list[str]) -> None:
+        """Write the held connection rows that came into view, as they are now."""
         now = self._now()
         updates: list[tuple[str, str, Text]] = []
-        for key in [key for key in self._unwritten if in_view(key)]:
-            self._unwritten.discard(key)
+        for key in keys:
             conn = self._connections.get(key)
             old = self._connection_cells.get(key)
             if conn is None or old is None:
@@ -434,7 +424,7 @@ class ServerPane(Pane):
                 if before != after
             ]
         if updates:
-            table.update_cells(updates)
+            self.connections_table.update_cells(updates)
 
     def _heading(self, problem: str = "") -> None:
         view = self.connections_view

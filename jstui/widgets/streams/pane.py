@@ -197,7 +197,7 @@ class StreamsPane(Pane):
             longest=POLL_LONGEST,
         )
         self.interval_while_shown(AGES_SECONDS, self._show_detail)
-        self.watch(self.table, "scroll_y", self._catch_up, init=False)
+        self.table.rows_in_view = self._write_rows
         self.app.screen_change_signal.subscribe(self, self._screen_changed)
 
     def _screen_changed(self, screen: Screen[object]) -> None:
@@ -315,14 +315,13 @@ class StreamsPane(Pane):
 
     def _take(self, summaries: Iterable[StreamSummary]) -> None:
         """Hold the streams of one page; rows on screen get their changed cells written."""
-        changes = self._rows.take(summaries, self.table.in_view())
+        changes = self._rows.take(summaries, self.table)
         if changes:
             self.table.update_cells(changes)
 
-    def _catch_up(self) -> None:
-        """Write the rows that came into view (scrolled to, sorted or filtered into it)."""
-        changes = self._rows.catch_up(self.table.in_view())
-        if changes:
+    def _write_rows(self, names: list[str]) -> None:
+        """Write the held rows that came into view (scrolled to, sorted or filtered into it)."""
+        if changes := self._rows.written(names):
             self.table.update_cells(changes)
 
     def _finish(self, listed: set[str]) -> None:
@@ -348,7 +347,6 @@ class StreamsPane(Pane):
                     table.move_cursor(row=index, scroll=scroll)
             else:
                 self._selected = self._key_at_cursor()
-            self._catch_up()
             self._show_title(len(names))
             self._show_detail()
 
@@ -453,7 +451,6 @@ class StreamsPane(Pane):
 
     def on_resize(self) -> None:
         self._show_detail()
-        self.call_after_refresh(self._catch_up)  # a taller table shows more rows
 
     # -- actions -------------------------------------------------------------------------------
 

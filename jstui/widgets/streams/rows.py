@@ -3,13 +3,13 @@ rows on screen and their column widths) and `TableView` (a filter, a sort column
 direction), which turns the held summaries into the ordered list of row keys.
 
 Data flow: the pane hands each page of summaries to `HeldRows.take`, which returns only the cells
-that changed on rows in view (written with `LiveTable.update_cells`; rows out of view are written
-by `catch_up` when a scroll, a sort or a filter brings them into view); after the last page, and
-when the user types a filter or changes the sort, `HeldRows.place` puts `TableView.order`'s names
-into the table with `LiveTable.place_rows` and gives it the widths `ColumnWidths` counted.
-Nothing is measured from the table. Numbers sort as numbers (from the summary, not from the
-formatted cell), text without case, and ties by name, so equal rows never swap places between
-refreshes.
+that changed on rows in view (written with `LiveTable.update_cells`; rows out of view are held
+back, `LiveTable.hold`, and written from `HeldRows.written` when a scroll, a sort or a filter
+brings them into view); after the last page, and when the user types a filter or changes the
+sort, `HeldRows.place` puts `TableView.order`'s names into the table with `LiveTable.place_rows`
+and gives it the widths `ColumnWidths` counted. Nothing is measured from the table. Numbers sort
+as numbers (from the summary, not from the formatted cell), text without case, and ties by name,
+so equal rows never swap places between refreshes.
 """
 
 from __future__ import annotations
@@ -99,20 +99,17 @@ class HeldRows:
         """The plain text of each stream's row, by name: the diff is made against it."""
         self.shown: dict[str, tuple[str, ...]] = {}
         """The rows in the table, top to bottom, and the text they show (what widths count)."""
-        self._unwritten: set[str] = set()
-        """Rows whose table cells are older than `shown`: out of view when their stream changed."""
         self._widths = ColumnWidths([column.label for column in COLUMNS])
         self.version = 0
         """Counts the changes to `summaries`: equal before and after a list, nothing changed."""
 
     def take(
-        self,
-        summaries: Iterable[StreamSummary],
-        in_view: Callable[[str], bool] = lambda _name: True,
+        self, summaries: Iterable[StreamSummary], table: LiveTable[Text] | None = None
     ) -> list[tuple[str, str, Text]]:
-        """Hold these streams; returns the changed cells of rows in view, to be written. A row
-        out of view keeps its old cells in the table until `catch_up` writes them: at 1,000 busy
-        streams writing every row was a third of a refresh, for rows nobody sees."""
+        """Hold these streams; returns the changed cells of rows in view of `table`, to be
+        written. A row out of view is left as it was (`LiveTable.hold`) until it comes into view
+        and `written` gives its cells."""
+        in_view = table.in_view() if table is not None else None  # (None: all rows are written)
         changes: list[tuple[str, str, Text]] = []
         for summary in summaries:
             name = summary.name
@@ -126,32 +123,27 @@ class HeldRows:
                 continue
             self.shown[name] = cells
             self._widths.change(before, cells)
-            if not in_view(name):
-                self._unwritten.add(name)
-            elif name in self._unwritten:
-                self._unwritten.discard(name)
-                changes.extend(self._written(name))
-            else:
-                changes.extend(
-                    (name, column.key, cell(column, new))
-                    for column, old, new in zip(COLUMNS, before, cells, strict=True)
-                    if old != new
-                )
+            if table is not None and in_view is not None:
+                if not in_view(name):
+                    table.hold(name)
+                    continue
+                if table.release(name):  # some of its cells are older than `before`
+                    changes.extend(self.written([name]))
+                    continue
+            changes.extend(
+                (name, column.key, cell(column, new))
+                for column, old, new in zip(COLUMNS, before, cells, strict=True)
+                if old != new
+            )
         return changes
 
-    def catch_up(self, in_view: Callable[[str], bool]) -> list[tuple[str, str, Text]]:
-        """The cells of the rows now in view that the table holds out of date (scrolled to, or
-        placed in view by a sort or a filter), to be written before the next frame."""
-        changes: list[tuple[str, str, Text]] = []
-        for name in [name for name in self._unwritten if in_view(name)]:
-            self._unwritten.discard(name)
-            changes.extend(self._written(name))
-        return changes
-
-    def _written(self, name: str) -> list[tuple[str, str, Text]]:
+    def written(self, names: Iterable[str]) -> list[tuple[str, str, Text]]:
+        """Every cell of the rows of `names` (those the table shows), to be written."""
         return [
             (name, column.key, cell(column, value))
-            for column, value in zip(COLUMNS, self.shown[name], strict=True)
+            for name in names
+            if (shown := self.shown.get(name)) is not None
+            for column, value in zip(COLUMNS, shown, strict=True)
         ]
 
     def keep_only(self, listed: set[str]) -> None:
@@ -175,7 +167,6 @@ class HeldRows:
                     self._widths.add(cells)
                 shown[name] = cells
             self.shown = shown
-            self._unwritten.intersection_update(shown)
         table.set_widths(dict(zip((c.key for c in COLUMNS), self._widths.widths(), strict=True)))
 
     def _row_of(self, name: str) -> list[Text]:
