@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Callable, Iterable, Mapping
+from functools import cached_property
 from pathlib import PurePath
 from typing import TYPE_CHECKING, ClassVar
 
@@ -22,13 +23,8 @@ from jstui.gctuning import CollectorTuning
 from jstui.messages import ConnectionChanged
 from jstui.nats.embedded import EmbeddedServer, EmbeddedServerError
 from jstui.nats.errors import ConnectError, JstuiError
-from jstui.nats.observe.advisories import AdvisoryWatch
-from jstui.nats.observe.deadletters import DeadLetters
-from jstui.nats.observe.observer import Observer
-from jstui.nats.observe.system import SystemConnection
 from jstui.nats.outages import EmbeddedWatch, explain_closed_connection
 from jstui.nats.session import Clocks, ConnectionState, ConnectionStatus, Outage, Session
-from jstui.nats.streams.service import StreamService
 from jstui.paths import stylesheets
 from jstui.widgets.base import Pane
 from jstui.widgets.registry import PANES
@@ -38,6 +34,10 @@ if TYPE_CHECKING:
     from textual.widget import AwaitMount
 
     from jstui.dialogs.help import KeySection
+    from jstui.nats.observe.advisories import AdvisoryWatch
+    from jstui.nats.observe.deadletters import DeadLetters
+    from jstui.nats.observe.observer import Observer
+    from jstui.nats.observe.system import SystemConnection
 
 EXIT_CANNOT_CONNECT = 2
 EXIT_MOUNT_WAIT = 1.0
@@ -67,6 +67,8 @@ def session_for(settings: Settings, clocks: Clocks | None = None) -> Session:
 def system_connection_for(settings: Settings) -> SystemConnection | None:
     """The system user's connection when there are credentials for it (the embedded server
     always has), for the `Observer`."""
+    from jstui.nats.observe.system import SystemConnection  # (see `JstuiApp.observer`)
+
     if settings.system is None:
         return None
     return SystemConnection(settings.system.servers, settings.system.connect_options())
@@ -75,6 +77,8 @@ def system_connection_for(settings: Settings) -> SystemConnection | None:
 def observer_for(settings: Settings, session: Session) -> Observer:
     """The app's one `Observer`: the system user's connection, the monitoring URLs, else a probe
     of port 8222."""
+    from jstui.nats.observe.observer import Observer  # (see `JstuiApp.observer`)
+
     system = system_connection_for(settings)
     return Observer(session, monitor_urls=settings.monitor_urls, system=system)
 
@@ -103,10 +107,6 @@ class JstuiApp(App[int]):
         self.embedded = embedded
         self.session = session_for(settings, clocks)
         self.session.add_listener(self._on_session_status)
-        self.observer = observer_for(settings, self.session)
-        self.advisories = AdvisoryWatch()
-        """JetStream advisories of the account, on the shared connection (Events, Workers)."""
-        self.dead_letters = DeadLetters(self.advisories, StreamService(self.session))
         self._observer_started = False
         self._asked: Outage | None = None
         """The last outage whose cause the server was asked for."""
@@ -119,6 +119,30 @@ class JstuiApp(App[int]):
         self._unmounted = False
         if settings.theme:
             self.theme = settings.theme
+
+    # The observation services are made when first asked for, after the first frame (the
+    # observer starts once "connected" is drawn, the panes that ask are built after it): their
+    # modules are a tenth of what start-up imports before that frame.
+
+    @cached_property
+    def observer(self) -> Observer:
+        """The app's one view of the server (system account, monitoring): `observer_for`."""
+        return observer_for(self.settings, self.session)
+
+    @cached_property
+    def advisories(self) -> AdvisoryWatch:
+        """JetStream advisories of the account, on the shared connection (Events, Workers)."""
+        from jstui.nats.observe.advisories import AdvisoryWatch
+
+        return AdvisoryWatch()
+
+    @cached_property
+    def dead_letters(self) -> DeadLetters:
+        """Messages a consumer gave up on, from the advisories (Workers)."""
+        from jstui.nats.observe.deadletters import DeadLetters
+        from jstui.nats.streams.service import StreamService
+
+        return DeadLetters(self.advisories, StreamService(self.session))
 
     def get_default_screen(self) -> Screen[None]:
         return self.dashboard
@@ -172,8 +196,11 @@ class JstuiApp(App[int]):
             with contextlib.suppress(BaseException):
                 await self._first_connect
         self.collector.restore()
-        await self.advisories.stop()
-        await self.observer.close()
+        made = vars(self)  # (a service never asked for was never made: nothing to stop)
+        if "advisories" in made:
+            await self.advisories.stop()
+        if "observer" in made:
+            await self.observer.close()
         await self.session.close()
 
     def _on_session_status(self, status: ConnectionStatus) -> None:

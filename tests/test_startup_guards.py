@@ -98,6 +98,20 @@ def test_the_panes_shown_at_start_load_no_dialog() -> None:
     assert done.stdout.strip() == "[]"
 
 
+def test_the_app_loads_no_observation_service_before_its_first_frame() -> None:
+    """The observer, advisories and dead letters (and the stream service under them) are made
+    when first asked for, after the first frame: the app module alone loads none of them."""
+    probe = (
+        "import sys, jstui.cli, jstui.app\n"
+        "print(sorted(m for m in sys.modules if m.startswith('jstui.nats.observe')"
+        " or m == 'jstui.nats.streams.service'))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, check=True
+    )
+    assert done.stdout.strip() == "[]"
+
+
 def test_switching_the_collector_back_on_does_not_walk_what_start_up_built() -> None:
     """What was built while the collector was paused goes straight to the old generation: no
     young collection is pending over it when the collector runs again (it took 60 ms)."""

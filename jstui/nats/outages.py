@@ -17,11 +17,14 @@ import logging
 import os
 import signal
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from jstui.nats.embedded import EmbeddedServer, EmbeddedServerError
 from jstui.nats.errors import JstuiError
-from jstui.nats.observe.observer import Observer
 from jstui.nats.session import Session
+
+if TYPE_CHECKING:
+    from jstui.nats.observe.observer import Observer
 
 __all__ = ["EmbeddedWatch", "describe_exit", "explain_closed_connection"]
 

@@ -37,14 +37,14 @@ from textual.widgets import Static
 from jstui.format.text import sanitize
 from jstui.messages import ConnectionChanged
 from jstui.nats.errors import JstuiError
-from jstui.nats.observe.advisories import AdvisoryWatch
-from jstui.nats.observe.deadletters import DeadLetters
-from jstui.nats.observe.observer import Observer
 from jstui.nats.session import ConnectionState, ConnectionStatus, Session
 from jstui.widgets.status import render_status
 
 if TYPE_CHECKING:
     from jstui.config import Settings
+    from jstui.nats.observe.advisories import AdvisoryWatch
+    from jstui.nats.observe.deadletters import DeadLetters
+    from jstui.nats.observe.observer import Observer
 
 
 def jetstream_problem(status: ConnectionStatus, shown: str = "the table shows") -> str:
