@@ -12,6 +12,7 @@ import pytest
 from rich.console import Console
 from rich.text import Text
 
+from jstui.format.columns import ColumnWidths
 from jstui.format.payload import (
     EMPTY,
     NOT_JSON,
@@ -652,3 +653,19 @@ def test_headers_lines_escape_keys_and_values() -> None:
     assert headers_lines({"X\u202eY": "v\x1b[2J\r\nInjected: yes"}) == [
         "X\\u202eY: v\u241b[2J\u240d\u23ceInjected: yes"
     ]
+
+
+def test_column_widths_follow_the_widest_value_both_ways() -> None:
+    widths = ColumnWidths(["Name", "N"])
+    assert widths.widths() == (4, 1)
+    widths.add(("alpha", "12"))
+    widths.add(("be", "1,234"))
+    assert widths.widths() == (5, 5)
+    widths.change(("be", "1,234"), ("be", "9"))
+    assert widths.widths() == (5, 2)  # the widest went: narrower at once, nothing re-measured
+    widths.remove(("alpha", "12"))
+    assert widths.widths() == (4, 1)  # the label is the floor
+    widths.add(("中文", "x"))  # wide characters count as two cells
+    assert widths.widths() == (4, 1)
+    widths.add(("中文中文中", "x"))
+    assert widths.widths() == (10, 1)

@@ -22,7 +22,6 @@ import asyncio
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, ClassVar
 
-from rich.cells import cell_len
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
@@ -34,6 +33,7 @@ from textual.timer import Timer
 from textual.widgets import DataTable, Footer, Input, Static, Tree
 from textual.widgets.tree import TreeNode
 
+from jstui.format.columns import ColumnWidths
 from jstui.format.text import sanitize
 from jstui.format.units import format_count
 from jstui.nats.errors import JstuiError
@@ -61,11 +61,6 @@ def _filtered(counts: Mapping[str, int], needle: str) -> tuple[dict[str, int], S
     else:
         matching = dict(counts)
     return matching, SubjectTree(matching) if len(matching) > LIST_MAX else None
-
-
-def _widest(label: str, values: list[str]) -> int:
-    """A column's width: its widest value, or its label when wider."""
-    return max([cell_len(label), *map(cell_len, values)])
 
 
 def _label(name: str, messages: int, *, subjects: int = 0, style: str = "") -> Text:
@@ -207,11 +202,13 @@ class StreamSubjectsScreen(Screen[None]):
         subjects = sorted(matching)
         names = [sanitize(subject, max_len=200) for subject in subjects]
         counts = [format_count(matching[subject]) for subject in subjects]
+        widths = ColumnWidths(["Subject", "Messages"])
+        for row in zip(names, counts, strict=True):
+            widths.add(row)
+        subject_width, messages_width = widths.widths()
         table.clear(columns=True)
-        table.add_column("Subject", key="subject", width=_widest("Subject", names))
-        table.add_column(
-            Text("Messages", justify="right"), key="messages", width=_widest("Messages", counts)
-        )
+        table.add_column("Subject", key="subject", width=subject_width)
+        table.add_column(Text("Messages", justify="right"), key="messages", width=messages_width)
         for subject, name, count in zip(subjects, names, counts, strict=True):
             table.add_row(Text(name, no_wrap=True), Text(count, justify="right"), key=subject)
 

@@ -16,10 +16,11 @@ view), not every visible line: Textual's line cache keys hold the cursor's posit
 At 1,000 rows Textual's own bookkeeping is the cost: every changed or added cell is measured
 again on idle (a smaller value re-measures its whole column), `remove_row` rebuilds the row index
 per row, and `refresh_row` sums the heights of every row above. So a table that knows its values
-can take over: `ColumnWidths` keeps the widest plain value per column from counts (a change costs
-O(1), never a re-measure), `set_widths` hands those widths to the table (and from then on added
-rows are not measured), and `place_rows` makes the table hold exactly the given rows in the given
-order in one step (a filter, a sort, streams that came and went).
+can take over: `ColumnWidths` (`jstui.format.columns`) keeps the widest plain value per column
+from counts (a change costs O(1), never a re-measure), `set_widths` hands those widths to the
+table (and from then on added rows are not measured), and `place_rows` makes the table hold
+exactly the given rows in the given order in one step (a filter, a sort, streams that came and
+went).
 
 The caches are private to Textual's `DataTable`; Textual is pinned (pyproject.toml) and
 tests/widgets/test_table.py checks that an update still shows, that other rows stay cached and
@@ -28,12 +29,10 @@ that `place_rows`/`set_widths` show what they promise, so an upgrade that change
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from itertools import chain
 from typing import Any, Self, TypeVar
 
-from rich.cells import cell_len
 from rich.style import Style
 from textual import events
 from textual._segment_tools import line_crop
@@ -46,7 +45,7 @@ from textual.widgets import DataTable
 from textual.widgets._data_table import default_cell_formatter
 from textual.widgets.data_table import CellDoesNotExist, ColumnKey, Row, RowKey
 
-__all__ = ["ColumnWidths", "LiveTable"]
+__all__ = ["LiveTable"]
 
 CellType = TypeVar("CellType")
 
@@ -55,50 +54,6 @@ VIEW_MARGIN = 50
 
 _NOWHERE = Coordinate(-2, -2)
 """The cursor or hover as a line's cache key holds it when they are on another row."""
-
-
-class ColumnWidths:
-    """The widest value of each column (at least its label), from the plain strings shown.
-
-    Each column keeps how many of its values have each width, so adding, removing or changing a
-    row costs a few dictionary updates, and a column narrows as soon as its widest value goes.
-    """
-
-    def __init__(self, labels: Sequence[str]) -> None:
-        self._labels = [cell_len(label) for label in labels]
-        self._counts: list[Counter[int]] = [Counter() for _ in labels]
-
-    def add(self, values: Sequence[str]) -> None:
-        for counts, value in zip(self._counts, values, strict=True):
-            counts[cell_len(value)] += 1
-
-    def remove(self, values: Sequence[str]) -> None:
-        for counts, value in zip(self._counts, values, strict=True):
-            width = cell_len(value)
-            counts[width] -= 1
-            if counts[width] <= 0:
-                del counts[width]
-
-    def change(self, before: Sequence[str], after: Sequence[str]) -> None:
-        for counts, old, new in zip(self._counts, before, after, strict=True):
-            if old != new:
-                old_width, new_width = cell_len(old), cell_len(new)
-                if old_width != new_width:
-                    counts[old_width] -= 1
-                    if counts[old_width] <= 0:
-                        del counts[old_width]
-                    counts[new_width] += 1
-
-    def clear(self) -> None:
-        for counts in self._counts:
-            counts.clear()
-
-    def widths(self) -> tuple[int, ...]:
-        """Each column's width: its widest value, or its label when that is wider."""
-        return tuple(
-            max(label, max(counts, default=0))
-            for label, counts in zip(self._labels, self._counts, strict=True)
-        )
 
 
 class LiveTable(DataTable[CellType]):

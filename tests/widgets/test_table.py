@@ -1,5 +1,5 @@
 """`LiveTable`: `update_cells` shows changed rows and keeps the others cached; `place_rows` and
-`set_widths` show what they promise; `ColumnWidths` follows the widest value without measuring.
+`set_widths` show what they promise; held rows are written as they come into view.
 
 These tests pin what `LiveTable` relies on in Textual's private `DataTable` caches: an upgrade of
 Textual that changes them fails here, not on a user's screen.
@@ -11,7 +11,7 @@ import pytest
 from textual.app import App, ComposeResult
 from textual.widgets.data_table import CellDoesNotExist, ColumnKey
 
-from jstui.widgets.table import ColumnWidths, LiveTable
+from jstui.widgets.table import LiveTable
 
 
 class TableApp(App[None]):
@@ -58,22 +58,6 @@ async def test_an_update_of_a_missing_cell_is_refused() -> None:
         with pytest.raises(CellDoesNotExist):
             table.update_cells([("nope", "name", "x")])
         assert table.update_cells([]) == 0
-
-
-def test_column_widths_follow_the_widest_value_both_ways() -> None:
-    widths = ColumnWidths(["Name", "N"])
-    assert widths.widths() == (4, 1)
-    widths.add(("alpha", "12"))
-    widths.add(("be", "1,234"))
-    assert widths.widths() == (5, 5)
-    widths.change(("be", "1,234"), ("be", "9"))
-    assert widths.widths() == (5, 2)  # the widest went: narrower at once, nothing re-measured
-    widths.remove(("alpha", "12"))
-    assert widths.widths() == (4, 1)  # the label is the floor
-    widths.add(("中文", "x"))  # wide characters count as two cells
-    assert widths.widths() == (4, 1)
-    widths.add(("中文中文中", "x"))
-    assert widths.widths() == (10, 1)
 
 
 async def test_place_rows_orders_adds_and_removes_in_one_step() -> None:

@@ -29,6 +29,7 @@ from textual.reactive import var
 from textual.screen import Screen
 from textual.widgets import DataTable, Input, Static
 
+from jstui.format.columns import ColumnWidths
 from jstui.format.text import sanitize
 from jstui.format.units import format_count
 from jstui.nats.consumers.service import ConsumerService
@@ -38,7 +39,7 @@ from jstui.nats.errors import translate
 from jstui.nats.session import ConnectionStatus
 from jstui.widgets.base import Pane, PeriodicPoll, jetstream_problem
 from jstui.widgets.consumers.render import COLUMNS, cell, render_detail, row_cells, row_clock
-from jstui.widgets.table import ColumnWidths, LiveTable
+from jstui.widgets.table import LiveTable
 
 POLL_SECONDS = 1.0
 """How often the table is refreshed from the server."""

@@ -17,9 +17,10 @@ from __future__ import annotations
 import bisect
 from collections.abc import Mapping, Sequence
 
+from jstui.format.columns import ColumnWidths
 from jstui.nats.kv.model import KeyEntry
 from jstui.widgets.kv.render import AGE_COLUMN, KEY_COLUMNS, KeyCell, age_text, key_cells
-from jstui.widgets.table import ColumnWidths, LiveTable
+from jstui.widgets.table import LiveTable
 
 
 class KeysTable(LiveTable[KeyCell]):

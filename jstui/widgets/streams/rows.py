@@ -20,10 +20,11 @@ from typing import Any
 
 from rich.text import Text
 
+from jstui.format.columns import ColumnWidths
 from jstui.format.units import format_count
 from jstui.nats.streams.summaries import StreamSummary
 from jstui.widgets.streams.render import COLUMNS, cell, row_cells
-from jstui.widgets.table import ColumnWidths, LiveTable
+from jstui.widgets.table import LiveTable
 
 SORT_KEYS: dict[str, Callable[[StreamSummary], Any]] = {
     "name": lambda s: s.name.casefold(),
