@@ -279,6 +279,37 @@ async def test_cursor_shows_on_its_row_through_moves_and_scrolls(
             assert cursor not in _line_background(app, other)
 
 
+async def test_a_key_changed_out_of_view_is_written_as_it_comes_into_view(
+    make_app: AppFactory, nc: Client, unique: str
+) -> None:
+    """Rows out of view are not written while their keys change (at 10,000 keys nobody sees
+    them); scrolled to, a row shows its key's latest value, as do rows in view at once."""
+    kv = await make_bucket(nc, unique)
+    for n in range(200):
+        await kv.put(f"key.{n:03d}", b"old")
+    app = make_app(start_pane="kv")
+    async with app.run_test(size=(160, 45)) as pilot:
+        await wait_connected(pilot)
+        pane = await open_bucket(pilot, unique)
+        await wait_until(pilot, lambda: len(pane.keys.entries) == 200, what="200 keys")
+        table = pane.key_table
+
+        def shown(key: str) -> str:
+            return table.get_cell(key, "value").text
+
+        await kv.put("key.199", b"new-199")  # far below the screen
+        await kv.put("key.001", b"new-001")  # on screen
+        await wait_until(pilot, lambda: shown("key.001") == "new-001", what="key.001 written")
+        assert pane.keys.entries["key.199"].value == b"new-199"  # held, not written
+        await pilot.pause(3 * pane.DRAIN_SECONDS)
+        assert shown("key.199") == "old"
+        await pilot.press("ctrl+end")
+        await wait_until(pilot, lambda: shown("key.199") == "new-199", what="key.199 written")
+        await wait_until(
+            pilot, lambda: "new-199" in screen_text(app), what="key.199's value on screen"
+        )
+
+
 async def test_hostile_value_is_edited_escaped_and_deleted_keys_purged(
     make_app: AppFactory, nc: Client, unique: str
 ) -> None:

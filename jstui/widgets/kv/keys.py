@@ -4,10 +4,11 @@ rows in key order, what the table was last given, and the column widths.
 Data flow: the pane hands each batch of changed entries (`KeyWatch.take_changes`) to `take`, which
 records the new strings; a new key is inserted in order and `place` puts the keys into the table
 in one step (`LiveTable.place_rows`). A changed key that is already in the table is only marked
-out of date: `writes(view)` gives the changed cells of the out-of-date rows in view, which the
-pane writes with `LiveTable.update_cells`. A row that is not in view is written when it comes into
-view, so 100 updates a second spread over 10,000 keys cost what the few in view cost (each write
-of an unseen row would still cost Textual a walk over every row above it). Ages change without a
+out of date: the pane's tick hands the keys `changed` since the last tick to the table to hold
+(`LiveTable.hold`), and the table asks `writes(keys)` for those in view, at once, and for the
+others when a scroll brings them into view; the pane writes them with `LiveTable.update_cells`.
+So 100 updates a second spread over 10,000 keys cost what the few in view cost (each write of an
+unseen row would still cost Textual a walk over every row above it). Ages change without a
 message: `age` marks a few rows in view out of date each tick. Widths come from the strings held
 (`ColumnWidths`), never from measuring cells, and never narrow while a watch runs.
 """
@@ -15,7 +16,7 @@ message: `age` marks a few rows in view out of date each tick. Widths come from 
 from __future__ import annotations
 
 import bisect
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 from jstui.format.columns import ColumnWidths
 from jstui.nats.kv.model import KeyEntry
@@ -39,7 +40,8 @@ class HeldKeys:
         self._written: dict[str, tuple[str, ...]] = {}
         """Each row as the table was given it."""
         self._stale: set[str] = set()
-        """Keys whose `_cells` differ from `_written`."""
+        """Keys whose `_cells` changed since `changed` was last asked (their rows in the table
+        are out of date)."""
         self._widths = ColumnWidths([column.label for column in KEY_COLUMNS])
         self._sizes: tuple[int, ...] = ()
         """The widths the table was given (see `size`)."""
@@ -81,21 +83,24 @@ class HeldKeys:
         table.place_rows(self.order, self._row_of)
         return True
 
-    def writes(self, view: Sequence[str]) -> list[tuple[str, str, KeyCell]]:
-        """The changed cells of the out-of-date rows among `view` (the keys in view)."""
+    def changed(self) -> set[str]:
+        """The keys in the table whose rows changed since the last call."""
+        stale, self._stale = self._stale, set()
+        return stale
+
+    def writes(self, keys: Iterable[str]) -> list[tuple[str, str, KeyCell]]:
+        """The changed cells of the rows of `keys` (out of date rows that came into view)."""
         changes: list[tuple[str, str, KeyCell]] = []
-        if not self._stale:
-            return changes
-        for key in view:
-            if key in self._stale:
-                self._stale.discard(key)
-                before, now = self._written[key], self._cells[key]
-                self._written[key] = now
-                changes.extend(
-                    (key, column.key, KeyCell(column, new))
-                    for column, old, new in zip(KEY_COLUMNS, before, now, strict=True)
-                    if old != new
-                )
+        for key in keys:
+            before, now = self._written.get(key), self._cells.get(key)
+            if before is None or now is None or before == now:
+                continue
+            self._written[key] = now
+            changes.extend(
+                (key, column.key, KeyCell(column, new))
+                for column, old, new in zip(KEY_COLUMNS, before, now, strict=True)
+                if old != new
+            )
         return changes
 
     def age(self, keys: Sequence[str], now: float, most: int) -> int:

@@ -146,6 +146,7 @@ class KvPane(BucketPane[BucketSummary, KeyWatch, KvService]):
         pattern.disabled = True  # keys typed before / must not land in it
         yield pattern
         keys = KeysTable(id="kv-keys", cursor_type="row", zebra_stripes=True)
+        keys.rows_in_view = self._write_keys
         for column in KEY_COLUMNS:
             keys.add_column(cell(column, column.label), key=column.key)
         yield keys
@@ -223,10 +224,15 @@ class KvPane(BucketPane[BucketSummary, KeyWatch, KvService]):
             self._age_turn = start + self.keys.age(
                 view[start:] + view[:start], now, AGE_ROWS_PER_TICK
             )
-            if changes := self.keys.writes(view):
-                table.update_cells(changes)
+            for key in self.keys.changed():
+                table.hold(key)  # written now when in view, else as it comes into view
+            table.write_held()
             self.keys.size(table)
             self._show_title()
+
+    def _write_keys(self, keys: list[str]) -> None:
+        if changes := self.keys.writes(keys):
+            self.key_table.update_cells(changes)
 
     def _rows_in_view(self) -> list[str]:
         screen = self.key_table.rows_on_screen()
