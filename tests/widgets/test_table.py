@@ -15,11 +15,17 @@ from jstui.widgets.table import LiveTable
 
 
 class TableApp(App[None]):
+    """One `LiveTable` of `rows` rows ("row-N", "N") keyed "rN"."""
+
+    def __init__(self, rows: int = 30) -> None:
+        super().__init__()
+        self.rows = rows
+
     def compose(self) -> ComposeResult:
         table: LiveTable[str] = LiveTable(id="t")
         table.add_column("name", key="name")
         table.add_column("count", key="count")
-        for n in range(30):
+        for n in range(self.rows):
             table.add_row(f"row-{n}", str(n), key=f"r{n}")
         yield table
 
@@ -193,20 +199,8 @@ async def test_the_cursor_row_stays_in_view_when_the_table_gets_shorter() -> Non
         assert "row-18" in _screen(app)
 
 
-class LongTableApp(App[None]):
-    """200 rows: with the margin `in_view` counts, rows past about 70 are out of view at first."""
-
-    def compose(self) -> ComposeResult:
-        table: LiveTable[str] = LiveTable(id="t")
-        table.add_column("name", key="name")
-        table.add_column("count", key="count")
-        for n in range(200):
-            table.add_row(f"row-{n}", str(n), key=f"r{n}")
-        yield table
-
-
 async def test_held_rows_are_written_when_they_come_into_view_and_not_before() -> None:
-    app = LongTableApp()
+    app = TableApp(rows=200)  # rows past about 70 are out of view at first (with the margin)
     async with app.run_test(size=(40, 20)) as pilot:
         table: LiveTable[str] = app.query_one(LiveTable)
         await pilot.pause()
