@@ -20,7 +20,9 @@ can take over: `ColumnWidths` (`jstui.format.columns`) keeps the widest plain va
 from counts (a change costs O(1), never a re-measure), `set_widths` hands those widths to the
 table (and from then on added rows are not measured), and `place_rows` makes the table hold
 exactly the given rows in the given order in one step (a filter, a sort, streams that came and
-went).
+went). Writing rows nobody sees is the rest: an owner leaves a changed row out of view as it was
+(`hold`), and the table hands it back (`rows_in_view`) when a scroll, a resize or a new order
+brings it within `VIEW_MARGIN` rows of the screen; the Streams, Server and KV panes work so.
 
 The caches are private to Textual's `DataTable`; Textual is pinned (pyproject.toml) and
 tests/widgets/test_table.py checks that an update still shows, that other rows stay cached and
@@ -148,8 +150,9 @@ class LiveTable(DataTable[CellType]):
     def hold(self, key: str) -> None:
         """Leave the row of `key` showing older cells than its owner holds, while it is out of
         view (at 1,000 busy rows, writing rows nobody sees was a third of each refresh). Once a
-        scroll, a resize or `place_rows` brings it into view (or the owner calls `write_held`),
-        `rows_in_view` is called with it, before the next frame: the owner writes it then."""
+        scroll or `place_rows` brings it into view, `rows_in_view` is called with it at once
+        (after a resize, once the new size is laid out): the owner writes it then. An owner that
+        moves rows otherwise (`add_row`, `remove_row`, `sort`) calls `write_held` afterwards."""
         self._held.add(key)
 
     def release(self, key: str) -> bool:
@@ -160,12 +163,21 @@ class LiveTable(DataTable[CellType]):
         return False
 
     def write_held(self) -> None:
-        """Hand the held rows now in view to `rows_in_view`, and forget held rows that went."""
+        """Hand the held rows now in view (`in_view`) to `rows_in_view`. Costs what the smaller
+        of the two costs: the held rows, or the rows in view (a KV bucket can hold thousands)."""
         held = self._held
         if not held or self.rows_in_view is None:
             return
-        near = self.in_view()
-        arrived = [key for key in held if near(key)]
+        screen = self.rows_on_screen()
+        first = max(screen.start - VIEW_MARGIN, 0)
+        last = min(screen.stop + VIEW_MARGIN, len(self._row_locations) - 1)
+        if len(held) > last - first + 1:
+            key_at = self._row_locations.get_key
+            window = (key_at(index) for index in range(first, last + 1))
+            arrived = [key.value for key in window if key is not None and key.value in held]
+        else:
+            near = self.in_view()
+            arrived = [key for key in held if near(key)]
         held.difference_update(arrived)
         if arrived:
             self.rows_in_view(arrived)
