@@ -382,6 +382,7 @@ class ServerPane(Pane):
         for index, conn in enumerate(order):
             if index and not index % (APPLY_SLICE * 2):
                 await asyncio.sleep(0)  # building 1,000 rows' text takes a while too
+                in_view = table.in_view()  # (a scroll meanwhile moved the view)
             key = conn.key
             if key in shown and not in_view(key):
                 wanted[key] = None  # as it is after this loop (a scroll may write it meanwhile)
