@@ -223,10 +223,13 @@ class JstuiApp(App[int]):
 
     @work(group="outage", exit_on_error=False, description="ask why the connection closed")
     async def _ask_why_closed(self) -> None:
-        await explain_closed_connection(self.session, self.observer)
+        if not self._unmounted:  # (a late start would make an observer nobody closes)
+            await explain_closed_connection(self.session, self.observer)
 
     @work(group="observer", exit_on_error=False, description="find the observation sources")
     async def _start_observer(self) -> None:
+        if self._unmounted:  # (a late start would make services nobody stops)
+            return
         await self.advisories.start(self.session)
         await self.observer.start()
 

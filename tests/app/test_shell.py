@@ -274,23 +274,31 @@ def test_the_registry_names_each_pane_by_its_own_title() -> None:
 
 
 class _FirstFrameWatch(JstuiApp):
-    """Counts the panes when the first frame is done (the app tunes the collector then)."""
+    """Counts the panes and the observation services made when the first frame is done (the
+    app tunes the collector then)."""
 
     panes_at_first_frame: int | None = None
+    services_at_first_frame: list[str] | None = None
 
     def _tune_collector(self) -> None:
         if self.panes_at_first_frame is None:
             self.panes_at_first_frame = len(self.dashboard.query(Pane))
+            made = vars(self)
+            self.services_at_first_frame = [
+                name for name in ("observer", "advisories", "dead_letters") if name in made
+            ]
         super()._tune_collector()
 
 
 async def test_the_first_frame_waits_for_no_pane(nats_url: str) -> None:
     """The screen's first frame is its shell only; the grid's panes (~200 widgets and their
-    modules) are built after it, one per refresh, so the connection shows without them."""
+    modules) and the observation services are made after it, so the connection shows without
+    them."""
     app = _FirstFrameWatch(Settings(servers=(nats_url,)))
     async with app.run_test(size=(160, 45)) as pilot:
         await wait_until(pilot, lambda: app.panes_at_first_frame is not None, what="a frame")
         assert app.panes_at_first_frame == 0
+        assert app.services_at_first_frame == []  # made after it (cached properties)
         await wait_until(pilot, lambda: len(app.dashboard.built_panes) == 4, what="the grid")
 
 
