@@ -3,6 +3,7 @@ plain nats-py program changing the same bucket meanwhile."""
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from nats.aio.client import Client
@@ -17,6 +18,7 @@ from jstui.dialogs.confirm import ConfirmScreen
 from jstui.dialogs.kv_bucket_form import KvBucketFormScreen
 from jstui.dialogs.kv_history import KvHistoryScreen
 from jstui.dialogs.kv_put import KvPutScreen
+from jstui.nats.session import Clocks
 from jstui.widgets.kv import KvPane
 from tests.app.conftest import AppFactory, built_pane, screen_text, wait_connected, wait_until
 
@@ -308,6 +310,36 @@ async def test_a_key_changed_out_of_view_is_written_as_it_comes_into_view(
         await wait_until(
             pilot, lambda: "new-199" in screen_text(app), what="key.199's value on screen"
         )
+
+
+async def test_rows_that_come_on_screen_show_their_age_now(
+    make_app: AppFactory, nc: Client, unique: str
+) -> None:
+    """Ages in view are rewritten a few rows a tick, so that no tick draws a whole screenful;
+    rows that come on screen are drawn anew anyway and get their age at once, not the one they
+    had when they were last drawn (a user saw "1s ago" on keys 20 s old)."""
+    kv = await make_bucket(nc, unique)
+    for n in range(200):
+        await kv.put(f"key.{n:03d}", b"v")
+    app = make_app(start_pane="kv")
+    async with app.run_test(size=(160, 45)) as pilot:
+        await wait_connected(pilot)
+        pane = await open_bucket(pilot, unique)
+        await wait_until(pilot, lambda: len(pane.keys.entries) == 200, what="200 keys")
+        table = pane.key_table
+        later = time.time() + 600
+        pane.session.clocks = Clocks(wall=lambda: later)  # ten minutes on, at once
+        await pilot.press("ctrl+end")
+        await pilot.pause()
+        on_screen = [
+            str(table.ordered_rows[index].key.value)
+            for index in table.rows_on_screen()
+            if index < table.row_count
+        ]
+        assert len(on_screen) > 20 and "key.199" in on_screen
+        pane._drain()  # one tick after the scroll (its timer may have run others meanwhile)
+        ages = {key: table.get_cell(key, "age").text for key in on_screen}
+        assert all(age.startswith("10m") for age in ages.values()), ages
 
 
 async def test_hostile_value_is_edited_escaped_and_deleted_keys_purged(

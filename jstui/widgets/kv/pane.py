@@ -28,7 +28,7 @@ import contextlib
 from typing import TYPE_CHECKING, ClassVar
 
 from rich.text import Text
-from textual import on, work
+from textual import events, on, work
 from textual.app import ComposeResult, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.css.query import NoMatches
@@ -132,6 +132,8 @@ class KvPane(BucketPane[BucketSummary, KeyWatch, KvService]):
         self._wanted: tuple[str | None, str] = (None, ">")
         self._selected_key: str | None = None
         self._age_turn = 0
+        self._on_screen: set[str] = set()
+        """The keys whose rows were on screen at the last drain."""
 
     pattern: var[str] = var(">")
     """The key pattern the watch follows (`>`: every key)."""
@@ -219,6 +221,11 @@ class KvPane(BucketPane[BucketSummary, KeyWatch, KvService]):
             if self.keys.place(table):
                 self._keep_cursor()
             view = self._rows_in_view()
+            # Rows new on screen (scrolled to, the pane shown again) are drawn anew anyway: their
+            # ages are brought up to date now, not minutes old until their turn comes.
+            arrived = [key for key in view if key not in self._on_screen]
+            self._on_screen = set(view)
+            self.keys.age(arrived, now, len(arrived))
             # Round the rows in view from where the last tick stopped: none waits for long.
             start = self._age_turn % max(len(view), 1)
             self._age_turn = start + self.keys.age(
@@ -229,6 +236,10 @@ class KvPane(BucketPane[BucketSummary, KeyWatch, KvService]):
             table.write_held()
             self.keys.size(table)
             self._show_title()
+
+    @on(events.Hide)
+    def _forget_screen(self) -> None:
+        self._on_screen = set()  # shown again, every row on screen is new to it
 
     def _write_keys(self, keys: list[str]) -> None:
         if changes := self.keys.writes(keys):
