@@ -37,7 +37,8 @@ async def test_unacknowledged_messages_are_shown_and_can_be_resent(
         result = str(form.query_one("#publish-result").render())
         assert "4/4 sent (JetStream), 0 acked, 0 failed, 4 unknown" in result
         assert "4 without an acknowledgement" in result and "done" in result
-        assert "Resend 4" in screen_text(app)
+        # (the button shows from the next frame on: the layout that places it comes first)
+        await wait_until(pilot, lambda: "Resend 4" in screen_text(app), what="Resend 4 drawn")
         first_ids = [msg.headers for msg in swallowed]
         await pilot.click("#publish-resend")
         await wait_until(pilot, lambda: len(swallowed) == 8, timeout=20, what="sent again")
