@@ -49,6 +49,22 @@ async def open_bucket(pilot: Pilot[Any], bucket: str) -> KvPane:
     return pane
 
 
+async def bucket_of(nc: Client, name: str, keys: int, value: bytes) -> KeyValue:
+    """A bucket holding `key.000`, `key.001`, ... each set to `value`."""
+    kv = await make_bucket(nc, name)
+    for n in range(keys):
+        await kv.put(f"key.{n:03d}", value)
+    return kv
+
+
+async def open_loaded(pilot: Pilot[Any], bucket: str, keys: int) -> KvPane:
+    """`open_bucket` once connected, with all its `keys` keys held."""
+    await wait_connected(pilot)
+    pane = await open_bucket(pilot, bucket)
+    await wait_until(pilot, lambda: len(pane.keys.entries) == keys, what=f"{keys} keys")
+    return pane
+
+
 async def cursor_to(pilot: Pilot[Any], table: DataTable[Any], row: str) -> None:
     """Move `table`'s cursor onto the row keyed `row` with the arrow keys."""
     await wait_until(pilot, lambda: row in table.rows, what=f"{row} shown")
@@ -261,14 +277,10 @@ async def test_cursor_shows_on_its_row_through_moves_and_scrolls(
 ) -> None:
     """The keys table caches rows whatever row the cursor is on: the cursor must still show on
     exactly its row after moves that scroll the table and back."""
-    kv = await make_bucket(nc, unique)
-    for n in range(80):
-        await kv.put(f"key.{n:03d}", b"v%d" % n)
+    await bucket_of(nc, unique, 80, b"v")
     app = make_app(start_pane="kv")
     async with app.run_test(size=(160, 45)) as pilot:
-        await wait_connected(pilot)
-        pane = await open_bucket(pilot, unique)
-        await wait_until(pilot, lambda: len(pane.keys.entries) == 80, what="80 keys")
+        pane = await open_loaded(pilot, unique, 80)
         await select_key(pilot, pane, "key.060")  # scrolled down
         await select_key(pilot, pane, "key.058")  # and back up a little
         await pilot.pause()
@@ -286,14 +298,10 @@ async def test_a_key_changed_out_of_view_is_written_as_it_comes_into_view(
 ) -> None:
     """Rows out of view are not written while their keys change (at 10,000 keys nobody sees
     them); scrolled to, a row shows its key's latest value, as do rows in view at once."""
-    kv = await make_bucket(nc, unique)
-    for n in range(200):
-        await kv.put(f"key.{n:03d}", b"old")
+    kv = await bucket_of(nc, unique, 200, b"old")
     app = make_app(start_pane="kv")
     async with app.run_test(size=(160, 45)) as pilot:
-        await wait_connected(pilot)
-        pane = await open_bucket(pilot, unique)
-        await wait_until(pilot, lambda: len(pane.keys.entries) == 200, what="200 keys")
+        pane = await open_loaded(pilot, unique, 200)
         table = pane.key_table
 
         def shown(key: str) -> str:
@@ -318,14 +326,10 @@ async def test_rows_that_come_on_screen_show_their_age_now(
     """Ages in view are rewritten a few rows a tick, so that no tick draws a whole screenful;
     rows that come on screen are drawn anew anyway and get their age at once, not the one they
     had when they were last drawn (a user saw "1s ago" on keys 20 s old)."""
-    kv = await make_bucket(nc, unique)
-    for n in range(200):
-        await kv.put(f"key.{n:03d}", b"v")
+    await bucket_of(nc, unique, 200, b"v")
     app = make_app(start_pane="kv")
     async with app.run_test(size=(160, 45)) as pilot:
-        await wait_connected(pilot)
-        pane = await open_bucket(pilot, unique)
-        await wait_until(pilot, lambda: len(pane.keys.entries) == 200, what="200 keys")
+        pane = await open_loaded(pilot, unique, 200)
         table = pane.key_table
         later = time.time() + 600
         pane.session.clocks = Clocks(wall=lambda: later)  # ten minutes on, at once
