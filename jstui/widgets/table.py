@@ -134,18 +134,24 @@ class LiveTable(DataTable[CellType]):
         top = max(int(self.scroll_y), 0)
         return range(top, top + max(self.size.height, 1))
 
-    def in_view(self, margin: int = VIEW_MARGIN) -> Callable[[str], bool]:
-        """Whether the row of a key is on screen or within `margin` rows of it, as the table is
-        scrolled now (a row the table does not hold is not)."""
+    def _near_rows(self, margin: int = VIEW_MARGIN) -> range:
+        """The indexes of the rows on screen and within `margin` rows of it, as the table is
+        scrolled now."""
         screen = self.rows_on_screen()
-        first, last = screen.start - margin, screen.stop + margin
+        last = min(screen.stop + margin, len(self._row_locations) - 1)
+        return range(max(screen.start - margin, 0), last + 1)
+
+    def in_view(self, margin: int = VIEW_MARGIN) -> Callable[[str], bool]:
+        """Whether the row of a key is among `_near_rows(margin)` (a row the table does not hold
+        is not)."""
+        near = self._near_rows(margin)
         where = self._row_locations
 
-        def near(key: str) -> bool:
+        def is_near(key: str) -> bool:
             index = where.get(RowKey(key))
-            return index is not None and first <= index <= last
+            return index is not None and index in near
 
-        return near
+        return is_near
 
     def hold(self, key: str) -> None:
         """Leave the row of `key` showing older cells than its owner holds, while it is out of
@@ -168,16 +174,14 @@ class LiveTable(DataTable[CellType]):
         held = self._held
         if not held or self.rows_in_view is None:
             return
-        screen = self.rows_on_screen()
-        first = max(screen.start - VIEW_MARGIN, 0)
-        last = min(screen.stop + VIEW_MARGIN, len(self._row_locations) - 1)
-        if len(held) > last - first + 1:
+        near = self._near_rows()
+        if len(held) > len(near):
             key_at = self._row_locations.get_key
-            window = (key_at(index) for index in range(first, last + 1))
+            window = (key_at(index) for index in near)
             arrived = [key.value for key in window if key is not None and key.value in held]
         else:
-            near = self.in_view()
-            arrived = [key for key in held if near(key)]
+            is_near = self.in_view()
+            arrived = [key for key in held if is_near(key)]
         held.difference_update(arrived)
         if arrived:
             self.rows_in_view(arrived)

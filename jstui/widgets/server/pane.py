@@ -85,6 +85,25 @@ def _connection_cell(key: str, index: int, column: Column, value: str) -> Text:
     return KeyedCell(value, key) if index == 0 else _cell(column, value)
 
 
+CellBuilder = Callable[[str, int, Column, str], Text]
+"""Makes the cell of row `key`, column number `index`, from its text."""
+
+
+def _changed_cells(
+    key: str,
+    columns: Sequence[Column],
+    before: Sequence[str],
+    after: Sequence[str],
+    build: CellBuilder,
+) -> list[tuple[str, str, Text]]:
+    """The cells of row `key` whose text went from `before` to `after`, for `update_cells`."""
+    return [
+        (key, column.key, build(key, index, column, new))
+        for index, (column, old, new) in enumerate(zip(columns, before, after, strict=True))
+        if old != new
+    ]
+
+
 def _header(column: Column, marked: bool = False) -> Text:
     label = column.label + ("▼" if marked else "")
     return Text(label, justify="right" if column.numeric else "left", style="bold")
@@ -291,7 +310,7 @@ class ServerPane(Pane):
         shown: dict[str, tuple[str, ...]],
         wanted: dict[str, tuple[str, ...]],
         columns: Sequence[Column],
-        build: Callable[[str, int, Column, str], Text] = _server_cell,
+        build: CellBuilder = _server_cell,
     ) -> None:
         """Make `table` show `wanted` (cells by row key), touching only what changed; `shown`
         (what the table shows) is updated with it. The work is cut into slices of
@@ -317,13 +336,7 @@ class ServerPane(Pane):
                             key=key,
                         )
                     else:
-                        updates += [
-                            (key, column.key, build(key, index, column, after))
-                            for index, (column, before, after) in enumerate(
-                                zip(columns, old, cells, strict=True)
-                            )
-                            if before != after
-                        ]
+                        updates += _changed_cells(key, columns, old, cells, build)
                     shown[key] = cells
                 # only the changed rows are drawn again (DataTable.update_cell redraws all)
                 table.update_cells(updates)
@@ -417,13 +430,7 @@ class ServerPane(Pane):
                 continue
             cells = connection_cells(conn, self._rates.get(key), now=now)
             self._connection_cells[key] = cells
-            updates += [
-                (key, column.key, _connection_cell(key, index, column, after))
-                for index, (column, before, after) in enumerate(
-                    zip(CONNECTION_COLUMNS, old, cells, strict=True)
-                )
-                if before != after
-            ]
+            updates += _changed_cells(key, CONNECTION_COLUMNS, old, cells, _connection_cell)
         if updates:
             self.connections_table.update_cells(updates)
 

@@ -105,12 +105,12 @@ class HeldRows:
         """Counts the changes to `summaries`: equal before and after a list, nothing changed."""
 
     def take(
-        self, summaries: Iterable[StreamSummary], table: LiveTable[Text] | None = None
+        self, summaries: Iterable[StreamSummary], table: LiveTable[Text]
     ) -> list[tuple[str, str, Text]]:
         """Hold these streams; returns the changed cells of rows in view of `table`, to be
         written. A row out of view is left as it was (`LiveTable.hold`) until it comes into view
         and `written` gives its cells."""
-        in_view = table.in_view() if table is not None else None  # (None: all rows are written)
+        in_view = table.in_view()
         changes: list[tuple[str, str, Text]] = []
         for summary in summaries:
             name = summary.name
@@ -124,13 +124,12 @@ class HeldRows:
                 continue
             self.shown[name] = cells
             self._widths.change(before, cells)
-            if table is not None and in_view is not None:
-                if not in_view(name):
-                    table.hold(name)
-                    continue
-                if table.release(name):  # some of its cells are older than `before`
-                    changes.extend(self.written([name]))
-                    continue
+            if not in_view(name):
+                table.hold(name)
+                continue
+            if table.release(name):  # some of its cells are older than `before`
+                changes.extend(self.written([name]))
+                continue
             changes.extend(
                 (name, column.key, cell(column, new))
                 for column, old, new in zip(COLUMNS, before, cells, strict=True)
