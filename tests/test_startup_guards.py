@@ -112,6 +112,62 @@ def test_the_app_loads_no_observation_service_before_its_first_frame() -> None:
     assert done.stdout.strip() == "[]"
 
 
+JETSTREAM_PROBE = """
+import asyncio, sys
+import jstui.app
+from jstui.nats.session import Session
+
+def loaded():
+    return "nats.js.api" in sys.modules
+
+async def main(url):
+    report = [loaded()]
+    async with Session(servers=[url]) as session:
+        report += [session.status.jetstream, loaded()]
+        info = await session.jsm.account_info()  # first use: the package loads now
+        report += [loaded(), info.streams >= 0]
+    print(report)
+
+asyncio.run(main(sys.argv[1]))
+"""
+
+
+def test_connecting_waits_for_no_jetstream_package(nats_url: str) -> None:
+    """nats-py's JetStream package (a third of its import) loads on first use: not with the
+    app's modules, not for the connect and its JetStream probe, and then whole when used."""
+    done = subprocess.run(
+        [sys.executable, "-c", JETSTREAM_PROBE, nats_url],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    # imported app: not loaded; connected: JetStream seen, still not loaded; used: loaded
+    assert done.stdout.strip() == "[False, True, False, True, True]", done.stderr
+
+
+@pytest.mark.parametrize("first", ["nats.js.errors", "nats.js.api", "nats.js"])
+def test_the_jetstream_package_runs_each_module_once_whatever_loads_it(first: str) -> None:
+    """Loaded late, nats.js must still be one package: the first import of a submodule (a pane's
+    module does `import nats.js.errors`) runs the package, which imports that submodule; a second
+    run of it made a second NotFoundError that `except` clauses elsewhere did not catch."""
+    probe = (
+        "import importlib, sys\n"
+        "import jstui.app\n"
+        "assert 'nats.js.api' not in sys.modules\n"
+        f"importlib.import_module({first!r})\n"
+        "import nats.js, nats.js.errors as errors, nats.js.manager as manager\n"
+        "import nats.js.api as api, nats.js.client as client\n"
+        "print(manager.NotFoundError is errors.NotFoundError, client.api is api,"
+        " nats.js.JetStreamContext is client.JetStreamContext,"
+        " errors.__spec__.origin.endswith('errors.py'))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, check=True
+    )
+    assert done.stdout.strip() == "True True True True", done.stderr
+
+
 def test_switching_the_collector_back_on_does_not_walk_what_start_up_built() -> None:
     """What was built while the collector was paused goes straight to the old generation: no
     young collection is pending over it when the collector runs again (it took 60 ms)."""

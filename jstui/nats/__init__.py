@@ -7,6 +7,16 @@ start-up. So when nats-py's transport module is imported, aiohttp is hidden from
 hook, placed here because every import of nats-py in jstui passes through this package first,
 and costing nothing until then), and `prepare_websocket(servers)`, called before each connect,
 hands aiohttp over when a server is a WebSocket one.
+
+nats-py's client module also imports its JetStream package (``nats.js``: the API's ~60
+dataclasses, an email parser for headers) at its own import, although a core connection never
+uses it: a third of nats-py's import, ~25 ms before the first frame could say "connected". A
+second hook gives that package a lazy loader (`importlib.util.LazyLoader`): the module exists at
+once and its body runs on first use, when the session makes its JetStream context, a status
+header is read or one of its submodules is imported, after that frame. In that last case the
+body, reading its ``__path__``, imports that very submodule, which importlib, having looked for it
+in ``sys.modules`` before, would run a second time (two copies of its exception classes): the
+hook hands importlib the module the body imported instead.
 """
 
 from __future__ import annotations
@@ -14,11 +24,13 @@ from __future__ import annotations
 import sys
 from collections.abc import Iterable
 from importlib.abc import Loader, MetaPathFinder
-from importlib.machinery import ModuleSpec
+from importlib.machinery import ModuleSpec, PathFinder
+from importlib.util import LazyLoader
 from types import ModuleType
 from typing import Any
 
 _TRANSPORT = "nats.aio.transport"
+_JETSTREAM = "nats.js"
 
 
 class _TransportWithoutAiohttp(MetaPathFinder, Loader):
@@ -72,5 +84,37 @@ def prepare_websocket(servers: Iterable[str]) -> None:
         transport.aiohttp = aiohttp
 
 
+class _JetStreamOnFirstUse(MetaPathFinder):
+    """A meta path finder for nats-py's JetStream package and its submodules: the package gets a
+    lazy loader; a submodule that its body already imported is handed over as it is."""
+
+    def find_spec(
+        self, name: str, path: Any = None, target: ModuleType | None = None
+    ) -> ModuleSpec | None:
+        if name == _JETSTREAM:
+            spec = PathFinder.find_spec(name, path)
+            if spec is not None and spec.loader is not None:
+                spec.loader = LazyLoader(spec.loader)
+            return spec
+        imported = sys.modules.get(name) if name.startswith(f"{_JETSTREAM}.") else None
+        return None if imported is None else ModuleSpec(name, _Imported(imported))
+
+
+class _Imported(Loader):
+    """Hands importlib a module that is imported already, untouched."""
+
+    def __init__(self, module: ModuleType) -> None:
+        self.module = module
+        self.spec = module.__spec__
+
+    def create_module(self, spec: ModuleSpec) -> ModuleType:
+        return self.module
+
+    def exec_module(self, module: ModuleType) -> None:
+        module.__spec__ = self.spec  # (importlib set it to the spec that brought it here)
+
+
 if _TRANSPORT not in sys.modules:
     sys.meta_path.insert(0, _TransportWithoutAiohttp())
+if _JETSTREAM not in sys.modules:
+    sys.meta_path.insert(0, _JetStreamOnFirstUse())

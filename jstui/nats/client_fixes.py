@@ -11,13 +11,14 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Container
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import nats.js.errors
 from nats.aio.client import DEFAULT_BUFFER_SIZE, Client
 from nats.aio.msg import Msg
-from nats.js.client import JetStreamContext
 from nats.protocol.parser import AWAITING_CONTROL_LINE, AWAITING_MSG_PAYLOAD
+
+if TYPE_CHECKING:  # nats-py's JetStream package loads on first use (see jstui.nats)
+    from nats.js.client import JetStreamContext
 
 
 def apply_client_fixes(nc: Client) -> None:
@@ -38,6 +39,8 @@ def fail_refused_async_publishes(js: JetStreamContext) -> None:
     refused message (wrong stream, too large, stream full) as unknown, without the server's
     reason, and 4,000 refusals would stall publishing for good.
     """
+    import nats.js.errors  # (loaded already: `js` is made from that package)
+
     original = js._handle_async_reply
 
     async def handle_async_reply(msg: Msg) -> None:

@@ -13,20 +13,22 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import time
 from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import nats
 import nats.errors
-import nats.js.errors
 from nats.aio.client import Client
-from nats.js.client import JetStreamContext
-from nats.js.manager import JetStreamManager
+
+if TYPE_CHECKING:  # nats-py's JetStream package loads on first use (see jstui.nats)
+    from nats.js.client import JetStreamContext
+    from nats.js.manager import JetStreamManager
 
 from jstui.format.redact import redact_url
 from jstui.nats import prepare_websocket
@@ -35,6 +37,8 @@ from jstui.nats.client_fixes import apply_client_fixes, fail_refused_async_publi
 from jstui.nats.connect_errors import describe_connect_error, is_auth_error
 from jstui.nats.errors import ConnectError, NotConnectedError, ReadOnlyError
 
+JETSTREAM_PROBE_TIMEOUT = 5.0
+"""Seconds the account info request at connect may take (nats-py's JetStream API default)."""
 CONNECT_TIMEOUT = 4.5
 """Seconds before a first connect gives up; the user must see a reason within 5 s."""
 PING_INTERVAL = 5
@@ -212,17 +216,26 @@ class Session:
             raise NotConnectedError("not connected to a NATS server")
         return self._nc
 
+    # The JetStream context and manager are made on first use, not at connect: making them
+    # loads nats-py's JetStream package, which the frame saying "connected" does not wait for.
+
     @property
     def js(self) -> JetStreamContext:
         if self._js is None:
-            raise NotConnectedError("not connected to a NATS server")
+            self._js = self._connected_client().jetstream(**self.jetstream_options)
+            fail_refused_async_publishes(self._js)
         return self._js
 
     @property
     def jsm(self) -> JetStreamManager:
         if self._jsm is None:
-            raise NotConnectedError("not connected to a NATS server")
+            self._jsm = self._connected_client().jsm(prefix=self.jetstream_api_prefix)
         return self._jsm
+
+    def _connected_client(self) -> Client:
+        if self._nc is None:
+            raise NotConnectedError("not connected to a NATS server")
+        return self._nc
 
     def check_writable(self, action: str) -> None:
         """Raise `ReadOnlyError` for any change while jstui runs with --read-only.
@@ -430,9 +443,7 @@ class Session:
         if self._watchdog is not None:
             self._watchdog.cancel()
         self._watchdog = asyncio.ensure_future(self._watch_read_loop())
-        self._js = nc.jetstream(**self.jetstream_options)
-        fail_refused_async_publishes(self._js)
-        self._jsm = nc.jsm(prefix=self.jetstream_api_prefix)
+        self._js = self._jsm = None  # (made from this client on first use)
         jetstream = await self._probe_jetstream()
         self._set_status(
             state=ConnectionState.CONNECTED,
@@ -528,13 +539,16 @@ class Session:
         return stopped
 
     async def _probe_jetstream(self) -> bool:
+        """JetStream answers for this account: the account info request `jsm.account_info`
+        makes, sent raw so that the connect does not wait for nats-py's JetStream package."""
         try:
-            await self.jsm.account_info()
-        except nats.js.errors.ServiceUnavailableError:
+            reply = await self.nc.request(
+                f"{self.jetstream_api_prefix}.INFO", b"", timeout=JETSTREAM_PROBE_TIMEOUT
+            )
+            answer = json.loads(reply.data)
+        except (nats.errors.Error, TimeoutError, ValueError):  # no responders: JetStream is off
             return False
-        except (nats.js.errors.APIError, nats.errors.Error, TimeoutError):
-            return False
-        return True
+        return isinstance(answer, dict) and "error" not in answer
 
     async def rtt(self) -> float | None:
         """Round-trip time to the server in seconds, or None while disconnected."""
@@ -551,6 +565,8 @@ class Session:
         """The account's JetStream usage, or None when JetStream is off or unreachable."""
         if not self.connected or not self.status.jetstream:
             return None
+        import nats.js.errors  # (the package the manager comes from, loaded on first use)
+
         try:
             info = await asyncio.wait_for(self.jsm.account_info(), 2)
         except (nats.js.errors.APIError, nats.errors.Error, TimeoutError, NotConnectedError):
