@@ -25,7 +25,7 @@ from jstui.nats.embedded import EmbeddedServer, EmbeddedServerError
 from jstui.nats.errors import ConnectError, JstuiError
 from jstui.nats.outages import EmbeddedWatch, explain_closed_connection
 from jstui.nats.session import Clocks, ConnectionState, ConnectionStatus, Outage, Session
-from jstui.paths import stylesheets
+from jstui.paths import app_stylesheet
 from jstui.widgets.base import Pane
 from jstui.widgets.registry import PANES
 
@@ -89,7 +89,8 @@ class JstuiApp(App[int]):
     the garbage-collector tuning, applied after the first frame (the command paused it)."""
 
     TITLE = "jstui"
-    CSS_PATH: ClassVar[list[str | PurePath]] = [*stylesheets()]
+    CSS_PATH: ClassVar[list[str | PurePath]] = [app_stylesheet()]
+    """The panes' own stylesheets are read as each is first built (`DashboardScreen`)."""
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("ctrl+q", "quit", "Quit", priority=True),
     ]

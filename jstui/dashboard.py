@@ -37,6 +37,7 @@ from textual.widget import AwaitMount
 
 from jstui.messages import ConnectionChanged
 from jstui.nats.session import ConnectionState
+from jstui.paths import pane_stylesheet
 from jstui.widgets.base import Pane, PeriodicPoll, SessionHost
 from jstui.widgets.navigation import KeysFooter, PaneSwitcher
 from jstui.widgets.registry import PANES, PaneEntry, entry_named
@@ -127,6 +128,14 @@ class DashboardScreen(Screen[None]):
         return sorted(shown)
 
     def _new_pane(self, entry: PaneEntry) -> Pane:
+        sheet = pane_stylesheet(entry.name)
+        stylesheet = self.app.stylesheet
+        if sheet is not None and not stylesheet.has_source(str(sheet)):
+            # Read as the pane is first built, not at start-up: its rules style only the pane,
+            # which is styled from them as it mounts (the widgets styled before are not theirs).
+            # (`add_source`, unlike `read`, also drops the selector map built without them.)
+            css = sheet.read_text(encoding="utf-8")
+            stylesheet.add_source(css, read_from=(str(sheet), ""), is_default_css=False)
         pane = entry.build()
         pane.set_class(entry.number > GRID_PANES, "-beyond-grid")
         self._built[entry.number] = pane

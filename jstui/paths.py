@@ -13,10 +13,17 @@ def styles_dir() -> Path:
     return packaged if packaged.is_dir() else _PACKAGE.parent / "styles"
 
 
-def stylesheets() -> list[Path]:
-    """Every stylesheet of the app, in a stable order (app.tcss first)."""
-    folder = styles_dir()
-    sheets = sorted(folder.glob("*.tcss"), key=lambda p: (p.name != "app.tcss", p.name))
-    if not sheets:
-        raise FileNotFoundError(f"no stylesheets found in {folder}")
-    return sheets
+def app_stylesheet() -> Path:
+    """The stylesheet read at start-up: the dashboard's shell and every dialog."""
+    sheet = styles_dir() / "app.tcss"
+    if not sheet.is_file():
+        raise FileNotFoundError(f"no stylesheet {sheet}")
+    return sheet
+
+
+def pane_stylesheet(name: str) -> Path | None:
+    """The stylesheet of the pane called `name` (`styles/<name>.tcss`), if it has one: read when
+    that pane is first built, not at start-up (the panes are built after the first frame, and
+    each stylesheet only styles its own pane)."""
+    sheet = styles_dir() / f"{name}.tcss"
+    return sheet if sheet.is_file() else None

@@ -8,7 +8,7 @@ untrusted subject, headers and payload into the form's fields only in escaped fo
 does it, `jstui.format.editable`); nothing is sent before the user presses Publish.
 
 Everything shown goes through `jstui.format` (sanitized, never markup). The layout reuses the
-message detail's classes (styles/feeds.tcss).
+message detail's classes (styles/app.tcss).
 """
 
 from __future__ import annotations

@@ -16,6 +16,7 @@ from jstui.dialogs.request_form import RequestFormScreen
 from jstui.dialogs.stream_form import StreamFormScreen
 from jstui.dialogs.worker_pool import WorkerPoolScreen
 from jstui.nats.embedded import free_port
+from jstui.paths import pane_stylesheet
 from jstui.widgets.base import Pane
 from jstui.widgets.navigation import PaneSwitcher, PaneTab
 from jstui.widgets.registry import PANES, entry_named
@@ -311,12 +312,20 @@ async def test_hidden_panes_are_built_when_first_shown(make_app: AppFactory) -> 
         )
         assert [pane.number for pane in app.dashboard.built_panes] == [1, 2, 3, 4]
         server = entry_named("server")
+        sheet = pane_stylesheet(server.name)
+        assert sheet is not None and pane_stylesheet("streams") is not None
+        assert app.stylesheet.has_source(str(pane_stylesheet("streams")))  # built: read
+        assert not app.stylesheet.has_source(str(sheet))  # its pane is not built yet
         await pilot.press(server.key)
         await wait_until(pilot, lambda: app.dashboard.maximized is not None, what="maximized")
         assert [pane.number for pane in app.dashboard.built_panes] == [1, 2, 3, 4, server.number]
         await wait_until(pilot, lambda: "5 Server" in screen_text(app), what="the Server pane")
         pane = app.dashboard.pane(server.number)
         await wait_until(pilot, lambda: pane.has_focus_within, what="focus in Server")
+        # its stylesheet, read as it was built, styles it (styles/server.tcss)
+        servers = pane.query_one("#servers-table").styles
+        assert servers.max_height is not None and servers.max_height.value == 8
+        assert servers.scrollbar_size_vertical == 1
 
 
 async def test_a_start_pane_alone_is_built_and_the_grid_when_restored(
