@@ -86,7 +86,11 @@ def prepare_websocket(servers: Iterable[str]) -> None:
 
 class _JetStreamOnFirstUse(MetaPathFinder):
     """A meta path finder for nats-py's JetStream package and its submodules: the package gets a
-    lazy loader; a submodule that its body already imported is handed over as it is."""
+    lazy loader; once its body has run, the submodule import that made it run (if one did) gets
+    the module the body imported, and the finder leaves the meta path."""
+
+    def __init__(self) -> None:
+        self.package_ran = False
 
     def find_spec(
         self, name: str, path: Any = None, target: ModuleType | None = None
@@ -94,10 +98,30 @@ class _JetStreamOnFirstUse(MetaPathFinder):
         if name == _JETSTREAM:
             spec = PathFinder.find_spec(name, path)
             if spec is not None and spec.loader is not None:
-                spec.loader = LazyLoader(spec.loader)
+                spec.loader = LazyLoader(_NoteRun(spec.loader, self))
             return spec
-        imported = sys.modules.get(name) if name.startswith(f"{_JETSTREAM}.") else None
-        return None if imported is None else ModuleSpec(name, _Imported(imported))
+        if not name.startswith(f"{_JETSTREAM}.") or not self.package_ran:
+            return None  # (the body's own imports, while it runs: as usual)
+        sys.meta_path.remove(self)
+        imported = sys.modules.get(name)
+        if imported is None or target is not None:  # (not imported by the body; a reload)
+            return None
+        return ModuleSpec(name, _Imported(imported))
+
+
+class _NoteRun(Loader):
+    """The package's own loader, telling the finder once the package's body has run."""
+
+    def __init__(self, loader: Loader, finder: _JetStreamOnFirstUse) -> None:
+        self.loader = loader
+        self.finder = finder
+
+    def create_module(self, spec: ModuleSpec) -> ModuleType | None:
+        return self.loader.create_module(spec)
+
+    def exec_module(self, module: ModuleType) -> None:
+        self.loader.exec_module(module)
+        self.finder.package_ran = True
 
 
 class _Imported(Loader):

@@ -444,7 +444,7 @@ class Session:
             self._watchdog.cancel()
         self._watchdog = asyncio.ensure_future(self._watch_read_loop())
         self._js = self._jsm = None  # (made from this client on first use)
-        jetstream = await self._probe_jetstream()
+        jetstream = await self._probe_jetstream(nc)
         self._set_status(
             state=ConnectionState.CONNECTED,
             since=self.clocks.wall(),
@@ -538,11 +538,12 @@ class Session:
                 stopped[user] = describe_connect_error(error)
         return stopped
 
-    async def _probe_jetstream(self) -> bool:
-        """JetStream answers for this account: the account info request `jsm.account_info`
-        makes, sent raw so that the connect does not wait for nats-py's JetStream package."""
+    async def _probe_jetstream(self, nc: Client) -> bool:
+        """JetStream answers for this account on `nc` (the client being adopted): the account
+        info request `jsm.account_info` makes, sent raw so that the connect does not wait for
+        nats-py's JetStream package. A client closed meanwhile says False, as it did then."""
         try:
-            reply = await self.nc.request(
+            reply = await nc.request(
                 f"{self.jetstream_api_prefix}.INFO", b"", timeout=JETSTREAM_PROBE_TIMEOUT
             )
             answer = json.loads(reply.data)

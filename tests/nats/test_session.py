@@ -95,6 +95,19 @@ async def test_server_without_jetstream_is_reported() -> None:
         server.wait()
 
 
+async def test_a_client_closed_before_it_is_adopted_has_no_jetstream(nats_url: str) -> None:
+    """The JetStream probe at connect asks on the client being adopted: one closed meanwhile (a
+    server switch leaves time for that) reads as JetStream unavailable, as it did when the probe
+    went through nats-py's manager, never as an error out of the connect."""
+    session = Session(servers=[nats_url])
+    client = await nats.connect(nats_url)
+    await client.close()
+    assert await session._probe_jetstream(client) is False
+    async with Session(servers=[nats_url]) as connected:
+        assert connected.status.jetstream
+        assert await connected._probe_jetstream(connected.nc) is True
+
+
 async def test_reconnects_after_server_restart(fresh_server: EmbeddedServer) -> None:
     async with Session([fresh_server.url]) as session:
         fresh_server.kill()
