@@ -53,3 +53,22 @@ def test_stylesheets_ship_in_the_wheel_config() -> None:
     assert not (ROOT / "jstui" / "styles").exists() or not any(
         (ROOT / "jstui" / "styles").iterdir()
     ), "never keep a second copy of the stylesheets in jstui/styles"
+
+
+def test_every_stylesheet_parses() -> None:
+    """A pane's stylesheet is read only when the pane is first built, so a mistake in it would
+    show only then, as an error out of styling: each file is parsed here, with the theme's
+    variables, as the app does."""
+    from textual.app import App
+    from textual.css.stylesheet import Stylesheet
+
+    from jstui.paths import styles_dir
+
+    variables = App().get_css_variables()
+    sheets = sorted(styles_dir().glob("*.tcss"))
+    assert len(sheets) > 1
+    for sheet in sheets:
+        stylesheet = Stylesheet(variables=variables)
+        stylesheet.add_source(sheet.read_text(encoding="utf-8"), read_from=(str(sheet), ""))
+        stylesheet.parse()  # raises StylesheetParseError, naming the file and the line
+        assert stylesheet.rules, sheet.name
