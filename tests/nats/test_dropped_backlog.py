@@ -60,6 +60,19 @@ def test_drop_frames_keeps_the_live_ones_in_order_and_a_cut_short_end() -> None:
     assert live.endswith(b"MSG quiet 1 3\r\nabc\r\nMSG flood 2 4\r\nxx")
 
 
+def test_a_run_of_alike_frames_is_dropped_up_to_a_different_or_cut_short_one() -> None:
+    """A flood repeats one control line; the run is skipped frame by frame without parsing, and
+    it ends at the first other frame (a PONG, here) and at a last repeat cut short by the read."""
+    alike = b"MSG flood %d 16\r\n" % GONE + b"p" * 16 + b"\r\n"
+    # payloads that look like the control line do not confuse it: frames are cut by length
+    tricky = b"MSG flood %d 16\r\n" % GONE + alike[:16] + b"\r\n"
+    cut = b"MSG flood %d 16\r\n" % GONE + b"p" * 10
+    wire = alike * 500 + tricky + b"PONG\r\n" + alike * 3 + cut
+    live, dropped, dropped_bytes = drop_frames(wire, {LIVE})
+    assert (dropped, dropped_bytes) == (504, 504 * 16)
+    assert live == b"PONG\r\n" + cut
+
+
 async def test_every_split_of_a_read_delivers_what_nats_py_delivers() -> None:
     wire = _wire()
     reference = _Client()
