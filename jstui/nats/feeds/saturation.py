@@ -44,10 +44,13 @@ __all__ = [
 
 Key = TypeVar("Key", bound=Hashable)
 
-LAG_LIMIT = 0.100
+LAG_LIMIT = 0.050
 """Seconds a PONG may queue behind messages before the connection counts as saturated. A
-connection that keeps up answers in a few milliseconds, even at 40k msgs/s."""
-SUSTAIN = 0.050
+connection that keeps up answers in a few milliseconds, even at 40k msgs/s. Every request waits
+behind the backlog piled up before the suspension, so the sooner the better: at 0.1 s (and the
+ticks below doubled) the suspension came 0.17-0.20 s into a flood and requests waited up to 0.6 s
+on a loaded machine (`benchmarks/feed_ingest.py --only flood` beside a busy core)."""
+SUSTAIN = 0.025
 """How long the lag must stay over the limit (two samples in a row at least, however quick the
 ticks): one slow PONG or one backlog after a frozen loop is not a flood."""
 MIN_RATE = 5_000.0
@@ -58,10 +61,10 @@ already being measured when a flood starts."""
 COOLDOWN = 1.0
 """After a suspension, the backlog already on the wire still drains for a moment: wait this long
 before judging again, so that a second feed is not blamed for the first one's queue."""
-BUSY_TICK = 0.050
-QUIET_TICK = 0.100
-"""Ticker periods while some feed is fast, and otherwise (ten cheap wake-ups a second, only while
-a core feed is open: a flood is noticed within this)."""
+BUSY_TICK = 0.025
+QUIET_TICK = 0.050
+"""Ticker periods while some feed is fast, and otherwise (twenty cheap wake-ups a second, only
+while a core feed is open: a flood is noticed within this)."""
 PING_TIMEOUT = 10  # whole seconds: nats-py types flush(timeout) as int
 WIRE_OVERHEAD = 32
 """Bytes of protocol around each message's payload (`MSG subject sid size` and two CRLFs), to turn
@@ -133,7 +136,8 @@ class SaturationDetector(Generic[Key]):
         fast = max(self.rates(now, counts).values(), default=0.0) >= self.min_rate
         previous_time, previous_counts = self._last_time, self._last_counts
         self._last_time, self._last_counts = now, dict(counts)
-        behind = max(lag - max(0.0, late), backlog)
+        # what a frozen loop let pile up is not a queue the client cannot read: discounted
+        behind = max(lag, backlog) - max(0.0, late)
         if now < self._quiet_until or behind < self.lag_limit or not fast:
             self._since = None
             return None
