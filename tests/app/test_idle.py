@@ -31,6 +31,7 @@ from jstui.nats.session import Clocks
 from jstui.widgets.base import PeriodicPoll
 from jstui.widgets.events import EventsPane
 from jstui.widgets.feeds import FeedsPane
+from jstui.widgets.feeds.pane import FLOOD_RATE, FLOOD_TICK_SECONDS
 from jstui.widgets.streams import StreamsPane
 from jstui.widgets.workers import WorkersPane
 from tests.app.conftest import AppFactory, screen_text, wait_connected, wait_until
@@ -128,6 +129,35 @@ async def test_a_quiet_feed_slows_its_timer_and_wakes_on_the_first_message(
             pilot, lambda: "first after a quiet while" in screen_text(app), what="it drawn"
         )
         assert feeds._busy  # back at 15 Hz while messages may follow
+        await wait_until(pilot, lambda: not feeds._busy, what="quiet again")
+
+
+async def test_a_flood_is_ticked_less_often_until_it_ebbs(
+    make_app: AppFactory, nc: Client, unique: str
+) -> None:
+    """Past FLOOD_RATE the feeds tick at the flood rate (each frame is time not spent reading);
+    once the flood is over, at 15 Hz again and then at the quiet pace."""
+    subject = f"{unique}.flood"
+    app = make_app(feeds=(f"{subject},core",))
+    async with app.run_test(size=(160, 45)) as pilot:
+        await wait_connected(pilot)
+        feeds = app.dashboard.query_one(FeedsPane)
+        await wait_until(pilot, lambda: feeds.views, what="the feed")
+        view = feeds.views[0]
+        view.feed.flood_protection = False  # (this test is about drawing, not suspending)
+        await nc.publish(subject, b"wake up")  # busy pace, so that the rate is followed
+        await wait_until(pilot, lambda: feeds._busy, what="the busy pace")
+
+        async def flood() -> None:
+            while not feeds._flooding:
+                for _ in range(5_000):
+                    await nc.publish(subject, b"x" * 16)
+                await nc.flush()
+
+        await asyncio.wait_for(flood(), 30)
+        assert feeds._busy and feeds._flooding
+        await wait_until(pilot, lambda: not feeds._flooding, what="the flood rate left")
+        assert view.feed.count > FLOOD_RATE * FLOOD_TICK_SECONDS
         await wait_until(pilot, lambda: not feeds._busy, what="quiet again")
 
 

@@ -39,8 +39,8 @@ from jstui.widgets.feeds.log import LOG_LINES, FeedLog
 __all__ = ["FeedView"]
 
 STATS_EVERY = 3
-"""Counters and sparkline are redrawn every third tick (5 Hz at the pane's 15 Hz); so are the
-lines while more arrive per tick than a screen shows (`tick`)."""
+"""Counters and sparkline are redrawn every third tick (5 Hz at the pane's 15 Hz, about 3 Hz at
+its flood rate); so are the lines while more arrive per tick than a screen shows (`tick`)."""
 COUNTS_STEP = 12
 """The counters' line is as wide as its text rounded up to a multiple of this: growing numbers
 lay out the screen only when they cross one."""
