@@ -58,7 +58,7 @@ def narration(names: DemoNames) -> dict[str, str]:
         "server": "The server's view: one named connection per demo program",
         "events": "JetStream advisories: the server telling what happens to consumers",
         "consumers": "Durable consumers: the workers' group and the replier, with their lag",
-        "kv": "Key/Value buckets are streams too; the demo makes none: try n",
+        "kv": "Key/Value buckets are streams too; the demo makes none: try c",
         "objects": "Object stores keep files as chunked streams; the demo makes none: try c",
     }
 

@@ -23,6 +23,7 @@ import nats.js.errors
 import pytest
 from click.testing import CliRunner
 from nats.js.api import StorageType
+from textual.binding import Binding
 from textual.pilot import Pilot
 from textual.widgets import DataTable, TabbedContent
 
@@ -36,7 +37,7 @@ from jstui.nats.demo.story import DemoStory
 from jstui.nats.embedded import EmbeddedServer
 from jstui.shutdown import GRACE_SECONDS
 from jstui.widgets.feeds import FeedsPane
-from jstui.widgets.registry import PANES
+from jstui.widgets.registry import PANES, entry_named
 from jstui.widgets.requests import RequestsPane
 from jstui.widgets.workers import WorkersPane
 from tests.app.conftest import built_pane, screen_text, wait_connected, wait_until
@@ -466,6 +467,20 @@ def test_every_pane_has_narration() -> None:
     for names in (tutorial_names(), private_names("abc123")):
         told = narration(names)
         assert [pane.name for pane in PANES if not told.get(pane.name)] == []
+
+
+def test_a_narration_that_says_try_names_the_key_that_creates_there() -> None:
+    """The key in "the demo makes none: try c" must make one in that pane (KV said `n`, which
+    puts a key and needs a bucket first)."""
+    told = narration(tutorial_names())
+    tried = {
+        name: sentence.rsplit("try ", 1)[1] for name, sentence in told.items() if "try " in sentence
+    }
+    assert set(tried) == {"kv", "objects"}
+    for name, key in tried.items():
+        bindings = entry_named(name).pane_class.BINDINGS
+        actions = {b.key: b.action for b in bindings if isinstance(b, Binding)}
+        assert actions.get(key) == "new_bucket", (name, key, actions.get(key))
 
 
 def test_tutorial_and_private_names_differ() -> None:
