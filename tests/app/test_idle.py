@@ -14,6 +14,7 @@ status line do not change: any frame is a redraw of what did not change.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -22,6 +23,7 @@ import pytest
 from nats.aio.client import Client
 from nats.js.api import StreamConfig
 from rich.console import RenderableType
+from textual.pilot import Pilot
 from textual.screen import Screen
 
 from jstui.app import JstuiApp
@@ -32,6 +34,7 @@ from jstui.widgets.base import PeriodicPoll
 from jstui.widgets.events import EventsPane
 from jstui.widgets.feeds import FeedsPane
 from jstui.widgets.feeds.pane import FLOOD_RATE, FLOOD_TICK_SECONDS
+from jstui.widgets.feeds.view import FeedView
 from jstui.widgets.streams import StreamsPane
 from jstui.widgets.workers import WorkersPane
 from tests.app.conftest import AppFactory, screen_text, wait_connected, wait_until
@@ -111,22 +114,32 @@ async def test_an_idle_dashboard_draws_nothing(
             await wait_until(pilot, lambda: set(polls) <= set(hurried), what="the polls hurried")
 
 
-async def test_a_quiet_feed_slows_its_timer_and_wakes_on_the_first_message(
-    make_app: AppFactory, nc: Client, unique: str
-) -> None:
-    subject = f"{unique}.quiet"
+@contextlib.asynccontextmanager
+async def one_core_feed(
+    make_app: AppFactory, subject: str
+) -> AsyncIterator[tuple[Pilot[Any], FeedsPane, FeedView]]:
+    """The app running with one core feed on `subject`: its pilot, the Feeds pane, the view."""
     app = make_app(feeds=(f"{subject},core",))
     async with app.run_test(size=(160, 45)) as pilot:
         await wait_connected(pilot)
         feeds = app.dashboard.query_one(FeedsPane)
         await wait_until(pilot, lambda: feeds.views, what="the feed")
-        view = feeds.views[0]
+        yield pilot, feeds, feeds.views[0]
+
+
+async def test_a_quiet_feed_slows_its_timer_and_wakes_on_the_first_message(
+    make_app: AppFactory, nc: Client, unique: str
+) -> None:
+    subject = f"{unique}.quiet"
+    async with one_core_feed(make_app, subject) as (pilot, feeds, view):
         await wait_until(pilot, lambda: not feeds._busy, what="the quiet pace")
         await nc.publish(subject, b"first after a quiet while")
         await nc.flush()
         await wait_until(pilot, lambda: view.feed.count == 1, what="the message received")
         await wait_until(
-            pilot, lambda: "first after a quiet while" in screen_text(app), what="it drawn"
+            pilot,
+            lambda: "first after a quiet while" in screen_text(pilot.app),
+            what="it drawn",
         )
         assert feeds._busy  # back at 15 Hz while messages may follow
         await wait_until(pilot, lambda: not feeds._busy, what="quiet again")
@@ -138,12 +151,7 @@ async def test_a_flood_is_ticked_less_often_until_it_ebbs(
     """Past FLOOD_RATE the feeds tick at the flood rate (each frame is time not spent reading);
     once the flood is over, at 15 Hz again and then at the quiet pace."""
     subject = f"{unique}.flood"
-    app = make_app(feeds=(f"{subject},core",))
-    async with app.run_test(size=(160, 45)) as pilot:
-        await wait_connected(pilot)
-        feeds = app.dashboard.query_one(FeedsPane)
-        await wait_until(pilot, lambda: feeds.views, what="the feed")
-        view = feeds.views[0]
+    async with one_core_feed(make_app, subject) as (pilot, feeds, view):
         view.feed.flood_protection = False  # (this test is about drawing, not suspending)
         await nc.publish(subject, b"wake up")  # busy pace, so that the rate is followed
         await wait_until(pilot, lambda: feeds._busy, what="the busy pace")
