@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import time
 from collections import Counter
@@ -32,13 +31,12 @@ if TYPE_CHECKING:  # nats-py's JetStream package loads on first use (see jstui.n
 
 from jstui.format.redact import redact_url
 from jstui.nats import prepare_websocket
+from jstui.nats.account import JetStreamUsage, jetstream_answers, usage_of
 from jstui.nats.calllog import log_server_calls
 from jstui.nats.client_fixes import apply_client_fixes, fail_refused_async_publishes
 from jstui.nats.connect_errors import describe_connect_error, is_auth_error
 from jstui.nats.errors import ConnectError, NotConnectedError, ReadOnlyError
 
-JETSTREAM_PROBE_TIMEOUT = 5.0
-"""Seconds the account info request at connect may take (nats-py's JetStream API default)."""
 CONNECT_TIMEOUT = 4.5
 """Seconds before a first connect gives up; the user must see a reason within 5 s."""
 PING_INTERVAL = 5
@@ -102,21 +100,6 @@ class Outage:
     @property
     def seconds(self) -> float:
         return self.back - self.lost if self.back else 0.0
-
-
-@dataclass(frozen=True)
-class JetStreamUsage:
-    """The account's JetStream usage against its limits (-1 = unlimited)."""
-
-    streams: int = 0
-    consumers: int = 0
-    memory: int = 0
-    storage: int = 0
-    max_streams: int = -1
-    max_consumers: int = -1
-    max_memory: int = -1
-    max_storage: int = -1
-    domain: str = ""
 
 
 def _is_power_of_ten(count: int) -> bool:
@@ -444,7 +427,7 @@ class Session:
             self._watchdog.cancel()
         self._watchdog = asyncio.ensure_future(self._watch_read_loop())
         self._js = self._jsm = None  # (made from this client on first use)
-        jetstream = await self._probe_jetstream(nc)
+        jetstream = await jetstream_answers(nc, self.jetstream_api_prefix)
         self._set_status(
             state=ConnectionState.CONNECTED,
             since=self.clocks.wall(),
@@ -538,19 +521,6 @@ class Session:
                 stopped[user] = describe_connect_error(error)
         return stopped
 
-    async def _probe_jetstream(self, nc: Client) -> bool:
-        """JetStream answers for this account on `nc` (the client being adopted): the account
-        info request `jsm.account_info` makes, sent raw so that the connect does not wait for
-        nats-py's JetStream package. A client closed meanwhile says False, as it did then."""
-        try:
-            reply = await nc.request(
-                f"{self.jetstream_api_prefix}.INFO", b"", timeout=JETSTREAM_PROBE_TIMEOUT
-            )
-            answer = json.loads(reply.data)
-        except (nats.errors.Error, TimeoutError, ValueError):  # no responders: JetStream is off
-            return False
-        return isinstance(answer, dict) and "error" not in answer
-
     async def rtt(self) -> float | None:
         """Round-trip time to the server in seconds, or None while disconnected."""
         if not self.connected:
@@ -572,18 +542,7 @@ class Session:
             info = await asyncio.wait_for(self.jsm.account_info(), 2)
         except (nats.js.errors.APIError, nats.errors.Error, TimeoutError, NotConnectedError):
             return None
-        limits = info.limits
-        return JetStreamUsage(
-            streams=info.streams,
-            consumers=info.consumers,
-            memory=info.memory,
-            storage=info.storage,
-            max_streams=limits.max_streams,
-            max_consumers=limits.max_consumers,
-            max_memory=limits.max_memory,
-            max_storage=limits.max_storage,
-            domain=info.domain or "",
-        )
+        return usage_of(info)
 
     async def close(self, timeout: float = 3.0) -> None:
         """Drain (let in-flight work finish) within `timeout`, then close for good."""

@@ -10,7 +10,8 @@ from textual.widgets import Static
 from jstui.format.lines import time_of_day
 from jstui.format.text import sanitize
 from jstui.format.units import format_duration_short, format_size
-from jstui.nats.session import ConnectionState, ConnectionStatus, JetStreamUsage
+from jstui.nats.account import JetStreamUsage
+from jstui.nats.session import ConnectionState, ConnectionStatus
 
 SHORT_ID = 10
 """How much of a server id the line shows for a server without a name (the rest is noise that

@@ -12,6 +12,7 @@ import nats.errors
 import pytest
 from nats.aio.client import Client
 
+from jstui.nats.account import jetstream_answers
 from jstui.nats.client_fixes import order_flush_pings
 from jstui.nats.embedded import EmbeddedServer, find_nats_server, free_port
 from jstui.nats.errors import ConnectError, ReadOnlyError
@@ -102,10 +103,10 @@ async def test_a_client_closed_before_it_is_adopted_has_no_jetstream(nats_url: s
     session = Session(servers=[nats_url])
     client = await nats.connect(nats_url)
     await client.close()
-    assert await session._probe_jetstream(client) is False
+    assert await jetstream_answers(client, session.jetstream_api_prefix) is False
     async with Session(servers=[nats_url]) as connected:
         assert connected.status.jetstream
-        assert await connected._probe_jetstream(connected.nc) is True
+        assert await jetstream_answers(connected.nc, connected.jetstream_api_prefix) is True
 
 
 async def test_reconnects_after_server_restart(fresh_server: EmbeddedServer) -> None:
