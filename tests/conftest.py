@@ -20,6 +20,9 @@ from jstui.nats.client_fixes import order_flush_pings
 from jstui.nats.cluster import EmbeddedCluster
 from jstui.nats.embedded import EmbeddedServer
 from jstui.nats.session import Session
+from tests import stuck_widgets
+
+stuck_widgets.install()  # a pilot's timeout names the widgets it waited for
 
 SERIAL_GROUPS = {"snapshots": Path(__file__).parent / "snapshots"}
 """xdist group name -> the folder whose tests must all run in one worker, one after another."""
