@@ -8,6 +8,7 @@ runs the real command line in a fresh interpreter and reports which of those mod
 from __future__ import annotations
 
 import gc
+import json
 import ssl
 import subprocess
 import sys
@@ -213,3 +214,37 @@ async def test_a_plain_http_monitoring_client_loads_no_certificates() -> None:
     finally:
         await plain.aclose()
         await secure.aclose()
+
+
+VERSION_PROBE = """
+import asyncio, json, sys
+import jstui.app
+from jstui.nats.session import Session
+
+async def main(url):
+    async with Session(servers=[url]) as session:
+        looked_up = "importlib.metadata" in sys.modules
+        sent = json.loads(session.nc._connect_command().split(b" ", 1)[1])["version"]
+    from importlib.metadata import version
+    print(json.dumps([looked_up, sent == version("nats-py"), sent]))
+
+asyncio.run(main(sys.argv[1]))
+"""
+
+
+def test_connecting_looks_up_no_package_metadata_and_sends_the_true_version(
+    nats_url: str,
+) -> None:
+    """nats-py asks importlib.metadata for its version at import (~20 ms before the first
+    frame); jstui reads it from the wheel's .dist-info name instead. The server (and every
+    monitoring tool after it) must still be told nats-py's real version, not "0.0.0"."""
+    done = subprocess.run(
+        [sys.executable, "-c", VERSION_PROBE, nats_url],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    looked_up, same, sent = json.loads(done.stdout)
+    assert (looked_up, same) == (False, True), (sent, done.stderr)
+    assert sent != "0.0.0"

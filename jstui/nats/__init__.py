@@ -17,20 +17,31 @@ header is read or one of its submodules is imported, after that frame. In that l
 body, reading its ``__path__``, imports that very submodule, which importlib, having looked for it
 in ``sys.modules`` before, would run a second time (two copies of its exception classes): the
 hook hands importlib the module the body imported instead.
+
+And nats-py's client module asks `importlib.metadata` for its own version at its import (the
+version it sends the server at connect): ~20 ms of imports and a parse of its ``METADATA`` before
+the first frame. A third hook runs that module with `importlib.metadata` hidden (it then says
+"0.0.0") and sets the version from the name of nats-py's ``.dist-info`` directory, which an
+installed wheel names ``nats_py-<version>.dist-info``; anything else asks `importlib.metadata`.
 """
 
 from __future__ import annotations
 
+import contextlib
+import os
 import sys
 from collections.abc import Iterable
 from importlib.abc import Loader, MetaPathFinder
 from importlib.machinery import ModuleSpec, PathFinder
 from importlib.util import LazyLoader
+from pathlib import Path
 from types import ModuleType
 from typing import Any
 
 _TRANSPORT = "nats.aio.transport"
+_CLIENT = "nats.aio.client"
 _JETSTREAM = "nats.js"
+_DISTRIBUTION = "nats_py"
 
 
 class _TransportWithoutAiohttp(MetaPathFinder, Loader):
@@ -67,6 +78,62 @@ class _TransportWithoutAiohttp(MetaPathFinder, Loader):
             self.loader.exec_module(module)
         finally:
             del sys.modules["aiohttp"]
+
+
+class _ClientWithoutMetadata(MetaPathFinder, Loader):
+    """A meta path finder for nats-py's client module alone: its loader runs the module with
+    ``sys.modules["importlib.metadata"] = None`` and then sets its ``__version__``."""
+
+    def __init__(self) -> None:
+        self.loader: Loader | None = None
+
+    def find_spec(
+        self, name: str, path: Any = None, target: ModuleType | None = None
+    ) -> ModuleSpec | None:
+        if name != _CLIENT:
+            return None
+        sys.meta_path.remove(self)  # once, and not for the look-up just below
+        if "importlib.metadata" in sys.modules:
+            return None  # imported already: its look-up is cheap then
+        spec = PathFinder.find_spec(name, path)
+        if spec is not None and spec.loader is not None:
+            self.loader = spec.loader
+            spec.loader = self
+        return spec
+
+    def create_module(self, spec: ModuleSpec) -> ModuleType | None:
+        assert self.loader is not None
+        return self.loader.create_module(spec)
+
+    def exec_module(self, module: ModuleType) -> None:
+        assert self.loader is not None
+        sys.modules["importlib.metadata"] = None  # type: ignore[assignment]
+        try:
+            self.loader.exec_module(module)
+        finally:
+            del sys.modules["importlib.metadata"]
+        setattr(module, "__version__", _installed_version(module))  # noqa: B010 (a module)
+
+
+def _installed_version(client: ModuleType) -> str:
+    """nats-py's version from its wheel's ``.dist-info`` directory beside the ``nats`` package
+    (`client` is ``nats.aio.client``), else as importlib.metadata tells it."""
+    site = Path(client.__file__ or "").resolve().parents[2]
+    prefix = f"{_DISTRIBUTION}-"
+    with contextlib.suppress(OSError):
+        found = [
+            entry.name[len(prefix) : -len(".dist-info")]
+            for entry in os.scandir(site)
+            if entry.name.lower().startswith(prefix) and entry.name.endswith(".dist-info")
+        ]
+        if len(found) == 1:
+            return found[0]
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("nats-py")
+    except PackageNotFoundError:
+        return "0.0.0"  # (what nats-py itself says then)
 
 
 def prepare_websocket(servers: Iterable[str]) -> None:
@@ -138,6 +205,8 @@ class _Imported(Loader):
         module.__spec__ = self.spec  # (importlib set it to the spec that brought it here)
 
 
+if _CLIENT not in sys.modules:
+    sys.meta_path.insert(0, _ClientWithoutMetadata())
 if _TRANSPORT not in sys.modules:
     sys.meta_path.insert(0, _TransportWithoutAiohttp())
 if _JETSTREAM not in sys.modules:
