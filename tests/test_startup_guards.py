@@ -248,3 +248,31 @@ def test_connecting_looks_up_no_package_metadata_and_sends_the_true_version(
     looked_up, same, sent = json.loads(done.stdout)
     assert (looked_up, same) == (False, True), (sent, done.stderr)
     assert sent != "0.0.0"
+
+
+IDNA_PROBE = """
+import asyncio, sys
+import jstui.app
+from jstui.nats.embedded import EmbeddedServer
+from jstui.nats.session import Session
+
+async def main(url):
+    async with Session(servers=[url]) as session:
+        print("encodings.idna" in sys.modules)
+
+server = EmbeddedServer()
+server.start()
+try:
+    asyncio.run(main(server.url))
+finally:
+    server.stop()
+"""
+
+
+def test_starting_the_embedded_server_and_connecting_load_no_idna_codec() -> None:
+    """A host given as text to getaddrinfo loads Python's IDNA codec (10-15 ms); the wait for
+    the embedded server and the connect to it come before "connected", and need none."""
+    done = subprocess.run(
+        [sys.executable, "-c", IDNA_PROBE], capture_output=True, text=True, timeout=60, check=True
+    )
+    assert done.stdout.strip() == "False", done.stderr

@@ -246,9 +246,14 @@ READY_POLL_SECONDS = 0.005
 
 
 def _server_sends_info(host: str, port: int, timeout: float) -> bool:
+    # A socket of the address's own family, not `socket.create_connection`: its getaddrinfo
+    # loads the IDNA codec for any host given as text (10-15 ms, the first time), and this
+    # runs while the app waits to show "connected". `connect` takes an IP address as it is.
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
     try:
-        with socket.create_connection((host, port), timeout=timeout) as sock:
+        with socket.socket(family, socket.SOCK_STREAM) as sock:
             sock.settimeout(timeout)
+            sock.connect((host, port))
             return sock.recv(4).startswith(b"INFO")
     except OSError:
         return False
