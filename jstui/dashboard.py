@@ -244,6 +244,12 @@ class DashboardScreen(Screen[None]):
         if self._to_build:
             self.pane(self._to_build.pop(0))
             self.call_after_refresh(self._build_panes_at_start)
+        elif not self._quitting:
+            # The dialogs' rules, after everything the start shows (a dialog that opened sooner
+            # read them itself). Imported here: no dialog module is loaded at start.
+            from jstui.dialogs.styles import load_dialog_styles
+
+            load_dialog_styles(self.app)
 
     def _open_start_pane(self) -> None:
         if self._quitting:  # quit before the first frame (SIGTERM, ctrl+q)

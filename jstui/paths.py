@@ -14,8 +14,18 @@ def styles_dir() -> Path:
 
 
 def app_stylesheet() -> Path:
-    """The stylesheet read at start-up: the dashboard's shell and every dialog."""
-    sheet = styles_dir() / "app.tcss"
+    """The stylesheet read at start-up: the dashboard's shell."""
+    return _stylesheet("app.tcss")
+
+
+def dialog_stylesheet() -> Path:
+    """The dialogs' stylesheet: read once the panes shown at start are built, or by the first
+    dialog that opens before that (`jstui.dialogs.styles`)."""
+    return _stylesheet("dialogs.tcss")
+
+
+def _stylesheet(name: str) -> Path:
+    sheet = styles_dir() / name
     if not sheet.is_file():
         raise FileNotFoundError(f"no stylesheet {sheet}")
     return sheet

@@ -8,7 +8,7 @@ untrusted subject, headers and payload into the form's fields only in escaped fo
 does it, `jstui.format.editable`); nothing is sent before the user presses Publish.
 
 Everything shown goes through `jstui.format` (sanitized, never markup). The layout reuses the
-message detail's classes (styles/app.tcss).
+message detail's classes (styles/dialogs.tcss).
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ from textual.widgets import Button, Static, TextArea
 from jstui.dialogs.message_detail import aligned_rows
 from jstui.dialogs.publish import PublishScreen
 from jstui.dialogs.stream_browser import render_message
+from jstui.dialogs.styles import DialogStyles
 from jstui.format.payload import PayloadView, next_view, pretty_json
 from jstui.format.text import sanitize, sanitize_multiline
 from jstui.format.units import format_count
@@ -83,7 +84,7 @@ def publish_again_screen(session: Session, message: StoredMessage) -> PublishScr
     return PublishScreen(session, subject=message.subject, payload=message.data, headers=headers)
 
 
-class AdvisoryDetailScreen(ModalScreen[None]):
+class AdvisoryDetailScreen(DialogStyles, ModalScreen[None]):
     """One advisory: its fields, then its JSON pretty-printed (sanitized)."""
 
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "dismiss", "Close")]
@@ -116,7 +117,7 @@ class AdvisoryDetailScreen(ModalScreen[None]):
         self.dismiss(None)
 
 
-class DeadLetterDetailScreen(ModalScreen[None]):
+class DeadLetterDetailScreen(DialogStyles, ModalScreen[None]):
     """One dead letter: why, and the original message (subject, headers, payload); p or the
     button publishes it again through the publish form."""
 

@@ -12,8 +12,10 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Label, Static
 
+from jstui.dialogs.styles import DialogStyles
 
-class ConfirmScreen(ModalScreen[bool]):
+
+class ConfirmScreen(DialogStyles, ModalScreen[bool]):
     """Asks one question; dismisses with True only when the user confirms.
 
     `question` is a `Text` so callers can put network values (stream names) in it safely.

@@ -13,11 +13,12 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Static
 
+from jstui.dialogs.styles import DialogStyles
 from jstui.format.redact import redact_url
 from jstui.format.text import sanitize
 
 
-class ConnectFailedScreen(ModalScreen[bool]):
+class ConnectFailedScreen(DialogStyles, ModalScreen[bool]):
     """Dismisses with True to retry, False to quit."""
 
     BINDINGS: ClassVar[list[BindingType]] = [

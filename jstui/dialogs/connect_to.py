@@ -26,6 +26,7 @@ from textual.widgets.option_list import Option
 
 from jstui.config.settings import ConfigError
 from jstui.config.urls import parse_servers
+from jstui.dialogs.styles import DialogStyles
 from jstui.dialogs.worker_form import WorkerField, WorkerForm
 from jstui.format.redact import redact_url
 from jstui.format.text import sanitize
@@ -92,7 +93,7 @@ class ConnectServerScreen(WorkerForm[str]):
         return await self._switch(server_flags(values))
 
 
-class ContextChooserScreen(ModalScreen[str | None]):
+class ContextChooserScreen(DialogStyles, ModalScreen[str | None]):
     """The natscli contexts; Enter connects to the highlighted one, Escape closes. Dismisses
     with what the switch said."""
 

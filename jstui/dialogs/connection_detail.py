@@ -20,6 +20,7 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
+from jstui.dialogs.styles import DialogStyles
 from jstui.format.text import sanitize
 from jstui.format.units import format_count, format_duration_short, format_size
 from jstui.nats.observe.model import Connection
@@ -90,7 +91,7 @@ def render_connection(connection: Connection, *, now: float) -> RenderableType:
     return Group(*_subscriptions(connection), Text(), grid)
 
 
-class ConnectionDetailScreen(ModalScreen[None]):
+class ConnectionDetailScreen(DialogStyles, ModalScreen[None]):
     """A connection and its subscriptions, as last polled; Escape closes it."""
 
     BINDINGS: ClassVar[list[BindingType]] = [

@@ -4,7 +4,7 @@ A form composes `FormRow`s (each names its spec key) and, optionally, one `Stati
 `FORM_ERROR_ID` for errors that belong to no field. `show_errors(spec_errors)` puts each message
 under its row (the first bad field gets the focus) and the rest in that Static; `submit_form`
 runs the service call with the form busy and routes its errors the same way. A short terminal
-gets the `-small` class, which drops the blank lines between rows (styles/app.tcss).
+gets the `-small` class, which drops the blank lines between rows (styles/dialogs.tcss).
 
 A form that changes something names it in `READ_ONLY_NOTICE` and yields `read_only_notice()` at
 its top: in `--read-only` mode the notice says what is refused as soon as the form opens, and the
@@ -29,6 +29,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, RadioSet, Static
 
 from jstui.dialogs.form_row import FormRow
+from jstui.dialogs.styles import DialogStyles
 from jstui.format.text import sanitize
 from jstui.nats.errors import JstuiError, ServerAPIError, SpecErrors
 from jstui.nats.session import Session
@@ -56,7 +57,7 @@ class ReadOnlyNotice(Static):
     """
 
 
-class FormScreen(ModalScreen[ResultT]):
+class FormScreen(DialogStyles, ModalScreen[ResultT]):
     """A modal form of `FormRow`s; dismisses with `ResultT`."""
 
     FORM_ERROR_ID: ClassVar[str] = ""

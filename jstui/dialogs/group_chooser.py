@@ -20,6 +20,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Label, OptionList
 from textual.widgets.option_list import Option
 
+from jstui.dialogs.styles import DialogStyles
 from jstui.format.text import sanitize
 from jstui.format.units import format_count
 from jstui.nats.observe.groups import GroupRef, GroupSummary
@@ -36,7 +37,7 @@ def option_text(group: GroupSummary) -> Text:
     return text
 
 
-class GroupChooserScreen(ModalScreen[GroupRef | None]):
+class GroupChooserScreen(DialogStyles, ModalScreen[GroupRef | None]):
     """A list of groups; Enter watches the highlighted one, Escape closes."""
 
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "dismiss(None)", "Cancel")]

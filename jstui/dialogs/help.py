@@ -11,6 +11,8 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
+from jstui.dialogs.styles import DialogStyles
+
 KeySection = tuple[str, list[tuple[str, str]]]
 
 
@@ -32,7 +34,7 @@ def help_text(sections: list[KeySection], notes: list[tuple[str, str]]) -> Text:
     return text
 
 
-class HelpScreen(ModalScreen[None]):
+class HelpScreen(DialogStyles, ModalScreen[None]):
     """Lists the keys of the app, the dashboard and every pane; Escape or ? closes it."""
 
     BINDINGS: ClassVar[list[BindingType]] = [

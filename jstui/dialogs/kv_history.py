@@ -20,6 +20,7 @@ from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import DataTable, Label, Static
 
+from jstui.dialogs.styles import DialogStyles
 from jstui.format.payload import render_payload
 from jstui.format.text import sanitize
 from jstui.format.units import format_count
@@ -37,7 +38,7 @@ def revision_time(entry: KeyEntry) -> str:
     return datetime.fromtimestamp(entry.created).astimezone().strftime("%Y-%m-%d %H:%M:%S")
 
 
-class KvHistoryScreen(ModalScreen[None]):
+class KvHistoryScreen(DialogStyles, ModalScreen[None]):
     """The revisions of `key` in `bucket`, newest first."""
 
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "close", "Close")]

@@ -18,6 +18,7 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Label, Static
 
+from jstui.dialogs.styles import DialogStyles
 from jstui.format.text import sanitize
 from jstui.format.units import format_count, format_size
 from jstui.nats.streams.summaries import StoredMessage
@@ -25,7 +26,7 @@ from jstui.nats.streams.summaries import StoredMessage
 DeleteChoice = Literal["delete", "erase"]
 
 
-class MessageDeleteScreen(ModalScreen[DeleteChoice | None]):
+class MessageDeleteScreen(DialogStyles, ModalScreen[DeleteChoice | None]):
     """Delete, erase or keep the message `message` of stream `stream`."""
 
     BINDINGS: ClassVar[list[BindingType]] = [

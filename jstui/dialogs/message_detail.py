@@ -32,6 +32,7 @@ from textual.widgets import Button, Input, Label, Static, TextArea
 from jstui.dialogs.form_row import FormRow
 from jstui.dialogs.form_screen import FormScreen
 from jstui.dialogs.publish import PublishScreen
+from jstui.dialogs.styles import DialogStyles
 from jstui.format.payload import PayloadView, next_view, render_payload
 from jstui.format.text import headers_lines, sanitize
 from jstui.format.units import format_age, format_size
@@ -103,7 +104,7 @@ def aligned_rows(rows: list[tuple[str, str]]) -> Text:
     return text
 
 
-class MessageDetailScreen(ModalScreen[None]):
+class MessageDetailScreen(DialogStyles, ModalScreen[None]):
     """A message's detail. v cycles the payload view; c / j copy; e exports the payload; r
     publishes it again."""
 

@@ -36,6 +36,7 @@ from textual.containers import Container, Horizontal, ScrollableContainer
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Input, Label, Static
 
+from jstui.dialogs.styles import DialogStyles
 from jstui.format.editable import EscapeError, escape_text, unescape_text
 from jstui.format.payload import PayloadView, next_view, payload_preview, render_payload
 from jstui.format.text import headers_lines, sanitize
@@ -113,7 +114,7 @@ CHANGING_ACTIONS = frozenset({"delete_message", "import"})
 them there too)."""
 
 
-class StreamBrowserScreen(Screen[None]):
+class StreamBrowserScreen(DialogStyles, Screen[None]):
     """Browse stream `name` page by page, newest first, without consuming anything."""
 
     BINDINGS: ClassVar[list[BindingType]] = [

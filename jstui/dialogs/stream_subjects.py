@@ -33,6 +33,7 @@ from textual.timer import Timer
 from textual.widgets import DataTable, Footer, Input, Static, Tree
 from textual.widgets.tree import TreeNode
 
+from jstui.dialogs.styles import DialogStyles
 from jstui.format.columns import ColumnWidths
 from jstui.format.text import sanitize
 from jstui.format.units import format_count
@@ -72,7 +73,7 @@ def _label(name: str, messages: int, *, subjects: int = 0, style: str = "") -> T
     return text
 
 
-class StreamSubjectsScreen(Screen[None]):
+class StreamSubjectsScreen(DialogStyles, Screen[None]):
     """The subjects of stream `name`, filterable; browse or purge the one selected."""
 
     DEFAULT_CSS = """
