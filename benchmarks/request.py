@@ -14,12 +14,14 @@ reply is told apart on screen from the ones before. Rounds alternate (A B A B ..
 
 The CPU time jstui's process spent from the key to that update is printed too: on a shared
 machine it tells how much work the path is when the wall-clock figures are mostly waiting for a
-core. After its key samples each app round also times `RequestConsole.send` (``console``: the
-service alone, on the app's loop) as before; it costs a fraction of a second.
+core. After its key samples each app round times two more paths, taking turns sample by sample
+(each goes first every other sample: measured in two blocks, the first block after the key
+samples was 60-80 us slower, whichever path it was):
 
-- **send**: after its key samples each app round calls the pane's real Send path
-  (`RequestsPane.send_request`, what the form's Send button calls) once per sample and times it
-  until the request's history row holds the reply: the issue's "pane's real Send path" row.
+- **send**: the pane's real Send path (`RequestsPane.send_request`, what the form's Send button
+  calls), timed until the request's history row holds the reply: the issue's "pane's real Send
+  path" row;
+- **console**: `RequestConsole.send`, the service alone, on the app's loop.
 
 Prints one line: p50 and p99 of each path and the send/bare ratios; exits 1 when the send/bare
 p50 ratio misses the issue's target (<= 1.3). The key-to-screen figure is what a user waits for
@@ -201,21 +203,27 @@ async def app_round(
                 ui.append(watch.seen_at - start)
                 ui_cpu.append(watch.seen_cpu - start_cpu)
             await asyncio.sleep(SETTLE)
-        sends = []
+        sends: list[float] = []
+        direct: list[float] = []
+        console_spec = RequestSpec(subject(0), payload=PAYLOAD, timeout=TIMEOUT)
         for sample in range(count):
-            # The pane's real Send path: what the form's Send calls, the history row added and
-            # the reply drawn into it; the frame that shows it follows on the next refresh.
-            start = time.perf_counter()
-            await pane.send_request(RequestSpec(subject(sample), payload=PAYLOAD, timeout=TIMEOUT))
-            sends.append(time.perf_counter() - start)
-            assert pane._last_record is not None and pane._last_record.replies
-        spec = RequestSpec(subject(0), payload=PAYLOAD, timeout=TIMEOUT)
-        direct = []
-        for _ in range(count):
-            start = time.perf_counter()
-            record = await pane.console.send(spec)
-            direct.append(time.perf_counter() - start)
-            assert record.replies, record.status
+            # The two paths take turns, sample by sample, each first every other time: after the
+            # key samples the app is busier for a while (the forms it closed), and measured in
+            # two blocks the block that came first was 60-80 us slower, whichever it was.
+            for path in ("send", "console") if sample % 2 == 0 else ("console", "send"):
+                start = time.perf_counter()
+                if path == "send":
+                    # The pane's real Send path: what the form's Send calls, the history row
+                    # added and the reply drawn into it; the frame that shows it follows on the
+                    # next refresh.
+                    spec = RequestSpec(subject(sample), payload=PAYLOAD, timeout=TIMEOUT)
+                    await pane.send_request(spec)
+                    sends.append(time.perf_counter() - start)
+                    assert pane._last_record is not None and pane._last_record.replies
+                else:
+                    record = await pane.console.send(console_spec)
+                    direct.append(time.perf_counter() - start)
+                    assert record.replies, record.status
     return ui, ui_cpu, sends, direct
 
 
