@@ -257,12 +257,18 @@ class DashboardScreen(Screen[None]):
         start = self._host.settings.start_pane
         if start is None:
             first = self.pane(1)  # built just now: focused once it is mounted
-            first.call_after_refresh(first.focus_pane)
+            first.call_after_refresh(self._focus_start_pane, first)
         else:
             pane = self.pane(entry_named(start).number)
             self.action_show_pane(pane.number)
             self.maximize(pane, container=False)
         self._start_pane_opened = True
+
+    def _focus_start_pane(self, pane: Pane) -> None:
+        """Focus the first pane once it is mounted, unless a pane key (or a click) went to
+        another pane meanwhile: that pane keeps the focus, not one hidden behind it."""
+        if self.current_pane == pane.number:
+            pane.focus_pane()
 
     def on_resize(self, event: events.Resize) -> None:
         self.compact = event.size.width < COMPACT_WIDTH or event.size.height < COMPACT_HEIGHT

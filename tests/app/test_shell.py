@@ -328,6 +328,24 @@ async def test_hidden_panes_are_built_when_first_shown(make_app: AppFactory) -> 
         assert servers.scrollbar_size_vertical == 1
 
 
+async def test_a_pane_key_pressed_before_the_start_panes_are_built_keeps_the_focus(
+    make_app: AppFactory,
+) -> None:
+    """The first pane is focused once it is mounted, after the first frame. A pane key pressed
+    before that (a script, a quick user) opened its pane, and then the first pane, hidden behind
+    it, took the focus: its keys went to the hidden pane (the Server snapshot pressed s forever)."""
+    app = make_app()
+    server = entry_named("server")
+    async with app.run_test(size=(160, 45)) as pilot:
+        await pilot.press(server.key)  # at once: before the panes shown at start are built
+        await wait_until(pilot, lambda: app.dashboard.start_panes_built, what="start panes")
+        pane = app.dashboard.pane(server.number)
+        await wait_until(pilot, lambda: pane.has_focus_within, what="focus in Server")
+        await pilot.pause(0.3)  # (the first pane's deferred focus came after this before)
+        assert app.dashboard.maximized is pane
+        assert pane.has_focus_within, app.focused
+
+
 async def test_a_start_pane_alone_is_built_and_the_grid_when_restored(
     make_app: AppFactory,
 ) -> None:
