@@ -30,7 +30,7 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from importlib.abc import Loader, MetaPathFinder
 from importlib.machinery import ModuleSpec, PathFinder
 from importlib.util import LazyLoader
@@ -44,57 +44,27 @@ _JETSTREAM = "nats.js"
 _DISTRIBUTION = "nats_py"
 
 
-class _TransportWithoutAiohttp(MetaPathFinder, Loader):
-    """A meta path finder for nats-py's transport module alone: its loader runs the module with
-    ``sys.modules["aiohttp"] = None`` (an import of it then fails as if not installed)."""
+class _RunWithout(MetaPathFinder, Loader):
+    """A meta path finder for one of nats-py's modules alone (`name`): its loader runs the module
+    with ``sys.modules[hidden] = None`` (an import of `hidden` then fails as if not installed),
+    then calls `after(module)`. Nothing changes if `hidden` is imported already."""
 
-    def __init__(self) -> None:
+    def __init__(
+        self, name: str, hidden: str, after: Callable[[ModuleType], None] | None = None
+    ) -> None:
+        self.name = name
+        self.hidden = hidden
+        self.after = after
         self.loader: Loader | None = None
 
     def find_spec(
         self, name: str, path: Any = None, target: ModuleType | None = None
     ) -> ModuleSpec | None:
-        if name != _TRANSPORT:
+        if name != self.name:
             return None
         sys.meta_path.remove(self)  # once, and not for the look-up just below
-        if "aiohttp" in sys.modules:
+        if self.hidden in sys.modules:
             return None  # imported already (a test run, `jstui serve`): nothing to save
-        from importlib.util import find_spec
-
-        spec = find_spec(name)
-        if spec is not None and spec.loader is not None:
-            self.loader = spec.loader
-            spec.loader = self
-        return spec
-
-    def create_module(self, spec: ModuleSpec) -> ModuleType | None:
-        assert self.loader is not None
-        return self.loader.create_module(spec)
-
-    def exec_module(self, module: ModuleType) -> None:
-        assert self.loader is not None
-        sys.modules["aiohttp"] = None  # type: ignore[assignment]
-        try:
-            self.loader.exec_module(module)
-        finally:
-            del sys.modules["aiohttp"]
-
-
-class _ClientWithoutMetadata(MetaPathFinder, Loader):
-    """A meta path finder for nats-py's client module alone: its loader runs the module with
-    ``sys.modules["importlib.metadata"] = None`` and then sets its ``__version__``."""
-
-    def __init__(self) -> None:
-        self.loader: Loader | None = None
-
-    def find_spec(
-        self, name: str, path: Any = None, target: ModuleType | None = None
-    ) -> ModuleSpec | None:
-        if name != _CLIENT:
-            return None
-        sys.meta_path.remove(self)  # once, and not for the look-up just below
-        if "importlib.metadata" in sys.modules:
-            return None  # imported already: its look-up is cheap then
         spec = PathFinder.find_spec(name, path)
         if spec is not None and spec.loader is not None:
             self.loader = spec.loader
@@ -107,12 +77,17 @@ class _ClientWithoutMetadata(MetaPathFinder, Loader):
 
     def exec_module(self, module: ModuleType) -> None:
         assert self.loader is not None
-        sys.modules["importlib.metadata"] = None  # type: ignore[assignment]
+        sys.modules[self.hidden] = None  # type: ignore[assignment]
         try:
             self.loader.exec_module(module)
         finally:
-            del sys.modules["importlib.metadata"]
-        setattr(module, "__version__", _installed_version(module))  # noqa: B010 (a module)
+            del sys.modules[self.hidden]
+        if self.after is not None:
+            self.after(module)
+
+
+def _set_installed_version(client: ModuleType) -> None:
+    setattr(client, "__version__", _installed_version(client))  # noqa: B010 (a module)
 
 
 def _installed_version(client: ModuleType) -> str:
@@ -206,8 +181,8 @@ class _Imported(Loader):
 
 
 if _CLIENT not in sys.modules:
-    sys.meta_path.insert(0, _ClientWithoutMetadata())
+    sys.meta_path.insert(0, _RunWithout(_CLIENT, "importlib.metadata", _set_installed_version))
 if _TRANSPORT not in sys.modules:
-    sys.meta_path.insert(0, _TransportWithoutAiohttp())
+    sys.meta_path.insert(0, _RunWithout(_TRANSPORT, "aiohttp"))
 if _JETSTREAM not in sys.modules:
     sys.meta_path.insert(0, _JetStreamOnFirstUse())
