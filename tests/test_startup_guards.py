@@ -45,6 +45,13 @@ def _loaded_by(*args: str) -> tuple[list[str], str]:
     return [name for name in loaded.split(",") if name], code
 
 
+def _run(probe: str, *args: str) -> subprocess.CompletedProcess[str]:
+    """Run `probe` in a fresh interpreter (arguments after it); fail if it fails."""
+    return subprocess.run(
+        [sys.executable, "-c", probe, *args], capture_output=True, text=True, timeout=60, check=True
+    )
+
+
 @pytest.mark.parametrize(
     "args",
     [
@@ -93,9 +100,7 @@ def test_the_panes_shown_at_start_load_no_dialog() -> None:
         f"import importlib, sys\nfor name in {modules!r}: importlib.import_module(name)\n"
         "print(sorted(m for m in sys.modules if m.startswith('jstui.dialogs.')))"
     )
-    done = subprocess.run(
-        [sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, check=True
-    )
+    done = _run(probe)
     assert done.stdout.strip() == "[]"
 
 
@@ -107,9 +112,7 @@ def test_the_app_loads_no_observation_service_before_its_first_frame() -> None:
         "print(sorted(m for m in sys.modules if m.startswith('jstui.nats.observe')"
         " or m == 'jstui.nats.streams.service'))"
     )
-    done = subprocess.run(
-        [sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, check=True
-    )
+    done = _run(probe)
     assert done.stdout.strip() == "[]"
 
 
@@ -136,13 +139,7 @@ asyncio.run(main(sys.argv[1]))
 def test_connecting_waits_for_no_jetstream_package(nats_url: str) -> None:
     """nats-py's JetStream package (a third of its import) loads on first use: not with the
     app's modules, not for the connect and its JetStream probe, and then whole when used."""
-    done = subprocess.run(
-        [sys.executable, "-c", JETSTREAM_PROBE, nats_url],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=True,
-    )
+    done = _run(JETSTREAM_PROBE, nats_url)
     # imported app: not loaded; connected: JetStream seen, still not loaded; used: loaded
     assert done.stdout.strip() == "[False, True, False, True, True]", done.stderr
 
@@ -163,9 +160,7 @@ def test_the_jetstream_package_runs_each_module_once_whatever_loads_it(first: st
         " nats.js.JetStreamContext is client.JetStreamContext,"
         " errors.__spec__.origin.endswith('errors.py'))"
     )
-    done = subprocess.run(
-        [sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, check=True
-    )
+    done = _run(probe)
     assert done.stdout.strip() == "True True True True", done.stderr
 
 
@@ -238,13 +233,7 @@ def test_connecting_looks_up_no_package_metadata_and_sends_the_true_version(
     """nats-py asks importlib.metadata for its version at import (~20 ms before the first
     frame); jstui reads it from the wheel's .dist-info name instead. The server (and every
     monitoring tool after it) must still be told nats-py's real version, not "0.0.0"."""
-    done = subprocess.run(
-        [sys.executable, "-c", VERSION_PROBE, nats_url],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=True,
-    )
+    done = _run(VERSION_PROBE, nats_url)
     looked_up, same, sent = json.loads(done.stdout)
     assert (looked_up, same) == (False, True), (sent, done.stderr)
     assert sent != "0.0.0"
@@ -272,7 +261,5 @@ finally:
 def test_starting_the_embedded_server_and_connecting_load_no_idna_codec() -> None:
     """A host given as text to getaddrinfo loads Python's IDNA codec (10-15 ms); the wait for
     the embedded server and the connect to it come before "connected", and need none."""
-    done = subprocess.run(
-        [sys.executable, "-c", IDNA_PROBE], capture_output=True, text=True, timeout=60, check=True
-    )
+    done = _run(IDNA_PROBE)
     assert done.stdout.strip() == "False", done.stderr
