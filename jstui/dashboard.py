@@ -129,13 +129,12 @@ class DashboardScreen(Screen[None]):
 
     def _new_pane(self, entry: PaneEntry) -> Pane:
         sheet = pane_stylesheet(entry.name)
-        stylesheet = self.app.stylesheet
-        if sheet is not None and not stylesheet.has_source(str(sheet)):
+        if sheet is not None:
             # Read as the pane is first built, not at start-up: its rules style only the pane,
             # which is styled from them as it mounts (the widgets styled before are not theirs).
-            # (`add_source`, unlike `read`, also drops the selector map built without them.)
-            css = sheet.read_text(encoding="utf-8")
-            stylesheet.add_source(css, read_from=(str(sheet), ""), is_default_css=False)
+            from jstui.dialogs.styles import add_stylesheet
+
+            add_stylesheet(self.app, sheet)
         pane = entry.build()
         pane.set_class(entry.number > GRID_PANES, "-beyond-grid")
         self._built[entry.number] = pane
@@ -246,7 +245,7 @@ class DashboardScreen(Screen[None]):
             self.call_after_refresh(self._build_panes_at_start)
         elif not self._quitting:
             # The dialogs' rules, after everything the start shows (a dialog that opened sooner
-            # read them itself). Imported here: no dialog module is loaded at start.
+            # read them itself). Imported here: the app's modules load no dialog module.
             from jstui.dialogs.styles import load_dialog_styles
 
             load_dialog_styles(self.app)

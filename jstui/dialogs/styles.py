@@ -10,6 +10,7 @@ first shown, unless the dashboard read it already.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import ClassVar
 
 from textual.app import App
@@ -17,7 +18,7 @@ from textual.types import CSSPathType
 
 from jstui.paths import dialog_stylesheet
 
-__all__ = ["DialogStyles", "load_dialog_styles"]
+__all__ = ["DialogStyles", "add_stylesheet", "load_dialog_styles"]
 
 
 class DialogStyles:
@@ -27,9 +28,16 @@ class DialogStyles:
 
 
 def load_dialog_styles(app: App[object]) -> None:
-    """Add the dialogs' rules to `app`'s stylesheet, if not read yet (no widget is restyled:
-    call it before any dialog opened)."""
-    sheet = dialog_stylesheet()
+    """Add the dialogs' rules to `app`'s stylesheet, if not read yet (call it before any dialog
+    opened)."""
+    add_stylesheet(app, dialog_stylesheet())
+
+
+def add_stylesheet(app: App[object], sheet: Path) -> None:
+    """Add the file `sheet` to `app`'s stylesheet as user CSS, once (keyed as Textual keys a
+    `CSS_PATH`). No widget is restyled: the rules style the widgets mounted after this (a pane
+    being built, the dialogs); `add_source`, unlike `read`, also drops the selector map built
+    without them."""
     stylesheet = app.stylesheet
     if not stylesheet.has_source(str(sheet)):
         css = sheet.read_text(encoding="utf-8")
