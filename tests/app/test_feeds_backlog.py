@@ -9,10 +9,12 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from nats.aio.client import Client
 from textual.pilot import Pilot
 
 from jstui.app import JstuiApp
+from jstui.nats.feeds.feed import Feed
 from jstui.nats.feeds.spec import FeedSpec
 from jstui.widgets.feeds import FeedView
 from tests.app.conftest import AppFactory, wait_connected, wait_until
@@ -113,24 +115,29 @@ async def test_growing_counters_keep_their_width_between_a_few_steps(
         pane(app)._pace(busy=True)
 
 
-async def test_a_feed_subscribes_once_its_tab_is_drawn(make_app: AppFactory, unique: str) -> None:
+async def test_a_feed_subscribes_once_its_tab_is_drawn(
+    make_app: AppFactory, unique: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """The tab's first frame (the view laid out) comes before the subscription: a stream drained
     at full speed held it back, and paid for it (the footer's new keys, drawn a frame later, are
-    usually on screen too, but not asserted: under load they may take a frame more)."""
+    usually on screen too, but not asserted: under load they may take a frame more). The call is
+    watched on the class, from before the feed opens: the start can come before `open_feed`
+    returns."""
     app = make_app()
+    heights: list[int] = []
+    start = Feed.start
+
+    async def start_when_drawn(feed: Feed, **options: Any) -> None:
+        views = [view for view in app.query(FeedView) if view.feed is feed]
+        heights.append(views[0].log_widget.size.height if views else 0)
+        await start(feed, **options)
+
+    monkeypatch.setattr(Feed, "start", start_when_drawn)
     async with app.run_test(size=BIG) as pilot:
         await wait_connected(pilot)
         await pilot.press("2")
         feeds = pane(app)
         view = await feeds.open_feed(FeedSpec.create(f"{unique}.drawn", "core"))
-        heights: list[int] = []
-        start = view.feed.start
-
-        async def start_when_drawn(**options: Any) -> None:
-            heights.append(view.log_widget.size.height)
-            await start(**options)
-
-        view.feed.start = start_when_drawn  # type: ignore[method-assign]  # watch the call
         await wait_until(pilot, lambda: view.feed.state.value == "live", what="feed live")
         assert heights, "the feed had subscribed before its tab was drawn"
         assert heights[0] > 0, "the log was not laid out yet"
