@@ -67,6 +67,9 @@ class RecordTable(LiveTable[Text], Generic[RecordT]):
     def on_mount(self) -> None:
         for label, width in self.COLUMNS:
             self.add_column(label, key=label, width=width)
+        # The widths are fixed: without this, Textual measures every cell of every added row on
+        # idle (for columns that never resize), 50 rows at a time in a burst of requests.
+        self.set_widths(dict(self.COLUMNS))
 
     @property
     def selected_id(self) -> int | None:
@@ -98,6 +101,7 @@ class RecordTable(LiveTable[Text], Generic[RecordT]):
             self.remove_row(str(record_id))
             del self.shown[record_id]
         changing = [i for i, (label, _) in enumerate(self.COLUMNS) if label in self.CHANGING]
+        changes: list[tuple[str, str, Text]] = []
         added = False
         for record_id, record in records.items():
             version = self.shown.get(record_id)
@@ -108,9 +112,11 @@ class RecordTable(LiveTable[Text], Generic[RecordT]):
                 self.add_row(*cells, key=str(record_id))
                 added = True
             else:
-                for index in changing:
-                    self.update_cell(str(record_id), self.COLUMNS[index][0], cells[index])
+                key = str(record_id)
+                changes += [(key, self.COLUMNS[index][0], cells[index]) for index in changing]
             self.shown[record_id] = record.version
+        if changes:
+            self.update_cells(changes)  # redraws the changed rows only, not every visible one
         if added and (at_end or self.follow_next):
             self.follow_next = False
             self.move_cursor(row=self.row_count - 1)
