@@ -23,6 +23,8 @@ from jstui.dialogs.request_form import RequestFormScreen
 from jstui.dialogs.responder_form import ResponderFormScreen
 from jstui.nats.requests.spec import RequestSpec
 from jstui.widgets.requests import RequestsPane
+from jstui.widgets.requests import pane as requests_pane
+from jstui.widgets.requests.history import REBUILD_AFTER
 from tests.app.conftest import AppFactory, screen_text, wait_connected, wait_until
 
 TIMEOUT = 20.0  # generous: the machine is shared with other test runs
@@ -470,3 +472,40 @@ async def test_the_stats_tab_catches_up_when_shown(
             lambda: _counts(stats).get(f"{unique}.echo.late") == "1",
             what=f"the shown tab follows a reply: {_counts(stats)}",
         )
+
+
+async def test_a_burst_of_requests_redraws_the_history_once_a_second(
+    make_app: AppFactory, nc: Client, unique: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Dozens of rows between two redraws are a script, not a person: the rows wait for the
+    # burst's next redraw (once a second; here never, until the test allows it), while the
+    # summary line shows each outcome at once. Nothing is lost: the next redraw shows them all.
+    await _echo_responder(nc, f"{unique}.echo")
+    app = make_app()
+    async with app.run_test(size=(160, 45)) as pilot:
+        await wait_connected(pilot)
+        pane = _pane(app)
+        pane.send_request(RequestSpec(f"{unique}.echo", payload=b"first", timeout=TIMEOUT))
+        await _wait_row(pilot, app, 1, "replied")
+
+        monkeypatch.setattr(requests_pane, "BURST_REDRAW_SECONDS", 3600.0)
+        burst = REBUILD_AFTER + 10
+        specs = [
+            RequestSpec(f"{unique}.echo", payload=f"{n}".encode(), timeout=TIMEOUT)
+            for n in range(burst)
+        ]
+        await asyncio.gather(*(pane.send_request(spec) for spec in specs))
+        await pilot.pause(0.6)  # a tick of the pane's 2 Hz timer, and a SOON redraw
+        assert _history(app).row_count == 1
+        assert pane.console is not None and len(pane.console.history) == burst + 1
+        summary = str(pane.query_one("#requests-summary", Static).render())
+        assert "replied in" in summary
+
+        monkeypatch.setattr(requests_pane, "BURST_REDRAW_SECONDS", 0.0)
+        await wait_until(
+            pilot,
+            lambda: _history(app).row_count == burst + 1,
+            timeout=TIMEOUT,
+            what="every row of the burst",
+        )
+        assert all("replied" in row for row in _row_texts(_history(app)))
