@@ -263,3 +263,32 @@ async def test_writing_held_rows_looks_only_at_the_rows_in_view() -> None:
         assert heard and all(near(key) for key in heard)
         assert sorted(heard) == sorted(f"r{n}" for n in range(0, 2000, 2) if near(f"r{n}"))
         assert not table.release(heard[0]) and table.release("r1998")
+
+
+async def test_a_row_added_at_the_end_leaves_the_others_cached() -> None:
+    app = TableApp(rows=5)
+    async with app.run_test(size=(40, 20)) as pilot:
+        table = app.query_one(LiveTable)
+        table.styles.height = 10  # (as a pane's tables: no resize as rows come)
+        table.set_widths({"name": 8, "count": 3})
+        await pilot.pause()
+        assert "row-4" in _screen(app)
+        count = table._update_count
+        cached = set(table._row_render_cache.keys())
+        assert cached
+
+        table.add_row("row-new", "42", key="new")
+        table.move_cursor(row=table.row_count - 1)
+        await pilot.pause()
+
+        text = _screen(app)
+        assert "row-new" in text and "row-4" in text
+        assert table._update_count == count  # the earlier rows were not invalidated
+        kept = set(table._row_render_cache.keys())
+        assert {key for key in cached if key[0].value not in ("r0", "new")} <= kept
+        assert [row.key.value for row in table.ordered_rows][-2:] == ["r4", "new"]
+        assert table.get_row_at(5) == ["row-new", "42"]
+        assert table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value == "new"
+        table.add_row("row-last", "43", key="last")
+        await pilot.pause()
+        assert table.get_row_index("last") == 6 and "row-last" in _screen(app)
