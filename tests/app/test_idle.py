@@ -28,6 +28,7 @@ from textual.screen import Screen
 
 from jstui.app import JstuiApp
 from jstui.config import Settings
+from jstui.nats.embedded import EmbeddedServer
 from jstui.nats.feeds.feed import FeedState
 from jstui.nats.session import Clocks
 from jstui.widgets.base import PeriodicPoll
@@ -60,10 +61,18 @@ class FrameCounter:
 
 
 @pytest.fixture
-async def tutorial_stream(nats_url: str) -> AsyncIterator[str]:
+def idle_url(fresh_server: EmbeddedServer) -> str:
+    """A server of the test's own: the dashboard shows the whole server (its figures, every
+    stream), and what earlier tests left behind on the shared one (a stream still being
+    written or cleaned up) changed the picture now and then, a frame the app rightly drew."""
+    return fresh_server.url
+
+
+@pytest.fixture
+async def tutorial_stream(idle_url: str) -> AsyncIterator[str]:
     """A stream like the tutorial's (`idle.subject.*` here), empty; removed after the test."""
     name = "idle_stream"
-    nc = await nats.connect(nats_url)
+    nc = await nats.connect(idle_url)
     jsm = nc.jsm()
     await jsm.add_stream(StreamConfig(name=name, subjects=["idle.subject.*"]))
     yield name
@@ -79,10 +88,10 @@ async def tutorial_stream(nats_url: str) -> AsyncIterator[str]:
     ],
 )
 async def test_an_idle_dashboard_draws_nothing(
-    nats_url: str, tutorial_stream: str, start_pane: str | None, monkeypatch: pytest.MonkeyPatch
+    idle_url: str, tutorial_stream: str, start_pane: str | None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     stopped = Clocks(wall=lambda: 1_717_243_200.0, monotonic=lambda: 1_000_000.0)
-    settings = Settings(servers=(nats_url,), feeds=("idle.subject.*,js",), start_pane=start_pane)
+    settings = Settings(servers=(idle_url,), feeds=("idle.subject.*,js",), start_pane=start_pane)
     app = JstuiApp(settings, clocks=stopped)
     async with app.run_test(size=(160, 45)) as pilot:
         await wait_connected(pilot)
