@@ -170,7 +170,7 @@ class BucketPane(Pane, Generic[SummaryT, WatchT, ServiceT]):
             POLL_SECONDS,
             self._refresh_buckets,
             description=self.POLL_DESCRIPTION,
-            when=lambda: self._can_poll() and self.app.screen is self.screen,
+            when=lambda: self._can_poll() and not self.covered,
         )
         self.interval_while_shown(self.DRAIN_SECONDS, self._drain)
 

@@ -106,6 +106,20 @@ async def test_help_lists_the_keys(make_app: AppFactory) -> None:
         await wait_until(pilot, lambda: app.focused is not None, what="focus back in a pane")
 
 
+async def test_panes_know_when_a_dialog_covers_them(make_app: AppFactory) -> None:
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_connected(pilot)
+        panes = list(app.dashboard.query(Pane))
+        assert panes and not any(pane.covered for pane in panes)
+        await pilot.press("question_mark")
+        await wait_until(pilot, lambda: isinstance(app.screen, HelpScreen), what="the help")
+        assert all(pane.covered for pane in panes)
+        await pilot.press("escape")
+        await wait_until(pilot, lambda: not isinstance(app.screen, HelpScreen), what="help gone")
+        assert not any(pane.covered for pane in panes)
+
+
 async def test_help_leaves_out_the_keys_textual_widgets_bind(make_app: AppFactory) -> None:
     """A jstui subclass of a Textual widget (the responders' DataTable) adds no cursor keys."""
     app = make_app()

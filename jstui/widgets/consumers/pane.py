@@ -167,7 +167,7 @@ class ConsumersPane(Pane):
             POLL_SECONDS,
             self._refresh_once,
             description="consumers table",
-            when=lambda: self._can_poll() and self.app.screen is self.screen,
+            when=lambda: self._can_poll() and not self.covered,
         )
         self.app.screen_change_signal.subscribe(self, self._screen_changed)
 

@@ -220,7 +220,7 @@ class EventsPane(Pane):
 
     def redraw(self) -> None:
         """Add what arrived since the last call; nothing at all when nothing did."""
-        if self.app.screen is not self.screen:
+        if self.covered:
             return  # a dialog covers the pane: draw when it closes (the deques keep everything)
         if self.watcher.version != self._drawn_version:
             self._drawn_version = self.watcher.version

@@ -299,7 +299,7 @@ class RequestsPane(Pane):
             # would hand the focus to a sibling in its own tab, and the tab follow it back.
             self.screen.set_focus(self._tab_table(tab_id))
 
-        if self._tabs.active != tab_id or self.app.screen is not self.screen:
+        if self._tabs.active != tab_id or self.covered:
             self.call_after_refresh(switch)
 
     def action_watch_requests(self) -> None:
@@ -376,16 +376,12 @@ class RequestsPane(Pane):
         for task in self._sending:  # (a worker would be cancelled by Textual)
             task.cancel()
 
-    def _covered(self) -> bool:
-        """A dialog is on top: drawing waits until it closes (its redraw then has everything)."""
-        return self.app.screen is not self.screen
-
     def _draw_outcome(self) -> None:
         """Draw a finished request now (its row, the detail, the summary): the reply is what the
         user waits for. A burst (a held key, a script) is redrawn once per SOON_SECONDS instead
         (its history rows once a second when they come by the dozen: `_in_burst`), and the
         statistics, graph and responders follow on the timer."""
-        if self._covered():
+        if self.covered:
             return  # under the form that sent it: drawn as the form closes
         if time.monotonic() - self._outcome_drawn_at < SOON_SECONDS:
             self._soon()
@@ -411,7 +407,7 @@ class RequestsPane(Pane):
 
     def _redraw_soon(self) -> None:
         self._soon_timer = None
-        if self._covered():
+        if self.covered:
             return  # the form that sent it is still closing: it draws as it closes
         self._note_outcome_drawn()
         self._show_summary()
@@ -446,7 +442,7 @@ class RequestsPane(Pane):
 
     def _tick(self) -> None:
         """The 2 Hz redraw; it stops when all is drawn and nothing can change (`_wake` restarts)."""
-        if self._covered():
+        if self.covered:
             return  # catch up once uncovered
         self.refresh_views()
         members = self.responders.responders if self.responders is not None else {}

@@ -215,7 +215,7 @@ class ServerPane(Pane):
 
     def _can_poll(self) -> bool:
         """Poll only what somebody can see: connected, the pane shown, no dialog over it."""
-        if not self.session.connected or not self.display or self.app.screen is not self.screen:
+        if not self.session.connected or not self.display or self.covered:
             return False
         if not self.size.area:  # laid out nowhere (the layout has no room for it)
             return False

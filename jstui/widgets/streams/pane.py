@@ -185,7 +185,7 @@ class StreamsPane(Pane):
             POLL_SECONDS,
             self._refresh_once,
             description="streams table",
-            when=lambda: self._can_poll() and not self._covered(),
+            when=lambda: self._can_poll() and not self.covered,
             longest=POLL_LONGEST,
         )
         self._consumer_poll = PeriodicPoll(
@@ -193,7 +193,7 @@ class StreamsPane(Pane):
             POLL_SECONDS,
             self._refresh_consumers,
             description="selected stream's consumers",
-            when=lambda: self._can_poll() and not self._covered() and self._selected is not None,
+            when=lambda: self._can_poll() and not self.covered and self._selected is not None,
             longest=POLL_LONGEST,
         )
         self.interval_while_shown(AGES_SECONDS, self._show_detail)
@@ -256,10 +256,6 @@ class StreamsPane(Pane):
     def _can_poll(self) -> bool:
         status = self.session.status
         return self.session.connected and status.jetstream
-
-    def _covered(self) -> bool:
-        """True while a dialog or the browser is over the dashboard: nobody reads the table."""
-        return self.app.screen is not self.screen
 
     async def _refresh_once(self) -> bool | None:
         """List the streams; False when nothing changed (the poll then slows down)."""

@@ -207,7 +207,7 @@ class WorkersPane(Pane):
             self._discovery.wake()
 
     def _visible(self) -> bool:
-        return self.app.screen is self.screen and self.region.area > 0
+        return not self.covered and self.region.area > 0
 
     # -- pools -------------------------------------------------------------------------------------
 
