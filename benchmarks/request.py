@@ -19,7 +19,9 @@ core. After its key samples each app round times two more paths, taking turns sa
 samples was 60-80 us slower, whichever path it was):
 
 - **send**: the pane's real Send path (`RequestsPane.send_request`, what the form's Send button
-  calls), timed until the request's history row holds the reply: the issue's "pane's real Send
+  calls), timed until its task ends: the reply is in the pane's record and drawn, or, requests
+  coming back to back as here, its redraw is queued as a burst's are (`SOON_SECONDS`, and once a
+  second for the history's rows while they come by the dozen): the issue's "pane's real Send
   path" row;
 - **console**: `RequestConsole.send`, the service alone, on the app's loop.
 
