@@ -8,6 +8,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 import pytest
+from textual.app import App
 from textual.pilot import Pilot
 
 from jstui.app import JstuiApp
@@ -73,7 +74,7 @@ async def built_pane(pilot: Pilot[Any], pane_type: type[PaneT]) -> PaneT:
     return app.dashboard.query_one(pane_type)
 
 
-def screen_text(app: JstuiApp) -> str:
+def screen_text(app: App[Any]) -> str:
     """Everything visible on the active screen, as plain text: what the user reads."""
     strips = app.screen._compositor.render_strips()
     return "\n".join(strip.text for strip in strips)

@@ -10,6 +10,7 @@ from textual.app import App, ComposeResult
 from jstui.nats.requests.record import Reply, RequestRecord, RequestStatus
 from jstui.nats.requests.spec import RequestSpec
 from jstui.widgets.requests.history import HISTORY_COLUMNS, HistoryTable
+from tests.app.conftest import screen_text
 
 
 class HistoryApp(App[None]):
@@ -19,13 +20,6 @@ class HistoryApp(App[None]):
 
 def _record(record_id: int, subject: str = "orders") -> RequestRecord:
     return RequestRecord(record_id, RequestSpec(f"{subject}.{record_id}"), started=time.time())
-
-
-def _screen(app: App[None]) -> str:
-    return "\n".join(
-        "".join(segment.text for segment in strip)
-        for strip in app.screen._compositor.render_strips()
-    )
 
 
 async def test_added_rows_are_not_measured() -> None:
@@ -44,7 +38,7 @@ async def test_added_rows_are_not_measured() -> None:
         assert content["subject"] < len(long_subject)
         widths = {column.key.value: column.width for column in table.ordered_columns}
         assert widths == dict(HISTORY_COLUMNS)
-        assert "orders.created" in _screen(app)
+        assert "orders.created" in screen_text(app)
 
 
 async def test_a_reply_redraws_its_row_only() -> None:
@@ -54,7 +48,7 @@ async def test_a_reply_redraws_its_row_only() -> None:
         records = {n: _record(n) for n in range(1, 6)}
         table.sync(records, app.theme_variables)
         await pilot.pause()
-        assert "waiting" in _screen(app)
+        assert "waiting" in screen_text(app)
         count = table._update_count
         others = {key for key in list(table._row_render_cache.keys()) if key[0].value != "3"}
         assert others
@@ -66,7 +60,7 @@ async def test_a_reply_redraws_its_row_only() -> None:
         table.sync(records, app.theme_variables)
         await pilot.pause()
 
-        row = next(line for line in _screen(app).splitlines() if "orders.3" in line)
+        row = next(line for line in screen_text(app).splitlines() if "orders.3" in line)
         assert "replied" in row and "4.2" in row
         assert table._update_count == count  # the other rows were not invalidated
         assert others <= {key for key in list(table._row_render_cache.keys())}

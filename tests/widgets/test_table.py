@@ -12,6 +12,7 @@ from textual.app import App, ComposeResult
 from textual.widgets.data_table import CellDoesNotExist, ColumnKey
 
 from jstui.widgets.table import LiveTable
+from tests.app.conftest import screen_text
 
 
 class TableApp(App[None]):
@@ -30,25 +31,18 @@ class TableApp(App[None]):
         yield table
 
 
-def _screen(app: App[None]) -> str:
-    return "\n".join(
-        "".join(segment.text for segment in strip)
-        for strip in app.screen._compositor.render_strips()
-    )
-
-
 async def test_an_update_shows_and_other_rows_stay_cached() -> None:
     app = TableApp()
     async with app.run_test(size=(40, 20)) as pilot:
         table = app.query_one(LiveTable)
         await pilot.pause()
-        assert "row-3" in _screen(app)
+        assert "row-3" in screen_text(app)
         count = table._update_count
         cached = {key for key in list(table._row_render_cache.keys()) if key[0].value != "r3"}
         assert cached
         assert table.update_cells([("r3", "name", "new-3"), ("r3", "count", "99")]) == 1
         await pilot.pause()
-        text = _screen(app)
+        text = screen_text(app)
         assert "new-3" in text and "99" in text and "row-3" not in text
         assert "row-4" in text
         assert table._update_count == count  # the whole table was not invalidated
@@ -80,7 +74,7 @@ async def test_place_rows_orders_adds_and_removes_in_one_step() -> None:
         assert not table.place_rows(keys, lambda key: ("never", "asked"))
         assert table.row_count == 3 and table.cursor_row <= 2
         await pilot.pause()
-        text = _screen(app)
+        text = screen_text(app)
         assert "row-5" in text and "new-x" in text and "row-1" in text and "row-2" not in text
         assert table.virtual_size.height == 3 + 1  # rows and the header
 
@@ -95,7 +89,7 @@ async def test_set_widths_sizes_columns_and_new_rows_are_not_measured() -> None:
         table.place_rows(["r1", "long"], lambda key: ("a-much-longer-value", "1"))
         await pilot.pause()
         assert [c.get_render_width(table) for c in table.ordered_columns] == [14, 7]
-        assert "a-much-longe" in _screen(app)  # cut at the given width, not re-measured
+        assert "a-much-longe" in screen_text(app)  # cut at the given width, not re-measured
 
 
 async def test_widen_grows_a_column_to_a_wider_value() -> None:
@@ -107,7 +101,7 @@ async def test_widen_grows_a_column_to_a_wider_value() -> None:
         table.update_cells([("r3", "name", "a-much-longer-value")], widen=True)
         await pilot.pause()
         assert table.columns[ColumnKey("name")].content_width == len("a-much-longer-value")
-        assert "a-much-longer-value" in _screen(app)
+        assert "a-much-longer-value" in screen_text(app)
         table.update_cells([("r3", "name", "x")], widen=True)  # never narrows here
         assert table.columns[ColumnKey("name")].content_width == len("a-much-longer-value")
 
@@ -135,12 +129,12 @@ async def test_a_cursor_on_the_last_row_stays_in_view_when_a_horizontal_scrollba
         table = app.query_one(LiveTable)
         table.move_cursor(row=11)  # following the newest row
         await pilot.pause()
-        assert "row-11" in _screen(app) and not table.show_horizontal_scrollbar
+        assert "row-11" in screen_text(app) and not table.show_horizontal_scrollbar
         table.styles.width = 20
         await pilot.pause()
         await pilot.pause()
         assert table.show_horizontal_scrollbar
-        assert "row-11" in _screen(app), (table.scroll_y, table.max_scroll_y)
+        assert "row-11" in screen_text(app), (table.scroll_y, table.max_scroll_y)
 
 
 async def test_a_cursor_move_renders_only_the_rows_it_leaves_and_enters() -> None:
@@ -196,7 +190,7 @@ async def test_the_cursor_row_stays_in_view_when_the_table_gets_shorter() -> Non
         await pilot.pause()
         visible = table.scrollable_content_region.height - 1  # under the header
         assert table.scroll_y <= 18 < table.scroll_y + visible
-        assert "row-18" in _screen(app)
+        assert "row-18" in screen_text(app)
 
 
 async def test_held_rows_are_written_when_they_come_into_view_and_not_before() -> None:
@@ -272,7 +266,7 @@ async def test_a_row_added_at_the_end_leaves_the_others_cached() -> None:
         table.styles.height = 10  # (as a pane's tables: no resize as rows come)
         table.set_widths({"name": 8, "count": 3})
         await pilot.pause()
-        assert "row-4" in _screen(app)
+        assert "row-4" in screen_text(app)
         count = table._update_count
         cached = set(table._row_render_cache.keys())
         assert cached
@@ -281,7 +275,7 @@ async def test_a_row_added_at_the_end_leaves_the_others_cached() -> None:
         table.move_cursor(row=table.row_count - 1)
         await pilot.pause()
 
-        text = _screen(app)
+        text = screen_text(app)
         assert "row-new" in text and "row-4" in text
         assert table._update_count == count  # the earlier rows were not invalidated
         kept = set(table._row_render_cache.keys())
@@ -291,4 +285,4 @@ async def test_a_row_added_at_the_end_leaves_the_others_cached() -> None:
         assert table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value == "new"
         table.add_row("row-last", "43", key="last")
         await pilot.pause()
-        assert table.get_row_index("last") == 6 and "row-last" in _screen(app)
+        assert table.get_row_index("last") == 6 and "row-last" in screen_text(app)
