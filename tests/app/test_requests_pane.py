@@ -24,7 +24,6 @@ from jstui.dialogs.responder_form import ResponderFormScreen
 from jstui.nats.requests.spec import RequestSpec
 from jstui.widgets.requests import RequestsPane
 from jstui.widgets.requests import pane as requests_pane
-from jstui.widgets.requests.history import REBUILD_AFTER
 from tests.app.conftest import AppFactory, screen_text, wait_connected, wait_until
 
 TIMEOUT = 20.0  # generous: the machine is shared with other test runs
@@ -489,7 +488,7 @@ async def test_a_burst_of_requests_redraws_the_history_once_a_second(
         await _wait_row(pilot, app, 1, "replied")
 
         monkeypatch.setattr(requests_pane, "BURST_REDRAW_SECONDS", 3600.0)
-        burst = REBUILD_AFTER + 10
+        burst = requests_pane.BURST_ROWS + 10
         specs = [
             RequestSpec(f"{unique}.echo", payload=f"{n}".encode(), timeout=TIMEOUT)
             for n in range(burst)

@@ -44,7 +44,7 @@ from jstui.nats.session import ConnectionState, ConnectionStatus
 from jstui.nats.stream_lookup import wait_for_stream
 from jstui.widgets.base import Pane
 from jstui.widgets.requests.help import REQUESTS_HELP
-from jstui.widgets.requests.history import REBUILD_AFTER, HistoryTable
+from jstui.widgets.requests.history import HistoryTable
 from jstui.widgets.requests.render import render_record, status_style
 from jstui.widgets.requests.responders import ResponderTable
 from jstui.widgets.requests.stats import StatsView
@@ -54,6 +54,8 @@ REFRESH_SECONDS = 0.5
 HISTORY_ROWS = 200
 """Requests kept and listed; the oldest go first."""
 BURST_REDRAW_SECONDS = 1.0
+BURST_ROWS = 20
+"""More history rows than this came or went between two redraws: a script, not a person."""
 SOON_SECONDS = 0.05
 WATCH_HELP = "Other programs' requests on a subject, matched with their replies"
 WATCH_STOP = "Unsubscribe from the watched subject and its reply inboxes"
@@ -511,12 +513,12 @@ class RequestsPane(Pane):
 
     def _in_burst(self, rows: int) -> bool:
         """True while requests pour in faster than a human sends them (a script, a benchmark):
-        more than REBUILD_AFTER rows came or went since the history was drawn, and that was less
+        more than BURST_ROWS rows came or went since the history was drawn, and that was less
         than BURST_REDRAW_SECONDS ago. Nobody reads rows at that rate, and each redraw of dozens
         of new rows (the table, the detail, a layout) took ~15 ms, redone at every SOON_SECONDS:
         half of the UI loop's time. The history is then drawn once a second; the summary line
         shows each outcome as it comes."""
-        if rows <= REBUILD_AFTER:
+        if rows <= BURST_ROWS:
             return False
         return time.monotonic() - self._history_drawn_at < BURST_REDRAW_SECONDS
 
