@@ -298,9 +298,25 @@ class LiveTable(DataTable[CellType]):
     def _size_to_widths(self) -> None:
         width = sum(column.get_render_width(self) for column in self.columns.values())
         header = self.header_height if self.show_header else 0
-        self.virtual_size = Size(
-            width + self._row_label_column_width, self._total_row_height + header
-        )
+        size = Size(width + self._row_label_column_width, self._total_row_height + header)
+        if size == self.virtual_size:
+            return
+        if not self._sized_by_container():
+            self.virtual_size = size  # (an auto-sized table grows: the layout must follow)
+            return
+        # More rows in a box of the same size: only the scrollbars change. Setting the reactive
+        # lays the whole screen out again (~10 ms on the dashboard) for every row added, which
+        # is what Textual itself avoids the same way when it sizes a widget (`_size_updated`).
+        # A scrollbar that appears or goes still asks for its layout (`_refresh_scrollbars`).
+        self.set_reactive(DataTable.virtual_size, size)
+        self._scroll_update(size)
+        self.refresh()
+
+    def _sized_by_container(self) -> bool:
+        """Whether the table's box is set by its styles (``height: 45%``, ``1fr``), not by its
+        rows (DataTable's own ``height: auto``)."""
+        height, width = self.styles.height, self.styles.width
+        return height is not None and not height.is_auto and not (width and width.is_auto)
 
     def update_cells(
         self,

@@ -7,6 +7,8 @@ Textual that changes them fails here, not on a user's screen.
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from textual.app import App, ComposeResult
 from textual.widgets.data_table import CellDoesNotExist, ColumnKey
@@ -286,3 +288,44 @@ async def test_a_row_added_at_the_end_leaves_the_others_cached() -> None:
         table.add_row("row-last", "43", key="last")
         await pilot.pause()
         assert table.get_row_index("last") == 6 and "row-last" in screen_text(app)
+
+
+async def test_rows_added_to_a_table_of_fixed_height_ask_for_no_layout() -> None:
+    # A layout reflows the whole screen (~10 ms on the dashboard): more rows in a box of the same
+    # size change only the scrollbars. The scrollbar still comes when the rows outgrow the box,
+    # and a table that grows with its rows (DataTable's `height: auto`) is still laid out.
+    app = TableApp(rows=3)
+    async with app.run_test(size=(40, 20)) as pilot:
+        table = app.query_one(LiveTable)
+        table.styles.height = 8
+        table.set_widths({"name": 8, "count": 3})
+        await pilot.pause()
+        assert not table.show_vertical_scrollbar
+        layouts: list[int] = []
+        refresh = table.refresh
+
+        def counted(*regions: Any, layout: bool = False, **kwargs: Any) -> LiveTable[str]:
+            if layout:
+                layouts.append(table.row_count)
+            return refresh(*regions, layout=layout, **kwargs)
+
+        table.refresh = counted  # type: ignore[method-assign]
+        for n in range(3, 6):
+            table.add_row(f"row-{n}", str(n), key=f"r{n}")
+            await pilot.pause()
+        assert table.virtual_size.height == 6 + 1  # the rows and the header
+        assert layouts == []
+        for n in range(6, 12):  # outgrows the box: the scrollbar comes, with its layout
+            table.add_row(f"row-{n}", str(n), key=f"r{n}")
+        await pilot.pause()
+        assert table.show_vertical_scrollbar and table.max_scroll_y == 13 - 8
+        table.move_cursor(row=11)
+        await pilot.pause()
+        assert "row-11" in screen_text(app)
+
+        table.styles.height = "auto"
+        await pilot.pause()
+        layouts.clear()
+        table.add_row("row-12", "12", key="r12")
+        await pilot.pause()
+        assert layouts == [13]
