@@ -381,6 +381,50 @@ async def test_a_reply_is_drawn_the_moment_it_arrives(
         assert "replied in" in str(pane.query_one("#requests-summary", Static).render())
 
 
+async def test_a_request_answered_at_once_lays_nothing_out_again(
+    make_app: AppFactory, nc: Client, unique: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A layout reflows the whole screen (~10 ms on the dashboard, four of them per request
+    # before): a new row in the history's box, a detail as long as the one before and a reply
+    # that comes before the pane's timer ticks need none. The pane's 2 Hz redraw has paused in
+    # between (nothing left to draw), so each request wakes it.
+    await _echo_responder(nc, f"{unique}.echo")
+    app = make_app()
+    async with app.run_test(size=(160, 45)) as pilot:
+        await wait_connected(pilot)
+        pane = _pane(app)
+        pane.send_request(RequestSpec(f"{unique}.echo", payload=b"hi", timeout=TIMEOUT))
+        await _wait_row(pilot, app, 1, "replied")
+        await pilot.pause(1.2)  # the first detail's own layout, and the timer has paused
+
+        layouts: list[str] = []
+        refresh = Widget.refresh
+
+        def counted(widget: Widget, *args: Any, **kwargs: Any) -> Widget:
+            if kwargs.get("layout") and (widget is pane or pane in widget.ancestors):
+                layouts.append(repr(widget))
+            return refresh(widget, *args, **kwargs)
+
+        monkeypatch.setattr(Widget, "refresh", counted)
+        for number in range(2, 5):
+            pane.send_request(RequestSpec(f"{unique}.echo", payload=b"hi", timeout=TIMEOUT))
+            await _wait_row(pilot, app, number, "replied")
+            await pilot.pause(0.8)
+        assert layouts == []
+        assert _history(app).cursor_row == 3
+        text = screen_text(app)
+        assert "#4 request" in text and "reply 1" in text  # the detail shows the newest, whole
+
+        detail = pane.query_one("#requests-detail", Static)
+        height = detail.size.height
+        lines = "\n".join(f"line {n}" for n in range(6)).encode()
+        pane.send_request(RequestSpec(f"{unique}.echo", payload=lines, timeout=TIMEOUT))
+        await _wait_row(pilot, app, 5, "replied")
+        await pilot.pause(0.2)
+        assert detail.size.height >= height + 2 * 5  # a longer detail is laid out: all of it
+        assert layouts
+
+
 async def test_an_idle_console_redraws_nothing(
     make_app: AppFactory, unique: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -100,6 +100,7 @@ class RequestsPane(Pane):
         self._history_drawn_at = 0.0
         """When the history's rows were last brought up to date (monotonic seconds)."""
         self._soon_timer: Timer | None = None
+        self._asleep = False  # the 2 Hz redraw is paused: all is drawn (`_tick`, `_wake`)
         self._outcome_drawn_at = 0.0
         """When a redraw last showed a new outcome (monotonic seconds), and which one: only those
         count for the burst rule, so a waiting row drawn just before does not hold back the reply
@@ -452,12 +453,20 @@ class RequestsPane(Pane):
         drawn = self.console is None or self.console.version == self._seen_version
         if drawn and not self._sending and not running:
             self._refresh_timer.pause()
+            self._asleep = True
 
     def _wake(self) -> None:
-        self._refresh_timer.resume()
+        """Restart the 2 Hz redraw, its first tick a period from now. A paused Textual timer
+        whose wait has run out ticks at once when resumed: every request then drew its row as
+        "waiting", and its reply a moment later, two relayouts of the screen for one request."""
+        if self._asleep:
+            self._asleep = False
+            self._refresh_timer.reset()
 
     def on_show(self) -> None:
-        self._wake()  # catch up with what changed while hidden (a small terminal)
+        if self.console is not None:  # catch up with what changed while hidden (a small terminal)
+            self.refresh_views()
+            self._wake()
 
     def selected_record(self) -> RequestRecord | None:
         selected = self._history.selected_id
@@ -542,7 +551,12 @@ class RequestsPane(Pane):
         if self._detail_key is None or self._detail_key[0] != record.id:
             self.query_one("#requests-detail-box", VerticalScroll).scroll_home(animate=False)
         self._detail_key = key
-        detail.update(render_record(record, self._view))
+        shown = detail.content_size
+        detail.update(render_record(record, self._view), layout=False)
+        # As many lines as before (one reply after another): no relayout of the whole screen
+        # (~5 ms a request). The width is fixed by then (the box keeps its scrollbar's room).
+        if not shown.width or detail.get_content_height(shown, shown, shown.width) != shown.height:
+            detail.refresh(layout=True)
         self._detail_view_used = self._view or render_payload(record.spec.payload[:1024])[0]
 
     def _show_summary(self) -> None:
