@@ -20,9 +20,8 @@ holds a line of its own saying so (the status line's words), shown by CSS only w
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import weakref
-from collections.abc import Awaitable, Callable, Iterable, Iterator
+from collections.abc import Awaitable, Callable, Iterable
 from typing import TYPE_CHECKING, ClassVar, Protocol, cast
 
 from rich.text import Text
@@ -163,6 +162,29 @@ class PeriodicPoll:
             PeriodicPoll._all.discard(self)
 
 
+class ReportingErrors:
+    """The block of `Pane.reporting_errors`. A class rather than `contextlib.contextmanager`:
+    every request's Send path runs one, and the generator's start and end took ~7 us of it
+    (measured in the app), against ~1 us for these two calls."""
+
+    __slots__ = ("_pane", "_title")
+
+    def __init__(self, pane: Pane, title: str) -> None:
+        self._pane = pane
+        self._title = title
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, trace: object
+    ) -> bool:
+        if isinstance(error, JstuiError):
+            self._pane.report_error(error, title=self._title)
+            return True  # shown: the block ends here
+        return False
+
+
 class Pane(Vertical):
     """A dashboard pane. Subclasses set the title and help text, and react to connection changes
     in `connection_changed`; the registry gives each its number."""
@@ -282,14 +304,10 @@ class Pane(Vertical):
             markup=False,
         )
 
-    @contextlib.contextmanager
-    def reporting_errors(self, *, title: str = "") -> Iterator[None]:
+    def reporting_errors(self, *, title: str = "") -> ReportingErrors:
         """``with self.reporting_errors(): ...``: a `JstuiError` inside is shown with
         `report_error` and ends the block; anything else is a bug and propagates."""
-        try:
-            yield
-        except JstuiError as error:
-            self.report_error(error, title=title)
+        return ReportingErrors(self, title)
 
     def offers(self, action: str) -> bool:
         """False for an action read-only mode refuses (one of `CHANGING_ACTIONS`)."""
