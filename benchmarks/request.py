@@ -16,7 +16,10 @@ The CPU time jstui's process spent from the key to that update is printed too: o
 machine it tells how much work the path is when the wall-clock figures are mostly waiting for a
 core. After its key samples each app round times two more paths, taking turns sample by sample
 (each goes first every other sample: measured in two blocks, the first block after the key
-samples was 60-80 us slower, whichever path it was):
+samples was 60-80 us slower, whichever path it was), after the same WARMUP untimed requests of
+each path as the reference has (measured without them, the first 40 requests of a round ran
+25-40 % slower than the rest, the machine coming back from the pause after the key samples;
+with half of the 50 samples in that stretch, the median measured the pause, not the path):
 
 - **send**: the pane's real Send path (`RequestsPane.send_request`, what the form's Send button
   calls), timed until its task ends: the reply is in the pane's record and drawn, or, requests
@@ -208,7 +211,7 @@ async def app_round(
         sends: list[float] = []
         direct: list[float] = []
         console_spec = RequestSpec(subject(0), payload=PAYLOAD, timeout=TIMEOUT)
-        for sample in range(count):
+        for sample in range(-WARMUP, count):
             # The two paths take turns, sample by sample, each first every other time: after the
             # key samples the app is busier for a while (the forms it closed), and measured in
             # two blocks the block that came first was 60-80 us slower, whichever it was.
@@ -220,11 +223,13 @@ async def app_round(
                     # next refresh.
                     spec = RequestSpec(subject(sample), payload=PAYLOAD, timeout=TIMEOUT)
                     await pane.send_request(spec)
-                    sends.append(time.perf_counter() - start)
+                    if sample >= 0:
+                        sends.append(time.perf_counter() - start)
                     assert pane._last_record is not None and pane._last_record.replies
                 else:
                     record = await pane.console.send(console_spec)
-                    direct.append(time.perf_counter() - start)
+                    if sample >= 0:
+                        direct.append(time.perf_counter() - start)
                     assert record.replies, record.status
     return ui, ui_cpu, sends, direct
 
