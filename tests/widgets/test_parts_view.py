@@ -76,3 +76,32 @@ async def test_more_lines_are_laid_out() -> None:
         assert view.size.height == 3
         assert "three" in _screen(app)
         assert view.plain == "one\ntwo\nthree"
+
+
+async def test_a_hidden_view_asks_for_a_layout_only_when_its_parts_change() -> None:
+    # The Streams pane hides its detail while it has no streams and keeps showing it nothing:
+    # each of those asked for a layout of the whole screen. Parts given while hidden show when
+    # it is shown again.
+    app = PartsApp()
+    builds = Builds()
+    async with app.run_test(size=(40, 10)) as pilot:
+        view = app.query_one(PartsView)
+        view.display = False
+        await pilot.pause()
+        layouts: list[bool] = []
+        refresh = view.refresh
+
+        def counted(*regions: Region, layout: bool = False, **kwargs: bool) -> PartsView:
+            layouts.append(layout)
+            return refresh(*regions, layout=layout, **kwargs)
+
+        view.refresh = counted  # type: ignore[method-assign]
+        for _ in range(3):
+            view.show(())
+        assert True not in layouts
+        view.show([builds.part("a", "shown later")])
+        view.show([builds.part("a", "shown later")])
+        assert layouts.count(True) == 1
+        view.display = True
+        await pilot.pause()
+        assert "shown later" in _screen(app)
