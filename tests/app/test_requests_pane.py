@@ -100,6 +100,15 @@ async def _wait_row(pilot: Pilot[Any], app: JstuiApp, count: int, status: str) -
     return _row_texts(table)[count - 1]
 
 
+async def _one_request_replied(pilot: Pilot[Any], app: JstuiApp, subject: str) -> RequestsPane:
+    """Connected, one request on `subject` sent from the pane, and its row showing "replied"."""
+    await wait_connected(pilot)
+    pane = _pane(app)
+    pane.send_request(RequestSpec(subject, payload=b"first", timeout=TIMEOUT))
+    await _wait_row(pilot, app, 1, "replied")
+    return pane
+
+
 async def _echo_responder(
     nc: Client, subject: str, held: Callable[[str], asyncio.Event | None] = lambda _: None
 ) -> None:
@@ -391,10 +400,7 @@ async def test_a_request_answered_at_once_lays_nothing_out_again(
     await _echo_responder(nc, f"{unique}.echo")
     app = make_app()
     async with app.run_test(size=(160, 45)) as pilot:
-        await wait_connected(pilot)
-        pane = _pane(app)
-        pane.send_request(RequestSpec(f"{unique}.echo", payload=b"hi", timeout=TIMEOUT))
-        await _wait_row(pilot, app, 1, "replied")
+        pane = await _one_request_replied(pilot, app, f"{unique}.echo")
         await pilot.pause(1.2)  # the first detail's own layout, and the timer has paused
 
         layouts: list[str] = []
@@ -526,10 +532,7 @@ async def test_a_burst_of_requests_redraws_the_history_once_a_second(
     await _echo_responder(nc, f"{unique}.echo")
     app = make_app()
     async with app.run_test(size=(160, 45)) as pilot:
-        await wait_connected(pilot)
-        pane = _pane(app)
-        pane.send_request(RequestSpec(f"{unique}.echo", payload=b"first", timeout=TIMEOUT))
-        await _wait_row(pilot, app, 1, "replied")
+        pane = await _one_request_replied(pilot, app, f"{unique}.echo")
 
         monkeypatch.setattr(requests_pane, "BURST_REDRAW_SECONDS", 3600.0)
         burst = requests_pane.BURST_ROWS + 10
