@@ -68,11 +68,19 @@ async def test_losing_the_stream_leader_loses_nothing_silently(
     fresh_cluster: EmbeddedCluster, unique: str
 ) -> None:
     count, tasks = 3000, 600
+    started = time.monotonic()
+
+    def step(what: str) -> None:
+        # Printed: pytest shows it when the test runs out of time (once in CI, 120 s, under the
+        # other worker's load), so the next failure says which step it was waiting in.
+        print(f"{time.monotonic() - started:6.1f} s  {what}", flush=True)
+
     async with Session(list(fresh_cluster.urls)) as session:
         await session.jsm.add_stream(
             StreamConfig(name=unique, subjects=[f"{unique}.>"], num_replicas=3)
         )
         leader = await _leader_off_the_meta_leader(session, fresh_cluster, unique)
+        step(f"stream leader {leader}")
 
         feed = Feed(session, FeedSpec.create(f"{unique}.>", FeedMode.JETSTREAM, stream=unique))
         await feed.start()
@@ -91,6 +99,7 @@ async def test_losing_the_stream_leader_loses_nothing_silently(
             await eventually(lambda: bulk.sent >= 600, timeout=20, what="a part sent")
             fresh_cluster.node_named(leader).kill()
             killed_at = time.monotonic()
+            step("leader killed")
 
             # A single publish, as the form sends it, succeeds without any action by the user.
             async def publish_when_elected() -> None:
@@ -105,8 +114,10 @@ async def test_losing_the_stream_leader_loses_nothing_silently(
             assert time.monotonic() - killed_at < 15
             new_leader = await _leader(session, unique)
             assert new_leader and new_leader != leader
+            step(f"published again, new leader {new_leader}")
 
             await asyncio.wait_for(running, timeout=60)
+            step(f"bulk publish done: {bulk.describe()}")
             outcomes = bulk.acked + bulk.duplicates + bulk.failed + bulk.unknown
             assert bulk.done and bulk.sent == outcomes, bulk.describe()
             run = bulk
@@ -116,10 +127,12 @@ async def test_losing_the_stream_leader_loses_nothing_silently(
                 run = run.resend()
                 await run.run()
             assert not run.unacknowledged, run.describe()
+            step("resends done")
             assert sorted(await _stored_numbers(session, unique, f"{unique}.b")) == list(
                 range(1, count + 1)
             )
             await asyncio.wait_for(loading, timeout=60)
+            step("tasks loaded")
             # every task stored once: those whose ack was lost in the election were sent again
             assert load.unconfirmed == 0 and load.stored == tasks
             stored_tasks = await _stored_numbers(session, unique, f"{unique}.w", rb"task (\d+)")
@@ -128,6 +141,7 @@ async def test_losing_the_stream_leader_loses_nothing_silently(
             # The feed: every sequence the stream holds, once, in order.
             last = (await session.jsm.stream_info(unique)).state.last_seq
             await eventually(lambda: feed.count >= last, timeout=20, what="the feed caught up")
+            step("feed caught up")
             assert seqs(feed) == list(range(1, last + 1))
 
             # The pool: every task the stream stored was delivered and acked; a task acked
@@ -137,12 +151,14 @@ async def test_losing_the_stream_leader_loses_nothing_silently(
                 return report.published_unacked == 0 and report.unacked == 0
 
             await eventually(settled, timeout=30, what="every task acked")
+            step("every task acked")
             report = pool.ledger.report()
             assert report.published == load.stored > 0
             assert report.never_delivered == 0
             assert report.acked_once + report.acked_twice == report.seen
             assert set(report.twice_seqs) <= set(report.redelivered_seqs)
         finally:
+            step("stopping the pool and the feed")
             await pool.stop()
             await feed.stop()
 
