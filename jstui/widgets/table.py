@@ -316,7 +316,8 @@ class LiveTable(DataTable[CellType]):
         """Whether the table's box is set by its styles (``height: 45%``, ``1fr``), not by its
         rows (DataTable's own ``height: auto``)."""
         height, width = self.styles.height, self.styles.width
-        return height is not None and not height.is_auto and not (width and width.is_auto)
+        width_auto = width is not None and width.is_auto
+        return height is not None and not height.is_auto and not width_auto
 
     def update_cells(
         self,

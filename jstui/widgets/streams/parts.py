@@ -47,13 +47,12 @@ class PartsView(Widget):
 
     def show(self, parts: Sequence[Part]) -> None:
         """Show `parts`; repaint only the lines that differ from those on screen."""
-        new_keys = [key for key, _build in parts] != [key for key, _build in self._parts]
-        self._parts = tuple(parts)
+        shown, self._parts = self._parts, tuple(parts)
         width = self.size.width
         if not width:  # not laid out yet, or hidden: the layout that gives it a width renders it
             # Once per change: the Streams pane hides its detail while it has no streams, and
             # asked for a layout of the whole screen (~8 ms) at every poll for an empty view.
-            if new_keys:
+            if [key for key, _build in self._parts] != [key for key, _build in shown]:
                 self.refresh(layout=True)
             return
         before = self._lines
