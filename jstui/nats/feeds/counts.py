@@ -28,7 +28,7 @@ filter and still add up. Nothing here imports Textual or touches the network.
 from __future__ import annotations
 
 import itertools
-from collections import deque
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from jstui.nats.feeds.filter import NO_FILTER, FeedFilter
@@ -116,7 +116,7 @@ class Accounts:
     # -- accounting -------------------------------------------------------------------------------
 
     def take(
-        self, buffer: deque[FeedMessage], count: int, limit: int, flt: FeedFilter = NO_FILTER
+        self, buffer: Sequence[FeedMessage], count: int, limit: int, flt: FeedFilter = NO_FILTER
     ) -> list[FeedMessage]:
         """Account for messages cursor+1..count; return the newest `limit` that pass `flt`,
         oldest first."""
@@ -153,11 +153,11 @@ class Accounts:
         out.reverse()
         return out
 
-    def skip_pending(self, buffer: deque[FeedMessage], count: int) -> None:
+    def skip_pending(self, buffer: Sequence[FeedMessage], count: int) -> None:
         """Account for everything not taken yet as skipped (or overwritten, if already gone)."""
         self.take(buffer, count, 0)
 
-    def skip_through(self, buffer: deque[FeedMessage], last: int) -> None:
+    def skip_through(self, buffer: Sequence[FeedMessage], last: int) -> None:
         """Account for messages cursor+1..last as skipped (overwritten, if already gone) without
         looking at them; the newer ones stay pending. One slice assignment, whatever the count."""
         new = last - self.cursor
@@ -171,7 +171,7 @@ class Accounts:
         self._mark_range(last - in_buffer + 1, last, SKIPPED)
 
     def refilter(
-        self, buffer: deque[FeedMessage], flt: FeedFilter, limit: int
+        self, buffer: Sequence[FeedMessage], flt: FeedFilter, limit: int
     ) -> list[FeedMessage]:
         """Account again, under `flt`, for the accounted messages still in the buffer; return the
         newest `limit` of them that pass, oldest first (what a redrawn view shows).
@@ -210,7 +210,7 @@ class Accounts:
 
     @staticmethod
     def older(
-        buffer: deque[FeedMessage], before: int, flt: FeedFilter, limit: int, drawn: int
+        buffer: Sequence[FeedMessage], before: int, flt: FeedFilter, limit: int, drawn: int
     ) -> list[FeedMessage]:
         """Up to `limit` buffered messages older than index `before` (and at most `drawn`, the
         last accounted index) that pass `flt`, oldest first: paging back past the first line."""

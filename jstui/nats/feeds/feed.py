@@ -14,10 +14,11 @@ asked for) and runs in one of three modes:
   terminates each message. `max_ack_pending` is kept within the client's pending limit, so the
   server throttles instead of the client dropping.
 
-The hot path is `_receive`: it appends one `FeedMessage` tuple (message.py) to a
-`deque(maxlen=buffer)` and bumps two counters, nothing else. Readers (the pane's timer, tests)
-call `take_new`, which returns at most a screenful of the newest messages and accounts for every
-message exactly once (the definitions are in docs/architecture.md, "Feed counters"):
+The hot path is `_receive`: it appends one plain tuple of a `FeedMessage`'s fields to the ring
+buffer (`MessageRing`, message.py: a `deque(maxlen=buffer)` underneath, read as `FeedMessage`s)
+and bumps two counters, nothing else. Readers (the pane's timer, tests) call `take_new`, which
+returns at most a screenful of the newest messages and accounts for every message exactly once
+(the definitions are in docs/architecture.md, "Feed counters"):
 
     received = shown + filtered + skipped + dropped + pending
 
@@ -33,7 +34,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections import deque
 from collections.abc import Callable
 from dataclasses import replace
 from enum import StrEnum
@@ -57,7 +57,7 @@ from jstui.nats.feeds.jetstream import (
     retention_of,
     stream_info,
 )
-from jstui.nats.feeds.message import AckKind, FeedMessage, JsMeta
+from jstui.nats.feeds.message import AckKind, FeedMessage, JsMeta, MessageRing
 from jstui.nats.feeds.saturation import Suspension, guard_for
 from jstui.nats.feeds.spec import Deliver, FeedMode, FeedSpec
 from jstui.nats.session import ConnectionState, Session
@@ -100,9 +100,6 @@ class FeedState(StrEnum):
     CLOSED = "closed"
 
 
-_new_tuple = tuple.__new__
-
-
 async def choose_mode(session: Session, spec: FeedSpec) -> FeedSpec:
     """Settle a spec whose mode was left open (`--feed SUBJECT` with no mode): JetStream,
     non-consuming, on the stream that captures the subject (what the user expects to see is
@@ -123,7 +120,9 @@ class Feed:
     def __init__(self, session: Session, spec: FeedSpec, *, clock: Any = None) -> None:
         self.session = session
         self.spec = spec
-        self.buffer: deque[FeedMessage] = deque(maxlen=spec.buffer)
+        self.buffer = MessageRing(spec.buffer)
+        self._keep = self.buffer.append_fields
+        """Appends a message's fields (in `FeedMessage`'s order) to the ring buffer."""
         self.state = FeedState.STARTING
         self.error = ""
         """Why the feed failed, or the last transient problem of a browsing feed."""
@@ -179,13 +178,7 @@ class Feed:
         self.count += 1
         data = msg.data
         self.bytes += len(data)
-        # tuple.__new__ skips NamedTuple's Python-level __new__ (0.2 us a message saved)
-        self.buffer.append(
-            _new_tuple(
-                FeedMessage,
-                (self.count, self._clock(), msg.subject, msg.reply, data, msg.headers, None),
-            )
-        )
+        self._keep((self.count, self._clock(), msg.subject, msg.reply, data, msg.headers, None))
         if self.wake_on_message is not None:
             self._wake()
 
@@ -204,7 +197,7 @@ class Feed:
     ) -> None:
         self.count += 1
         self.bytes += len(data)
-        self.buffer.append(FeedMessage(self.count, self._clock(), subject, "", data, headers, js))
+        self._keep((self.count, self._clock(), subject, "", data, headers, js))
         if self.wake_on_message is not None:
             self._wake()
 

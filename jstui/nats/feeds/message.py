@@ -1,11 +1,13 @@
 """One received message (`FeedMessage`), its JetStream metadata, and its JSON / NDJSON form.
 
-`FeedMessage` is the tuple `Feed`'s callback appends to the ring buffer: plain values, cheap to
-build and ignored by the garbage collector. `JsMeta` is read from the `$JS.ACK...` reply subject
-(`parse_ack_reply`) only when something asks for it. `message_to_json` is the export and "copy as
-JSON" format; `export_messages` writes a buffer of them in a thread (never over an existing file
-unless told to), to the path `export_target` makes absolute. `AckKind` is what a consuming feed
-answers.
+`FeedMessage` is what readers of a feed get: a named tuple of plain values. The feed's ring buffer
+(`MessageRing`) stores each one as a plain tuple of the same fields and names it when it is read:
+building a named tuple costs about 0.35 us more per message than a plain one, and the garbage
+collector tracks it for good (CPython untracks only exact tuples of atomic values). `JsMeta` is
+read from the `$JS.ACK...` reply subject (`parse_ack_reply`) only when something asks for it.
+`message_to_json` is the export and "copy as JSON" format; `export_messages` writes a buffer of
+them in a thread (never over an existing file unless told to), to the path `export_target` makes
+absolute. `AckKind` is what a consuming feed answers.
 """
 
 from __future__ import annotations
@@ -13,12 +15,14 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
-from collections.abc import Iterable
+from collections import deque
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
+from functools import partial
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, overload
 
 from jstui.nats.errors import ValidationError
 
@@ -26,6 +30,7 @@ __all__ = [
     "AckKind",
     "FeedMessage",
     "JsMeta",
+    "MessageRing",
     "export_messages",
     "export_ndjson",
     "export_target",
@@ -87,8 +92,8 @@ def parse_ack_reply(reply: str) -> JsMeta | None:
 
 
 class FeedMessage(NamedTuple):
-    """One received message. A tuple of plain values: cheap to build in the callback, and not
-    tracked by the garbage collector once its fields are atomic (nats-notes section 6)."""
+    """One received message, as a feed's readers see it (`MessageRing` keeps it as a plain
+    tuple of these fields)."""
 
     index: int  # type: ignore[assignment]  # a field, shadowing tuple.index on purpose
     """1-based position in the feed (counts every message the callback saw)."""
@@ -112,6 +117,56 @@ class FeedMessage(NamedTuple):
     @property
     def header_count(self) -> int:
         return len(self.headers) if self.headers else 0
+
+
+_named = partial(tuple.__new__, FeedMessage)
+"""Names a plain tuple of `FeedMessage`'s fields (in C: no Python-level `__new__`)."""
+
+
+class MessageRing(Sequence[FeedMessage]):
+    """A feed's ring buffer: the newest `capacity` messages, oldest first.
+
+    The receive path appends plain tuples of `FeedMessage`'s fields with `append_fields` (a
+    deque's own `append`); reading names them, so indexing, iterating and `reversed` give
+    `FeedMessage`s. Readers take a screenful at a time, so naming on the way out costs little;
+    two reads of one slot give equal messages, not the same object."""
+
+    __slots__ = ("_fields", "append_fields")
+
+    def __init__(self, capacity: int) -> None:
+        self._fields: deque[tuple[Any, ...]] = deque(maxlen=capacity)
+        self.append_fields = self._fields.append
+
+    @property
+    def capacity(self) -> int:
+        return self._fields.maxlen or 0
+
+    def append(self, message: FeedMessage) -> None:
+        self.append_fields(tuple(message))
+
+    def clear(self) -> None:
+        self._fields.clear()
+
+    def __len__(self) -> int:
+        return len(self._fields)
+
+    def __bool__(self) -> bool:
+        return bool(self._fields)
+
+    @overload
+    def __getitem__(self, position: int) -> FeedMessage: ...
+    @overload
+    def __getitem__(self, position: slice) -> list[FeedMessage]: ...
+    def __getitem__(self, position: int | slice) -> FeedMessage | list[FeedMessage]:
+        if isinstance(position, slice):
+            return [_named(fields) for fields in list(self._fields)[position]]
+        return _named(self._fields[position])
+
+    def __iter__(self) -> Iterator[FeedMessage]:
+        return map(_named, self._fields)
+
+    def __reversed__(self) -> Iterator[FeedMessage]:
+        return map(_named, reversed(self._fields))
 
 
 def message_to_json(message: FeedMessage) -> dict[str, Any]:
