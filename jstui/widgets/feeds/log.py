@@ -136,12 +136,14 @@ class FeedLog(Log):
     def _grow_to(self, size: Size) -> None:
         """Set the virtual size. `virtual_size` is a layout reactive: assigning it lays out the
         whole screen, once a tick while the log fills (measured: 18 layouts of the dashboard in
-        a 1.4 s drain of a JetStream feed). The log's own size never depends on it, so when
-        only the height changes and the vertical scrollbar is already shown, the scrollbars are
-        updated in place and nothing else is laid out."""
+        a 1.4 s drain of a JetStream feed). The log's own size never depends on it, so while
+        the vertical scrollbar is shown (always, in the Feeds pane's styles) and no horizontal
+        one can come (a new width with `overflow-x: hidden`, or the same width), the scrollbars
+        are updated in place and nothing else is laid out."""
         old = self.virtual_size
         container = self.scrollable_content_region.height
-        if size.width == old.width and self.show_vertical_scrollbar and container > 0:
+        width_free = size.width == old.width or self.styles.overflow_x == "hidden"
+        if width_free and self.show_vertical_scrollbar and container > 0:
             self.set_reactive(FeedLog.virtual_size, size)
             self._scroll_update(size)
         elif size != old:

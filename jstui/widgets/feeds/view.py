@@ -41,15 +41,6 @@ __all__ = ["FeedView"]
 STATS_EVERY = 3
 """Counters and sparkline are redrawn every third tick (5 Hz at the pane's 15 Hz, about 3 Hz at
 its flood rate); so are the lines while more arrive per tick than a screen shows (`tick`)."""
-COUNTS_STEP = 12
-"""The counters' line is as wide as its text rounded up to a multiple of this: growing numbers
-lay out the screen only when they cross one."""
-COUNT_CELLS = 9
-"""Cells kept for each count on the counters' line ("9,999,999") once a backlog came: while a
-drain or a flood makes the numbers grow, the line keeps its width (each new width lays out the
-whole screen)."""
-RATE_CELLS, SIZE_CELLS = len("100.0k/s"), len("100.0 KiB")
-"""Likewise for the message and byte rates at the end of the line."""
 MARGIN_LINES = 20
 """Lines drawn per tick beyond what fits on screen, so a quick scroll up finds them."""
 MIN_SUBJECT = 8
@@ -129,9 +120,7 @@ class FeedView(Vertical):
         self._log = FeedLog(feed, load_older=self._load_older, id="feed-log")
         self._acks_drawn = 0
         self._shown_info = self._info_text()
-        self._counts_roomy = False
-        """Set by the first backlog: the counters' line keeps room for big numbers from then."""
-        self._shown_counts, self._counts_width = self._padded_counts()
+        self._shown_counts = self._counts_text()
         self._info = Static(self._shown_info, id="feed-info", markup=False)
         self._counts = Static(self._shown_counts, id="feed-counts", markup=False)
         self._spark = Sparkline(id="feed-spark")
@@ -215,8 +204,6 @@ class FeedView(Vertical):
         self._ticks += 1
         if not self.paused:
             limit = (log.scrollable_content_region.height or 40) + MARGIN_LINES
-            if feed.pending > limit:
-                self._counts_roomy = True  # numbers will grow fast: see `refresh_stats`
             if not (due or stats) and feed.pending > limit and not self.filter.active:
                 # A backlog (a drain, a flood): more arrived than a screen shows, and the lines
                 # go by too fast to read. Draw it at the rate of the counters, not of the tick:
@@ -374,13 +361,12 @@ class FeedView(Vertical):
             text.append(f" \u00b7 {sanitize(feed.error, max_len=200)}")
         return text
 
-    def _counts_text(self) -> tuple[Text, int]:
-        """The counters' line, and how wide it would be if every count had `COUNT_CELLS`."""
+    def _counts_text(self) -> Text:
+        """The counters' line."""
         # received = shown + filtered + skipped + dropped + pending (docs/architecture.md), term
         # by term; only a zero term is left out (filtered with no filter, new while following)
         c = self.feed.counts()
         text = Text()
-        reserve = 0
         terms = [("recv ", c.received), ("  shown ", c.shown)]
         if c.filtered or self.filter.active:
             terms.append(("  filtered ", c.filtered))
@@ -391,25 +377,13 @@ class FeedView(Vertical):
             text.append(label)
             number = format_count(value)
             text.append(number, style="bold")
-            reserve += max(0, COUNT_CELLS - len(number))
             if label == "  dropped " and c.dropped:
                 lost = [f"{format_count(c.slow)} slow"] if c.slow else []
                 lost += [f"{format_count(c.overwritten)} overwritten"] if c.overwritten else []
                 text.append(f" ({', '.join(lost)})")
         meter = self.feed.meter
-        rate, size = format_rate(meter.rate()), format_size(meter.byte_rate())
-        text.append(f"  {rate} ")
-        text.append(f"{size}/s ")
-        reserve += max(0, RATE_CELLS - len(rate)) + max(0, SIZE_CELLS - len(size))
-        return text, text.cell_len + reserve
-
-    def _padded_counts(self) -> tuple[Text, int]:
-        """The counters' line padded to its width on screen (see `refresh_stats`), and that."""
-        text, roomy_width = self._counts_text()
-        wanted = roomy_width if self._counts_roomy else text.cell_len
-        width = -(-wanted // COUNTS_STEP) * COUNTS_STEP
-        text.pad_right(width - text.cell_len)
-        return text, width
+        text.append(f"  {format_rate(meter.rate())} {format_size(meter.byte_rate())}/s")
+        return text
 
     def _header_text(self) -> Text:
         return Text(header_line(self.subject_width, self.jetstream))
@@ -417,8 +391,8 @@ class FeedView(Vertical):
     def refresh_stats(self) -> None:
         if self.closing or not self._log.is_mounted:
             return
-        # Static.update lays out the whole screen by default, five times a second here; only
-        # the counts (width auto) need it, and only when their width changes.
+        # Static.update lays out the whole screen by default, five times a second here; none of
+        # these lines changes its box (the counters' width comes from the styles).
         info = self._info_text()
         if info != self._shown_info:
             self._shown_info = info
@@ -429,18 +403,12 @@ class FeedView(Vertical):
                 # only then: new bindings rebuild the footer, a layout of the whole screen
                 self.set_class(suspended, "-suspended")
                 self.refresh_bindings()
-        # The counters' width is their text's (width auto), and a new width lays out the whole
-        # screen: while numbers grow (a drain), that was every few ticks. So the text is padded
-        # up to the next multiple of COUNTS_STEP cells, and once a backlog came (more than a
-        # screen at once: numbers will grow fast), as if every count had COUNT_CELLS: up to
-        # 9,999,999 the width never changes again. Either depends on the text and on whether
-        # a backlog came, so the same counters of a quiet feed always look the same.
-        counts, stepped = self._padded_counts()
-        relayout = stepped != self._counts_width
-        self._counts_width = stepped
+        # The counters' box has its width from the styles (what the sparkline leaves), not from
+        # the text: numbers growing through a drain never lay out the screen.
+        counts = self._counts_text()
         if counts != self._shown_counts:
             self._shown_counts = counts
-            self._counts.update(counts, layout=relayout)
+            self._counts.update(counts, layout=False)
         self._spark.data = self.feed.meter.history()  # repaints only when a value changed
         if self.paused:
             self._new_bar.pending = self.feed.pending
