@@ -106,6 +106,14 @@ class KeysFooter(Footer):
         self._recompose_pending = False
         await super().recompose()
 
+    @property
+    def settled(self) -> bool:
+        """Shows the screen's current keys, with no recompose to come (Textual's footer does not
+        recompose while the app has no focus: then it is as settled as it will be)."""
+        if not self.app.app_focus:
+            return True
+        return not self._recompose_pending and self._composed_keys == _shown_keys(self.screen)
+
     def compose(self) -> ComposeResult:
         if self._bindings_ready:
             self._composed_keys = _shown_keys(self.screen)
@@ -168,6 +176,11 @@ def _placed(arrangement: DockArrangeResult, placements: list[WidgetPlacement]) -
     as shown (Textual sends them `Hide`, as it would for ``display: none``)."""
     widgets = {placement.widget for placement in placements}
     return DockArrangeResult(placements, widgets, arrangement.scroll_spacing)
+
+
+def footer_settled(screen: Screen) -> bool:
+    """The screen's footer (if it has one) shows its current keys (`KeysFooter.settled`)."""
+    return all(footer.settled for footer in screen.query(KeysFooter))
 
 
 def _shown_keys(screen: Screen) -> tuple[object, ...]:

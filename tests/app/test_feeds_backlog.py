@@ -18,6 +18,7 @@ from jstui.app import JstuiApp
 from jstui.nats.feeds.feed import Feed
 from jstui.nats.feeds.spec import FeedSpec
 from jstui.widgets.feeds import FeedView
+from jstui.widgets.navigation import KeysFooter
 from tests.app.conftest import AppFactory, wait_connected, wait_until
 from tests.app.test_feeds_pane import BIG, open_feed, pane
 
@@ -127,26 +128,44 @@ async def test_a_backlog_drawn_into_the_view_lays_nothing_out(
 async def test_a_feed_subscribes_once_its_tab_is_drawn(
     make_app: AppFactory, unique: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The tab's first frame (the view laid out) comes before the subscription: a stream drained
-    at full speed held it back, and paid for it (the footer's new keys, drawn a frame later, are
-    usually on screen too, but not asserted: under load they may take a frame more). The call is
-    watched on the class, from before the feed opens: the start can come before `open_feed`
-    returns."""
+    """The tab's first frames (the view laid out, the footer's keys for its focused log) come
+    before the subscription: a stream drained at full speed held them back, and paid for them
+    (the footer's recompose and layout, 40-55 ms, landed between the subscription and the first
+    message). The footer says it is not settled for its first few looks, as on a loaded machine
+    where its recompose takes frames more. The call is watched on the class, from before the
+    feed opens: the start can come before `open_feed` returns."""
     app = make_app()
     heights: list[int] = []
+    footer_keys: list[list[str]] = []
+    looked: list[list[bool]] = []
     start = Feed.start
 
     async def start_when_drawn(feed: Feed, **options: Any) -> None:
         views = [view for view in app.query(FeedView) if view.feed is feed]
         heights.append(views[0].log_widget.size.height if views else 0)
+        footer = app.screen.query_one(KeysFooter)
+        footer_keys.append([str(getattr(key, "description", "")) for key in footer.children])
+        looked.append(list(looks))
         await start(feed, **options)
+
+    settled = KeysFooter.settled.fget
+    assert settled is not None
+    looks: list[bool] = []
+
+    def settled_late(footer: KeysFooter) -> bool:
+        looks.append(len(looks) >= 3 and settled(footer))
+        return looks[-1]
 
     monkeypatch.setattr(Feed, "start", start_when_drawn)
     async with app.run_test(size=BIG) as pilot:
         await wait_connected(pilot)
         await pilot.press("2")
+        monkeypatch.setattr(KeysFooter, "settled", property(settled_late))
         feeds = pane(app)
         view = await feeds.open_feed(FeedSpec.create(f"{unique}.drawn", "core"))
         await wait_until(pilot, lambda: view.feed.state.value == "live", what="feed live")
         assert heights, "the feed had subscribed before its tab was drawn"
         assert heights[0] > 0, "the log was not laid out yet"
+        assert app.app_focus  # (else Textual's footer would not recompose at all)
+        assert looked[0][-1] and len(looked[0]) > 3, looked  # it waited for the footer
+        assert "Detail" in footer_keys[0], footer_keys  # the focused log's Enter key

@@ -35,6 +35,7 @@ from jstui.nats.feeds.filter import NO_FILTER, FeedFilter
 from jstui.nats.feeds.message import FeedMessage
 from jstui.nats.session import ConnectionState
 from jstui.widgets.feeds.log import LOG_LINES, FeedLog
+from jstui.widgets.navigation import footer_settled
 
 __all__ = ["FeedView"]
 
@@ -51,8 +52,9 @@ MIN_PREVIEW = 16
 START_AFTER_FRAMES = 2
 """Screen refreshes a new view waits for before its feed subscribes (see `on_mount`)."""
 LAYOUT_WAIT_FRAMES = 20
-"""More refreshes it waits for while its log is not laid out yet (a loaded machine); a view
-never laid out (hidden) subscribes after them all the same."""
+"""More refreshes it waits for while its log is not laid out yet (a loaded machine) or the
+footer's keys not recomposed; a view never laid out (hidden) subscribes after them all the
+same."""
 OLDER_BATCH = 200
 """Messages loaded from the ring buffer at a time when the cursor goes up past the first line."""
 STATE_MARKS = {
@@ -150,16 +152,18 @@ class FeedView(Vertical):
 
     def on_mount(self) -> None:
         # The feed subscribes once the tab is on screen: its first frames (the view laid out,
-        # the footer's keys for the focused log, drawn after the frame that follows) come
-        # first. Started at once, a JetStream feed draining a stream at 150k msgs/s held those
-        # frames back, and drew them while it drained (benchmarks/js_feed.py: six full
-        # layouts of the screen inside the drain).
+        # the footer's keys for the focused log, recomposed a frame or more later) come first.
+        # Started at once, a JetStream feed draining a stream at 150k msgs/s held those frames
+        # back, and drew them while it drained (benchmarks/js_feed.py: six full layouts of the
+        # screen inside the drain); started before the footer's keys, their recompose and
+        # layout (40-55 ms) came between the subscription and the first message.
         self._start_after_frames(START_AFTER_FRAMES)
 
     def _start_after_frames(self, frames: int) -> None:
         if self.closing or not self.is_attached:
             return  # closed before it started: nothing to subscribe
-        if frames > 0 or (frames > -LAYOUT_WAIT_FRAMES and not self._log.size.height):
+        built = self._log.size.height and footer_settled(self.screen)
+        if frames > 0 or (frames > -LAYOUT_WAIT_FRAMES and not built):
             self.call_after_refresh(self._start_after_frames, frames - 1)
             return
         self.run_worker(
