@@ -8,11 +8,14 @@ for the first and then for the screen to refresh a few more times (no timing is 
 
 from __future__ import annotations
 
+import gc
+import weakref
 from typing import ClassVar
 
 import pytest
 from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
+from textual.widget import Widget
 from textual.widgets import Static
 
 from jstui.widgets.navigation import KeysFooter
@@ -73,3 +76,24 @@ async def test_a_focus_change_recomposes_the_footer_once_per_change_of_its_keys(
         await settle(app)
         assert footer.recomposes == before + recomposes
         assert shown in {getattr(key, "description", "") for key in footer.children}
+
+
+async def test_keys_the_footer_recomposed_away_are_let_go_of() -> None:
+    """Each key is data-bound to the footer's `compact`, which registers a watcher on the footer;
+    Textual drops a closed key's watcher only when `compact` changes (Textualize/textual#6666),
+    so every recompose kept the old keys alive for good."""
+    app = FooterApp()
+    async with app.run_test():
+        footer = app.query_one(CountingFooter)
+        gone: weakref.WeakSet[Widget] = weakref.WeakSet()
+        for target in ("#a", "#c") * 4:
+            recomposed = footer.recomposes
+            gone.update(footer.children)
+            app.set_focus(app.query_one(target))
+            await eventually(lambda: footer.recomposes > recomposed, what="a recompose")  # noqa: B023
+            await settle(app)
+        gone.difference_update(footer.children)
+        gc.collect()
+        assert len(gone) == 0, [repr(key) for key in gone]
+        watching = getattr(footer, "__watchers", {}).get("compact", [])
+        assert watching and all(node in footer.children for node, _ in watching)
