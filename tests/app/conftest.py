@@ -10,6 +10,7 @@ from typing import Any, TypeVar
 import pytest
 from textual.app import App
 from textual.pilot import Pilot
+from textual.widget import Widget
 
 from jstui.app import JstuiApp
 from jstui.config import Settings
@@ -78,3 +79,18 @@ def screen_text(app: App[Any]) -> str:
     """Everything visible on the active screen, as plain text: what the user reads."""
     strips = app.screen._compositor.render_strips()
     return "\n".join(strip.text for strip in strips)
+
+
+def count_layouts(monkeypatch: pytest.MonkeyPatch, within: Widget) -> list[str]:
+    """From now on, record each layout `within` or a widget inside it asks for (a layout reflows
+    the whole screen: ~10 ms on the dashboard)."""
+    layouts: list[str] = []
+    refresh = Widget.refresh
+
+    def counted(widget: Widget, *args: Any, **kwargs: Any) -> Widget:
+        if kwargs.get("layout") and (widget is within or within in widget.ancestors):
+            layouts.append(repr(widget))
+        return refresh(widget, *args, **kwargs)
+
+    monkeypatch.setattr(Widget, "refresh", counted)
+    return layouts

@@ -12,14 +12,13 @@ from typing import Any
 import pytest
 from nats.aio.client import Client
 from textual.pilot import Pilot
-from textual.widget import Widget
 
 from jstui.app import JstuiApp
 from jstui.nats.feeds.feed import Feed
 from jstui.nats.feeds.spec import FeedSpec
 from jstui.widgets.feeds import FeedView
 from jstui.widgets.navigation import KeysFooter
-from tests.app.conftest import AppFactory, wait_connected, wait_until
+from tests.app.conftest import AppFactory, count_layouts, wait_connected, wait_until
 from tests.app.test_feeds_pane import BIG, open_feed, pane
 
 
@@ -97,15 +96,7 @@ async def test_a_backlog_drawn_into_the_view_lays_nothing_out(
         counts = view.query_one("#feed-counts")
         spark = view.query_one("#feed-spark")
         boxes = (counts.region, spark.region)
-        layouts: list[str] = []
-        refresh = Widget.refresh
-
-        def counted(widget: Widget, *args: Any, **kwargs: Any) -> Widget:
-            if kwargs.get("layout") and (widget is view or view in widget.ancestors):
-                layouts.append(repr(widget))
-            return refresh(widget, *args, **kwargs)
-
-        monkeypatch.setattr(Widget, "refresh", counted)
+        layouts = count_layouts(monkeypatch, view)
         sent = 0
         for total in (1, 100, 1000, 10_000):
             for i in range(sent, total):

@@ -24,7 +24,7 @@ from jstui.dialogs.responder_form import ResponderFormScreen
 from jstui.nats.requests.spec import RequestSpec
 from jstui.widgets.requests import RequestsPane
 from jstui.widgets.requests import pane as requests_pane
-from tests.app.conftest import AppFactory, screen_text, wait_connected, wait_until
+from tests.app.conftest import AppFactory, count_layouts, screen_text, wait_connected, wait_until
 
 TIMEOUT = 20.0  # generous: the machine is shared with other test runs
 
@@ -403,15 +403,7 @@ async def test_a_request_answered_at_once_lays_nothing_out_again(
         pane = await _one_request_replied(pilot, app, f"{unique}.echo")
         await pilot.pause(1.2)  # the first detail's own layout, and the timer has paused
 
-        layouts: list[str] = []
-        refresh = Widget.refresh
-
-        def counted(widget: Widget, *args: Any, **kwargs: Any) -> Widget:
-            if kwargs.get("layout") and (widget is pane or pane in widget.ancestors):
-                layouts.append(repr(widget))
-            return refresh(widget, *args, **kwargs)
-
-        monkeypatch.setattr(Widget, "refresh", counted)
+        layouts = count_layouts(monkeypatch, pane)
         for number in range(2, 5):
             pane.send_request(RequestSpec(f"{unique}.echo", payload=b"hi", timeout=TIMEOUT))
             await _wait_row(pilot, app, number, "replied")
