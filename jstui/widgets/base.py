@@ -277,6 +277,10 @@ class Pane(Vertical):
         self.connection_changed(message.status)
 
     def _show_outage(self, status: ConnectionStatus) -> None:
+        if not self.is_attached:
+            # Removed (the app is closing, a pane rebuilt) with the news still in its queue:
+            # mounting raised MountError, which ended the app with a traceback (seen in CI).
+            return
         down = status.state not in (ConnectionState.CONNECTED, ConnectionState.CONNECTING)
         line = self._outage_line
         if down:

@@ -15,7 +15,9 @@ from jstui.dialogs.help import HelpScreen
 from jstui.dialogs.request_form import RequestFormScreen
 from jstui.dialogs.stream_form import StreamFormScreen
 from jstui.dialogs.worker_pool import WorkerPoolScreen
+from jstui.messages import ConnectionChanged
 from jstui.nats.embedded import free_port
+from jstui.nats.session import ConnectionState, ConnectionStatus
 from jstui.paths import pane_stylesheet
 from jstui.widgets.base import Pane
 from jstui.widgets.navigation import PaneSwitcher, PaneTab
@@ -396,3 +398,17 @@ async def test_help_lists_the_panes_not_shown_yet(make_app: AppFactory) -> None:
         sections = dict(app._key_sections())
         assert {entry.title for entry in PANES} <= set(sections)
         assert sections["Events"], "the Events pane's keys"
+
+
+async def test_news_of_an_outage_reaching_a_detached_pane_is_dropped(make_app: AppFactory) -> None:
+    """A pane out of the DOM (being built or torn down while the app closes) with a connection
+    change in its queue has nowhere to show it: mounting its outage line raised MountError and
+    ended the app with a traceback (seen once in CI)."""
+    app = make_app()
+    async with app.run_test(size=(160, 45)) as pilot:
+        await wait_connected(pilot)
+        detached = type(app.dashboard.query(Pane).first())()
+        down = ConnectionStatus(state=ConnectionState.CLOSED)
+        detached.on_connection_changed(ConnectionChanged(down))
+        await pilot.pause()
+        assert not detached.is_attached and not detached.children
