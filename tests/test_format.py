@@ -27,6 +27,7 @@ from jstui.format.payload import (
 from jstui.format.text import headers_lines, safe_text, sanitize, sanitize_multiline
 from jstui.format.units import (
     compact_size,
+    counted,
     format_age,
     format_count,
     format_duration_short,
@@ -588,6 +589,22 @@ def test_rounded_display_sizes_read_back_to_the_nearest_byte() -> None:
 )
 def test_format_count(n: int, expected: str) -> None:
     assert format_count(n) == expected
+
+
+@pytest.mark.parametrize(
+    ("n", "noun", "plural", "expected"),
+    [
+        (0, "key", "", "0 keys"),
+        (1, "key", "", "1 key"),
+        (2, "key", "", "2 keys"),
+        (1234, "message", "", "1,234 messages"),
+        (1, "reply", "replies", "1 reply"),
+        (3, "reply", "replies", "3 replies"),
+        (1, "deleted key", "", "1 deleted key"),
+    ],
+)
+def test_counted_agrees_with_its_count(n: int, noun: str, plural: str, expected: str) -> None:
+    assert counted(n, noun, plural) == expected
 
 
 @pytest.mark.parametrize(

@@ -26,6 +26,7 @@ from jstui.dialogs.confirm import ConfirmScreen
 from jstui.dialogs.form_row import FormRow, ProblemOf
 from jstui.dialogs.form_screen import FormScreen
 from jstui.format.text import sanitize
+from jstui.format.units import counted
 from jstui.nats.errors import JstuiError, SpecErrors
 from jstui.nats.feeds.filter import FeedFilter
 from jstui.nats.feeds.message import export_messages, export_target
@@ -453,13 +454,13 @@ class ExportDialog(FormScreen[Path | None]):
                     "Write",
                     RadioSet(
                         RadioButton(
-                            f"what is shown ({what}): {shown:,} messages",
+                            f"what is shown ({what}): {counted(shown, 'message')}",
                             id="export-shown",
                             value=True,
                             compact=True,
                         ),
                         RadioButton(
-                            f"the whole buffer: {count:,} messages",
+                            f"the whole buffer: {counted(count, 'message')}",
                             id="export-all",
                             compact=True,
                         ),
@@ -543,7 +544,7 @@ class ExportDialog(FormScreen[Path | None]):
             self.row("path").show_error(message)
             return
         self.app.notify(
-            f"Exported {count:,} messages to {written}",
+            f"Exported {counted(count, 'message')} to {written}",
             title="Export done",
             markup=False,
             timeout=10,

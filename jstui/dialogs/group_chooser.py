@@ -22,7 +22,7 @@ from textual.widgets.option_list import Option
 
 from jstui.dialogs.styles import DialogStyles
 from jstui.format.text import sanitize
-from jstui.format.units import format_count
+from jstui.format.units import counted, format_count
 from jstui.nats.observe.groups import GroupRef, GroupSummary
 
 
@@ -31,7 +31,7 @@ def option_text(group: GroupSummary) -> Text:
     text.append(f"{group.ref.kind.value:<17} ", style="dim")
     text.append(sanitize(group.ref.title, max_len=200), style="bold")
     text.append(
-        f"  {format_count(group.members)} members, {format_count(group.delivered)} delivered",
+        f"  {counted(group.members, 'member')}, {format_count(group.delivered)} delivered",
         style="dim",
     )
     return text

@@ -40,7 +40,7 @@ from jstui.dialogs.styles import DialogStyles
 from jstui.format.editable import EscapeError, escape_text, unescape_text
 from jstui.format.payload import PayloadView, next_view, payload_preview, render_payload
 from jstui.format.text import headers_lines, sanitize
-from jstui.format.units import format_age, format_count, format_size
+from jstui.format.units import counted, format_age, format_count, format_size
 from jstui.nats.errors import JstuiError
 from jstui.nats.names import subject_problem
 from jstui.nats.session import Session
@@ -289,7 +289,7 @@ class StreamBrowserScreen(DialogStyles, Screen[None]):
         title.append(sanitize(self.stream), style="bold")
         summary = self._summary
         if summary is not None:
-            title.append(f"  {format_count(summary.messages)} messages")
+            title.append(f"  {counted(summary.messages, 'message')}")
             if summary.messages:
                 title.append(
                     f", seq {format_count(summary.first_seq)}-{format_count(summary.last_seq)}"

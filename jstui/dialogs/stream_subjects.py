@@ -36,7 +36,7 @@ from textual.widgets.tree import TreeNode
 from jstui.dialogs.styles import DialogStyles
 from jstui.format.columns import ColumnWidths
 from jstui.format.text import sanitize
-from jstui.format.units import format_count
+from jstui.format.units import counted, format_count
 from jstui.nats.errors import JstuiError
 from jstui.nats.session import Session
 from jstui.nats.streams.service import StreamService
@@ -168,8 +168,7 @@ class StreamSubjectsScreen(DialogStyles, Screen[None]):
         if self._loaded:
             counts = self.counts
             title.append(
-                f"  {format_count(len(counts.counts))} subjects,"
-                f" {format_count(counts.messages)} messages"
+                f"  {counted(len(counts.counts), 'subject')}, {counted(counts.messages, 'message')}"
             )
             if counts.cut:
                 title.append(f"  (the first of {format_count(counts.total)})", style="yellow")
@@ -343,5 +342,5 @@ class StreamSubjectsScreen(DialogStyles, Screen[None]):
             self._show_error(f"purge: {error}")
             return
         if purged is not None:
-            self.notify(f"Purged {format_count(purged)} messages.", markup=False)
+            self.notify(f"Purged {counted(purged, 'message')}.", markup=False)
             self.action_reload()

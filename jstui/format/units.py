@@ -27,6 +27,7 @@ from jstui.format.text import quote_input
 __all__ = [
     "NS_PER_SECOND",
     "count_field",
+    "counted",
     "duration_field",
     "duration_has_units",
     "duration_ns",
@@ -280,6 +281,12 @@ def format_count(n: int | float) -> str:
     if isinstance(n, float) and not math.isfinite(n):
         return "?"
     return f"{round(n):,}"
+
+
+def counted(n: int, noun: str, plural: str = "") -> str:
+    """A count and its noun, agreeing: ``1 key``, ``0 keys``, ``1,234 keys`` (`plural` for
+    nouns that do not just take an "s": ``counted(2, "reply", "replies")``)."""
+    return f"{format_count(n)} {noun if n == 1 else plural or noun + 's'}"
 
 
 _RATE_UNITS = ("", "k", "M", "G", "T")

@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from jstui.format.units import counted
 from jstui.nats.requests.headers import (
     RESPONDER_HEADER,
     SERVICE_ERROR_CODE_HEADER,
@@ -138,7 +139,7 @@ class RequestRecord:
             if self.spec.mode is RequestMode.REQUEST:
                 return "replied"
             count = self.reply_count
-            return "1 reply" if count == 1 else f"{count:,} replies"
+            return counted(count, "reply", "replies")
         return self.status.value
 
     def summary(self) -> str:

@@ -15,6 +15,7 @@ import json
 from dataclasses import dataclass
 from enum import StrEnum
 
+from jstui.format.units import counted
 from jstui.nats.requests.record import format_latency
 
 __all__ = ["KEPT_BYTES", "WatchCounts", "WatchOutcome", "WatchedRequest"]
@@ -142,7 +143,7 @@ class WatchCounts:
         if self.no_responders:
             text += f" + no responders {self.no_responders:,}"
         text += f" + waiting {self.waiting:,}"
-        extras = [f"{self.replies:,} replies"]
+        extras = [counted(self.replies, "reply", "replies")]
         if self.not_requests:
             extras.append(f"{self.not_requests:,} not requests")
         return f"{text} · {' · '.join(extras)}"

@@ -48,6 +48,7 @@ from typing import IO, Any
 from nats.js.api import PubAck
 
 from jstui.format.text import sanitize
+from jstui.format.units import counted
 from jstui.nats.errors import JstuiError, translate
 from jstui.nats.headers import header_problem
 from jstui.nats.names import subject_matches, subject_problem
@@ -182,7 +183,8 @@ class NdjsonExport:
         self.cancelled = True
 
     def describe(self) -> str:
-        text = f"{self.written:,} messages, {self.bytes:,} bytes written to {self.path}"
+        written = f"{counted(self.written, 'message')}, {counted(self.bytes, 'byte')}"
+        text = f"{written} written to {self.path}"
         if self.done:
             text += " (cancelled)" if self.cancelled else " (done)"
         return text

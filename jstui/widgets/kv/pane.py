@@ -36,7 +36,7 @@ from textual.reactive import var
 from textual.widgets import DataTable, Input
 
 from jstui.format.text import sanitize
-from jstui.format.units import format_count
+from jstui.format.units import counted
 from jstui.nats.errors import JstuiError
 from jstui.nats.kv.model import BucketSummary, KeyEntry
 from jstui.nats.kv.service import KvService, check_pattern
@@ -260,7 +260,7 @@ class KvPane(BucketPane[BucketSummary, KeyWatch, KvService]):
             self._selected_key = self._key_at_cursor()
 
     def _contents_summary(self, watch: KeyWatch | None) -> str:
-        count = f"{format_count(len(self.keys.entries))} keys"
+        count = counted(len(self.keys.entries), "key")
         pattern = self._wanted[1]
         return count if pattern == ">" else f"keys {sanitize(pattern, max_len=60)} · {count}"
 
@@ -409,7 +409,7 @@ class KvPane(BucketPane[BucketSummary, KeyWatch, KvService]):
             if await self._confirmed("Purge deleted keys", question, "Purge"):
                 count = await self.service.purge_deletes(bucket, markers)
                 self._want(bucket, self.pattern, again=True)  # no watch hears a stream purge
-                self._done(f"Removed {count} deleted key{'s' * (count != 1)} from {bucket}")
+                self._done(f"Removed {counted(count, 'deleted key')} from {bucket}")
 
     def _bucket_form(self) -> KvBucketFormScreen:
         from jstui.dialogs.kv_bucket_form import KvBucketFormScreen  # on first use (start-up)

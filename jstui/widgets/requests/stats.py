@@ -17,6 +17,7 @@ from textual.containers import Vertical
 from textual.widgets import DataTable, Sparkline, Static
 
 from jstui.format.text import sanitize
+from jstui.format.units import counted
 from jstui.nats.requests.console import RequestConsole
 from jstui.nats.requests.record import format_latency
 from jstui.nats.stats import LatencyStats
@@ -128,7 +129,8 @@ class StatsView(Vertical):
             Text.assemble(
                 ("first-reply latency of ", "dim"),
                 sanitize(subject, max_len=80),
-                (f", last {len(samples)} requests, max {format_latency(max(samples))}", "dim"),
+                (f", last {counted(len(samples), 'request')}", "dim"),
+                (f", max {format_latency(max(samples))}", "dim"),
             )
         )
         graph.data = samples

@@ -36,7 +36,7 @@ from textual.widgets import DataTable, Input, Static
 
 from jstui.format.lines import time_of_day
 from jstui.format.text import sanitize
-from jstui.format.units import format_count
+from jstui.format.units import counted, format_count
 from jstui.nats.errors import translate
 from jstui.nats.names import fits_api_subject
 from jstui.nats.session import ConnectionState, ConnectionStatus
@@ -529,9 +529,7 @@ class StreamsPane(Pane):
                 return
             purged = await purge_with_confirmation(self.app, self.service, name)
             if purged is not None:
-                self._changed(
-                    f"Purged {format_count(purged)} message{'s' * (purged != 1)} from {name}"
-                )
+                self._changed(f"Purged {counted(purged, 'message')} from {name}")
 
     def action_delete_stream(self) -> None:
         name = self._need_selection()

@@ -29,7 +29,7 @@ from textual.reactive import var
 from textual.widgets import DataTable
 
 from jstui.format.text import sanitize
-from jstui.format.units import format_duration_short
+from jstui.format.units import counted, format_duration_short
 from jstui.nats.errors import JstuiError
 from jstui.nats.observe.groups.discovery import is_own
 from jstui.nats.observe.model import queue_members
@@ -251,7 +251,7 @@ class PoolPanel(TablePanel):
         question = Text.assemble(
             "Stop pool ",
             (sanitize(pool.name), "bold"),
-            f" ({len(pool.members)} members)?",
+            f" ({counted(len(pool.members), 'member')})?",
         )
         if pool.created_consumer and not pool.spec.keep_consumer:
             question.append("\nIts consumer ")

@@ -21,7 +21,7 @@ from textual.worker import Worker
 from jstui.format.lines import time_of_day
 from jstui.format.payload import payload_preview
 from jstui.format.text import sanitize
-from jstui.format.units import format_count, format_duration_short, format_rate
+from jstui.format.units import counted, format_count, format_duration_short, format_rate
 from jstui.nats.observe.deadletters import WHY_MAX_DELIVERIES, DeadLetter, Original
 from jstui.nats.observe.model import QueueMember
 from jstui.nats.session import ConnectionState
@@ -386,7 +386,7 @@ def details_text(view: PoolView, style: StyleOf, dead_letters: Text | None = Non
             text = f" \u00b7 {format_count(gen.unconfirmed)} not known to be stored"
             line.append(text, style=bad)
         if gen.errors:
-            line.append(f" \u00b7 {format_count(gen.errors)} errors: ", style=bad)
+            line.append(f" \u00b7 {counted(gen.errors, 'error')}: ", style=bad)
             line.append(sanitize(gen.last_error, max_len=200), style=bad)
         lines.append(line)
 
@@ -397,7 +397,9 @@ def details_text(view: PoolView, style: StyleOf, dead_letters: Text | None = Non
     line.append("external ", style=label)
     if view.externals:
         conns = {x.cid: x.name for x in view.externals}
-        line.append(f"{len(view.externals)} members on {len(conns)} connection(s): ")
+        line.append(
+            f"{counted(len(view.externals), 'member')} on {counted(len(conns), 'connection')}: "
+        )
         line.append(
             ", ".join(
                 f"c{cid} {sanitize(name, max_len=40) or '(no name)'}" for cid, name in conns.items()
