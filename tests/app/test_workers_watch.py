@@ -152,6 +152,35 @@ async def test_a_pull_consumer_shows_its_figures_and_why_members_are_not_listed(
         await nc.close()
 
 
+async def test_a_watch_at_start_leaves_the_user_on_the_pane_they_started_on(
+    make_app: AppFactory, nc: Client, unique: str
+) -> None:
+    """`jstui --pane events --watch NAME` (what `jstui demo --pane events` does): the group is
+    watched in the Workers pane, which does not take the screen from the Events pane."""
+    js = nc.jetstream()
+    await js.add_stream(name=unique, subjects=[f"{unique}.>"])
+    try:
+        await js.add_consumer(
+            unique, ConsumerConfig(durable_name="pullers", ack_policy=AckPolicy.EXPLICIT)
+        )
+        app = make_app(watch=f"{unique}/pullers", start_pane="events")
+        async with app.run_test(size=(160, 45)) as pilot:
+            await wait_connected(pilot)
+            pane = pane_of(app)
+            await wait_until(
+                pilot,
+                lambda: pane.watch_pending is None and pane.showing == "watch",
+                what="the group found and watched",
+            )
+            await pilot.pause(0.3)  # (a request to show the pane would be handled by now)
+            dashboard = app.dashboard
+            assert dashboard.maximized is dashboard.pane(6)
+            assert dashboard.current_pane == 6
+            assert "6 Events" in screen_text(app) and "4 Workers" not in screen_text(app)
+    finally:
+        await js.delete_stream(unique)
+
+
 async def test_an_ambiguous_watch_name_opens_a_chooser(
     make_app: AppFactory, nats_url: str, unique: str
 ) -> None:

@@ -341,15 +341,16 @@ class WorkersPane(Pane):
         self.set_class(showing == "watch", "-watch")
         self.refresh_bindings()
 
-    def show_group(self, ref: GroupRef) -> None:
-        """Show `ref` in the watch view and bring the pane to the front."""
+    def show_group(self, ref: GroupRef, *, to_front: bool = True) -> None:
+        """Show `ref` in the watch view and (`to_front`) bring the pane to the front."""
         entry = group_entry(GroupSummary(ref, 0, 0))
         if entry.key not in self.group_list.entries:  # (chosen from a discovery since replaced)
             self.groups.append(GroupSummary(ref, 0, 0))
             self.refresh_groups()
         self.group_list.select(entry.key)
         self._show_selected()
-        self.post_message(self.ShowRequested(self))
+        if to_front:
+            self.post_message(self.ShowRequested(self))
 
     def _resolve_watch(self, name: str) -> None:
         """--watch NAME: one match is watched, several open the chooser, none keeps waiting."""
@@ -361,7 +362,9 @@ class WorkersPane(Pane):
         self.border_subtitle = ""
         self._show_note()
         if len(refs) == 1:
-            self.show_group(refs[0])
+            # Started on another pane (--pane): the group is watched here, and the user stays
+            # where they asked to be.
+            self.show_group(refs[0], to_front=self.host.settings.start_pane is None)
             return
         chosen = [g for g in self.groups if g.ref in refs]
         self.post_message(self.ShowRequested(self, then=partial(self._choose, name, chosen)))
