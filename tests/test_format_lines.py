@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from datetime import UTC, datetime
 
 import pytest
 
@@ -59,12 +60,12 @@ def test_clock_text_is_local_time_to_the_millisecond() -> None:
 
 
 def test_seq_text_shows_stream_consumer_and_redeliveries() -> None:
-    assert seq_text(message()) == "-"
-    assert seq_text(message(js=JsMeta(stream="S", stream_seq=7))) == "7"
+    assert seq_text(None) == "-"
+    assert seq_text(JsMeta(stream="S", stream_seq=7)) == "7"
     consumer = JsMeta(stream="S", consumer="c", stream_seq=7, consumer_seq=3)
-    assert seq_text(message(js=consumer)) == "7/3"
+    assert seq_text(consumer) == "7/3"
     again = JsMeta(stream="S", consumer="c", stream_seq=7, consumer_seq=3, delivered=2)
-    assert seq_text(message(js=again)) == "7/3*2"
+    assert seq_text(again) == "7/3*2"
 
 
 def test_format_line_columns_line_up_with_the_header() -> None:
@@ -86,6 +87,20 @@ def test_format_line_jetstream_adds_the_sequence_column() -> None:
     assert line[:seq_end].endswith("12/4")
     assert header_line(10, jetstream=True)[:seq_end].endswith("seq")
     assert line[payload_start - HDR_WIDTH - 1 : payload_start] == " " * (HDR_WIDTH + 1)
+
+
+def test_a_jetstream_line_shows_when_the_message_was_stored() -> None:
+    stored = datetime.fromtimestamp(MOMENT - 3600, UTC)  # stored an hour before it was read
+    meta = JsMeta(stream="S", stream_seq=12, timestamp=stored)
+    line, _ = format_line(message(js=meta), 10, 40, jetstream=True)
+    assert line.startswith(clock_text(MOMENT - 3600))
+    assert header_line(10, jetstream=True).startswith("stored ")
+    # without a stored time (metadata lost), and on a core feed: when it arrived
+    no_time, _ = format_line(message(js=JsMeta(stream="S", stream_seq=12)), 10, 40, True)
+    assert no_time.startswith("14:03:59.250")
+    core, _ = format_line(message(js=meta), 10, 40, jetstream=False)
+    assert core.startswith("14:03:59.250")
+    assert header_line(10, jetstream=False).startswith("time ")
 
 
 def test_format_line_cuts_long_subjects_and_payloads() -> None:

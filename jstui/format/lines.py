@@ -1,9 +1,10 @@
 """One feed message as one safe line of fixed columns, and the header that names those columns.
 
-``time subject [stream/consumer seq] size headers payload``. The Feeds pane calls `format_line` for
-each message it draws (at most a screenful plus a margin per tick), then colours the columns by
-their widths: time is `TIME_WIDTH`, the subject the width it asked for, and the returned payload
-start ends the metadata. Every network value goes through `jstui.format` (no control characters,
+``time subject [stream/consumer seq] size headers payload``, the time being when the message
+arrived, or on a JetStream feed when it was stored. The Feeds pane calls `format_line` for each
+message it draws (at most a screenful plus a margin per tick), then colours the columns by their
+widths: time is `TIME_WIDTH`, the subject the width it asked for, and the returned payload start
+ends the metadata. Every network value goes through `jstui.format` (no control characters,
 no markup, one line).
 
 Pure: no Textual, no NATS. A message is anything with the attributes of `LineMessage`
@@ -13,6 +14,7 @@ Pure: no Textual, no NATS. A message is anything with the attributes of `LineMes
 from __future__ import annotations
 
 import time
+from datetime import datetime
 from typing import Protocol
 
 from jstui.format.payload import payload_preview
@@ -55,6 +57,8 @@ class LineMeta(Protocol):
     def stream_seq(self) -> int: ...
     @property
     def consumer_seq(self) -> int: ...
+    @property
+    def timestamp(self) -> datetime | None: ...
 
 
 class LineMessage(Protocol):
@@ -83,10 +87,9 @@ def clock_text(moment: float) -> str:
     return f"{time.strftime('%H:%M:%S', local)}.{int(moment * 1000) % 1000:03d}"
 
 
-def seq_text(message: LineMessage) -> str:
+def seq_text(meta: LineMeta | None) -> str:
     """``7`` (stream sequence), ``7/3`` (with the consumer's), ``7/3*2`` (delivered twice), or
     ``-`` for a message without JetStream metadata."""
-    meta = message.meta
     if meta is None:
         return "-"
     text = f"{meta.stream_seq}/{meta.consumer_seq}" if meta.consumer else str(meta.stream_seq)
@@ -103,7 +106,10 @@ def head_width(subject_width: int, jetstream: bool) -> int:
 
 def header_line(subject_width: int, jetstream: bool) -> str:
     """The column names, aligned with the lines `format_line` builds for the same widths."""
-    parts = ["time".ljust(TIME_WIDTH), "subject".ljust(subject_width)]
+    # A JetStream feed shows when each message was stored: a replay of a stream's history
+    # would otherwise show the moment it was read, the same for every line.
+    time_name = "stored" if jetstream else "time"
+    parts = [time_name.ljust(TIME_WIDTH), "subject".ljust(subject_width)]
     if jetstream:
         parts.append("seq".rjust(SEQ_WIDTH))
     parts.append("size".rjust(SIZE_WIDTH))
@@ -118,14 +124,19 @@ def format_line(
     """One safe line for a message, and the column where its payload starts.
 
     A subject longer than `subject_width` is cut with an ellipsis; the payload preview is at most
-    `preview` characters; `jetstream` adds the sequence column.
+    `preview` characters; `jetstream` adds the sequence column and shows the time the message
+    was stored (its arrival when it has no JetStream metadata).
     """
     subject = sanitize(message.subject, max_len=256)
     if len(subject) > subject_width:
         subject = subject[: subject_width - 1] + "\u2026"
-    parts = [clock_text(message.time), subject.ljust(subject_width)]
+    moment = message.time
+    meta = message.meta if jetstream else None
+    if meta is not None and meta.timestamp is not None:
+        moment = meta.timestamp.timestamp()
+    parts = [clock_text(moment), subject.ljust(subject_width)]
     if jetstream:
-        parts.append(seq_text(message).rjust(SEQ_WIDTH))
+        parts.append(seq_text(meta).rjust(SEQ_WIDTH))
     count = message.header_count
     parts.append(compact_size(len(message.data)).rjust(SIZE_WIDTH))
     parts.append((f"h{count}" if count else "").ljust(HDR_WIDTH))
