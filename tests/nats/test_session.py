@@ -48,6 +48,14 @@ async def test_connects_and_reports_server(nats_server: EmbeddedServer) -> None:
     assert session.status.state is ConnectionState.CLOSED
 
 
+async def test_rtt_leaves_out_a_stall_of_the_loop(session: Session) -> None:
+    """A loop blocked while one PING is out (a long frame) is not the connection's RTT."""
+    loop = asyncio.get_running_loop()
+    loop.call_soon(time.sleep, 0.3)  # runs right after the first PING is queued
+    rtt = await session.rtt()
+    assert rtt is not None and 0 < rtt < 0.3
+
+
 async def test_refused_port_fails_within_five_seconds() -> None:
     session = Session([f"nats://127.0.0.1:{free_port()}"])
     started = time.monotonic()
