@@ -150,9 +150,6 @@ class MessageRing(Sequence[FeedMessage]):
     def __len__(self) -> int:
         return len(self._fields)
 
-    def __bool__(self) -> bool:
-        return bool(self._fields)
-
     @overload
     def __getitem__(self, position: int) -> FeedMessage: ...
     @overload
