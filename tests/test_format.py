@@ -601,9 +601,13 @@ def test_format_count(n: int, expected: str) -> None:
         (1, "reply", "replies", "1 reply"),
         (3, "reply", "replies", "3 replies"),
         (1, "deleted key", "", "1 deleted key"),
+        (0.6, "key", "", "1 key"),  # the noun agrees with the digits shown
+        (1.4, "key", "", "1 key"),
     ],
 )
-def test_counted_agrees_with_its_count(n: int, noun: str, plural: str, expected: str) -> None:
+def test_counted_agrees_with_its_count(
+    n: int | float, noun: str, plural: str, expected: str
+) -> None:
     assert counted(n, noun, plural) == expected
 
 

@@ -23,7 +23,7 @@ from textual.widgets import DataTable, Label, Static
 from jstui.dialogs.styles import DialogStyles
 from jstui.format.payload import render_payload
 from jstui.format.text import sanitize
-from jstui.format.units import format_count
+from jstui.format.units import counted, format_count
 from jstui.nats.errors import JstuiError
 from jstui.nats.kv.model import KeyEntry
 from jstui.nats.kv.preview import value_preview
@@ -102,7 +102,7 @@ class KvHistoryScreen(DialogStyles, ModalScreen[None]):
             )
         kept = len(entries)
         self.query_one("#kv-history-title", Static).update(
-            self._title(f": {format_count(kept)} kept revision{'s' * (kept != 1)}")
+            self._title(f": {counted(kept, 'kept revision')}")
         )
         self._show(0)
 

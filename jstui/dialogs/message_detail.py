@@ -35,7 +35,7 @@ from jstui.dialogs.publish import PublishScreen
 from jstui.dialogs.styles import DialogStyles
 from jstui.format.payload import PayloadView, next_view, render_payload
 from jstui.format.text import headers_lines, sanitize
-from jstui.format.units import format_age, format_size
+from jstui.format.units import counted, format_age, format_size
 from jstui.nats.errors import JstuiError
 from jstui.nats.feeds.feed import Feed
 from jstui.nats.feeds.message import AckKind, FeedMessage, message_to_json
@@ -73,9 +73,7 @@ def metadata_text(message: FeedMessage, feed: Feed | None = None) -> Text:
         if meta.consumer:
             rows.append(("consumer", sanitize(meta.consumer, max_len=256)))
             rows.append(("consumer seq", f"{meta.consumer_seq:,}"))
-            rows.append(
-                ("delivered", f"{meta.delivered:,} time{'s' if meta.delivered != 1 else ''}")
-            )
+            rows.append(("delivered", counted(meta.delivered, "time")))
         if meta.pending is not None:
             rows.append(("pending", f"{meta.pending:,} more in the consumer"))
         if meta.timestamp is not None:

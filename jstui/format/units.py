@@ -283,10 +283,12 @@ def format_count(n: int | float) -> str:
     return f"{round(n):,}"
 
 
-def counted(n: int, noun: str, plural: str = "") -> str:
+def counted(n: int | float, noun: str, plural: str = "") -> str:
     """A count and its noun, agreeing: ``1 key``, ``0 keys``, ``1,234 keys`` (`plural` for
-    nouns that do not just take an "s": ``counted(2, "reply", "replies")``)."""
-    return f"{format_count(n)} {noun if n == 1 else plural or noun + 's'}"
+    nouns that do not just take an "s": ``counted(2, "reply", "replies")``). The noun agrees
+    with the digits shown: 0.6 reads ``1 key``."""
+    digits = format_count(n)
+    return f"{digits} {noun if digits == '1' else plural or noun + 's'}"
 
 
 _RATE_UNITS = ("", "k", "M", "G", "T")

@@ -97,7 +97,7 @@ async def test_an_external_core_group_is_watched_as_members_come_and_go(
         own = await session.nc.subscribe(subject, queue="crew")
         await session.nc.flush()
         snapshot = await watch.poll()
-        assert "jstui's own pool has 1 member(s) in this group" in " ".join(snapshot.notes)
+        assert "jstui's own pool has 1 member in this group" in " ".join(snapshot.notes)
         assert not [m for m in snapshot.members if m.label.startswith("jstui")]
         assert len(snapshot.members) == 3
         await own.unsubscribe()

@@ -38,6 +38,7 @@ from nats.js.api import (
 )
 from nats.js.manager import JetStreamManager
 
+from jstui.format.units import counted
 from jstui.nats.cluster import EmbeddedCluster
 from jstui.nats.demo.actors import (
     ACTOR_PREFIX,
@@ -338,7 +339,7 @@ class DemoStory:
         self.killed_workers += 1
         if held:
             self.say(
-                f"{victim.name} killed holding {held} unacked message{'s' * (held != 1)}: the "
+                f"{victim.name} killed holding {counted(held, 'unacked message')}: the "
                 f"server redelivers {'them' if held != 1 else 'it'} to the others after the ack "
                 f"wait ({ACK_WAIT_SECONDS:g} s)."
             )

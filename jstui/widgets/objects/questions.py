@@ -7,7 +7,7 @@ from __future__ import annotations
 from rich.text import Text
 
 from jstui.format.text import sanitize
-from jstui.format.units import format_count, format_size
+from jstui.format.units import counted, format_count, format_size
 from jstui.nats.objects.model import ObjectEntry, StoreSummary
 
 
@@ -27,10 +27,7 @@ def delete_object(bucket: str, entry: ObjectEntry) -> Text:
 
 
 def delete_bucket(store: StoreSummary, objects: int | None) -> Text:
-    if objects is None:
-        count = "every object"
-    else:
-        count = f"{format_count(objects)} object{'s' * (objects != 1)}"
+    count = "every object" if objects is None else counted(objects, "object")
     return Text.assemble(
         "Delete object store ",
         (sanitize(store.name), "bold"),

@@ -16,6 +16,7 @@ from rich.text import Text
 from jstui.format.lines import clock_text, time_of_day
 from jstui.format.payload import payload_preview, render_payload
 from jstui.format.text import ELLIPSIS, headers_lines, sanitize
+from jstui.format.units import counted
 from jstui.nats.requests.record import format_latency, reply_identity
 from jstui.nats.requests.watch import RequestWatch
 from jstui.nats.requests.watched import KEPT_BYTES, WatchedRequest, WatchOutcome
@@ -79,7 +80,7 @@ def counts_line(watch: RequestWatch | None) -> Text:
             style="dim",
         )
     if watch.running:
-        text.append(f" · {watch.listening} subscriptions", style="dim")
+        text.append(f" · {counted(watch.listening, 'subscription')}", style="dim")
     for note in (watch.catch_all_note, watch.error):
         if note:
             text.append(f"\n{sanitize(note, max_len=300)}", style="italic")

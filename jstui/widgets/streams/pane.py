@@ -549,9 +549,8 @@ class StreamsPane(Pane):
                 (sanitize(name), "bold"),
                 " with its ",
                 (format_count(summary.messages), "bold"),
-                " message" if summary.messages == 1 else " messages",
-                f" and {format_count(summary.consumer_count)} consumer"
-                f"{'s' * (summary.consumer_count != 1)}?\nThis cannot be undone.",
+                " message" if summary.messages == 1 else " messages",  # (the count in bold)
+                f" and {counted(summary.consumer_count, 'consumer')}?\nThis cannot be undone.",
             )
             if not await self.app.push_screen_wait(
                 ConfirmScreen("Delete stream", question, confirm_label="Delete")

@@ -17,7 +17,7 @@ from rich.style import Style
 from rich.text import Text
 
 from jstui.format.text import ELLIPSIS, sanitize
-from jstui.format.units import format_count, format_duration_short, format_rate
+from jstui.format.units import counted, format_count, format_duration_short, format_rate
 from jstui.nats.observe.groups import GroupKind, WatchedMember, WatchSnapshot, WatchState
 from jstui.widgets.workers.render import StyleOf, percent_text, ratio_text, share_bar
 
@@ -186,7 +186,7 @@ def watch_summary(snapshot: WatchSnapshot, style: StyleOf) -> Text:
     text.append(" ")
     text.append(sanitize(snapshot.ref.title, max_len=200), style="bold")
     present = [m for m in snapshot.members if m.state is not WatchState.LEFT]
-    text.append(f" \u00b7 {len(present)} member{'s' if len(present) != 1 else ''}")
+    text.append(f" \u00b7 {counted(len(present), 'member')}")
     text.append(" \u00b7 ")
     text.append(format_rate(sum(m.rate for m in present)), style="bold")
     if snapshot.source:

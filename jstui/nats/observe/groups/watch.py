@@ -17,6 +17,7 @@ from typing import Any
 import nats.errors
 import nats.js.errors
 
+from jstui.format.units import counted
 from jstui.nats.errors import JstuiError
 from jstui.nats.observe.groups.discovery import discovery_for, is_own, jetstream_problem
 from jstui.nats.observe.groups.model import (
@@ -224,7 +225,7 @@ class GroupWatch:
     def _own_note(self, notes: list[str]) -> None:
         if self._own_members:
             notes.append(
-                f"jstui's own pool has {self._own_members} member(s) in this group "
+                f"jstui's own pool has {counted(self._own_members, 'member')} in this group "
                 f"({self._own_delivered} delivered); they are in the pool view, not here"
             )
 
@@ -309,8 +310,8 @@ class GroupWatch:
         self._own_note(notes)
         if self._orphans:
             notes.append(
-                f"{len(self._orphans)} orphan member(s): they subscribed while the consumer was "
-                "being created and get nothing; a fixed deliver subject avoids it"
+                f"{counted(len(self._orphans), 'orphan member')}: they subscribed while the "
+                "consumer was being created and get nothing; a fixed deliver subject avoids it"
             )
         return observed + self._orphans, source
 
