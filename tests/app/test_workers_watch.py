@@ -176,7 +176,7 @@ async def test_a_watch_at_start_leaves_the_user_on_the_pane_they_started_on(
             dashboard = app.dashboard
             assert dashboard.maximized is dashboard.pane(6)
             assert dashboard.current_pane == 6
-            assert "6 Events" in screen_text(app) and "4 Workers" not in screen_text(app)
+            assert "─ 6 Events" in screen_text(app) and "─ 4 Workers" not in screen_text(app)
     finally:
         await js.delete_stream(unique)
 
@@ -212,6 +212,33 @@ async def test_an_ambiguous_watch_name_opens_a_chooser(
                 lambda: pane.watcher.ref is not None and pane.watcher.ref.subject == f"{unique}.a",
                 what="[ steps to the other group",
             )
+
+
+async def test_an_ambiguous_watch_asks_over_the_pane_the_user_started_on(
+    make_app: AppFactory, nats_url: str, unique: str
+) -> None:
+    queue = f"{unique}q"
+    async with (
+        queue_workers(nats_url, f"{unique}.a", queue, ["a1"]),
+        queue_workers(nats_url, f"{unique}.b", queue, ["b1"]),
+    ):
+        app = make_app(watch=queue, start_pane="events")
+        async with app.run_test(size=(160, 45)) as pilot:
+            await wait_connected(pilot)
+            await wait_until(
+                pilot, lambda: isinstance(app.screen, GroupChooserScreen), what="the chooser"
+            )
+            await wait_until(pilot, lambda: f"{unique}.b@{queue}" in screen_text(app))
+            await pilot.press("down", "enter")
+            pane = pane_of(app)
+            await wait_until(
+                pilot,
+                lambda: pane.watcher.ref is not None and pane.watcher.ref.subject == f"{unique}.b",
+                what="the chosen group watched",
+            )
+            await pilot.pause(0.3)  # (a request to show the pane would be handled by now)
+            dashboard = app.dashboard
+            assert app.screen is dashboard and dashboard.maximized is dashboard.pane(6)
 
 
 async def test_watch_waits_for_a_group_that_is_not_there_yet(

@@ -361,24 +361,28 @@ class WorkersPane(Pane):
         self.watch_pending = None
         self.border_subtitle = ""
         self._show_note()
+        # With --pane the user asked to start on one pane: the group is watched here (a question
+        # about it opens over that pane) and the pane is not brought to the front.
+        to_front = self.host.settings.start_pane is None
         if len(refs) == 1:
-            # Started on another pane (--pane): the group is watched here, and the user stays
-            # where they asked to be.
-            self.show_group(refs[0], to_front=self.host.settings.start_pane is None)
+            self.show_group(refs[0], to_front=to_front)
             return
         chosen = [g for g in self.groups if g.ref in refs]
-        self.post_message(self.ShowRequested(self, then=partial(self._choose, name, chosen)))
+        if to_front:
+            self.post_message(self.ShowRequested(self, then=partial(self._choose, name, chosen)))
+        else:
+            self._choose(name, chosen, to_front=False)
 
-    def _choose(self, name: str, groups: list[GroupSummary]) -> None:
+    def _choose(self, name: str, groups: list[GroupSummary], *, to_front: bool = True) -> None:
         from jstui.dialogs.group_chooser import GroupChooserScreen  # on first use (start-up)
 
         question = f"{name} fits {len(groups)} groups: which one?"
         screen = GroupChooserScreen("Watch a group", question, groups)
-        self.app.push_screen(screen, self._chosen)
+        self.app.push_screen(screen, partial(self._chosen, to_front=to_front))
 
-    def _chosen(self, ref: GroupRef | None) -> None:
+    def _chosen(self, ref: GroupRef | None, *, to_front: bool = True) -> None:
         if ref is not None:
-            self.show_group(ref)
+            self.show_group(ref, to_front=to_front)
 
     def action_watch_group(self) -> None:
         from jstui.dialogs.group_chooser import GroupChooserScreen  # on first use (start-up)
