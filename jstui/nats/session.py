@@ -525,7 +525,7 @@ class Session:
         return stopped
 
     async def rtt(self) -> float | None:
-        """Round-trip time to the server in seconds, or None while disconnected.
+        """Round-trip time to the server in seconds, or None when no PING was answered.
 
         The shortest of `RTT_PINGS` round trips, back to back: each is timed on the app's loop,
         so a frame being drawn (tens of ms) or a burst of messages being read when the PONG
@@ -536,14 +536,14 @@ class Session:
             return None
         clock = self.clocks.monotonic
         shortest: float | None = None
-        try:
-            for _ in range(RTT_PINGS):
-                start = clock()
+        for _ in range(RTT_PINGS):
+            start = clock()
+            try:
                 await self.nc.rtt(timeout=2)
-                took = clock() - start
-                shortest = took if shortest is None else min(shortest, took)
-        except (nats.errors.Error, TimeoutError, NotConnectedError):
-            return None
+            except (nats.errors.Error, TimeoutError, NotConnectedError):
+                break  # (one timeout is 2 s: no more tries) the shortest so far, if any
+            took = clock() - start
+            shortest = took if shortest is None else min(shortest, took)
         return shortest
 
     async def jetstream_usage(self) -> JetStreamUsage | None:
