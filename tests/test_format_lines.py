@@ -17,6 +17,7 @@ from jstui.format.lines import (
     head_width,
     header_line,
     seq_text,
+    stored_clock_text,
 )
 from jstui.format.units import compact_size
 from jstui.nats.feeds.message import FeedMessage, JsMeta
@@ -101,6 +102,15 @@ def test_a_jetstream_line_shows_when_the_message_was_stored() -> None:
     core, _ = format_line(message(js=meta), 10, 40, jetstream=False)
     assert core.startswith("14:03:59.250")
     assert header_line(10, jetstream=False).startswith("time ")
+
+
+def test_a_message_stored_on_another_day_shows_its_date() -> None:
+    stored = datetime.fromtimestamp(MOMENT - 2 * 86400, UTC)  # two days before it was read
+    line, _ = format_line(
+        message(js=JsMeta(stream="S", stream_seq=1, timestamp=stored)), 10, 40, True
+    )
+    assert line.startswith("05-15 14:03  ")
+    assert len(stored_clock_text(MOMENT - 2 * 86400, MOMENT)) == TIME_WIDTH
 
 
 def test_format_line_cuts_long_subjects_and_payloads() -> None:

@@ -1,11 +1,11 @@
 """One feed message as one safe line of fixed columns, and the header that names those columns.
 
 ``time subject [stream/consumer seq] size headers payload``, the time being when the message
-arrived, or on a JetStream feed when it was stored. The Feeds pane calls `format_line` for each
-message it draws (at most a screenful plus a margin per tick), then colours the columns by their
-widths: time is `TIME_WIDTH`, the subject the width it asked for, and the returned payload start
-ends the metadata. Every network value goes through `jstui.format` (no control characters,
-no markup, one line).
+arrived, or on a JetStream feed when it was stored (with its date when that was another day). The
+Feeds pane calls `format_line` for each message it draws (at most a screenful plus a margin per
+tick), then colours the columns by their widths: time is `TIME_WIDTH`, the subject the width it
+asked for, and the returned payload start ends the metadata. Every network value goes through
+`jstui.format` (no control characters, no markup, one line).
 
 Pure: no Textual, no NATS. A message is anything with the attributes of `LineMessage`
 (`jstui.nats.feeds.FeedMessage` in the app), so this layer needs nothing from the service layer.
@@ -87,6 +87,15 @@ def clock_text(moment: float) -> str:
     return f"{time.strftime('%H:%M:%S', local)}.{int(moment * 1000) % 1000:03d}"
 
 
+def stored_clock_text(moment: float, arrived: float) -> str:
+    """When a message was stored: `clock_text` on the day it arrived, else its date and minute
+    (``05-17 14:03``), so that a replay of older days never reads as today's traffic."""
+    local = time.localtime(moment)
+    if local[:3] == time.localtime(arrived)[:3]:
+        return clock_text(moment)
+    return time.strftime("%m-%d %H:%M", local).ljust(TIME_WIDTH)
+
+
 def seq_text(meta: LineMeta | None) -> str:
     """``7`` (stream sequence), ``7/3`` (with the consumer's), ``7/3*2`` (delivered twice), or
     ``-`` for a message without JetStream metadata."""
@@ -130,11 +139,11 @@ def format_line(
     subject = sanitize(message.subject, max_len=256)
     if len(subject) > subject_width:
         subject = subject[: subject_width - 1] + "\u2026"
-    moment = message.time
+    when = clock_text(message.time)
     meta = message.meta if jetstream else None
     if meta is not None and meta.timestamp is not None:
-        moment = meta.timestamp.timestamp()
-    parts = [clock_text(moment), subject.ljust(subject_width)]
+        when = stored_clock_text(meta.timestamp.timestamp(), message.time)
+    parts = [when, subject.ljust(subject_width)]
     if jetstream:
         parts.append(seq_text(meta).rjust(SEQ_WIDTH))
     count = message.header_count
