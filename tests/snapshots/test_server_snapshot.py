@@ -5,11 +5,12 @@ The pane shows figures the server measures (CPU, memory) and the clients' epheme
 differ at every run, the monitoring probe's error text, and subscription counts that include the
 system connection's reply inbox only while one of its questions is in flight. Those are masked on
 their way from the observer to the pane, in this test only: CPU 0, memory 10 MiB, the server's
-subscriptions 70, each connection's port 40000 plus its rank by name and its subscription count
+subscriptions 70, each connection's port 40000 plus its rank by name, its subscription count
 0 (the table reads counts only, and jstui's own gathers open and close reply inboxes on both of its
-connections while the picture is taken), and a fixed probe note. With the stopped clocks every
-rate reads "-" (no time passed between two polls) and every age "<1m" or "0s" (the clocks are
-behind the server's).
+connections while the picture is taken) and its pending bytes 0 (what the server is writing to it
+at that instant: a PONG or a reply now and then, 445 B), and a fixed probe note. With the
+stopped clocks every rate reads "-" (no time passed between two polls) and every age "<1m" or
+"0s" (the clocks are behind the server's).
 The system account is the snapshot server's, on its fixed port; the table is sorted by name.
 """
 
@@ -61,7 +62,7 @@ def _mask_observer(app: JstuiApp) -> None:
         return replace(
             view,
             connections=tuple(
-                replace(conn, port=40000 + rank, subscription_count=0)
+                replace(conn, port=40000 + rank, subscription_count=0, pending_bytes=0)
                 for rank, conn in enumerate(ranked)
             ),
         )
