@@ -5,11 +5,13 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 import nats
 from nats.aio.client import Client
 from nats.aio.msg import Msg
 from nats.js.api import AckPolicy, ConsumerConfig
+from textual.pilot import Pilot
 from textual.widgets import DataTable
 
 from jstui.app import JstuiApp
@@ -181,25 +183,40 @@ async def test_a_watch_at_start_leaves_the_user_on_the_pane_they_started_on(
         await js.delete_stream(unique)
 
 
+@asynccontextmanager
+async def two_groups_of_one_name(
+    url: str, unique: str, members_of_b: list[str]
+) -> AsyncIterator[str]:
+    """Queue groups of one name on `{unique}.a` (one member) and `{unique}.b`; yields the name."""
+    queue = f"{unique}q"
+    async with (
+        queue_workers(url, f"{unique}.a", queue, ["a1"]),
+        queue_workers(url, f"{unique}.b", queue, members_of_b),
+    ):
+        yield queue
+
+
+async def choose_the_second_group(pilot: Pilot[Any], unique: str, queue: str) -> WorkersPane:
+    """In the chooser that `--watch QUEUE` opened for `{unique}.a` and `{unique}.b`, pick the
+    second; the Workers pane that watches it."""
+    app = pilot.app
+    assert isinstance(app, JstuiApp)
+    await wait_until(pilot, lambda: isinstance(app.screen, GroupChooserScreen), what="the chooser")
+    await wait_until(pilot, lambda: f"{unique}.b@{queue}" in screen_text(app))
+    assert f"{unique}.a@{queue}" in screen_text(app)
+    await pilot.press("down", "enter")
+    await wait_until(pilot, lambda: not isinstance(app.screen, GroupChooserScreen))
+    return pane_of(app)
+
+
 async def test_an_ambiguous_watch_name_opens_a_chooser(
     make_app: AppFactory, nats_url: str, unique: str
 ) -> None:
-    queue = f"{unique}q"
-    async with (
-        queue_workers(nats_url, f"{unique}.a", queue, ["a1"]),
-        queue_workers(nats_url, f"{unique}.b", queue, ["b1", "b2"]),
-    ):
+    async with two_groups_of_one_name(nats_url, unique, ["b1", "b2"]) as queue:
         app = make_app(watch=queue)
         async with app.run_test(size=(160, 45)) as pilot:
             await wait_connected(pilot)
-            await wait_until(
-                pilot, lambda: isinstance(app.screen, GroupChooserScreen), what="the chooser"
-            )
-            await wait_until(pilot, lambda: f"{unique}.b@{queue}" in screen_text(app))
-            assert f"{unique}.a@{queue}" in screen_text(app)
-            await pilot.press("down", "enter")
-            pane = pane_of(app)
-            await wait_until(pilot, lambda: not isinstance(app.screen, GroupChooserScreen))
+            pane = await choose_the_second_group(pilot, unique, queue)
             await wait_until(
                 pilot,
                 lambda: (s := pane.watcher.snapshot) is not None and len(s.members) == 2,
@@ -217,20 +234,11 @@ async def test_an_ambiguous_watch_name_opens_a_chooser(
 async def test_an_ambiguous_watch_asks_over_the_pane_the_user_started_on(
     make_app: AppFactory, nats_url: str, unique: str
 ) -> None:
-    queue = f"{unique}q"
-    async with (
-        queue_workers(nats_url, f"{unique}.a", queue, ["a1"]),
-        queue_workers(nats_url, f"{unique}.b", queue, ["b1"]),
-    ):
+    async with two_groups_of_one_name(nats_url, unique, ["b1"]) as queue:
         app = make_app(watch=queue, start_pane="events")
         async with app.run_test(size=(160, 45)) as pilot:
             await wait_connected(pilot)
-            await wait_until(
-                pilot, lambda: isinstance(app.screen, GroupChooserScreen), what="the chooser"
-            )
-            await wait_until(pilot, lambda: f"{unique}.b@{queue}" in screen_text(app))
-            await pilot.press("down", "enter")
-            pane = pane_of(app)
+            pane = await choose_the_second_group(pilot, unique, queue)
             await wait_until(
                 pilot,
                 lambda: pane.watcher.ref is not None and pane.watcher.ref.subject == f"{unique}.b",
