@@ -83,7 +83,10 @@ def time_of_day(moment: float) -> str:
 
 def clock_text(moment: float) -> str:
     """Local wall-clock time to the millisecond: ``14:03:59.250``."""
-    local = time.localtime(moment)
+    return _clock_of(time.localtime(moment), moment)
+
+
+def _clock_of(local: time.struct_time, moment: float) -> str:
     return f"{time.strftime('%H:%M:%S', local)}.{int(moment * 1000) % 1000:03d}"
 
 
@@ -92,7 +95,7 @@ def stored_clock_text(moment: float, arrived: float) -> str:
     (``05-17 14:03``), so that a replay of older days never reads as today's traffic."""
     local = time.localtime(moment)
     if local[:3] == time.localtime(arrived)[:3]:
-        return clock_text(moment)
+        return _clock_of(local, moment)
     return time.strftime("%m-%d %H:%M", local).ljust(TIME_WIDTH)
 
 
@@ -139,10 +142,12 @@ def format_line(
     subject = sanitize(message.subject, max_len=256)
     if len(subject) > subject_width:
         subject = subject[: subject_width - 1] + "\u2026"
-    when = clock_text(message.time)
     meta = message.meta if jetstream else None
-    if meta is not None and meta.timestamp is not None:
-        when = stored_clock_text(meta.timestamp.timestamp(), message.time)
+    stored = meta.timestamp if meta is not None else None
+    if stored is None:
+        when = clock_text(message.time)
+    else:
+        when = stored_clock_text(stored.timestamp(), message.time)
     parts = [when, subject.ljust(subject_width)]
     if jetstream:
         parts.append(seq_text(meta).rjust(SEQ_WIDTH))
