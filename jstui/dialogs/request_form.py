@@ -30,6 +30,7 @@ from jstui.dialogs.form_screen import FormScreen
 from jstui.format.editable import PayloadFormat, editable_headers, editable_payload
 from jstui.format.text import sanitize
 from jstui.nats.errors import JstuiError, SpecErrors, ValidationError
+from jstui.nats.requests.record import RequestRecord
 from jstui.nats.requests.saved import SavedRequests
 from jstui.nats.requests.spec import RequestMode, RequestSpec, parse_max_replies, parse_timeout
 
@@ -65,7 +66,7 @@ class RequestFormScreen(FormScreen[RequestSpec | None]):
         saved: SavedRequests,
         spec: RequestSpec | None = None,
         *,
-        send: Callable[[RequestSpec], asyncio.Future[None]] | None = None,
+        send: Callable[[RequestSpec], asyncio.Future[RequestRecord]] | None = None,
     ) -> None:
         super().__init__()
         self._saved = saved
@@ -291,7 +292,9 @@ class RequestFormScreen(FormScreen[RequestSpec | None]):
         if self._send is not None:
             self._sent = True
             sending = self._send(spec)
-            with contextlib.suppress(TimeoutError):
+            # A refusal (read-only mode) is the pane's to show, as every outcome is: the form
+            # only waits a moment for it.
+            with contextlib.suppress(TimeoutError, JstuiError):
                 await asyncio.wait_for(asyncio.shield(sending), CLOSE_GRACE)
         self.dismiss(spec)
 

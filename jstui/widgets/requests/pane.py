@@ -106,7 +106,7 @@ class RequestsPane(Pane):
         count for the burst rule, so a waiting row drawn just before does not hold back the reply
         that follows it."""
         self._outcome_drawn: RequestRecord | None = None
-        self._sending: set[asyncio.Task[None]] = set()
+        self._sending: set[asyncio.Task[RequestRecord]] = set()
         """Requests in flight (plain tasks, cancelled when the pane goes)."""
         self._started_from_settings = False
         self._last_record: RequestRecord | None = None
@@ -352,27 +352,34 @@ class RequestsPane(Pane):
 
     # -- sending and starting (workers) --------------------------------------------------------
 
-    def send_request(self, spec: RequestSpec) -> asyncio.Task[None]:
+    def send_request(self, spec: RequestSpec) -> asyncio.Task[RequestRecord]:
         """Send `spec` now; its row appears in the history, selected, and its outcome is drawn as
-        soon as it is known. A plain task: a Textual worker costs state messages and a turn."""
+        soon as it is known (`_sent`). A plain task on the console's own coroutine: a Textual
+        worker costs state messages and a turn, and a wrapping coroutine another frame on the
+        path the user waits for (its name too: the task's repr names `RequestConsole.send`)."""
+        assert self.console is not None
         self._history.follow_next = True
         self._show_tab("requests-history-tab")
-        task = asyncio.create_task(self._send(spec), name="jstui request")
+        self._soon()  # the row appears while the request waits (a gather can take seconds)
+        task = asyncio.get_running_loop().create_task(self.console.send(spec))
         self._sending.add(task)
         task.add_done_callback(self._sent)
         self._wake()
         return task
 
-    async def _send(self, spec: RequestSpec) -> None:
-        assert self.console is not None
-        self._soon()  # the row appears while the request waits (a gather can take seconds)
-        with self.reporting_errors(title="Request refused"):  # read-only: nothing was sent
-            self._last_record = await self.console.send(spec)
-            self._draw_outcome()
-
-    def _sent(self, task: asyncio.Task[None]) -> None:
+    def _sent(self, task: asyncio.Task[RequestRecord]) -> None:
+        """Draw the outcome; it runs before whoever awaits the task wakes. A request read-only
+        mode refused (`ReadOnlyError`) was never sent; anything else raised is a bug, shown."""
         self._sending.discard(task)
-        if not task.cancelled() and (error := task.exception()) is not None:
+        if task.cancelled():
+            return
+        error = task.exception()
+        if error is None:
+            self._last_record = task.result()
+            self._draw_outcome()
+        elif isinstance(error, JstuiError):
+            self.report_error(error, title="Request refused")
+        else:
             self.report_error(f"the request failed: {error}", title="Request")
 
     def on_unmount(self) -> None:
