@@ -2,48 +2,56 @@
 
 One run, one embedded nats-server, one echo responder (plain nats-py, in a process of its own)
 on ``bench.echo.*``; every sample has a subject of its own (``bench.echo.00042``), so that its
-reply is told apart on screen from the ones before. Rounds alternate (A B A B ...):
+reply is told apart on screen from the ones before. Three paths are timed:
 
-- **bare** (the reference): a plain asyncio program, `await nc.request(subject, payload)`, one in
-  flight, timed around the call with `time.perf_counter()`;
-- **ui**: the real app headless at 160x45, every pane as at start. For each sample the Request
-  form is opened with ``n`` and filled with the sample's subject and a payload while nothing is
-  timed; then ctrl+s is sent the way a terminal sends it, and the time runs until the screen
-  update whose terminal output (built as a terminal driver builds it, escape sequences and all)
-  shows the request's history row as replied (``bench.echo.00042 ... replied``).
-
-The CPU time jstui's process spent from the key to that update is printed too: on a shared
-machine it tells how much work the path is when the wall-clock figures are mostly waiting for a
-core. After its key samples each app round times two more paths, taking turns sample by sample
-(each goes first every other sample: measured in two blocks, the first block after the key
-samples was 60-80 us slower, whichever path it was), after the same WARMUP untimed requests of
-each path as the reference has (measured without them, the first 40 requests of a round ran
-25-40 % slower than the rest, the machine coming back from the pause after the key samples;
-with half of the 50 samples in that stretch, the median measured the pause, not the path):
-
-- **send**: the pane's real Send path (`RequestsPane.send_request`, what the form's Send button
-  calls), timed until its task ends: the reply is in the pane's record and drawn, or, requests
-  coming back to back as here, its redraw is queued as a burst's are (`SOON_SECONDS`, and once a
-  second for the history's rows while they come by the dozen): the issue's "pane's real Send
-  path" row;
+- **bare** (the reference): a plain asyncio program in a process of its own, connected once,
+  `await nc.request(subject, payload)`, one in flight, timed around the call with
+  `time.perf_counter()`; it runs a batch of samples whenever the benchmark asks for one;
+- **send**: the pane's real Send path in the real app, headless at 160x45, every pane as at start
+  (`RequestsPane.send_request`, what the form's Send button calls), timed until its task ends:
+  the reply is in the pane's record and drawn, or, requests coming back to back as here, its
+  redraw is queued as a burst's are (`SOON_SECONDS`, and once a second for the history's rows
+  while they come by the dozen): the issue's "pane's real Send path" row;
 - **console**: `RequestConsole.send`, the service alone, on the app's loop.
+
+They take turns in blocks of ``--block`` samples (A B C A B C ..., the order rotating so that
+each path comes first as often), all while the app round runs: measured on this machine, a bare
+client's p50 moved between 232 and 316 us from one batch of 50 to the next a second later, so
+a reference measured in rounds of its own, seconds away from the app's samples, decided the
+ratio more than the Send path did. Each path runs its block back to back, as the reference
+does, after one untimed request (`block_of`): alternating the Send path and the console sample
+by sample made each run its code cold (a plain connection on the app's loop ran 1.10-1.15x bare
+when its samples alternated with the Send path's, 1.00-1.09x in blocks).
+
+Before those blocks, each app round times the key: the Request form is opened with ``n`` and
+filled with the sample's subject and a payload while nothing is timed; then ctrl+s is sent the
+way a terminal sends it, and the time runs until the screen update whose terminal output (built
+as a terminal driver builds it, escape sequences and all) shows the request's history row as
+replied (``bench.echo.00042 ... replied``). The CPU time jstui's process spent from the key to
+that update is printed too: on a shared machine it tells how much work the path is when the
+wall-clock figures are mostly waiting for a core. After the key samples, each path makes
+WARMUP untimed requests first (without them, the first 40 requests of a round ran 25-40 % slower
+than the rest, the machine coming back from the pause after the key samples), and so did the
+reference when it started.
 
 Prints one line: p50 and p99 of each path and the send/bare ratios; exits 1 when the send/bare
 p50 ratio misses the issue's target (<= 1.3). The key-to-screen figure is what a user waits for
 after ctrl+s in the form (the form closing and the whole screen's next frame included); a bare
 `nc.request` is no honest reference for it, so it is printed without a target.
 
-    /work/main/.venv/bin/python benchmarks/request.py [--samples N] [--rounds R]
+    /work/main/.venv/bin/python benchmarks/request.py [--samples N] [--rounds R] [--block B]
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import re
 import subprocess
 import sys
 import time
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -105,19 +113,63 @@ async def serve(url: str) -> None:
     await nc.drain()
 
 
-async def bare(url: str, count: int) -> list[float]:
+async def serve_bare(url: str) -> None:
+    """The reference process: WARMUP requests, then a batch per line on stdin (its size): one
+    untimed request (`block_of`), the batch's timed ones, and their seconds as one JSON line."""
     nc = await nats.connect(url)
-    try:
-        for sample in range(WARMUP):
-            await nc.request(subject(sample), PAYLOAD, timeout=TIMEOUT)
-        samples = []
-        for sample in range(count):
-            start = time.perf_counter()
-            await nc.request(subject(sample), PAYLOAD, timeout=TIMEOUT)
-            samples.append(time.perf_counter() - start)
+    for sample in range(WARMUP):
+        await nc.request(subject(sample), PAYLOAD, timeout=TIMEOUT)
+    print("ready", flush=True)
+    loop = asyncio.get_running_loop()
+
+    async def timed(sample: int) -> float:
+        start = time.perf_counter()
+        await nc.request(subject(sample), PAYLOAD, timeout=TIMEOUT)
+        return time.perf_counter() - start
+
+    while line := await loop.run_in_executor(None, sys.stdin.readline):
+        print(json.dumps(await block_of(timed, 0, int(line))), flush=True)
+    await nc.drain()
+
+
+async def block_of(path: Callable[[int], Awaitable[float]], first: int, size: int) -> list[float]:
+    """`size` samples of `path` in a row, after one untimed: the first request after a pause
+    (the other paths' turns) ran about twice as long as the rest, for every path (measured on
+    the reference: 545 us, then 307, then 261-275), which would make the block's size decide
+    the medians."""
+    await path(first - 1)
+    return [await path(first + n) for n in range(size)]
+
+
+class BareClient:
+    """The reference process, started once for the whole run; `batch` runs on a thread of the
+    app round's executor, so the app idles as it would while the reference works."""
+
+    def __init__(self, url: str) -> None:
+        self.process = subprocess.Popen(
+            [sys.executable, __file__, "--bare", url],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        assert self.process.stdout is not None
+        if self.process.stdout.readline().strip() != "ready":
+            raise SystemExit("the reference client did not start")
+
+    def _batch(self, count: int) -> list[float]:
+        assert self.process.stdin is not None and self.process.stdout is not None
+        self.process.stdin.write(f"{count}\n")
+        self.process.stdin.flush()
+        samples: list[float] = json.loads(self.process.stdout.readline())
         return samples
-    finally:
-        await nc.drain()
+
+    async def batch(self, count: int) -> list[float]:
+        return await asyncio.get_running_loop().run_in_executor(None, self._batch, count)
+
+    def close(self) -> None:
+        if self.process.stdin is not None:
+            self.process.stdin.close()
+        self.process.wait(10)
 
 
 class ScreenWatch:
@@ -172,9 +224,27 @@ async def open_form(pilot: Any, app: JstuiApp) -> RequestFormScreen:
     return app.screen
 
 
+PATHS = ("bare", "send", "console")
+
+
+class Samples:
+    """Each path's samples of a run, and how many blocks have been taken (the order rotates)."""
+
+    def __init__(self) -> None:
+        self.of: dict[str, list[float]] = {path: [] for path in PATHS}
+        self.blocks = 0
+
+    def order(self) -> tuple[str, ...]:
+        turn = self.blocks % len(PATHS)
+        self.blocks += 1
+        return PATHS[turn:] + PATHS[:turn]
+
+
 async def app_round(
-    url: str, count: int
-) -> tuple[list[float], list[float], list[float], list[float]]:
+    url: str, count: int, block: int, reference: BareClient, samples: Samples
+) -> tuple[list[float], list[float]]:
+    """Key samples, then `count` samples of each path in blocks of `block` taking turns; the
+    key's times and CPU times are returned, the paths' added to `samples`."""
     app = JstuiApp(Settings(servers=(url,)))
     watch = ScreenWatch(app)
     async with app.run_test(size=(160, 45)) as pilot:
@@ -184,7 +254,8 @@ async def app_round(
         pane = app.dashboard.query_one(RequestsPane)
         pane.focus_pane()
         driver = app._driver
-        assert driver is not None and pane.console is not None
+        console = pane.console
+        assert driver is not None and console is not None
         ui: list[float] = []
         ui_cpu: list[float] = []
         for sample in range(-WARMUP, count):
@@ -208,40 +279,56 @@ async def app_round(
                 ui.append(watch.seen_at - start)
                 ui_cpu.append(watch.seen_cpu - start_cpu)
             await asyncio.sleep(SETTLE)
-        sends: list[float] = []
-        direct: list[float] = []
+
         console_spec = RequestSpec(subject(0), payload=PAYLOAD, timeout=TIMEOUT)
-        for sample in range(-WARMUP, count):
-            # The two paths take turns, sample by sample, each first every other time: after the
-            # key samples the app is busier for a while (the forms it closed), and measured in
-            # two blocks the block that came first was 60-80 us slower, whichever it was.
-            for path in ("send", "console") if sample % 2 == 0 else ("console", "send"):
-                start = time.perf_counter()
-                if path == "send":
-                    # The pane's real Send path: what the form's Send calls, the history row
-                    # added and the reply drawn into it; the frame that shows it follows on the
-                    # next refresh.
-                    spec = RequestSpec(subject(sample), payload=PAYLOAD, timeout=TIMEOUT)
-                    await pane.send_request(spec)
-                    if sample >= 0:
-                        sends.append(time.perf_counter() - start)
-                    assert pane._last_record is not None and pane._last_record.replies
+
+        async def send(sample: int) -> float:
+            # The pane's real Send path: what the form's Send calls (with the spec the form
+            # builds), the history row added and the reply drawn into it; the frame that shows
+            # it follows on the next refresh.
+            start = time.perf_counter()
+            spec = RequestSpec(subject(sample), payload=PAYLOAD, timeout=TIMEOUT)
+            record = await pane.send_request(spec)
+            elapsed = time.perf_counter() - start
+            assert pane._last_record is record and record.replies, record.status
+            return elapsed
+
+        async def direct(sample: int) -> float:
+            start = time.perf_counter()
+            record = await console.send(console_spec)
+            elapsed = time.perf_counter() - start
+            assert record.replies, record.status
+            return elapsed
+
+        timed = {"send": send, "console": direct}
+        for path in timed.values():  # (the reference warmed up as it started)
+            for sample in range(-WARMUP, 0):
+                await path(sample)
+        done = 0
+        while done < count:
+            size = min(block, count - done)
+            for path in samples.order():
+                if path == "bare":
+                    samples.of[path] += await reference.batch(size)
                 else:
-                    record = await pane.console.send(console_spec)
-                    if sample >= 0:
-                        direct.append(time.perf_counter() - start)
-                    assert record.replies, record.status
-    return ui, ui_cpu, sends, direct
+                    samples.of[path] += await block_of(timed[path], done, size)
+            done += size
+    return ui, ui_cpu
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--samples", type=int, default=50, help="key samples per round and path")
+    parser.add_argument("--samples", type=int, default=50, help="samples per round and path")
     parser.add_argument("--rounds", type=int, default=4)
+    parser.add_argument("--block", type=int, default=10, help="samples a path takes in a row")
     parser.add_argument("--serve", metavar="URL", help=argparse.SUPPRESS)
+    parser.add_argument("--bare", metavar="URL", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve:
         asyncio.run(serve(args.serve))
+        return
+    if args.bare:
+        asyncio.run(serve_bare(args.bare))
         return
 
     server = EmbeddedServer()
@@ -252,23 +339,24 @@ def main() -> None:
         stdout=subprocess.PIPE,
         text=True,
     )
+    reference: BareClient | None = None
+    samples = Samples()
+    ui_all: list[float] = []
+    cpu_all: list[float] = []
     try:
         assert responder.stdout is not None
         if responder.stdout.readline().strip() != "ready":
             raise SystemExit("the responder did not start")
-        bare_all: list[float] = []
-        ui_all: list[float] = []
-        cpu_all: list[float] = []
-        console_all: list[float] = []
-        send_all: list[float] = []
+        reference = BareClient(server.url)
         for _ in range(args.rounds):
-            bare_all += asyncio.run(bare(server.url, args.samples))
-            ui, ui_cpu, sends, direct = asyncio.run(app_round(server.url, args.samples))
-            send_all += sends
+            ui, ui_cpu = asyncio.run(
+                app_round(server.url, args.samples, args.block, reference, samples)
+            )
             ui_all += ui
             cpu_all += ui_cpu
-            console_all += direct
     finally:
+        if reference is not None:
+            reference.close()
         if responder.stdin is not None:
             responder.stdin.close()
         responder.wait(10)
@@ -277,15 +365,15 @@ def main() -> None:
     def us(values: list[float], q: float) -> float:
         return percentile(values, q) * 1e6
 
-    b50, b99 = us(bare_all, 50), us(bare_all, 99)
+    b50, b99 = us(samples.of["bare"], 50), us(samples.of["bare"], 99)
+    s50, s99 = us(samples.of["send"], 50), us(samples.of["send"], 99)
+    c50, c99 = us(samples.of["console"], 50), us(samples.of["console"], 99)
     u50, u99 = us(ui_all, 50), us(ui_all, 99)
-    c50, c99 = us(console_all, 50), us(console_all, 99)
-    s50, s99 = us(send_all, 50), us(send_all, 99)
     cpu50 = us(cpu_all, 50)
     ratio = s50 / b50
     print(
-        f"request, {len(ui_all)} samples per path in {args.rounds} alternated rounds: "
-        f"bare p50 {b50:.0f}us p99 {b99:.0f}us | "
+        f"request, {len(ui_all)} samples per path in {args.rounds} rounds, paths alternated in "
+        f"blocks of {args.block}: bare p50 {b50:.0f}us p99 {b99:.0f}us | "
         f"pane Send path p50 {s50:.0f}us p99 {s99:.0f}us | "
         f"console p50 {c50:.0f}us p99 {c99:.0f}us | "
         f"Send key to reply on screen p50 {u50:.0f}us p99 {u99:.0f}us "
