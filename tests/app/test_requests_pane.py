@@ -352,6 +352,33 @@ async def test_responders_show_failed_when_the_connection_closes_for_good(
         assert app.is_running
 
 
+async def test_a_failure_drawing_the_outcome_is_shown(
+    make_app: AppFactory, nc: Client, unique: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The outcome is drawn in the request task's done callback, where an exception would only
+    # reach asyncio's handler (stderr, under the screen): a bug there is shown like any other.
+    await _echo_responder(nc, f"{unique}.echo")
+    app = make_app()
+    async with app.run_test(size=(160, 45), notifications=True) as pilot:
+        await wait_connected(pilot)
+        pane = _pane(app)
+
+        def broken() -> None:
+            raise RuntimeError("no room left")
+
+        monkeypatch.setattr(pane, "_draw_outcome", broken)
+        record = await pane.send_request(RequestSpec(f"{unique}.echo", payload=b"hi"))
+        assert record.replies and pane._last_record is record
+        await wait_until(
+            pilot,
+            lambda: any(
+                n.message == "drawing the outcome failed: no room left" for n in app._notifications
+            ),
+            what="the failure shown",
+        )
+        assert app.is_running
+
+
 @pytest.mark.parametrize("after_its_waiting_row", [False, True])
 async def test_a_reply_is_drawn_the_moment_it_arrives(
     make_app: AppFactory, nc: Client, unique: str, after_its_waiting_row: bool
@@ -376,7 +403,7 @@ async def test_a_reply_is_drawn_the_moment_it_arrives(
             answer.set()
         # Not a pause, which would give a redraw timer its turn: whoever awaits the request
         # wakes as its outcome is known, and the reply must already be drawn then.
-        await sending  # (it ends by itself: the request times out)
+        await sending  # (it ends by itself, at worst when the request times out)
         assert "replied" in _row_texts(_history(app))[-1]
         assert "replied in" in str(pane.query_one("#requests-summary", Static).render())
 

@@ -376,7 +376,10 @@ class RequestsPane(Pane):
         error = task.exception()
         if error is None:
             self._last_record = task.result()
-            self._draw_outcome()
+            try:
+                self._draw_outcome()
+            except Exception as failed:  # a bug: shown, not left to asyncio's handler (stderr)
+                self.report_error(f"drawing the outcome failed: {failed}", title="Request")
         elif isinstance(error, JstuiError):
             self.report_error(error, title="Request refused")
         else:
