@@ -1,8 +1,9 @@
 """Request console: the Send key to the reply on screen, against a bare `nc.request` loop.
 
 One run, one embedded nats-server, one echo responder (plain nats-py, in a process of its own)
-on ``bench.echo.*``; every sample has a subject of its own (``bench.echo.00042``), so that its
-reply is told apart on screen from the ones before. Three paths are timed:
+on ``bench.echo.*``; every key sample and Send path sample has a subject of its own
+(``bench.echo.00042``), so that its reply is told apart on screen from the ones before. Three
+paths are timed:
 
 - **bare** (the reference): a plain asyncio program in a process of its own, connected once,
   `await nc.request(subject, payload)`, one in flight, timed around the call with
@@ -14,14 +15,16 @@ reply is told apart on screen from the ones before. Three paths are timed:
   while they come by the dozen): the issue's "pane's real Send path" row;
 - **console**: `RequestConsole.send`, the service alone, on the app's loop.
 
-They take turns in blocks of ``--block`` samples (A B C A B C ..., the order rotating so that
-each path comes first as often), all while the app round runs: measured on this machine, a bare
+They take turns in blocks of ``--block`` samples (A B C, then B C A, then C A B, ...: each path
+comes first about as often), all while the app round runs: measured on this machine, a bare
 client's p50 moved between 232 and 316 us from one batch of 50 to the next a second later, so
 a reference measured in rounds of its own, seconds away from the app's samples, decided the
 ratio more than the Send path did. Each path runs its block back to back, as the reference
 does, after one untimed request (`block_of`): alternating the Send path and the console sample
 by sample made each run its code cold (a plain connection on the app's loop ran 1.10-1.15x bare
-when its samples alternated with the Send path's, 1.00-1.09x in blocks).
+when its samples alternated with the Send path's, 1.00-1.09x in blocks). A redraw the app queued
+(at most one every SOON_SECONDS) may run while the reference's block is timed and slow it, in
+jstui's favour: a few of its 200 samples at most, too few to move its median.
 
 Before those blocks, each app round times the key: the Request form is opened with ``n`` and
 filled with the sample's subject and a payload while nothing is timed; then ctrl+s is sent the
@@ -46,6 +49,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import re
 import subprocess
@@ -63,7 +67,7 @@ sys.path.insert(0, str(ROOT))
 from textual import events  # noqa: E402
 from textual._compositor import CompositorUpdate  # noqa: E402
 from textual.screen import Screen  # noqa: E402
-from textual.widgets import Input, TextArea  # noqa: E402
+from textual.widgets import DataTable, Input, TextArea  # noqa: E402
 
 from jstui.app import JstuiApp  # noqa: E402
 from jstui.config import Settings  # noqa: E402
@@ -158,18 +162,30 @@ class BareClient:
 
     def _batch(self, count: int) -> list[float]:
         assert self.process.stdin is not None and self.process.stdout is not None
-        self.process.stdin.write(f"{count}\n")
-        self.process.stdin.flush()
-        samples: list[float] = json.loads(self.process.stdout.readline())
+        try:
+            self.process.stdin.write(f"{count}\n")
+            self.process.stdin.flush()
+            line = self.process.stdout.readline()
+        except BrokenPipeError:
+            line = ""
+        if not line:
+            raise SystemExit(f"the reference client ended (exit status {self.process.poll()})")
+        samples: list[float] = json.loads(line)
         return samples
 
     async def batch(self, count: int) -> list[float]:
         return await asyncio.get_running_loop().run_in_executor(None, self._batch, count)
 
     def close(self) -> None:
-        if self.process.stdin is not None:
-            self.process.stdin.close()
-        self.process.wait(10)
+        """End the process whatever state it is in (a failed run must not leave it behind)."""
+        with contextlib.suppress(OSError):  # (a broken pipe: it has ended already)
+            if self.process.stdin is not None:
+                self.process.stdin.close()
+        try:
+            self.process.wait(10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
 
 
 class ScreenWatch:
@@ -205,7 +221,7 @@ class ScreenWatch:
 
 def visible(app: JstuiApp) -> str:
     """The history's state and what the screen shows of the requests, to say what went wrong."""
-    table = app.dashboard.query_one("#requests-history")
+    table = app.dashboard.query_one("#requests-history", DataTable)
     lines = app.screen._compositor.render_full_update().render_segments(app.console)
     shown = [line for line in ESCAPES.sub("", lines).splitlines() if "bench.echo" in line]
     return (
@@ -301,17 +317,17 @@ async def app_round(
             return elapsed
 
         timed = {"send": send, "console": direct}
-        for path in timed.values():  # (the reference warmed up as it started)
+        for timed_path in timed.values():  # (the reference warmed up as it started)
             for sample in range(-WARMUP, 0):
-                await path(sample)
+                await timed_path(sample)
         done = 0
         while done < count:
             size = min(block, count - done)
-            for path in samples.order():
-                if path == "bare":
-                    samples.of[path] += await reference.batch(size)
+            for name in samples.order():
+                if name == "bare":
+                    samples.of[name] += await reference.batch(size)
                 else:
-                    samples.of[path] += await block_of(timed[path], done, size)
+                    samples.of[name] += await block_of(timed[name], done, size)
             done += size
     return ui, ui_cpu
 
@@ -324,6 +340,8 @@ def main() -> None:
     parser.add_argument("--serve", metavar="URL", help=argparse.SUPPRESS)
     parser.add_argument("--bare", metavar="URL", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.block < 1 or args.samples < 1 or args.rounds < 1:
+        parser.error("--samples, --rounds and --block take a number of 1 or more")
     if args.serve:
         asyncio.run(serve(args.serve))
         return
@@ -355,12 +373,18 @@ def main() -> None:
             ui_all += ui
             cpu_all += ui_cpu
     finally:
-        if reference is not None:
-            reference.close()
-        if responder.stdin is not None:
-            responder.stdin.close()
-        responder.wait(10)
-        server.stop()
+        try:
+            if reference is not None:
+                reference.close()
+            with contextlib.suppress(OSError):
+                if responder.stdin is not None:
+                    responder.stdin.close()
+            try:
+                responder.wait(10)
+            except subprocess.TimeoutExpired:
+                responder.kill()
+        finally:
+            server.stop()
 
     def us(values: list[float], q: float) -> float:
         return percentile(values, q) * 1e6
