@@ -145,20 +145,41 @@ async def block_of(path: Callable[[int], Awaitable[float]], first: int, size: in
     return [await path(first + n) for n in range(size)]
 
 
-class BareClient:
-    """The reference process, started once for the whole run; `batch` runs on a thread of the
-    app round's executor, so the app idles as it would while the reference works."""
+class Helper:
+    """A process of this script's own (`--serve`, `--bare`) on `url`: started, ready once it
+    says so, and ended by `close` whatever state it is in."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, option: str, url: str, *, name: str) -> None:
         self.process = subprocess.Popen(
-            [sys.executable, __file__, "--bare", url],
+            [sys.executable, __file__, option, url],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             text=True,
         )
         assert self.process.stdout is not None
         if self.process.stdout.readline().strip() != "ready":
-            raise SystemExit("the reference client did not start")
+            self.close()
+            raise SystemExit(f"{name} did not start")
+
+    def close(self) -> None:
+        """Close its stdin (its cue to end) and wait; kill it if it does not end: a failed run
+        must not leave it behind."""
+        with contextlib.suppress(OSError):  # (a broken pipe: it has ended already)
+            if self.process.stdin is not None:
+                self.process.stdin.close()
+        try:
+            self.process.wait(10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+
+class BareClient(Helper):
+    """The reference process, started once for the whole run; `batch` runs on a thread of the
+    app round's executor, so the app idles as it would while the reference works."""
+
+    def __init__(self, url: str) -> None:
+        super().__init__("--bare", url, name="the reference client")
 
     def _batch(self, count: int) -> list[float]:
         assert self.process.stdin is not None and self.process.stdout is not None
@@ -175,17 +196,6 @@ class BareClient:
 
     async def batch(self, count: int) -> list[float]:
         return await asyncio.get_running_loop().run_in_executor(None, self._batch, count)
-
-    def close(self) -> None:
-        """End the process whatever state it is in (a failed run must not leave it behind)."""
-        with contextlib.suppress(OSError):  # (a broken pipe: it has ended already)
-            if self.process.stdin is not None:
-                self.process.stdin.close()
-        try:
-            self.process.wait(10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
 
 
 class ScreenWatch:
@@ -351,20 +361,13 @@ def main() -> None:
 
     server = EmbeddedServer()
     server.start()
-    responder = subprocess.Popen(
-        [sys.executable, __file__, "--serve", server.url],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
+    responder: Helper | None = None
     reference: BareClient | None = None
     samples = Samples()
     ui_all: list[float] = []
     cpu_all: list[float] = []
     try:
-        assert responder.stdout is not None
-        if responder.stdout.readline().strip() != "ready":
-            raise SystemExit("the responder did not start")
+        responder = Helper("--serve", server.url, name="the responder")
         reference = BareClient(server.url)
         for _ in range(args.rounds):
             ui, ui_cpu = asyncio.run(
@@ -373,18 +376,10 @@ def main() -> None:
             ui_all += ui
             cpu_all += ui_cpu
     finally:
-        try:
-            if reference is not None:
-                reference.close()
-            with contextlib.suppress(OSError):
-                if responder.stdin is not None:
-                    responder.stdin.close()
-            try:
-                responder.wait(10)
-            except subprocess.TimeoutExpired:
-                responder.kill()
-        finally:
-            server.stop()
+        for helper in (reference, responder):
+            if helper is not None:
+                helper.close()
+        server.stop()
 
     def us(values: list[float], q: float) -> float:
         return percentile(values, q) * 1e6
